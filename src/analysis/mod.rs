@@ -1,0 +1,143 @@
+//! Analysis (polars): per-trial metrics and per-configuration summaries,
+//! returned as data frames for files and as typed rows for reports.
+
+pub mod stats;
+mod summary;
+mod trials;
+
+pub use summary::{config_summary, ACROSS_TRIALS};
+pub use trials::trial_metrics;
+
+use crate::plan::Configuration;
+use polars::prelude::*;
+use serde::Serialize;
+
+/// Mean and sample standard deviation of a trial-level metric.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MeanSd {
+    pub mean: Option<f64>,
+    pub sd: Option<f64>,
+}
+
+/// p50 / p95 / p99 of a per-request metric.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Percentiles {
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+}
+
+/// One configuration's summary, as the reports show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConfigSummary {
+    pub config: String,
+    pub factor: String,
+    pub level: String,
+    pub trials: u32,
+    pub requests: u32,
+    pub ok_requests: u32,
+    pub ttft_ms: Percentiles,
+    pub e2e_ms: Percentiles,
+    pub tpot_ms: Percentiles,
+    pub itl_ms: Percentiles,
+    pub output_tok_s: MeanSd,
+    pub requests_per_s: MeanSd,
+    pub ttft_p50_ms: MeanSd,
+    pub error_rate: MeanSd,
+    pub prompt_tokens_mean: Option<f64>,
+    pub completion_tokens_mean: Option<f64>,
+    pub requested_input_tokens: Option<u64>,
+    pub requested_output_tokens: Option<u64>,
+}
+
+pub struct Analysis {
+    pub trials: DataFrame,
+    pub summary: DataFrame,
+    /// In plan order: baseline first, then each factor's levels.
+    pub rows: Vec<ConfigSummary>,
+}
+
+pub fn analyse(requests: &DataFrame, configs: &[Configuration]) -> PolarsResult<Analysis> {
+    let trials = trial_metrics(requests)?;
+    let summary = in_plan_order(config_summary(requests, &trials)?, configs)?;
+    let mut rows = typed_rows(&summary)?;
+    let order = |label: &str| configs.iter().position(|c| c.label == label).unwrap_or(usize::MAX);
+    rows.sort_by_key(|r| order(&r.config));
+    Ok(Analysis { trials, summary, rows })
+}
+
+/// Sort the summary into plan order and say each row's configuration index.
+fn in_plan_order(summary: DataFrame, configs: &[Configuration]) -> PolarsResult<DataFrame> {
+    let order = DataFrame::new(
+        configs.len(),
+        vec![
+            Column::new("config".into(), configs.iter().map(|c| c.label.clone()).collect::<Vec<_>>()),
+            Column::new("config_index".into(), configs.iter().map(|c| c.index as u32).collect::<Vec<_>>()),
+        ],
+    )?;
+    summary
+        .lazy()
+        .join(order.lazy(), [col("config")], [col("config")], JoinArgs::new(JoinType::Left))
+        .sort(["config_index"], SortMultipleOptions::default())
+        .collect()
+}
+
+fn typed_rows(df: &DataFrame) -> PolarsResult<Vec<ConfigSummary>> {
+    let f = |name: &str| -> PolarsResult<Vec<Option<f64>>> {
+        let c = df.column(name)?.cast(&DataType::Float64)?;
+        let ca = c.f64()?;
+        Ok((0..ca.len()).map(|i| ca.get(i)).collect())
+    };
+    let s = |name: &str| -> PolarsResult<Vec<String>> {
+        let c = df.column(name)?.cast(&DataType::String)?;
+        let ca = c.str()?;
+        Ok((0..ca.len()).map(|i| ca.get(i).unwrap_or_default().to_string()).collect())
+    };
+    let pct = |metric: &str| -> PolarsResult<Vec<Percentiles>> {
+        let (a, b, c) = (
+            f(&format!("{metric}_p50_ms"))?,
+            f(&format!("{metric}_p95_ms"))?,
+            f(&format!("{metric}_p99_ms"))?,
+        );
+        Ok((0..a.len()).map(|i| Percentiles { p50: a[i], p95: b[i], p99: c[i] }).collect())
+    };
+    let msd = |metric: &str| -> PolarsResult<Vec<MeanSd>> {
+        let (m, sd) = (f(&format!("{metric}_mean"))?, f(&format!("{metric}_sd"))?);
+        Ok((0..m.len()).map(|i| MeanSd { mean: m[i], sd: sd[i] }).collect())
+    };
+    let count = |name: &str| -> PolarsResult<Vec<u32>> {
+        Ok(f(name)?.into_iter().map(|v| v.unwrap_or(0.0) as u32).collect())
+    };
+    let (config, factor, level) = (s("config")?, s("factor")?, s("level")?);
+    let (trials, requests, ok) = (count("trials")?, count("requests")?, count("ok_requests")?);
+    let (ttft, e2e, tpot, itl) = (pct("ttft")?, pct("e2e")?, pct("tpot")?, pct("itl")?);
+    let (tok_s, rps, ttft50, err) =
+        (msd("output_tok_s")?, msd("requests_per_s")?, msd("ttft_p50_ms")?, msd("error_rate")?);
+    let (pin, pout) = (f("prompt_tokens_mean")?, f("completion_tokens_mean")?);
+    let (rin, rout) = (f("requested_input_tokens")?, f("requested_output_tokens")?);
+    Ok((0..df.height())
+        .map(|i| ConfigSummary {
+            config: config[i].clone(),
+            factor: factor[i].clone(),
+            level: level[i].clone(),
+            trials: trials[i],
+            requests: requests[i],
+            ok_requests: ok[i],
+            ttft_ms: ttft[i],
+            e2e_ms: e2e[i],
+            tpot_ms: tpot[i],
+            itl_ms: itl[i],
+            output_tok_s: tok_s[i],
+            requests_per_s: rps[i],
+            ttft_p50_ms: ttft50[i],
+            error_rate: err[i],
+            prompt_tokens_mean: pin[i],
+            completion_tokens_mean: pout[i],
+            requested_input_tokens: rin[i].map(|v| v as u64),
+            requested_output_tokens: rout[i].map(|v| v as u64),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests;

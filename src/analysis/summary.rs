@@ -1,0 +1,38 @@
+//! Per-configuration summary: mean ± sample standard deviation of each
+//! trial-level metric across trials, and percentiles across all requests of
+//! the configuration.
+
+use super::trials::{itl_percentiles, percentiles, token_columns};
+use polars::prelude::*;
+
+/// Trial-level metrics summarised across trials as `<name>_mean`, `<name>_sd`.
+pub const ACROSS_TRIALS: &[&str] = &["output_tok_s", "requests_per_s", "ttft_p50_ms", "e2e_p50_ms", "error_rate"];
+
+pub fn config_summary(requests: &DataFrame, trials: &DataFrame) -> PolarsResult<DataFrame> {
+    let mut across = vec![len().cast(DataType::UInt32).alias("trials")];
+    for m in ACROSS_TRIALS {
+        across.push(col(*m).mean().alias(format!("{m}_mean")));
+        // Sample standard deviation (ddof = 1).
+        across.push(col(*m).std(1).alias(format!("{m}_sd")));
+    }
+    let by_trial = trials
+        .clone()
+        .lazy()
+        .group_by_stable([col("config"), col("factor"), col("level")])
+        .agg(across);
+
+    let mut pooled = vec![
+        len().cast(DataType::UInt32).alias("requests"),
+        col("ok").cast(DataType::UInt32).sum().alias("ok_requests"),
+    ];
+    pooled.extend(percentiles("ttft", "ms"));
+    pooled.extend(percentiles("e2e", "ms"));
+    pooled.extend(percentiles("tpot", "ms"));
+    pooled.extend(itl_percentiles());
+    pooled.extend(token_columns());
+    let by_request = requests.clone().lazy().group_by_stable([col("config")]).agg(pooled);
+
+    by_trial
+        .join(by_request, [col("config")], [col("config")], JoinArgs::new(JoinType::Left))
+        .collect()
+}

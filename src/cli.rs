@@ -1,0 +1,59 @@
+//! Command-line definitions.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "infer-bench", version, about = "Declarative benchmarks for LLM inference servers")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Plan and run an experiment, then analyse it and print the summary.
+    Run {
+        experiment: PathBuf,
+        /// Results root; the run goes to OUT/<experiment>/<run-id>/.
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+        /// Extra report formats besides the terminal table, summary.csv and report.md.
+        #[arg(long, value_delimiter = ',', default_value = "table")]
+        format: Vec<String>,
+        /// No progress lines.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Load and check an experiment; print the plan's size and a duration estimate.
+    Validate { experiment: PathBuf },
+    /// Print the trials in execution order.
+    Plan {
+        experiment: PathBuf,
+        /// One JSON object per trial.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-analyse a run folder and write its tables and reports.
+    Report {
+        run: PathBuf,
+        /// Formats: table, md, csv, json.
+        #[arg(long, value_delimiter = ',', default_value = "table")]
+        format: Vec<String>,
+    },
+    /// Serve the built-in reference server (a simulation, not a model).
+    Sim {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Parallel slots of the latency model.
+        #[arg(long)]
+        slots: Option<usize>,
+        /// Log-normal σ of the latency noise (0 for none).
+        #[arg(long)]
+        jitter: Option<f64>,
+    },
+    /// Print the JSON Schema of experiment files.
+    Schema,
+}

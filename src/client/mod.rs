@@ -1,0 +1,353 @@
+//! OpenAI-compatible client: streams one request and timestamps every event.
+
+pub mod sse;
+mod wire;
+
+pub use wire::GenRequest;
+
+use crate::experiment::Api;
+use crate::prompts::TokenCounter;
+use anyhow::Context as _;
+use futures_util::StreamExt;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tokio::time::Instant;
+use wire::{Chunk, TokenizeResponse};
+
+/// Where the output token count came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokensSource {
+    /// The server's `usage.completion_tokens`.
+    Usage,
+    /// No usage in the stream: the number of content events.
+    Events,
+}
+
+/// What happened to one request, with monotonic timings.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Taken right before the request is handed to the HTTP stack.
+    pub sent: Instant,
+    pub ok: bool,
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+    /// To the first event with non-empty content.
+    pub ttft_ms: Option<f64>,
+    /// To the end of the response (or of the failure).
+    pub e2e_ms: f64,
+    /// Gaps between consecutive content events.
+    pub itl_ms: Vec<f64>,
+    pub prompt_tokens: Option<u64>,
+    pub completion_tokens: Option<u64>,
+    pub tokens_source: TokensSource,
+    pub finish_reason: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub base_url: String,
+    pub api: Api,
+    pub headers: Vec<(String, String)>,
+    pub api_key: Option<String>,
+    pub timeout: Duration,
+    pub tokenize_path: String,
+    /// Model name sent to `/tokenize` (vLLM wants one).
+    pub model: String,
+}
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    config: ClientConfig,
+    generate_url: String,
+    tokenize_url: String,
+}
+
+impl Client {
+    pub fn new(config: ClientConfig) -> anyhow::Result<Self> {
+        crate::tls::install_provider();
+        let mut headers = HeaderMap::new();
+        for (k, v) in &config.headers {
+            headers.insert(
+                HeaderName::from_bytes(k.as_bytes()).with_context(|| format!("invalid header name '{k}'"))?,
+                HeaderValue::from_str(v).with_context(|| format!("invalid value for header '{k}'"))?,
+            );
+        }
+        if let Some(key) = &config.api_key {
+            let mut value = HeaderValue::from_str(&format!("Bearer {key}")).context("invalid API key")?;
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .context("building the HTTP client")?;
+        let base = config.base_url.trim_end_matches('/').to_string();
+        let generate_url = match config.api {
+            Api::Completions => format!("{base}/completions"),
+            Api::Chat => format!("{base}/chat/completions"),
+        };
+        let tokenize_url = format!("{}{}", server_root(&base), config.tokenize_path);
+        Ok(Self { http, config, generate_url, tokenize_url })
+    }
+
+    /// Send one streaming request; every failure becomes an `Outcome` with
+    /// `ok = false` and the reason.
+    pub async fn generate(&self, req: &GenRequest) -> Outcome {
+        let body = match self.config.api {
+            Api::Completions => req.completions_body(),
+            Api::Chat => req.chat_body(),
+        };
+        // Serialise and build before the clock starts: only the exchange counts.
+        let built = self
+            .http
+            .post(&self.generate_url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string())
+            .build();
+        let sent = Instant::now();
+        let mut t = Timing::new(sent);
+        let request = match built {
+            Ok(r) => r,
+            Err(e) => return t.fail(None, format!("building request: {e}")),
+        };
+        match tokio::time::timeout(self.config.timeout, self.exchange(request, &mut t)).await {
+            Ok(()) => t.outcome,
+            Err(_) => {
+                let secs = self.config.timeout.as_secs_f64();
+                let status = t.outcome.http_status;
+                t.fail(status, format!("timeout after {secs}s"))
+            }
+        }
+    }
+
+    async fn exchange(&self, request: reqwest::Request, t: &mut Timing) {
+        let response = match self.http.execute(request).await {
+            Ok(r) => r,
+            Err(e) => {
+                t.error_at(Instant::now(), describe(&e));
+                return;
+            }
+        };
+        let status = response.status();
+        t.outcome.http_status = Some(status.as_u16());
+        if !status.is_success() {
+            let text = response.text().await.unwrap_or_default();
+            let message = serde_json::from_str::<Chunk>(&text)
+                .ok()
+                .and_then(|c| c.error.map(|e| e.message()))
+                .unwrap_or_else(|| text.chars().take(300).collect());
+            t.error_at(Instant::now(), format!("HTTP {}: {message}", status.as_u16()));
+            return;
+        }
+        let mut stream = response.bytes_stream();
+        let mut parser = sse::Parser::new();
+        let mut events = Vec::new();
+        let mut done = false;
+        while !done {
+            let next = stream.next().await;
+            let now = Instant::now();
+            match next {
+                Some(Ok(bytes)) => parser.feed(&bytes, &mut events),
+                Some(Err(e)) => {
+                    t.error_at(now, format!("stream broken: {}", describe(&e)));
+                    return;
+                }
+                None => {
+                    parser.finish(&mut events);
+                    done = true;
+                }
+            }
+            for ev in events.drain(..) {
+                if ev.data == "[DONE]" {
+                    done = true;
+                    break;
+                }
+                if ev.event.as_deref() == Some("error") {
+                    t.error_at(now, format!("server error event: {}", ev.data));
+                    return;
+                }
+                match serde_json::from_str::<Chunk>(&ev.data) {
+                    Ok(chunk) => {
+                        if let Some(err) = chunk.error {
+                            t.error_at(now, format!("server error: {}", err.message()));
+                            return;
+                        }
+                        t.chunk(now, &chunk);
+                    }
+                    Err(e) => {
+                        let head: String = ev.data.chars().take(120).collect();
+                        t.error_at(now, format!("malformed event ({e}): {head}"));
+                        return;
+                    }
+                }
+            }
+            if done {
+                t.end(now);
+            }
+        }
+    }
+
+    /// Tokens in `text` as the server counts them (special tokens included,
+    /// as in a completion's `usage.prompt_tokens`).
+    pub async fn count_tokens(&self, text: &str) -> anyhow::Result<usize> {
+        let body = serde_json::json!({
+            "content": text,          // llama.cpp
+            "add_special": true,      // llama.cpp: count BOS as usage does
+            "prompt": text,           // vLLM
+            "model": self.config.model,
+        });
+        let response = self
+            .http
+            .post(&self.tokenize_url)
+            .json(&body)
+            .send()
+            .await
+            .with_context(|| format!("POST {}", self.tokenize_url))?;
+        let status = response.status();
+        anyhow::ensure!(
+            status.is_success(),
+            "POST {} answered HTTP {}: exact input_tokens needs the server's tokenize endpoint (target.tokenize)",
+            self.tokenize_url,
+            status.as_u16()
+        );
+        let answer: TokenizeResponse = response.json().await.context("reading the tokenize answer")?;
+        answer
+            .count
+            .or(answer.tokens.map(|t| t.len()))
+            .context("tokenize answer has neither 'tokens' nor 'count'")
+    }
+}
+
+impl TokenCounter for Client {
+    async fn count(&self, text: &str) -> anyhow::Result<usize> {
+        self.count_tokens(text).await
+    }
+}
+
+/// `http://host:port/v1` → `http://host:port`: tokenize lives at the root.
+fn server_root(base: &str) -> &str {
+    base.strip_suffix("/v1").unwrap_or(base)
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let kind = if e.is_connect() {
+        "connection failed"
+    } else if e.is_timeout() {
+        "timeout"
+    } else if e.is_body() || e.is_decode() {
+        "reading body"
+    } else {
+        "request failed"
+    };
+    let mut msg = kind.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+/// Accumulates timings as events arrive.
+struct Timing {
+    outcome: Outcome,
+    last_content: Option<Instant>,
+    content_events: u64,
+    usage_completion: Option<u64>,
+}
+
+impl Timing {
+    fn new(sent: Instant) -> Self {
+        Self {
+            outcome: Outcome {
+                sent,
+                ok: false,
+                http_status: None,
+                error: None,
+                ttft_ms: None,
+                e2e_ms: 0.0,
+                itl_ms: Vec::new(),
+                prompt_tokens: None,
+                completion_tokens: None,
+                tokens_source: TokensSource::Events,
+                finish_reason: None,
+            },
+            last_content: None,
+            content_events: 0,
+            usage_completion: None,
+        }
+    }
+
+    fn ms_since(&self, at: Instant) -> f64 {
+        at.duration_since(self.outcome.sent).as_secs_f64() * 1000.0
+    }
+
+    fn chunk(&mut self, now: Instant, chunk: &Chunk) {
+        if chunk.choices.iter().any(wire::Choice::has_content) {
+            match self.last_content {
+                None => self.outcome.ttft_ms = Some(self.ms_since(now)),
+                Some(prev) => self
+                    .outcome
+                    .itl_ms
+                    .push(now.duration_since(prev).as_secs_f64() * 1000.0),
+            }
+            self.last_content = Some(now);
+            self.content_events += 1;
+        }
+        if let Some(reason) = chunk.choices.iter().find_map(|c| c.finish_reason.clone()) {
+            self.outcome.finish_reason = Some(reason);
+        }
+        if let Some(u) = &chunk.usage {
+            if u.prompt_tokens.is_some() {
+                self.outcome.prompt_tokens = u.prompt_tokens;
+            }
+            if u.completion_tokens.is_some() {
+                self.usage_completion = u.completion_tokens;
+            }
+        }
+    }
+
+    fn settle_tokens(&mut self) {
+        match self.usage_completion {
+            Some(n) => {
+                self.outcome.completion_tokens = Some(n);
+                self.outcome.tokens_source = TokensSource::Usage;
+            }
+            None => {
+                self.outcome.completion_tokens = Some(self.content_events);
+                self.outcome.tokens_source = TokensSource::Events;
+            }
+        }
+    }
+
+    fn end(&mut self, now: Instant) {
+        self.outcome.e2e_ms = self.ms_since(now);
+        self.settle_tokens();
+        if self.outcome.finish_reason.is_none() && self.usage_completion.is_none() && self.content_events == 0 {
+            self.outcome.error = Some("stream ended without content, finish reason or usage".into());
+            return;
+        }
+        self.outcome.ok = true;
+    }
+
+    fn error_at(&mut self, now: Instant, message: String) {
+        self.outcome.e2e_ms = self.ms_since(now);
+        self.settle_tokens();
+        self.outcome.ok = false;
+        self.outcome.error = Some(message);
+    }
+
+    fn fail(mut self, status: Option<u16>, message: String) -> Outcome {
+        self.error_at(Instant::now(), message);
+        self.outcome.http_status = status.or(self.outcome.http_status);
+        self.outcome
+    }
+
+}

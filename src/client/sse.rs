@@ -1,0 +1,167 @@
+//! Server-sent events: an incremental parser fed with whatever each socket
+//! read returned. Events may be split across reads or several may share one;
+//! lines end in LF, CRLF or CR; `:` lines are comments (keep-alives).
+
+/// A complete event's `data` (multi-line data joined with `\n`) and `event` name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub event: Option<String>,
+    pub data: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Parser {
+    /// Bytes of an unfinished line.
+    line: Vec<u8>,
+    data: Option<String>,
+    event: Option<String>,
+    /// The previous chunk ended in CR: a leading LF in the next one belongs to it.
+    pending_cr: bool,
+}
+
+impl Parser {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feed bytes; complete events are appended to `out`.
+    pub fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<Event>) {
+        if self.pending_cr {
+            if let Some(rest) = bytes.strip_prefix(b"\n") {
+                bytes = rest;
+            }
+            self.pending_cr = false;
+        }
+        while let Some(pos) = bytes.iter().position(|b| *b == b'\n' || *b == b'\r') {
+            self.line.extend_from_slice(&bytes[..pos]);
+            let line = std::mem::take(&mut self.line);
+            self.line_done(&line, out);
+            let eol = bytes[pos];
+            bytes = &bytes[pos + 1..];
+            if eol == b'\r' {
+                match bytes.first() {
+                    Some(b'\n') => bytes = &bytes[1..],
+                    None => self.pending_cr = true,
+                    _ => {}
+                }
+            }
+        }
+        self.line.extend_from_slice(bytes);
+    }
+
+    /// End of stream: an event without its closing blank line still counts.
+    pub fn finish(&mut self, out: &mut Vec<Event>) {
+        if !self.line.is_empty() {
+            let line = std::mem::take(&mut self.line);
+            self.line_done(&line, out);
+        }
+        self.dispatch(out);
+    }
+
+    fn line_done(&mut self, line: &[u8], out: &mut Vec<Event>) {
+        if line.is_empty() {
+            self.dispatch(out);
+            return;
+        }
+        if line[0] == b':' {
+            return; // comment / keep-alive
+        }
+        let text = String::from_utf8_lossy(line);
+        let (field, value) = match text.find(':') {
+            Some(i) => {
+                let v = &text[i + 1..];
+                (&text[..i], v.strip_prefix(' ').unwrap_or(v))
+            }
+            None => (&text[..], ""),
+        };
+        match field {
+            "data" => match &mut self.data {
+                Some(d) => {
+                    d.push('\n');
+                    d.push_str(value);
+                }
+                None => self.data = Some(value.to_string()),
+            },
+            "event" => self.event = Some(value.to_string()),
+            _ => {} // id, retry and unknown fields do not matter here
+        }
+    }
+
+    fn dispatch(&mut self, out: &mut Vec<Event>) {
+        if let Some(data) = self.data.take() {
+            out.push(Event {
+                event: self.event.take(),
+                data,
+            });
+        }
+        self.event = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse_chunks(chunks: &[&[u8]]) -> Vec<Event> {
+        let mut p = Parser::new();
+        let mut out = Vec::new();
+        for c in chunks {
+            p.feed(c, &mut out);
+        }
+        p.finish(&mut out);
+        out
+    }
+
+    fn data(events: &[Event]) -> Vec<&str> {
+        events.iter().map(|e| e.data.as_str()).collect()
+    }
+
+    #[test]
+    fn several_events_in_one_read() {
+        let e = parse_chunks(&[b"data: {\"a\":1}\n\ndata: {\"b\":2}\n\ndata: [DONE]\n\n"]);
+        assert_eq!(data(&e), vec!["{\"a\":1}", "{\"b\":2}", "[DONE]"]);
+    }
+
+    #[test]
+    fn event_split_across_reads_and_crlf() {
+        let e = parse_chunks(&[b"da", b"ta: hel", b"lo\r", b"\n\r\n", b"data: x\r\r"]);
+        assert_eq!(data(&e), vec!["hello", "x"]);
+    }
+
+    #[test]
+    fn comments_multiline_and_event_names() {
+        let e = parse_chunks(&[b": keep-alive\n\nevent: error\ndata: a\ndata: b\n\n"]);
+        assert_eq!(e, vec![Event { event: Some("error".into()), data: "a\nb".into() }]);
+    }
+
+    #[test]
+    fn unterminated_last_event_counts() {
+        assert_eq!(data(&parse_chunks(&[b"data: tail"])), vec!["tail"]);
+    }
+
+    proptest! {
+        /// However a stream is cut into reads, the events are the same.
+        #[test]
+        fn splitting_does_not_change_events(
+            payloads in proptest::collection::vec("[a-z{}\":0-9 ]{0,20}", 1..8),
+            cuts in proptest::collection::vec(0usize..200, 0..10),
+            crlf in any::<bool>(),
+        ) {
+            let nl = if crlf { "\r\n" } else { "\n" };
+            let text: String = payloads.iter().map(|p| format!("data: {p}{nl}{nl}")).collect();
+            let bytes = text.as_bytes();
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (bytes.len() + 1)).collect();
+            cuts.sort_unstable();
+            let mut chunks = Vec::new();
+            let mut last = 0;
+            for c in cuts {
+                chunks.push(&bytes[last..c]);
+                last = c;
+            }
+            chunks.push(&bytes[last..]);
+            let events = parse_chunks(&chunks);
+            prop_assert_eq!(data(&events), payloads.iter().map(String::as_str).collect::<Vec<_>>());
+        }
+    }
+}

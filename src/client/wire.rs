@@ -1,0 +1,168 @@
+//! The OpenAI-compatible wire format: request bodies and streamed chunks.
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+/// One generation request, as the load generator asks for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenRequest {
+    pub model: String,
+    pub prompt: String,
+    /// System message (chat only).
+    pub system: Option<String>,
+    pub max_tokens: Option<u64>,
+    /// Ask for exactly `max_tokens` (`ignore_eos`, `min_tokens`).
+    pub exact_output: bool,
+    /// Extra body fields (temperature, ...), already rendered.
+    pub params: Map<String, Value>,
+}
+
+impl GenRequest {
+    pub fn completions_body(&self) -> Value {
+        let mut body = self.common();
+        body.insert("prompt".into(), json!(self.prompt));
+        Value::Object(body)
+    }
+
+    pub fn chat_body(&self) -> Value {
+        let mut messages = Vec::new();
+        if let Some(system) = &self.system {
+            messages.push(json!({"role": "system", "content": system}));
+        }
+        messages.push(json!({"role": "user", "content": self.prompt}));
+        let mut body = self.common();
+        body.insert("messages".into(), Value::Array(messages));
+        Value::Object(body)
+    }
+
+    fn common(&self) -> Map<String, Value> {
+        let mut body = Map::new();
+        body.insert("model".into(), json!(self.model));
+        body.insert("stream".into(), json!(true));
+        // Without this, OpenAI-style servers send no token counts when streaming.
+        body.insert("stream_options".into(), json!({"include_usage": true}));
+        if let Some(n) = self.max_tokens {
+            body.insert("max_tokens".into(), json!(n));
+            if self.exact_output {
+                // llama.cpp and vLLM honour ignore_eos; vLLM also min_tokens.
+                body.insert("ignore_eos".into(), json!(true));
+                body.insert("min_tokens".into(), json!(n));
+            }
+        }
+        for (k, v) in &self.params {
+            body.insert(k.clone(), v.clone());
+        }
+        body
+    }
+}
+
+/// One streamed chunk (completions or chat); unknown fields are ignored.
+#[derive(Debug, Deserialize)]
+pub struct Chunk {
+    #[serde(default)]
+    pub choices: Vec<Choice>,
+    #[serde(default)]
+    pub usage: Option<Usage>,
+    #[serde(default)]
+    pub error: Option<ErrorBody>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Choice {
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub delta: Option<Delta>,
+    #[serde(default)]
+    pub finish_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Delta {
+    #[serde(default)]
+    pub content: Option<String>,
+    #[serde(default)]
+    pub reasoning_content: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Usage {
+    #[serde(default)]
+    pub prompt_tokens: Option<u64>,
+    #[serde(default)]
+    pub completion_tokens: Option<u64>,
+}
+
+/// `{"error": "text"}` or `{"error": {"message": "text", ...}}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum ErrorBody {
+    Text(String),
+    Object {
+        #[serde(default)]
+        message: Option<String>,
+    },
+}
+
+impl ErrorBody {
+    pub fn message(&self) -> String {
+        match self {
+            ErrorBody::Text(t) => t.clone(),
+            ErrorBody::Object { message } => message.clone().unwrap_or_else(|| "unspecified error".into()),
+        }
+    }
+}
+
+impl Choice {
+    /// The choice carries generated text (reasoning counts: it is generated).
+    pub fn has_content(&self) -> bool {
+        let nonempty = |s: &Option<String>| s.as_deref().is_some_and(|t| !t.is_empty());
+        nonempty(&self.text)
+            || self
+                .delta
+                .as_ref()
+                .is_some_and(|d| nonempty(&d.content) || nonempty(&d.reasoning_content))
+    }
+}
+
+/// A tokenize answer: llama.cpp gives `tokens`, vLLM `tokens` and `count`.
+#[derive(Debug, Deserialize)]
+pub struct TokenizeResponse {
+    #[serde(default)]
+    pub tokens: Option<Vec<Value>>,
+    #[serde(default)]
+    pub count: Option<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_of_both_apis_and_errors_parse() {
+        let c: Chunk = serde_json::from_str(r#"{"choices":[{"text":"hi","index":0,"finish_reason":null}]}"#).unwrap();
+        assert!(c.choices[0].has_content());
+        let c: Chunk = serde_json::from_str(r#"{"choices":[{"delta":{"role":"assistant"}}]}"#).unwrap();
+        assert!(!c.choices[0].has_content());
+        let c: Chunk = serde_json::from_str(r#"{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7}}"#).unwrap();
+        assert_eq!(c.usage.unwrap().completion_tokens, Some(7));
+        let c: Chunk = serde_json::from_str(r#"{"error":{"message":"boom","code":500}}"#).unwrap();
+        assert_eq!(c.error.unwrap().message(), "boom");
+    }
+
+    #[test]
+    fn exact_output_asks_for_ignore_eos() {
+        let r = GenRequest {
+            model: "m".into(),
+            prompt: "p".into(),
+            system: Some("s".into()),
+            max_tokens: Some(9),
+            exact_output: true,
+            params: Map::new(),
+        };
+        let b = r.chat_body();
+        assert_eq!(b["ignore_eos"], json!(true));
+        assert_eq!(b["messages"][0]["role"], json!("system"));
+        assert_eq!(b["stream_options"]["include_usage"], json!(true));
+    }
+}

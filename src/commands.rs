@@ -1,0 +1,154 @@
+//! One function per subcommand: the glue between the CLI and the library.
+
+use crate::cli::Command;
+use crate::experiment::{self, LoadedExperiment};
+use crate::plan;
+use crate::runner::{self, RunOptions};
+use crate::sim::{self, SimModel};
+use std::path::Path;
+use std::time::Duration;
+
+pub fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Run { experiment, out, format, quiet } => run(&experiment, &out, &format, quiet),
+        Command::Validate { experiment } => validate(&experiment),
+        Command::Plan { experiment, json } => print_plan(&experiment, json),
+        Command::Report { run, format } => {
+            let output = runner::report_dir(&run, &format)?;
+            print!("{}", output.terminal);
+            Ok(())
+        }
+        Command::Sim { port, host, slots, jitter } => {
+            let mut model = SimModel::default();
+            if let Some(s) = slots {
+                model.slots = s;
+            }
+            if let Some(j) = jitter {
+                model.jitter = j;
+            }
+            model.check().map_err(crate::error::InputError::new)?;
+            let addr = format!("{host}:{port}")
+                .parse()
+                .map_err(|e| crate::error::InputError::new(format!("invalid address {host}:{port}: {e}")))?;
+            runtime()?.block_on(sim::serve(model, addr))?;
+            Ok(())
+        }
+        Command::Schema => {
+            println!("{}", schema_json());
+            Ok(())
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+/// The JSON Schema of experiment files, as committed in `schemas/`.
+pub fn schema_json() -> String {
+    let schema = schemars::schema_for!(experiment::Experiment);
+    serde_json::to_string_pretty(&schema).unwrap_or_default()
+}
+
+fn run(path: &Path, out: &Path, formats: &[String], quiet: bool) -> anyhow::Result<()> {
+    let loaded = experiment::load(path)?;
+    for f in formats {
+        if crate::report::exporter(f).is_none() {
+            return Err(crate::error::InputError::new(format!(
+                "unknown report format '{f}', expected one of {}",
+                crate::report::FORMATS.join(", ")
+            ))
+            .into());
+        }
+    }
+    let dir = runtime()?.block_on(runner::run(&loaded, &RunOptions { out: out.to_path_buf(), progress: !quiet }))?;
+    let output = runner::report_dir(&dir, formats)?;
+    print!("{}", output.terminal);
+    eprintln!("results: {}", dir.display());
+    Ok(())
+}
+
+fn validate(path: &Path) -> anyhow::Result<()> {
+    let loaded = experiment::load(path)?;
+    let plan = plan::expand(&loaded.experiment);
+    let e = &loaded.experiment;
+    let per_trial = e.trial.requests.map(|n| n as usize);
+    let requests = per_trial.map(|n| n * plan.trials.len());
+    println!("{}: ok", path.display());
+    println!("  configurations: {}", plan.configurations.len());
+    println!("  trials:         {} ({} repetitions)", plan.trials.len(), e.repetitions);
+    match requests {
+        Some(n) => println!(
+            "  requests:       {n} measured + {} warm-up",
+            e.warmup.requests as usize * plan.trials.len()
+        ),
+        None => println!("  requests:       as many as fit each trial's duration"),
+    }
+    let (estimate, basis) = estimate_duration(&loaded, &plan);
+    println!("  estimate:       {} ({basis})", humantime::format_duration(round_secs(estimate)));
+    Ok(())
+}
+
+fn round_secs(d: Duration) -> Duration {
+    Duration::from_secs(d.as_secs_f64().ceil() as u64)
+}
+
+/// A rough duration: the sim's own latency model for `builtin: sim`, or an
+/// assumed 50 tokens/s per stream and 1000 prompt tokens/s for real servers.
+fn estimate_duration(l: &LoadedExperiment, plan: &plan::Plan) -> (Duration, &'static str) {
+    let e = &l.experiment;
+    let sim = e.target.builtin.map(|_| e.target.sim.clone().unwrap_or_default());
+    let mut total = 0.0;
+    for trial in &plan.trials {
+        let c = plan.config_of(trial);
+        let input = c.input_tokens().unwrap_or(100) as f64;
+        let output = c.output_tokens().unwrap_or(runner::DEFAULT_MAX_TOKENS) as f64;
+        let conc = c.concurrency() as f64;
+        let request_s = match &sim {
+            Some(m) => {
+                let active = conc.min(m.slots as f64) as usize;
+                (m.prefill_ms(input as usize, 1.0) + (output - 1.0).max(0.0) * m.gap_ms(active, 1.0)) / 1000.0
+            }
+            None => input / 1000.0 + output / 50.0,
+        };
+        // Requests beyond the server's parallelism wait; a closed loop with c
+        // in flight completes about min(c, slots) requests per request time.
+        let parallel = sim.as_ref().map_or(conc, |m| conc.min(m.slots as f64)).max(1.0);
+        let warm = f64::from(e.warmup.requests) * request_s / parallel;
+        let measured = match (e.trial.requests, e.trial.duration) {
+            (Some(n), Some(d)) => (f64::from(n) * request_s / parallel).min(d.0.as_secs_f64()),
+            (Some(n), None) => f64::from(n) * request_s / parallel,
+            (None, Some(d)) => d.0.as_secs_f64(),
+            (None, None) => 0.0,
+        };
+        total += warm + measured;
+    }
+    let basis = if sim.is_some() {
+        "from the sim's latency model"
+    } else {
+        "assuming ~50 output tok/s per stream; a guess until a first run"
+    };
+    (Duration::from_secs_f64(total), basis)
+}
+
+fn print_plan(path: &Path, json: bool) -> anyhow::Result<()> {
+    let loaded = experiment::load(path)?;
+    let plan = plan::expand(&loaded.experiment);
+    for t in &plan.trials {
+        let c = plan.config_of(t);
+        if json {
+            let line = serde_json::json!({
+                "trial": t.index,
+                "repetition": t.repetition,
+                "config": c.label,
+                "factor": c.factor_label(),
+                "level": c.level.as_ref().map(ToString::to_string),
+                "values": c.values,
+            });
+            println!("{line}");
+        } else {
+            println!("{:>4}  rep {:<3} {}", t.index, t.repetition + 1, c.label);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! Experiment files: typed spec, loading with located errors, validation.
+
+mod duration;
+mod level;
+mod locate;
+mod spec;
+mod validate;
+
+pub use duration::HumanDuration;
+pub use level::Level;
+pub use locate::locate_key;
+pub use spec::*;
+
+use crate::error::InputError;
+use crate::prompts::PromptSet;
+use std::path::{Path, PathBuf};
+
+/// An experiment file read, parsed, validated, with its prompt set.
+#[derive(Debug, Clone)]
+pub struct LoadedExperiment {
+    pub path: PathBuf,
+    /// The file's text, as committed: copied into the run folder and hashed.
+    pub source: String,
+    pub experiment: Experiment,
+    pub prompts_path: PathBuf,
+    pub prompts: PromptSet,
+}
+
+/// Read, parse and validate an experiment file and the prompt set it names.
+pub fn load(path: &Path) -> Result<LoadedExperiment, InputError> {
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| InputError::in_file(path, format!("cannot read experiment file: {e}")))?;
+    load_str(path, source)
+}
+
+/// Parse and validate experiment text that claims to come from `path`
+/// (the prompt set resolves against `path`'s folder).
+pub fn load_str(path: &Path, source: String) -> Result<LoadedExperiment, InputError> {
+    let experiment = parse(path, &source)?;
+    let prompts_path = resolve_prompts(path, &experiment.prompts);
+    let prompts = crate::prompts::load(&prompts_path).map_err(|e| {
+        if e.file.is_some() {
+            e
+        } else {
+            InputError::in_file(path, e.message)
+                .at(locate_key(&source, &["prompts"]))
+        }
+    })?;
+    let loaded = LoadedExperiment {
+        path: path.to_path_buf(),
+        source,
+        experiment,
+        prompts_path,
+        prompts,
+    };
+    validate::validate(&loaded)?;
+    Ok(loaded)
+}
+
+/// Parse YAML into the typed spec; serde_yaml's message loses its trailing
+/// "at line L column C", which moves to the front as `file:L:C:`.
+pub fn parse(path: &Path, source: &str) -> Result<Experiment, InputError> {
+    serde_yaml::from_str(source).map_err(|e| yaml_error(path, &e))
+}
+
+pub(crate) fn yaml_error(path: &Path, e: &serde_yaml::Error) -> InputError {
+    let mut message = e.to_string();
+    let location = e.location().map(|l| (l.line(), l.column()));
+    if let Some(cut) = message.rfind(" at line ") {
+        message.truncate(cut);
+    }
+    // serde names fields in backticks; quotes read better on a terminal.
+    let message = message.replace('`', "'");
+    InputError::in_file(path, message).at(location)
+}
+
+fn resolve_prompts(experiment_path: &Path, prompts: &str) -> PathBuf {
+    let p = Path::new(prompts);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        experiment_path
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join(p)
+    }
+}

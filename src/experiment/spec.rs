@@ -1,0 +1,190 @@
+//! The experiment file, as typed data. `schemas/experiment.schema.json` is
+//! generated from these types (`infer-bench schema`).
+
+use super::duration::HumanDuration;
+use super::level::Level;
+use crate::sim::SimModel;
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Factors with meaning to the load generator. Any other factor name is a
+/// free variable for templates (server command, model name, request fields, prompts).
+pub const BUILTIN_FACTORS: &[&str] = &[
+    "concurrency",
+    "rate",
+    "batch_size",
+    "input_tokens",
+    "output_tokens",
+];
+
+/// One benchmark experiment: what to vary, what to hold, how to load the server.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    /// Names the results folder: `results/<name>/<run-id>/`.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Seeds the trial order, prompt choice and cache-busting prefixes.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    pub target: Target,
+    /// Prompt set file; a relative path resolves against the experiment file.
+    pub prompts: String,
+    /// `defeat` (default) gives every request a unique prefix so no prefix cache
+    /// flatters later requests; `allow` sends the rendered prompts as they are.
+    #[serde(default)]
+    pub cache: CachePolicy,
+    /// The level of every factor held constant while another one varies.
+    #[serde(default)]
+    pub baseline: IndexMap<String, Level>,
+    /// Factor name → levels. Each factor is varied one at a time around the baseline.
+    #[serde(default)]
+    pub factors: IndexMap<String, Vec<Level>>,
+    /// Blocks of the plan: each holds every configuration once.
+    #[serde(default = "default_repetitions")]
+    pub repetitions: u32,
+    #[serde(default)]
+    pub order: Order,
+    #[serde(default)]
+    pub warmup: Warmup,
+    pub trial: TrialSpec,
+    #[serde(default)]
+    pub load: LoadKind,
+}
+
+fn default_seed() -> u64 {
+    42
+}
+
+fn default_repetitions() -> u32 {
+    3
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// OpenAI-compatible base URL, e.g. `http://127.0.0.1:8080/v1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// `sim`: start the built-in reference server in-process on a free port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<Builtin>,
+    /// Latency model of the built-in server (only with `builtin: sim`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim: Option<SimModel>,
+    #[serde(default)]
+    pub api: Api,
+    /// Model name sent with each request; a template over the factor values.
+    #[serde(default)]
+    pub model: String,
+    /// Environment variable that holds the API key (sent as a bearer token).
+    /// The key itself is never written to results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+    /// Extra HTTP headers sent with each request.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers: IndexMap<String, String>,
+    /// Extra fields of the request body (e.g. `temperature`). String values are
+    /// templates over the factor values; a rendered number or boolean is sent as one.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub params: IndexMap<String, serde_json::Value>,
+    /// Per-request timeout.
+    #[serde(default = "default_timeout")]
+    pub timeout: HumanDuration,
+    /// Path (from the server root) of the tokenize endpoint used to fill prompts
+    /// to an exact `input_tokens` (llama.cpp and vLLM: `/tokenize`).
+    #[serde(default = "default_tokenize")]
+    pub tokenize: String,
+    /// With `output_tokens` set, send `ignore_eos: true` and `min_tokens` so the
+    /// server generates exactly that many tokens. Turn off for servers that
+    /// reject unknown fields.
+    #[serde(default = "default_true")]
+    pub exact_output: bool,
+}
+
+fn default_timeout() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(600))
+}
+
+fn default_tokenize() -> String {
+    "/tokenize".into()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Builtin {
+    Sim,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Api {
+    /// `POST /completions` with a `prompt`.
+    #[default]
+    Completions,
+    /// `POST /chat/completions` with `messages`.
+    Chat,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CachePolicy {
+    #[default]
+    Defeat,
+    Allow,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// Each repetition block runs every configuration once, in a seeded shuffled order.
+    #[default]
+    Randomized,
+    /// File order: baseline, then each factor's levels as written.
+    Sequential,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadKind {
+    /// `concurrency` requests in flight; a new one starts when one ends.
+    #[default]
+    Closed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Warmup {
+    /// Requests sent before each trial's measurement, not recorded.
+    #[serde(default = "default_warmup")]
+    pub requests: u32,
+}
+
+fn default_warmup() -> u32 {
+    2
+}
+
+impl Default for Warmup {
+    fn default() -> Self {
+        Self {
+            requests: default_warmup(),
+        }
+    }
+}
+
+/// How long one trial measures: a number of requests, a duration, or both
+/// (whichever ends first).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrialSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<HumanDuration>,
+}

@@ -1,0 +1,283 @@
+//! Checks the parsed experiment for what types cannot say: levels exist, the
+//! baseline lies on every sweep, built-in factors have sane values, every free
+//! variable is used by a template, and every template renders.
+
+use super::{locate_key, Level, LoadedExperiment, BUILTIN_FACTORS};
+use crate::error::InputError;
+use crate::plan;
+use crate::prompts::template;
+use std::collections::BTreeSet;
+
+pub(super) fn validate(l: &LoadedExperiment) -> Result<(), InputError> {
+    let v = Validator { l };
+    v.name()?;
+    v.target()?;
+    v.counts()?;
+    v.factors()?;
+    v.builtin_values()?;
+    v.free_variables_used()?;
+    v.templates_render()?;
+    Ok(())
+}
+
+struct Validator<'a> {
+    l: &'a LoadedExperiment,
+}
+
+impl Validator<'_> {
+    fn err(&self, path: &[&str], message: impl Into<String>) -> InputError {
+        InputError::in_file(&self.l.path, message).at(locate_key(&self.l.source, path))
+    }
+
+    fn name(&self) -> Result<(), InputError> {
+        let name = &self.l.experiment.name;
+        let ok = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && !name.starts_with('.');
+        if ok {
+            Ok(())
+        } else {
+            Err(self.err(
+                &["name"],
+                format!("invalid name '{name}', expected letters, digits, '-', '_' or '.' (it names the results folder)"),
+            ))
+        }
+    }
+
+    fn target(&self) -> Result<(), InputError> {
+        let t = &self.l.experiment.target;
+        match (&t.base_url, &t.builtin) {
+            (Some(_), Some(_)) => {
+                return Err(self.err(
+                    &["target", "builtin"],
+                    "target has both 'base_url' and 'builtin', expected one of them",
+                ))
+            }
+            (None, None) => {
+                return Err(self.err(
+                    &["target"],
+                    "target needs 'base_url' (a running server) or 'builtin: sim'",
+                ))
+            }
+            (Some(url), None) => {
+                let parsed = reqwest::Url::parse(url).map_err(|e| {
+                    self.err(&["target", "base_url"], format!("invalid base_url '{url}': {e}"))
+                })?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    return Err(self.err(
+                        &["target", "base_url"],
+                        format!("base_url '{url}' must start with http:// or https://"),
+                    ));
+                }
+                if t.sim.is_some() {
+                    return Err(self.err(&["target", "sim"], "'sim' options need 'builtin: sim'"));
+                }
+            }
+            (None, Some(_)) => {
+                if let Some(sim) = &t.sim {
+                    sim.check().map_err(|m| self.err(&["target", "sim"], m))?;
+                }
+            }
+        }
+        if !t.tokenize.starts_with('/') {
+            return Err(self.err(&["target", "tokenize"], "tokenize must be a path starting with '/'"));
+        }
+        Ok(())
+    }
+
+    fn counts(&self) -> Result<(), InputError> {
+        let e = &self.l.experiment;
+        if e.repetitions == 0 {
+            return Err(self.err(&["repetitions"], "repetitions must be at least 1"));
+        }
+        match (e.trial.requests, e.trial.duration) {
+            (None, None) => Err(self.err(
+                &["trial"],
+                "trial needs 'requests' (a count) or 'duration' (e.g. '30s')",
+            )),
+            (Some(0), _) => Err(self.err(&["trial", "requests"], "trial requests must be at least 1")),
+            (_, Some(d)) if d.0.is_zero() => {
+                Err(self.err(&["trial", "duration"], "trial duration must be longer than zero"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn factors(&self) -> Result<(), InputError> {
+        let e = &self.l.experiment;
+        for (name, levels) in &e.factors {
+            if levels.is_empty() {
+                return Err(self.err(
+                    &["factors", name],
+                    format!("factor '{name}' has no levels, expected a list such as [1, 2, 4]"),
+                ));
+            }
+            for (i, a) in levels.iter().enumerate() {
+                if levels[..i].contains(a) {
+                    return Err(self.err(
+                        &["factors", name],
+                        format!("factor '{name}' lists level {a} twice"),
+                    ));
+                }
+            }
+            match e.baseline.get(name) {
+                None => {
+                    return Err(self.err(
+                        &["baseline"],
+                        format!(
+                            "baseline has no level for factor '{name}', expected one of {}",
+                            list(levels)
+                        ),
+                    ))
+                }
+                Some(b) if !levels.contains(b) => {
+                    return Err(self.err(
+                        &["baseline", name],
+                        format!(
+                            "baseline {name} = {b} is not one of the factor's levels {}, so its sweep would not pass through the baseline",
+                            list(levels)
+                        ),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn builtin_values(&self) -> Result<(), InputError> {
+        let e = &self.l.experiment;
+        let all = e
+            .baseline
+            .iter()
+            .map(|(k, v)| (k, v, "baseline"))
+            .chain(
+                e.factors
+                    .iter()
+                    .flat_map(|(k, ls)| ls.iter().map(move |v| (k, v, "factors"))),
+            );
+        for (name, value, section) in all {
+            let check = match name.as_str() {
+                "concurrency" | "input_tokens" | "output_tokens" => match value.as_u64() {
+                    Some(n) if n >= 1 => Ok(()),
+                    _ => Err(format!("{name} must be a whole number ≥ 1, got {value}")),
+                },
+                "rate" | "batch_size" => Err(format!(
+                    "factor '{name}' is not implemented in this version of infer-bench; \
+                     use 'concurrency' (closed loop) for now"
+                )),
+                _ => Ok(()),
+            };
+            check.map_err(|m| self.err(&[section, name], m))?;
+        }
+        Ok(())
+    }
+
+    fn free_variables_used(&self) -> Result<(), InputError> {
+        let e = &self.l.experiment;
+        let mut used = BTreeSet::new();
+        for src in self.template_sources() {
+            let vars = template::variables(&src.1)
+                .map_err(|m| self.err(&src.0, format!("template error: {m}")))?;
+            used.extend(vars);
+        }
+        for src in &self.l.prompts.templates {
+            if let Ok(vars) = template::variables(src) {
+                used.extend(vars);
+            }
+        }
+        let names = e.baseline.keys().chain(e.factors.keys());
+        for name in names {
+            if BUILTIN_FACTORS.contains(&name.as_str()) || used.contains(name) {
+                continue;
+            }
+            let section = if e.factors.contains_key(name) { "factors" } else { "baseline" };
+            let mut message = format!(
+                "unknown factor '{name}', expected a built-in factor ({}) or a variable that a template uses (target.model, target.params, the prompt set)",
+                BUILTIN_FACTORS
+                    .iter()
+                    .map(|f| format!("'{f}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            if let Some(s) = suggest(name, BUILTIN_FACTORS.iter().copied().chain(used.iter().map(String::as_str))) {
+                message.push_str(&format!("; did you mean '{s}'?"));
+            }
+            return Err(self.err(&[section, name], message));
+        }
+        Ok(())
+    }
+
+    /// (location path, template text) of the experiment's own templates.
+    fn template_sources(&self) -> Vec<(Vec<&str>, String)> {
+        let t = &self.l.experiment.target;
+        let mut out = vec![(vec!["target", "model"], t.model.clone())];
+        for (k, v) in &t.params {
+            if let serde_json::Value::String(s) = v {
+                out.push((vec!["target", "params", k.as_str()], s.clone()));
+            }
+        }
+        out
+    }
+
+    fn templates_render(&self) -> Result<(), InputError> {
+        let configs = plan::configurations(&self.l.experiment);
+        for config in &configs {
+            let ctx = template::factor_context(&config.values);
+            for (path, src) in self.template_sources() {
+                template::render(&src, &ctx).map_err(|m| {
+                    self.err(&path, format!("template error for configuration {}: {m}", config.label))
+                })?;
+            }
+            self.l
+                .prompts
+                .check_renders(&ctx)
+                .map_err(|m| {
+                    InputError::in_file(&self.l.prompts_path, format!("for configuration {}: {m}", config.label))
+                })?;
+        }
+        Ok(())
+    }
+}
+
+fn list(levels: &[Level]) -> String {
+    let items: Vec<String> = levels.iter().map(ToString::to_string).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// The closest candidate by edit distance, if it is close enough to be a typo.
+fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        assert_eq!(edit_distance("concurency", "concurrency"), 1);
+        assert_eq!(suggest("concurency", BUILTIN_FACTORS.iter().copied()), Some("concurrency"));
+        assert_eq!(suggest("quant", BUILTIN_FACTORS.iter().copied()), None);
+    }
+}

@@ -1,0 +1,18 @@
+//! infer-bench: declarative benchmarks for OpenAI-compatible LLM inference
+//! servers. See DESIGN.md for the data flow this crate follows:
+//! experiment → plan → (client, load) → results → analysis → report.
+
+pub mod analysis;
+pub mod cli;
+pub mod client;
+pub mod commands;
+pub mod error;
+pub mod experiment;
+pub mod load;
+pub mod plan;
+pub mod prompts;
+pub mod report;
+pub mod results;
+pub mod runner;
+pub mod sim;
+mod tls;

@@ -1,0 +1,99 @@
+//! Load generation: warm-up, then a closed loop of `concurrency` requests in
+//! flight. The request path only timestamps and sends its record down a
+//! bounded channel; the trial's collector owns the results.
+
+use crate::client::{Client, GenRequest, Outcome};
+use crate::results::{Record, RequestSlot};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+/// What one trial asks of the load generator.
+#[derive(Debug, Clone)]
+pub struct TrialLoad {
+    pub trial: usize,
+    pub config: usize,
+    pub repetition: u32,
+    pub concurrency: usize,
+    /// Stop after this many requests (if set)...
+    pub requests: Option<usize>,
+    /// ...or once this much time has passed (if set), whichever comes first.
+    pub duration: Option<Duration>,
+    pub requested_input_tokens: Option<u64>,
+    pub requested_output_tokens: Option<u64>,
+}
+
+/// Send the warm-up requests (not recorded) at the trial's concurrency.
+/// Returns their outcomes so the caller can tell an unreachable server.
+pub async fn warm_up(client: Arc<Client>, requests: Arc<Vec<GenRequest>>, concurrency: usize) -> Vec<Outcome> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut set = JoinSet::new();
+    for _ in 0..concurrency.min(requests.len()) {
+        let (client, requests, next) = (client.clone(), requests.clone(), next.clone());
+        set.spawn(async move {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(req) = requests.get(i) else { break };
+                out.push(client.generate(req).await);
+            }
+            out
+        });
+    }
+    let mut outcomes = Vec::new();
+    while let Some(r) = set.join_next().await {
+        outcomes.extend(r.unwrap_or_default());
+    }
+    outcomes
+}
+
+/// Closed loop: each of `concurrency` workers sends its next request as soon
+/// as its previous one ends, until the trial's count or duration is reached.
+/// Requests cycle through `requests` when a duration outlasts the pool.
+pub async fn closed_loop(client: Arc<Client>, requests: Arc<Vec<GenRequest>>, load: TrialLoad) -> Vec<Record> {
+    let limit = load.requests.unwrap_or(usize::MAX);
+    let start = Instant::now();
+    let deadline = load.duration.map(|d| start + d);
+    let next = Arc::new(AtomicUsize::new(0));
+    let (tx, mut rx) = mpsc::channel::<Record>(1024);
+    let mut set = JoinSet::new();
+    for _ in 0..load.concurrency.max(1) {
+        let (client, requests, next, tx, load) =
+            (client.clone(), requests.clone(), next.clone(), tx.clone(), load.clone());
+        set.spawn(async move {
+            loop {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= limit || requests.is_empty() {
+                    break;
+                }
+                let outcome = client.generate(&requests[i % requests.len()]).await;
+                let sent_s = outcome.sent.duration_since(start).as_secs_f64();
+                let slot = RequestSlot {
+                    trial: load.trial,
+                    config: load.config,
+                    repetition: load.repetition,
+                    request: i,
+                    requested_input_tokens: load.requested_input_tokens,
+                    requested_output_tokens: load.requested_output_tokens,
+                };
+                if tx.send(Record::new(slot, sent_s, outcome)).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(tx);
+    let mut records = Vec::new();
+    while let Some(r) = rx.recv().await {
+        records.push(r);
+    }
+    while set.join_next().await.is_some() {}
+    records.sort_by_key(|r| r.request);
+    records
+}

@@ -1,0 +1,63 @@
+use super::*;
+use crate::experiment::Experiment;
+use proptest::prelude::*;
+
+fn experiment(seed: u64, levels: &[usize], repetitions: u32, order: &str) -> Experiment {
+    let mut yaml = format!(
+        "name: t\nseed: {seed}\ntarget: {{builtin: sim}}\nprompts: p.yaml\nrepetitions: {repetitions}\norder: {order}\ntrial: {{requests: 1}}\nbaseline: {{"
+    );
+    let base: Vec<String> = (0..levels.len()).map(|i| format!("f{i}: 0")).collect();
+    yaml.push_str(&base.join(", "));
+    yaml.push_str("}\nfactors:\n");
+    for (i, n) in levels.iter().enumerate() {
+        let ls: Vec<String> = (0..*n).map(|l| l.to_string()).collect();
+        yaml.push_str(&format!("  f{i}: [{}]\n", ls.join(", ")));
+    }
+    serde_yaml::from_str(&yaml).unwrap()
+}
+
+#[test]
+fn ofat_count_is_one_plus_sum_of_levels_minus_one() {
+    let e = experiment(1, &[4, 3, 1], 2, "randomized");
+    let p = expand(&e);
+    assert_eq!(p.configurations.len(), 1 + 3 + 2);
+    assert_eq!(p.trials.len(), 6 * 2);
+    assert_eq!(p.configurations[0].label, "baseline");
+    assert_eq!(p.configurations[1].label, "f0=1");
+}
+
+#[test]
+fn sequential_keeps_file_order() {
+    let e = experiment(1, &[3, 2], 2, "sequential");
+    let order: Vec<usize> = expand(&e).trials.iter().map(|t| t.config).collect();
+    assert_eq!(order, vec![0, 1, 2, 3, 0, 1, 2, 3]);
+}
+
+#[test]
+fn different_seeds_give_different_orders() {
+    let a = expand(&experiment(1, &[4, 4], 3, "randomized"));
+    let b = expand(&experiment(2, &[4, 4], 3, "randomized"));
+    assert_ne!(a.trials, b.trials);
+}
+
+proptest! {
+    #[test]
+    fn same_seed_same_plan_and_blocks_hold_each_config_once(
+        seed in any::<u64>(),
+        levels in proptest::collection::vec(1usize..5, 1..4),
+        reps in 1u32..5,
+    ) {
+        let e = experiment(seed, &levels, reps, "randomized");
+        let p = expand(&e);
+        prop_assert_eq!(&p, &expand(&e));
+        let n = p.configurations.len();
+        prop_assert_eq!(n, 1 + levels.iter().map(|l| l - 1).sum::<usize>());
+        for (r, block) in p.trials.chunks(n).enumerate() {
+            let mut configs: Vec<usize> = block.iter().map(|t| t.config).collect();
+            configs.sort_unstable();
+            prop_assert_eq!(configs, (0..n).collect::<Vec<_>>());
+            prop_assert!(block.iter().all(|t| t.repetition as usize == r));
+        }
+        prop_assert!(p.trials.iter().enumerate().all(|(i, t)| t.index == i));
+    }
+}

@@ -1,0 +1,160 @@
+//! Exact input length: pad a prompt with filler words until the target's own
+//! tokenizer counts exactly the requested number of tokens.
+//!
+//! Token counts are not additive across word boundaries (BPE merges), so the
+//! search asks the server: a binary search on the number of filler words finds
+//! the longest filler that fits, then single-token pads close the gap.
+
+use std::future::Future;
+
+/// Counts tokens as the target server does (its `/tokenize` endpoint).
+pub trait TokenCounter {
+    fn count(&self, text: &str) -> impl Future<Output = anyhow::Result<usize>> + Send;
+}
+
+/// A prompt filled to a length, with the length the counter reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filled {
+    pub text: String,
+    pub tokens: usize,
+}
+
+/// Padding that is one token on common tokenizers; tried in turn when the
+/// filler words overshoot by one.
+const PADS: &[&str] = &[" .", ".", " a", "a", "\n"];
+
+/// Build `head + filler + "\n\n" + body` with exactly `target` tokens, or the
+/// closest count not above it when no exact fill exists.
+pub async fn fill_to<C: TokenCounter>(
+    counter: &C,
+    head: &str,
+    body: &str,
+    filler: &[&str],
+    target: usize,
+) -> anyhow::Result<Filled> {
+    let compose = |k: usize, pad: &str| -> String {
+        let mut s = String::with_capacity(head.len() + body.len() + k * 8);
+        s.push_str(head);
+        for (i, w) in filler.iter().cycle().take(k).enumerate() {
+            if i > 0 {
+                s.push(' ');
+            }
+            s.push_str(w);
+        }
+        s.push_str(pad);
+        if k > 0 || !pad.is_empty() {
+            s.push_str("\n\n");
+        }
+        s.push_str(body);
+        s
+    };
+
+    let base = counter.count(&compose(0, "")).await?;
+    if base >= target {
+        anyhow::ensure!(
+            base == target,
+            "the prompt alone is {base} tokens, longer than input_tokens = {target}; \
+             use a shorter template or a larger input_tokens"
+        );
+        return Ok(Filled { text: compose(0, ""), tokens: base });
+    }
+
+    // Find an upper bound on the word count, then the largest k whose count ≤ target.
+    let mut lo = 0usize; // count(lo) ≤ target
+    let mut lo_tokens = base;
+    let mut hi = (target - base).max(1);
+    loop {
+        let n = counter.count(&compose(hi, "")).await?;
+        if n > target {
+            break;
+        }
+        lo = hi;
+        lo_tokens = n;
+        if n == target {
+            return Ok(Filled { text: compose(hi, ""), tokens: n });
+        }
+        hi *= 2;
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        let n = counter.count(&compose(mid, "")).await?;
+        if n <= target {
+            lo = mid;
+            lo_tokens = n;
+            if n == target {
+                break;
+            }
+        } else {
+            hi = mid;
+        }
+    }
+    if lo_tokens == target {
+        return Ok(Filled { text: compose(lo, ""), tokens: lo_tokens });
+    }
+
+    // Close the remaining gap (usually 1 token: the next word is two tokens).
+    let mut best = Filled { text: compose(lo, ""), tokens: lo_tokens };
+    let mut pad = String::new();
+    for _ in 0..(target - lo_tokens) * 2 + PADS.len() {
+        let mut advanced = false;
+        for p in PADS {
+            let candidate = format!("{pad}{p}");
+            let text = compose(lo, &candidate);
+            let n = counter.count(&text).await?;
+            if n == target {
+                return Ok(Filled { text, tokens: n });
+            }
+            if n < target && n > best.tokens {
+                best = Filled { text, tokens: n };
+                pad = candidate;
+                advanced = true;
+                break;
+            }
+        }
+        if !advanced {
+            break;
+        }
+    }
+    Ok(best)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts words, but long words as two tokens: not additive per word.
+    struct Words;
+
+    impl TokenCounter for Words {
+        async fn count(&self, text: &str) -> anyhow::Result<usize> {
+            Ok(text
+                .split_whitespace()
+                .map(|w| if w.len() > 6 { 2 } else { 1 })
+                .sum())
+        }
+    }
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn fills_to_exact_counts() {
+        let filler = ["alpha", "lighthouses", "sea", "keeper", "stairway", "lamp"];
+        for target in [5, 6, 7, 13, 50, 201] {
+            let f = block_on(fill_to(&Words, "x1 ", "What is this?", &filler, target)).unwrap();
+            assert_eq!(f.tokens, target, "target {target}: {:?}", f.text);
+            assert_eq!(block_on(Words.count(&f.text)).unwrap(), target);
+            assert!(f.text.starts_with("x1 ") && f.text.ends_with("What is this?"));
+        }
+    }
+
+    #[test]
+    fn too_long_prompt_is_an_error() {
+        let err = block_on(fill_to(&Words, "", "one two three four", &["a"], 2)).unwrap_err();
+        assert!(err.to_string().contains("longer than input_tokens = 2"));
+    }
+}

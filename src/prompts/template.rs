@@ -1,0 +1,56 @@
+//! minijinja templates over factor values and prompt variables.
+//!
+//! Undefined variables are errors, not empty strings: a typo in a template
+//! must stop the experiment before it runs, not send empty model names.
+
+use crate::experiment::Level;
+use indexmap::IndexMap;
+use minijinja::{Environment, UndefinedBehavior, Value};
+use std::collections::{BTreeMap, HashSet};
+
+pub type Context = BTreeMap<String, Value>;
+
+fn env() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_keep_trailing_newline(true);
+    env
+}
+
+/// Render `source` with `ctx`; the error is minijinja's message.
+pub fn render(source: &str, ctx: &Context) -> Result<String, String> {
+    let env = env();
+    let tmpl = env.template_from_str(source).map_err(|e| e.to_string())?;
+    tmpl.render(ctx).map_err(|e| e.to_string())
+}
+
+/// The top-level variables a template reads.
+pub fn variables(source: &str) -> Result<HashSet<String>, String> {
+    let env = env();
+    let tmpl = env.template_from_str(source).map_err(|e| e.to_string())?;
+    Ok(tmpl.undeclared_variables(false))
+}
+
+/// Factor values as a template context.
+pub fn factor_context(values: &IndexMap<String, Level>) -> Context {
+    values
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_template_value()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_and_rejects_undefined() {
+        let mut ctx = Context::new();
+        ctx.insert("quant".into(), Value::from("q4_K_M"));
+        ctx.insert("n".into(), Value::from(4));
+        assert_eq!(render("m-{{ quant }}-{{ n * 2 }}", &ctx).unwrap(), "m-q4_K_M-8");
+        assert!(render("m-{{ qaunt }}", &ctx).is_err());
+        let vars = variables("{{ a }} {% if b %}{{ c.d }}{% endif %}").unwrap();
+        assert_eq!(vars, ["a", "b", "c"].iter().map(|s| s.to_string()).collect());
+    }
+}

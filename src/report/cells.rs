@@ -1,0 +1,78 @@
+//! The summary's columns as text, shared by the terminal and Markdown tables.
+
+use crate::analysis::{ConfigSummary, MeanSd};
+
+pub const HEADERS: &[&str] = &[
+    "configuration",
+    "trials",
+    "ok/requests",
+    "TTFT p50 ms",
+    "TTFT p95 ms",
+    "TTFT p99 ms",
+    "E2E p50 ms",
+    "E2E p95 ms",
+    "TPOT p50 ms",
+    "ITL p50 ms",
+    "output tok/s",
+    "req/s",
+    "in tok (asked→got)",
+    "out tok (asked→got)",
+];
+
+/// A number with precision that suits its size; `–` when missing.
+pub fn format_num(v: Option<f64>) -> String {
+    match v {
+        None => "–".into(),
+        Some(x) if !x.is_finite() => "–".into(),
+        Some(x) if x.abs() >= 100.0 => format!("{x:.0}"),
+        Some(x) if x.abs() >= 10.0 => format!("{x:.1}"),
+        Some(x) => format!("{x:.2}"),
+    }
+}
+
+fn mean_sd(m: MeanSd) -> String {
+    match m.sd {
+        Some(sd) => format!("{} ± {}", format_num(m.mean), format_num(Some(sd))),
+        None => format_num(m.mean),
+    }
+}
+
+fn asked_got(asked: Option<u64>, got: Option<f64>) -> String {
+    match asked {
+        Some(a) => format!("{a}→{}", format_num(got)),
+        None => format_num(got),
+    }
+}
+
+pub fn cells(r: &ConfigSummary) -> Vec<String> {
+    vec![
+        r.config.clone(),
+        r.trials.to_string(),
+        format!("{}/{}", r.ok_requests, r.requests),
+        format_num(r.ttft_ms.p50),
+        format_num(r.ttft_ms.p95),
+        format_num(r.ttft_ms.p99),
+        format_num(r.e2e_ms.p50),
+        format_num(r.e2e_ms.p95),
+        format_num(r.tpot_ms.p50),
+        format_num(r.itl_ms.p50),
+        mean_sd(r.output_tok_s),
+        mean_sd(r.requests_per_s),
+        asked_got(r.requested_input_tokens, r.prompt_tokens_mean),
+        asked_got(r.requested_output_tokens, r.completion_tokens_mean),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_format_by_size() {
+        assert_eq!(format_num(Some(1234.56)), "1235");
+        assert_eq!(format_num(Some(12.345)), "12.3");
+        assert_eq!(format_num(Some(1.2345)), "1.23");
+        assert_eq!(format_num(None), "–");
+        assert_eq!(format_num(Some(f64::NAN)), "–");
+    }
+}

@@ -1,0 +1,106 @@
+//! Records → polars DataFrame, the shape of `requests.parquet`.
+
+use super::Record;
+use crate::experiment::Level;
+use crate::plan::Configuration;
+use polars::prelude::*;
+
+/// Column names of the request table that factors may not take.
+pub const RECORD_COLUMNS: &[&str] = &[
+    "trial", "config", "factor", "level", "repetition", "request", "sent_s", "queue_ms", "ttft_ms",
+    "e2e_ms", "tpot_ms", "itl_ms", "prompt_tokens", "completion_tokens", "requested_input_tokens",
+    "requested_output_tokens", "tokens_source", "ok", "http_status", "error", "finish_reason",
+];
+
+pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsResult<DataFrame> {
+    let label = |r: &Record| configs.get(r.config).map(|c| c.label.clone()).unwrap_or_default();
+    let factor = |r: &Record| {
+        configs
+            .get(r.config)
+            .map(|c| c.factor_label().to_string())
+            .unwrap_or_default()
+    };
+    let level = |r: &Record| {
+        configs
+            .get(r.config)
+            .and_then(|c| c.level.as_ref().map(ToString::to_string))
+            .unwrap_or_else(|| "baseline".into())
+    };
+    let col_u64 = |name: &str, f: &dyn Fn(&Record) -> Option<u64>| {
+        Column::new(name.into(), records.iter().map(f).collect::<Vec<_>>())
+    };
+    let col_f64 = |name: &str, f: &dyn Fn(&Record) -> Option<f64>| {
+        Column::new(name.into(), records.iter().map(f).collect::<Vec<_>>())
+    };
+    let col_str = |name: &str, f: &dyn Fn(&Record) -> Option<String>| {
+        Column::new(name.into(), records.iter().map(f).collect::<Vec<_>>())
+    };
+    let itl: ListChunked = records
+        .iter()
+        .map(|r| Some(Series::new(PlSmallStr::EMPTY, &r.itl_ms)))
+        .collect();
+
+    let mut columns = vec![
+        col_u64("trial", &|r| Some(r.trial as u64)),
+        col_str("config", &|r| Some(label(r))),
+        col_str("factor", &|r| Some(factor(r))),
+        col_str("level", &|r| Some(level(r))),
+        col_u64("repetition", &|r| Some(u64::from(r.repetition))),
+    ];
+    columns.extend(factor_columns(records, configs));
+    columns.extend([
+        col_u64("request", &|r| Some(r.request as u64)),
+        col_f64("sent_s", &|r| Some(r.sent_s)),
+        col_f64("queue_ms", &|r| r.queue_ms),
+        col_f64("ttft_ms", &|r| r.ttft_ms),
+        col_f64("e2e_ms", &|r| Some(r.e2e_ms)),
+        col_f64("tpot_ms", &|r| r.tpot_ms),
+        itl.into_series().with_name("itl_ms".into()).into_column(),
+        col_u64("prompt_tokens", &|r| r.prompt_tokens),
+        col_u64("completion_tokens", &|r| r.completion_tokens),
+        col_u64("requested_input_tokens", &|r| r.requested_input_tokens),
+        col_u64("requested_output_tokens", &|r| r.requested_output_tokens),
+        col_str("tokens_source", &|r| {
+            Some(match r.tokens_source {
+                crate::client::TokensSource::Usage => "usage".into(),
+                crate::client::TokensSource::Events => "events".into(),
+            })
+        }),
+        Column::new("ok".into(), records.iter().map(|r| r.ok).collect::<Vec<_>>()),
+        col_u64("http_status", &|r| r.http_status.map(u64::from)),
+        col_str("error", &|r| r.error.clone()),
+        col_str("finish_reason", &|r| r.finish_reason.clone()),
+    ]);
+    DataFrame::new(records.len(), columns)
+}
+
+/// One column per factor (and baseline constant) with each request's value:
+/// integers stay integers, numbers become floats, anything else text.
+fn factor_columns(records: &[Record], configs: &[Configuration]) -> Vec<Column> {
+    let Some(first) = configs.first() else { return Vec::new() };
+    let value = |r: &Record, name: &str| configs.get(r.config).and_then(|c| c.values.get(name)).cloned();
+    first
+        .values
+        .keys()
+        .map(|name| {
+            let levels: Vec<Option<Level>> = records.iter().map(|r| value(r, name)).collect();
+            let all = |p: fn(&Level) -> bool| levels.iter().flatten().all(p);
+            if all(|l| matches!(l, Level::Int(_))) {
+                let v: Vec<Option<i64>> = levels
+                    .iter()
+                    .map(|l| match l {
+                        Some(Level::Int(i)) => Some(*i),
+                        _ => None,
+                    })
+                    .collect();
+                Column::new(name.as_str().into(), v)
+            } else if all(|l| l.as_f64().is_some()) {
+                let v: Vec<Option<f64>> = levels.iter().map(|l| l.as_ref().and_then(Level::as_f64)).collect();
+                Column::new(name.as_str().into(), v)
+            } else {
+                let v: Vec<Option<String>> = levels.iter().map(|l| l.as_ref().map(ToString::to_string)).collect();
+                Column::new(name.as_str().into(), v)
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,33 @@
+//! Run folders: manifest, plan, crash-safe records, Parquet tables.
+
+mod frame;
+mod manifest;
+mod reader;
+mod record;
+mod run_dir;
+
+pub use frame::{requests_frame, RECORD_COLUMNS};
+pub use manifest::{sha256_hex, Manifest, Status};
+pub use reader::{read_run, RunData};
+pub use record::{Record, RequestSlot};
+pub use run_dir::{RunWriter, REQUESTS, TRIALS};
+
+use polars::prelude::*;
+use std::path::Path;
+
+pub fn write_parquet(df: &mut DataFrame, path: &Path) -> anyhow::Result<()> {
+    let file = std::fs::File::create(path)?;
+    ParquetWriter::new(file).finish(df)?;
+    Ok(())
+}
+
+pub fn read_parquet(path: &Path) -> anyhow::Result<DataFrame> {
+    let file = std::fs::File::open(path)?;
+    Ok(ParquetReader::new(file).finish()?)
+}
+
+pub fn write_csv(df: &mut DataFrame, path: &Path) -> anyhow::Result<()> {
+    let mut file = std::fs::File::create(path)?;
+    CsvWriter::new(&mut file).include_header(true).finish(df)?;
+    Ok(())
+}

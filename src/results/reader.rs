@@ -1,0 +1,64 @@
+//! Reading a run folder back: manifest, plan and the durable request log.
+
+use super::manifest::Manifest;
+use super::run_dir::{PlanLine, MANIFEST, PLAN, REQUESTS_LOG};
+use super::Record;
+use crate::error::InputError;
+use crate::plan::{Configuration, Trial};
+use anyhow::Context as _;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct RunData {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    pub configurations: Vec<Configuration>,
+    pub trials: Vec<Trial>,
+    pub records: Vec<Record>,
+    /// A torn last line (the run was killed while writing it) was skipped.
+    pub torn_tail: bool,
+}
+
+pub fn read_run(dir: &Path) -> anyhow::Result<RunData> {
+    let manifest_path = dir.join(MANIFEST);
+    if !manifest_path.is_file() {
+        return Err(InputError::in_file(dir, "not a run folder: no manifest.json").into());
+    }
+    let manifest: Manifest = serde_json::from_str(&std::fs::read_to_string(&manifest_path)?)
+        .map_err(|e| InputError::in_file(&manifest_path, e.to_string()).at(Some((e.line(), e.column()))))?;
+
+    let (plan_lines, _) = read_jsonl::<PlanLine>(&dir.join(PLAN))?;
+    let mut configurations: Vec<Configuration> = Vec::new();
+    let mut trials = Vec::with_capacity(plan_lines.len());
+    for line in plan_lines {
+        let i = line.configuration.index;
+        if configurations.len() <= i {
+            configurations.resize(i + 1, line.configuration.clone());
+        }
+        configurations[i] = line.configuration;
+        trials.push(line.trial);
+    }
+    let (records, torn_tail) = read_jsonl::<Record>(&dir.join(REQUESTS_LOG))?;
+    Ok(RunData { dir: dir.to_path_buf(), manifest, configurations, trials, records, torn_tail })
+}
+
+/// Parse a JSON-lines file. Only the last line may be torn (a crash during
+/// the write); a bad line elsewhere is corruption and an error.
+fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<(Vec<T>, bool)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut out = Vec::with_capacity(lines.len());
+    let mut torn = false;
+    for (i, line) in lines.iter().enumerate() {
+        match serde_json::from_str(line) {
+            Ok(v) => out.push(v),
+            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => torn = true,
+            Err(e) => {
+                return Err(InputError::in_file(path, format!("corrupt record: {e}"))
+                    .at(Some((i + 1, e.column())))
+                    .into())
+            }
+        }
+    }
+    Ok((out, torn))
+}

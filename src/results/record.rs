@@ -1,0 +1,75 @@
+//! One request's record: the row of `requests.parquet`.
+
+use crate::client::{Outcome, TokensSource};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Execution index of the trial.
+    pub trial: usize,
+    /// Index of the configuration in the plan.
+    pub config: usize,
+    pub repetition: u32,
+    /// Request index within the trial.
+    pub request: usize,
+    /// Send time, seconds since the trial's measurement began.
+    pub sent_s: f64,
+    /// Open loop: sent minus scheduled; none in a closed loop.
+    pub queue_ms: Option<f64>,
+    pub ttft_ms: Option<f64>,
+    pub e2e_ms: f64,
+    /// (E2E − TTFT) / (completion_tokens − 1); none with fewer than 2 tokens.
+    pub tpot_ms: Option<f64>,
+    pub itl_ms: Vec<f64>,
+    pub prompt_tokens: Option<u64>,
+    pub completion_tokens: Option<u64>,
+    pub requested_input_tokens: Option<u64>,
+    pub requested_output_tokens: Option<u64>,
+    pub tokens_source: TokensSource,
+    pub ok: bool,
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+    pub finish_reason: Option<String>,
+}
+
+/// Where a request sits in the plan, and what it asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestSlot {
+    pub trial: usize,
+    pub config: usize,
+    pub repetition: u32,
+    pub request: usize,
+    pub requested_input_tokens: Option<u64>,
+    pub requested_output_tokens: Option<u64>,
+}
+
+impl Record {
+    /// `sent_s` is measured by the caller against the trial's start.
+    pub fn new(slot: RequestSlot, sent_s: f64, o: Outcome) -> Self {
+        let tpot_ms = match (o.ttft_ms, o.completion_tokens) {
+            (Some(ttft), Some(n)) if n > 1 && o.ok => Some((o.e2e_ms - ttft) / (n - 1) as f64),
+            _ => None,
+        };
+        Record {
+            trial: slot.trial,
+            config: slot.config,
+            repetition: slot.repetition,
+            request: slot.request,
+            sent_s,
+            queue_ms: None,
+            ttft_ms: o.ttft_ms,
+            e2e_ms: o.e2e_ms,
+            tpot_ms,
+            itl_ms: o.itl_ms,
+            prompt_tokens: o.prompt_tokens,
+            completion_tokens: o.completion_tokens,
+            requested_input_tokens: slot.requested_input_tokens,
+            requested_output_tokens: slot.requested_output_tokens,
+            tokens_source: o.tokens_source,
+            ok: o.ok,
+            http_status: o.http_status,
+            error: o.error,
+            finish_reason: o.finish_reason,
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! From a run folder's records to its tables and reports.
+
+use crate::analysis;
+use crate::report::{self, ReportInput};
+use crate::results::{self, RunData, REQUESTS, TRIALS};
+
+pub struct ReportOutput {
+    /// What the terminal formats rendered (the table, ...).
+    pub terminal: String,
+    pub written: Vec<std::path::PathBuf>,
+}
+
+/// Build `requests.parquet`, `trials.parquet`, `summary.csv` and the
+/// requested report files from the durable request log.
+pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOutput> {
+    anyhow::ensure!(!run.records.is_empty(), "{}: the run has no records yet", run.dir.display());
+    let mut requests = results::requests_frame(&run.records, &run.configurations)?;
+    let mut a = analysis::analyse(&requests, &run.configurations)?;
+    let mut written = Vec::new();
+    let mut out = |name: &str| {
+        let p = run.dir.join(name);
+        written.push(p.clone());
+        p
+    };
+    results::write_parquet(&mut requests, &out(REQUESTS))?;
+    results::write_parquet(&mut a.trials, &out(TRIALS))?;
+
+    let input = ReportInput {
+        experiment: &run.manifest.experiment_name,
+        run_id: &run.manifest.run_id,
+        target: run.manifest.target_url.as_deref(),
+        rows: &a.rows,
+        summary: &a.summary,
+    };
+    let mut terminal = String::new();
+    // summary.csv and report.md are always written; --format adds the others.
+    let mut names: Vec<&str> = vec!["csv", "md"];
+    names.extend(formats.iter().map(String::as_str));
+    names.dedup();
+    let mut seen = std::collections::HashSet::new();
+    for name in names {
+        if !seen.insert(name) {
+            continue;
+        }
+        let Some(exporter) = report::exporter(name) else {
+            return Err(crate::error::InputError::new(format!(
+                "unknown report format '{name}', expected one of {}",
+                report::FORMATS.join(", ")
+            ))
+            .into());
+        };
+        let text = exporter.render(&input)?;
+        match exporter.file_name() {
+            Some(file) => std::fs::write(out(file), text)?,
+            None => terminal.push_str(&text),
+        }
+    }
+    Ok(ReportOutput { terminal, written })
+}
