@@ -159,6 +159,12 @@ impl Validator<'_> {
                     .flat_map(|(k, ls)| ls.iter().map(move |v| (k, v, "factors"))),
             );
         for (name, value, section) in all {
+            if crate::results::RECORD_COLUMNS.contains(&name.as_str()) {
+                return Err(self.err(
+                    &[section, name],
+                    format!("factor name '{name}' is taken by a column of requests.parquet, expected another name"),
+                ));
+            }
             let check = match name.as_str() {
                 "concurrency" | "input_tokens" | "output_tokens" => match value.as_u64() {
                     Some(n) if n >= 1 => Ok(()),

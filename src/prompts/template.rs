@@ -21,7 +21,24 @@ fn env() -> Environment<'static> {
 pub fn render(source: &str, ctx: &Context) -> Result<String, String> {
     let env = env();
     let tmpl = env.template_from_str(source).map_err(|e| e.to_string())?;
-    tmpl.render(ctx).map_err(|e| e.to_string())
+    tmpl.render(ctx).map_err(|e| {
+        // minijinja says "undefined value" without the name; name it.
+        let mut missing: Vec<String> = tmpl
+            .undeclared_variables(false)
+            .into_iter()
+            .filter(|v| !ctx.contains_key(v))
+            .collect();
+        missing.sort();
+        if e.kind() == minijinja::ErrorKind::UndefinedError && !missing.is_empty() {
+            let names: Vec<String> = missing.iter().map(|m| format!("'{m}'")).collect();
+            format!(
+                "undefined variable {} in '{source}', expected a factor, a baseline value or a prompt variable",
+                names.join(", ")
+            )
+        } else {
+            e.to_string()
+        }
+    })
 }
 
 /// The top-level variables a template reads.

@@ -1,5 +1,6 @@
 //! The built-in reference server (`infer-bench sim`, `target: {builtin: sim}`).
 
+mod clock;
 mod model;
 mod server;
 pub mod tokenizer;

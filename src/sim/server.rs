@@ -3,6 +3,7 @@
 //! [`super::SimModel`]. A simulation for the quickstart, tests and
 //! calibration of the harness — not a language model.
 
+use super::clock::Clock;
 use super::model::{speed_of, SimModel};
 use super::tokenizer;
 use axum::body::Body;
@@ -20,18 +21,26 @@ use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, Semaphore};
-use tokio::time::{sleep_until, Duration, Instant};
+use std::time::{Duration, Instant};
 
 struct Shared {
     model: SimModel,
+    clock: Clock,
     slots: Semaphore,
     /// Requests past their first token and still generating.
     decoding: AtomicUsize,
     requests: AtomicU64,
 }
 
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.clock.stop();
+    }
+}
+
 pub fn router(model: SimModel) -> Router {
     let shared = Arc::new(Shared {
+        clock: Clock::start(),
         slots: Semaphore::new(model.slots),
         model,
         decoding: AtomicUsize::new(0),
@@ -112,11 +121,11 @@ enum Kind {
 }
 
 async fn completions(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
-    generate(s, body, Kind::Completion)
+    generate(s, body, Kind::Completion, Instant::now())
 }
 
 async fn chat(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
-    generate(s, body, Kind::Chat)
+    generate(s, body, Kind::Chat, Instant::now())
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -130,7 +139,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 /// Default `max_tokens` where the request gives none (OpenAI's legacy default).
 const DEFAULT_MAX_TOKENS: usize = 16;
 
-fn generate(s: Arc<Shared>, body: Bytes, kind: Kind) -> Response {
+fn generate(s: Arc<Shared>, body: Bytes, kind: Kind, arrived: Instant) -> Response {
     let req: GenRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid request body: {e}")),
@@ -172,6 +181,7 @@ fn generate(s: Arc<Shared>, body: Bytes, kind: Kind) -> Response {
         speed: speed_of(&req.model),
         include_usage: req.stream_options.unwrap_or_default().include_usage,
         rng,
+        arrived,
     };
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     let stream = req.stream;
@@ -197,6 +207,7 @@ struct Job {
     speed: f64,
     include_usage: bool,
     rng: StdRng,
+    arrived: Instant,
 }
 
 const WORDS: &[&str] = &[
@@ -207,9 +218,15 @@ const WORDS: &[&str] = &[
 /// Generates on the latency model's schedule. Deadlines are absolute so timer
 /// overshoot does not accumulate over a long output.
 async fn run(s: Arc<Shared>, mut job: Job, tx: mpsc::Sender<Bytes>, stream: bool) {
-    let Ok(_permit) = s.slots.acquire().await else { return };
+    // Prefill starts when the request arrives, or when a slot frees up.
+    let (_permit, mut at) = match s.slots.try_acquire() {
+        Ok(p) => (p, job.arrived),
+        Err(_) => match s.slots.acquire().await {
+            Ok(p) => (p, Instant::now()),
+            Err(_) => return,
+        },
+    };
     let m = &s.model;
-    let mut at = Instant::now();
     at += ms(m.prefill_ms(job.prompt_tokens, job.speed) * m.noise(&mut job.rng));
     let mut text = String::new();
     let mut decoding = false;
@@ -218,7 +235,7 @@ async fn run(s: Arc<Shared>, mut job: Job, tx: mpsc::Sender<Bytes>, stream: bool
             let active = s.decoding.load(Ordering::Relaxed);
             at += ms(m.gap_ms(active, job.speed) * m.noise(&mut job.rng));
         }
-        sleep_until(at).await;
+        s.clock.sleep_until(at).await;
         if i == 0 {
             s.decoding.fetch_add(1, Ordering::Relaxed);
             decoding = true;

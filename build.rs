@@ -1,0 +1,26 @@
+//! Records the git commit (with `-dirty` for uncommitted changes) so every
+//! run's manifest names the code that produced it.
+
+use std::path::Path;
+use std::process::Command;
+
+fn git(args: &[&str]) -> Option<String> {
+    let out = Command::new("git").args(args).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn main() {
+    let mut commit = git(&["rev-parse", "HEAD"]).unwrap_or_default();
+    if !commit.is_empty() && git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty()) {
+        commit.push_str("-dirty");
+    }
+    println!("cargo:rustc-env=INFER_BENCH_GIT_COMMIT={commit}");
+    // Re-run when HEAD moves or the index changes; a missing path would make
+    // cargo re-run on every build, so only existing ones are named.
+    for p in [".git/HEAD", ".git/index"] {
+        if Path::new(p).exists() {
+            println!("cargo:rerun-if-changed={p}");
+        }
+    }
+    println!("cargo:rerun-if-changed=build.rs");
+}

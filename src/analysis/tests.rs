@@ -1,0 +1,101 @@
+use super::*;
+use crate::client::TokensSource;
+use crate::experiment::Level;
+use crate::plan::Configuration;
+use crate::results::{requests_frame, Record};
+
+fn config(index: usize, label: &str, conc: i64) -> Configuration {
+    let mut values = indexmap::IndexMap::new();
+    values.insert("concurrency".to_string(), Level::Int(conc));
+    Configuration {
+        index,
+        label: label.into(),
+        factor: (index > 0).then(|| "concurrency".into()),
+        level: (index > 0).then_some(Level::Int(conc)),
+        values,
+    }
+}
+
+fn record(trial: usize, config: usize, request: usize, sent_s: f64, ttft: f64, e2e: f64, tokens: u64, ok: bool) -> Record {
+    Record {
+        trial,
+        config,
+        repetition: 0,
+        request,
+        sent_s,
+        queue_ms: None,
+        ttft_ms: Some(ttft),
+        e2e_ms: e2e,
+        tpot_ms: Some((e2e - ttft) / (tokens - 1) as f64),
+        itl_ms: vec![1.0, 2.0, 3.0],
+        prompt_tokens: Some(10),
+        completion_tokens: Some(tokens),
+        requested_input_tokens: Some(10),
+        requested_output_tokens: Some(4),
+        tokens_source: TokensSource::Usage,
+        ok,
+        http_status: Some(200),
+        error: None,
+        finish_reason: Some("length".into()),
+    }
+}
+
+#[test]
+fn trial_metrics_follow_the_definitions() {
+    let configs = vec![config(0, "baseline", 1), config(1, "concurrency=2", 2)];
+    let ttfts = [10.0, 20.0, 30.0, 40.0, 1000.0];
+    let mut records: Vec<Record> = ttfts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| record(0, 0, i, i as f64, *t, 500.0, 4, true))
+        .collect();
+    // The failed request counts for the error rate, not for latency.
+    records[4].ok = false;
+    records.push(record(1, 1, 0, 0.0, 5.0, 100.0, 4, true));
+    records.push(record(1, 1, 1, 0.0, 7.0, 200.0, 4, true));
+
+    let df = requests_frame(&records, &configs).unwrap();
+    let a = analyse(&df, &configs).unwrap();
+    let t = &a.trials;
+    let get = |name: &str, row: usize| t.column(name).unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().get(row).unwrap();
+
+    // Trial 0: ok requests' TTFTs are 10, 20, 30, 40.
+    assert_eq!(get("ttft_p50_ms", 0), stats::percentile(&[10.0, 20.0, 30.0, 40.0], 0.5).unwrap());
+    assert!((get("ttft_p95_ms", 0) - 38.5).abs() < 1e-9); // numpy: 38.5
+    assert!((get("error_rate", 0) - 0.2).abs() < 1e-12);
+    // Wall time: first send 0 s → last completion 4 s + 0.5 s; 4 ok × 4 tokens.
+    assert!((get("wall_s", 0) - 4.5).abs() < 1e-12);
+    assert!((get("output_tok_s", 0) - 16.0 / 4.5).abs() < 1e-9);
+    assert!((get("requests_per_s", 0) - 4.0 / 4.5).abs() < 1e-9);
+    assert_eq!(get("itl_p50_ms", 0), 2.0);
+    assert_eq!(get("input_exact_share", 0), 1.0);
+    assert_eq!(get("output_exact_share", 0), 1.0);
+
+    // Summary rows come in plan order with pooled percentiles.
+    assert_eq!(a.rows[0].config, "baseline");
+    assert_eq!(a.rows[1].config, "concurrency=2");
+    assert_eq!(a.rows[1].ttft_ms.p50, Some(6.0));
+    assert_eq!(a.rows[0].requests, 5);
+    assert_eq!(a.rows[0].ok_requests, 4);
+    assert_eq!(a.rows[0].trials, 1);
+    // One trial: no standard deviation.
+    assert_eq!(a.rows[0].output_tok_s.sd, None);
+}
+
+#[test]
+fn across_trial_sd_is_the_sample_sd() {
+    let configs = vec![config(0, "baseline", 1)];
+    // Three trials, one request each: wall = e2e, so tok/s = 4 / e2e.
+    let e2es = [1000.0, 2000.0, 4000.0];
+    let records: Vec<Record> = e2es
+        .iter()
+        .enumerate()
+        .map(|(i, e)| record(i, 0, 0, 0.0, 10.0, *e, 4, true))
+        .collect();
+    let df = requests_frame(&records, &configs).unwrap();
+    let a = analyse(&df, &configs).unwrap();
+    let per_trial: Vec<f64> = e2es.iter().map(|e| 4.0 / (e / 1000.0)).collect();
+    let r = &a.rows[0];
+    assert!((r.output_tok_s.mean.unwrap() - stats::mean(&per_trial).unwrap()).abs() < 1e-9);
+    assert!((r.output_tok_s.sd.unwrap() - stats::sample_sd(&per_trial).unwrap()).abs() < 1e-9);
+}

@@ -1,0 +1,164 @@
+//! The client against misbehaving servers: every failure is an outcome with
+//! `ok = false` and a reason, never a panic.
+
+use axum::body::Body;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use infer_bench::client::{Client, ClientConfig, GenRequest, TokensSource};
+use infer_bench::experiment::Api;
+use std::time::Duration;
+
+async fn serve(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{addr}/v1")
+}
+
+fn client(base_url: String, timeout: Duration) -> Client {
+    Client::new(ClientConfig {
+        base_url,
+        api: Api::Completions,
+        headers: vec![("x-test".into(), "1".into())],
+        api_key: Some("secret".into()),
+        timeout,
+        tokenize_path: "/tokenize".into(),
+        model: "m".into(),
+    })
+    .unwrap()
+}
+
+fn request() -> GenRequest {
+    GenRequest {
+        model: "m".into(),
+        prompt: "hello".into(),
+        system: None,
+        max_tokens: Some(3),
+        exact_output: true,
+        params: Default::default(),
+    }
+}
+
+fn stream_of(chunks: Vec<(&'static str, u64)>) -> Response {
+    let s = futures_util::stream::unfold(chunks.into_iter(), |mut it| async move {
+        let (text, delay_ms) = it.next()?;
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        Some((Ok::<_, std::convert::Infallible>(text), it))
+    });
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(Body::from_stream(s))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn refused_connection_is_a_failed_record() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let o = client(format!("http://127.0.0.1:{port}/v1"), Duration::from_secs(5)).generate(&request()).await;
+    assert!(!o.ok);
+    assert!(o.error.as_deref().unwrap().contains("connection failed"), "{:?}", o.error);
+    assert_eq!(o.http_status, None);
+}
+
+#[tokio::test]
+async fn http_errors_keep_status_and_server_message() {
+    let url = serve(Router::new().route(
+        "/v1/completions",
+        post(|| async {
+            (StatusCode::BAD_REQUEST, r#"{"error":{"message":"exceed_context_size_error","code":400}}"#).into_response()
+        }),
+    ))
+    .await;
+    let o = client(url, Duration::from_secs(5)).generate(&request()).await;
+    assert!(!o.ok);
+    assert_eq!(o.http_status, Some(400));
+    assert_eq!(o.error.as_deref(), Some("HTTP 400: exceed_context_size_error"));
+}
+
+#[tokio::test]
+async fn malformed_events_and_error_objects_fail_the_request() {
+    let url = serve(Router::new().route(
+        "/v1/completions",
+        post(|| async { stream_of(vec![("data: {\"choices\":[{\"text\":\"a\"}]}\n\n", 0), ("data: {oops\n\n", 0)]) }),
+    ))
+    .await;
+    let o = client(url, Duration::from_secs(5)).generate(&request()).await;
+    assert!(!o.ok);
+    assert!(o.error.as_deref().unwrap().starts_with("malformed event"), "{:?}", o.error);
+    assert!(o.ttft_ms.is_some(), "the content before the fault was timed");
+
+    let url = serve(Router::new().route(
+        "/v1/completions",
+        post(|| async { stream_of(vec![("data: {\"error\":{\"message\":\"slot died\"}}\n\n", 0)]) }),
+    ))
+    .await;
+    let o = client(url, Duration::from_secs(5)).generate(&request()).await;
+    assert_eq!(o.error.as_deref(), Some("server error: slot died"));
+}
+
+/// Timings come from event arrival: a server that pauses 60 ms before the
+/// first token and 40 ms between tokens is measured as such; keep-alive
+/// comments and events split across writes change nothing.
+#[tokio::test]
+async fn timings_follow_event_arrival_and_usage_wins_over_event_count() {
+    let url = serve(Router::new().route(
+        "/v1/completions",
+        post(|| async {
+            stream_of(vec![
+                (": keep-alive\n\n", 0),
+                ("data: {\"choices\":[{\"text\":\"a\"}]}\n\n", 60),
+                ("data: {\"choices\":[{\"te", 40),
+                ("xt\":\"b\"}]}\n\n", 0),
+                ("data: {\"choices\":[{\"text\":\"c\",\"finish_reason\":\"length\"}]}\n\n", 40),
+                ("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3}}\n\ndata: [DONE]\n\n", 0),
+            ])
+        }),
+    ))
+    .await;
+    let o = client(url, Duration::from_secs(5)).generate(&request()).await;
+    assert!(o.ok, "{:?}", o.error);
+    let ttft = o.ttft_ms.unwrap();
+    assert!((60.0..90.0).contains(&ttft), "ttft {ttft}");
+    assert_eq!(o.itl_ms.len(), 2);
+    for gap in &o.itl_ms {
+        assert!((38.0..70.0).contains(gap), "gap {gap}");
+    }
+    assert!(o.e2e_ms >= ttft + 80.0);
+    assert_eq!((o.prompt_tokens, o.completion_tokens), (Some(5), Some(3)));
+    assert_eq!(o.tokens_source, TokensSource::Usage);
+    assert_eq!(o.finish_reason.as_deref(), Some("length"));
+}
+
+#[tokio::test]
+async fn without_usage_tokens_are_counted_from_events_and_flagged() {
+    let url = serve(Router::new().route(
+        "/v1/completions",
+        post(|| async {
+            stream_of(vec![
+                ("data: {\"choices\":[{\"text\":\"a\"}]}\n\ndata: {\"choices\":[{\"text\":\"b\"}]}\n\n", 0),
+                ("data: [DONE]\n\n", 0),
+            ])
+        }),
+    ))
+    .await;
+    let o = client(url, Duration::from_secs(5)).generate(&request()).await;
+    assert!(o.ok);
+    assert_eq!(o.completion_tokens, Some(2));
+    assert_eq!(o.tokens_source, TokensSource::Events);
+}
+
+#[tokio::test]
+async fn a_stalled_stream_times_out_as_a_failed_record() {
+    let url = serve(Router::new().route(
+        "/v1/completions",
+        post(|| async { stream_of(vec![("data: {\"choices\":[{\"text\":\"a\"}]}\n\n", 0), ("", 10_000)]) }),
+    ))
+    .await;
+    let o = client(url, Duration::from_millis(300)).generate(&request()).await;
+    assert!(!o.ok);
+    assert_eq!(o.error.as_deref(), Some("timeout after 0.3s"));
+    assert_eq!(o.http_status, Some(200));
+    assert!(o.e2e_ms >= 300.0);
+}
