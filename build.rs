@@ -6,12 +6,16 @@ use std::process::Command;
 
 fn git(args: &[&str]) -> Option<String> {
     let out = Command::new("git").args(args).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 fn main() {
     let mut commit = git(&["rev-parse", "HEAD"]).unwrap_or_default();
-    if !commit.is_empty() && git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty()) {
+    if !commit.is_empty()
+        && git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty())
+    {
         commit.push_str("-dirty");
     }
     println!("cargo:rustc-env=INFER_BENCH_GIT_COMMIT={commit}");

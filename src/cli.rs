@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "infer-bench", version, about = "Declarative benchmarks for LLM inference servers")]
+#[command(
+    name = "infer-bench",
+    version,
+    about = "Declarative benchmarks for LLM inference servers"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

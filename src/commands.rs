@@ -10,7 +10,12 @@ use std::time::Duration;
 
 pub fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Run { experiment, out, format, quiet } => run(&experiment, &out, &format, quiet),
+        Command::Run {
+            experiment,
+            out,
+            format,
+            quiet,
+        } => run(&experiment, &out, &format, quiet),
         Command::Validate { experiment } => validate(&experiment),
         Command::Plan { experiment, json } => print_plan(&experiment, json),
         Command::Report { run, format } => {
@@ -18,7 +23,12 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             print!("{}", output.terminal);
             Ok(())
         }
-        Command::Sim { port, host, slots, jitter } => {
+        Command::Sim {
+            port,
+            host,
+            slots,
+            jitter,
+        } => {
             let mut model = SimModel::default();
             if let Some(s) = slots {
                 model.slots = s;
@@ -27,9 +37,9 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
                 model.jitter = j;
             }
             model.check().map_err(crate::error::InputError::new)?;
-            let addr = format!("{host}:{port}")
-                .parse()
-                .map_err(|e| crate::error::InputError::new(format!("invalid address {host}:{port}: {e}")))?;
+            let addr = format!("{host}:{port}").parse().map_err(|e| {
+                crate::error::InputError::new(format!("invalid address {host}:{port}: {e}"))
+            })?;
             runtime()?.block_on(sim::serve(model, addr))?;
             Ok(())
         }
@@ -41,7 +51,9 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 /// The JSON Schema of experiment files, as committed in `schemas/`.
@@ -61,7 +73,13 @@ fn run(path: &Path, out: &Path, formats: &[String], quiet: bool) -> anyhow::Resu
             .into());
         }
     }
-    let dir = runtime()?.block_on(runner::run(&loaded, &RunOptions { out: out.to_path_buf(), progress: !quiet }))?;
+    let dir = runtime()?.block_on(runner::run(
+        &loaded,
+        &RunOptions {
+            out: out.to_path_buf(),
+            progress: !quiet,
+        },
+    ))?;
     let output = runner::report_dir(&dir, formats)?;
     print!("{}", output.terminal);
     eprintln!("results: {}", dir.display());
@@ -76,7 +94,11 @@ fn validate(path: &Path) -> anyhow::Result<()> {
     let requests = per_trial.map(|n| n * plan.trials.len());
     println!("{}: ok", path.display());
     println!("  configurations: {}", plan.configurations.len());
-    println!("  trials:         {} ({} repetitions)", plan.trials.len(), e.repetitions);
+    println!(
+        "  trials:         {} ({} repetitions)",
+        plan.trials.len(),
+        e.repetitions
+    );
     match requests {
         Some(n) => println!(
             "  requests:       {n} measured + {} warm-up",
@@ -85,7 +107,15 @@ fn validate(path: &Path) -> anyhow::Result<()> {
         None => println!("  requests:       as many as fit each trial's duration"),
     }
     let (estimate, basis) = estimate_duration(&loaded, &plan);
-    println!("  estimate:       {} ({basis})", humantime::format_duration(round_secs(estimate)));
+    if let Some(var) = &e.target.api_key_env {
+        if std::env::var_os(var).is_none() {
+            println!("  warning:        {var} (target.api_key_env) is not set; `run` will refuse to start");
+        }
+    }
+    println!(
+        "  estimate:       {} ({basis})",
+        humantime::format_duration(round_secs(estimate))
+    );
     Ok(())
 }
 
@@ -97,7 +127,10 @@ fn round_secs(d: Duration) -> Duration {
 /// assumed 50 tokens/s per stream and 1000 prompt tokens/s for real servers.
 fn estimate_duration(l: &LoadedExperiment, plan: &plan::Plan) -> (Duration, &'static str) {
     let e = &l.experiment;
-    let sim = e.target.builtin.map(|_| e.target.sim.clone().unwrap_or_default());
+    let sim = e
+        .target
+        .builtin
+        .map(|_| e.target.sim.clone().unwrap_or_default());
     let mut total = 0.0;
     for trial in &plan.trials {
         let c = plan.config_of(trial);
@@ -107,13 +140,18 @@ fn estimate_duration(l: &LoadedExperiment, plan: &plan::Plan) -> (Duration, &'st
         let request_s = match &sim {
             Some(m) => {
                 let active = conc.min(m.slots as f64) as usize;
-                (m.prefill_ms(input as usize, 1.0) + (output - 1.0).max(0.0) * m.gap_ms(active, 1.0)) / 1000.0
+                (m.prefill_ms(input as usize, 1.0)
+                    + (output - 1.0).max(0.0) * m.gap_ms(active, 1.0))
+                    / 1000.0
             }
             None => input / 1000.0 + output / 50.0,
         };
         // Requests beyond the server's parallelism wait; a closed loop with c
         // in flight completes about min(c, slots) requests per request time.
-        let parallel = sim.as_ref().map_or(conc, |m| conc.min(m.slots as f64)).max(1.0);
+        let parallel = sim
+            .as_ref()
+            .map_or(conc, |m| conc.min(m.slots as f64))
+            .max(1.0);
         let warm = f64::from(e.warmup.requests) * request_s / parallel;
         let measured = match (e.trial.requests, e.trial.duration) {
             (Some(n), Some(d)) => (f64::from(n) * request_s / parallel).min(d.0.as_secs_f64()),

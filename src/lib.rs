@@ -15,4 +15,4 @@ pub mod report;
 pub mod results;
 pub mod runner;
 pub mod sim;
-mod tls;
+pub mod tls;

@@ -6,7 +6,10 @@ fn main() {
     if let Err(err) = commands::dispatch(cli.command) {
         // A bad-input error is printed as itself (`file:line:col: message`);
         // anything else with its chain of causes.
-        match err.chain().find_map(|e| e.downcast_ref::<error::InputError>()) {
+        match err
+            .chain()
+            .find_map(|e| e.downcast_ref::<error::InputError>())
+        {
             Some(input) => eprintln!("error: {input}"),
             None => eprintln!("error: {err:#}"),
         }

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use infer_bench::client::{Client, ClientConfig, GenRequest, TokensSource};
+use infer_bench::client::{Client, ClientConfig, GenRequest, Outcome, TokensSource};
 use infer_bench::experiment::Api;
 use std::time::Duration;
 
@@ -53,12 +53,39 @@ fn stream_of(chunks: Vec<(&'static str, u64)>) -> Response {
         .unwrap()
 }
 
+/// One request to a server whose completions endpoint streams `chunks`
+/// (text, delay before it in ms).
+async fn outcome(chunks: Vec<(&'static str, u64)>, timeout: Duration) -> Outcome {
+    let url = serve(Router::new().route(
+        "/v1/completions",
+        post(move || {
+            let chunks = chunks.clone();
+            async move { stream_of(chunks) }
+        }),
+    ))
+    .await;
+    client(url, timeout).generate(&request()).await
+}
+
 #[tokio::test]
 async fn refused_connection_is_a_failed_record() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let o = client(format!("http://127.0.0.1:{port}/v1"), Duration::from_secs(5)).generate(&request()).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let o = client(
+        format!("http://127.0.0.1:{port}/v1"),
+        Duration::from_secs(5),
+    )
+    .generate(&request())
+    .await;
     assert!(!o.ok);
-    assert!(o.error.as_deref().unwrap().contains("connection failed"), "{:?}", o.error);
+    assert!(
+        o.error.as_deref().unwrap().contains("connection failed"),
+        "{:?}",
+        o.error
+    );
     assert_eq!(o.http_status, None);
 }
 
@@ -67,34 +94,51 @@ async fn http_errors_keep_status_and_server_message() {
     let url = serve(Router::new().route(
         "/v1/completions",
         post(|| async {
-            (StatusCode::BAD_REQUEST, r#"{"error":{"message":"exceed_context_size_error","code":400}}"#).into_response()
+            (
+                StatusCode::BAD_REQUEST,
+                r#"{"error":{"message":"exceed_context_size_error","code":400}}"#,
+            )
+                .into_response()
         }),
     ))
     .await;
-    let o = client(url, Duration::from_secs(5)).generate(&request()).await;
+    let o = client(url, Duration::from_secs(5))
+        .generate(&request())
+        .await;
     assert!(!o.ok);
     assert_eq!(o.http_status, Some(400));
-    assert_eq!(o.error.as_deref(), Some("HTTP 400: exceed_context_size_error"));
+    assert_eq!(
+        o.error.as_deref(),
+        Some("HTTP 400: exceed_context_size_error")
+    );
 }
 
 #[tokio::test]
 async fn malformed_events_and_error_objects_fail_the_request() {
-    let url = serve(Router::new().route(
-        "/v1/completions",
-        post(|| async { stream_of(vec![("data: {\"choices\":[{\"text\":\"a\"}]}\n\n", 0), ("data: {oops\n\n", 0)]) }),
-    ))
+    let o = outcome(
+        vec![
+            ("data: {\"choices\":[{\"text\":\"a\"}]}\n\n", 0),
+            ("data: {oops\n\n", 0),
+        ],
+        Duration::from_secs(5),
+    )
     .await;
-    let o = client(url, Duration::from_secs(5)).generate(&request()).await;
     assert!(!o.ok);
-    assert!(o.error.as_deref().unwrap().starts_with("malformed event"), "{:?}", o.error);
-    assert!(o.ttft_ms.is_some(), "the content before the fault was timed");
+    assert!(
+        o.error.as_deref().unwrap().starts_with("malformed event"),
+        "{:?}",
+        o.error
+    );
+    assert!(
+        o.ttft_ms.is_some(),
+        "the content before the fault was timed"
+    );
 
-    let url = serve(Router::new().route(
-        "/v1/completions",
-        post(|| async { stream_of(vec![("data: {\"error\":{\"message\":\"slot died\"}}\n\n", 0)]) }),
-    ))
+    let o = outcome(
+        vec![("data: {\"error\":{\"message\":\"slot died\"}}\n\n", 0)],
+        Duration::from_secs(5),
+    )
     .await;
-    let o = client(url, Duration::from_secs(5)).generate(&request()).await;
     assert_eq!(o.error.as_deref(), Some("server error: slot died"));
 }
 
@@ -103,21 +147,14 @@ async fn malformed_events_and_error_objects_fail_the_request() {
 /// comments and events split across writes change nothing.
 #[tokio::test]
 async fn timings_follow_event_arrival_and_usage_wins_over_event_count() {
-    let url = serve(Router::new().route(
-        "/v1/completions",
-        post(|| async {
-            stream_of(vec![
+    let o = outcome(vec![
                 (": keep-alive\n\n", 0),
                 ("data: {\"choices\":[{\"text\":\"a\"}]}\n\n", 60),
                 ("data: {\"choices\":[{\"te", 40),
                 ("xt\":\"b\"}]}\n\n", 0),
                 ("data: {\"choices\":[{\"text\":\"c\",\"finish_reason\":\"length\"}]}\n\n", 40),
                 ("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3}}\n\ndata: [DONE]\n\n", 0),
-            ])
-        }),
-    ))
-    .await;
-    let o = client(url, Duration::from_secs(5)).generate(&request()).await;
+            ], Duration::from_secs(5)).await;
     assert!(o.ok, "{:?}", o.error);
     let ttft = o.ttft_ms.unwrap();
     assert!((60.0..90.0).contains(&ttft), "ttft {ttft}");
@@ -133,17 +170,10 @@ async fn timings_follow_event_arrival_and_usage_wins_over_event_count() {
 
 #[tokio::test]
 async fn without_usage_tokens_are_counted_from_events_and_flagged() {
-    let url = serve(Router::new().route(
-        "/v1/completions",
-        post(|| async {
-            stream_of(vec![
+    let o = outcome(vec![
                 ("data: {\"choices\":[{\"text\":\"a\"}]}\n\ndata: {\"choices\":[{\"text\":\"b\"}]}\n\n", 0),
                 ("data: [DONE]\n\n", 0),
-            ])
-        }),
-    ))
-    .await;
-    let o = client(url, Duration::from_secs(5)).generate(&request()).await;
+            ], Duration::from_secs(5)).await;
     assert!(o.ok);
     assert_eq!(o.completion_tokens, Some(2));
     assert_eq!(o.tokens_source, TokensSource::Events);
@@ -151,12 +181,14 @@ async fn without_usage_tokens_are_counted_from_events_and_flagged() {
 
 #[tokio::test]
 async fn a_stalled_stream_times_out_as_a_failed_record() {
-    let url = serve(Router::new().route(
-        "/v1/completions",
-        post(|| async { stream_of(vec![("data: {\"choices\":[{\"text\":\"a\"}]}\n\n", 0), ("", 10_000)]) }),
-    ))
+    let o = outcome(
+        vec![
+            ("data: {\"choices\":[{\"text\":\"a\"}]}\n\n", 0),
+            ("", 10_000),
+        ],
+        Duration::from_millis(300),
+    )
     .await;
-    let o = client(url, Duration::from_millis(300)).generate(&request()).await;
     assert!(!o.ok);
     assert_eq!(o.error.as_deref(), Some("timeout after 0.3s"));
     assert_eq!(o.http_status, Some(200));

@@ -16,14 +16,26 @@ fn quickstart_runs_and_writes_the_results_folder() {
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
-    for label in ["baseline", "concurrency=2", "concurrency=4", "input_tokens=200"] {
+    for label in [
+        "baseline",
+        "concurrency=2",
+        "concurrency=4",
+        "input_tokens=200",
+    ] {
         assert!(stdout.contains(label), "table lacks {label}:\n{stdout}");
     }
 
     let dir = single_run(out.path(), "quickstart");
     for f in [
-        "manifest.json", "experiment.yaml", "prompts.yaml", "plan.jsonl", "requests.jsonl",
-        "requests.parquet", "trials.parquet", "summary.csv", "report.md",
+        "manifest.json",
+        "experiment.yaml",
+        "prompts.yaml",
+        "plan.jsonl",
+        "requests.jsonl",
+        "requests.parquet",
+        "trials.parquet",
+        "summary.csv",
+        "report.md",
     ] {
         assert!(dir.join(f).is_file(), "missing {f}");
     }
@@ -32,10 +44,20 @@ fn quickstart_runs_and_writes_the_results_folder() {
     assert_eq!(run.trials.len(), 12);
     assert_eq!(run.records.len(), 96);
     assert_eq!(run.manifest.status, infer_bench::results::Status::Complete);
-    assert!(run.records.iter().all(|r| r.ok), "a request failed: {:?}", run.records.iter().find(|r| !r.ok));
+    assert!(
+        run.records.iter().all(|r| r.ok),
+        "a request failed: {:?}",
+        run.records.iter().find(|r| !r.ok)
+    );
     for r in &run.records {
-        assert_eq!(r.prompt_tokens, r.requested_input_tokens, "prompt tokens of {r:?}");
-        assert_eq!(r.completion_tokens, r.requested_output_tokens, "completion tokens of {r:?}");
+        assert_eq!(
+            r.prompt_tokens, r.requested_input_tokens,
+            "prompt tokens of {r:?}"
+        );
+        assert_eq!(
+            r.completion_tokens, r.requested_output_tokens,
+            "completion tokens of {r:?}"
+        );
         assert_eq!(r.itl_ms.len() as u64, r.completion_tokens.unwrap() - 1);
     }
     let csv = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
@@ -54,10 +76,19 @@ fn ttft_at_concurrency_one_matches_the_model() {
         "name: ttft\ntarget: {builtin: sim, model: sim-q4_K_M, sim: {jitter: 0}}\nprompts: {prompts}\n\
          baseline: {concurrency: 1, input_tokens: 120, output_tokens: 4}\nrepetitions: 2\nwarmup: {requests: 3}\ntrial: {requests: 25}\n",
     );
-    bin().args(["run", "--quiet", "--out"]).arg(tmp.path()).arg(&exp).assert().success();
+    bin()
+        .args(["run", "--quiet", "--out"])
+        .arg(tmp.path())
+        .arg(&exp)
+        .assert()
+        .success();
     let run = read_run(&single_run(tmp.path(), "ttft")).unwrap();
     let modelled = SimModel::default().prefill_ms(120, speed_of("sim-q4_K_M"));
-    let mut errors: Vec<f64> = run.records.iter().map(|r| r.ttft_ms.unwrap() - modelled).collect();
+    let mut errors: Vec<f64> = run
+        .records
+        .iter()
+        .map(|r| r.ttft_ms.unwrap() - modelled)
+        .collect();
     errors.sort_by(f64::total_cmp);
     let median = errors[errors.len() / 2];
     assert!(

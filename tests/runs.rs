@@ -16,7 +16,11 @@ struct SimProcess {
 
 impl SimProcess {
     fn start() -> SimProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = Command::new(assert_cmd::cargo::cargo_bin("infer-bench"))
             .args(["sim", "--port", &port.to_string(), "--jitter", "0"])
             .stderr(Stdio::null())
@@ -52,31 +56,60 @@ fn chat_by_duration_against_a_separate_server() {
             sim.port
         ),
     );
-    bin().args(["run", "--quiet", "--format", "table,json", "--out"]).arg(tmp.path()).arg(&exp).assert().success();
+    bin()
+        .args(["run", "--quiet", "--format", "table,json", "--out"])
+        .arg(tmp.path())
+        .arg(&exp)
+        .assert()
+        .success();
     let dir = single_run(tmp.path(), "chat");
     let run = read_run(&dir).unwrap();
     assert_eq!(run.trials.len(), 2);
     // About 1 s of back-to-back ~50 ms requests, two at a time.
     let per_trial = run.records.iter().filter(|r| r.trial == 0).count();
-    assert!((15..=150).contains(&per_trial), "{per_trial} requests in 1 s");
-    assert!(run.records.iter().all(|r| r.ok && r.completion_tokens == Some(3)));
-    assert!(run.records.iter().all(|r| r.sent_s < 1.0), "no request starts after the duration");
+    assert!(
+        (15..=150).contains(&per_trial),
+        "{per_trial} requests in 1 s"
+    );
+    assert!(run
+        .records
+        .iter()
+        .all(|r| r.ok && r.completion_tokens == Some(3)));
+    assert!(
+        run.records.iter().all(|r| r.sent_s < 1.0),
+        "no request starts after the duration"
+    );
     assert!(dir.join("summary.json").is_file());
-    assert_eq!(run.manifest.target_url.as_deref(), Some(format!("http://127.0.0.1:{}/v1", sim.port).as_str()));
+    assert_eq!(
+        run.manifest.target_url.as_deref(),
+        Some(format!("http://127.0.0.1:{}/v1", sim.port).as_str())
+    );
 }
 
 #[test]
 fn an_unreachable_server_fails_the_run_with_exit_1() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let tmp = tempfile::tempdir().unwrap();
     let exp = experiment(
         tmp.path(),
         "down.yaml",
         &format!("name: down\ntarget: {{base_url: 'http://127.0.0.1:{port}/v1'}}\nprompts: {{prompts}}\nrepetitions: 1\ntrial: {{requests: 2}}\n"),
     );
-    let out = bin().args(["run", "--quiet", "--out"]).arg(tmp.path()).arg(&exp).assert().code(1);
+    let out = bin()
+        .args(["run", "--quiet", "--out"])
+        .arg(tmp.path())
+        .arg(&exp)
+        .assert()
+        .code(1);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(stderr.contains("every warm-up request failed") && stderr.contains("connection failed"), "{stderr}");
+    assert!(
+        stderr.contains("every warm-up request failed") && stderr.contains("connection failed"),
+        "{stderr}"
+    );
     let run = read_run(&single_run(tmp.path(), "down")).unwrap();
     assert_eq!(run.manifest.status, Status::Failed);
 }
@@ -98,10 +131,18 @@ fn a_killed_run_keeps_every_finished_trial() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let log = || std::fs::read_dir(tmp.path().join("long")).ok()?.next()?.ok().map(|e| e.path().join("requests.jsonl"));
+    let log = || {
+        std::fs::read_dir(tmp.path().join("long"))
+            .ok()?
+            .next()?
+            .ok()
+            .map(|e| e.path().join("requests.jsonl"))
+    };
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let lines = log().and_then(|p| std::fs::read_to_string(p).ok()).map_or(0, |t| t.lines().count());
+        let lines = log()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .map_or(0, |t| t.lines().count());
         if lines >= 9 {
             break;
         }
@@ -113,9 +154,18 @@ fn a_killed_run_keeps_every_finished_trial() {
 
     let dir = single_run(tmp.path(), "long");
     let run = read_run(&dir).unwrap();
-    assert_eq!(run.manifest.status, Status::Running, "the manifest still says running");
+    assert_eq!(
+        run.manifest.status,
+        Status::Running,
+        "the manifest still says running"
+    );
     assert!(!run.records.is_empty());
-    assert_eq!(run.records.len() % 3, 0, "only whole trials: {}", run.records.len());
+    assert_eq!(
+        run.records.len() % 3,
+        0,
+        "only whole trials: {}",
+        run.records.len()
+    );
     assert!(run.records.len() / 3 >= run.manifest.trials_done);
     // The partial run can still be analysed.
     bin().arg("report").arg(&dir).assert().success();

@@ -37,54 +37,104 @@ fn a_good_file_validates_with_counts_and_estimate() {
 #[test]
 fn unknown_top_level_field_is_located() {
     let text = GOOD.replace("trial:", "repetitons: 3\ntrial:");
-    check(&text, &["x.yaml:7:1: unknown field 'repetitons', expected one of", "'repetitions'"]);
+    check(
+        &text,
+        &[
+            "x.yaml:7:1: unknown field 'repetitons', expected one of",
+            "'repetitions'",
+        ],
+    );
 }
 
 #[test]
 fn misspelt_factor_gets_a_suggestion() {
-    let text = GOOD.replace("  concurrency: [1, 2]", "  concurency: [1, 2]").replace("concurrency: 1,", "concurency: 1,");
-    check(&text, &["x.yaml:6:3: unknown factor 'concurency'", "did you mean 'concurrency'?"]);
+    let text = GOOD
+        .replace("  concurrency: [1, 2]", "  concurency: [1, 2]")
+        .replace("concurrency: 1,", "concurency: 1,");
+    check(
+        &text,
+        &[
+            "x.yaml:6:3: unknown factor 'concurency'",
+            "did you mean 'concurrency'?",
+        ],
+    );
 }
 
 #[test]
 fn baseline_must_be_one_of_the_levels() {
     let text = GOOD.replace("concurrency: 1,", "concurrency: 3,");
-    check(&text, &["x.yaml:4:12: baseline concurrency = 3 is not one of the factor's levels [1, 2]"]);
+    check(
+        &text,
+        &["x.yaml:4:12: baseline concurrency = 3 is not one of the factor's levels [1, 2]"],
+    );
 }
 
 #[test]
 fn builtin_factors_need_sane_values() {
     let text = GOOD.replace("[1, 2]", "[1, 0]");
-    check(&text, &["x.yaml:6:3: concurrency must be a whole number ≥ 1, got 0"]);
+    check(
+        &text,
+        &["x.yaml:6:3: concurrency must be a whole number ≥ 1, got 0"],
+    );
 }
 
 #[test]
 fn empty_levels_and_missing_baseline() {
-    check(&GOOD.replace("[1, 2]", "[]"), &["factor 'concurrency' has no levels"]);
-    check(&GOOD.replace("concurrency: 1, ", ""), &["x.yaml:4:1: baseline has no level for factor 'concurrency'"]);
+    check(
+        &GOOD.replace("[1, 2]", "[]"),
+        &["factor 'concurrency' has no levels"],
+    );
+    check(
+        &GOOD.replace("concurrency: 1, ", ""),
+        &["x.yaml:4:1: baseline has no level for factor 'concurrency'"],
+    );
 }
 
 #[test]
 fn wrong_types_and_syntax_are_located() {
-    check(&GOOD.replace("{requests: 2}", "{requests: many}"), &["x.yaml:7:", "invalid type: string \"many\""]);
-    check(&GOOD.replace("factors:\n", "factors:\n  - [\n"), &["x.yaml:"]);
-    check(&GOOD.replace("{requests: 2}", "{duration: soon}"), &["invalid duration 'soon'"]);
+    check(
+        &GOOD.replace("{requests: 2}", "{requests: many}"),
+        &["x.yaml:7:", "invalid type: string \"many\""],
+    );
+    check(
+        &GOOD.replace("factors:\n", "factors:\n  - [\n"),
+        &["x.yaml:"],
+    );
+    check(
+        &GOOD.replace("{requests: 2}", "{duration: soon}"),
+        &["invalid duration 'soon'"],
+    );
 }
 
 #[test]
 fn undefined_template_variables_are_caught_before_running() {
-    check(&GOOD.replace("model: m", "model: \"m-{{ qaunt }}\""), &["template error", "qaunt"]);
+    check(
+        &GOOD.replace("model: m", "model: \"m-{{ qaunt }}\""),
+        &["template error", "qaunt"],
+    );
 }
 
 #[test]
 fn missing_files_are_named() {
-    check(&GOOD.replace("{prompts}", "nowhere.yaml"), &["nowhere.yaml", "cannot read prompt set"]);
-    bin().args(["validate", "no-such-file.yaml"]).assert().code(2).stderr(contains("no-such-file.yaml: cannot read"));
+    check(
+        &GOOD.replace("{prompts}", "nowhere.yaml"),
+        &["nowhere.yaml", "cannot read prompt set"],
+    );
+    bin()
+        .args(["validate", "no-such-file.yaml"])
+        .assert()
+        .code(2)
+        .stderr(contains("no-such-file.yaml: cannot read"));
 }
 
 #[test]
 fn relative_prompt_paths_resolve_against_the_experiment_file() {
-    bin().current_dir(repo().join("src")).arg("validate").arg("../experiments/quickstart.yaml").assert().success();
+    bin()
+        .current_dir(repo().join("src"))
+        .arg("validate")
+        .arg("../experiments/quickstart.yaml")
+        .assert()
+        .success();
 }
 
 #[test]

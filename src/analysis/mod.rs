@@ -61,9 +61,18 @@ pub fn analyse(requests: &DataFrame, configs: &[Configuration]) -> PolarsResult<
     let trials = trial_metrics(requests)?;
     let summary = in_plan_order(config_summary(requests, &trials)?, configs)?;
     let mut rows = typed_rows(&summary)?;
-    let order = |label: &str| configs.iter().position(|c| c.label == label).unwrap_or(usize::MAX);
+    let order = |label: &str| {
+        configs
+            .iter()
+            .position(|c| c.label == label)
+            .unwrap_or(usize::MAX)
+    };
     rows.sort_by_key(|r| order(&r.config));
-    Ok(Analysis { trials, summary, rows })
+    Ok(Analysis {
+        trials,
+        summary,
+        rows,
+    })
 }
 
 /// Sort the summary into plan order and say each row's configuration index.
@@ -71,13 +80,24 @@ fn in_plan_order(summary: DataFrame, configs: &[Configuration]) -> PolarsResult<
     let order = DataFrame::new(
         configs.len(),
         vec![
-            Column::new("config".into(), configs.iter().map(|c| c.label.clone()).collect::<Vec<_>>()),
-            Column::new("config_index".into(), configs.iter().map(|c| c.index as u32).collect::<Vec<_>>()),
+            Column::new(
+                "config".into(),
+                configs.iter().map(|c| c.label.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "config_index".into(),
+                configs.iter().map(|c| c.index as u32).collect::<Vec<_>>(),
+            ),
         ],
     )?;
     summary
         .lazy()
-        .join(order.lazy(), [col("config")], [col("config")], JoinArgs::new(JoinType::Left))
+        .join(
+            order.lazy(),
+            [col("config")],
+            [col("config")],
+            JoinArgs::new(JoinType::Left),
+        )
         .sort(["config_index"], SortMultipleOptions::default())
         .collect()
 }
@@ -91,7 +111,9 @@ fn typed_rows(df: &DataFrame) -> PolarsResult<Vec<ConfigSummary>> {
     let s = |name: &str| -> PolarsResult<Vec<String>> {
         let c = df.column(name)?.cast(&DataType::String)?;
         let ca = c.str()?;
-        Ok((0..ca.len()).map(|i| ca.get(i).unwrap_or_default().to_string()).collect())
+        Ok((0..ca.len())
+            .map(|i| ca.get(i).unwrap_or_default().to_string())
+            .collect())
     };
     let pct = |metric: &str| -> PolarsResult<Vec<Percentiles>> {
         let (a, b, c) = (
@@ -99,20 +121,38 @@ fn typed_rows(df: &DataFrame) -> PolarsResult<Vec<ConfigSummary>> {
             f(&format!("{metric}_p95_ms"))?,
             f(&format!("{metric}_p99_ms"))?,
         );
-        Ok((0..a.len()).map(|i| Percentiles { p50: a[i], p95: b[i], p99: c[i] }).collect())
+        Ok((0..a.len())
+            .map(|i| Percentiles {
+                p50: a[i],
+                p95: b[i],
+                p99: c[i],
+            })
+            .collect())
     };
     let msd = |metric: &str| -> PolarsResult<Vec<MeanSd>> {
         let (m, sd) = (f(&format!("{metric}_mean"))?, f(&format!("{metric}_sd"))?);
-        Ok((0..m.len()).map(|i| MeanSd { mean: m[i], sd: sd[i] }).collect())
+        Ok((0..m.len())
+            .map(|i| MeanSd {
+                mean: m[i],
+                sd: sd[i],
+            })
+            .collect())
     };
     let count = |name: &str| -> PolarsResult<Vec<u32>> {
-        Ok(f(name)?.into_iter().map(|v| v.unwrap_or(0.0) as u32).collect())
+        Ok(f(name)?
+            .into_iter()
+            .map(|v| v.unwrap_or(0.0) as u32)
+            .collect())
     };
     let (config, factor, level) = (s("config")?, s("factor")?, s("level")?);
     let (trials, requests, ok) = (count("trials")?, count("requests")?, count("ok_requests")?);
     let (ttft, e2e, tpot, itl) = (pct("ttft")?, pct("e2e")?, pct("tpot")?, pct("itl")?);
-    let (tok_s, rps, ttft50, err) =
-        (msd("output_tok_s")?, msd("requests_per_s")?, msd("ttft_p50_ms")?, msd("error_rate")?);
+    let (tok_s, rps, ttft50, err) = (
+        msd("output_tok_s")?,
+        msd("requests_per_s")?,
+        msd("ttft_p50_ms")?,
+        msd("error_rate")?,
+    );
     let (pin, pout) = (f("prompt_tokens_mean")?, f("completion_tokens_mean")?);
     let (rin, rout) = (f("requested_input_tokens")?, f("requested_output_tokens")?);
     Ok((0..df.height())

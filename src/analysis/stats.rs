@@ -50,7 +50,10 @@ mod tests {
         assert!(close(percentile(&v, 0.95).unwrap(), 9.55));
         assert!(close(percentile(&v, 0.99).unwrap(), 9.91));
         // numpy.percentile([15, 20, 35, 40, 50], 40) = 29.0 (unsorted input)
-        assert!(close(percentile(&[50.0, 15.0, 40.0, 20.0, 35.0], 0.4).unwrap(), 29.0));
+        assert!(close(
+            percentile(&[50.0, 15.0, 40.0, 20.0, 35.0], 0.4).unwrap(),
+            29.0
+        ));
         assert_eq!(percentile(&[7.0], 0.99), Some(7.0));
         assert_eq!(percentile(&[], 0.5), None);
     }

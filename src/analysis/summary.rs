@@ -6,7 +6,13 @@ use super::trials::{itl_percentiles, percentiles, token_columns};
 use polars::prelude::*;
 
 /// Trial-level metrics summarised across trials as `<name>_mean`, `<name>_sd`.
-pub const ACROSS_TRIALS: &[&str] = &["output_tok_s", "requests_per_s", "ttft_p50_ms", "e2e_p50_ms", "error_rate"];
+pub const ACROSS_TRIALS: &[&str] = &[
+    "output_tok_s",
+    "requests_per_s",
+    "ttft_p50_ms",
+    "e2e_p50_ms",
+    "error_rate",
+];
 
 pub fn config_summary(requests: &DataFrame, trials: &DataFrame) -> PolarsResult<DataFrame> {
     let mut across = vec![len().cast(DataType::UInt32).alias("trials")];
@@ -30,9 +36,18 @@ pub fn config_summary(requests: &DataFrame, trials: &DataFrame) -> PolarsResult<
     pooled.extend(percentiles("tpot", "ms"));
     pooled.extend(itl_percentiles());
     pooled.extend(token_columns());
-    let by_request = requests.clone().lazy().group_by_stable([col("config")]).agg(pooled);
+    let by_request = requests
+        .clone()
+        .lazy()
+        .group_by_stable([col("config")])
+        .agg(pooled);
 
     by_trial
-        .join(by_request, [col("config")], [col("config")], JoinArgs::new(JoinType::Left))
+        .join(
+            by_request,
+            [col("config")],
+            [col("config")],
+            JoinArgs::new(JoinType::Left),
+        )
         .collect()
 }

@@ -16,7 +16,16 @@ fn config(index: usize, label: &str, conc: i64) -> Configuration {
     }
 }
 
-fn record(trial: usize, config: usize, request: usize, sent_s: f64, ttft: f64, e2e: f64, tokens: u64, ok: bool) -> Record {
+fn record(
+    trial: usize,
+    config: usize,
+    request: usize,
+    sent_s: f64,
+    ttft: f64,
+    e2e: f64,
+    tokens: u64,
+    ok: bool,
+) -> Record {
     Record {
         trial,
         config,
@@ -57,10 +66,22 @@ fn trial_metrics_follow_the_definitions() {
     let df = requests_frame(&records, &configs).unwrap();
     let a = analyse(&df, &configs).unwrap();
     let t = &a.trials;
-    let get = |name: &str, row: usize| t.column(name).unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().get(row).unwrap();
+    let get = |name: &str, row: usize| {
+        t.column(name)
+            .unwrap()
+            .cast(&DataType::Float64)
+            .unwrap()
+            .f64()
+            .unwrap()
+            .get(row)
+            .unwrap()
+    };
 
     // Trial 0: ok requests' TTFTs are 10, 20, 30, 40.
-    assert_eq!(get("ttft_p50_ms", 0), stats::percentile(&[10.0, 20.0, 30.0, 40.0], 0.5).unwrap());
+    assert_eq!(
+        get("ttft_p50_ms", 0),
+        stats::percentile(&[10.0, 20.0, 30.0, 40.0], 0.5).unwrap()
+    );
     assert!((get("ttft_p95_ms", 0) - 38.5).abs() < 1e-9); // numpy: 38.5
     assert!((get("error_rate", 0) - 0.2).abs() < 1e-12);
     // Wall time: first send 0 s → last completion 4 s + 0.5 s; 4 ok × 4 tokens.

@@ -4,7 +4,9 @@
 use polars::prelude::*;
 
 pub(crate) fn pct(c: &str, q: f64) -> Expr {
-    col(c).filter(col("ok")).quantile(lit(q), QuantileMethod::Linear)
+    col(c)
+        .filter(col("ok"))
+        .quantile(lit(q), QuantileMethod::Linear)
 }
 
 /// Percentile columns `<metric>_p50`, `_p95`, `_p99` of a per-request metric
@@ -12,7 +14,9 @@ pub(crate) fn pct(c: &str, q: f64) -> Expr {
 pub(crate) fn percentiles(metric: &str, unit: &str) -> Vec<Expr> {
     [(0.5, "p50"), (0.95, "p95"), (0.99, "p99")]
         .iter()
-        .map(|(q, name)| pct(&format!("{metric}_{unit}"), *q).alias(format!("{metric}_{name}_{unit}")))
+        .map(|(q, name)| {
+            pct(&format!("{metric}_{unit}"), *q).alias(format!("{metric}_{name}_{unit}"))
+        })
         .collect()
 }
 
@@ -24,9 +28,15 @@ pub(crate) fn itl_percentiles() -> Vec<Expr> {
         })
     };
     vec![
-        flat().quantile(lit(0.5), QuantileMethod::Linear).alias("itl_p50_ms"),
-        flat().quantile(lit(0.95), QuantileMethod::Linear).alias("itl_p95_ms"),
-        flat().quantile(lit(0.99), QuantileMethod::Linear).alias("itl_p99_ms"),
+        flat()
+            .quantile(lit(0.5), QuantileMethod::Linear)
+            .alias("itl_p50_ms"),
+        flat()
+            .quantile(lit(0.95), QuantileMethod::Linear)
+            .alias("itl_p95_ms"),
+        flat()
+            .quantile(lit(0.99), QuantileMethod::Linear)
+            .alias("itl_p99_ms"),
     ]
 }
 
@@ -34,10 +44,22 @@ pub(crate) fn itl_percentiles() -> Vec<Expr> {
 pub(crate) fn token_columns() -> Vec<Expr> {
     let ok = || col("ok");
     vec![
-        col("prompt_tokens").filter(ok()).cast(DataType::Float64).mean().alias("prompt_tokens_mean"),
-        col("completion_tokens").filter(ok()).cast(DataType::Float64).mean().alias("completion_tokens_mean"),
-        col("requested_input_tokens").first().alias("requested_input_tokens"),
-        col("requested_output_tokens").first().alias("requested_output_tokens"),
+        col("prompt_tokens")
+            .filter(ok())
+            .cast(DataType::Float64)
+            .mean()
+            .alias("prompt_tokens_mean"),
+        col("completion_tokens")
+            .filter(ok())
+            .cast(DataType::Float64)
+            .mean()
+            .alias("completion_tokens_mean"),
+        col("requested_input_tokens")
+            .first()
+            .alias("requested_input_tokens"),
+        col("requested_output_tokens")
+            .first()
+            .alias("requested_output_tokens"),
         // Share of successful requests whose counts equal what was asked.
         col("prompt_tokens")
             .eq(col("requested_input_tokens"))
@@ -61,8 +83,13 @@ pub fn trial_metrics(requests: &DataFrame) -> PolarsResult<DataFrame> {
         len().cast(DataType::UInt32).alias("requests"),
         col("ok").cast(DataType::UInt32).sum().alias("ok_requests"),
         col("sent_s").min().alias("first_send_s"),
-        (col("sent_s") + col("e2e_ms") / lit(1000.0)).max().alias("last_end_s"),
-        col("completion_tokens").filter(col("ok")).sum().alias("output_tokens"),
+        (col("sent_s") + col("e2e_ms") / lit(1000.0))
+            .max()
+            .alias("last_end_s"),
+        col("completion_tokens")
+            .filter(col("ok"))
+            .sum()
+            .alias("output_tokens"),
     ];
     aggs.extend(percentiles("ttft", "ms"));
     aggs.extend(percentiles("e2e", "ms"));
@@ -73,14 +100,22 @@ pub fn trial_metrics(requests: &DataFrame) -> PolarsResult<DataFrame> {
     requests
         .clone()
         .lazy()
-        .group_by_stable([col("trial"), col("config"), col("factor"), col("level"), col("repetition")])
+        .group_by_stable([
+            col("trial"),
+            col("config"),
+            col("factor"),
+            col("level"),
+            col("repetition"),
+        ])
         .agg(aggs)
         .with_column((col("last_end_s") - col("first_send_s")).alias("wall_s"))
         .with_columns([
             (col("output_tokens").cast(DataType::Float64) / col("wall_s")).alias("output_tok_s"),
             (col("ok_requests").cast(DataType::Float64) / col("wall_s")).alias("requests_per_s"),
-            (lit(1.0) - col("ok_requests").cast(DataType::Float64) / col("requests").cast(DataType::Float64))
-                .alias("error_rate"),
+            (lit(1.0)
+                - col("ok_requests").cast(DataType::Float64)
+                    / col("requests").cast(DataType::Float64))
+            .alias("error_rate"),
         ])
         .sort(["trial"], SortMultipleOptions::default())
         .collect()

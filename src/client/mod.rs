@@ -71,12 +71,15 @@ impl Client {
         let mut headers = HeaderMap::new();
         for (k, v) in &config.headers {
             headers.insert(
-                HeaderName::from_bytes(k.as_bytes()).with_context(|| format!("invalid header name '{k}'"))?,
-                HeaderValue::from_str(v).with_context(|| format!("invalid value for header '{k}'"))?,
+                HeaderName::from_bytes(k.as_bytes())
+                    .with_context(|| format!("invalid header name '{k}'"))?,
+                HeaderValue::from_str(v)
+                    .with_context(|| format!("invalid value for header '{k}'"))?,
             );
         }
         if let Some(key) = &config.api_key {
-            let mut value = HeaderValue::from_str(&format!("Bearer {key}")).context("invalid API key")?;
+            let mut value =
+                HeaderValue::from_str(&format!("Bearer {key}")).context("invalid API key")?;
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
@@ -92,7 +95,12 @@ impl Client {
             Api::Chat => format!("{base}/chat/completions"),
         };
         let tokenize_url = format!("{}{}", server_root(&base), config.tokenize_path);
-        Ok(Self { http, config, generate_url, tokenize_url })
+        Ok(Self {
+            http,
+            config,
+            generate_url,
+            tokenize_url,
+        })
     }
 
     /// Send one streaming request; every failure becomes an `Outcome` with
@@ -141,7 +149,10 @@ impl Client {
                 .ok()
                 .and_then(|c| c.error.map(|e| e.message()))
                 .unwrap_or_else(|| text.chars().take(300).collect());
-            t.error_at(Instant::now(), format!("HTTP {}: {message}", status.as_u16()));
+            t.error_at(
+                Instant::now(),
+                format!("HTTP {}: {message}", status.as_u16()),
+            );
             return;
         }
         let mut stream = response.bytes_stream();
@@ -215,7 +226,10 @@ impl Client {
             self.tokenize_url,
             status.as_u16()
         );
-        let answer: TokenizeResponse = response.json().await.context("reading the tokenize answer")?;
+        let answer: TokenizeResponse = response
+            .json()
+            .await
+            .context("reading the tokenize answer")?;
         answer
             .count
             .or(answer.tokens.map(|t| t.len()))
@@ -330,8 +344,12 @@ impl Timing {
     fn end(&mut self, now: Instant) {
         self.outcome.e2e_ms = self.ms_since(now);
         self.settle_tokens();
-        if self.outcome.finish_reason.is_none() && self.usage_completion.is_none() && self.content_events == 0 {
-            self.outcome.error = Some("stream ended without content, finish reason or usage".into());
+        if self.outcome.finish_reason.is_none()
+            && self.usage_completion.is_none()
+            && self.content_events == 0
+        {
+            self.outcome.error =
+                Some("stream ended without content, finish reason or usage".into());
             return;
         }
         self.outcome.ok = true;
@@ -349,5 +367,4 @@ impl Timing {
         self.outcome.http_status = status.or(self.outcome.http_status);
         self.outcome
     }
-
 }

@@ -132,7 +132,13 @@ mod tests {
     #[test]
     fn comments_multiline_and_event_names() {
         let e = parse_chunks(&[b": keep-alive\n\nevent: error\ndata: a\ndata: b\n\n"]);
-        assert_eq!(e, vec![Event { event: Some("error".into()), data: "a\nb".into() }]);
+        assert_eq!(
+            e,
+            vec![Event {
+                event: Some("error".into()),
+                data: "a\nb".into()
+            }]
+        );
     }
 
     #[test]

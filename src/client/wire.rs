@@ -108,7 +108,9 @@ impl ErrorBody {
     pub fn message(&self) -> String {
         match self {
             ErrorBody::Text(t) => t.clone(),
-            ErrorBody::Object { message } => message.clone().unwrap_or_else(|| "unspecified error".into()),
+            ErrorBody::Object { message } => message
+                .clone()
+                .unwrap_or_else(|| "unspecified error".into()),
         }
     }
 }
@@ -140,11 +142,17 @@ mod tests {
 
     #[test]
     fn chunks_of_both_apis_and_errors_parse() {
-        let c: Chunk = serde_json::from_str(r#"{"choices":[{"text":"hi","index":0,"finish_reason":null}]}"#).unwrap();
+        let c: Chunk =
+            serde_json::from_str(r#"{"choices":[{"text":"hi","index":0,"finish_reason":null}]}"#)
+                .unwrap();
         assert!(c.choices[0].has_content());
-        let c: Chunk = serde_json::from_str(r#"{"choices":[{"delta":{"role":"assistant"}}]}"#).unwrap();
+        let c: Chunk =
+            serde_json::from_str(r#"{"choices":[{"delta":{"role":"assistant"}}]}"#).unwrap();
         assert!(!c.choices[0].has_content());
-        let c: Chunk = serde_json::from_str(r#"{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7}}"#).unwrap();
+        let c: Chunk = serde_json::from_str(
+            r#"{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7}}"#,
+        )
+        .unwrap();
         assert_eq!(c.usage.unwrap().completion_tokens, Some(7));
         let c: Chunk = serde_json::from_str(r#"{"error":{"message":"boom","code":500}}"#).unwrap();
         assert_eq!(c.error.unwrap().message(), "boom");

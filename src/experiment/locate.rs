@@ -10,9 +10,7 @@ pub fn locate_key(text: &str, path: &[&str]) -> Option<(usize, usize)> {
     let lines: Vec<&str> = text.lines().collect();
     let (first, rest) = path.split_first()?;
     // Top-level keys start at column 0.
-    let mut start = lines
-        .iter()
-        .position(|l| key_at(l, 0, first))?;
+    let mut start = lines.iter().position(|l| key_at(l, 0, first))?;
     let mut found = (start + 1, 1);
     let mut indent_floor = 0;
     for key in rest {
@@ -69,7 +67,8 @@ fn find_key_in(line: &str, key: &str, from: usize) -> Option<usize> {
     let mut search = from.min(line.len());
     while let Some(pos) = line.get(search..)?.find(key) {
         let at = search + pos;
-        let before_ok = at == 0 || matches!(bytes[at - 1], b' ' | b'{' | b',' | b'\t' | b'"' | b'\'');
+        let before_ok =
+            at == 0 || matches!(bytes[at - 1], b' ' | b'{' | b',' | b'\t' | b'"' | b'\'');
         let after = line[at + key.len()..].trim_start_matches(['"', '\'']);
         if before_ok && after.trim_start().starts_with(':') {
             return Some(at);
@@ -88,7 +87,10 @@ mod tests {
     #[test]
     fn finds_top_level_flow_and_block_keys() {
         assert_eq!(locate_key(TEXT, &["name"]), Some((1, 1)));
-        assert_eq!(locate_key(TEXT, &["baseline", "input_tokens"]), Some((3, 28)));
+        assert_eq!(
+            locate_key(TEXT, &["baseline", "input_tokens"]),
+            Some((3, 28))
+        );
         assert_eq!(locate_key(TEXT, &["factors", "concurrency"]), Some((5, 3)));
         assert_eq!(locate_key(TEXT, &["factors", "input_tokens"]), Some((6, 3)));
         assert_eq!(locate_key(TEXT, &["repetitions"]), Some((9, 1)));

@@ -42,8 +42,7 @@ pub fn load_str(path: &Path, source: String) -> Result<LoadedExperiment, InputEr
         if e.file.is_some() {
             e
         } else {
-            InputError::in_file(path, e.message)
-                .at(locate_key(&source, &["prompts"]))
+            InputError::in_file(path, e.message).at(locate_key(&source, &["prompts"]))
         }
     })?;
     let loaded = LoadedExperiment {

@@ -63,7 +63,10 @@ impl Validator<'_> {
             }
             (Some(url), None) => {
                 let parsed = reqwest::Url::parse(url).map_err(|e| {
-                    self.err(&["target", "base_url"], format!("invalid base_url '{url}': {e}"))
+                    self.err(
+                        &["target", "base_url"],
+                        format!("invalid base_url '{url}': {e}"),
+                    )
                 })?;
                 if !matches!(parsed.scheme(), "http" | "https") {
                     return Err(self.err(
@@ -82,7 +85,10 @@ impl Validator<'_> {
             }
         }
         if !t.tokenize.starts_with('/') {
-            return Err(self.err(&["target", "tokenize"], "tokenize must be a path starting with '/'"));
+            return Err(self.err(
+                &["target", "tokenize"],
+                "tokenize must be a path starting with '/'",
+            ));
         }
         Ok(())
     }
@@ -97,10 +103,13 @@ impl Validator<'_> {
                 &["trial"],
                 "trial needs 'requests' (a count) or 'duration' (e.g. '30s')",
             )),
-            (Some(0), _) => Err(self.err(&["trial", "requests"], "trial requests must be at least 1")),
-            (_, Some(d)) if d.0.is_zero() => {
-                Err(self.err(&["trial", "duration"], "trial duration must be longer than zero"))
+            (Some(0), _) => {
+                Err(self.err(&["trial", "requests"], "trial requests must be at least 1"))
             }
+            (_, Some(d)) if d.0.is_zero() => Err(self.err(
+                &["trial", "duration"],
+                "trial duration must be longer than zero",
+            )),
             _ => Ok(()),
         }
     }
@@ -149,15 +158,11 @@ impl Validator<'_> {
 
     fn builtin_values(&self) -> Result<(), InputError> {
         let e = &self.l.experiment;
-        let all = e
-            .baseline
-            .iter()
-            .map(|(k, v)| (k, v, "baseline"))
-            .chain(
-                e.factors
-                    .iter()
-                    .flat_map(|(k, ls)| ls.iter().map(move |v| (k, v, "factors"))),
-            );
+        let all = e.baseline.iter().map(|(k, v)| (k, v, "baseline")).chain(
+            e.factors
+                .iter()
+                .flat_map(|(k, ls)| ls.iter().map(move |v| (k, v, "factors"))),
+        );
         for (name, value, section) in all {
             if crate::results::RECORD_COLUMNS.contains(&name.as_str()) {
                 return Err(self.err(
@@ -199,7 +204,11 @@ impl Validator<'_> {
             if BUILTIN_FACTORS.contains(&name.as_str()) || used.contains(name) {
                 continue;
             }
-            let section = if e.factors.contains_key(name) { "factors" } else { "baseline" };
+            let section = if e.factors.contains_key(name) {
+                "factors"
+            } else {
+                "baseline"
+            };
             let mut message = format!(
                 "unknown factor '{name}', expected a built-in factor ({}) or a variable that a template uses (target.model, target.params, the prompt set)",
                 BUILTIN_FACTORS
@@ -208,7 +217,13 @@ impl Validator<'_> {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            if let Some(s) = suggest(name, BUILTIN_FACTORS.iter().copied().chain(used.iter().map(String::as_str))) {
+            if let Some(s) = suggest(
+                name,
+                BUILTIN_FACTORS
+                    .iter()
+                    .copied()
+                    .chain(used.iter().map(String::as_str)),
+            ) {
                 message.push_str(&format!("; did you mean '{s}'?"));
             }
             return Err(self.err(&[section, name], message));
@@ -234,15 +249,18 @@ impl Validator<'_> {
             let ctx = template::factor_context(&config.values);
             for (path, src) in self.template_sources() {
                 template::render(&src, &ctx).map_err(|m| {
-                    self.err(&path, format!("template error for configuration {}: {m}", config.label))
+                    self.err(
+                        &path,
+                        format!("template error for configuration {}: {m}", config.label),
+                    )
                 })?;
             }
-            self.l
-                .prompts
-                .check_renders(&ctx)
-                .map_err(|m| {
-                    InputError::in_file(&self.l.prompts_path, format!("for configuration {}: {m}", config.label))
-                })?;
+            self.l.prompts.check_renders(&ctx).map_err(|m| {
+                InputError::in_file(
+                    &self.l.prompts_path,
+                    format!("for configuration {}: {m}", config.label),
+                )
+            })?;
         }
         Ok(())
     }
@@ -283,7 +301,10 @@ mod tests {
     #[test]
     fn suggests_close_names_only() {
         assert_eq!(edit_distance("concurency", "concurrency"), 1);
-        assert_eq!(suggest("concurency", BUILTIN_FACTORS.iter().copied()), Some("concurrency"));
+        assert_eq!(
+            suggest("concurency", BUILTIN_FACTORS.iter().copied()),
+            Some("concurrency")
+        );
         assert_eq!(suggest("quant", BUILTIN_FACTORS.iter().copied()), None);
     }
 }

@@ -28,7 +28,11 @@ pub struct TrialLoad {
 
 /// Send the warm-up requests (not recorded) at the trial's concurrency.
 /// Returns their outcomes so the caller can tell an unreachable server.
-pub async fn warm_up(client: Arc<Client>, requests: Arc<Vec<GenRequest>>, concurrency: usize) -> Vec<Outcome> {
+pub async fn warm_up(
+    client: Arc<Client>,
+    requests: Arc<Vec<GenRequest>>,
+    concurrency: usize,
+) -> Vec<Outcome> {
     let next = Arc::new(AtomicUsize::new(0));
     let mut set = JoinSet::new();
     for _ in 0..concurrency.min(requests.len()) {
@@ -53,7 +57,11 @@ pub async fn warm_up(client: Arc<Client>, requests: Arc<Vec<GenRequest>>, concur
 /// Closed loop: each of `concurrency` workers sends its next request as soon
 /// as its previous one ends, until the trial's count or duration is reached.
 /// Requests cycle through `requests` when a duration outlasts the pool.
-pub async fn closed_loop(client: Arc<Client>, requests: Arc<Vec<GenRequest>>, load: TrialLoad) -> Vec<Record> {
+pub async fn closed_loop(
+    client: Arc<Client>,
+    requests: Arc<Vec<GenRequest>>,
+    load: TrialLoad,
+) -> Vec<Record> {
     let limit = load.requests.unwrap_or(usize::MAX);
     let start = Instant::now();
     let deadline = load.duration.map(|d| start + d);
@@ -61,8 +69,13 @@ pub async fn closed_loop(client: Arc<Client>, requests: Arc<Vec<GenRequest>>, lo
     let (tx, mut rx) = mpsc::channel::<Record>(1024);
     let mut set = JoinSet::new();
     for _ in 0..load.concurrency.max(1) {
-        let (client, requests, next, tx, load) =
-            (client.clone(), requests.clone(), next.clone(), tx.clone(), load.clone());
+        let (client, requests, next, tx, load) = (
+            client.clone(),
+            requests.clone(),
+            next.clone(),
+            tx.clone(),
+            load.clone(),
+        );
         set.spawn(async move {
             loop {
                 if deadline.is_some_and(|d| Instant::now() >= d) {

@@ -56,7 +56,10 @@ pub async fn fill_to<C: TokenCounter>(
             "the prompt alone is {base} tokens, longer than input_tokens = {target}; \
              use a shorter template or a larger input_tokens"
         );
-        return Ok(Filled { text: compose(0, ""), tokens: base });
+        return Ok(Filled {
+            text: compose(0, ""),
+            tokens: base,
+        });
     }
 
     // Find an upper bound on the word count, then the largest k whose count ≤ target.
@@ -71,7 +74,10 @@ pub async fn fill_to<C: TokenCounter>(
         lo = hi;
         lo_tokens = n;
         if n == target {
-            return Ok(Filled { text: compose(hi, ""), tokens: n });
+            return Ok(Filled {
+                text: compose(hi, ""),
+                tokens: n,
+            });
         }
         hi *= 2;
     }
@@ -89,11 +95,17 @@ pub async fn fill_to<C: TokenCounter>(
         }
     }
     if lo_tokens == target {
-        return Ok(Filled { text: compose(lo, ""), tokens: lo_tokens });
+        return Ok(Filled {
+            text: compose(lo, ""),
+            tokens: lo_tokens,
+        });
     }
 
     // Close the remaining gap (usually 1 token: the next word is two tokens).
-    let mut best = Filled { text: compose(lo, ""), tokens: lo_tokens };
+    let mut best = Filled {
+        text: compose(lo, ""),
+        tokens: lo_tokens,
+    };
     let mut pad = String::new();
     for _ in 0..(target - lo_tokens) * 2 + PADS.len() {
         let mut advanced = false;

@@ -37,13 +37,18 @@ pub fn load(path: &Path) -> Result<PromptSet, InputError> {
     let set: PromptSet =
         serde_yaml::from_str(&text).map_err(|e| crate::experiment::yaml_error(path, &e))?;
     if set.templates.is_empty() {
-        return Err(InputError::in_file(path, "prompt set has no templates, expected at least one")
-            .at(crate::experiment::locate_key(&text, &["templates"])));
+        return Err(InputError::in_file(
+            path,
+            "prompt set has no templates, expected at least one",
+        )
+        .at(crate::experiment::locate_key(&text, &["templates"])));
     }
     for (name, values) in &set.variables {
         if values.is_empty() {
-            return Err(InputError::in_file(path, format!("variable '{name}' has no values"))
-                .at(crate::experiment::locate_key(&text, &["variables", name])));
+            return Err(
+                InputError::in_file(path, format!("variable '{name}' has no values"))
+                    .at(crate::experiment::locate_key(&text, &["variables", name])),
+            );
         }
     }
     for (i, t) in set.templates.iter().enumerate() {
@@ -79,7 +84,12 @@ impl PromptSet {
 
     /// `n` rendered prompts, distinct where the set has enough combinations,
     /// drawn with `seed`.
-    pub fn render_many(&self, factors: &Context, n: usize, seed: u64) -> Result<Vec<String>, String> {
+    pub fn render_many(
+        &self,
+        factors: &Context,
+        n: usize,
+        seed: u64,
+    ) -> Result<Vec<String>, String> {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut seen = HashSet::new();
         let mut out = Vec::with_capacity(n);

@@ -65,9 +65,15 @@ mod tests {
         let mut ctx = Context::new();
         ctx.insert("quant".into(), Value::from("q4_K_M"));
         ctx.insert("n".into(), Value::from(4));
-        assert_eq!(render("m-{{ quant }}-{{ n * 2 }}", &ctx).unwrap(), "m-q4_K_M-8");
+        assert_eq!(
+            render("m-{{ quant }}-{{ n * 2 }}", &ctx).unwrap(),
+            "m-q4_K_M-8"
+        );
         assert!(render("m-{{ qaunt }}", &ctx).is_err());
         let vars = variables("{{ a }} {% if b %}{{ c.d }}{% endif %}").unwrap();
-        assert_eq!(vars, ["a", "b", "c"].iter().map(|s| s.to_string()).collect());
+        assert_eq!(
+            vars,
+            ["a", "b", "c"].iter().map(|s| s.to_string()).collect()
+        );
     }
 }

@@ -17,7 +17,9 @@ impl Exporter for Csv {
     fn render(&self, input: &ReportInput) -> anyhow::Result<String> {
         let mut df = input.summary.clone();
         let mut buf = Vec::new();
-        CsvWriter::new(&mut buf).include_header(true).finish(&mut df)?;
+        CsvWriter::new(&mut buf)
+            .include_header(true)
+            .finish(&mut df)?;
         Ok(String::from_utf8(buf)?)
     }
 }

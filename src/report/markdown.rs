@@ -22,7 +22,9 @@ impl Exporter for Markdown {
         out.push_str(".\n\n");
         let escape = |s: &str| s.replace('|', "\\|");
         out.push_str(&format!("| {} |\n", HEADERS.join(" | ")));
-        let align: Vec<&str> = (0..HEADERS.len()).map(|i| if i == 0 { ":--" } else { "--:" }).collect();
+        let align: Vec<&str> = (0..HEADERS.len())
+            .map(|i| if i == 0 { ":--" } else { "--:" })
+            .collect();
         out.push_str(&format!("| {} |\n", align.join(" | ")));
         for row in input.rows {
             let c: Vec<String> = cells(row).iter().map(|s| escape(s)).collect();

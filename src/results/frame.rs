@@ -7,13 +7,36 @@ use polars::prelude::*;
 
 /// Column names of the request table that factors may not take.
 pub const RECORD_COLUMNS: &[&str] = &[
-    "trial", "config", "factor", "level", "repetition", "request", "sent_s", "queue_ms", "ttft_ms",
-    "e2e_ms", "tpot_ms", "itl_ms", "prompt_tokens", "completion_tokens", "requested_input_tokens",
-    "requested_output_tokens", "tokens_source", "ok", "http_status", "error", "finish_reason",
+    "trial",
+    "config",
+    "factor",
+    "level",
+    "repetition",
+    "request",
+    "sent_s",
+    "queue_ms",
+    "ttft_ms",
+    "e2e_ms",
+    "tpot_ms",
+    "itl_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "requested_input_tokens",
+    "requested_output_tokens",
+    "tokens_source",
+    "ok",
+    "http_status",
+    "error",
+    "finish_reason",
 ];
 
 pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsResult<DataFrame> {
-    let label = |r: &Record| configs.get(r.config).map(|c| c.label.clone()).unwrap_or_default();
+    let label = |r: &Record| {
+        configs
+            .get(r.config)
+            .map(|c| c.label.clone())
+            .unwrap_or_default()
+    };
     let factor = |r: &Record| {
         configs
             .get(r.config)
@@ -66,7 +89,10 @@ pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsRe
                 crate::client::TokensSource::Events => "events".into(),
             })
         }),
-        Column::new("ok".into(), records.iter().map(|r| r.ok).collect::<Vec<_>>()),
+        Column::new(
+            "ok".into(),
+            records.iter().map(|r| r.ok).collect::<Vec<_>>(),
+        ),
         col_u64("http_status", &|r| r.http_status.map(u64::from)),
         col_str("error", &|r| r.error.clone()),
         col_str("finish_reason", &|r| r.finish_reason.clone()),
@@ -77,8 +103,15 @@ pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsRe
 /// One column per factor (and baseline constant) with each request's value:
 /// integers stay integers, numbers become floats, anything else text.
 fn factor_columns(records: &[Record], configs: &[Configuration]) -> Vec<Column> {
-    let Some(first) = configs.first() else { return Vec::new() };
-    let value = |r: &Record, name: &str| configs.get(r.config).and_then(|c| c.values.get(name)).cloned();
+    let Some(first) = configs.first() else {
+        return Vec::new();
+    };
+    let value = |r: &Record, name: &str| {
+        configs
+            .get(r.config)
+            .and_then(|c| c.values.get(name))
+            .cloned()
+    };
     first
         .values
         .keys()
@@ -95,10 +128,16 @@ fn factor_columns(records: &[Record], configs: &[Configuration]) -> Vec<Column> 
                     .collect();
                 Column::new(name.as_str().into(), v)
             } else if all(|l| l.as_f64().is_some()) {
-                let v: Vec<Option<f64>> = levels.iter().map(|l| l.as_ref().and_then(Level::as_f64)).collect();
+                let v: Vec<Option<f64>> = levels
+                    .iter()
+                    .map(|l| l.as_ref().and_then(Level::as_f64))
+                    .collect();
                 Column::new(name.as_str().into(), v)
             } else {
-                let v: Vec<Option<String>> = levels.iter().map(|l| l.as_ref().map(ToString::to_string)).collect();
+                let v: Vec<Option<String>> = levels
+                    .iter()
+                    .map(|l| l.as_ref().map(ToString::to_string))
+                    .collect();
                 Column::new(name.as_str().into(), v)
             }
         })

@@ -25,7 +25,9 @@ pub fn read_run(dir: &Path) -> anyhow::Result<RunData> {
         return Err(InputError::in_file(dir, "not a run folder: no manifest.json").into());
     }
     let manifest: Manifest = serde_json::from_str(&std::fs::read_to_string(&manifest_path)?)
-        .map_err(|e| InputError::in_file(&manifest_path, e.to_string()).at(Some((e.line(), e.column()))))?;
+        .map_err(|e| {
+            InputError::in_file(&manifest_path, e.to_string()).at(Some((e.line(), e.column())))
+        })?;
 
     let (plan_lines, _) = read_jsonl::<PlanLine>(&dir.join(PLAN))?;
     let mut configurations: Vec<Configuration> = Vec::new();
@@ -39,13 +41,21 @@ pub fn read_run(dir: &Path) -> anyhow::Result<RunData> {
         trials.push(line.trial);
     }
     let (records, torn_tail) = read_jsonl::<Record>(&dir.join(REQUESTS_LOG))?;
-    Ok(RunData { dir: dir.to_path_buf(), manifest, configurations, trials, records, torn_tail })
+    Ok(RunData {
+        dir: dir.to_path_buf(),
+        manifest,
+        configurations,
+        trials,
+        records,
+        torn_tail,
+    })
 }
 
 /// Parse a JSON-lines file. Only the last line may be torn (a crash during
 /// the write); a bad line elsewhere is corruption and an error.
 fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<(Vec<T>, bool)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let mut out = Vec::with_capacity(lines.len());
     let mut torn = false;

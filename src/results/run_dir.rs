@@ -51,7 +51,10 @@ impl RunWriter {
 
         let mut plan_file = BufWriter::new(File::create(dir.join(PLAN))?);
         for trial in &plan.trials {
-            let line = PlanLine { trial: trial.clone(), configuration: plan.config_of(trial).clone() };
+            let line = PlanLine {
+                trial: trial.clone(),
+                configuration: plan.config_of(trial).clone(),
+            };
             serde_json::to_writer(&mut plan_file, &line)?;
             plan_file.write_all(b"\n")?;
         }
@@ -105,7 +108,10 @@ impl RunWriter {
             self.log.write_all(b"\n")?;
         }
         self.log.flush()?;
-        self.log.get_ref().sync_data().context("syncing requests.jsonl")?;
+        self.log
+            .get_ref()
+            .sync_data()
+            .context("syncing requests.jsonl")?;
         self.manifest.trials_done += 1;
         self.manifest.requests_recorded += records.len();
         self.write_manifest()

@@ -34,12 +34,21 @@ struct Target {
 fn start_target(l: &LoadedExperiment) -> anyhow::Result<Target> {
     let t = &l.experiment.target;
     match (&t.base_url, &t.builtin) {
-        (Some(url), _) => Ok(Target { base_url: url.clone(), _sim: None }),
+        (Some(url), _) => Ok(Target {
+            base_url: url.clone(),
+            _sim: None,
+        }),
         (None, Some(_)) => {
-            let sim = SimHandle::start(t.sim.clone().unwrap_or_default()).context("starting the built-in sim")?;
-            Ok(Target { base_url: sim.base_url(), _sim: Some(sim) })
+            let sim = SimHandle::start(t.sim.clone().unwrap_or_default())
+                .context("starting the built-in sim")?;
+            Ok(Target {
+                base_url: sim.base_url(),
+                _sim: Some(sim),
+            })
         }
-        (None, None) => Err(InputError::in_file(&l.path, "target has neither base_url nor builtin").into()),
+        (None, None) => {
+            Err(InputError::in_file(&l.path, "target has neither base_url nor builtin").into())
+        }
     }
 }
 
@@ -47,15 +56,25 @@ fn client_for(l: &LoadedExperiment, base_url: &str) -> anyhow::Result<Client> {
     let t = &l.experiment.target;
     let api_key = match &t.api_key_env {
         Some(var) => Some(std::env::var(var).map_err(|_| {
-            InputError::in_file(&l.path, format!("target.api_key_env names '{var}', which is not set in the environment"))
-                .at(crate::experiment::locate_key(&l.source, &["target", "api_key_env"]))
+            InputError::in_file(
+                &l.path,
+                format!("target.api_key_env names '{var}', which is not set in the environment"),
+            )
+            .at(crate::experiment::locate_key(
+                &l.source,
+                &["target", "api_key_env"],
+            ))
         })?),
         None => None,
     };
     Client::new(ClientConfig {
         base_url: base_url.to_string(),
         api: t.api,
-        headers: t.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        headers: t
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         api_key,
         timeout: t.timeout.0,
         tokenize_path: t.tokenize.clone(),
@@ -79,7 +98,9 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
     };
     match &outcome {
         Ok(()) => writer.finish(Status::Complete, None)?,
-        Err(e) if e.to_string() == "interrupted" => writer.finish(Status::Interrupted, Some(e.to_string()))?,
+        Err(e) if e.to_string() == "interrupted" => {
+            writer.finish(Status::Interrupted, Some(e.to_string()))?
+        }
         Err(e) => writer.finish(Status::Failed, Some(format!("{e:#}")))?,
     }
     outcome.with_context(|| format!("run folder {} keeps the finished trials", dir.display()))?;
@@ -132,12 +153,20 @@ async fn run_trials(
     Ok(())
 }
 
-fn progress_line(plan: &Plan, trial: &plan::Trial, label: &str, records: &[crate::results::Record]) {
+fn progress_line(
+    plan: &Plan,
+    trial: &plan::Trial,
+    label: &str,
+    records: &[crate::results::Record],
+) {
     let ok: Vec<&crate::results::Record> = records.iter().filter(|r| r.ok).collect();
     let ttft: Vec<f64> = ok.iter().filter_map(|r| r.ttft_ms).collect();
     let p50 = crate::analysis::stats::percentile(&ttft, 0.5);
     let failed = records.len() - ok.len();
-    let first_error = records.iter().find_map(|r| r.error.as_deref()).unwrap_or("");
+    let first_error = records
+        .iter()
+        .find_map(|r| r.error.as_deref())
+        .unwrap_or("");
     eprintln!(
         "[{:>3}/{}] {label} rep {}: {}/{} ok, TTFT p50 {} ms{}",
         trial.index + 1,
@@ -146,7 +175,11 @@ fn progress_line(plan: &Plan, trial: &plan::Trial, label: &str, records: &[crate
         ok.len(),
         records.len(),
         crate::report::format_num(p50),
-        if failed > 0 { format!(" — {failed} failed: {first_error}") } else { String::new() },
+        if failed > 0 {
+            format!(" — {failed} failed: {first_error}")
+        } else {
+            String::new()
+        },
     );
 }
 

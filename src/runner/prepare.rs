@@ -51,7 +51,12 @@ pub async fn prepare(
             Some(n) => {
                 fill_to(client, &head, &body, &filler, n as usize)
                     .await
-                    .with_context(|| format!("filling a prompt to input_tokens = {n} for {}", config.label))?
+                    .with_context(|| {
+                        format!(
+                            "filling a prompt to input_tokens = {n} for {}",
+                            config.label
+                        )
+                    })?
                     .text
             }
             None => format!("{head}{body}"),
@@ -66,11 +71,17 @@ pub async fn prepare(
         });
     }
     let measured = requests.split_off(n_warm.min(requests.len()));
-    Ok(Prepared { warmup: requests, measured })
+    Ok(Prepared {
+        warmup: requests,
+        measured,
+    })
 }
 
 /// String fields are templates; a rendered number or boolean is sent as one.
-fn render_params(params: &indexmap::IndexMap<String, Value>, ctx: &template::Context) -> anyhow::Result<Map<String, Value>> {
+fn render_params(
+    params: &indexmap::IndexMap<String, Value>,
+    ctx: &template::Context,
+) -> anyhow::Result<Map<String, Value>> {
     let mut out = Map::new();
     for (k, v) in params {
         let value = match v {

@@ -13,7 +13,11 @@ pub struct ReportOutput {
 /// Build `requests.parquet`, `trials.parquet`, `summary.csv` and the
 /// requested report files from the durable request log.
 pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOutput> {
-    anyhow::ensure!(!run.records.is_empty(), "{}: the run has no records yet", run.dir.display());
+    anyhow::ensure!(
+        !run.records.is_empty(),
+        "{}: the run has no records yet",
+        run.dir.display()
+    );
     let mut requests = results::requests_frame(&run.records, &run.configurations)?;
     let mut a = analysis::analyse(&requests, &run.configurations)?;
     let mut written = Vec::new();

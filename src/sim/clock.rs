@@ -47,7 +47,9 @@ pub struct Clock {
 
 impl Clock {
     pub fn start() -> Clock {
-        let clock = Clock { inner: Arc::new((Mutex::new(State::default()), Condvar::new())) };
+        let clock = Clock {
+            inner: Arc::new((Mutex::new(State::default()), Condvar::new())),
+        };
         let inner = clock.inner.clone();
         std::thread::Builder::new()
             .name("sim-clock".into())
@@ -117,7 +119,10 @@ mod tests {
     #[test]
     fn wakes_in_deadline_order_and_on_time() {
         let clock = Clock::start();
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let start = Instant::now();
         let late = rt.block_on(async {
             let a = clock.sleep_until(start + Duration::from_millis(30));

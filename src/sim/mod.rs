@@ -15,7 +15,10 @@ use tokio::sync::oneshot;
 /// Serve until the process ends.
 pub async fn serve(model: SimModel, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    eprintln!("infer-bench sim listening on http://{}/v1", listener.local_addr()?);
+    eprintln!(
+        "infer-bench sim listening on http://{}/v1",
+        listener.local_addr()?
+    );
     axum::serve(listener.tap_io(no_delay), router(model)).await
 }
 
@@ -45,17 +48,25 @@ impl SimHandle {
             .thread_name("sim")
             .enable_all()
             .build()?;
-        let thread = std::thread::Builder::new().name("sim".into()).spawn(move || {
-            runtime.block_on(async move {
-                let Ok(listener) = tokio::net::TcpListener::from_std(std_listener) else { return };
-                let _ = axum::serve(listener.tap_io(no_delay), router(model))
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            });
-        })?;
-        Ok(SimHandle { addr, stop: Some(stop), thread: Some(thread) })
+        let thread = std::thread::Builder::new()
+            .name("sim".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = tokio::net::TcpListener::from_std(std_listener) else {
+                        return;
+                    };
+                    let _ = axum::serve(listener.tap_io(no_delay), router(model))
+                        .with_graceful_shutdown(async {
+                            let _ = stopped.await;
+                        })
+                        .await;
+                });
+            })?;
+        Ok(SimHandle {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
     }
 
     pub fn base_url(&self) -> String {

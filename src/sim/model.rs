@@ -65,7 +65,10 @@ impl SimModel {
             }
         }
         if self.jitter > 2.0 {
-            return Err(format!("sim jitter {} is implausibly large, expected ≤ 2", self.jitter));
+            return Err(format!(
+                "sim jitter {} is implausibly large, expected ≤ 2",
+                self.jitter
+            ));
         }
         Ok(())
     }
@@ -151,7 +154,10 @@ mod tests {
 
     #[test]
     fn no_jitter_means_no_noise() {
-        let m = SimModel { jitter: 0.0, ..SimModel::default() };
+        let m = SimModel {
+            jitter: 0.0,
+            ..SimModel::default()
+        };
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         assert_eq!(m.noise(&mut rng), 1.0);
     }

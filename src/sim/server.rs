@@ -20,8 +20,8 @@ use serde_json::json;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::sync::{mpsc, Semaphore};
 use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Semaphore};
 
 struct Shared {
     model: SimModel,
@@ -56,7 +56,9 @@ pub fn router(model: SimModel) -> Router {
 }
 
 async fn models() -> Json<serde_json::Value> {
-    Json(json!({"object": "list", "data": [{"id": "sim", "object": "model", "owned_by": "infer-bench"}]}))
+    Json(
+        json!({"object": "list", "data": [{"id": "sim", "object": "model", "owned_by": "infer-bench"}]}),
+    )
 }
 
 #[derive(Deserialize)]
@@ -142,17 +144,29 @@ const DEFAULT_MAX_TOKENS: usize = 16;
 fn generate(s: Arc<Shared>, body: Bytes, kind: Kind, arrived: Instant) -> Response {
     let req: GenRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid request body: {e}")),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("invalid request body: {e}"),
+            )
+        }
     };
     // The chat template of the sim adds no tokens: a conversation counts as
     // the sum of its message contents.
     let prompt_tokens = match (kind, &req.prompt, &req.messages) {
         (Kind::Completion, Some(PromptField::One(p)), _) => tokenizer::count(p),
-        (Kind::Completion, Some(PromptField::Many(ps)), _) if ps.len() == 1 => tokenizer::count(&ps[0]),
-        (Kind::Completion, Some(PromptField::Many(_)), _) => {
-            return error(StatusCode::BAD_REQUEST, "the sim serves one prompt per request")
+        (Kind::Completion, Some(PromptField::Many(ps)), _) if ps.len() == 1 => {
+            tokenizer::count(&ps[0])
         }
-        (Kind::Chat, _, Some(ms)) if !ms.is_empty() => ms.iter().map(|m| tokenizer::count(&m.content)).sum(),
+        (Kind::Completion, Some(PromptField::Many(_)), _) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "the sim serves one prompt per request",
+            )
+        }
+        (Kind::Chat, _, Some(ms)) if !ms.is_empty() => {
+            ms.iter().map(|m| tokenizer::count(&m.content)).sum()
+        }
         (Kind::Completion, None, _) => return error(StatusCode::BAD_REQUEST, "missing 'prompt'"),
         (Kind::Chat, _, _) => return error(StatusCode::BAD_REQUEST, "missing 'messages'"),
     };
@@ -170,7 +184,11 @@ fn generate(s: Arc<Shared>, body: Bytes, kind: Kind, arrived: Instant) -> Respon
         }
         k
     };
-    let finish = if completion_tokens == max_tokens { "length" } else { "stop" };
+    let finish = if completion_tokens == max_tokens {
+        "length"
+    } else {
+        "stop"
+    };
     let job = Job {
         id: format!("cmpl-sim-{n}"),
         model: req.model.clone(),
@@ -189,7 +207,11 @@ fn generate(s: Arc<Shared>, body: Bytes, kind: Kind, arrived: Instant) -> Respon
     let body_stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
     });
-    let content_type = if stream { "text/event-stream" } else { "application/json" };
+    let content_type = if stream {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
     Response::builder()
         .header(header::CONTENT_TYPE, content_type)
         .header(header::CACHE_CONTROL, "no-cache")
@@ -263,11 +285,16 @@ async fn run(s: Arc<Shared>, mut job: Job, tx: mpsc::Sender<Bytes>, stream: bool
         let _ = tx.send(Bytes::from_static(b"data: [DONE]\n\n")).await;
     } else {
         let mut v = envelope(&job);
-        let object = if job.kind == Kind::Chat { "chat.completion" } else { "text_completion" };
+        let object = if job.kind == Kind::Chat {
+            "chat.completion"
+        } else {
+            "text_completion"
+        };
         v["object"] = json!(object);
         v["choices"] = json!([match job.kind {
             Kind::Completion => json!({"index": 0, "text": text, "finish_reason": job.finish}),
-            Kind::Chat => json!({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": job.finish}),
+            Kind::Chat =>
+                json!({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": job.finish}),
         }]);
         v["usage"] = usage(&job);
         let _ = tx.send(Bytes::from(v.to_string())).await;
@@ -297,7 +324,9 @@ fn usage(job: &Job) -> serde_json::Value {
 fn chunk(job: &Job, text: Option<&str>, finish: Option<&str>) -> Bytes {
     let mut v = envelope(job);
     let choice = match job.kind {
-        Kind::Completion => json!({"index": 0, "text": text.unwrap_or(""), "finish_reason": finish}),
+        Kind::Completion => {
+            json!({"index": 0, "text": text.unwrap_or(""), "finish_reason": finish})
+        }
         Kind::Chat => {
             let delta = match text {
                 Some(t) => json!({"role": "assistant", "content": t}),

@@ -56,7 +56,10 @@ mod tests {
     #[test]
     fn splits_words_punctuation_and_long_words() {
         let p: Vec<&str> = pieces("Hello, world!\n lighthouses").collect();
-        assert_eq!(p, vec!["Hello", ",", " world", "!", "\n", " lighthou", "ses"]);
+        assert_eq!(
+            p,
+            vec!["Hello", ",", " world", "!", "\n", " lighthou", "ses"]
+        );
         assert_eq!(count("a b"), 2);
         assert_eq!(count("  a"), 2);
         assert_eq!(tokenize("same"), tokenize("same"));

@@ -17,7 +17,11 @@ pub fn bin() -> Command {
 pub fn experiment(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     let prompts = repo().join("prompts/general.yaml");
-    std::fs::write(&path, text.replace("{prompts}", &prompts.display().to_string())).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("{prompts}", &prompts.display().to_string()),
+    )
+    .unwrap();
     path
 }
 
