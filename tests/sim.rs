@@ -92,7 +92,13 @@ async fn non_streaming_completions_and_chat_report_usage() {
 
 #[tokio::test]
 async fn without_ignore_eos_the_model_may_stop_early() {
-    let s = sim();
+    infer_bench::tls::install_provider();
+    let fast = SimModel {
+        decode_ms_per_token: 0.1,
+        jitter: 0.0,
+        ..SimModel::default()
+    };
+    let s = SimHandle::start(fast).unwrap();
     let mut lengths = Vec::new();
     for _ in 0..20 {
         let (_, c) = post(

@@ -24,7 +24,6 @@ fn record(
     ttft: f64,
     e2e: f64,
     tokens: u64,
-    ok: bool,
 ) -> Record {
     Record {
         trial,
@@ -42,7 +41,7 @@ fn record(
         requested_input_tokens: Some(10),
         requested_output_tokens: Some(4),
         tokens_source: TokensSource::Usage,
-        ok,
+        ok: true,
         http_status: Some(200),
         error: None,
         finish_reason: Some("length".into()),
@@ -56,12 +55,12 @@ fn trial_metrics_follow_the_definitions() {
     let mut records: Vec<Record> = ttfts
         .iter()
         .enumerate()
-        .map(|(i, t)| record(0, 0, i, i as f64, *t, 500.0, 4, true))
+        .map(|(i, t)| record(0, 0, i, i as f64, *t, 500.0, 4))
         .collect();
     // The failed request counts for the error rate, not for latency.
     records[4].ok = false;
-    records.push(record(1, 1, 0, 0.0, 5.0, 100.0, 4, true));
-    records.push(record(1, 1, 1, 0.0, 7.0, 200.0, 4, true));
+    records.push(record(1, 1, 0, 0.0, 5.0, 100.0, 4));
+    records.push(record(1, 1, 1, 0.0, 7.0, 200.0, 4));
 
     let df = requests_frame(&records, &configs).unwrap();
     let a = analyse(&df, &configs).unwrap();
@@ -111,7 +110,7 @@ fn across_trial_sd_is_the_sample_sd() {
     let records: Vec<Record> = e2es
         .iter()
         .enumerate()
-        .map(|(i, e)| record(i, 0, 0, 0.0, 10.0, *e, 4, true))
+        .map(|(i, e)| record(i, 0, 0, 0.0, 10.0, *e, 4))
         .collect();
     let df = requests_frame(&records, &configs).unwrap();
     let a = analyse(&df, &configs).unwrap();
