@@ -28,6 +28,12 @@ pub enum Command {
         /// No progress lines.
         #[arg(long, short)]
         quiet: bool,
+        /// Override the experiment's repetitions (a quick look).
+        #[arg(long)]
+        repetitions: Option<u32>,
+        /// Override the requests per trial (a quick look).
+        #[arg(long)]
+        requests: Option<u32>,
     },
     /// Load and check an experiment; print the plan's size and a duration estimate.
     Validate { experiment: PathBuf },

@@ -15,7 +15,18 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             out,
             format,
             quiet,
-        } => run(&experiment, &out, &format, quiet),
+            repetitions,
+            requests,
+        } => run(
+            &experiment,
+            &out,
+            &format,
+            quiet,
+            Overrides {
+                repetitions,
+                requests,
+            },
+        ),
         Command::Validate { experiment } => validate(&experiment),
         Command::Plan { experiment, json } => print_plan(&experiment, json),
         Command::Report { run, format } => {
@@ -62,8 +73,33 @@ pub fn schema_json() -> String {
     serde_json::to_string_pretty(&schema).unwrap_or_default()
 }
 
-fn run(path: &Path, out: &Path, formats: &[String], quiet: bool) -> anyhow::Result<()> {
-    let loaded = experiment::load(path)?;
+/// Command-line overrides of the experiment file, for a quick look.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Overrides {
+    pub repetitions: Option<u32>,
+    pub requests: Option<u32>,
+}
+
+fn run(
+    path: &Path,
+    out: &Path,
+    formats: &[String],
+    quiet: bool,
+    overrides: Overrides,
+) -> anyhow::Result<()> {
+    let mut loaded = experiment::load(path)?;
+    if let Some(r) = overrides.repetitions {
+        if r == 0 {
+            return Err(crate::error::InputError::new("--repetitions must be at least 1").into());
+        }
+        loaded.experiment.repetitions = r;
+    }
+    if let Some(n) = overrides.requests {
+        if n == 0 {
+            return Err(crate::error::InputError::new("--requests must be at least 1").into());
+        }
+        loaded.experiment.trial.requests = Some(n);
+    }
     for f in formats {
         if crate::report::exporter(f).is_none() {
             return Err(crate::error::InputError::new(format!(

@@ -2,6 +2,10 @@ use clap::Parser;
 use infer_bench::{cli::Cli, commands, error};
 
 fn main() {
+    // Die quietly on a closed pipe (`infer-bench plan x.yaml | head`) as
+    // other Unix tools do, instead of panicking inside println!.
+    // SAFETY: called before any other thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     if let Err(err) = commands::dispatch(cli.command) {
         // A bad-input error is printed as itself (`file:line:col: message`);

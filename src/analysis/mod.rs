@@ -1,10 +1,12 @@
 //! Analysis (polars): per-trial metrics and per-configuration summaries,
 //! returned as data frames for files and as typed rows for reports.
 
+mod memory;
 pub mod stats;
 mod summary;
 mod trials;
 
+pub use memory::{memory_by_trial, monitor_frame};
 pub use summary::{config_summary, ACROSS_TRIALS};
 pub use trials::trial_metrics;
 
@@ -48,6 +50,10 @@ pub struct ConfigSummary {
     pub completion_tokens_mean: Option<f64>,
     pub requested_input_tokens: Option<u64>,
     pub requested_output_tokens: Option<u64>,
+    /// Peak GPU memory where a GPU was sampled, else the server's peak RSS.
+    pub peak_memory_mb: Option<f64>,
+    /// `GPU` or `RSS`.
+    pub memory_kind: Option<&'static str>,
 }
 
 pub struct Analysis {
@@ -57,8 +63,21 @@ pub struct Analysis {
     pub rows: Vec<ConfigSummary>,
 }
 
-pub fn analyse(requests: &DataFrame, configs: &[Configuration]) -> PolarsResult<Analysis> {
-    let trials = trial_metrics(requests)?;
+pub fn analyse(
+    requests: &DataFrame,
+    monitor: &DataFrame,
+    configs: &[Configuration],
+) -> PolarsResult<Analysis> {
+    let memory = memory_by_trial(monitor)?;
+    let trials = trial_metrics(requests)?
+        .lazy()
+        .join(
+            memory.lazy(),
+            [col("trial")],
+            [col("trial")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .collect()?;
     let summary = in_plan_order(config_summary(requests, &trials)?, configs)?;
     let mut rows = typed_rows(&summary)?;
     let order = |label: &str| {
@@ -155,6 +174,7 @@ fn typed_rows(df: &DataFrame) -> PolarsResult<Vec<ConfigSummary>> {
     );
     let (pin, pout) = (f("prompt_tokens_mean")?, f("completion_tokens_mean")?);
     let (rin, rout) = (f("requested_input_tokens")?, f("requested_output_tokens")?);
+    let (rss, gpu) = (f("peak_rss_mb")?, f("peak_gpu_memory_mb")?);
     Ok((0..df.height())
         .map(|i| ConfigSummary {
             config: config[i].clone(),
@@ -175,6 +195,12 @@ fn typed_rows(df: &DataFrame) -> PolarsResult<Vec<ConfigSummary>> {
             completion_tokens_mean: pout[i],
             requested_input_tokens: rin[i].map(|v| v as u64),
             requested_output_tokens: rout[i].map(|v| v as u64),
+            peak_memory_mb: gpu[i].or(rss[i]),
+            memory_kind: match (gpu[i], rss[i]) {
+                (Some(_), _) => Some("GPU"),
+                (None, Some(_)) => Some("RSS"),
+                _ => None,
+            },
         })
         .collect())
 }

@@ -21,6 +21,8 @@ pub fn config_summary(requests: &DataFrame, trials: &DataFrame) -> PolarsResult<
         // Sample standard deviation (ddof = 1).
         across.push(col(*m).std(1).alias(format!("{m}_sd")));
     }
+    across.push(col("peak_rss_mb").max().alias("peak_rss_mb"));
+    across.push(col("peak_gpu_memory_mb").max().alias("peak_gpu_memory_mb"));
     let by_trial = trials
         .clone()
         .lazy()

@@ -45,6 +45,9 @@ fn record(
         http_status: Some(200),
         error: None,
         finish_reason: Some("length".into()),
+        server_prompt_ms: None,
+        server_decode_ms: None,
+        cached_tokens: None,
     }
 }
 
@@ -63,7 +66,7 @@ fn trial_metrics_follow_the_definitions() {
     records.push(record(1, 1, 1, 0.0, 7.0, 200.0, 4));
 
     let df = requests_frame(&records, &configs).unwrap();
-    let a = analyse(&df, &configs).unwrap();
+    let a = analyse(&df, &monitor_frame(&[]).unwrap(), &configs).unwrap();
     let t = &a.trials;
     let get = |name: &str, row: usize| {
         t.column(name)
@@ -113,7 +116,7 @@ fn across_trial_sd_is_the_sample_sd() {
         .map(|(i, e)| record(i, 0, 0, 0.0, 10.0, *e, 4))
         .collect();
     let df = requests_frame(&records, &configs).unwrap();
-    let a = analyse(&df, &configs).unwrap();
+    let a = analyse(&df, &monitor_frame(&[]).unwrap(), &configs).unwrap();
     let per_trial: Vec<f64> = e2es.iter().map(|e| 4.0 / (e / 1000.0)).collect();
     let r = &a.rows[0];
     assert!((r.output_tok_s.mean.unwrap() - stats::mean(&per_trial).unwrap()).abs() < 1e-9);

@@ -43,6 +43,12 @@ pub struct Outcome {
     pub completion_tokens: Option<u64>,
     pub tokens_source: TokensSource,
     pub finish_reason: Option<String>,
+    /// The server's own prompt-evaluation time (llama.cpp `timings.prompt_ms`).
+    pub server_prompt_ms: Option<f64>,
+    /// The server's own decoding time (llama.cpp `timings.predicted_ms`).
+    pub server_decode_ms: Option<f64>,
+    /// Prompt tokens served from the server's cache.
+    pub cached_tokens: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -292,6 +298,9 @@ impl Timing {
                 completion_tokens: None,
                 tokens_source: TokensSource::Events,
                 finish_reason: None,
+                server_prompt_ms: None,
+                server_decode_ms: None,
+                cached_tokens: None,
             },
             last_content: None,
             content_events: 0,
@@ -324,6 +333,20 @@ impl Timing {
             }
             if u.completion_tokens.is_some() {
                 self.usage_completion = u.completion_tokens;
+            }
+            if let Some(c) = u
+                .prompt_tokens_details
+                .as_ref()
+                .and_then(|d| d.cached_tokens)
+            {
+                self.outcome.cached_tokens = Some(c);
+            }
+        }
+        if let Some(t) = chunk.timings {
+            self.outcome.server_prompt_ms = t.prompt_ms.or(self.outcome.server_prompt_ms);
+            self.outcome.server_decode_ms = t.predicted_ms.or(self.outcome.server_decode_ms);
+            if self.outcome.cached_tokens.is_none() {
+                self.outcome.cached_tokens = t.cache_n;
             }
         }
     }

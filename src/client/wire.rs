@@ -65,6 +65,20 @@ pub struct Chunk {
     pub usage: Option<Usage>,
     #[serde(default)]
     pub error: Option<ErrorBody>,
+    /// llama.cpp's own timings, in the last chunk.
+    #[serde(default)]
+    pub timings: Option<ServerTimings>,
+}
+
+/// llama.cpp's per-request timings: prompt evaluation and decoding.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+pub struct ServerTimings {
+    #[serde(default)]
+    pub prompt_ms: Option<f64>,
+    #[serde(default)]
+    pub predicted_ms: Option<f64>,
+    #[serde(default)]
+    pub cache_n: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,6 +105,14 @@ pub struct Usage {
     pub prompt_tokens: Option<u64>,
     #[serde(default)]
     pub completion_tokens: Option<u64>,
+    #[serde(default)]
+    pub prompt_tokens_details: Option<PromptTokensDetails>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PromptTokensDetails {
+    #[serde(default)]
+    pub cached_tokens: Option<u64>,
 }
 
 /// `{"error": "text"}` or `{"error": {"message": "text", ...}}`.

@@ -65,12 +65,18 @@ fn default_repetitions() -> u32 {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
-    /// OpenAI-compatible base URL, e.g. `http://127.0.0.1:8080/v1`.
+    /// OpenAI-compatible base URL, e.g. `http://127.0.0.1:8080/v1`; a template
+    /// over `port` with a launched server, where it defaults to
+    /// `http://127.0.0.1:{{ port }}/v1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
     /// `sim`: start the built-in reference server in-process on a free port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub builtin: Option<Builtin>,
+    /// A server launched per configuration: started when a configuration needs
+    /// one that is not running, stopped when the levels it uses change and at the end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerSpec>,
     /// Latency model of the built-in server (only with `builtin: sim`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sim: Option<SimModel>,
@@ -187,4 +193,50 @@ pub struct TrialSpec {
     pub requests: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<HumanDuration>,
+}
+
+/// How to launch, reach and stop a server (llama.cpp's `llama-server`, vLLM, ...).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSpec {
+    /// Command line, a template over the factor values, `port` and
+    /// `experiment_dir`. Split into words as a shell would (quotes work) and
+    /// run without a shell, in the current directory.
+    pub command: String,
+    /// Path polled until it answers 200.
+    #[serde(default = "default_ready")]
+    pub ready: String,
+    #[serde(default = "default_ready_timeout")]
+    pub ready_timeout: HumanDuration,
+    /// Time between SIGTERM and SIGKILL when stopping.
+    #[serde(default = "default_stop_grace")]
+    pub stop_grace: HumanDuration,
+    /// Fixed port; a free one is chosen when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Extra environment variables for the server.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub env: IndexMap<String, String>,
+    /// Model file (a template): its size and sha256 go into the manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_path: Option<String>,
+    /// Prometheus series sampled from `/metrics` during trials, by name prefix.
+    #[serde(default = "default_metric_prefixes")]
+    pub metrics: Vec<String>,
+}
+
+fn default_ready() -> String {
+    "/health".into()
+}
+
+fn default_ready_timeout() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(300))
+}
+
+fn default_stop_grace() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(10))
+}
+
+fn default_metric_prefixes() -> Vec<String> {
+    vec!["llamacpp:".into(), "vllm:".into()]
 }

@@ -48,37 +48,47 @@ impl Validator<'_> {
 
     fn target(&self) -> Result<(), InputError> {
         let t = &self.l.experiment.target;
-        match (&t.base_url, &t.builtin) {
-            (Some(_), Some(_)) => {
+        let place = ["target"];
+        match (&t.base_url, &t.builtin, &t.server) {
+            (_, Some(_), Some(_)) | (Some(_), Some(_), None) => {
                 return Err(self.err(
                     &["target", "builtin"],
-                    "target has both 'base_url' and 'builtin', expected one of them",
+                    "'builtin: sim' stands alone, expected no 'base_url' or 'server' beside it",
                 ))
             }
-            (None, None) => {
+            (None, None, None) => {
                 return Err(self.err(
-                    &["target"],
-                    "target needs 'base_url' (a running server) or 'builtin: sim'",
+                    &place,
+                    "target needs 'base_url' (a running server), 'server' (one to launch) or 'builtin: sim'",
                 ))
             }
-            (Some(url), None) => {
-                let parsed = reqwest::Url::parse(url).map_err(|e| {
-                    self.err(
-                        &["target", "base_url"],
-                        format!("invalid base_url '{url}': {e}"),
-                    )
-                })?;
-                if !matches!(parsed.scheme(), "http" | "https") {
-                    return Err(self.err(
-                        &["target", "base_url"],
-                        format!("base_url '{url}' must start with http:// or https://"),
-                    ));
+            (url, None, server) => {
+                if let Some(url) = url {
+                    // With a launched server the URL may name its port.
+                    let concrete = if server.is_some() { url.replace("{{ port }}", "1").replace("{{port}}", "1") } else { url.clone() };
+                    let parsed = reqwest::Url::parse(&concrete).map_err(|e| {
+                        self.err(&["target", "base_url"], format!("invalid base_url '{url}': {e}"))
+                    })?;
+                    if !matches!(parsed.scheme(), "http" | "https") {
+                        return Err(self.err(
+                            &["target", "base_url"],
+                            format!("base_url '{url}' must start with http:// or https://"),
+                        ));
+                    }
+                }
+                if let Some(server) = server {
+                    if server.command.trim().is_empty() {
+                        return Err(self.err(&["target", "server", "command"], "the server command is empty"));
+                    }
+                    if !server.ready.starts_with('/') {
+                        return Err(self.err(&["target", "server", "ready"], "ready must be a path starting with '/'"));
+                    }
                 }
                 if t.sim.is_some() {
                     return Err(self.err(&["target", "sim"], "'sim' options need 'builtin: sim'"));
                 }
             }
-            (None, Some(_)) => {
+            (None, Some(_), None) => {
                 if let Some(sim) = &t.sim {
                     sim.check().map_err(|m| self.err(&["target", "sim"], m))?;
                 }
@@ -240,6 +250,15 @@ impl Validator<'_> {
                 out.push((vec!["target", "params", k.as_str()], s.clone()));
             }
         }
+        if let Some(server) = &t.server {
+            out.push((vec!["target", "server", "command"], server.command.clone()));
+            if let Some(m) = &server.model_path {
+                out.push((vec!["target", "server", "model_path"], m.clone()));
+            }
+            if let Some(url) = &t.base_url {
+                out.push((vec!["target", "base_url"], url.clone()));
+            }
+        }
         out
     }
 
@@ -247,8 +266,17 @@ impl Validator<'_> {
         let configs = plan::configurations(&self.l.experiment);
         for config in &configs {
             let ctx = template::factor_context(&config.values);
+            // What a launched server's templates get besides the factors.
+            let mut server_ctx = ctx.clone();
+            server_ctx.insert("port".into(), minijinja::Value::from(8080));
+            server_ctx.insert("experiment_dir".into(), minijinja::Value::from("."));
             for (path, src) in self.template_sources() {
-                template::render(&src, &ctx).map_err(|m| {
+                let ctx = if path.get(1) == Some(&"server") || path.get(1) == Some(&"base_url") {
+                    &server_ctx
+                } else {
+                    &ctx
+                };
+                template::render(&src, ctx).map_err(|m| {
                     self.err(
                         &path,
                         format!("template error for configuration {}: {m}", config.label),

@@ -17,6 +17,7 @@ pub const HEADERS: &[&str] = &[
     "req/s",
     "in tok (asked→got)",
     "out tok (asked→got)",
+    "peak memory MB",
 ];
 
 /// A number with precision that suits its size; `–` when missing.
@@ -60,6 +61,10 @@ pub fn cells(r: &ConfigSummary) -> Vec<String> {
         mean_sd(r.requests_per_s),
         asked_got(r.requested_input_tokens, r.prompt_tokens_mean),
         asked_got(r.requested_output_tokens, r.completion_tokens_mean),
+        match (r.peak_memory_mb, r.memory_kind) {
+            (Some(m), Some(kind)) => format!("{} {kind}", format_num(Some(m))),
+            _ => "–".into(),
+        },
     ]
 }
 

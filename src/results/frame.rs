@@ -28,6 +28,9 @@ pub const RECORD_COLUMNS: &[&str] = &[
     "http_status",
     "error",
     "finish_reason",
+    "server_prompt_ms",
+    "server_decode_ms",
+    "cached_tokens",
 ];
 
 pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsResult<DataFrame> {
@@ -96,6 +99,9 @@ pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsRe
         col_u64("http_status", &|r| r.http_status.map(u64::from)),
         col_str("error", &|r| r.error.clone()),
         col_str("finish_reason", &|r| r.finish_reason.clone()),
+        col_f64("server_prompt_ms", &|r| r.server_prompt_ms),
+        col_f64("server_decode_ms", &|r| r.server_decode_ms),
+        col_u64("cached_tokens", &|r| r.cached_tokens),
     ]);
     DataFrame::new(records.len(), columns)
 }

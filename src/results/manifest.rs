@@ -30,6 +30,15 @@ pub struct Manifest {
     pub requests_recorded: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Servers launched for the run, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<crate::server::Launch>,
+    /// Launches after the first: the randomized order decides how many.
+    #[serde(default)]
+    pub server_restarts: usize,
+    /// The GPUs NVML saw, or why there were none to see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -7,10 +7,10 @@ mod record;
 mod run_dir;
 
 pub use frame::{requests_frame, RECORD_COLUMNS};
-pub use manifest::{sha256_hex, Manifest, Status};
+pub use manifest::{now_rfc3339, sha256_hex, Manifest, Status};
 pub use reader::{read_run, RunData};
 pub use record::{Record, RequestSlot};
-pub use run_dir::{RunWriter, REQUESTS, TRIALS};
+pub use run_dir::{RunWriter, MONITOR, REQUESTS, TRIALS};
 
 use polars::prelude::*;
 use std::path::Path;

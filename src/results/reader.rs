@@ -1,7 +1,7 @@
 //! Reading a run folder back: manifest, plan and the durable request log.
 
 use super::manifest::Manifest;
-use super::run_dir::{PlanLine, MANIFEST, PLAN, REQUESTS_LOG};
+use super::run_dir::{PlanLine, MANIFEST, MONITOR_LOG, PLAN, REQUESTS_LOG};
 use super::Record;
 use crate::error::InputError;
 use crate::plan::{Configuration, Trial};
@@ -15,6 +15,7 @@ pub struct RunData {
     pub configurations: Vec<Configuration>,
     pub trials: Vec<Trial>,
     pub records: Vec<Record>,
+    pub samples: Vec<crate::monitor::Sample>,
     /// A torn last line (the run was killed while writing it) was skipped.
     pub torn_tail: bool,
 }
@@ -41,7 +42,14 @@ pub fn read_run(dir: &Path) -> anyhow::Result<RunData> {
         trials.push(line.trial);
     }
     let (records, torn_tail) = read_jsonl::<Record>(&dir.join(REQUESTS_LOG))?;
+    let monitor_log = dir.join(MONITOR_LOG);
+    let samples = if monitor_log.is_file() {
+        read_jsonl::<crate::monitor::Sample>(&monitor_log)?.0
+    } else {
+        Vec::new()
+    };
     Ok(RunData {
+        samples,
         dir: dir.to_path_buf(),
         manifest,
         configurations,

@@ -30,6 +30,14 @@ pub struct Record {
     pub http_status: Option<u16>,
     pub error: Option<String>,
     pub finish_reason: Option<String>,
+    /// The server's own timings where it reports them (llama.cpp), which
+    /// split TTFT into queueing + prefill + network.
+    #[serde(default)]
+    pub server_prompt_ms: Option<f64>,
+    #[serde(default)]
+    pub server_decode_ms: Option<f64>,
+    #[serde(default)]
+    pub cached_tokens: Option<u64>,
 }
 
 /// Where a request sits in the plan, and what it asked for.
@@ -70,6 +78,9 @@ impl Record {
             http_status: o.http_status,
             error: o.error,
             finish_reason: o.finish_reason,
+            server_prompt_ms: o.server_prompt_ms,
+            server_decode_ms: o.server_decode_ms,
+            cached_tokens: o.cached_tokens,
         }
     }
 }

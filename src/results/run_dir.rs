@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 pub const MANIFEST: &str = "manifest.json";
 pub const PLAN: &str = "plan.jsonl";
 pub const REQUESTS_LOG: &str = "requests.jsonl";
+pub const MONITOR_LOG: &str = "monitor.jsonl";
+pub const MONITOR: &str = "monitor.parquet";
 pub const REQUESTS: &str = "requests.parquet";
 pub const TRIALS: &str = "trials.parquet";
 pub const EXPERIMENT_COPY: &str = "experiment.yaml";
@@ -33,6 +35,7 @@ pub struct RunWriter {
     pub dir: PathBuf,
     manifest: Manifest,
     log: BufWriter<File>,
+    monitor: BufWriter<File>,
 }
 
 impl RunWriter {
@@ -84,6 +87,9 @@ impl RunWriter {
             trials_done: 0,
             requests_recorded: 0,
             error: None,
+            servers: Vec::new(),
+            server_restarts: 0,
+            gpu: None,
         };
         let log = BufWriter::new(
             OpenOptions::new()
@@ -91,7 +97,18 @@ impl RunWriter {
                 .append(true)
                 .open(dir.join(REQUESTS_LOG))?,
         );
-        let w = RunWriter { dir, manifest, log };
+        let monitor = BufWriter::new(
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join(MONITOR_LOG))?,
+        );
+        let w = RunWriter {
+            dir,
+            manifest,
+            log,
+            monitor,
+        };
         w.write_manifest()?;
         Ok(w)
     }
@@ -101,8 +118,29 @@ impl RunWriter {
         self.write_manifest()
     }
 
-    /// Append one trial's records and make them durable before returning.
-    pub fn append_trial(&mut self, records: &[Record]) -> anyhow::Result<()> {
+    pub fn set_gpu(&mut self, gpu: String) -> anyhow::Result<()> {
+        self.manifest.gpu = Some(gpu);
+        self.write_manifest()
+    }
+
+    pub fn set_servers(&mut self, servers: &[crate::server::Launch]) -> anyhow::Result<()> {
+        self.manifest.servers = servers.to_vec();
+        self.manifest.server_restarts = servers.len().saturating_sub(1);
+        self.write_manifest()
+    }
+
+    /// Append one trial's records and monitor samples and make them durable
+    /// before returning.
+    pub fn append_trial(
+        &mut self,
+        records: &[Record],
+        samples: &[crate::monitor::Sample],
+    ) -> anyhow::Result<()> {
+        for s in samples {
+            serde_json::to_writer(&mut self.monitor, s)?;
+            self.monitor.write_all(b"\n")?;
+        }
+        self.monitor.flush()?;
         for r in records {
             serde_json::to_writer(&mut self.log, r)?;
             self.log.write_all(b"\n")?;

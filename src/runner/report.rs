@@ -2,7 +2,7 @@
 
 use crate::analysis;
 use crate::report::{self, ReportInput};
-use crate::results::{self, RunData, REQUESTS, TRIALS};
+use crate::results::{self, RunData, MONITOR, REQUESTS, TRIALS};
 
 pub struct ReportOutput {
     /// What the terminal formats rendered (the table, ...).
@@ -19,7 +19,8 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
         run.dir.display()
     );
     let mut requests = results::requests_frame(&run.records, &run.configurations)?;
-    let mut a = analysis::analyse(&requests, &run.configurations)?;
+    let mut monitor = analysis::monitor_frame(&run.samples)?;
+    let mut a = analysis::analyse(&requests, &monitor, &run.configurations)?;
     let mut written = Vec::new();
     let mut out = |name: &str| {
         let p = run.dir.join(name);
@@ -28,6 +29,9 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
     };
     results::write_parquet(&mut requests, &out(REQUESTS))?;
     results::write_parquet(&mut a.trials, &out(TRIALS))?;
+    if monitor.height() > 0 {
+        results::write_parquet(&mut monitor, &out(MONITOR))?;
+    }
 
     let input = ReportInput {
         experiment: &run.manifest.experiment_name,

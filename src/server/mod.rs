@@ -1,0 +1,249 @@
+//! Servers launched per configuration: started when a configuration needs a
+//! command line that is not running, kept across trials while it stays the
+//! same, restarted when it changes, stopped at the end (and on error or
+//! Ctrl-C, by dropping the manager).
+
+mod fingerprint;
+mod process;
+
+pub use fingerprint::{model_file, redact, Fingerprint, ModelFile};
+pub use process::{free_port, log_tail, ServerProcess};
+
+use crate::experiment::ServerSpec;
+use crate::plan::Configuration;
+use crate::prompts::template;
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// One launch, as the manifest records it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Launch {
+    pub index: usize,
+    /// The command with secrets redacted.
+    pub command: String,
+    pub port: u16,
+    pub pid: u32,
+    /// Configurations served, in the order they ran.
+    pub configurations: Vec<String>,
+    pub started_at: String,
+    pub ready_s: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<String>,
+    /// Log file, relative to the run folder.
+    pub log: String,
+    pub fingerprint: Fingerprint,
+}
+
+struct Running {
+    key: String,
+    process: ServerProcess,
+    base_url: String,
+}
+
+pub struct ServerManager {
+    spec: ServerSpec,
+    base_url_template: String,
+    experiment_dir: PathBuf,
+    run_dir: PathBuf,
+    http: reqwest::Client,
+    current: Option<Running>,
+    pub launches: Vec<Launch>,
+    hashed: HashMap<PathBuf, ModelFile>,
+}
+
+impl ServerManager {
+    pub fn new(
+        spec: ServerSpec,
+        base_url: Option<String>,
+        experiment_dir: &Path,
+        run_dir: &Path,
+    ) -> anyhow::Result<Self> {
+        crate::tls::install_provider();
+        Ok(Self {
+            spec,
+            base_url_template: base_url.unwrap_or_else(|| "http://127.0.0.1:{{ port }}/v1".into()),
+            experiment_dir: experiment_dir.to_path_buf(),
+            run_dir: run_dir.to_path_buf(),
+            http: reqwest::Client::builder().build()?,
+            current: None,
+            launches: Vec::new(),
+            hashed: HashMap::new(),
+        })
+    }
+
+    fn context(&self, config: &Configuration, port: Option<u16>) -> template::Context {
+        let mut ctx = template::factor_context(&config.values);
+        let port = port.map_or_else(|| minijinja::Value::from("<port>"), minijinja::Value::from);
+        ctx.insert("port".into(), port);
+        ctx.insert(
+            "experiment_dir".into(),
+            minijinja::Value::from(self.experiment_dir.display().to_string()),
+        );
+        ctx
+    }
+
+    /// Pid of the running server (its process group id too).
+    pub fn pid(&self) -> Option<u32> {
+        self.current.as_ref().map(|r| r.process.pid)
+    }
+
+    /// Restarts so far: launches after the first.
+    pub fn restarts(&self) -> usize {
+        self.launches.len().saturating_sub(1)
+    }
+
+    /// Make sure the server `config` needs is running; returns its base URL
+    /// and whether it was (re)started.
+    pub async fn ensure(&mut self, config: &Configuration) -> anyhow::Result<(String, bool)> {
+        let render =
+            |ctx: &template::Context, t: &str| template::render(t, ctx).map_err(anyhow::Error::msg);
+        // The command with the port left symbolic decides whether the running
+        // server can serve this configuration.
+        let key = render(&self.context(config, None), &self.spec.command)?;
+        if let Some(r) = &mut self.current {
+            if r.key == key && r.process.exited().is_none() {
+                if let Some(l) = self.launches.last_mut() {
+                    if l.configurations.last() != Some(&config.label) {
+                        l.configurations.push(config.label.clone());
+                    }
+                }
+                return Ok((r.base_url.clone(), false));
+            }
+        }
+        self.stop();
+
+        let port = match self.spec.port {
+            Some(p) => p,
+            None => free_port()?,
+        };
+        let ctx = self.context(config, Some(port));
+        let command = render(&ctx, &self.spec.command)?;
+        let argv = shlex::split(&command)
+            .with_context(|| format!("cannot split the server command: {command}"))?;
+        let base_url = render(&ctx, &self.base_url_template)?;
+        let index = self.launches.len();
+        let log_name = format!("server-{index:02}.log");
+        let env: Vec<(String, String)> = self
+            .spec
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut process = ServerProcess::spawn(
+            &argv,
+            &env,
+            &self.run_dir.join(&log_name),
+            self.spec.stop_grace.0,
+        )?;
+        let started_at = crate::results::now_rfc3339();
+        let root = base_url
+            .trim_end_matches('/')
+            .trim_end_matches("/v1")
+            .to_string();
+        let ready = process
+            .wait_ready(
+                &self.http,
+                &format!("{root}{}", self.spec.ready),
+                self.spec.ready_timeout.0,
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "launching the server for {}: {}",
+                    config.label,
+                    redact(&argv)
+                )
+            })?;
+
+        let mut fingerprint = Fingerprint {
+            props: self.get_json(&format!("{root}/props")).await,
+            models: self.get_json(&format!("{base_url}/models")).await,
+            model_file: None,
+        };
+        if let Some(t) = &self.spec.model_path {
+            let path = PathBuf::from(render(&ctx, t)?);
+            fingerprint.model_file = Some(match self.hashed.get(&path) {
+                Some(m) => m.clone(),
+                None => {
+                    let m = model_file(&path)
+                        .with_context(|| format!("hashing model file {}", path.display()))?;
+                    self.hashed.insert(path, m.clone());
+                    m
+                }
+            });
+        }
+        self.launches.push(Launch {
+            index,
+            command: redact(&argv),
+            port,
+            pid: process.pid,
+            configurations: vec![config.label.clone()],
+            started_at,
+            ready_s: ready.as_secs_f64(),
+            stopped_at: None,
+            exit: None,
+            log: log_name,
+            fingerprint,
+        });
+        self.current = Some(Running {
+            key,
+            process,
+            base_url: base_url.clone(),
+        });
+        Ok((base_url, true))
+    }
+
+    async fn get_json(&self, url: &str) -> Option<serde_json::Value> {
+        let r = self
+            .http
+            .get(url)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .ok()?;
+        if !r.status().is_success() {
+            return None;
+        }
+        r.json().await.ok()
+    }
+
+    /// The running server's fingerprint.
+    pub fn fingerprint(&self) -> Option<&Fingerprint> {
+        self.current
+            .as_ref()
+            .and(self.launches.last())
+            .map(|l| &l.fingerprint)
+    }
+
+    /// Stop the running server, if any.
+    pub fn stop(&mut self) {
+        if let Some(mut r) = self.current.take() {
+            let exit = r.process.stop();
+            if let Some(l) = self.launches.last_mut() {
+                l.stopped_at = Some(crate::results::now_rfc3339());
+                l.exit = Some(exit);
+            }
+        }
+    }
+
+    /// The server died during a trial: say so with its log.
+    pub fn died(&mut self) -> Option<String> {
+        let r = self.current.as_mut()?;
+        let status = r.process.exited()?;
+        Some(format!(
+            "the server exited ({status}); its log ends:\n{}",
+            log_tail(&r.process.log, 15)
+        ))
+    }
+}
+
+impl Drop for ServerManager {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

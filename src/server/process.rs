@@ -1,0 +1,132 @@
+//! One launched server process: spawn in its own process group, wait until
+//! it answers, stop it (TERM to the group, KILL after a grace period).
+
+use anyhow::Context as _;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct ServerProcess {
+    child: Child,
+    pub pid: u32,
+    pub log: PathBuf,
+    grace: Duration,
+    exit: Option<String>,
+}
+
+impl ServerProcess {
+    /// Start `argv` with stdout and stderr going to `log`.
+    pub fn spawn(
+        argv: &[String],
+        env: &[(String, String)],
+        log: &Path,
+        grace: Duration,
+    ) -> anyhow::Result<Self> {
+        let (program, args) = argv.split_first().context("the server command is empty")?;
+        let out = File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        let err = out.try_clone()?;
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        // Its own process group: stopping it reaches the workers it forks
+        // (vLLM does), and a Ctrl-C in our terminal reaches it only through us.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("starting server '{program}'"))?;
+        Ok(Self {
+            pid: child.id(),
+            child,
+            log: log.to_path_buf(),
+            grace,
+            exit: None,
+        })
+    }
+
+    /// The exit status, if the process has ended.
+    pub fn exited(&mut self) -> Option<String> {
+        if self.exit.is_none() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                self.exit = Some(status.to_string());
+            }
+        }
+        self.exit.clone()
+    }
+
+    /// Poll `url` until it answers 200; fail early, with the log's tail, if
+    /// the process exits. Returns the time it took.
+    pub async fn wait_ready(
+        &mut self,
+        http: &reqwest::Client,
+        url: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<Duration> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.exited() {
+                anyhow::bail!(
+                    "the server exited ({status}) before it was ready; its log ends:\n{}",
+                    log_tail(&self.log, 15)
+                );
+            }
+            let answer = http.get(url).timeout(Duration::from_secs(2)).send().await;
+            if answer.is_ok_and(|r| r.status().is_success()) {
+                return Ok(start.elapsed());
+            }
+            if start.elapsed() > timeout {
+                anyhow::bail!(
+                    "the server did not answer {url} within {}s; its log ends:\n{}",
+                    timeout.as_secs(),
+                    log_tail(&self.log, 15)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// TERM the process group, KILL what is left of it after the grace
+    /// period (or at once once the leader is gone, for stray workers).
+    /// Returns how the leader ended.
+    pub fn stop(&mut self) -> String {
+        let group = -(self.pid as i32);
+        if self.exited().is_none() {
+            // SAFETY: kill(2) with a negative pid signals our own child's group.
+            unsafe { libc::kill(group, libc::SIGTERM) };
+            let deadline = Instant::now() + self.grace;
+            while self.exited().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        // SAFETY: as above; the group is gone already when this fails (ESRCH).
+        unsafe { libc::kill(group, libc::SIGKILL) };
+        if self.exited().is_none() {
+            let _ = self.child.wait();
+            self.exit = Some(format!("killed after {}s grace", self.grace.as_secs_f64()));
+        }
+        self.exit.clone().unwrap_or_default()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The last `n` lines of a log file.
+pub fn log_tail(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}

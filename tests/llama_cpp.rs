@@ -1,0 +1,98 @@
+//! A real llama.cpp server (installed by scripts/setup-llama-server.sh):
+//! two quantisations, two repetitions, exact token counts, fingerprints,
+//! memory samples, one server per level, nothing left running.
+//!
+//! Without the server installed the test says so and passes, unless
+//! INFER_BENCH_REQUIRE_LLAMA is set (CI sets it), where it fails.
+
+mod common;
+
+use common::{bin, repo, single_run};
+use infer_bench::results::{read_run, Status};
+
+#[test]
+fn quantisation_on_a_real_llama_cpp_server() {
+    let launcher = repo().join(".llama/bin/llama-server");
+    if !launcher.exists() {
+        assert!(
+            std::env::var_os("INFER_BENCH_REQUIRE_LLAMA").is_none(),
+            "llama.cpp server missing: run scripts/setup-llama-server.sh"
+        );
+        eprintln!("skipped: run scripts/setup-llama-server.sh to test against llama.cpp");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join("experiments/llama-cpp/quantisation.yaml"))
+        .unwrap()
+        .replace("quant: [q8_0, q4_K, q3_K, q2_K]", "quant: [q8_0, q4_K]")
+        .replace("repetitions: 3", "repetitions: 2")
+        .replace("{{ experiment_dir }}/../..", &repo().display().to_string())
+        .replace(
+            "../../prompts",
+            &repo().join("prompts").display().to_string(),
+        );
+    let exp = tmp.path().join("quant.yaml");
+    std::fs::write(&exp, text).unwrap();
+    bin()
+        .args(["run", "--quiet", "--requests", "3", "--out"])
+        .arg(tmp.path())
+        .arg(&exp)
+        .assert()
+        .success();
+
+    let run = read_run(&single_run(tmp.path(), "llama-cpp-quantisation")).unwrap();
+    let m = &run.manifest;
+    assert_eq!(m.status, Status::Complete);
+    assert_eq!(run.records.len(), 2 * 2 * 3);
+    for r in &run.records {
+        assert!(r.ok, "{r:?}");
+        assert_eq!(
+            r.prompt_tokens,
+            Some(64),
+            "exact input on the server's tokenizer"
+        );
+        assert_eq!(
+            r.completion_tokens,
+            Some(32),
+            "exact output with ignore_eos"
+        );
+        assert!(
+            r.server_prompt_ms.is_some() && r.server_decode_ms.is_some(),
+            "llama.cpp timings recorded"
+        );
+    }
+    // One server per level: every launch served one quantisation only.
+    assert!(m.servers.len() >= 2);
+    for launch in &m.servers {
+        let quants: std::collections::HashSet<&str> = launch
+            .configurations
+            .iter()
+            .map(|c| if c == "baseline" { "q4_K" } else { "q8_0" })
+            .collect();
+        assert_eq!(quants.len(), 1, "{launch:?}");
+        let f = &launch.fingerprint;
+        assert!(
+            f.props
+                .as_ref()
+                .is_some_and(|p| p.get("build_info").is_some()),
+            "props fingerprint"
+        );
+        assert_eq!(f.model_file.as_ref().map(|m| m.sha256.len()), Some(64));
+        // SAFETY: signal 0 only checks that the process exists.
+        assert!(
+            unsafe { libc::kill(launch.pid as i32, 0) } != 0,
+            "server {} left running",
+            launch.pid
+        );
+    }
+    assert!(
+        run.samples
+            .iter()
+            .any(|s| s.name == "rss_mb" && s.value > 50.0),
+        "server memory sampled"
+    );
+    assert!(
+        run.samples.iter().any(|s| s.name.starts_with("llamacpp:")),
+        "Prometheus series sampled"
+    );
+}

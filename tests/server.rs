@@ -1,0 +1,87 @@
+//! Server lifecycle, with `infer-bench sim` as the launched server: started
+//! per configuration, restarted when the levels its command uses change,
+//! stopped by pid at the end, its log and fingerprint in the run folder.
+
+mod common;
+
+use common::{bin, experiment, single_run};
+use infer_bench::results::read_run;
+
+fn alive(pid: u32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    unsafe { libc::kill(pid as i32, 0) == 0 }
+}
+
+#[test]
+fn servers_restart_when_their_levels_change_and_stop_at_the_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = assert_cmd::cargo::cargo_bin("infer-bench");
+    let exp = experiment(
+        tmp.path(),
+        "launch.yaml",
+        &format!(
+            "name: launch\ntarget:\n  model: m\n  server:\n    command: \"{} sim --port {{{{ port }}}} --slots {{{{ slots }}}} --jitter 0\"\n    ready: /health\n\
+             prompts: {{prompts}}\nbaseline: {{slots: 1, concurrency: 2, output_tokens: 4}}\nfactors:\n  slots: [1, 2]\n  concurrency: [2, 1]\n\
+             repetitions: 2\nwarmup: {{requests: 1}}\ntrial: {{requests: 4}}\n",
+            sim.display()
+        ),
+    );
+    bin()
+        .args(["run", "--quiet", "--out"])
+        .arg(tmp.path())
+        .arg(&exp)
+        .assert()
+        .success();
+    let dir = single_run(tmp.path(), "launch");
+    let run = read_run(&dir).unwrap();
+    let m = &run.manifest;
+
+    // A launch each time the plan moves between slots=1 and slots=2.
+    let slots_of =
+        |t: &infer_bench::plan::Trial| run.configurations[t.config].values["slots"].to_string();
+    let changes = run
+        .trials
+        .windows(2)
+        .filter(|w| slots_of(&w[0]) != slots_of(&w[1]))
+        .count();
+    assert_eq!(m.servers.len(), 1 + changes, "{:?}", m.servers);
+    assert_eq!(m.server_restarts, changes);
+    for launch in &m.servers {
+        assert!(!alive(launch.pid), "server {} still running", launch.pid);
+        assert!(launch.exit.is_some() && launch.stopped_at.is_some());
+        assert!(dir.join(&launch.log).is_file());
+        assert!(
+            launch.fingerprint.models.is_some(),
+            "fingerprint has /v1/models"
+        );
+        assert!(launch.command.contains("--slots"));
+    }
+    // The sim is a separate process here, so its memory was sampled.
+    assert!(run
+        .samples
+        .iter()
+        .any(|s| s.name == "rss_mb" && s.value > 1.0));
+    assert!(run.records.iter().all(|r| r.ok));
+}
+
+#[test]
+fn a_server_that_dies_at_start_fails_the_run_with_its_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        tmp.path(),
+        "dies.yaml",
+        "name: dies\ntarget:\n  server:\n    command: \"sh -c 'echo no model file here >&2; exit 3'\"\nprompts: {prompts}\nrepetitions: 1\ntrial: {requests: 1}\n",
+    );
+    let out = bin()
+        .args(["run", "--quiet", "--out"])
+        .arg(tmp.path())
+        .arg(&exp)
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("exited (exit status: 3) before it was ready"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no model file here"), "{stderr}");
+}
