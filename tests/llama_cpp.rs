@@ -96,3 +96,46 @@ fn quantisation_on_a_real_llama_cpp_server() {
         "Prometheus series sampled"
     );
 }
+
+/// Chat on llama.cpp: the conversation is counted through the server's own
+/// chat template, so `prompt_tokens` is exactly `input_tokens`.
+#[test]
+fn chat_input_length_is_exact_on_a_real_llama_cpp_server() {
+    let root = repo().join(".llama");
+    if !root.join("bin/llama-server").exists() {
+        assert!(
+            std::env::var_os("INFER_BENCH_REQUIRE_LLAMA").is_none(),
+            "llama.cpp server missing"
+        );
+        eprintln!("skipped: run scripts/setup-llama-server.sh to test against llama.cpp");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = tmp.path().join("chat.yaml");
+    std::fs::write(
+        &exp,
+        format!(
+            "name: chat\ntarget:\n  api: chat\n  model: smol\n  server:\n    command: \"{root}/bin/llama-server -m {root}/models/smollm2-135m-q4_K.gguf --port {{{{ port }}}} -c 1024 -t 1\"\n\
+             prompts: {prompts}\nbaseline: {{input_tokens: 90, output_tokens: 6}}\nrepetitions: 1\nwarmup: {{requests: 1}}\ntrial: {{requests: 3}}\n",
+            root = root.display(),
+            prompts = repo().join("prompts/general.yaml").display()
+        ),
+    )
+    .unwrap();
+    bin()
+        .args(["run", "--quiet", "--out"])
+        .arg(tmp.path())
+        .arg(&exp)
+        .assert()
+        .success();
+    let run = read_run(&single_run(tmp.path(), "chat")).unwrap();
+    assert_eq!(run.records.len(), 3);
+    for r in &run.records {
+        assert!(r.ok, "{r:?}");
+        assert_eq!(
+            (r.prompt_tokens, r.completion_tokens),
+            (Some(90), Some(6)),
+            "{r:?}"
+        );
+    }
+}

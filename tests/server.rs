@@ -85,3 +85,55 @@ fn a_server_that_dies_at_start_fails_the_run_with_its_log() {
     );
     assert!(stderr.contains("no model file here"), "{stderr}");
 }
+
+#[test]
+fn ctrl_c_stops_the_server_and_marks_the_run_interrupted() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = assert_cmd::cargo::cargo_bin("infer-bench");
+    let exp = experiment(
+        tmp.path(),
+        "long.yaml",
+        &format!(
+            "name: long\ntarget:\n  model: m\n  server:\n    command: \"{} sim --port {{{{ port }}}}\"\n\
+             prompts: {{prompts}}\nbaseline: {{output_tokens: 8}}\nrepetitions: 500\nwarmup: {{requests: 0}}\ntrial: {{requests: 2}}\n",
+            sim.display()
+        ),
+    );
+    let mut child = Command::new(&sim)
+        .args(["run", "--quiet", "--out"])
+        .arg(tmp.path())
+        .arg(&exp)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let manifest = || -> Option<infer_bench::results::Manifest> {
+        let dir = std::fs::read_dir(tmp.path().join("long"))
+            .ok()?
+            .next()?
+            .ok()?
+            .path();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).ok()?).ok()
+    };
+    while manifest().is_none_or(|m| m.trials_done < 2) {
+        assert!(Instant::now() < deadline, "no trial finished");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+
+    let run = read_run(&single_run(tmp.path(), "long")).unwrap();
+    assert_eq!(
+        run.manifest.status,
+        infer_bench::results::Status::Interrupted
+    );
+    assert_eq!(run.manifest.servers.len(), 1);
+    let pid = run.manifest.servers[0].pid;
+    assert!(!alive(pid), "server {pid} left running after Ctrl-C");
+    assert!(run.records.len() >= 4 && run.records.len() % 2 == 0);
+}

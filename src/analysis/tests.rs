@@ -122,3 +122,46 @@ fn across_trial_sd_is_the_sample_sd() {
     assert!((r.output_tok_s.mean.unwrap() - stats::mean(&per_trial).unwrap()).abs() < 1e-9);
     assert!((r.output_tok_s.sd.unwrap() - stats::sample_sd(&per_trial).unwrap()).abs() < 1e-9);
 }
+
+#[test]
+fn peak_memory_prefers_gpu_and_falls_back_to_rss() {
+    use crate::monitor::Sample;
+    let configs = vec![config(0, "baseline", 1), config(1, "concurrency=2", 2)];
+    let records = vec![
+        record(0, 0, 0, 0.0, 5.0, 100.0, 4),
+        record(1, 1, 0, 0.0, 5.0, 100.0, 4),
+    ];
+    let sample = |trial, name: &str, value| Sample {
+        trial,
+        t_s: 0.0,
+        source: "x".into(),
+        name: name.into(),
+        value,
+    };
+    let samples = vec![
+        sample(0, "rss_mb", 300.0),
+        sample(0, "rss_mb", 350.0),
+        sample(0, "gpu_memory_used_mb", 8000.0),
+        sample(0, "gpu_memory_used_mb", 9000.0),
+        sample(1, "rss_mb", 310.0),
+        sample(1, "rss_mb", 330.0),
+    ];
+    let df = requests_frame(&records, &configs).unwrap();
+    let a = analyse(&df, &monitor_frame(&samples).unwrap(), &configs).unwrap();
+    assert_eq!(
+        (a.rows[0].peak_memory_mb, a.rows[0].memory_kind),
+        (Some(9000.0), Some("GPU"))
+    );
+    assert_eq!(
+        (a.rows[1].peak_memory_mb, a.rows[1].memory_kind),
+        (Some(330.0), Some("RSS"))
+    );
+    let mean_rss = a
+        .trials
+        .column("mean_rss_mb")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .get(0);
+    assert_eq!(mean_rss, Some(325.0));
+}

@@ -69,6 +69,9 @@ pub struct Client {
     config: ClientConfig,
     generate_url: String,
     tokenize_url: String,
+    /// The server root (base URL without `/v1`): llama.cpp and vLLM keep
+    /// their non-OpenAI endpoints there.
+    root_url: String,
 }
 
 impl Client {
@@ -100,12 +103,14 @@ impl Client {
             Api::Completions => format!("{base}/completions"),
             Api::Chat => format!("{base}/chat/completions"),
         };
-        let tokenize_url = format!("{}{}", server_root(&base), config.tokenize_path);
+        let root_url = server_root(&base).to_string();
+        let tokenize_url = format!("{root_url}{}", config.tokenize_path);
         Ok(Self {
             http,
             config,
             generate_url,
             tokenize_url,
+            root_url,
         })
     }
 
@@ -246,6 +251,54 @@ impl Client {
 impl TokenCounter for Client {
     async fn count(&self, text: &str) -> anyhow::Result<usize> {
         self.count_tokens(text).await
+    }
+}
+
+/// Counts a chat conversation (optional system message + one user message)
+/// as the server will: rendered through its chat template
+/// (`POST /apply-template`, llama.cpp) and tokenized. Servers without that
+/// endpoint get the messages' contents counted and summed, which is exact
+/// where the template adds no tokens (the built-in sim) and an undercount
+/// elsewhere.
+pub struct ChatCounter<'a> {
+    pub client: &'a Client,
+    pub system: Option<&'a str>,
+    /// Whether the server has `/apply-template`: unknown until first asked.
+    pub templated: std::sync::OnceLock<bool>,
+}
+
+impl ChatCounter<'_> {
+    async fn apply_template(&self, user: &str) -> anyhow::Result<Option<String>> {
+        if self.templated.get() == Some(&false) {
+            return Ok(None);
+        }
+        let body = serde_json::json!({
+            "messages": GenRequest::messages(self.system, user),
+        });
+        let url = format!("{}/apply-template", self.client.root_url);
+        let response = self.client.http.post(&url).json(&body).send().await?;
+        if !response.status().is_success() {
+            let _ = self.templated.set(false);
+            return Ok(None);
+        }
+        let _ = self.templated.set(true);
+        let v: serde_json::Value = response.json().await?;
+        Ok(v.get("prompt").and_then(|p| p.as_str()).map(str::to_string))
+    }
+}
+
+impl TokenCounter for ChatCounter<'_> {
+    async fn count(&self, text: &str) -> anyhow::Result<usize> {
+        match self.apply_template(text).await? {
+            Some(rendered) => self.client.count_tokens(&rendered).await,
+            None => {
+                let system = match self.system {
+                    Some(s) => self.client.count_tokens(s).await?,
+                    None => 0,
+                };
+                Ok(system + self.client.count_tokens(text).await?)
+            }
+        }
     }
 }
 

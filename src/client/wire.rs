@@ -25,14 +25,22 @@ impl GenRequest {
     }
 
     pub fn chat_body(&self) -> Value {
+        let mut body = self.common();
+        body.insert(
+            "messages".into(),
+            Self::messages(self.system.as_deref(), &self.prompt),
+        );
+        Value::Object(body)
+    }
+
+    /// The conversation sent to a chat endpoint.
+    pub fn messages(system: Option<&str>, user: &str) -> Value {
         let mut messages = Vec::new();
-        if let Some(system) = &self.system {
+        if let Some(system) = system {
             messages.push(json!({"role": "system", "content": system}));
         }
-        messages.push(json!({"role": "user", "content": self.prompt}));
-        let mut body = self.common();
-        body.insert("messages".into(), Value::Array(messages));
-        Value::Object(body)
+        messages.push(json!({"role": "user", "content": user}));
+        Value::Array(messages)
     }
 
     fn common(&self) -> Map<String, Value> {

@@ -4,6 +4,17 @@
 
 use nvml_wrapper::Nvml;
 
+/// Something that reads GPU memory and utilisation: NVML, or a stand-in in tests.
+pub trait GpuReader: Send + Sync {
+    fn read(&self) -> Vec<GpuReading>;
+}
+
+impl GpuReader for Gpu {
+    fn read(&self) -> Vec<GpuReading> {
+        Gpu::read(self)
+    }
+}
+
 pub struct Gpu {
     nvml: Nvml,
     devices: u32,

@@ -6,7 +6,7 @@ mod gpu;
 mod metrics;
 mod process;
 
-pub use gpu::{Gpu, GpuReading};
+pub use gpu::{Gpu, GpuReader, GpuReading};
 pub use metrics::parse as parse_metrics;
 pub use process::{group_usage, GroupUsage};
 
@@ -34,7 +34,7 @@ pub struct Sample {
 pub struct Targets {
     /// Process group of the launched server.
     pub pgid: Option<u32>,
-    pub gpu: Option<Arc<Gpu>>,
+    pub gpu: Option<Arc<dyn GpuReader>>,
     /// `http://host:port/metrics` and the series prefixes to keep.
     pub metrics: Option<(String, Vec<String>)>,
     pub interval: Duration,
@@ -56,6 +56,7 @@ pub async fn during<F: Future>(
         return (work.await, Vec::new());
     }
     let (stop, mut stopped) = watch::channel(false);
+    crate::tls::install_provider();
     let sampler = tokio::spawn(async move {
         let http = reqwest::Client::new();
         let start = Instant::now();
@@ -128,4 +129,74 @@ pub async fn during<F: Future>(
     let _ = stop.send(true);
     let samples = sampler.await.unwrap_or_default();
     (out, samples)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// Two devices; device 0's memory grows by 100 MB a reading.
+    struct FakeGpu(AtomicU64);
+
+    impl GpuReader for FakeGpu {
+        fn read(&self) -> Vec<GpuReading> {
+            let n = self.0.fetch_add(1, Ordering::Relaxed);
+            vec![
+                GpuReading {
+                    index: 0,
+                    memory_used_bytes: (1000 + 100 * n) * 1_000_000,
+                    utilization_percent: Some(90),
+                },
+                GpuReading {
+                    index: 1,
+                    memory_used_bytes: 500_000_000,
+                    utilization_percent: None,
+                },
+            ]
+        }
+    }
+
+    #[tokio::test]
+    async fn samples_gpu_totals_per_device_and_stops_with_the_work() {
+        let targets = Targets {
+            gpu: Some(Arc::new(FakeGpu(AtomicU64::new(0)))),
+            interval: Duration::from_millis(20),
+            ..Targets::default()
+        };
+        let (out, samples) = during(targets, 7, async {
+            tokio::time::sleep(Duration::from_millis(110)).await;
+            42
+        })
+        .await;
+        assert_eq!(out, 42);
+        let totals: Vec<f64> = samples
+            .iter()
+            .filter(|s| s.name == "gpu_memory_used_mb")
+            .map(|s| s.value)
+            .collect();
+        assert!(totals.len() >= 3, "{samples:?}");
+        assert_eq!(totals[0], 1500.0);
+        assert_eq!(totals[1], 1600.0);
+        assert!(samples.iter().all(|s| s.trial == 7 && s.source == "gpu"));
+        assert!(samples
+            .iter()
+            .any(|s| s.name == "gpu0_utilization_percent" && s.value == 90.0));
+        assert!(!samples.iter().any(|s| s.name == "gpu1_utilization_percent"));
+    }
+
+    #[tokio::test]
+    async fn nothing_to_sample_is_no_samples() {
+        let (_, samples) = during(Targets::default(), 0, async {}).await;
+        assert!(samples.is_empty());
+    }
+
+    #[test]
+    fn without_a_driver_nvml_is_unavailable_not_an_error() {
+        // On machines with a GPU this finds it; on the others it must say why not.
+        match Gpu::init() {
+            Ok(gpu) => assert!(gpu.describe().contains('×')),
+            Err(why) => assert!(why.starts_with("NVML"), "{why}"),
+        }
+    }
 }

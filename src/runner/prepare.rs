@@ -2,8 +2,8 @@
 //! name and body fields rendered, prompts drawn and filled before the clock
 //! starts (tokenize calls must not overlap the measurement).
 
-use crate::client::{Client, GenRequest};
-use crate::experiment::{CachePolicy, LoadedExperiment};
+use crate::client::{ChatCounter, Client, GenRequest};
+use crate::experiment::{Api, CachePolicy, LoadedExperiment};
 use crate::plan::{Configuration, Trial};
 use crate::prompts::{cache_buster, fill_to, template};
 use anyhow::Context as _;
@@ -40,6 +40,11 @@ pub async fn prepare(
         .render_many(&ctx, n_warm + n_measured, seed)
         .map_err(|m| anyhow::anyhow!("{}: {m}", l.prompts_path.display()))?;
     let filler = l.prompts.filler_words();
+    let chat_counter = ChatCounter {
+        client,
+        system: l.prompts.system.as_deref(),
+        templated: std::sync::OnceLock::new(),
+    };
 
     let mut requests = Vec::with_capacity(bodies.len());
     for (i, body) in bodies.into_iter().enumerate() {
@@ -49,8 +54,11 @@ pub async fn prepare(
         };
         let prompt = match config.input_tokens() {
             Some(n) => {
-                fill_to(client, &head, &body, &filler, n as usize)
-                    .await
+                let filled = match e.target.api {
+                    Api::Completions => fill_to(client, &head, &body, &filler, n as usize).await,
+                    Api::Chat => fill_to(&chat_counter, &head, &body, &filler, n as usize).await,
+                };
+                filled
                     .with_context(|| {
                         format!(
                             "filling a prompt to input_tokens = {n} for {}",

@@ -105,7 +105,10 @@ impl Session {
     /// What the monitor samples during a trial.
     pub fn monitor_targets(&self, base_url: &str) -> Targets {
         let mut targets = Targets {
-            gpu: self.gpu.clone(),
+            gpu: self
+                .gpu
+                .clone()
+                .map(|g| g as Arc<dyn crate::monitor::GpuReader>),
             interval: Duration::from_millis(250),
             ..Targets::default()
         };
