@@ -139,3 +139,43 @@ fn chat_input_length_is_exact_on_a_real_llama_cpp_server() {
         );
     }
 }
+
+/// A configuration that cannot fit the server's slot context is refused
+/// before any request is sent, with a message that says what to change.
+#[test]
+fn a_slot_too_small_for_the_lengths_is_refused_up_front() {
+    let root = repo().join(".llama");
+    if !root.join("bin/llama-server").exists() {
+        assert!(
+            std::env::var_os("INFER_BENCH_REQUIRE_LLAMA").is_none(),
+            "llama.cpp server missing"
+        );
+        eprintln!("skipped: run scripts/setup-llama-server.sh to test against llama.cpp");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = tmp.path().join("small.yaml");
+    std::fs::write(
+        &exp,
+        format!(
+            "name: small\ntarget:\n  server:\n    command: \"{root}/bin/llama-server -m {root}/models/smollm2-135m-q4_K.gguf --port {{{{ port }}}} -c 1024 -np 8 -t 1\"\n\
+             prompts: {prompts}\nbaseline: {{input_tokens: 300, output_tokens: 16}}\nrepetitions: 1\ntrial: {{requests: 1}}\n",
+            root = root.display(),
+            prompts = repo().join("prompts/general.yaml").display()
+        ),
+    )
+    .unwrap();
+    let out = bin()
+        .args(["run", "--quiet", "--out"])
+        .arg(tmp.path())
+        .arg(&exp)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("do not fit the server's slot context of 256 tokens (8 slots)"),
+        "{stderr}"
+    );
+    let run = read_run(&single_run(tmp.path(), "small")).unwrap();
+    assert!(run.records.is_empty());
+}

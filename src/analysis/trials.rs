@@ -76,6 +76,23 @@ pub(crate) fn token_columns() -> Vec<Expr> {
     ]
 }
 
+/// Where the server reports its own prefill time (llama.cpp), TTFT splits
+/// into the server's prefill and the rest: queueing, network, first decode step.
+pub(crate) fn server_split() -> Vec<Expr> {
+    vec![
+        pct("server_prompt_ms", 0.5).alias("server_prefill_p50_ms"),
+        (col("ttft_ms") - col("server_prompt_ms"))
+            .filter(col("ok"))
+            .quantile(lit(0.5), QuantileMethod::Linear)
+            .alias("ttft_outside_prefill_p50_ms"),
+        col("cached_tokens")
+            .filter(col("ok"))
+            .cast(DataType::Float64)
+            .mean()
+            .alias("cached_tokens_mean"),
+    ]
+}
+
 /// One row per trial: latency percentiles over its successful requests,
 /// throughput over its wall time (first send → last completion), error rate.
 pub fn trial_metrics(requests: &DataFrame) -> PolarsResult<DataFrame> {
@@ -96,6 +113,7 @@ pub fn trial_metrics(requests: &DataFrame) -> PolarsResult<DataFrame> {
     aggs.extend(percentiles("tpot", "ms"));
     aggs.extend(itl_percentiles());
     aggs.extend(token_columns());
+    aggs.extend(server_split());
 
     requests
         .clone()
