@@ -194,3 +194,63 @@ async fn a_stalled_stream_times_out_as_a_failed_record() {
     assert_eq!(o.http_status, Some(200));
     assert!(o.e2e_ms >= 300.0);
 }
+
+/// Reads one HTTP request (headers and Content-Length body) from `sock`.
+async fn read_request(sock: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = sock.read(&mut chunk).await.unwrap_or(0);
+        if n == 0 {
+            return false;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + len {
+                return true;
+            }
+        }
+    }
+}
+
+/// A server that keeps the connection alive after the first answer, then
+/// closes it on the second request without answering (as cpp-httplib does
+/// when its keep-alive count runs out): the client sends again on a fresh
+/// connection and succeeds.
+#[tokio::test]
+async fn a_kept_alive_connection_closed_by_the_server_is_retried_once() {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let body = "data: {\"choices\":[{\"text\":\"a\",\"finish_reason\":\"length\"}]}\n\ndata: [DONE]\n\n";
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                if read_request(&mut sock).await {
+                    sock.write_all(answer.as_bytes()).await.unwrap();
+                }
+                // The next request on this connection is read, then dropped.
+                read_request(&mut sock).await;
+            });
+        }
+    });
+    let c = client(format!("http://{addr}/v1"), Duration::from_secs(5));
+    for i in 0..3 {
+        let o = c.generate(&request()).await;
+        assert!(o.ok, "request {i}: {:?}", o.error);
+    }
+}

@@ -1,10 +1,12 @@
 //! Analysis (polars): per-trial metrics and per-configuration summaries,
 //! returned as data frames for files and as typed rows for reports.
 
+pub mod compare;
 mod memory;
 pub mod stats;
 mod summary;
 mod trials;
+pub mod welch;
 
 pub use memory::{memory_by_trial, monitor_frame};
 pub use summary::{config_summary, ACROSS_TRIALS};
@@ -57,6 +59,10 @@ pub struct ConfigSummary {
 }
 
 pub struct Analysis {
+    /// Each level against its baseline, per metric (`stats.csv`).
+    pub comparisons: Vec<compare::Comparison>,
+    /// Per configuration and metric: mean, CI, CV.
+    pub estimates: Vec<compare::ConfigEstimate>,
     pub trials: DataFrame,
     pub summary: DataFrame,
     /// In plan order: baseline first, then each factor's levels.
@@ -67,6 +73,7 @@ pub fn analyse(
     requests: &DataFrame,
     monitor: &DataFrame,
     configs: &[Configuration],
+    decision: compare::Decision,
 ) -> PolarsResult<Analysis> {
     let memory = memory_by_trial(monitor)?;
     let trials = trial_metrics(requests)?
@@ -88,6 +95,8 @@ pub fn analyse(
     };
     rows.sort_by_key(|r| order(&r.config));
     Ok(Analysis {
+        comparisons: compare::against_baseline(&trials, configs, decision)?,
+        estimates: compare::estimates(&trials, configs)?,
         trials,
         summary,
         rows,

@@ -66,7 +66,13 @@ fn trial_metrics_follow_the_definitions() {
     records.push(record(1, 1, 1, 0.0, 7.0, 200.0, 4));
 
     let df = requests_frame(&records, &configs).unwrap();
-    let a = analyse(&df, &monitor_frame(&[]).unwrap(), &configs).unwrap();
+    let a = analyse(
+        &df,
+        &monitor_frame(&[]).unwrap(),
+        &configs,
+        Default::default(),
+    )
+    .unwrap();
     let t = &a.trials;
     let get = |name: &str, row: usize| {
         t.column(name)
@@ -116,7 +122,13 @@ fn across_trial_sd_is_the_sample_sd() {
         .map(|(i, e)| record(i, 0, 0, 0.0, 10.0, *e, 4))
         .collect();
     let df = requests_frame(&records, &configs).unwrap();
-    let a = analyse(&df, &monitor_frame(&[]).unwrap(), &configs).unwrap();
+    let a = analyse(
+        &df,
+        &monitor_frame(&[]).unwrap(),
+        &configs,
+        Default::default(),
+    )
+    .unwrap();
     let per_trial: Vec<f64> = e2es.iter().map(|e| 4.0 / (e / 1000.0)).collect();
     let r = &a.rows[0];
     assert!((r.output_tok_s.mean.unwrap() - stats::mean(&per_trial).unwrap()).abs() < 1e-9);
@@ -147,7 +159,13 @@ fn peak_memory_prefers_gpu_and_falls_back_to_rss() {
         sample(1, "rss_mb", 330.0),
     ];
     let df = requests_frame(&records, &configs).unwrap();
-    let a = analyse(&df, &monitor_frame(&samples).unwrap(), &configs).unwrap();
+    let a = analyse(
+        &df,
+        &monitor_frame(&samples).unwrap(),
+        &configs,
+        Default::default(),
+    )
+    .unwrap();
     assert_eq!(
         (a.rows[0].peak_memory_mb, a.rows[0].memory_kind),
         (Some(9000.0), Some("GPU"))

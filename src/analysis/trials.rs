@@ -107,6 +107,10 @@ pub fn trial_metrics(requests: &DataFrame) -> PolarsResult<DataFrame> {
             .filter(col("ok"))
             .sum()
             .alias("output_tokens"),
+        col("tpot_ms")
+            .filter(col("ok"))
+            .mean()
+            .alias("tpot_mean_ms"),
     ];
     aggs.extend(percentiles("ttft", "ms"));
     aggs.extend(percentiles("e2e", "ms"));

@@ -120,36 +120,50 @@ impl Client {
         let body = match self.config.api {
             Api::Completions => req.completions_body(),
             Api::Chat => req.chat_body(),
-        };
-        // Serialise and build before the clock starts: only the exchange counts.
-        let built = self
-            .http
-            .post(&self.generate_url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string())
-            .build();
-        let sent = Instant::now();
-        let mut t = Timing::new(sent);
-        let request = match built {
-            Ok(r) => r,
-            Err(e) => return t.fail(None, format!("building request: {e}")),
-        };
-        match tokio::time::timeout(self.config.timeout, self.exchange(request, &mut t)).await {
-            Ok(()) => t.outcome,
-            Err(_) => {
-                let secs = self.config.timeout.as_secs_f64();
-                let status = t.outcome.http_status;
-                t.fail(status, format!("timeout after {secs}s"))
+        }
+        .to_string();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            // Serialise and build before the clock starts: only the exchange counts.
+            let built = self
+                .http
+                .post(&self.generate_url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+                .build();
+            let sent = Instant::now();
+            let mut t = Timing::new(sent);
+            let request = match built {
+                Ok(r) => r,
+                Err(e) => return t.fail(None, format!("building request: {e}")),
+            };
+            match tokio::time::timeout(self.config.timeout, self.exchange(request, &mut t)).await {
+                // A server may close a kept-alive connection just as we reuse it
+                // (llama.cpp's cpp-httplib closes one after 5 requests or 5 s
+                // idle). Nothing reached the server's model, so the request is
+                // sent once more on a fresh connection and timed from there.
+                Ok(Exchange::StaleConnection) if attempt == 1 => continue,
+                Ok(_) => return t.outcome,
+                Err(_) => {
+                    let secs = self.config.timeout.as_secs_f64();
+                    let status = t.outcome.http_status;
+                    return t.fail(status, format!("timeout after {secs}s"));
+                }
             }
         }
     }
 
-    async fn exchange(&self, request: reqwest::Request, t: &mut Timing) {
+    async fn exchange(&self, request: reqwest::Request, t: &mut Timing) -> Exchange {
         let response = match self.http.execute(request).await {
             Ok(r) => r,
             Err(e) => {
                 t.error_at(Instant::now(), describe(&e));
-                return;
+                return if closed_before_response(&e) {
+                    Exchange::StaleConnection
+                } else {
+                    Exchange::Done
+                };
             }
         };
         let status = response.status();
@@ -164,7 +178,7 @@ impl Client {
                 Instant::now(),
                 format!("HTTP {}: {message}", status.as_u16()),
             );
-            return;
+            return Exchange::Done;
         }
         let mut stream = response.bytes_stream();
         let mut parser = sse::Parser::new();
@@ -177,7 +191,7 @@ impl Client {
                 Some(Ok(bytes)) => parser.feed(&bytes, &mut events),
                 Some(Err(e)) => {
                     t.error_at(now, format!("stream broken: {}", describe(&e)));
-                    return;
+                    return Exchange::Done;
                 }
                 None => {
                     parser.finish(&mut events);
@@ -191,20 +205,20 @@ impl Client {
                 }
                 if ev.event.as_deref() == Some("error") {
                     t.error_at(now, format!("server error event: {}", ev.data));
-                    return;
+                    return Exchange::Done;
                 }
                 match serde_json::from_str::<Chunk>(&ev.data) {
                     Ok(chunk) => {
                         if let Some(err) = chunk.error {
                             t.error_at(now, format!("server error: {}", err.message()));
-                            return;
+                            return Exchange::Done;
                         }
                         t.chunk(now, &chunk);
                     }
                     Err(e) => {
                         let head: String = ev.data.chars().take(120).collect();
                         t.error_at(now, format!("malformed event ({e}): {head}"));
-                        return;
+                        return Exchange::Done;
                     }
                 }
             }
@@ -212,6 +226,7 @@ impl Client {
                 t.end(now);
             }
         }
+        Exchange::Done
     }
 
     /// Tokens in `text` as the server counts them (special tokens included,
@@ -300,6 +315,30 @@ impl TokenCounter for ChatCounter<'_> {
             }
         }
     }
+}
+
+/// How an exchange ended, for the retry decision.
+enum Exchange {
+    Done,
+    /// The connection was closed before any response: safe to send again.
+    StaleConnection,
+}
+
+/// hyper's "connection closed before message completed" (or a reset) on a
+/// reused connection, before any response byte.
+fn closed_before_response(e: &reqwest::Error) -> bool {
+    use std::error::Error as _;
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if text.contains("connection closed before message completed")
+            || text.contains("connection reset")
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// `http://host:port/v1` → `http://host:port`: tokenize lives at the root.

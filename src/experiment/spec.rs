@@ -52,6 +52,28 @@ pub struct Experiment {
     pub trial: TrialSpec,
     #[serde(default)]
     pub load: LoadKind,
+    /// How comparisons against the baseline decide.
+    #[serde(default)]
+    pub stats: StatsSpec,
+}
+
+/// A change is called only when its Holm-adjusted p is below `alpha` and
+/// its relative size exceeds `threshold`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatsSpec {
+    pub alpha: f64,
+    /// Relative change below which no verdict is given (0.02 = 2 %).
+    pub threshold: f64,
+}
+
+impl Default for StatsSpec {
+    fn default() -> Self {
+        StatsSpec {
+            alpha: 0.05,
+            threshold: 0.02,
+        }
+    }
 }
 
 fn default_seed() -> u64 {

@@ -105,6 +105,18 @@ impl Validator<'_> {
 
     fn counts(&self) -> Result<(), InputError> {
         let e = &self.l.experiment;
+        if !(e.stats.alpha > 0.0 && e.stats.alpha < 1.0) {
+            return Err(self.err(
+                &["stats", "alpha"],
+                format!("alpha must lie between 0 and 1, got {}", e.stats.alpha),
+            ));
+        }
+        if !(e.stats.threshold >= 0.0 && e.stats.threshold.is_finite()) {
+            return Err(self.err(
+                &["stats", "threshold"],
+                "threshold must be a relative change ≥ 0, e.g. 0.02",
+            ));
+        }
         if e.repetitions == 0 {
             return Err(self.err(&["repetitions"], "repetitions must be at least 1"));
         }

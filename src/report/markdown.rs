@@ -1,7 +1,7 @@
 //! `report.md`.
 
 use super::cells::{cells, HEADERS};
-use super::{Exporter, ReportInput};
+use super::{significance_lines, warnings, Exporter, ReportInput};
 
 pub struct Markdown;
 
@@ -29,6 +29,27 @@ impl Exporter for Markdown {
         for row in input.rows {
             let c: Vec<String> = cells(row).iter().map(|s| escape(s)).collect();
             out.push_str(&format!("| {} |\n", c.join(" | ")));
+        }
+        let (header, rows) = significance_lines(input);
+        if !rows.is_empty() {
+            out.push_str(&format!(
+                "\n## Against the baseline\n\nWelch's t-test over per-trial values, Holm–Bonferroni across the comparisons of each metric; \
+                 a verdict needs an adjusted p below {} and a change larger than {} %. Every metric is in `stats.csv`.\n\n",
+                input.decision.alpha,
+                input.decision.threshold * 100.0
+            ));
+            out.push_str(&format!("| {} |\n", header.join(" | ")));
+            out.push_str(&format!("| {} |\n", vec!["--"; header.len()].join(" | ")));
+            for r in rows {
+                out.push_str(&format!("| {} |\n", r.join(" | ")));
+            }
+        }
+        let warns = warnings(input);
+        if !warns.is_empty() {
+            out.push('\n');
+            for w in warns {
+                out.push_str(&format!("- ⚠ {w}\n"));
+            }
         }
         out.push_str(
             "\nPercentiles pool every successful request of a configuration (linear interpolation). \

@@ -5,12 +5,15 @@ mod cells;
 mod csv;
 mod json;
 mod markdown;
+mod significance;
 mod table;
 
+use crate::analysis::compare::{Comparison, ConfigEstimate, Decision};
 use crate::analysis::ConfigSummary;
 use polars::prelude::DataFrame;
 
 pub use cells::{format_num, HEADERS};
+pub use significance::{significance_lines, warnings};
 
 /// What every report format gets.
 pub struct ReportInput<'a> {
@@ -19,6 +22,9 @@ pub struct ReportInput<'a> {
     pub target: Option<&'a str>,
     pub rows: &'a [ConfigSummary],
     pub summary: &'a DataFrame,
+    pub comparisons: &'a [Comparison],
+    pub estimates: &'a [ConfigEstimate],
+    pub decision: Decision,
 }
 
 pub trait Exporter {

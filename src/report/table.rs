@@ -1,9 +1,48 @@
 //! The terminal table.
 
 use super::cells::{cells, HEADERS};
-use super::{Exporter, ReportInput};
+use super::{significance_lines, warnings, Exporter, ReportInput};
 
 pub struct Table;
+
+/// Columns aligned with two spaces between them: text left, numbers right.
+fn aligned(header: &[String], rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cols: &[String]| -> String {
+        let parts: Vec<String> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let pad = " ".repeat(widths[i].saturating_sub(c.chars().count()));
+                let numeric = c.starts_with(|ch: char| ch.is_ascii_digit() || "+-–[".contains(ch));
+                if i == 0 || !numeric {
+                    format!("{c}{pad}")
+                } else {
+                    format!("{pad}{c}")
+                }
+            })
+            .collect();
+        parts.join("  ").trim_end().to_string()
+    };
+    let mut out = line(header);
+    out.push('\n');
+    let rule: Vec<String> = widths.iter().map(|w| "─".repeat(*w)).collect();
+    out.push_str(&rule.join("  "));
+    out.push('\n');
+    for r in rows {
+        out.push_str(&line(r));
+        out.push('\n');
+    }
+    out
+}
 
 impl Exporter for Table {
     fn name(&self) -> &'static str {
@@ -15,42 +54,21 @@ impl Exporter for Table {
     }
 
     fn render(&self, input: &ReportInput) -> anyhow::Result<String> {
-        let rows: Vec<Vec<String>> = input.rows.iter().map(cells).collect();
-        let widths: Vec<usize> = (0..HEADERS.len())
-            .map(|i| {
-                rows.iter()
-                    .map(|r| r[i].chars().count())
-                    .chain([HEADERS[i].chars().count()])
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let line = |cols: &[String]| -> String {
-            let parts: Vec<String> = cols
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let pad = widths[i].saturating_sub(c.chars().count());
-                    // Text left, numbers right.
-                    if i == 0 {
-                        format!("{c}{}", " ".repeat(pad))
-                    } else {
-                        format!("{}{c}", " ".repeat(pad))
-                    }
-                })
-                .collect();
-            parts.join("  ").trim_end().to_string()
-        };
         let mut out = format!("{} · run {}\n", input.experiment, input.run_id);
         let header: Vec<String> = HEADERS.iter().map(|h| h.to_string()).collect();
-        out.push_str(&line(&header));
-        out.push('\n');
-        let rule: Vec<String> = widths.iter().map(|w| "─".repeat(*w)).collect();
-        out.push_str(&rule.join("  "));
-        out.push('\n');
-        for r in &rows {
-            out.push_str(&line(r));
-            out.push('\n');
+        let rows: Vec<Vec<String>> = input.rows.iter().map(cells).collect();
+        out.push_str(&aligned(&header, &rows));
+        let (header, rows) = significance_lines(input);
+        if !rows.is_empty() {
+            out.push_str(&format!(
+                "\nAgainst the baseline (Welch's t-test over trials, Holm-adjusted per metric; a verdict needs p < {} and a change over {}%):\n",
+                input.decision.alpha,
+                input.decision.threshold * 100.0
+            ));
+            out.push_str(&aligned(&header, &rows));
+        }
+        for w in warnings(input) {
+            out.push_str(&format!("warning: {w}\n"));
         }
         Ok(out)
     }

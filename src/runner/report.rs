@@ -12,6 +12,20 @@ pub struct ReportOutput {
 
 /// Build `requests.parquet`, `trials.parquet`, `summary.csv` and the
 /// requested report files from the durable request log.
+/// alpha and threshold from the experiment copy in the run folder.
+fn decision_of(run: &RunData) -> analysis::compare::Decision {
+    let copy = run.dir.join(&run.manifest.experiment.copy);
+    let stats = std::fs::read_to_string(&copy)
+        .ok()
+        .and_then(|text| crate::experiment::parse(&copy, &text).ok())
+        .map(|e| e.stats)
+        .unwrap_or_default();
+    analysis::compare::Decision {
+        alpha: stats.alpha,
+        threshold: stats.threshold,
+    }
+}
+
 pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOutput> {
     anyhow::ensure!(
         !run.records.is_empty(),
@@ -20,7 +34,8 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
     );
     let mut requests = results::requests_frame(&run.records, &run.configurations)?;
     let mut monitor = analysis::monitor_frame(&run.samples)?;
-    let mut a = analysis::analyse(&requests, &monitor, &run.configurations)?;
+    let decision = decision_of(run);
+    let mut a = analysis::analyse(&requests, &monitor, &run.configurations, decision)?;
     let mut written = Vec::new();
     let mut out = |name: &str| {
         let p = run.dir.join(name);
@@ -32,6 +47,8 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
     if monitor.height() > 0 {
         results::write_parquet(&mut monitor, &out(MONITOR))?;
     }
+    let mut stats = analysis::compare::comparisons_frame(&a.comparisons)?;
+    results::write_csv(&mut stats, &out("stats.csv"))?;
 
     let input = ReportInput {
         experiment: &run.manifest.experiment_name,
@@ -39,6 +56,9 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
         target: run.manifest.target_url.as_deref(),
         rows: &a.rows,
         summary: &a.summary,
+        comparisons: &a.comparisons,
+        estimates: &a.estimates,
+        decision,
     };
     let mut terminal = String::new();
     // summary.csv and report.md are always written; --format adds the others.

@@ -1,0 +1,283 @@
+//! Each non-baseline level against the baseline of its factor, per metric:
+//! Welch's t-test on per-trial values, Holm–Bonferroni across the
+//! comparisons of one metric in the run (the family), and a verdict that
+//! needs both significance and a change larger than the noise threshold.
+
+use super::welch::{estimate, holm, welch, Estimate};
+use crate::plan::Configuration;
+use polars::prelude::*;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// A per-trial metric (a column of `trials.parquet`) and how to name its changes.
+#[derive(Debug, Clone, Copy)]
+pub struct Metric {
+    pub column: &'static str,
+    pub label: &'static str,
+    /// Words for an increase and a decrease.
+    pub up: &'static str,
+    pub down: &'static str,
+}
+
+const LATENCY: (&str, &str) = ("slower", "faster");
+const AMOUNT: (&str, &str) = ("more", "less");
+
+const fn metric(
+    column: &'static str,
+    label: &'static str,
+    words: (&'static str, &'static str),
+) -> Metric {
+    Metric {
+        column,
+        label,
+        up: words.0,
+        down: words.1,
+    }
+}
+
+/// The headline metrics tested in every run.
+pub const METRICS: &[Metric] = &[
+    metric("output_tok_s", "output tok/s", AMOUNT),
+    metric("requests_per_s", "req/s", AMOUNT),
+    metric("ttft_p50_ms", "TTFT p50 ms", LATENCY),
+    metric("ttft_p95_ms", "TTFT p95 ms", LATENCY),
+    metric("e2e_p50_ms", "E2E p50 ms", LATENCY),
+    metric("e2e_p95_ms", "E2E p95 ms", LATENCY),
+    metric("tpot_mean_ms", "TPOT mean ms", LATENCY),
+    metric("error_rate", "error rate", AMOUNT),
+];
+
+pub fn metric_by_column(column: &str) -> Option<Metric> {
+    METRICS.iter().copied().find(|m| m.column == column)
+}
+
+/// Significance level and the smallest relative change worth a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Decision {
+    pub alpha: f64,
+    pub threshold: f64,
+}
+
+impl Default for Decision {
+    fn default() -> Self {
+        Decision {
+            alpha: 0.05,
+            threshold: 0.02,
+        }
+    }
+}
+
+/// One row of `stats.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    pub metric: String,
+    pub factor: String,
+    pub level: String,
+    pub baseline_level: String,
+    pub n: usize,
+    pub n_baseline: usize,
+    pub mean: Option<f64>,
+    pub mean_baseline: Option<f64>,
+    pub diff: Option<f64>,
+    pub rel_diff: Option<f64>,
+    pub rel_ci_low: Option<f64>,
+    pub rel_ci_high: Option<f64>,
+    pub t: Option<f64>,
+    pub df: Option<f64>,
+    pub p: Option<f64>,
+    pub p_holm: Option<f64>,
+    pub hedges_g: Option<f64>,
+    pub verdict: String,
+}
+
+/// Per-trial values of `column` by configuration label, nulls dropped.
+pub fn values_by_config(
+    trials: &DataFrame,
+    column: &str,
+) -> PolarsResult<HashMap<String, Vec<f64>>> {
+    let configs = trials.column("config")?.cast(&DataType::String)?;
+    let configs = configs.str()?;
+    let values = trials.column(column)?.cast(&DataType::Float64)?;
+    let values = values.f64()?;
+    let mut out: HashMap<String, Vec<f64>> = HashMap::new();
+    for i in 0..trials.height() {
+        if let (Some(c), Some(v)) = (configs.get(i), values.get(i)) {
+            if v.is_finite() {
+                out.entry(c.to_string()).or_default().push(v);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Test `a` (a level) against `b` (its baseline) on metric `m`; the Holm
+/// adjustment is filled in by the caller, across the family.
+pub fn compare_values(m: &Metric, a: &[f64], b: &[f64]) -> Comparison {
+    let (ea, eb) = (estimate(a), estimate(b));
+    let mut c = Comparison {
+        metric: m.column.into(),
+        factor: String::new(),
+        level: String::new(),
+        baseline_level: String::new(),
+        n: a.len(),
+        n_baseline: b.len(),
+        mean: ea.map(|e| e.mean),
+        mean_baseline: eb.map(|e| e.mean),
+        diff: None,
+        rel_diff: None,
+        rel_ci_low: None,
+        rel_ci_high: None,
+        t: None,
+        df: None,
+        p: None,
+        p_holm: None,
+        hedges_g: None,
+        verdict: String::new(),
+    };
+    match welch(a, b) {
+        Ok(w) => {
+            c.diff = Some(w.diff);
+            c.t = Some(w.t);
+            c.df = Some(w.df);
+            c.p = Some(w.p);
+            c.hedges_g = Some(w.hedges_g);
+            // Relative to the baseline mean, taken as fixed.
+            if let Some(mb) = c.mean_baseline.filter(|m| *m != 0.0) {
+                c.rel_diff = Some(w.diff / mb.abs());
+                c.rel_ci_low = Some(w.diff_ci.0 / mb.abs());
+                c.rel_ci_high = Some(w.diff_ci.1 / mb.abs());
+            }
+        }
+        Err(why) => c.verdict = why.to_string(),
+    }
+    c
+}
+
+/// Holm across `family` (the testable ones), then the verdicts.
+pub fn decide(family: &mut [Comparison], d: Decision) {
+    let tested: Vec<usize> = (0..family.len())
+        .filter(|&i| family[i].p.is_some())
+        .collect();
+    let adjusted = holm(
+        &tested
+            .iter()
+            .map(|&i| family[i].p.unwrap_or(1.0))
+            .collect::<Vec<_>>(),
+    );
+    for (k, &i) in tested.iter().enumerate() {
+        let c = &mut family[i];
+        c.p_holm = Some(adjusted[k]);
+        let m = metric_by_column(&c.metric);
+        let big = c.rel_diff.is_some_and(|r| r.abs() > d.threshold);
+        c.verdict = match (adjusted[k] < d.alpha && big, c.diff, m) {
+            (true, Some(diff), Some(m)) => (if diff > 0.0 { m.up } else { m.down }).to_string(),
+            (true, Some(diff), None) => {
+                (if diff > 0.0 { "increase" } else { "decrease" }).to_string()
+            }
+            _ => "no significant change".to_string(),
+        };
+    }
+}
+
+/// Every non-baseline configuration against the baseline, for every metric.
+pub fn against_baseline(
+    trials: &DataFrame,
+    configs: &[Configuration],
+    d: Decision,
+) -> PolarsResult<Vec<Comparison>> {
+    let Some(baseline) = configs.first() else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for m in METRICS {
+        let values = values_by_config(trials, m.column)?;
+        let empty = Vec::new();
+        let b = values.get(&baseline.label).unwrap_or(&empty);
+        let mut family: Vec<Comparison> = configs[1..]
+            .iter()
+            .map(|c| {
+                let a = values.get(&c.label).unwrap_or(&empty);
+                let mut cmp = compare_values(m, a, b);
+                let factor = c.factor.clone().unwrap_or_default();
+                cmp.baseline_level = baseline
+                    .values
+                    .get(&factor)
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                cmp.factor = factor;
+                cmp.level = c
+                    .level
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                cmp
+            })
+            .collect();
+        decide(&mut family, d);
+        out.extend(family);
+    }
+    Ok(out)
+}
+
+/// Per configuration and metric: n, mean, sd, se, 95 % CI, CV.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConfigEstimate {
+    pub config: String,
+    pub metric: String,
+    pub estimate: Estimate,
+}
+
+pub fn estimates(
+    trials: &DataFrame,
+    configs: &[Configuration],
+) -> PolarsResult<Vec<ConfigEstimate>> {
+    let mut out = Vec::new();
+    for m in METRICS {
+        let values = values_by_config(trials, m.column)?;
+        for c in configs {
+            if let Some(e) = values.get(&c.label).and_then(|v| estimate(v)) {
+                out.push(ConfigEstimate {
+                    config: c.label.clone(),
+                    metric: m.column.into(),
+                    estimate: e,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn comparisons_frame(rows: &[Comparison]) -> PolarsResult<DataFrame> {
+    let s = |f: fn(&Comparison) -> String| {
+        Column::new("".into(), rows.iter().map(f).collect::<Vec<_>>())
+    };
+    let o = |f: fn(&Comparison) -> Option<f64>| {
+        Column::new("".into(), rows.iter().map(f).collect::<Vec<_>>())
+    };
+    let u =
+        |f: fn(&Comparison) -> u64| Column::new("".into(), rows.iter().map(f).collect::<Vec<_>>());
+    let named = |c: Column, n: &str| c.with_name(n.into());
+    DataFrame::new(
+        rows.len(),
+        vec![
+            named(s(|c| c.metric.clone()), "metric"),
+            named(s(|c| c.factor.clone()), "factor"),
+            named(s(|c| c.level.clone()), "level"),
+            named(s(|c| c.baseline_level.clone()), "baseline_level"),
+            named(u(|c| c.n as u64), "n"),
+            named(u(|c| c.n_baseline as u64), "n_baseline"),
+            named(o(|c| c.mean), "mean"),
+            named(o(|c| c.mean_baseline), "mean_baseline"),
+            named(o(|c| c.diff), "diff"),
+            named(o(|c| c.rel_diff), "rel_diff"),
+            named(o(|c| c.rel_ci_low), "rel_ci_low"),
+            named(o(|c| c.rel_ci_high), "rel_ci_high"),
+            named(o(|c| c.t), "t"),
+            named(o(|c| c.df), "df"),
+            named(o(|c| c.p), "p"),
+            named(o(|c| c.p_holm), "p_holm"),
+            named(o(|c| c.hedges_g), "hedges_g"),
+            named(s(|c| c.verdict.clone()), "verdict"),
+        ],
+    )
+}

@@ -1,0 +1,91 @@
+//! The comparisons against the baseline and the noise warnings, as text
+//! lines shared by the terminal and Markdown reports.
+
+use super::cells::format_num;
+use super::ReportInput;
+use crate::analysis::compare::metric_by_column;
+
+/// Metrics shown in the reports (every metric is in `stats.csv`).
+const SHOWN: &[&str] = &["output_tok_s", "ttft_p50_ms", "e2e_p50_ms", "tpot_mean_ms"];
+
+fn pct(x: Option<f64>) -> String {
+    match x {
+        Some(v) if v.is_finite() => format!("{:+.1}%", v * 100.0),
+        _ => "–".into(),
+    }
+}
+
+fn p_value(p: Option<f64>) -> String {
+    match p {
+        Some(p) if p < 1e-4 => format!("{p:.0e}"),
+        Some(p) => format!("{p:.4}"),
+        None => "–".into(),
+    }
+}
+
+/// Header and one row per comparison: level, metric, change [95 % CI], p (Holm), verdict.
+pub fn significance_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
+    let header = [
+        "vs baseline",
+        "metric",
+        "change",
+        "95% CI",
+        "p (Holm)",
+        "g",
+        "verdict",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let rows = input
+        .comparisons
+        .iter()
+        .filter(|c| SHOWN.contains(&c.metric.as_str()))
+        .map(|c| {
+            vec![
+                format!("{}={}", c.factor, c.level),
+                metric_by_column(&c.metric).map_or(c.metric.clone(), |m| m.label.to_string()),
+                pct(c.rel_diff),
+                format!("[{}, {}]", pct(c.rel_ci_low), pct(c.rel_ci_high)),
+                p_value(c.p_holm),
+                format_num(c.hedges_g),
+                c.verdict.clone(),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
+/// Configurations whose estimates are too thin or too noisy to lean on.
+pub fn warnings(input: &ReportInput) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut few = Vec::new();
+    for e in input
+        .estimates
+        .iter()
+        .filter(|e| SHOWN.contains(&e.metric.as_str()))
+    {
+        if e.estimate.n < 3 {
+            if !few.contains(&e.config) {
+                few.push(e.config.clone());
+            }
+        } else if e.estimate.cv.is_some_and(|cv| cv > 0.10) {
+            out.push(format!(
+                "{}: {} varies {:.0}% between trials (CV); more repetitions or a quieter machine would help",
+                e.config,
+                metric_by_column(&e.metric).map_or(e.metric.as_str(), |m| m.label),
+                e.estimate.cv.unwrap_or_default() * 100.0
+            ));
+        }
+    }
+    if !few.is_empty() {
+        out.insert(
+            0,
+            format!(
+                "fewer than 3 trials for {}: intervals are wide or missing",
+                few.join(", ")
+            ),
+        );
+    }
+    out
+}

@@ -1,0 +1,74 @@
+//! The statistics decide correctly on the sim: a known 2× speed-up is found
+//! with the right direction; a factor with no effect is called unchanged in
+//! at least 19 of 20 seeds.
+
+mod common;
+
+use common::{bin, experiment, single_run};
+
+fn verdicts(dir: &std::path::Path, metric: &str) -> Vec<String> {
+    let csv = std::fs::read_to_string(dir.join("stats.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (m, v) = (col("metric"), col("verdict"));
+    lines
+        .map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>())
+        .filter(|f| f[m] == metric)
+        .map(|f| f[v].clone())
+        .collect()
+}
+
+#[test]
+fn a_known_speed_up_is_significant_in_the_right_direction() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        tmp.path(),
+        "speed.yaml",
+        "name: speed\ntarget: {builtin: sim, model: \"sim@{{ speed }}x\"}\nprompts: {prompts}\n\
+         baseline: {speed: 1, output_tokens: 12}\nfactors:\n  speed: [1, 2]\nrepetitions: 4\nwarmup: {requests: 1}\ntrial: {requests: 4}\n",
+    );
+    bin()
+        .args(["run", "--quiet", "--out"])
+        .arg(tmp.path())
+        .arg(&exp)
+        .assert()
+        .success();
+    let dir = single_run(tmp.path(), "speed");
+    assert_eq!(verdicts(&dir, "output_tok_s"), vec!["more"]);
+    assert_eq!(verdicts(&dir, "e2e_p50_ms"), vec!["faster"]);
+    assert_eq!(verdicts(&dir, "tpot_mean_ms"), vec!["faster"]);
+}
+
+#[test]
+fn a_factor_without_effect_is_unchanged_in_19_of_20_seeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut unchanged = 0;
+    let mut seen = Vec::new();
+    for seed in 1..=20 {
+        // `tag` only changes a body field the sim ignores.
+        let exp = experiment(
+            tmp.path(),
+            &format!("null-{seed}.yaml"),
+            &format!(
+                "name: null-{seed}\nseed: {seed}\ntarget: {{builtin: sim, model: m, params: {{user: '{{{{ tag }}}}'}}, sim: {{seed: {seed}}}}}\n\
+                 prompts: {{prompts}}\nbaseline: {{tag: a, output_tokens: 10}}\nfactors:\n  tag: [a, b]\nrepetitions: 3\nwarmup: {{requests: 1}}\ntrial: {{requests: 6}}\n"
+            ),
+        );
+        bin()
+            .args(["run", "--quiet", "--out"])
+            .arg(tmp.path())
+            .arg(&exp)
+            .assert()
+            .success();
+        let v = verdicts(
+            &single_run(tmp.path(), &format!("null-{seed}")),
+            "output_tok_s",
+        );
+        if v == ["no significant change"] {
+            unchanged += 1;
+        }
+        seen.push(v);
+    }
+    assert!(unchanged >= 19, "only {unchanged}/20 unchanged: {seen:?}");
+}
