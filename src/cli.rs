@@ -51,6 +51,33 @@ pub enum Command {
         #[arg(long, value_delimiter = ',', default_value = "table")]
         format: Vec<String>,
     },
+    /// Compare the same configurations in two runs (B against A) with Welch tests.
+    Compare {
+        run_a: PathBuf,
+        run_b: PathBuf,
+        /// Exit with code 3 when a significant regression is found.
+        #[arg(long)]
+        fail_on_regression: bool,
+        /// Metrics to compare (columns of trials.parquet); all headline metrics when absent.
+        #[arg(long, value_delimiter = ',')]
+        metric: Vec<String>,
+        #[arg(long, default_value_t = 0.05)]
+        alpha: f64,
+        /// Smallest relative change that gets a verdict (0.02 = 2 %).
+        #[arg(long, default_value_t = 0.02)]
+        threshold: f64,
+        /// Compare runs of different experiments.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run a recorded experiment again (same seed, same plan) and compare.
+    Reproduce {
+        run: PathBuf,
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Serve the built-in reference server (a simulation, not a model).
     Sim {
         #[arg(long, default_value_t = 8080)]

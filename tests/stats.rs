@@ -72,3 +72,88 @@ fn a_factor_without_effect_is_unchanged_in_19_of_20_seeds() {
     }
     assert!(unchanged >= 19, "only {unchanged}/20 unchanged: {seen:?}");
 }
+
+fn small_run(dir: &std::path::Path, file: &str, name: &str, model: &str) -> std::path::PathBuf {
+    let exp = experiment(
+        dir,
+        file,
+        &format!(
+            "name: {name}\ntarget: {{builtin: sim, model: '{model}'}}\nprompts: {{prompts}}\n\
+             baseline: {{concurrency: 1, output_tokens: 8}}\nfactors:\n  concurrency: [1, 2]\nrepetitions: 3\nwarmup: {{requests: 1}}\ntrial: {{requests: 3}}\n"
+        ),
+    );
+    let out = dir.join(format!("out-{file}"));
+    bin()
+        .args(["run", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&exp)
+        .assert()
+        .success();
+    single_run(&out, name)
+}
+
+#[test]
+fn compare_finds_a_regression_and_gates_on_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = small_run(tmp.path(), "a.yaml", "gate", "sim@1x");
+    let b = small_run(tmp.path(), "b.yaml", "gate", "sim@0.5x");
+    let out = bin()
+        .args([
+            "compare",
+            "--fail-on-regression",
+            "--metric",
+            "output_tok_s,e2e_p50_ms",
+        ])
+        .arg(&a)
+        .arg(&b)
+        .assert()
+        .code(3);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("4 regressions, 0 improvements, 0 unchanged"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("less (regression)") && stdout.contains("slower (regression)"),
+        "{stdout}"
+    );
+    // The other way round it is an improvement, and no gate trips.
+    bin()
+        .args([
+            "compare",
+            "--fail-on-regression",
+            "--metric",
+            "output_tok_s",
+        ])
+        .arg(&b)
+        .arg(&a)
+        .assert()
+        .success();
+
+    let c = small_run(tmp.path(), "c.yaml", "other", "sim@1x");
+    bin().arg("compare").arg(&a).arg(&c).assert().code(2);
+    bin()
+        .arg("compare")
+        .arg("--force")
+        .arg(&a)
+        .arg(&c)
+        .assert()
+        .success();
+}
+
+#[test]
+fn reproduce_runs_the_recorded_experiment_again_and_compares() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = small_run(tmp.path(), "r.yaml", "again", "sim@1x");
+    let out = bin()
+        .args(["reproduce", "--quiet", "--out"])
+        .arg(tmp.path().join("again-out"))
+        .arg(&a)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("reproduced within noise:"), "{stdout}");
+    let new = single_run(&tmp.path().join("again-out"), "again");
+    let plan = |d: &std::path::Path| std::fs::read_to_string(d.join("plan.jsonl")).unwrap();
+    assert_eq!(plan(&a), plan(&new), "same seed, same plan");
+}

@@ -1,6 +1,7 @@
 //! Analysis (polars): per-trial metrics and per-configuration summaries,
 //! returned as data frames for files and as typed rows for reports.
 
+pub mod between_runs;
 pub mod compare;
 mod memory;
 pub mod stats;

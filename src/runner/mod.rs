@@ -6,7 +6,7 @@ mod report;
 mod session;
 
 pub use prepare::DEFAULT_MAX_TOKENS;
-pub use report::{analyse_run, ReportOutput};
+pub use report::{analyse_run, trial_table, ReportOutput};
 
 use crate::experiment::LoadedExperiment;
 use crate::load::{self, TrialLoad};

@@ -12,6 +12,19 @@ pub struct ReportOutput {
 
 /// Build `requests.parquet`, `trials.parquet`, `summary.csv` and the
 /// requested report files from the durable request log.
+/// The per-trial table of a run, computed from its records.
+pub fn trial_table(run: &RunData) -> anyhow::Result<polars::prelude::DataFrame> {
+    anyhow::ensure!(
+        !run.records.is_empty(),
+        "{}: the run has no records",
+        run.dir.display()
+    );
+    let requests = results::requests_frame(&run.records, &run.configurations)?;
+    let monitor = analysis::monitor_frame(&run.samples)?;
+    let a = analysis::analyse(&requests, &monitor, &run.configurations, decision_of(run))?;
+    Ok(a.trials)
+}
+
 /// alpha and threshold from the experiment copy in the run folder.
 fn decision_of(run: &RunData) -> analysis::compare::Decision {
     let copy = run.dir.join(&run.manifest.experiment.copy);

@@ -1,5 +1,7 @@
 //! One function per subcommand: the glue between the CLI and the library.
 
+mod compare;
+
 use crate::cli::Command;
 use crate::experiment::{self, LoadedExperiment};
 use crate::plan;
@@ -54,6 +56,24 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             runtime()?.block_on(sim::serve(model, addr))?;
             Ok(())
         }
+        Command::Compare {
+            run_a,
+            run_b,
+            fail_on_regression,
+            metric,
+            alpha,
+            threshold,
+            force,
+        } => {
+            let options = compare::CompareOptions {
+                fail_on_regression,
+                metrics: metric,
+                decision: crate::analysis::compare::Decision { alpha, threshold },
+                force,
+            };
+            compare::compare(&run_a, &run_b, &options).map(|_| ())
+        }
+        Command::Reproduce { run, out, quiet } => compare::reproduce(&run, &out, quiet),
         Command::Schema => {
             println!("{}", schema_json());
             Ok(())

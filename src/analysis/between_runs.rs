@@ -1,0 +1,119 @@
+//! Two runs side by side: configurations matched by their factor levels,
+//! each metric tested with Welch (run B against run A), Holm across the
+//! comparisons of one metric, and a verdict of regression or improvement.
+
+use super::compare::{
+    compare_values, decide, metric_by_column, values_by_config, Comparison, Decision, METRICS,
+};
+use crate::plan::Configuration;
+use polars::prelude::DataFrame;
+use polars::prelude::PolarsResult;
+use std::collections::BTreeMap;
+
+/// One run's trial table and configurations.
+pub struct RunTrials<'a> {
+    pub trials: &'a DataFrame,
+    pub configs: &'a [Configuration],
+}
+
+/// A configuration's identity across runs: its factor values, in name order.
+pub fn config_key(c: &Configuration) -> String {
+    let sorted: BTreeMap<&String, String> =
+        c.values.iter().map(|(k, v)| (k, v.to_string())).collect();
+    sorted
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A regression is a significant change for the worse: slower, less
+/// throughput, more errors.
+pub fn is_regression(c: &Comparison) -> bool {
+    match c.verdict.as_str() {
+        "slower" => true,
+        "less" => c.metric != "error_rate",
+        "more" => c.metric == "error_rate",
+        _ => false,
+    }
+}
+
+pub fn is_improvement(c: &Comparison) -> bool {
+    matches!(c.verdict.as_str(), "faster" | "more" | "less") && !is_regression(c)
+}
+
+/// Comparisons of B against A for `metrics` (all headline metrics when empty).
+/// `level` holds B's configuration label, `baseline_level` A's.
+pub fn compare_runs(
+    a: &RunTrials,
+    b: &RunTrials,
+    metrics: &[String],
+    d: Decision,
+) -> PolarsResult<Vec<Comparison>> {
+    let pairs: Vec<(&Configuration, &Configuration)> = a
+        .configs
+        .iter()
+        .filter_map(|ca| {
+            let key = config_key(ca);
+            b.configs
+                .iter()
+                .find(|cb| config_key(cb) == key)
+                .map(|cb| (ca, cb))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for m in METRICS
+        .iter()
+        .filter(|m| metrics.is_empty() || metrics.iter().any(|x| x == m.column))
+    {
+        let (va, vb) = (
+            values_by_config(a.trials, m.column)?,
+            values_by_config(b.trials, m.column)?,
+        );
+        let empty = Vec::new();
+        let mut family: Vec<Comparison> = pairs
+            .iter()
+            .map(|(ca, cb)| {
+                let mut c = compare_values(
+                    m,
+                    vb.get(&cb.label).unwrap_or(&empty),
+                    va.get(&ca.label).unwrap_or(&empty),
+                );
+                c.factor = config_key(ca);
+                c.level = cb.label.clone();
+                c.baseline_level = ca.label.clone();
+                c
+            })
+            .collect();
+        decide(&mut family, d);
+        out.extend(family);
+    }
+    Ok(out)
+}
+
+/// "2 regressions, 1 improvement, 12 unchanged, 1 not testable".
+pub fn tally(rows: &[Comparison]) -> String {
+    let regressions = rows.iter().filter(|c| is_regression(c)).count();
+    let improvements = rows.iter().filter(|c| is_improvement(c)).count();
+    let untestable = rows
+        .iter()
+        .filter(|c| c.verdict.starts_with("not testable"))
+        .count();
+    let unchanged = rows.len() - regressions - improvements - untestable;
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut parts = vec![
+        plural(regressions, "regression", "regressions"),
+        plural(improvements, "improvement", "improvements"),
+        format!("{unchanged} unchanged"),
+    ];
+    if untestable > 0 {
+        parts.push(format!("{untestable} not testable"));
+    }
+    parts.join(", ")
+}
+
+/// A metric's label for tables.
+pub fn label(metric: &str) -> &str {
+    metric_by_column(metric).map_or(metric, |m| m.label)
+}
