@@ -34,6 +34,9 @@ pub enum Command {
         /// Override the requests per trial (a quick look).
         #[arg(long)]
         requests: Option<u32>,
+        /// Exit with code 3 when an `expect:` hypothesis is refuted.
+        #[arg(long)]
+        check: bool,
     },
     /// Load and check an experiment; print the plan's size and a duration estimate.
     Validate { experiment: PathBuf },

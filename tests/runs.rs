@@ -16,6 +16,10 @@ struct SimProcess {
 
 impl SimProcess {
     fn start() -> SimProcess {
+        Self::start_with(&[])
+    }
+
+    fn start_with(extra: &[&str]) -> SimProcess {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -23,6 +27,7 @@ impl SimProcess {
             .port();
         let child = Command::new(assert_cmd::cargo::cargo_bin("infer-bench"))
             .args(["sim", "--port", &port.to_string(), "--jitter", "0"])
+            .args(extra)
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
@@ -170,4 +175,39 @@ fn a_killed_run_keeps_every_finished_trial() {
     // The partial run can still be analysed.
     bin().arg("report").arg(&dir).assert().success();
     assert!(dir.join("requests.parquet").is_file());
+}
+
+/// Two servers in one run: a factor picks the target, so the randomized
+/// blocks interleave them under the same prompt set. Server b has one slot,
+/// so four requests in flight queue there and its TTFT is worse.
+#[test]
+fn a_server_factor_compares_two_targets_in_one_run() {
+    let (a, b) = (
+        SimProcess::start_with(&["--slots", "4"]),
+        SimProcess::start_with(&["--slots", "1"]),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        tmp.path(),
+        "two.yaml",
+        &format!(
+            "name: two\ntarget:\n  base_url: \"http://127.0.0.1:{{% if server == 'a' %}}{}{{% else %}}{}{{% endif %}}/v1\"\n  model: m\n\
+             prompts: {{prompts}}\nbaseline: {{server: a, concurrency: 4, output_tokens: 8}}\nfactors:\n  server: [a, b]\n\
+             repetitions: 3\nwarmup: {{requests: 4}}\ntrial: {{requests: 8}}\n",
+            a.port, b.port
+        ),
+    );
+    bin()
+        .args(["run", "--quiet", "--out"])
+        .arg(tmp.path())
+        .arg(&exp)
+        .assert()
+        .success();
+    let dir = single_run(tmp.path(), "two");
+    let stats = std::fs::read_to_string(dir.join("stats.csv")).unwrap();
+    let ttft = stats
+        .lines()
+        .find(|l| l.starts_with("ttft_p50_ms,"))
+        .unwrap();
+    assert!(ttft.ends_with(",slower"), "{ttft}");
 }

@@ -157,3 +157,39 @@ fn reproduce_runs_the_recorded_experiment_again_and_compares() {
     let plan = |d: &std::path::Path| std::fs::read_to_string(d.join("plan.jsonl")).unwrap();
     assert_eq!(plan(&a), plan(&new), "same seed, same plan");
 }
+
+#[test]
+fn a_refuted_expectation_fails_run_check_with_exit_3() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = "name: hyp\ntarget: {builtin: sim, model: m}\nprompts: {prompts}\n\
+         baseline: {concurrency: 1, output_tokens: 8}\nfactors:\n  concurrency: [1, 4]\nrepetitions: 3\nwarmup: {requests: 1}\ntrial: {requests: 4}\n\
+         expect:\n  - {metric: output_tok_s, factor: concurrency, from: 1, to: 4, change: decrease}\n  - {metric: e2e_p50_ms, factor: concurrency, from: 1, to: 4, change: increase}\n";
+    let exp = experiment(tmp.path(), "hyp.yaml", text);
+    let out = bin()
+        .args(["run", "--quiet", "--check", "--out"])
+        .arg(tmp.path())
+        .arg(&exp)
+        .assert()
+        .code(3);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("refuted      output_tok_s decreases from concurrency=1 to 4"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("confirmed    e2e_p50_ms increases from concurrency=1 to 4"),
+        "{stdout}"
+    );
+    // An expectation that names no metric is bad input.
+    let bad = experiment(
+        tmp.path(),
+        "bad.yaml",
+        &text.replace("metric: e2e_p50_ms", "metric: e2e_p50"),
+    );
+    bin()
+        .arg("validate")
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("unknown metric 'e2e_p50'"));
+}

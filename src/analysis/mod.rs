@@ -3,6 +3,7 @@
 
 pub mod between_runs;
 pub mod compare;
+pub mod expect;
 mod memory;
 pub mod stats;
 mod summary;

@@ -19,6 +19,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             quiet,
             repetitions,
             requests,
+            check,
         } => run(
             &experiment,
             &out,
@@ -27,6 +28,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             Overrides {
                 repetitions,
                 requests,
+                check,
             },
         ),
         Command::Validate { experiment } => validate(&experiment),
@@ -98,6 +100,8 @@ pub fn schema_json() -> String {
 pub struct Overrides {
     pub repetitions: Option<u32>,
     pub requests: Option<u32>,
+    /// Fail (exit 3) on a refuted expectation.
+    pub check: bool,
 }
 
 fn run(
@@ -139,6 +143,13 @@ fn run(
     let output = runner::report_dir(&dir, formats)?;
     print!("{}", output.terminal);
     eprintln!("results: {}", dir.display());
+    if overrides.check && output.refuted > 0 {
+        return Err(crate::error::RegressionError(format!(
+            "{} expectation(s) refuted",
+            output.refuted
+        ))
+        .into());
+    }
     Ok(())
 }
 

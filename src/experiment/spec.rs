@@ -55,6 +55,34 @@ pub struct Experiment {
     /// How comparisons against the baseline decide.
     #[serde(default)]
     pub stats: StatsSpec,
+    /// Hypotheses checked after the run with the same test (`run --check`
+    /// exits 3 when one is refuted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expect: Vec<Expectation>,
+}
+
+/// "Going from one level to another changes this metric so."
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    /// A per-trial metric: output_tok_s, requests_per_s, ttft_p50_ms, ttft_p95_ms,
+    /// e2e_p50_ms, e2e_p95_ms, tpot_mean_ms, error_rate.
+    pub metric: String,
+    pub factor: String,
+    pub from: Level,
+    pub to: Level,
+    pub change: ExpectedChange,
+    /// Smallest relative change that confirms an increase or decrease (0.1 = 10 %).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExpectedChange {
+    Increase,
+    Decrease,
+    None,
 }
 
 /// A change is called only when its Holm-adjusted p is below `alpha` and

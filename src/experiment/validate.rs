@@ -17,6 +17,7 @@ pub(super) fn validate(l: &LoadedExperiment) -> Result<(), InputError> {
     v.builtin_values()?;
     v.free_variables_used()?;
     v.templates_render()?;
+    v.expectations()?;
     Ok(())
 }
 
@@ -63,10 +64,10 @@ impl Validator<'_> {
                 ))
             }
             (url, None, server) => {
-                if let Some(url) = url {
-                    // With a launched server the URL may name its port.
-                    let concrete = if server.is_some() { url.replace("{{ port }}", "1").replace("{{port}}", "1") } else { url.clone() };
-                    let parsed = reqwest::Url::parse(&concrete).map_err(|e| {
+                // A templated URL (a port, or a factor choosing the server) is
+                // checked per configuration once rendered.
+                if let Some(url) = url.as_ref().filter(|u| !u.contains("{{") && !u.contains("{%")) {
+                    let parsed = reqwest::Url::parse(url).map_err(|e| {
                         self.err(&["target", "base_url"], format!("invalid base_url '{url}': {e}"))
                     })?;
                     if !matches!(parsed.scheme(), "http" | "https") {
@@ -267,11 +268,52 @@ impl Validator<'_> {
             if let Some(m) = &server.model_path {
                 out.push((vec!["target", "server", "model_path"], m.clone()));
             }
-            if let Some(url) = &t.base_url {
-                out.push((vec!["target", "base_url"], url.clone()));
-            }
+        }
+        if let Some(url) = &t.base_url {
+            out.push((vec!["target", "base_url"], url.clone()));
         }
         out
+    }
+
+    fn expectations(&self) -> Result<(), InputError> {
+        let e = &self.l.experiment;
+        for (i, x) in e.expect.iter().enumerate() {
+            let err = |m: String| self.err(&["expect"], format!("expectation {}: {m}", i + 1));
+            if crate::analysis::compare::metric_by_column(&x.metric).is_none() {
+                let names: Vec<&str> = crate::analysis::compare::METRICS
+                    .iter()
+                    .map(|m| m.column)
+                    .collect();
+                return Err(err(format!(
+                    "unknown metric '{}', expected one of {}",
+                    x.metric,
+                    names.join(", ")
+                )));
+            }
+            let Some(levels) = e.factors.get(&x.factor) else {
+                return Err(err(format!(
+                    "'{}' is not a factor of this experiment",
+                    x.factor
+                )));
+            };
+            for l in [&x.from, &x.to] {
+                if !levels.contains(l) {
+                    return Err(err(format!(
+                        "{} is not a level of factor '{}' {}",
+                        l,
+                        x.factor,
+                        list(levels)
+                    )));
+                }
+            }
+            if x.from == x.to {
+                return Err(err("'from' and 'to' are the same level".into()));
+            }
+            if x.min.is_some_and(|m| !(m >= 0.0 && m.is_finite())) {
+                return Err(err("min must be a relative change ≥ 0, e.g. 0.1".into()));
+            }
+        }
+        Ok(())
     }
 
     fn templates_render(&self) -> Result<(), InputError> {
@@ -288,12 +330,25 @@ impl Validator<'_> {
                 } else {
                     &ctx
                 };
-                template::render(&src, ctx).map_err(|m| {
+                let rendered = template::render(&src, ctx).map_err(|m| {
                     self.err(
                         &path,
                         format!("template error for configuration {}: {m}", config.label),
                     )
                 })?;
+                if path.get(1) == Some(&"base_url") {
+                    let ok = reqwest::Url::parse(&rendered)
+                        .is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+                    if !ok {
+                        return Err(self.err(
+                            &path,
+                            format!(
+                                "base_url renders to '{rendered}' for configuration {}, expected an http:// or https:// URL",
+                                config.label
+                            ),
+                        ));
+                    }
+                }
             }
             self.l.prompts.check_renders(&ctx).map_err(|m| {
                 InputError::in_file(

@@ -1,7 +1,7 @@
 //! `report.md`.
 
 use super::cells::{cells, HEADERS};
-use super::{significance_lines, warnings, Exporter, ReportInput};
+use super::{expectation_lines, significance_lines, warnings, Exporter, ReportInput};
 
 pub struct Markdown;
 
@@ -42,6 +42,13 @@ impl Exporter for Markdown {
             out.push_str(&format!("| {} |\n", vec!["--"; header.len()].join(" | ")));
             for r in rows {
                 out.push_str(&format!("| {} |\n", r.join(" | ")));
+            }
+        }
+        let expected = expectation_lines(input);
+        if !expected.is_empty() {
+            out.push_str("\n## Expectations\n\n");
+            for line in expected {
+                out.push_str(&format!("- {line}\n"));
             }
         }
         let warns = warnings(input);

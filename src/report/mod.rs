@@ -9,11 +9,12 @@ mod significance;
 mod table;
 
 use crate::analysis::compare::{Comparison, ConfigEstimate, Decision};
+use crate::analysis::expect::Checked;
 use crate::analysis::ConfigSummary;
 use polars::prelude::DataFrame;
 
 pub use cells::{format_num, HEADERS};
-pub use significance::{significance_lines, warnings};
+pub use significance::{expectation_lines, significance_lines, warnings};
 
 /// What every report format gets.
 pub struct ReportInput<'a> {
@@ -25,6 +26,7 @@ pub struct ReportInput<'a> {
     pub comparisons: &'a [Comparison],
     pub estimates: &'a [ConfigEstimate],
     pub decision: Decision,
+    pub expectations: &'a [Checked],
 }
 
 pub trait Exporter {

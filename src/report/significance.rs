@@ -89,3 +89,24 @@ pub fn warnings(input: &ReportInput) -> Vec<String> {
     }
     out
 }
+
+/// One line per declared expectation: outcome, expectation, change, p.
+pub fn expectation_lines(input: &ReportInput) -> Vec<String> {
+    input
+        .expectations
+        .iter()
+        .map(|c| {
+            let mut line = format!(
+                "{:<12} {} ({}, p {})",
+                c.outcome,
+                c.expectation,
+                pct(c.rel_diff),
+                p_value(c.p_holm)
+            );
+            if !c.note.is_empty() {
+                line.push_str(&format!(": {}", c.note));
+            }
+            line
+        })
+        .collect()
+}

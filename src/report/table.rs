@@ -1,7 +1,7 @@
 //! The terminal table.
 
 use super::cells::{cells, HEADERS};
-use super::{significance_lines, warnings, Exporter, ReportInput};
+use super::{expectation_lines, significance_lines, warnings, Exporter, ReportInput};
 
 pub struct Table;
 
@@ -66,6 +66,13 @@ impl Exporter for Table {
                 input.decision.threshold * 100.0
             ));
             out.push_str(&aligned(&header, &rows));
+        }
+        let expected = expectation_lines(input);
+        if !expected.is_empty() {
+            out.push_str("\nExpectations (Holm across them):\n");
+            for line in expected {
+                out.push_str(&format!("  {line}\n"));
+            }
         }
         for w in warnings(input) {
             out.push_str(&format!("warning: {w}\n"));

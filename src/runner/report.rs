@@ -7,6 +7,8 @@ use crate::results::{self, RunData, MONITOR, REQUESTS, TRIALS};
 pub struct ReportOutput {
     /// What the terminal formats rendered (the table, ...).
     pub terminal: String,
+    /// Expectations the run refuted.
+    pub refuted: usize,
     pub written: Vec<std::path::PathBuf>,
 }
 
@@ -25,14 +27,16 @@ pub fn trial_table(run: &RunData) -> anyhow::Result<polars::prelude::DataFrame> 
     Ok(a.trials)
 }
 
+/// The experiment as the run folder keeps it.
+fn experiment_of(run: &RunData) -> Option<crate::experiment::Experiment> {
+    let copy = run.dir.join(&run.manifest.experiment.copy);
+    let text = std::fs::read_to_string(&copy).ok()?;
+    crate::experiment::parse(&copy, &text).ok()
+}
+
 /// alpha and threshold from the experiment copy in the run folder.
 fn decision_of(run: &RunData) -> analysis::compare::Decision {
-    let copy = run.dir.join(&run.manifest.experiment.copy);
-    let stats = std::fs::read_to_string(&copy)
-        .ok()
-        .and_then(|text| crate::experiment::parse(&copy, &text).ok())
-        .map(|e| e.stats)
-        .unwrap_or_default();
+    let stats = experiment_of(run).map(|e| e.stats).unwrap_or_default();
     analysis::compare::Decision {
         alpha: stats.alpha,
         threshold: stats.threshold,
@@ -60,6 +64,8 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
     if monitor.height() > 0 {
         results::write_parquet(&mut monitor, &out(MONITOR))?;
     }
+    let expect = experiment_of(run).map(|e| e.expect).unwrap_or_default();
+    let checked = analysis::expect::check(&a.trials, &run.configurations, &expect, decision)?;
     let mut stats = analysis::compare::comparisons_frame(&a.comparisons)?;
     results::write_csv(&mut stats, &out("stats.csv"))?;
 
@@ -72,6 +78,7 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
         comparisons: &a.comparisons,
         estimates: &a.estimates,
         decision,
+        expectations: &checked,
     };
     let mut terminal = String::new();
     // summary.csv and report.md are always written; --format adds the others.
@@ -96,5 +103,10 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
             None => terminal.push_str(&text),
         }
     }
-    Ok(ReportOutput { terminal, written })
+    let refuted = checked.iter().filter(|c| c.outcome == "refuted").count();
+    Ok(ReportOutput {
+        terminal,
+        refuted,
+        written,
+    })
 }

@@ -79,7 +79,15 @@ impl Session {
         config: &Configuration,
     ) -> anyhow::Result<Connection> {
         let (base_url, restarted) = match &mut self.backend {
-            Backend::Fixed(url) => (url.clone(), false),
+            // The URL may be a template over the factors: a `server` factor
+            // puts two targets into one randomized run.
+            Backend::Fixed(url) => {
+                let ctx = crate::prompts::template::factor_context(&config.values);
+                (
+                    crate::prompts::template::render(url, &ctx).map_err(anyhow::Error::msg)?,
+                    false,
+                )
+            }
             Backend::Sim(sim) => (sim.base_url(), false),
             Backend::Launched(m) => {
                 let (url, restarted) = m.ensure(config).await?;

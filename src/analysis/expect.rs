@@ -1,0 +1,127 @@
+//! Declared hypotheses (`expect:`), checked with the same Welch test as the
+//! comparisons, Holm-adjusted across the experiment's expectations.
+
+use super::compare::{compare_values, metric_by_column, values_by_config, Decision};
+use super::welch::holm;
+use crate::experiment::{Expectation, ExpectedChange};
+use crate::plan::Configuration;
+use polars::prelude::{DataFrame, PolarsResult};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Checked {
+    pub expectation: String,
+    /// `confirmed`, `refuted` or `inconclusive`.
+    pub outcome: &'static str,
+    pub rel_diff: Option<f64>,
+    pub p_holm: Option<f64>,
+    pub note: String,
+}
+
+fn label_of(
+    configs: &[Configuration],
+    factor: &str,
+    level: &crate::experiment::Level,
+) -> Option<String> {
+    configs
+        .iter()
+        .find(|c| {
+            c.values.get(factor) == Some(level)
+                && (c.factor.is_none() || c.factor.as_deref() == Some(factor))
+        })
+        .map(|c| c.label.clone())
+}
+
+pub fn check(
+    trials: &DataFrame,
+    configs: &[Configuration],
+    expect: &[Expectation],
+    d: Decision,
+) -> PolarsResult<Vec<Checked>> {
+    let mut tests = Vec::new();
+    for x in expect {
+        let Some(m) = metric_by_column(&x.metric) else {
+            continue;
+        };
+        let values = values_by_config(trials, m.column)?;
+        let empty = Vec::new();
+        let get = |level| {
+            label_of(configs, &x.factor, level)
+                .and_then(|l| values.get(&l))
+                .unwrap_or(&empty)
+        };
+        tests.push(compare_values(&m, get(&x.to), get(&x.from)));
+    }
+    let tested: Vec<usize> = (0..tests.len()).filter(|&i| tests[i].p.is_some()).collect();
+    let adjusted = holm(
+        &tested
+            .iter()
+            .map(|&i| tests[i].p.unwrap_or(1.0))
+            .collect::<Vec<_>>(),
+    );
+    for (k, &i) in tested.iter().enumerate() {
+        tests[i].p_holm = Some(adjusted[k]);
+    }
+    Ok(expect
+        .iter()
+        .zip(&tests)
+        .map(|(x, c)| {
+            let significant = c.p_holm.is_some_and(|p| p < d.alpha);
+            let rel = c.rel_diff.unwrap_or(0.0);
+            let size = x.min.unwrap_or(d.threshold);
+            let (outcome, note) = match (c.p_holm, x.change) {
+                (None, _) => ("inconclusive", c.verdict.clone()),
+                (Some(_), ExpectedChange::Increase) if significant && rel >= size => {
+                    ("confirmed", String::new())
+                }
+                (Some(_), ExpectedChange::Decrease) if significant && -rel >= size => {
+                    ("confirmed", String::new())
+                }
+                (Some(_), ExpectedChange::Increase) if significant && rel < 0.0 => {
+                    ("refuted", "it decreased".into())
+                }
+                (Some(_), ExpectedChange::Decrease) if significant && rel > 0.0 => {
+                    ("refuted", "it increased".into())
+                }
+                // Significant in the right direction but smaller than asked:
+                // refuted only when the whole interval lies below the size.
+                (Some(_), ExpectedChange::Increase)
+                    if significant && c.rel_ci_high.is_some_and(|h| h < size) =>
+                {
+                    (
+                        "refuted",
+                        format!("increased by less than {:.0}%", size * 100.0),
+                    )
+                }
+                (Some(_), ExpectedChange::Decrease)
+                    if significant && c.rel_ci_low.is_some_and(|l| -l < size) =>
+                {
+                    (
+                        "refuted",
+                        format!("decreased by less than {:.0}%", size * 100.0),
+                    )
+                }
+                (Some(_), ExpectedChange::None) if significant && rel.abs() > size => {
+                    ("refuted", "it changed significantly".into())
+                }
+                (Some(_), ExpectedChange::None) => ("confirmed", "no significant change".into()),
+                (Some(_), _) => ("inconclusive", "not significant".into()),
+            };
+            let change = match x.change {
+                ExpectedChange::Increase => "increases",
+                ExpectedChange::Decrease => "decreases",
+                ExpectedChange::None => "does not change",
+            };
+            Checked {
+                expectation: format!(
+                    "{} {change} from {}={} to {}",
+                    x.metric, x.factor, x.from, x.to
+                ),
+                outcome,
+                rel_diff: c.rel_diff,
+                p_holm: c.p_holm,
+                note,
+            }
+        })
+        .collect())
+}
