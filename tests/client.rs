@@ -157,10 +157,11 @@ async fn timings_follow_event_arrival_and_usage_wins_over_event_count() {
             ], Duration::from_secs(5)).await;
     assert!(o.ok, "{:?}", o.error);
     let ttft = o.ttft_ms.unwrap();
-    assert!((60.0..90.0).contains(&ttft), "ttft {ttft}");
+    // Upper bounds leave room for a loaded machine; the lower ones are the point.
+    assert!((60.0..150.0).contains(&ttft), "ttft {ttft}");
     assert_eq!(o.itl_ms.len(), 2);
     for gap in &o.itl_ms {
-        assert!((38.0..70.0).contains(gap), "gap {gap}");
+        assert!((38.0..120.0).contains(gap), "gap {gap}");
     }
     assert!(o.e2e_ms >= ttft + 80.0);
     assert_eq!((o.prompt_tokens, o.completion_tokens), (Some(5), Some(3)));

@@ -7,20 +7,12 @@
 
 mod common;
 
-use common::{bin, repo, single_run};
+use common::{llama_root, repo, run, single_run};
 use infer_bench::results::{read_run, Status};
 
 #[test]
 fn quantisation_on_a_real_llama_cpp_server() {
-    let launcher = repo().join(".llama/bin/llama-server");
-    if !launcher.exists() {
-        assert!(
-            std::env::var_os("INFER_BENCH_REQUIRE_LLAMA").is_none(),
-            "llama.cpp server missing: run scripts/setup-llama-server.sh"
-        );
-        eprintln!("skipped: run scripts/setup-llama-server.sh to test against llama.cpp");
-        return;
-    }
+    let Some(_root) = llama_root() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(repo().join("experiments/llama-cpp/quantisation.yaml"))
         .unwrap()
@@ -33,12 +25,7 @@ fn quantisation_on_a_real_llama_cpp_server() {
         );
     let exp = tmp.path().join("quant.yaml");
     std::fs::write(&exp, text).unwrap();
-    bin()
-        .args(["run", "--quiet", "--requests", "3", "--out"])
-        .arg(tmp.path())
-        .arg(&exp)
-        .assert()
-        .success();
+    run(tmp.path(), &exp, &["--requests", "3"], 0);
 
     let run = read_run(&single_run(tmp.path(), "llama-cpp-quantisation")).unwrap();
     let m = &run.manifest;
@@ -101,15 +88,7 @@ fn quantisation_on_a_real_llama_cpp_server() {
 /// chat template, so `prompt_tokens` is exactly `input_tokens`.
 #[test]
 fn chat_input_length_is_exact_on_a_real_llama_cpp_server() {
-    let root = repo().join(".llama");
-    if !root.join("bin/llama-server").exists() {
-        assert!(
-            std::env::var_os("INFER_BENCH_REQUIRE_LLAMA").is_none(),
-            "llama.cpp server missing"
-        );
-        eprintln!("skipped: run scripts/setup-llama-server.sh to test against llama.cpp");
-        return;
-    }
+    let Some(root) = llama_root() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let exp = tmp.path().join("chat.yaml");
     std::fs::write(
@@ -122,12 +101,7 @@ fn chat_input_length_is_exact_on_a_real_llama_cpp_server() {
         ),
     )
     .unwrap();
-    bin()
-        .args(["run", "--quiet", "--out"])
-        .arg(tmp.path())
-        .arg(&exp)
-        .assert()
-        .success();
+    run(tmp.path(), &exp, &[], 0);
     let run = read_run(&single_run(tmp.path(), "chat")).unwrap();
     assert_eq!(run.records.len(), 3);
     for r in &run.records {
@@ -144,15 +118,7 @@ fn chat_input_length_is_exact_on_a_real_llama_cpp_server() {
 /// before any request is sent, with a message that says what to change.
 #[test]
 fn a_slot_too_small_for_the_lengths_is_refused_up_front() {
-    let root = repo().join(".llama");
-    if !root.join("bin/llama-server").exists() {
-        assert!(
-            std::env::var_os("INFER_BENCH_REQUIRE_LLAMA").is_none(),
-            "llama.cpp server missing"
-        );
-        eprintln!("skipped: run scripts/setup-llama-server.sh to test against llama.cpp");
-        return;
-    }
+    let Some(root) = llama_root() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let exp = tmp.path().join("small.yaml");
     std::fs::write(
@@ -165,13 +131,7 @@ fn a_slot_too_small_for_the_lengths_is_refused_up_front() {
         ),
     )
     .unwrap();
-    let out = bin()
-        .args(["run", "--quiet", "--out"])
-        .arg(tmp.path())
-        .arg(&exp)
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let (_, stderr) = run(tmp.path(), &exp, &[], 2);
     assert!(
         stderr.contains("do not fit the server's slot context of 256 tokens (8 slots)"),
         "{stderr}"

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{bin, experiment, single_run};
+use common::{bin, experiment, run, single_run};
 use infer_bench::results::{read_run, Status};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -61,12 +61,7 @@ fn chat_by_duration_against_a_separate_server() {
             sim.port
         ),
     );
-    bin()
-        .args(["run", "--quiet", "--format", "table,json", "--out"])
-        .arg(tmp.path())
-        .arg(&exp)
-        .assert()
-        .success();
+    run(tmp.path(), &exp, &["--format", "table,json"], 0);
     let dir = single_run(tmp.path(), "chat");
     let run = read_run(&dir).unwrap();
     assert_eq!(run.trials.len(), 2);
@@ -104,13 +99,7 @@ fn an_unreachable_server_fails_the_run_with_exit_1() {
         "down.yaml",
         &format!("name: down\ntarget: {{base_url: 'http://127.0.0.1:{port}/v1'}}\nprompts: {{prompts}}\nrepetitions: 1\ntrial: {{requests: 2}}\n"),
     );
-    let out = bin()
-        .args(["run", "--quiet", "--out"])
-        .arg(tmp.path())
-        .arg(&exp)
-        .assert()
-        .code(1);
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let (_, stderr) = run(tmp.path(), &exp, &[], 1);
     assert!(
         stderr.contains("every warm-up request failed") && stderr.contains("connection failed"),
         "{stderr}"
@@ -197,12 +186,7 @@ fn a_server_factor_compares_two_targets_in_one_run() {
             a.port, b.port
         ),
     );
-    bin()
-        .args(["run", "--quiet", "--out"])
-        .arg(tmp.path())
-        .arg(&exp)
-        .assert()
-        .success();
+    run(tmp.path(), &exp, &[], 0);
     let dir = single_run(tmp.path(), "two");
     let stats = std::fs::read_to_string(dir.join("stats.csv")).unwrap();
     let ttft = stats

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{bin, experiment, single_run};
+use common::{experiment, run, single_run};
 use infer_bench::results::read_run;
 
 fn alive(pid: u32) -> bool {
@@ -26,12 +26,7 @@ fn servers_restart_when_their_levels_change_and_stop_at_the_end() {
             sim.display()
         ),
     );
-    bin()
-        .args(["run", "--quiet", "--out"])
-        .arg(tmp.path())
-        .arg(&exp)
-        .assert()
-        .success();
+    run(tmp.path(), &exp, &[], 0);
     let dir = single_run(tmp.path(), "launch");
     let run = read_run(&dir).unwrap();
     let m = &run.manifest;
@@ -72,13 +67,7 @@ fn a_server_that_dies_at_start_fails_the_run_with_its_log() {
         "dies.yaml",
         "name: dies\ntarget:\n  server:\n    command: \"sh -c 'echo no model file here >&2; exit 3'\"\nprompts: {prompts}\nrepetitions: 1\ntrial: {requests: 1}\n",
     );
-    let out = bin()
-        .args(["run", "--quiet", "--out"])
-        .arg(tmp.path())
-        .arg(&exp)
-        .assert()
-        .code(1);
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let (_, stderr) = run(tmp.path(), &exp, &[], 1);
     assert!(
         stderr.contains("exited (exit status: 3) before it was ready"),
         "{stderr}"

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{bin, experiment, single_run};
+use common::{bin, experiment, run, single_run};
 
 fn verdicts(dir: &std::path::Path, metric: &str) -> Vec<String> {
     let csv = std::fs::read_to_string(dir.join("stats.csv")).unwrap();
@@ -28,12 +28,7 @@ fn a_known_speed_up_is_significant_in_the_right_direction() {
         "name: speed\ntarget: {builtin: sim, model: \"sim@{{ speed }}x\"}\nprompts: {prompts}\n\
          baseline: {speed: 1, output_tokens: 12}\nfactors:\n  speed: [1, 2]\nrepetitions: 4\nwarmup: {requests: 1}\ntrial: {requests: 4}\n",
     );
-    bin()
-        .args(["run", "--quiet", "--out"])
-        .arg(tmp.path())
-        .arg(&exp)
-        .assert()
-        .success();
+    run(tmp.path(), &exp, &[], 0);
     let dir = single_run(tmp.path(), "speed");
     assert_eq!(verdicts(&dir, "output_tok_s"), vec!["more"]);
     assert_eq!(verdicts(&dir, "e2e_p50_ms"), vec!["faster"]);
@@ -83,12 +78,7 @@ fn small_run(dir: &std::path::Path, file: &str, name: &str, model: &str) -> std:
         ),
     );
     let out = dir.join(format!("out-{file}"));
-    bin()
-        .args(["run", "--quiet", "--out"])
-        .arg(&out)
-        .arg(&exp)
-        .assert()
-        .success();
+    run(&out, &exp, &[], 0);
     single_run(&out, name)
 }
 
@@ -165,13 +155,7 @@ fn a_refuted_expectation_fails_run_check_with_exit_3() {
          baseline: {concurrency: 1, output_tokens: 8}\nfactors:\n  concurrency: [1, 4]\nrepetitions: 3\nwarmup: {requests: 1}\ntrial: {requests: 4}\n\
          expect:\n  - {metric: output_tok_s, factor: concurrency, from: 1, to: 4, change: decrease}\n  - {metric: e2e_p50_ms, factor: concurrency, from: 1, to: 4, change: increase}\n";
     let exp = experiment(tmp.path(), "hyp.yaml", text);
-    let out = bin()
-        .args(["run", "--quiet", "--check", "--out"])
-        .arg(tmp.path())
-        .arg(&exp)
-        .assert()
-        .code(3);
-    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let (stdout, _) = run(tmp.path(), &exp, &["--check"], 3);
     assert!(
         stdout.contains("refuted      output_tok_s decreases from concurrency=1 to 4"),
         "{stdout}"

@@ -159,13 +159,18 @@ mod tests {
 
     #[tokio::test]
     async fn samples_gpu_totals_per_device_and_stops_with_the_work() {
+        let gpu = Arc::new(FakeGpu(AtomicU64::new(0)));
         let targets = Targets {
-            gpu: Some(Arc::new(FakeGpu(AtomicU64::new(0)))),
-            interval: Duration::from_millis(20),
+            gpu: Some(gpu.clone()),
+            interval: Duration::from_millis(10),
             ..Targets::default()
         };
+        // The work lasts until the sampler has read the GPU three times.
         let (out, samples) = during(targets, 7, async {
-            tokio::time::sleep(Duration::from_millis(110)).await;
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            while gpu.0.load(Ordering::Relaxed) < 3 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
             42
         })
         .await;

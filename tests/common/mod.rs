@@ -34,3 +34,37 @@ pub fn single_run(out: &Path, experiment: &str) -> PathBuf {
     assert_eq!(runs.len(), 1, "expected one run folder, found {runs:?}");
     runs.pop().unwrap()
 }
+
+/// `infer-bench run --quiet --out OUT [extra] EXP`, expecting exit `code`;
+/// returns stdout and stderr.
+pub fn run(out: &Path, exp: &Path, extra: &[&str], code: i32) -> (String, String) {
+    let assert = bin()
+        .args(["run", "--quiet"])
+        .args(extra)
+        .arg("--out")
+        .arg(out)
+        .arg(exp)
+        .assert()
+        .code(code);
+    let o = assert.get_output();
+    (
+        String::from_utf8_lossy(&o.stdout).to_string(),
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    )
+}
+
+/// `.llama/` when scripts/setup-llama-server.sh has installed the server.
+/// Without it a test is skipped (and says so), unless
+/// INFER_BENCH_REQUIRE_LLAMA is set (CI sets it), where it fails.
+pub fn llama_root() -> Option<PathBuf> {
+    let root = repo().join(".llama");
+    if root.join("bin/llama-server").exists() {
+        return Some(root);
+    }
+    assert!(
+        std::env::var_os("INFER_BENCH_REQUIRE_LLAMA").is_none(),
+        "llama.cpp server missing: run scripts/setup-llama-server.sh"
+    );
+    eprintln!("skipped: run scripts/setup-llama-server.sh to test against llama.cpp");
+    None
+}
