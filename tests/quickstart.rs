@@ -35,6 +35,8 @@ fn quickstart_runs_and_writes_the_results_folder() {
         "trials.parquet",
         "summary.csv",
         "report.md",
+        "stats.csv",
+        "estimates.csv",
     ] {
         assert!(dir.join(f).is_file(), "missing {f}");
     }

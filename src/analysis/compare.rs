@@ -281,3 +281,26 @@ pub fn comparisons_frame(rows: &[Comparison]) -> PolarsResult<DataFrame> {
         ],
     )
 }
+
+/// `estimates.csv`: one row per configuration and metric.
+pub fn estimates_frame(rows: &[ConfigEstimate]) -> PolarsResult<DataFrame> {
+    let s = |f: fn(&ConfigEstimate) -> String| rows.iter().map(f).collect::<Vec<_>>();
+    let o = |f: fn(&ConfigEstimate) -> Option<f64>| rows.iter().map(f).collect::<Vec<_>>();
+    DataFrame::new(
+        rows.len(),
+        vec![
+            Column::new("config".into(), s(|r| r.config.clone())),
+            Column::new("metric".into(), s(|r| r.metric.clone())),
+            Column::new(
+                "n".into(),
+                rows.iter().map(|r| r.estimate.n as u64).collect::<Vec<_>>(),
+            ),
+            Column::new("mean".into(), o(|r| Some(r.estimate.mean))),
+            Column::new("sd".into(), o(|r| r.estimate.sd)),
+            Column::new("se".into(), o(|r| r.estimate.se)),
+            Column::new("ci_low".into(), o(|r| r.estimate.ci.map(|c| c.0))),
+            Column::new("ci_high".into(), o(|r| r.estimate.ci.map(|c| c.1))),
+            Column::new("cv".into(), o(|r| r.estimate.cv)),
+        ],
+    )
+}

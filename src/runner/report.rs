@@ -66,6 +66,8 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
     }
     let expect = experiment_of(run).map(|e| e.expect).unwrap_or_default();
     let checked = analysis::expect::check(&a.trials, &run.configurations, &expect, decision)?;
+    let mut estimates = analysis::compare::estimates_frame(&a.estimates)?;
+    results::write_csv(&mut estimates, &out("estimates.csv"))?;
     let mut stats = analysis::compare::comparisons_frame(&a.comparisons)?;
     results::write_csv(&mut stats, &out("stats.csv"))?;
 
