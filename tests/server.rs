@@ -8,8 +8,16 @@ use common::{experiment, run, single_run};
 use infer_bench::results::read_run;
 
 fn alive(pid: u32) -> bool {
+    // A zombie (exited, not yet reaped by whoever adopted it) is not alive.
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false);
     // SAFETY: signal 0 only checks that the process exists.
-    unsafe { libc::kill(pid as i32, 0) == 0 }
+    !zombie && unsafe { libc::kill(pid as i32, 0) == 0 }
 }
 
 #[test]
@@ -125,4 +133,59 @@ fn ctrl_c_stops_the_server_and_marks_the_run_interrupted() {
     let pid = run.manifest.servers[0].pid;
     assert!(!alive(pid), "server {pid} left running after Ctrl-C");
     assert!(run.records.len() >= 4 && run.records.len() % 2 == 0);
+}
+
+/// Even a SIGKILL of infer-bench leaves no launched server behind: the
+/// kernel sends it SIGTERM when its parent dies.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_killed_infer_bench_takes_its_server_with_it() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = assert_cmd::cargo::cargo_bin("infer-bench");
+    let exp = experiment(
+        tmp.path(),
+        "orphan.yaml",
+        &format!(
+            "name: orphan\ntarget:\n  model: m\n  server:\n    command: \"{} sim --port {{{{ port }}}}\"\n\
+             prompts: {{prompts}}\nbaseline: {{output_tokens: 8}}\nrepetitions: 500\nwarmup: {{requests: 0}}\ntrial: {{requests: 2}}\n",
+            sim.display()
+        ),
+    );
+    let mut child = Command::new(&sim)
+        .args(["run", "--quiet", "--out"])
+        .arg(tmp.path())
+        .arg(&exp)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let manifest = || -> Option<infer_bench::results::Manifest> {
+        let dir = std::fs::read_dir(tmp.path().join("orphan"))
+            .ok()?
+            .next()?
+            .ok()?
+            .path();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).ok()?).ok()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let pid = loop {
+        if let Some(m) = manifest().filter(|m| !m.servers.is_empty()) {
+            break m.servers[0].pid;
+        }
+        assert!(Instant::now() < deadline, "no server launched");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(alive(pid));
+    child.kill().unwrap(); // SIGKILL: infer-bench cannot clean up
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "server {pid} outlived a killed infer-bench"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -35,6 +35,19 @@ impl ServerProcess {
         // Its own process group: stopping it reaches the workers it forks
         // (vLLM does), and a Ctrl-C in our terminal reaches it only through us.
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        // If infer-bench dies without stopping it (SIGKILL, OOM), the kernel
+        // sends the server SIGTERM. The signal follows the spawning thread, a
+        // tokio worker that lives as long as the run.
+        #[cfg(target_os = "linux")]
+        // SAFETY: prctl is async-signal-safe, as pre_exec requires.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         let child = cmd
             .spawn()
             .with_context(|| format!("starting server '{program}'"))?;
