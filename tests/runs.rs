@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{bin, experiment, run, single_run};
+use common::{bin, experiment, run, single_run, spawn_run, wait_for_manifest};
 use infer_bench::results::{read_run, Status};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -117,32 +117,8 @@ fn a_killed_run_keeps_every_finished_trial() {
         "name: long\ntarget: {builtin: sim, model: m}\nprompts: {prompts}\nbaseline: {concurrency: 1, output_tokens: 10}\n\
          factors:\n  concurrency: [1, 2]\nrepetitions: 50\nwarmup: {requests: 0}\ntrial: {requests: 3}\n",
     );
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("infer-bench"))
-        .args(["run", "--quiet", "--out"])
-        .arg(tmp.path())
-        .arg(&exp)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let log = || {
-        std::fs::read_dir(tmp.path().join("long"))
-            .ok()?
-            .next()?
-            .ok()
-            .map(|e| e.path().join("requests.jsonl"))
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let lines = log()
-            .and_then(|p| std::fs::read_to_string(p).ok())
-            .map_or(0, |t| t.lines().count());
-        if lines >= 9 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no trial finished");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = spawn_run(tmp.path(), &exp);
+    wait_for_manifest(tmp.path(), "long", |m| m.trials_done >= 3);
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{experiment, run, single_run};
+use common::{experiment, run, single_run, spawn_run, wait_for_manifest};
 use infer_bench::results::read_run;
 
 fn alive(pid: u32) -> bool {
@@ -83,42 +83,26 @@ fn a_server_that_dies_at_start_fails_the_run_with_its_log() {
     assert!(stderr.contains("no model file here"), "{stderr}");
 }
 
-#[test]
-fn ctrl_c_stops_the_server_and_marks_the_run_interrupted() {
-    use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
-    let tmp = tempfile::tempdir().unwrap();
+/// An experiment whose launched sim would run for minutes.
+fn long_launched(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
     let sim = assert_cmd::cargo::cargo_bin("infer-bench");
-    let exp = experiment(
-        tmp.path(),
-        "long.yaml",
+    experiment(
+        dir,
+        &format!("{name}.yaml"),
         &format!(
-            "name: long\ntarget:\n  model: m\n  server:\n    command: \"{} sim --port {{{{ port }}}}\"\n\
+            "name: {name}\ntarget:\n  model: m\n  server:\n    command: \"{} sim --port {{{{ port }}}}\"\n\
              prompts: {{prompts}}\nbaseline: {{output_tokens: 8}}\nrepetitions: 500\nwarmup: {{requests: 0}}\ntrial: {{requests: 2}}\n",
             sim.display()
         ),
-    );
-    let mut child = Command::new(&sim)
-        .args(["run", "--quiet", "--out"])
-        .arg(tmp.path())
-        .arg(&exp)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let manifest = || -> Option<infer_bench::results::Manifest> {
-        let dir = std::fs::read_dir(tmp.path().join("long"))
-            .ok()?
-            .next()?
-            .ok()?
-            .path();
-        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).ok()?).ok()
-    };
-    while manifest().is_none_or(|m| m.trials_done < 2) {
-        assert!(Instant::now() < deadline, "no trial finished");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    )
+}
+
+#[test]
+fn ctrl_c_stops_the_server_and_marks_the_run_interrupted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = long_launched(tmp.path(), "long");
+    let mut child = spawn_run(tmp.path(), &exp);
+    wait_for_manifest(tmp.path(), "long", |m| m.trials_done >= 2);
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
@@ -140,43 +124,11 @@ fn ctrl_c_stops_the_server_and_marks_the_run_interrupted() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_killed_infer_bench_takes_its_server_with_it() {
-    use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
     let tmp = tempfile::tempdir().unwrap();
-    let sim = assert_cmd::cargo::cargo_bin("infer-bench");
-    let exp = experiment(
-        tmp.path(),
-        "orphan.yaml",
-        &format!(
-            "name: orphan\ntarget:\n  model: m\n  server:\n    command: \"{} sim --port {{{{ port }}}}\"\n\
-             prompts: {{prompts}}\nbaseline: {{output_tokens: 8}}\nrepetitions: 500\nwarmup: {{requests: 0}}\ntrial: {{requests: 2}}\n",
-            sim.display()
-        ),
-    );
-    let mut child = Command::new(&sim)
-        .args(["run", "--quiet", "--out"])
-        .arg(tmp.path())
-        .arg(&exp)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let manifest = || -> Option<infer_bench::results::Manifest> {
-        let dir = std::fs::read_dir(tmp.path().join("orphan"))
-            .ok()?
-            .next()?
-            .ok()?
-            .path();
-        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).ok()?).ok()
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let pid = loop {
-        if let Some(m) = manifest().filter(|m| !m.servers.is_empty()) {
-            break m.servers[0].pid;
-        }
-        assert!(Instant::now() < deadline, "no server launched");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let exp = long_launched(tmp.path(), "orphan");
+    let mut child = spawn_run(tmp.path(), &exp);
+    let pid = wait_for_manifest(tmp.path(), "orphan", |m| !m.servers.is_empty()).servers[0].pid;
     assert!(alive(pid));
     child.kill().unwrap(); // SIGKILL: infer-bench cannot clean up
     child.wait().unwrap();

@@ -68,3 +68,43 @@ pub fn llama_root() -> Option<PathBuf> {
     eprintln!("skipped: run scripts/setup-llama-server.sh to test against llama.cpp");
     None
 }
+
+/// `infer-bench run --quiet --out OUT EXP` in the background.
+pub fn spawn_run(out: &Path, exp: &Path) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("infer-bench"))
+        .args(["run", "--quiet", "--out"])
+        .arg(out)
+        .arg(exp)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starting infer-bench")
+}
+
+/// Wait (at most 30 s) until the one run of `experiment` under `out` has a
+/// manifest for which `ready` holds; returns that manifest.
+pub fn wait_for_manifest(
+    out: &Path,
+    experiment: &str,
+    ready: impl Fn(&infer_bench::results::Manifest) -> bool,
+) -> infer_bench::results::Manifest {
+    let read = || -> Option<infer_bench::results::Manifest> {
+        let dir = std::fs::read_dir(out.join(experiment))
+            .ok()?
+            .next()?
+            .ok()?
+            .path();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).ok()?).ok()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(m) = read().filter(|m| ready(m)) {
+            return m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run of {experiment} never got there"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
