@@ -71,22 +71,26 @@ pub struct Analysis {
     pub rows: Vec<ConfigSummary>,
 }
 
+/// `trials.parquet`: per-trial metrics with each trial's memory.
+pub fn trials_with_memory(requests: &DataFrame, monitor: &DataFrame) -> PolarsResult<DataFrame> {
+    trial_metrics(requests)?
+        .lazy()
+        .join(
+            memory_by_trial(monitor)?.lazy(),
+            [col("trial")],
+            [col("trial")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .collect()
+}
+
 pub fn analyse(
     requests: &DataFrame,
     monitor: &DataFrame,
     configs: &[Configuration],
     decision: compare::Decision,
 ) -> PolarsResult<Analysis> {
-    let memory = memory_by_trial(monitor)?;
-    let trials = trial_metrics(requests)?
-        .lazy()
-        .join(
-            memory.lazy(),
-            [col("trial")],
-            [col("trial")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .collect()?;
+    let trials = trials_with_memory(requests, monitor)?;
     let summary = in_plan_order(config_summary(requests, &trials)?, configs)?;
     let mut rows = typed_rows(&summary)?;
     let order = |label: &str| {

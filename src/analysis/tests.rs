@@ -51,6 +51,16 @@ fn record(
     }
 }
 
+fn analyse_without_monitor(df: &DataFrame, configs: &[Configuration]) -> Analysis {
+    analyse(
+        df,
+        &monitor_frame(&[]).unwrap(),
+        configs,
+        Default::default(),
+    )
+    .unwrap()
+}
+
 #[test]
 fn trial_metrics_follow_the_definitions() {
     let configs = vec![config(0, "baseline", 1), config(1, "concurrency=2", 2)];
@@ -66,13 +76,7 @@ fn trial_metrics_follow_the_definitions() {
     records.push(record(1, 1, 1, 0.0, 7.0, 200.0, 4));
 
     let df = requests_frame(&records, &configs).unwrap();
-    let a = analyse(
-        &df,
-        &monitor_frame(&[]).unwrap(),
-        &configs,
-        Default::default(),
-    )
-    .unwrap();
+    let a = analyse_without_monitor(&df, &configs);
     let t = &a.trials;
     let get = |name: &str, row: usize| {
         t.column(name)
@@ -122,13 +126,7 @@ fn across_trial_sd_is_the_sample_sd() {
         .map(|(i, e)| record(i, 0, 0, 0.0, 10.0, *e, 4))
         .collect();
     let df = requests_frame(&records, &configs).unwrap();
-    let a = analyse(
-        &df,
-        &monitor_frame(&[]).unwrap(),
-        &configs,
-        Default::default(),
-    )
-    .unwrap();
+    let a = analyse_without_monitor(&df, &configs);
     let per_trial: Vec<f64> = e2es.iter().map(|e| 4.0 / (e / 1000.0)).collect();
     let r = &a.rows[0];
     assert!((r.output_tok_s.mean.unwrap() - stats::mean(&per_trial).unwrap()).abs() < 1e-9);

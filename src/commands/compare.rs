@@ -78,8 +78,7 @@ fn compare_loaded(
 }
 
 fn render(a: &RunData, b: &RunData, rows: &[Comparison], d: Decision) -> String {
-    let num = |x: Option<f64>| crate::report::format_num(x);
-    let pct = |x: Option<f64>| x.map_or("–".into(), |v| format!("{:+.1}%", v * 100.0));
+    use crate::report::{aligned, format_num, p_value, pct};
     let mut out = format!(
         "A: {} ({})\nB: {} ({})\nB against A: Welch's t-test over trials, Holm-adjusted per metric; a verdict needs p < {} and a change over {}%\n\n",
         a.dir.display(),
@@ -89,7 +88,7 @@ fn render(a: &RunData, b: &RunData, rows: &[Comparison], d: Decision) -> String 
         d.alpha,
         d.threshold * 100.0
     );
-    let header = [
+    let header: Vec<String> = [
         "configuration",
         "metric",
         "A",
@@ -98,24 +97,21 @@ fn render(a: &RunData, b: &RunData, rows: &[Comparison], d: Decision) -> String 
         "95% CI",
         "p (Holm)",
         "verdict",
-    ];
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     let table: Vec<Vec<String>> = rows
         .iter()
         .map(|c| {
             vec![
                 c.baseline_level.clone(),
                 label(&c.metric).to_string(),
-                num(c.mean_baseline),
-                num(c.mean),
+                format_num(c.mean_baseline),
+                format_num(c.mean),
                 pct(c.rel_diff),
                 format!("[{}, {}]", pct(c.rel_ci_low), pct(c.rel_ci_high)),
-                c.p_holm.map_or("–".into(), |p| {
-                    if p < 1e-4 {
-                        format!("{p:.0e}")
-                    } else {
-                        format!("{p:.4}")
-                    }
-                }),
+                p_value(c.p_holm),
                 if is_regression(c) {
                     format!("{} (regression)", c.verdict)
                 } else {
@@ -124,28 +120,7 @@ fn render(a: &RunData, b: &RunData, rows: &[Comparison], d: Decision) -> String 
             ]
         })
         .collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| {
-            table
-                .iter()
-                .map(|r| r[i].chars().count())
-                .chain([header[i].chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: Vec<String>| -> String {
-        let padded: Vec<String> = cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-            .collect();
-        padded.join("  ").trim_end().to_string() + "\n"
-    };
-    out.push_str(&line(header.iter().map(|s| s.to_string()).collect()));
-    for r in table {
-        out.push_str(&line(r));
-    }
+    out.push_str(&aligned(&header, &table));
     out.push_str(&format!("\n{}\n", tally(rows)));
     out
 }

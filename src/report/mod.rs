@@ -14,7 +14,8 @@ use crate::analysis::ConfigSummary;
 use polars::prelude::DataFrame;
 
 pub use cells::{format_num, HEADERS};
-pub use significance::{expectation_lines, significance_lines, warnings};
+pub use significance::{expectation_lines, p_value, pct, significance_lines, warnings};
+pub use table::aligned;
 
 /// What every report format gets.
 pub struct ReportInput<'a> {

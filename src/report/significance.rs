@@ -8,14 +8,16 @@ use crate::analysis::compare::metric_by_column;
 /// Metrics shown in the reports (every metric is in `stats.csv`).
 const SHOWN: &[&str] = &["output_tok_s", "ttft_p50_ms", "e2e_p50_ms", "tpot_mean_ms"];
 
-fn pct(x: Option<f64>) -> String {
+/// A relative change as `+12.3%`; `–` when missing.
+pub fn pct(x: Option<f64>) -> String {
     match x {
         Some(v) if v.is_finite() => format!("{:+.1}%", v * 100.0),
         _ => "–".into(),
     }
 }
 
-fn p_value(p: Option<f64>) -> String {
+/// A p-value: scientific below 1e-4.
+pub fn p_value(p: Option<f64>) -> String {
     match p {
         Some(p) if p < 1e-4 => format!("{p:.0e}"),
         Some(p) => format!("{p:.4}"),

@@ -6,7 +6,7 @@ use super::{expectation_lines, significance_lines, warnings, Exporter, ReportInp
 pub struct Table;
 
 /// Columns aligned with two spaces between them: text left, numbers right.
-fn aligned(header: &[String], rows: &[Vec<String>]) -> String {
+pub fn aligned(header: &[String], rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..header.len())
         .map(|i| {
             rows.iter()

@@ -23,8 +23,7 @@ pub fn trial_table(run: &RunData) -> anyhow::Result<polars::prelude::DataFrame> 
     );
     let requests = results::requests_frame(&run.records, &run.configurations)?;
     let monitor = analysis::monitor_frame(&run.samples)?;
-    let a = analysis::analyse(&requests, &monitor, &run.configurations, decision_of(run))?;
-    Ok(a.trials)
+    Ok(analysis::trials_with_memory(&requests, &monitor)?)
 }
 
 /// The experiment as the run folder keeps it.
@@ -34,9 +33,7 @@ fn experiment_of(run: &RunData) -> Option<crate::experiment::Experiment> {
     crate::experiment::parse(&copy, &text).ok()
 }
 
-/// alpha and threshold from the experiment copy in the run folder.
-fn decision_of(run: &RunData) -> analysis::compare::Decision {
-    let stats = experiment_of(run).map(|e| e.stats).unwrap_or_default();
+fn decision(stats: crate::experiment::StatsSpec) -> analysis::compare::Decision {
     analysis::compare::Decision {
         alpha: stats.alpha,
         threshold: stats.threshold,
@@ -51,7 +48,11 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
     );
     let mut requests = results::requests_frame(&run.records, &run.configurations)?;
     let mut monitor = analysis::monitor_frame(&run.samples)?;
-    let decision = decision_of(run);
+    // alpha, threshold and expectations come from the experiment copy.
+    let (stats, expect) = experiment_of(run)
+        .map(|e| (e.stats, e.expect))
+        .unwrap_or_default();
+    let decision = decision(stats);
     let mut a = analysis::analyse(&requests, &monitor, &run.configurations, decision)?;
     let mut written = Vec::new();
     let mut out = |name: &str| {
@@ -64,7 +65,6 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
     if monitor.height() > 0 {
         results::write_parquet(&mut monitor, &out(MONITOR))?;
     }
-    let expect = experiment_of(run).map(|e| e.expect).unwrap_or_default();
     let checked = analysis::expect::check(&a.trials, &run.configurations, &expect, decision)?;
     let mut estimates = analysis::compare::estimates_frame(&a.estimates)?;
     results::write_csv(&mut estimates, &out("estimates.csv"))?;
