@@ -17,21 +17,25 @@ pub struct Metric {
     /// Words for an increase and a decrease.
     pub up: &'static str,
     pub down: &'static str,
+    /// Whether an increase is an improvement (throughput) or not (latency, errors).
+    pub higher_is_better: bool,
 }
 
-const LATENCY: (&str, &str) = ("slower", "faster");
-const AMOUNT: (&str, &str) = ("more", "less");
+const LATENCY: (&str, &str, bool) = ("slower", "faster", false);
+const AMOUNT: (&str, &str, bool) = ("more", "less", true);
+const ERRORS: (&str, &str, bool) = ("more", "less", false);
 
 const fn metric(
     column: &'static str,
     label: &'static str,
-    words: (&'static str, &'static str),
+    words: (&'static str, &'static str, bool),
 ) -> Metric {
     Metric {
         column,
         label,
         up: words.0,
         down: words.1,
+        higher_is_better: words.2,
     }
 }
 
@@ -44,7 +48,7 @@ pub const METRICS: &[Metric] = &[
     metric("e2e_p50_ms", "E2E p50 ms", LATENCY),
     metric("e2e_p95_ms", "E2E p95 ms", LATENCY),
     metric("tpot_mean_ms", "TPOT mean ms", LATENCY),
-    metric("error_rate", "error rate", AMOUNT),
+    metric("error_rate", "error rate", ERRORS),
 ];
 
 pub fn metric_by_column(column: &str) -> Option<Metric> {
@@ -176,6 +180,17 @@ pub fn decide(family: &mut [Comparison], d: Decision) {
             }
             _ => "no significant change".to_string(),
         };
+    }
+}
+
+/// `better`, `worse` or `same`: how a comparison's verdict reads for the
+/// metric (a significant rise in latency is worse, in throughput better).
+pub fn tone(c: &Comparison) -> &'static str {
+    let significant = c.p_holm.is_some() && c.verdict != "no significant change";
+    match (significant, c.diff, metric_by_column(&c.metric)) {
+        (true, Some(d), Some(m)) if (d > 0.0) == m.higher_is_better => "better",
+        (true, Some(_), Some(_)) => "worse",
+        _ => "same",
     }
 }
 

@@ -1,5 +1,6 @@
 //! Memory per trial from the monitor's samples: the server's resident memory
-//! (process group, /proc) and GPU memory in use (NVML, all devices summed).
+//! (process group, /proc) and GPU memory in use (NVML, all devices summed,
+//! and the part of it the server's processes hold).
 
 use crate::monitor::Sample;
 use polars::prelude::*;
@@ -32,8 +33,9 @@ pub fn monitor_frame(samples: &[Sample]) -> PolarsResult<DataFrame> {
     )
 }
 
-/// `trial`, `peak_rss_mb`, `mean_rss_mb`, `peak_gpu_memory_mb` (nulls where
-/// nothing was sampled).
+/// `trial`, `peak_rss_mb`, `mean_rss_mb`, `peak_gpu_memory_mb` (the devices'
+/// whole use) and `peak_gpu_server_mb` (the launched server's own share);
+/// nulls where nothing was sampled.
 pub fn memory_by_trial(monitor: &DataFrame) -> PolarsResult<DataFrame> {
     let of = |name: &str| col("value").filter(col("name").eq(lit(name)));
     monitor
@@ -44,6 +46,7 @@ pub fn memory_by_trial(monitor: &DataFrame) -> PolarsResult<DataFrame> {
             of("rss_mb").max().alias("peak_rss_mb"),
             of("rss_mb").mean().alias("mean_rss_mb"),
             of("gpu_memory_used_mb").max().alias("peak_gpu_memory_mb"),
+            of("gpu_server_memory_mb").max().alias("peak_gpu_server_mb"),
         ])
         .collect()
 }

@@ -190,6 +190,7 @@ fn typed_rows(df: &DataFrame) -> PolarsResult<Vec<ConfigSummary>> {
     let (pin, pout) = (f("prompt_tokens_mean")?, f("completion_tokens_mean")?);
     let (rin, rout) = (f("requested_input_tokens")?, f("requested_output_tokens")?);
     let (rss, gpu) = (f("peak_rss_mb")?, f("peak_gpu_memory_mb")?);
+    let gpu_server = f("peak_gpu_server_mb")?;
     Ok((0..df.height())
         .map(|i| ConfigSummary {
             config: config[i].clone(),
@@ -210,10 +211,13 @@ fn typed_rows(df: &DataFrame) -> PolarsResult<Vec<ConfigSummary>> {
             completion_tokens_mean: pout[i],
             requested_input_tokens: rin[i].map(|v| v as u64),
             requested_output_tokens: rout[i].map(|v| v as u64),
-            peak_memory_mb: gpu[i].or(rss[i]),
-            memory_kind: match (gpu[i], rss[i]) {
-                (Some(_), _) => Some("GPU"),
-                (None, Some(_)) => Some("RSS"),
+            // The most specific figure: the server's own GPU memory, else the
+            // devices' whole use, else host memory.
+            peak_memory_mb: gpu_server[i].or(gpu[i]).or(rss[i]),
+            memory_kind: match (gpu_server[i], gpu[i], rss[i]) {
+                (Some(_), _, _) => Some("GPU"),
+                (None, Some(_), _) => Some("GPU (device)"),
+                (None, None, Some(_)) => Some("RSS"),
                 _ => None,
             },
         })

@@ -23,6 +23,7 @@ pub fn config_summary(requests: &DataFrame, trials: &DataFrame) -> PolarsResult<
     }
     across.push(col("peak_rss_mb").max().alias("peak_rss_mb"));
     across.push(col("peak_gpu_memory_mb").max().alias("peak_gpu_memory_mb"));
+    across.push(col("peak_gpu_server_mb").max().alias("peak_gpu_server_mb"));
     let by_trial = trials
         .clone()
         .lazy()

@@ -134,12 +134,17 @@ fn across_trial_sd_is_the_sample_sd() {
 }
 
 #[test]
-fn peak_memory_prefers_gpu_and_falls_back_to_rss() {
+fn peak_memory_prefers_the_servers_gpu_share_then_the_device_then_rss() {
     use crate::monitor::Sample;
-    let configs = vec![config(0, "baseline", 1), config(1, "concurrency=2", 2)];
+    let configs = vec![
+        config(0, "baseline", 1),
+        config(1, "concurrency=2", 2),
+        config(2, "concurrency=4", 4),
+    ];
     let records = vec![
         record(0, 0, 0, 0.0, 5.0, 100.0, 4),
         record(1, 1, 0, 0.0, 5.0, 100.0, 4),
+        record(2, 2, 0, 0.0, 5.0, 100.0, 4),
     ];
     let sample = |trial, name: &str, value| Sample {
         trial,
@@ -155,6 +160,10 @@ fn peak_memory_prefers_gpu_and_falls_back_to_rss() {
         sample(0, "gpu_memory_used_mb", 9000.0),
         sample(1, "rss_mb", 310.0),
         sample(1, "rss_mb", 330.0),
+        sample(2, "rss_mb", 330.0),
+        sample(2, "gpu_memory_used_mb", 9000.0),
+        sample(2, "gpu_server_memory_mb", 6000.0),
+        sample(2, "gpu_server_memory_mb", 6500.0),
     ];
     let df = requests_frame(&records, &configs).unwrap();
     let a = analyse(
@@ -166,7 +175,11 @@ fn peak_memory_prefers_gpu_and_falls_back_to_rss() {
     .unwrap();
     assert_eq!(
         (a.rows[0].peak_memory_mb, a.rows[0].memory_kind),
-        (Some(9000.0), Some("GPU"))
+        (Some(9000.0), Some("GPU (device)"))
+    );
+    assert_eq!(
+        (a.rows[2].peak_memory_mb, a.rows[2].memory_kind),
+        (Some(6500.0), Some("GPU"))
     );
     assert_eq!(
         (a.rows[1].peak_memory_mb, a.rows[1].memory_kind),

@@ -2,16 +2,20 @@
 //! driver (`libnvidia-ml.so.1` absent) the GPU is recorded as unavailable and
 //! nothing else changes.
 
+use nvml_wrapper::enums::device::UsedGpuMemory;
+use nvml_wrapper::struct_wrappers::device::ProcessInfo;
 use nvml_wrapper::Nvml;
 
 /// Something that reads GPU memory and utilisation: NVML, or a stand-in in tests.
 pub trait GpuReader: Send + Sync {
-    fn read(&self) -> Vec<GpuReading>;
+    /// One reading per device; `server_pids` are the launched server's
+    /// processes, whose share of each device's memory is reported apart.
+    fn read(&self, server_pids: &[u32]) -> Vec<GpuReading>;
 }
 
 impl GpuReader for Gpu {
-    fn read(&self) -> Vec<GpuReading> {
-        Gpu::read(self)
+    fn read(&self, server_pids: &[u32]) -> Vec<GpuReading> {
+        Gpu::read(self, server_pids)
     }
 }
 
@@ -24,8 +28,25 @@ pub struct Gpu {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GpuReading {
     pub index: u32,
+    /// Everything in use on the device, other tenants included.
     pub memory_used_bytes: u64,
+    /// What the server's processes hold on this device; `None` where there is
+    /// no server to attribute to or the driver does not tell per process
+    /// (containers with their own PID namespace, for one).
+    pub server_memory_bytes: Option<u64>,
     pub utilization_percent: Option<u32>,
+}
+
+/// Memory of the processes in `pids`, or `None` where none of them is listed
+/// with a known amount.
+pub fn attributed(processes: &[ProcessInfo], pids: &[u32]) -> Option<u64> {
+    let mut found = None;
+    for p in processes.iter().filter(|p| pids.contains(&p.pid)) {
+        if let UsedGpuMemory::Used(bytes) = p.used_gpu_memory {
+            *found.get_or_insert(0) += bytes;
+        }
+    }
+    found
 }
 
 impl Gpu {
@@ -52,17 +73,56 @@ impl Gpu {
         format!("{} × {name} (driver {driver})", self.devices)
     }
 
-    pub fn read(&self) -> Vec<GpuReading> {
+    pub fn read(&self, server_pids: &[u32]) -> Vec<GpuReading> {
         (0..self.devices)
             .filter_map(|i| {
                 let d = self.nvml.device_by_index(i).ok()?;
                 let memory = d.memory_info().ok()?;
+                let server_memory_bytes = if server_pids.is_empty() {
+                    None
+                } else {
+                    // A process can hold both a compute and a graphics context.
+                    let mut processes = d.running_compute_processes().unwrap_or_default();
+                    processes.extend(d.running_graphics_processes().unwrap_or_default());
+                    processes.sort_by_key(|p| p.pid);
+                    processes.dedup_by_key(|p| p.pid);
+                    attributed(&processes, server_pids)
+                };
                 Some(GpuReading {
                     index: i,
                     memory_used_bytes: memory.used,
+                    server_memory_bytes,
                     utilization_percent: d.utilization_rates().ok().map(|u| u.gpu),
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn process(pid: u32, used: UsedGpuMemory) -> ProcessInfo {
+        ProcessInfo {
+            pid,
+            used_gpu_memory: used,
+            gpu_instance_id: None,
+            compute_instance_id: None,
+        }
+    }
+
+    #[test]
+    fn attributes_only_the_servers_processes_with_known_memory() {
+        let listed = [
+            process(10, UsedGpuMemory::Used(3_000)),
+            process(11, UsedGpuMemory::Used(500)),
+            process(12, UsedGpuMemory::Unavailable),
+            process(99, UsedGpuMemory::Used(7_000)),
+        ];
+        assert_eq!(attributed(&listed, &[10, 11, 12]), Some(3_500));
+        assert_eq!(attributed(&listed, &[12]), None);
+        assert_eq!(attributed(&listed, &[42]), None);
+        assert_eq!(attributed(&[], &[10]), None);
     }
 }

@@ -73,7 +73,8 @@ pub async fn during<F: Future>(
                     value,
                 });
             };
-            if let Some(u) = targets.pgid.and_then(group_usage) {
+            let usage = targets.pgid.and_then(group_usage);
+            if let Some(u) = &usage {
                 push("process", "rss_mb".into(), u.rss_bytes as f64 / 1e6);
                 if let Some((t0, c0)) = last_cpu {
                     if t_s > t0 {
@@ -87,10 +88,19 @@ pub async fn during<F: Future>(
                 last_cpu = Some((t_s, u.cpu_s));
             }
             if let Some(gpu) = &targets.gpu {
-                let readings = gpu.read();
+                let pids = usage.as_ref().map(|u| u.pids.as_slice()).unwrap_or(&[]);
+                let readings = gpu.read(pids);
                 let total: u64 = readings.iter().map(|r| r.memory_used_bytes).sum();
                 if !readings.is_empty() {
                     push("gpu", "gpu_memory_used_mb".into(), total as f64 / 1e6);
+                }
+                let server: Vec<u64> = readings
+                    .iter()
+                    .filter_map(|r| r.server_memory_bytes)
+                    .collect();
+                if !server.is_empty() {
+                    let mb = server.iter().sum::<u64>() as f64 / 1e6;
+                    push("gpu", "gpu_server_memory_mb".into(), mb);
                 }
                 for r in readings {
                     push(
@@ -140,17 +150,20 @@ mod tests {
     struct FakeGpu(AtomicU64);
 
     impl GpuReader for FakeGpu {
-        fn read(&self) -> Vec<GpuReading> {
+        fn read(&self, server_pids: &[u32]) -> Vec<GpuReading> {
             let n = self.0.fetch_add(1, Ordering::Relaxed);
             vec![
                 GpuReading {
                     index: 0,
                     memory_used_bytes: (1000 + 100 * n) * 1_000_000,
+                    // The server holds 200 MB, when there is one.
+                    server_memory_bytes: (!server_pids.is_empty()).then_some(200_000_000),
                     utilization_percent: Some(90),
                 },
                 GpuReading {
                     index: 1,
                     memory_used_bytes: 500_000_000,
+                    server_memory_bytes: None,
                     utilization_percent: None,
                 },
             ]
@@ -188,6 +201,28 @@ mod tests {
             .iter()
             .any(|s| s.name == "gpu0_utilization_percent" && s.value == 90.0));
         assert!(!samples.iter().any(|s| s.name == "gpu1_utilization_percent"));
+        // No server, nothing attributed to one.
+        assert!(!samples.iter().any(|s| s.name == "gpu_server_memory_mb"));
+    }
+
+    #[tokio::test]
+    async fn attributes_gpu_memory_to_the_server_group() {
+        // SAFETY: getpgrp has no preconditions.
+        let pgid = unsafe { libc::getpgrp() } as u32;
+        let targets = Targets {
+            pgid: Some(pgid),
+            gpu: Some(Arc::new(FakeGpu(AtomicU64::new(0)))),
+            interval: Duration::from_millis(10),
+            ..Targets::default()
+        };
+        let (_, samples) = during(targets, 0, tokio::time::sleep(Duration::from_millis(50))).await;
+        let server: Vec<f64> = samples
+            .iter()
+            .filter(|s| s.name == "gpu_server_memory_mb")
+            .map(|s| s.value)
+            .collect();
+        assert!(!server.is_empty(), "{samples:?}");
+        assert!(server.iter().all(|&mb| mb == 200.0), "{server:?}");
     }
 
     #[tokio::test]

@@ -1,12 +1,13 @@
 //! Memory and CPU of a process group, from /proc (Linux).
 
 /// Resident memory and CPU time of every process in a group.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupUsage {
     pub rss_bytes: u64,
     /// User + system CPU time, in seconds.
     pub cpu_s: f64,
-    pub processes: usize,
+    /// The group's processes, so GPU memory can be attributed to them.
+    pub pids: Vec<u32>,
 }
 
 /// Sum over the processes whose process group is `pgid`; `None` where /proc
@@ -17,7 +18,7 @@ pub fn group_usage(pgid: u32) -> Option<GroupUsage> {
     let mut usage = GroupUsage {
         rss_bytes: 0,
         cpu_s: 0.0,
-        processes: 0,
+        pids: Vec::new(),
     };
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let name = entry.file_name();
@@ -33,11 +34,11 @@ pub fn group_usage(pgid: u32) -> Option<GroupUsage> {
         if fields.pgrp != pgid {
             continue;
         }
-        usage.processes += 1;
+        usage.pids.push(pid);
         usage.rss_bytes += fields.rss_pages * page;
         usage.cpu_s += (fields.utime + fields.stime) as f64 / ticks;
     }
-    (usage.processes > 0).then_some(usage)
+    (!usage.pids.is_empty()).then_some(usage)
 }
 
 #[derive(Debug, PartialEq)]
@@ -107,6 +108,6 @@ mod tests {
         let pgid = unsafe { libc::getpgrp() } as u32;
         let u = group_usage(pgid).expect("this process is in its own group");
         assert!(u.rss_bytes > 1 << 20, "{u:?}");
-        assert!(u.processes >= 1);
+        assert!(u.pids.contains(&std::process::id()), "{u:?}");
     }
 }

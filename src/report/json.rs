@@ -15,9 +15,9 @@ impl Exporter for Json {
 
     fn render(&self, input: &ReportInput) -> anyhow::Result<String> {
         let doc = serde_json::json!({
-            "experiment": input.experiment,
-            "run_id": input.run_id,
-            "target": input.target,
+            "experiment": input.experiment(),
+            "run_id": input.run_id(),
+            "target": input.target(),
             "configurations": input.rows,
         });
         Ok(serde_json::to_string_pretty(&doc)? + "\n")

@@ -15,8 +15,8 @@ impl Exporter for Markdown {
     }
 
     fn render(&self, input: &ReportInput) -> anyhow::Result<String> {
-        let mut out = format!("# {}\n\nRun `{}`", input.experiment, input.run_id);
-        if let Some(t) = input.target {
+        let mut out = format!("# {}\n\nRun `{}`", input.experiment(), input.run_id());
+        if let Some(t) = input.target() {
             out.push_str(&format!(" against `{t}`"));
         }
         out.push_str(".\n\n");

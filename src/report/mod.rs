@@ -3,14 +3,17 @@
 
 mod cells;
 mod csv;
+pub mod html;
 mod json;
 mod markdown;
-mod significance;
+pub(crate) mod significance;
 mod table;
 
 use crate::analysis::compare::{Comparison, ConfigEstimate, Decision};
 use crate::analysis::expect::Checked;
 use crate::analysis::ConfigSummary;
+use crate::experiment::Experiment;
+use crate::results::RunData;
 use polars::prelude::DataFrame;
 
 pub use cells::{format_num, HEADERS};
@@ -19,15 +22,30 @@ pub use table::aligned;
 
 /// What every report format gets.
 pub struct ReportInput<'a> {
-    pub experiment: &'a str,
-    pub run_id: &'a str,
-    pub target: Option<&'a str>,
+    /// The run folder as read: manifest, plan, records, monitor samples.
+    pub run: &'a RunData,
+    /// The experiment as the run folder keeps it (absent if its copy is gone).
+    pub spec: Option<&'a Experiment>,
     pub rows: &'a [ConfigSummary],
     pub summary: &'a DataFrame,
     pub comparisons: &'a [Comparison],
     pub estimates: &'a [ConfigEstimate],
     pub decision: Decision,
     pub expectations: &'a [Checked],
+}
+
+impl ReportInput<'_> {
+    pub fn experiment(&self) -> &str {
+        &self.run.manifest.experiment_name
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run.manifest.run_id
+    }
+
+    pub fn target(&self) -> Option<&str> {
+        self.run.manifest.target_url.as_deref()
+    }
 }
 
 pub trait Exporter {
@@ -44,8 +62,9 @@ pub fn exporter(name: &str) -> Option<Box<dyn Exporter>> {
         "md" | "markdown" => Some(Box::new(markdown::Markdown)),
         "csv" => Some(Box::new(csv::Csv)),
         "json" => Some(Box::new(json::Json)),
+        "html" => Some(Box::new(html::Html)),
         _ => None,
     }
 }
 
-pub const FORMATS: &[&str] = &["table", "md", "csv", "json"];
+pub const FORMATS: &[&str] = &["table", "md", "csv", "json", "html"];

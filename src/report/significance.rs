@@ -6,7 +6,7 @@ use super::ReportInput;
 use crate::analysis::compare::metric_by_column;
 
 /// Metrics shown in the reports (every metric is in `stats.csv`).
-const SHOWN: &[&str] = &["output_tok_s", "ttft_p50_ms", "e2e_p50_ms", "tpot_mean_ms"];
+pub const SHOWN: &[&str] = &["output_tok_s", "ttft_p50_ms", "e2e_p50_ms", "tpot_mean_ms"];
 
 /// A relative change as `+12.3%`; `–` when missing.
 pub fn pct(x: Option<f64>) -> String {

@@ -54,7 +54,7 @@ impl Exporter for Table {
     }
 
     fn render(&self, input: &ReportInput) -> anyhow::Result<String> {
-        let mut out = format!("{} · run {}\n", input.experiment, input.run_id);
+        let mut out = format!("{} · run {}\n", input.experiment(), input.run_id());
         let header: Vec<String> = HEADERS.iter().map(|h| h.to_string()).collect();
         let rows: Vec<Vec<String>> = input.rows.iter().map(cells).collect();
         out.push_str(&aligned(&header, &rows));

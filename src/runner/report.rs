@@ -49,8 +49,10 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
     let mut requests = results::requests_frame(&run.records, &run.configurations)?;
     let mut monitor = analysis::monitor_frame(&run.samples)?;
     // alpha, threshold and expectations come from the experiment copy.
-    let (stats, expect) = experiment_of(run)
-        .map(|e| (e.stats, e.expect))
+    let spec = experiment_of(run);
+    let (stats, expect) = spec
+        .as_ref()
+        .map(|e| (e.stats, e.expect.clone()))
         .unwrap_or_default();
     let decision = decision(stats);
     let mut a = analysis::analyse(&requests, &monitor, &run.configurations, decision)?;
@@ -72,9 +74,8 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
     results::write_csv(&mut stats, &out("stats.csv"))?;
 
     let input = ReportInput {
-        experiment: &run.manifest.experiment_name,
-        run_id: &run.manifest.run_id,
-        target: run.manifest.target_url.as_deref(),
+        run,
+        spec: spec.as_ref(),
         rows: &a.rows,
         summary: &a.summary,
         comparisons: &a.comparisons,
@@ -83,8 +84,9 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
         expectations: &checked,
     };
     let mut terminal = String::new();
-    // summary.csv and report.md are always written; --format adds the others.
-    let mut names: Vec<&str> = vec!["csv", "md"];
+    // summary.csv, report.md and report.html are always written; --format
+    // adds the others.
+    let mut names: Vec<&str> = vec!["csv", "md", "html"];
     names.extend(formats.iter().map(String::as_str));
     names.dedup();
     let mut seen = std::collections::HashSet::new();

@@ -1,0 +1,402 @@
+//! The report's charts, built from the analysis: each factor's effect on the
+//! headline metrics (mean with its 95 % CI, baseline marked), throughput and
+//! latency against load, TTFT against input length, and latency ECDFs.
+
+use super::svg::{ecdf, Chart, Point, Series, Shape, XAxis};
+use crate::analysis::compare::{metric_by_column, ConfigEstimate};
+use crate::experiment::Level;
+use crate::plan::Configuration;
+use crate::results::Record;
+
+/// A chart with the legend and caption the page shows under it.
+pub struct Figure {
+    pub chart: Chart,
+    pub caption: String,
+}
+
+/// Metrics charted against every factor.
+const HEADLINE: &[&str] = &[
+    "output_tok_s",
+    "requests_per_s",
+    "ttft_p50_ms",
+    "e2e_p50_ms",
+    "tpot_mean_ms",
+    "error_rate",
+];
+
+/// Factors that set the offered load, charted as curves.
+const LOAD_FACTORS: &[&str] = &["concurrency", "rate"];
+
+fn estimate_point(
+    estimates: &[ConfigEstimate],
+    config: &str,
+    metric: &str,
+    x: f64,
+) -> Option<Point> {
+    let e = estimates
+        .iter()
+        .find(|e| e.config == config && e.metric == metric)?;
+    Some(Point {
+        x,
+        y: e.estimate.mean,
+        interval: e.estimate.ci,
+    })
+}
+
+/// The factor's levels in ascending order, the baseline's among them, with
+/// the configuration measured at each.
+fn levels<'a>(configs: &'a [Configuration], factor: &str) -> Vec<(&'a Level, &'a Configuration)> {
+    let Some(baseline) = configs.first() else {
+        return Vec::new();
+    };
+    let mut out: Vec<(&Level, &Configuration)> = baseline
+        .values
+        .get(factor)
+        .map(|l| (l, baseline))
+        .into_iter()
+        .chain(
+            configs
+                .iter()
+                .filter(|c| c.factor.as_deref() == Some(factor))
+                .filter_map(|c| c.level.as_ref().map(|l| (l, c))),
+        )
+        .collect();
+    if out.iter().all(|(l, _)| l.as_f64().is_some()) {
+        out.sort_by(|a, b| {
+            a.0.as_f64()
+                .unwrap_or(0.0)
+                .total_cmp(&b.0.as_f64().unwrap_or(0.0))
+        });
+    }
+    out
+}
+
+/// Numeric levels on a numeric axis (logarithmic when they span 16× or more
+/// and are all positive), anything else as categories in plan order.
+fn axis_for(levels: &[(&Level, &Configuration)]) -> (XAxis, Vec<f64>) {
+    let numbers: Option<Vec<f64>> = levels.iter().map(|(l, _)| l.as_f64()).collect();
+    match numbers {
+        Some(xs) if !xs.is_empty() => {
+            let (lo, hi) = xs
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+                    (a.min(*x), b.max(*x))
+                });
+            let log = lo > 0.0 && hi / lo >= 16.0;
+            (XAxis::Numeric { log }, xs)
+        }
+        _ => (
+            XAxis::Categories(levels.iter().map(|(l, _)| l.to_string()).collect()),
+            (0..levels.len()).map(|i| i as f64).collect(),
+        ),
+    }
+}
+
+fn label(metric: &str) -> String {
+    metric_by_column(metric).map_or(metric.to_string(), |m| m.label.to_string())
+}
+
+/// Amounts start at zero; latencies are drawn where the data is.
+fn from_zero(metric: &str) -> bool {
+    matches!(metric, "output_tok_s" | "requests_per_s" | "error_rate")
+}
+
+/// One series of `metric` over a factor's levels, the baseline ringed.
+fn factor_series(
+    name: &str,
+    metric: &str,
+    levels: &[(&Level, &Configuration)],
+    xs: &[f64],
+    estimates: &[ConfigEstimate],
+) -> Series {
+    let mut marked = None;
+    let mut points = Vec::new();
+    for ((_, config), x) in levels.iter().zip(xs) {
+        if let Some(p) = estimate_point(estimates, &config.label, metric, *x) {
+            if config.index == 0 {
+                marked = Some((points.len(), "baseline".to_string()));
+            }
+            points.push(p);
+        }
+    }
+    Series {
+        name: name.to_string(),
+        points,
+        shape: Shape::Line,
+        marked,
+    }
+}
+
+/// Several metrics over the same levels; only the first series labels the
+/// baseline, so the labels do not pile up.
+fn series_of(
+    metrics: &[&str],
+    levels: &[(&Level, &Configuration)],
+    xs: &[f64],
+    estimates: &[ConfigEstimate],
+) -> Vec<Series> {
+    let mut out: Vec<Series> = metrics
+        .iter()
+        .map(|m| factor_series(&label(m), m, levels, xs, estimates))
+        .filter(|s| !s.points.is_empty())
+        .collect();
+    for s in out.iter_mut().skip(1) {
+        if let Some(mark) = &mut s.marked {
+            mark.1.clear();
+        }
+    }
+    out
+}
+
+/// Per factor, each headline metric against its levels.
+pub fn factor_figures(
+    configs: &[Configuration],
+    estimates: &[ConfigEstimate],
+) -> Vec<(String, Vec<Figure>)> {
+    let mut factors: Vec<&str> = Vec::new();
+    for c in configs.iter().skip(1) {
+        if let Some(f) = c.factor.as_deref() {
+            if !factors.contains(&f) {
+                factors.push(f);
+            }
+        }
+    }
+    factors
+        .into_iter()
+        .map(|factor| {
+            let levels = levels(configs, factor);
+            let (axis, xs) = axis_for(&levels);
+            let figures = HEADLINE
+                .iter()
+                .filter_map(|metric| {
+                    let series = factor_series(&label(metric), metric, &levels, &xs, estimates);
+                    if series.points.is_empty() || (*metric == "error_rate" && series.points.iter().all(|p| p.y == 0.0)) {
+                        return None;
+                    }
+                    Some(Figure {
+                        chart: Chart {
+                            title: format!("{} by {factor}", label(metric)),
+                            x_label: factor.to_string(),
+                            y_label: label(metric),
+                            x: axis.clone(),
+                            series: vec![series],
+                            y_from_zero: from_zero(metric),
+                        },
+                        caption: format!(
+                            "{}: mean of the per-trial values with its 95 % t interval; the ringed point is the baseline.",
+                            label(metric)
+                        ),
+                    })
+                })
+                .collect();
+            (factor.to_string(), figures)
+        })
+        .collect()
+}
+
+/// Throughput and latency against the offered load, where a load factor varies.
+pub fn load_figures(configs: &[Configuration], estimates: &[ConfigEstimate]) -> Vec<Figure> {
+    let mut out = Vec::new();
+    for factor in LOAD_FACTORS {
+        if !configs.iter().any(|c| c.factor.as_deref() == Some(*factor)) {
+            continue;
+        }
+        let levels = levels(configs, factor);
+        let (axis, xs) = axis_for(&levels);
+        let series = |metrics: &[&str]| series_of(metrics, &levels, &xs, estimates);
+        out.push(Figure {
+            chart: Chart {
+                title: format!("Throughput vs {factor}"),
+                x_label: factor.to_string(),
+                y_label: "output tokens/s".into(),
+                x: axis.clone(),
+                series: series(&["output_tok_s"]),
+                y_from_zero: true,
+            },
+            caption: format!(
+                "Output tokens per second of wall time against {factor}; where the curve flattens the server is saturated."
+            ),
+        });
+        for (name, metrics) in [
+            ("TTFT", ["ttft_p50_ms", "ttft_p95_ms"]),
+            ("E2E", ["e2e_p50_ms", "e2e_p95_ms"]),
+        ] {
+            out.push(Figure {
+                chart: Chart {
+                    title: format!("{name} vs {factor}"),
+                    x_label: factor.to_string(),
+                    y_label: format!("{name} ms"),
+                    x: axis.clone(),
+                    series: series(&metrics),
+                    y_from_zero: true,
+                },
+                caption: format!(
+                    "{name} p50 and p95 against {factor}, each the mean of the per-trial values with its 95 % interval."
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// TTFT against prompt length, where `input_tokens` varies.
+pub fn input_length_figure(
+    configs: &[Configuration],
+    estimates: &[ConfigEstimate],
+) -> Option<Figure> {
+    let factor = "input_tokens";
+    if !configs.iter().any(|c| c.factor.as_deref() == Some(factor)) {
+        return None;
+    }
+    let levels = levels(configs, factor);
+    let (axis, xs) = axis_for(&levels);
+    let series = series_of(&["ttft_p50_ms", "ttft_p95_ms"], &levels, &xs, estimates);
+    Some(Figure {
+        chart: Chart {
+            title: "TTFT vs input length".into(),
+            x_label: "input tokens".into(),
+            y_label: "TTFT ms".into(),
+            x: axis,
+            series,
+            y_from_zero: true,
+        },
+        caption:
+            "Time to first token against prompt length: the slope is the prefill cost per token."
+                .into(),
+    })
+}
+
+/// ECDFs of a per-request latency, one curve per configuration, successful
+/// requests only.
+pub fn distribution_figure(
+    configs: &[Configuration],
+    records: &[Record],
+    title: &str,
+    value: fn(&Record) -> Option<f64>,
+) -> Figure {
+    let series = configs
+        .iter()
+        .map(|c| {
+            let values: Vec<f64> = records
+                .iter()
+                .filter(|r| r.config == c.index && r.ok)
+                .filter_map(value)
+                .collect();
+            Series {
+                name: c.label.clone(),
+                points: ecdf(&values),
+                shape: Shape::Step,
+                marked: None,
+            }
+        })
+        .filter(|s| !s.points.is_empty())
+        .collect();
+    Figure {
+        chart: Chart {
+            title: format!("{title} distribution"),
+            x_label: format!("{title} ms"),
+            y_label: "fraction of requests ≤ x".into(),
+            x: XAxis::Numeric { log: false },
+            series,
+            y_from_zero: true,
+        },
+        caption: format!(
+            "Empirical CDF of {title} per configuration over every successful request of every trial; \
+             read the p50 at 0.5 and the p95 at 0.95."
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::welch::estimate;
+    use indexmap::IndexMap;
+
+    fn config(
+        index: usize,
+        factor: Option<&str>,
+        level: Option<Level>,
+        values: &[(&str, Level)],
+    ) -> Configuration {
+        let values: IndexMap<String, Level> = values
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        Configuration {
+            index,
+            label: match (&factor, &level) {
+                (Some(f), Some(l)) => format!("{f}={l}"),
+                _ => "baseline".into(),
+            },
+            factor: factor.map(str::to_string),
+            level,
+            values,
+        }
+    }
+
+    fn plan() -> Vec<Configuration> {
+        let base = [
+            ("concurrency", Level::Int(4)),
+            ("quant", Level::Str("q4".into())),
+        ];
+        vec![
+            config(0, None, None, &base),
+            config(1, Some("concurrency"), Some(Level::Int(1)), &base),
+            config(2, Some("concurrency"), Some(Level::Int(64)), &base),
+            config(3, Some("quant"), Some(Level::Str("q8".into())), &base),
+        ]
+    }
+
+    fn est(config: &str, metric: &str, values: &[f64]) -> ConfigEstimate {
+        ConfigEstimate {
+            config: config.into(),
+            metric: metric.into(),
+            estimate: estimate(values).unwrap(),
+        }
+    }
+
+    #[test]
+    fn factor_charts_sort_levels_and_ring_the_baseline() {
+        let configs = plan();
+        let estimates = vec![
+            est("baseline", "output_tok_s", &[40.0, 42.0, 44.0]),
+            est("concurrency=1", "output_tok_s", &[10.0, 11.0, 12.0]),
+            est("concurrency=64", "output_tok_s", &[80.0, 81.0, 82.0]),
+            est("quant=q8", "output_tok_s", &[30.0, 31.0, 32.0]),
+        ];
+        let figures = factor_figures(&configs, &estimates);
+        assert_eq!(
+            figures.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
+            ["concurrency", "quant"]
+        );
+        let chart = &figures[0].1[0].chart;
+        // 1, 4 (baseline), 64: sorted, spanning 64× so logarithmic.
+        assert_eq!(chart.x, XAxis::Numeric { log: true });
+        let s = &chart.series[0];
+        assert_eq!(
+            s.points.iter().map(|p| p.x).collect::<Vec<_>>(),
+            [1.0, 4.0, 64.0]
+        );
+        assert_eq!(
+            s.points.iter().map(|p| p.y).collect::<Vec<_>>(),
+            [11.0, 42.0, 81.0]
+        );
+        assert_eq!(s.marked.as_ref().map(|m| m.0), Some(1));
+        let (lo, hi) = s.points[1].interval.unwrap();
+        assert!(lo < 42.0 && hi > 42.0);
+        // Text levels keep plan order as categories, the baseline first.
+        let quant = &figures[1].1[0].chart;
+        assert_eq!(quant.x, XAxis::Categories(vec!["q4".into(), "q8".into()]));
+        // Metrics with no estimates get no chart.
+        assert_eq!(figures[0].1.len(), 1);
+    }
+
+    #[test]
+    fn load_and_input_length_charts_appear_only_for_their_factors() {
+        let configs = plan();
+        assert_eq!(load_figures(&configs, &[]).len(), 3);
+        assert!(input_length_figure(&configs, &[]).is_none());
+        assert!(load_figures(&configs[..1], &[]).is_empty());
+    }
+}

@@ -1,0 +1,483 @@
+//! A small SVG chart kit: points joined by lines with error bars, on a
+//! numeric (optionally logarithmic) or categorical x axis, and step lines for
+//! ECDFs. Colours and fonts come from the page's CSS (series classes `s0`…`s7`),
+//! so a chart is plain markup and its text stays selectable text.
+
+use super::escape;
+use std::fmt::Write;
+
+const WIDTH: f64 = 520.0;
+const HEIGHT: f64 = 300.0;
+const LEFT: f64 = 64.0;
+const RIGHT: f64 = 18.0;
+const TOP: f64 = 16.0;
+const BOTTOM: f64 = 46.0;
+/// Series styles the CSS defines; further series reuse them in turn.
+pub const PALETTE: usize = 8;
+/// An ECDF with more points than this is drawn through this many quantiles.
+const MAX_STEPS: usize = 400;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum XAxis {
+    /// Numbers; logarithmic where `log` (every x must then be positive).
+    Numeric { log: bool },
+    /// Named levels, drawn at equal spacing in this order; x is the index.
+    Categories(Vec<String>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+    /// An interval drawn as an error bar (a 95 % CI, say).
+    pub interval: Option<(f64, f64)>,
+}
+
+impl Point {
+    pub fn new(x: f64, y: f64) -> Self {
+        Point {
+            x,
+            y,
+            interval: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shape {
+    /// Markers joined by straight lines.
+    Line,
+    /// A right-continuous step function (an ECDF).
+    Step,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<Point>,
+    pub shape: Shape,
+    /// The index of a point to ring and label (the baseline).
+    pub marked: Option<(usize, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chart {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub x: XAxis,
+    pub series: Vec<Series>,
+    /// Start the y axis at zero (amounts) rather than at the data (latencies
+    /// that never come near zero).
+    pub y_from_zero: bool,
+}
+
+/// Where the data lands on the page.
+struct Frame {
+    x: (f64, f64),
+    y: (f64, f64),
+    log_x: bool,
+}
+
+impl Frame {
+    fn px(&self, x: f64) -> f64 {
+        let (x, lo, hi) = if self.log_x {
+            (x.log10(), self.x.0.log10(), self.x.1.log10())
+        } else {
+            (x, self.x.0, self.x.1)
+        };
+        let span = if hi > lo { hi - lo } else { 1.0 };
+        LEFT + (x - lo) / span * (WIDTH - LEFT - RIGHT)
+    }
+
+    fn py(&self, y: f64) -> f64 {
+        let span = if self.y.1 > self.y.0 {
+            self.y.1 - self.y.0
+        } else {
+            1.0
+        };
+        HEIGHT - BOTTOM - (y - self.y.0) / span * (HEIGHT - TOP - BOTTOM)
+    }
+}
+
+/// Round tick values spanning `lo..=hi`, about `n` of them (1–2–5 steps).
+pub fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+    let (lo, hi) = if hi > lo {
+        (lo, hi)
+    } else {
+        let pad = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
+        (lo - pad, hi + pad)
+    };
+    let raw = (hi - lo) / n.max(1) as f64;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let step = magnitude
+        * match raw / magnitude {
+            r if r < 1.5 => 1.0,
+            r if r < 3.0 => 2.0,
+            r if r < 7.0 => 5.0,
+            _ => 10.0,
+        };
+    let first = (lo / step).floor() as i64;
+    let last = (hi / step).ceil() as i64;
+    (first..=last).map(|k| k as f64 * step).collect()
+}
+
+/// A tick label with as many decimals as the step between ticks needs.
+fn tick_label(v: f64, step: f64) -> String {
+    let decimals = if step >= 1.0 {
+        0
+    } else {
+        (-step.log10().floor()) as usize
+    };
+    let s = format!("{v:.decimals$}");
+    if s == "-0" {
+        "0".into()
+    } else {
+        s
+    }
+}
+
+/// A measured level as written: whole numbers without decimals.
+fn level_label(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else {
+        crate::report::format_num(Some(x))
+    }
+}
+
+/// `points` as an ECDF: the fraction of values at or below each value.
+pub fn ecdf(values: &[f64]) -> Vec<Point> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let keep: Vec<usize> = if n <= MAX_STEPS {
+        (0..n).collect()
+    } else {
+        // Evenly spaced ranks, the last always kept so the curve reaches 1.
+        (1..=MAX_STEPS).map(|k| k * n / MAX_STEPS - 1).collect()
+    };
+    keep.into_iter()
+        .map(|i| Point::new(v[i], (i + 1) as f64 / n as f64))
+        .collect()
+}
+
+impl Chart {
+    fn frame(&self) -> Frame {
+        let points = || self.series.iter().flat_map(|s| s.points.iter());
+        let (x, log_x) = match &self.x {
+            XAxis::Categories(names) => ((-0.5, names.len() as f64 - 0.5), false),
+            XAxis::Numeric { log } => {
+                let xs = points().map(|p| p.x);
+                let lo = xs.clone().fold(f64::INFINITY, f64::min);
+                let hi = xs.fold(f64::NEG_INFINITY, f64::max);
+                let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+                if *log && lo > 0.0 {
+                    // A little room either side, in the log domain.
+                    ((lo / 1.25, hi * 1.25), true)
+                } else {
+                    let pad = if hi > lo { (hi - lo) * 0.04 } else { 1.0 };
+                    ((lo - pad, hi + pad), false)
+                }
+            }
+        };
+        let ys = points().flat_map(|p| {
+            let (a, b) = p.interval.unwrap_or((p.y, p.y));
+            [p.y, a, b]
+        });
+        let mut lo = ys.clone().fold(f64::INFINITY, f64::min);
+        let mut hi = ys.fold(f64::NEG_INFINITY, f64::max);
+        if !lo.is_finite() {
+            (lo, hi) = (0.0, 1.0);
+        }
+        if self.y_from_zero {
+            lo = lo.min(0.0);
+        }
+        let ticks = nice_ticks(lo, hi, 5);
+        Frame {
+            x,
+            y: (ticks[0], ticks[ticks.len() - 1]),
+            log_x,
+        }
+    }
+
+    pub fn to_svg(&self) -> String {
+        let f = self.frame();
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img"><title>{}</title>"#,
+            escape(&self.title)
+        );
+        self.axes(&mut s, &f);
+        for (i, series) in self.series.iter().enumerate() {
+            draw_series(&mut s, &f, series, i % PALETTE);
+        }
+        if self.series.iter().all(|s| s.points.is_empty()) {
+            let _ = write!(
+                s,
+                r#"<text class="empty" x="{}" y="{}" text-anchor="middle">no data</text>"#,
+                WIDTH / 2.0,
+                HEIGHT / 2.0
+            );
+        }
+        s.push_str("</svg>");
+        s
+    }
+
+    fn axes(&self, s: &mut String, f: &Frame) {
+        let (x0, x1) = (LEFT, WIDTH - RIGHT);
+        let (y0, y1) = (HEIGHT - BOTTOM, TOP);
+        let yt = nice_ticks(f.y.0, f.y.1, 5);
+        let ystep = if yt.len() > 1 { yt[1] - yt[0] } else { 1.0 };
+        for v in &yt {
+            let y = f.py(*v);
+            let _ = write!(
+                s,
+                r#"<line class="grid" x1="{x0}" x2="{x1}" y1="{y:.1}" y2="{y:.1}"/><text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+                x0 - 6.0,
+                y + 4.0,
+                tick_label(*v, ystep)
+            );
+        }
+        let xticks: Vec<(f64, String)> = match &self.x {
+            XAxis::Categories(names) => names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (i as f64, n.clone()))
+                .collect(),
+            XAxis::Numeric { .. } => {
+                let mut xs: Vec<f64> = self
+                    .series
+                    .iter()
+                    .flat_map(|s| s.points.iter().map(|p| p.x))
+                    .collect();
+                xs.sort_by(f64::total_cmp);
+                xs.dedup();
+                if xs.len() <= 8 && self.series.iter().all(|s| s.shape == Shape::Line) {
+                    // Few levels: label exactly the levels measured.
+                    xs.iter().map(|x| (*x, level_label(*x))).collect()
+                } else if f.log_x {
+                    let (a, b) = (f.x.0.log10().ceil() as i32, f.x.1.log10().floor() as i32);
+                    (a..=b)
+                        .map(|k| (10f64.powi(k), tick_label(10f64.powi(k), 1.0)))
+                        .collect()
+                } else {
+                    let t = nice_ticks(f.x.0, f.x.1, 6);
+                    let step = if t.len() > 1 { t[1] - t[0] } else { 1.0 };
+                    t.into_iter()
+                        .filter(|v| *v >= f.x.0 && *v <= f.x.1)
+                        .map(|v| (v, tick_label(v, step)))
+                        .collect()
+                }
+            }
+        };
+        for (v, label) in xticks {
+            let x = f.px(v);
+            let _ = write!(
+                s,
+                r#"<line class="tickmark" x1="{x:.1}" x2="{x:.1}" y1="{y0}" y2="{:.1}"/><text class="tick" x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+                y0 + 4.0,
+                y0 + 17.0,
+                escape(&label)
+            );
+        }
+        let _ = write!(
+            s,
+            r#"<line class="axis" x1="{x0}" x2="{x1}" y1="{y0}" y2="{y0}"/><line class="axis" x1="{x0}" x2="{x0}" y1="{y0}" y2="{y1}"/><text class="label" x="{:.1}" y="{:.1}" text-anchor="middle">{}</text><text class="label" transform="translate(14 {:.1}) rotate(-90)" text-anchor="middle">{}</text>"#,
+            (x0 + x1) / 2.0,
+            HEIGHT - 8.0,
+            escape(&self.x_label),
+            (y0 + y1) / 2.0,
+            escape(&self.y_label)
+        );
+    }
+}
+
+fn draw_series(s: &mut String, f: &Frame, series: &Series, style: usize) {
+    let pts: Vec<(f64, f64)> = series
+        .points
+        .iter()
+        .map(|p| (f.px(p.x), f.py(p.y)))
+        .collect();
+    if pts.is_empty() {
+        return;
+    }
+    let _ = write!(
+        s,
+        r#"<g class="series s{style}"><title>{}</title>"#,
+        escape(&series.name)
+    );
+    let mut d = String::new();
+    match series.shape {
+        Shape::Line => {
+            for (i, (x, y)) in pts.iter().enumerate() {
+                let _ = write!(d, "{}{x:.1},{y:.1}", if i == 0 { "M" } else { "L" });
+            }
+        }
+        Shape::Step => {
+            // From 0 at the first value, up each step, flat to the next value.
+            let (x0, _) = pts[0];
+            let _ = write!(d, "M{x0:.1},{:.1}", f.py(0.0));
+            let mut last_y = f.py(0.0);
+            for (x, y) in &pts {
+                let _ = write!(d, "L{x:.1},{last_y:.1}L{x:.1},{y:.1}");
+                last_y = *y;
+            }
+        }
+    }
+    let _ = write!(s, r#"<path class="line" d="{d}"/>"#);
+    if series.shape == Shape::Line {
+        for (p, (x, y)) in series.points.iter().zip(&pts) {
+            // An interval shorter than the marker would only blur it.
+            if let Some((lo, hi)) = p
+                .interval
+                .filter(|(lo, hi)| (f.py(*lo) - f.py(*hi)).abs() > 7.0)
+            {
+                let (a, b) = (f.py(lo), f.py(hi));
+                let _ = write!(
+                    s,
+                    r#"<path class="bar" d="M{x:.1},{a:.1}L{x:.1},{b:.1}M{:.1},{a:.1}L{:.1},{a:.1}M{:.1},{b:.1}L{:.1},{b:.1}"/>"#,
+                    x - 4.0,
+                    x + 4.0,
+                    x - 4.0,
+                    x + 4.0
+                );
+            }
+            let _ = write!(
+                s,
+                r#"<circle class="dot" cx="{x:.1}" cy="{y:.1}" r="3.5"/>"#
+            );
+        }
+    }
+    if let Some((i, label)) = &series.marked {
+        if let Some((x, y)) = pts.get(*i) {
+            let _ = write!(
+                s,
+                r#"<circle class="mark" cx="{x:.1}" cy="{y:.1}" r="7.5"/>"#
+            );
+            if !label.is_empty() {
+                let _ = write!(
+                    s,
+                    r#"<text class="marklabel" x="{:.1}" y="{:.1}">{}</text>"#,
+                    x + 9.0,
+                    (y - 9.0).max(TOP + 8.0),
+                    escape(label)
+                );
+            }
+        }
+    }
+    s.push_str("</g>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_round_and_cover_the_range() {
+        assert_eq!(
+            nice_ticks(0.0, 10.0, 5),
+            vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+        );
+        let t = nice_ticks(13.0, 87.0, 5);
+        assert_eq!((t[0], t[t.len() - 1]), (10.0, 90.0));
+        assert!(
+            t.windows(2).all(|w| (w[1] - w[0] - 10.0).abs() < 1e-9),
+            "{t:?}"
+        );
+        // A single value still gets an axis around it.
+        let t = nice_ticks(5.0, 5.0, 5);
+        assert!(t[0] <= 5.0 && *t.last().unwrap() >= 5.0 && t.len() > 1);
+        assert_eq!(tick_label(0.30000000000000004, 0.1), "0.3");
+        assert_eq!(tick_label(1500.0, 500.0), "1500");
+    }
+
+    #[test]
+    fn ecdf_steps_reach_one_and_thin_out_long_samples() {
+        let e = ecdf(&[3.0, 1.0, 2.0, f64::NAN]);
+        assert_eq!(
+            e,
+            vec![
+                Point::new(1.0, 1.0 / 3.0),
+                Point::new(2.0, 2.0 / 3.0),
+                Point::new(3.0, 1.0)
+            ]
+        );
+        let many: Vec<f64> = (0..10_000).map(f64::from).collect();
+        let e = ecdf(&many);
+        assert_eq!(e.len(), MAX_STEPS);
+        assert_eq!(e.last().unwrap().y, 1.0);
+        assert!(e.windows(2).all(|w| w[0].x < w[1].x && w[0].y < w[1].y));
+    }
+
+    #[test]
+    fn charts_escape_text_and_place_points_inside_the_plot() {
+        let chart = Chart {
+            title: "<script>alert(1)</script>".into(),
+            x_label: "level & more".into(),
+            y_label: "tok/s".into(),
+            x: XAxis::Categories(vec!["a<b".into(), "c".into()]),
+            series: vec![Series {
+                name: "\"quoted\"".into(),
+                points: vec![
+                    Point {
+                        x: 0.0,
+                        y: 10.0,
+                        interval: Some((8.0, 12.0)),
+                    },
+                    Point::new(1.0, 20.0),
+                ],
+                shape: Shape::Line,
+                marked: Some((0, "baseline".into())),
+            }],
+            y_from_zero: true,
+        };
+        let svg = chart.to_svg();
+        assert!(!svg.contains("<script>") && svg.contains("&lt;script&gt;"));
+        assert!(
+            svg.contains("a&lt;b")
+                && svg.contains("level &amp; more")
+                && svg.contains("&quot;quoted&quot;")
+        );
+        assert_eq!(svg.matches("<circle class=\"dot\"").count(), 2);
+        assert!(svg.contains("class=\"mark\"") && svg.contains(">baseline<"));
+        // Every circle lies inside the plot area.
+        for c in svg.split("<circle").skip(1) {
+            let num = |key: &str| -> f64 {
+                let at = c.find(key).unwrap() + key.len();
+                c[at..].split('"').next().unwrap().parse().unwrap()
+            };
+            let (x, y) = (num("cx=\""), num("cy=\""));
+            assert!((LEFT..=WIDTH - RIGHT).contains(&x), "{x}");
+            assert!((TOP..=HEIGHT - BOTTOM).contains(&y), "{y}");
+        }
+    }
+
+    #[test]
+    fn an_empty_chart_says_so() {
+        let chart = Chart {
+            title: "t".into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            x: XAxis::Numeric { log: false },
+            series: vec![],
+            y_from_zero: false,
+        };
+        assert!(chart.to_svg().contains("no data"));
+    }
+
+    #[test]
+    fn log_axes_space_powers_evenly() {
+        let f = Frame {
+            x: (1.0, 100.0),
+            y: (0.0, 1.0),
+            log_x: true,
+        };
+        let (a, b, c) = (f.px(1.0), f.px(10.0), f.px(100.0));
+        assert!(((b - a) - (c - b)).abs() < 1e-9);
+    }
+}
