@@ -22,12 +22,16 @@ pub enum Command {
         /// Results root; the run goes to OUT/<experiment>/<run-id>/.
         #[arg(long, default_value = "results")]
         out: PathBuf,
-        /// Extra report formats besides the terminal table, summary.csv and report.md.
+        /// Extra report formats besides the terminal table, summary.csv,
+        /// report.md and report.html: json (summary.json).
         #[arg(long, value_delimiter = ',', default_value = "table")]
         format: Vec<String>,
-        /// No progress lines.
+        /// No progress bar or lines.
         #[arg(long, short)]
         quiet: bool,
+        /// Print summary.json on stdout instead of the table (for scripts).
+        #[arg(long)]
+        json: bool,
         /// Override the experiment's repetitions (a quick look).
         #[arg(long)]
         repetitions: Option<u32>,
@@ -50,7 +54,7 @@ pub enum Command {
     /// Re-analyse a run folder and write its tables and reports.
     Report {
         run: PathBuf,
-        /// Formats: table, md, csv, json.
+        /// Formats: table, md, csv, json, html (csv, md and html are always written).
         #[arg(long, value_delimiter = ',', default_value = "table")]
         format: Vec<String>,
     },
@@ -72,6 +76,23 @@ pub enum Command {
         /// Compare runs of different experiments.
         #[arg(long)]
         force: bool,
+        /// Where to write the HTML comparison [default: RUN_B/compare-<A's run id>.html].
+        #[arg(long)]
+        html: Option<PathBuf>,
+    },
+    /// List the runs of one experiment over time and chart a metric across them.
+    History {
+        /// An experiment's results folder, e.g. results/quickstart.
+        dir: PathBuf,
+        /// Metric to chart (a column of trials.parquet).
+        #[arg(long, default_value = "output_tok_s")]
+        metric: String,
+        /// Configuration whose metrics the table shows.
+        #[arg(long, default_value = "baseline")]
+        config: String,
+        /// Where to write the page [default: DIR/history.html].
+        #[arg(long)]
+        html: Option<PathBuf>,
     },
     /// Run a recorded experiment again (same seed, same plan) and compare.
     Reproduce {

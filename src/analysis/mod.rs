@@ -54,9 +54,10 @@ pub struct ConfigSummary {
     pub completion_tokens_mean: Option<f64>,
     pub requested_input_tokens: Option<u64>,
     pub requested_output_tokens: Option<u64>,
-    /// Peak GPU memory where a GPU was sampled, else the server's peak RSS.
+    /// The most specific peak memory figure: the launched server's own GPU
+    /// memory, else the GPUs' whole use, else the server's peak RSS.
     pub peak_memory_mb: Option<f64>,
-    /// `GPU` or `RSS`.
+    /// `GPU` (the server's share), `GPU (device)` or `RSS`.
     pub memory_kind: Option<&'static str>,
 }
 

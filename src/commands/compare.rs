@@ -3,8 +3,11 @@
 use crate::analysis::between_runs::{compare_runs, is_regression, label, tally, RunTrials};
 use crate::analysis::compare::{Comparison, Decision, METRICS};
 use crate::error::{InputError, RegressionError};
+use crate::report::html::compare::Side;
 use crate::results::{read_run, RunData};
 use crate::runner;
+use anyhow::Context as _;
+use polars::prelude::DataFrame;
 use std::path::Path;
 
 pub struct CompareOptions {
@@ -12,6 +15,8 @@ pub struct CompareOptions {
     pub metrics: Vec<String>,
     pub decision: Decision,
     pub force: bool,
+    /// The HTML comparison's path; next to run B when absent.
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// Compare two run folders; prints the table and returns the comparisons.
@@ -37,8 +42,27 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Com
         ))
         .into());
     }
-    let rows = compare_loaded(&ra, &rb, &o.metrics, o.decision)?;
+    let (ta, tb) = (runner::trial_table(&ra)?, runner::trial_table(&rb)?);
+    let rows = compare_tables(&ra, &ta, &rb, &tb, &o.metrics, o.decision)?;
     print!("{}", render(&ra, &rb, &rows, o.decision));
+    let page = crate::report::html::compare::compare_page(
+        &Side {
+            run: &ra,
+            trials: &ta,
+        },
+        &Side {
+            run: &rb,
+            trials: &tb,
+        },
+        &rows,
+        o.decision,
+    )?;
+    let html = o
+        .html
+        .clone()
+        .unwrap_or_else(|| b.join(format!("compare-{}.html", ra.manifest.run_id)));
+    std::fs::write(&html, page).with_context(|| format!("writing {}", html.display()))?;
+    eprintln!("report: {}", html.display());
     if o.fail_on_regression && rows.iter().any(is_regression) {
         return Err(RegressionError(format!(
             "{} in {} against {}",
@@ -58,13 +82,24 @@ fn compare_loaded(
     d: Decision,
 ) -> anyhow::Result<Vec<Comparison>> {
     let (ta, tb) = (runner::trial_table(a)?, runner::trial_table(b)?);
+    compare_tables(a, &ta, b, &tb, metrics, d)
+}
+
+fn compare_tables(
+    a: &RunData,
+    ta: &DataFrame,
+    b: &RunData,
+    tb: &DataFrame,
+    metrics: &[String],
+    d: Decision,
+) -> anyhow::Result<Vec<Comparison>> {
     let rows = compare_runs(
         &RunTrials {
-            trials: &ta,
+            trials: ta,
             configs: &a.configurations,
         },
         &RunTrials {
-            trials: &tb,
+            trials: tb,
             configs: &b.configurations,
         },
         metrics,

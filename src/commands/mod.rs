@@ -1,6 +1,7 @@
 //! One function per subcommand: the glue between the CLI and the library.
 
 mod compare;
+mod history;
 
 use crate::cli::Command;
 use crate::experiment::{self, LoadedExperiment};
@@ -17,6 +18,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             out,
             format,
             quiet,
+            json,
             repetitions,
             requests,
             check,
@@ -29,6 +31,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
                 repetitions,
                 requests,
                 check,
+                json,
             },
         ),
         Command::Validate { experiment } => validate(&experiment),
@@ -66,15 +69,23 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             alpha,
             threshold,
             force,
+            html,
         } => {
             let options = compare::CompareOptions {
                 fail_on_regression,
                 metrics: metric,
                 decision: crate::analysis::compare::Decision { alpha, threshold },
                 force,
+                html,
             };
             compare::compare(&run_a, &run_b, &options).map(|_| ())
         }
+        Command::History {
+            dir,
+            metric,
+            config,
+            html,
+        } => history::history(&dir, &metric, &config, html.as_deref()),
         Command::Reproduce { run, out, quiet } => compare::reproduce(&run, &out, quiet),
         Command::Schema => {
             println!("{}", schema_json());
@@ -102,6 +113,8 @@ pub struct Overrides {
     pub requests: Option<u32>,
     /// Fail (exit 3) on a refuted expectation.
     pub check: bool,
+    /// summary.json on stdout instead of the table.
+    pub json: bool,
 }
 
 fn run(
@@ -140,9 +153,19 @@ fn run(
             progress: !quiet,
         },
     ))?;
-    let output = runner::report_dir(&dir, formats)?;
-    print!("{}", output.terminal);
+    let mut formats = formats.to_vec();
+    if overrides.json {
+        formats.retain(|f| f != "table");
+        formats.push("json".into());
+    }
+    let output = runner::report_dir(&dir, &formats)?;
+    if overrides.json {
+        print!("{}", std::fs::read_to_string(dir.join("summary.json"))?);
+    } else {
+        print!("{}", output.terminal);
+    }
     eprintln!("results: {}", dir.display());
+    eprintln!("report:  {}", dir.join("report.html").display());
     if overrides.check && output.refuted > 0 {
         return Err(crate::error::RegressionError(format!(
             "{} expectation(s) refuted",

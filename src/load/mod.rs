@@ -24,6 +24,8 @@ pub struct TrialLoad {
     pub duration: Option<Duration>,
     pub requested_input_tokens: Option<u64>,
     pub requested_output_tokens: Option<u64>,
+    /// Counts finished requests as they finish, for the progress display.
+    pub finished: Arc<AtomicUsize>,
 }
 
 /// Send the warm-up requests (not recorded) at the trial's concurrency.
@@ -105,6 +107,7 @@ pub async fn closed_loop(
     let mut records = Vec::new();
     while let Some(r) = rx.recv().await {
         records.push(r);
+        load.finished.fetch_add(1, Ordering::Relaxed);
     }
     while set.join_next().await.is_some() {}
     records.sort_by_key(|r| r.request);

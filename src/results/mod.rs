@@ -10,7 +10,7 @@ pub use frame::{requests_frame, RECORD_COLUMNS};
 pub use manifest::{now_rfc3339, sha256_hex, Manifest, Status};
 pub use reader::{read_run, RunData};
 pub use record::{Record, RequestSlot};
-pub use run_dir::{RunWriter, MONITOR, REQUESTS, TRIALS};
+pub use run_dir::{RunWriter, MANIFEST, MONITOR, REQUESTS, TRIALS};
 
 use polars::prelude::*;
 use std::path::Path;

@@ -2,6 +2,7 @@
 //! folder → analysis and reports.
 
 mod prepare;
+mod progress;
 mod report;
 mod session;
 
@@ -70,8 +71,15 @@ async fn run_trials(
 ) -> anyhow::Result<()> {
     let e = &l.experiment;
     let mut target_url = String::new();
+    let per_trial = e.trial.requests.map(|n| n as usize);
+    let mut progress = progress::Progress::new(opts.progress, plan.trials.len(), per_trial);
     for trial in &plan.trials {
         let config = plan.config_of(trial);
+        let finished = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        progress.trial_started(
+            format!("{} rep {}", config.label, trial.repetition + 1),
+            finished.clone(),
+        );
         let conn = session
             .connect(l, config)
             .await
@@ -105,6 +113,7 @@ async fn run_trials(
             duration: e.trial.duration.map(|d| d.0),
             requested_input_tokens: config.input_tokens(),
             requested_output_tokens: config.output_tokens(),
+            finished,
         };
         let (records, samples) = monitor::during(
             session.monitor_targets(&conn.base_url),
@@ -113,9 +122,13 @@ async fn run_trials(
         )
         .await;
         writer.append_trial(&records, &samples)?;
-        if opts.progress {
-            progress_line(plan, trial, &config.label, &records, conn.restarted);
-        }
+        progress.trial_done(&progress_line(
+            plan,
+            trial,
+            &config.label,
+            &records,
+            conn.restarted,
+        ));
         session
             .check_alive()
             .with_context(|| format!("trial {} ({})", trial.index, config.label))?;
@@ -129,7 +142,7 @@ fn progress_line(
     label: &str,
     records: &[Record],
     restarted: bool,
-) {
+) -> String {
     let ok: Vec<&Record> = records.iter().filter(|r| r.ok).collect();
     let ttft: Vec<f64> = ok.iter().filter_map(|r| r.ttft_ms).collect();
     let p50 = crate::analysis::stats::percentile(&ttft, 0.5);
@@ -138,7 +151,7 @@ fn progress_line(
         .iter()
         .find_map(|r| r.error.as_deref())
         .unwrap_or("");
-    eprintln!(
+    format!(
         "[{:>3}/{}] {label} rep {}{}: {}/{} ok, TTFT p50 {} ms{}",
         trial.index + 1,
         plan.trials.len(),
@@ -152,7 +165,7 @@ fn progress_line(
         } else {
             String::new()
         },
-    );
+    )
 }
 
 /// Re-analyse `dir` and write its tables and reports.

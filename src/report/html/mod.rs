@@ -4,6 +4,8 @@
 //! that came from the experiment or a server goes through [`escape`].
 
 pub mod charts;
+pub mod compare;
+pub mod history;
 mod page;
 pub mod svg;
 

@@ -49,6 +49,8 @@ pub enum Shape {
     Line,
     /// A right-continuous step function (an ECDF).
     Step,
+    /// Markers alone (estimates that no line should join), with error bars.
+    Points,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -67,8 +69,8 @@ pub struct Chart {
     pub y_label: String,
     pub x: XAxis,
     pub series: Vec<Series>,
-    /// Start the y axis at zero (amounts) rather than at the data (latencies
-    /// that never come near zero).
+    /// Keep zero on the y axis (amounts, changes) rather than fitting the
+    /// data alone (latencies that never come near zero).
     pub y_from_zero: bool,
 }
 
@@ -195,6 +197,7 @@ impl Chart {
         }
         if self.y_from_zero {
             lo = lo.min(0.0);
+            hi = hi.max(0.0);
         }
         let ticks = nice_ticks(lo, hi, 5);
         Frame {
@@ -243,6 +246,13 @@ impl Chart {
                 tick_label(*v, ystep)
             );
         }
+        if f.y.0 < 0.0 && f.y.1 > 0.0 {
+            let y = f.py(0.0);
+            let _ = write!(
+                s,
+                r#"<line class="zero" x1="{x0}" x2="{x1}" y1="{y:.1}" y2="{y:.1}"/>"#
+            );
+        }
         let xticks: Vec<(f64, String)> = match &self.x {
             XAxis::Categories(names) => names
                 .iter()
@@ -257,7 +267,7 @@ impl Chart {
                     .collect();
                 xs.sort_by(f64::total_cmp);
                 xs.dedup();
-                if xs.len() <= 8 && self.series.iter().all(|s| s.shape == Shape::Line) {
+                if xs.len() <= 8 && self.series.iter().all(|s| s.shape != Shape::Step) {
                     // Few levels: label exactly the levels measured.
                     xs.iter().map(|x| (*x, level_label(*x))).collect()
                 } else if f.log_x {
@@ -313,6 +323,7 @@ fn draw_series(s: &mut String, f: &Frame, series: &Series, style: usize) {
     );
     let mut d = String::new();
     match series.shape {
+        Shape::Points => {}
         Shape::Line => {
             for (i, (x, y)) in pts.iter().enumerate() {
                 let _ = write!(d, "{}{x:.1},{y:.1}", if i == 0 { "M" } else { "L" });
@@ -329,8 +340,10 @@ fn draw_series(s: &mut String, f: &Frame, series: &Series, style: usize) {
             }
         }
     }
-    let _ = write!(s, r#"<path class="line" d="{d}"/>"#);
-    if series.shape == Shape::Line {
+    if !d.is_empty() {
+        let _ = write!(s, r#"<path class="line" d="{d}"/>"#);
+    }
+    if series.shape != Shape::Step {
         for (p, (x, y)) in series.points.iter().zip(&pts) {
             // An interval shorter than the marker would only blur it.
             if let Some((lo, hi)) = p

@@ -1,0 +1,231 @@
+//! The comparison page of `infer-bench compare`: two runs side by side, each
+//! configuration's change with its confidence interval, and the verdicts.
+
+use super::charts::Figure;
+use super::svg::{Chart, Point, Series, Shape, XAxis};
+use super::{escape, figure_grid, table, Page};
+use crate::analysis::between_runs::{config_key, is_regression, tally};
+use crate::analysis::compare::{metric_by_column, tone, values_by_config, Comparison, Decision};
+use crate::analysis::welch::estimate;
+use crate::report::significance::SHOWN;
+use crate::report::{format_num, p_value, pct};
+use crate::results::RunData;
+use polars::prelude::DataFrame;
+use std::fmt::Write;
+
+/// One run and its per-trial table.
+pub struct Side<'a> {
+    pub run: &'a RunData,
+    pub trials: &'a DataFrame,
+}
+
+fn label(metric: &str) -> String {
+    metric_by_column(metric).map_or(metric.to_string(), |m| m.label.to_string())
+}
+
+fn run_column(run: &RunData) -> Vec<String> {
+    let m = &run.manifest;
+    vec![
+        run.dir.display().to_string(),
+        m.run_id.clone(),
+        m.experiment_name.clone(),
+        m.started_at.clone(),
+        format!(
+            "{} {}{}",
+            m.tool.name,
+            m.tool.version,
+            m.tool
+                .git_commit
+                .as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default()
+        ),
+        m.target_url.clone().unwrap_or_else(|| "–".into()),
+        crate::report::html::history::fingerprint(m),
+        m.gpu.clone().unwrap_or_else(|| "–".into()),
+        format!("{} · {} CPUs", m.host.hostname, m.host.cpus),
+        format!("{} trials, {} requests", m.trials_done, m.requests_recorded),
+    ]
+}
+
+/// Per shown metric: A's and B's means with their 95 % intervals, and B's
+/// change against A with its interval.
+fn figures(a: &Side, b: &Side, rows: &[Comparison]) -> anyhow::Result<Vec<Figure>> {
+    let mut out = Vec::new();
+    for metric in SHOWN {
+        let family: Vec<&Comparison> = rows.iter().filter(|c| c.metric == *metric).collect();
+        if family.is_empty() {
+            continue;
+        }
+        let names: Vec<String> = family.iter().map(|c| c.baseline_level.clone()).collect();
+        let (va, vb) = (
+            values_by_config(a.trials, metric)?,
+            values_by_config(b.trials, metric)?,
+        );
+        let side = |values: &std::collections::HashMap<String, Vec<f64>>,
+                    labels: Vec<&str>,
+                    dx: f64,
+                    name: &str| {
+            let points = labels
+                .iter()
+                .enumerate()
+                .filter_map(|(i, l)| {
+                    let e = estimate(values.get(*l)?)?;
+                    Some(Point {
+                        x: i as f64 + dx,
+                        y: e.mean,
+                        interval: e.ci,
+                    })
+                })
+                .collect();
+            Series {
+                name: name.to_string(),
+                points,
+                shape: Shape::Points,
+                marked: None,
+            }
+        };
+        let a_labels: Vec<&str> = family.iter().map(|c| c.baseline_level.as_str()).collect();
+        let b_labels: Vec<&str> = family.iter().map(|c| c.level.as_str()).collect();
+        out.push(Figure {
+            chart: Chart {
+                title: format!("{} in A and B", label(metric)),
+                x_label: "configuration".into(),
+                y_label: label(metric),
+                x: XAxis::Categories(names.clone()),
+                series: vec![
+                    side(&va, a_labels, -0.12, "A"),
+                    side(&vb, b_labels, 0.12, "B"),
+                ],
+                y_from_zero: matches!(*metric, "output_tok_s" | "requests_per_s"),
+            },
+            caption: "Mean of the per-trial values with its 95 % t interval, A left, B right."
+                .into(),
+        });
+        let change = Series {
+            name: "B against A".into(),
+            points: family
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| {
+                    Some(Point {
+                        x: i as f64,
+                        y: c.rel_diff? * 100.0,
+                        interval: c
+                            .rel_ci_low
+                            .zip(c.rel_ci_high)
+                            .map(|(l, h)| (l * 100.0, h * 100.0)),
+                    })
+                })
+                .collect(),
+            shape: Shape::Points,
+            marked: None,
+        };
+        out.push(Figure {
+            chart: Chart {
+                title: format!("Change in {}", label(metric)),
+                x_label: "configuration".into(),
+                y_label: "B vs A, %".into(),
+                x: XAxis::Categories(names),
+                series: vec![change],
+                y_from_zero: true,
+            },
+            caption: "B's change relative to A with the 95 % Welch interval; an interval that crosses the dashed zero line is no evidence of change.".into(),
+        });
+    }
+    Ok(out)
+}
+
+pub fn compare_page(
+    a: &Side,
+    b: &Side,
+    rows: &[Comparison],
+    d: Decision,
+) -> anyhow::Result<String> {
+    let mut page = Page::new(&format!(
+        "{} vs {} · infer-bench",
+        a.run.manifest.run_id, b.run.manifest.run_id
+    ));
+    page.header(
+        &format!("{}: B against A", a.run.manifest.experiment_name),
+        Some(&tally(rows)),
+    );
+    let keys = [
+        "folder",
+        "run",
+        "experiment",
+        "started",
+        "tool",
+        "target",
+        "server",
+        "GPU",
+        "host",
+        "size",
+    ];
+    let (ca, cb) = (run_column(a.run), run_column(b.run));
+    let runs: Vec<(Vec<String>, Option<&str>)> = keys
+        .iter()
+        .zip(ca.into_iter().zip(cb))
+        .map(|(k, (x, y))| (vec![k.to_string(), x, y], None))
+        .collect();
+    let mut runs_html = table(&["".into(), "A".into(), "B".into()], &runs);
+    runs_html = runs_html.replacen("<table>", "<table class=\"runs\">", 1);
+    let _ = write!(
+        runs_html,
+        "<p class=\"note\">Configurations are matched by their factor levels ({}).</p>",
+        escape(
+            &a.run
+                .configurations
+                .first()
+                .map(config_key)
+                .unwrap_or_default()
+        )
+    );
+    page.section("runs", "The two runs", &runs_html);
+    page.section("charts", "Changes", &figure_grid(&figures(a, b, rows)?));
+
+    let header: Vec<String> = [
+        "configuration",
+        "metric",
+        "A",
+        "B",
+        "change",
+        "95% CI",
+        "p (Holm)",
+        "verdict",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let body: Vec<(Vec<String>, Option<&str>)> = rows
+        .iter()
+        .map(|c| {
+            (
+                vec![
+                    c.baseline_level.clone(),
+                    label(&c.metric),
+                    format_num(c.mean_baseline),
+                    format_num(c.mean),
+                    pct(c.rel_diff),
+                    format!("[{}, {}]", pct(c.rel_ci_low), pct(c.rel_ci_high)),
+                    p_value(c.p_holm),
+                    if is_regression(c) {
+                        format!("{} (regression)", c.verdict)
+                    } else {
+                        c.verdict.clone()
+                    },
+                ],
+                Some(tone(c)),
+            )
+        })
+        .collect();
+    let verdicts = format!(
+        "<p>Welch's t-test of B against A over per-trial values, Holm-adjusted within each metric; a verdict needs an \
+         adjusted p below {} and a change larger than {} %.</p>{}",
+        d.alpha,
+        d.threshold * 100.0,
+        table(&header, &body)
+    );
+    page.section("verdicts", "Verdicts", &verdicts);
+    Ok(page.finish())
+}

@@ -1,0 +1,95 @@
+//! What a run shows while it works: an indicatif bar on a terminal (trials
+//! done, the trial in flight and its requests, ETA), one plain line per trial
+//! where stderr is a file or a pipe (CI logs), nothing with `--quiet`.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    lines: bool,
+    trials: usize,
+    done: usize,
+    /// Requests per trial where the experiment fixes them: the bar then
+    /// advances per request, which keeps the ETA steady within a trial.
+    per_trial: Option<usize>,
+    ticker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Progress {
+    /// `show` false is `--quiet`.
+    pub fn new(show: bool, trials: usize, per_trial: Option<usize>) -> Self {
+        let terminal = std::io::stderr().is_terminal();
+        let bar = (show && terminal).then(|| {
+            let len = trials * per_trial.unwrap_or(1);
+            let bar = ProgressBar::with_draw_target(
+                Some(len as u64),
+                ProgressDrawTarget::stderr_with_hz(5),
+            );
+            bar.set_style(
+                ProgressStyle::with_template("{elapsed_precise} [{bar:28}] ETA {eta:>4} · {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar
+        });
+        Progress {
+            bar,
+            lines: show && !terminal,
+            trials,
+            done: 0,
+            per_trial,
+            ticker: None,
+        }
+    }
+
+    /// A trial begins: the bar names it and counts its requests as they finish.
+    pub fn trial_started(&mut self, what: String, finished: Arc<AtomicUsize>) {
+        let Some(bar) = self.bar.clone() else {
+            return;
+        };
+        let head = format!("trial {}/{} {what}", self.done + 1, self.trials);
+        let total = self.per_trial.map(|n| format!("/{n}")).unwrap_or_default();
+        let base = self.per_trial.map(|n| (self.done * n) as u64);
+        self.ticker = Some(tokio::spawn(async move {
+            loop {
+                let n = finished.load(Ordering::Relaxed);
+                if let Some(base) = base {
+                    bar.set_position(base + n as u64);
+                }
+                bar.set_message(format!("{head}: {n}{total} requests"));
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }));
+    }
+
+    /// A trial ended: its summary line goes above the bar, or to stderr.
+    pub fn trial_done(&mut self, line: &str) {
+        if let Some(t) = self.ticker.take() {
+            t.abort();
+        }
+        self.done += 1;
+        match &self.bar {
+            Some(bar) => {
+                bar.println(line);
+                bar.set_position((self.done * self.per_trial.unwrap_or(1)) as u64);
+            }
+            None if self.lines => eprintln!("{line}"),
+            None => {}
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(t) = self.ticker.take() {
+            t.abort();
+        }
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The HTML reports on real run folders: self-contained (no script, nothing
+//! fetched), every chart present, untrusted text escaped, and rendered by a
+//! real headless Chromium into a non-blank screenshot whose DOM holds the
+//! expected titles. `compare` and `history` write their pages too.
+//!
+//! Chromium comes from Debian's `chromium` package (`.ci/run` installs it);
+//! without it the browser part is skipped, unless INFER_BENCH_REQUIRE_CHROMIUM
+//! is set (CI sets it), where it fails.
+
+mod common;
+
+use common::{bin, experiment, repo, run, single_run};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn chromium() -> Option<PathBuf> {
+    let candidates = ["chromium", "chromium-browser", "google-chrome"];
+    let found = std::env::var_os("INFER_BENCH_CHROMIUM")
+        .map(PathBuf::from)
+        .or_else(|| {
+            candidates.iter().find_map(|c| {
+                let out = Command::new("which").arg(c).output().ok()?;
+                out.status
+                    .success()
+                    .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+            })
+        });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("INFER_BENCH_REQUIRE_CHROMIUM").is_none(),
+            "chromium missing: apt-get install chromium"
+        );
+        eprintln!("skipped: no chromium to render the report with");
+    }
+    found
+}
+
+/// Headless Chromium with the flags a closed, sandboxed machine needs.
+fn headless(chromium: &Path, profile: &Path) -> Command {
+    let mut c = Command::new(chromium);
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    c
+}
+
+/// Share of pixels that are not (near) white, and whether the chart blue is there.
+fn ink(png_path: &Path) -> (f64, bool, (u32, u32)) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(png_path).unwrap(),
+    ));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let pixels = &buf[..info.buffer_size()];
+    let (mut inked, mut blue, mut total) = (0usize, false, 0usize);
+    for p in pixels.chunks(channels) {
+        total += 1;
+        let (r, g, b) = (p[0], p[1], p[2]);
+        if r < 235 || g < 235 || b < 235 {
+            inked += 1;
+        }
+        // The first series colour, #0072b2, allowing for antialiasing.
+        if r < 30 && (100..130).contains(&g) && (160..200).contains(&b) {
+            blue = true;
+        }
+    }
+    (inked as f64 / total as f64, blue, (info.width, info.height))
+}
+
+#[test]
+fn quickstart_report_renders_in_chromium_with_every_chart() {
+    let out = tempfile::tempdir().unwrap();
+    let exp = repo().join("experiments/quickstart.yaml");
+    let (stdout, stderr) = run(out.path(), &exp, &["--requests", "4"], 0);
+    assert!(stdout.contains("configuration"), "{stdout}");
+    let dir = single_run(out.path(), "quickstart");
+    let report = dir.join("report.html");
+    assert!(
+        stderr.contains(&report.display().to_string()),
+        "run names its report: {stderr}"
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+
+    // Self-contained: no script, no external stylesheet, image or font.
+    assert!(!html.contains("<script"), "no scripts");
+    for fetch in ["src=\"http", "href=\"http", "url(http", "@import"] {
+        assert!(!html.contains(fetch), "fetches nothing: found {fetch}");
+    }
+    for title in [
+        "Effect of concurrency",
+        "Effect of input_tokens",
+        "Throughput vs concurrency",
+        "TTFT vs concurrency",
+        "TTFT vs input length",
+        "TTFT distribution",
+        "E2E distribution",
+        "Against the baseline",
+        "Expectations",
+        "Errors",
+    ] {
+        assert!(html.contains(title), "report has '{title}'");
+    }
+
+    let Some(chromium) = chromium() else { return };
+    let profile = tempfile::tempdir().unwrap();
+    let shot = out.path().join("report.png");
+    let status = headless(&chromium, profile.path())
+        .arg("--window-size=1280,2400")
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", report.display()))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "chromium screenshot");
+    let (inked, blue, size) = ink(&shot);
+    assert_eq!(size, (1280, 2400));
+    assert!(
+        inked > 0.03,
+        "the page is not blank: {:.1}% inked",
+        inked * 100.0
+    );
+    assert!(blue, "the charts' series colour is on screen");
+
+    let dom = headless(&chromium, profile.path())
+        .arg("--dump-dom")
+        .arg(format!("file://{}", report.display()))
+        .stderr(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(dom.status.success());
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("<h1>quickstart</h1>"),
+        "{}",
+        &dom[..dom.len().min(500)]
+    );
+    for title in [
+        "Throughput vs concurrency",
+        "TTFT distribution",
+        "Against the baseline",
+    ] {
+        assert!(dom.contains(title), "DOM has '{title}'");
+    }
+    let charts = dom.matches("<svg").count();
+    assert!(charts >= 15, "{charts} charts in the DOM");
+}
+
+#[test]
+fn compare_and_history_write_their_pages_from_real_runs() {
+    let out = tempfile::tempdir().unwrap();
+    let exp = repo().join("experiments/quickstart.yaml");
+    for _ in 0..2 {
+        run(
+            out.path(),
+            &exp,
+            &["--requests", "3", "--repetitions", "2"],
+            0,
+        );
+    }
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(out.path().join("quickstart"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    runs.sort();
+    assert_eq!(runs.len(), 2);
+    let page = out.path().join("cmp.html");
+    bin()
+        .arg("compare")
+        .args(&runs)
+        .arg("--html")
+        .arg(&page)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("B against A") && html.contains("Change in output tok/s"));
+    assert!(html.contains("<svg") && !html.contains("<script"));
+
+    let assert = bin()
+        .arg("history")
+        .arg(out.path().join("quickstart"))
+        .args(["--metric", "ttft_p50_ms"])
+        .assert()
+        .success();
+    let table = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    for r in &runs {
+        let id = r.file_name().unwrap().to_string_lossy().to_string();
+        assert!(table.contains(&id), "history lists {id}: {table}");
+    }
+    let html = std::fs::read_to_string(out.path().join("quickstart/history.html")).unwrap();
+    assert!(html.contains("TTFT p50 ms across runs"));
+    bin()
+        .arg("history")
+        .arg(out.path().join("quickstart"))
+        .args(["--metric", "nope"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn untrusted_text_is_escaped_in_every_report() {
+    let out = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        out.path(),
+        "hostile.yaml",
+        r#"
+name: hostile
+description: "<script>alert('description')</script> & <b>bold</b>"
+target: {builtin: sim, model: "sim-<img src=x onerror=alert(1)>"}
+prompts: "{prompts}"
+baseline: {concurrency: 1, input_tokens: 20, output_tokens: 4}
+factors: {concurrency: [1, 2]}
+repetitions: 2
+warmup: {requests: 0}
+trial: {requests: 2}
+"#,
+    );
+    run(out.path(), &exp, &["--format", "json"], 0);
+    let dir = single_run(out.path(), "hostile");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(!html.contains("<script>alert"), "description escaped");
+    assert!(!html.contains("<img src=x"), "model name escaped");
+    assert!(html.contains(
+        "&lt;script&gt;alert(&#39;description&#39;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;"
+    ));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["configurations"].as_array().unwrap().len(), 2);
+}
