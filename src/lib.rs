@@ -5,6 +5,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod client;
+pub mod clock;
 pub mod commands;
 pub mod error;
 pub mod experiment;

@@ -34,6 +34,7 @@ fn request() -> GenRequest {
     GenRequest {
         model: "m".into(),
         prompt: "hello".into(),
+        batch: Vec::new(),
         system: None,
         max_tokens: Some(3),
         exact_output: true,

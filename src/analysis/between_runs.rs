@@ -30,16 +30,11 @@ pub fn config_key(c: &Configuration) -> String {
 /// A regression is a significant change for the worse: slower, less
 /// throughput, more errors.
 pub fn is_regression(c: &Comparison) -> bool {
-    match c.verdict.as_str() {
-        "slower" => true,
-        "less" => c.metric != "error_rate",
-        "more" => c.metric == "error_rate",
-        _ => false,
-    }
+    super::compare::tone(c) == "worse"
 }
 
 pub fn is_improvement(c: &Comparison) -> bool {
-    matches!(c.verdict.as_str(), "faster" | "more" | "less") && !is_regression(c)
+    super::compare::tone(c) == "better"
 }
 
 /// Comparisons of B against A for `metrics` (all headline metrics when empty).
@@ -70,6 +65,9 @@ pub fn compare_runs(
             values_by_config(a.trials, m.column)?,
             values_by_config(b.trials, m.column)?,
         );
+        if va.values().chain(vb.values()).all(Vec::is_empty) {
+            continue;
+        }
         let empty = Vec::new();
         let mut family: Vec<Comparison> = pairs
             .iter()

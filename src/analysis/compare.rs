@@ -24,6 +24,7 @@ pub struct Metric {
 const LATENCY: (&str, &str, bool) = ("slower", "faster", false);
 const AMOUNT: (&str, &str, bool) = ("more", "less", true);
 const ERRORS: (&str, &str, bool) = ("more", "less", false);
+const COST: (&str, &str, bool) = ("dearer", "cheaper", false);
 
 const fn metric(
     column: &'static str,
@@ -49,6 +50,10 @@ pub const METRICS: &[Metric] = &[
     metric("e2e_p95_ms", "E2E p95 ms", LATENCY),
     metric("tpot_mean_ms", "TPOT mean ms", LATENCY),
     metric("error_rate", "error rate", ERRORS),
+    metric("slo_attainment", "SLO attainment", AMOUNT),
+    metric("goodput_rps", "goodput req/s", AMOUNT),
+    metric("usd_per_1m_output_tokens", "$/1M output tok", COST),
+    metric("usd_per_1m_tokens", "$/1M tokens", COST),
 ];
 
 pub fn metric_by_column(column: &str) -> Option<Metric> {
@@ -206,6 +211,10 @@ pub fn against_baseline(
     let mut out = Vec::new();
     for m in METRICS {
         let values = values_by_config(trials, m.column)?;
+        if values.values().all(Vec::is_empty) {
+            // Nothing measured (no price declared, say): no family to test.
+            continue;
+        }
         let empty = Vec::new();
         let b = values.get(&baseline.label).unwrap_or(&empty);
         let mut family: Vec<Comparison> = configs[1..]

@@ -5,6 +5,7 @@ pub mod between_runs;
 pub mod compare;
 pub mod expect;
 mod memory;
+pub mod service;
 pub mod stats;
 mod summary;
 mod trials;
@@ -14,9 +15,11 @@ pub use memory::{memory_by_trial, monitor_frame};
 pub use summary::{config_summary, ACROSS_TRIALS};
 pub use trials::trial_metrics;
 
+use crate::experiment::Slo;
 use crate::plan::Configuration;
 use polars::prelude::*;
 use serde::Serialize;
+pub use service::{ServiceTerms, SloVerdict};
 
 /// Mean and sample standard deviation of a trial-level metric.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -59,6 +62,17 @@ pub struct ConfigSummary {
     pub peak_memory_mb: Option<f64>,
     /// `GPU` (the server's share), `GPU (device)` or `RSS`.
     pub memory_kind: Option<&'static str>,
+    /// Share of requests meeting every per-request SLO, across trials.
+    pub slo_attainment: MeanSd,
+    /// Requests per second that met every per-request SLO.
+    pub goodput_rps: MeanSd,
+    /// The percentile SLOs and the attainment, judged.
+    pub slo: SloVerdict,
+    pub usd_per_1m_output_tokens: MeanSd,
+    pub usd_per_1m_tokens: MeanSd,
+    /// Open loop: sends per second achieved, and the client's send lag p99.
+    pub achieved_rate_rps: MeanSd,
+    pub send_lag_p99_ms: MeanSd,
 }
 
 pub struct Analysis {
@@ -72,9 +86,14 @@ pub struct Analysis {
     pub rows: Vec<ConfigSummary>,
 }
 
-/// `trials.parquet`: per-trial metrics with each trial's memory.
-pub fn trials_with_memory(requests: &DataFrame, monitor: &DataFrame) -> PolarsResult<DataFrame> {
-    trial_metrics(requests)?
+/// `trials.parquet`: per-trial metrics with each trial's memory and cost.
+pub fn trials_with_memory(
+    requests: &DataFrame,
+    monitor: &DataFrame,
+    configs: &[Configuration],
+    terms: &ServiceTerms,
+) -> PolarsResult<DataFrame> {
+    let trials = trial_metrics(requests, &terms.slo)?
         .lazy()
         .join(
             memory_by_trial(monitor)?.lazy(),
@@ -82,7 +101,8 @@ pub fn trials_with_memory(requests: &DataFrame, monitor: &DataFrame) -> PolarsRe
             [col("trial")],
             JoinArgs::new(JoinType::Left),
         )
-        .collect()
+        .collect()?;
+    service::with_cost(trials, configs, terms.cost.as_ref())
 }
 
 pub fn analyse(
@@ -90,10 +110,11 @@ pub fn analyse(
     monitor: &DataFrame,
     configs: &[Configuration],
     decision: compare::Decision,
+    terms: &ServiceTerms,
 ) -> PolarsResult<Analysis> {
-    let trials = trials_with_memory(requests, monitor)?;
+    let trials = trials_with_memory(requests, monitor, configs, terms)?;
     let summary = in_plan_order(config_summary(requests, &trials)?, configs)?;
-    let mut rows = typed_rows(&summary)?;
+    let mut rows = typed_rows(&summary, &terms.slo)?;
     let order = |label: &str| {
         configs
             .iter()
@@ -137,7 +158,7 @@ fn in_plan_order(summary: DataFrame, configs: &[Configuration]) -> PolarsResult<
         .collect()
 }
 
-fn typed_rows(df: &DataFrame) -> PolarsResult<Vec<ConfigSummary>> {
+fn typed_rows(df: &DataFrame, slo: &Slo) -> PolarsResult<Vec<ConfigSummary>> {
     let f = |name: &str| -> PolarsResult<Vec<Option<f64>>> {
         let c = df.column(name)?.cast(&DataType::Float64)?;
         let ca = c.f64()?;
@@ -192,6 +213,9 @@ fn typed_rows(df: &DataFrame) -> PolarsResult<Vec<ConfigSummary>> {
     let (rin, rout) = (f("requested_input_tokens")?, f("requested_output_tokens")?);
     let (rss, gpu) = (f("peak_rss_mb")?, f("peak_gpu_memory_mb")?);
     let gpu_server = f("peak_gpu_server_mb")?;
+    let (attain, goodput) = (msd("slo_attainment")?, msd("goodput_rps")?);
+    let (cost_out, cost_all) = (msd("usd_per_1m_output_tokens")?, msd("usd_per_1m_tokens")?);
+    let (achieved, lag) = (msd("achieved_rate_rps")?, msd("send_lag_p99_ms")?);
     Ok((0..df.height())
         .map(|i| ConfigSummary {
             config: config[i].clone(),
@@ -221,6 +245,13 @@ fn typed_rows(df: &DataFrame) -> PolarsResult<Vec<ConfigSummary>> {
                 (None, None, Some(_)) => Some("RSS"),
                 _ => None,
             },
+            slo_attainment: attain[i],
+            goodput_rps: goodput[i],
+            slo: service::verdict(slo, e2e[i].p50, e2e[i].p95, attain[i].mean),
+            usd_per_1m_output_tokens: cost_out[i],
+            usd_per_1m_tokens: cost_all[i],
+            achieved_rate_rps: achieved[i],
+            send_lag_p99_ms: lag[i],
         })
         .collect())
 }

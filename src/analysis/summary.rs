@@ -12,6 +12,12 @@ pub const ACROSS_TRIALS: &[&str] = &[
     "ttft_p50_ms",
     "e2e_p50_ms",
     "error_rate",
+    "slo_attainment",
+    "goodput_rps",
+    "usd_per_1m_output_tokens",
+    "usd_per_1m_tokens",
+    "achieved_rate_rps",
+    "send_lag_p99_ms",
 ];
 
 pub fn config_summary(requests: &DataFrame, trials: &DataFrame) -> PolarsResult<DataFrame> {

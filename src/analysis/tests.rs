@@ -31,7 +31,9 @@ fn record(
         repetition: 0,
         request,
         sent_s,
+        scheduled_s: None,
         queue_ms: None,
+        wait_ms: None,
         ttft_ms: Some(ttft),
         e2e_ms: e2e,
         tpot_ms: Some((e2e - ttft) / (tokens - 1) as f64),
@@ -48,6 +50,8 @@ fn record(
         server_prompt_ms: None,
         server_decode_ms: None,
         cached_tokens: None,
+        batch_size: None,
+        choice_tokens: Vec::new(),
     }
 }
 
@@ -57,6 +61,7 @@ fn analyse_without_monitor(df: &DataFrame, configs: &[Configuration]) -> Analysi
         &monitor_frame(&[]).unwrap(),
         configs,
         Default::default(),
+        &Default::default(),
     )
     .unwrap()
 }
@@ -171,6 +176,7 @@ fn peak_memory_prefers_the_servers_gpu_share_then_the_device_then_rss() {
         &monitor_frame(&samples).unwrap(),
         &configs,
         Default::default(),
+        &Default::default(),
     )
     .unwrap();
     assert_eq!(

@@ -1,6 +1,8 @@
 //! Per-trial metrics: the trial is the unit of replication, so every
 //! statistic across trials starts from this table.
 
+use super::service::slo_ok;
+use crate::experiment::Slo;
 use polars::prelude::*;
 
 pub(crate) fn pct(c: &str, q: f64) -> Expr {
@@ -94,12 +96,33 @@ pub(crate) fn server_split() -> Vec<Expr> {
 }
 
 /// One row per trial: latency percentiles over its successful requests,
-/// throughput over its wall time (first send → last completion), error rate.
-pub fn trial_metrics(requests: &DataFrame) -> PolarsResult<DataFrame> {
+/// throughput over its wall time (first send → last completion), error rate,
+/// the share of requests that met the SLOs and goodput (those per second),
+/// and in an open loop the achieved send rate and the client's send lag.
+pub fn trial_metrics(requests: &DataFrame, slo: &Slo) -> PolarsResult<DataFrame> {
+    let lag = || col("queue_ms") - col("wait_ms").fill_null(lit(0.0));
     let mut aggs = vec![
         len().cast(DataType::UInt32).alias("requests"),
         col("ok").cast(DataType::UInt32).sum().alias("ok_requests"),
+        col("slo_ok").cast(DataType::UInt32).sum().alias("slo_met"),
         col("sent_s").min().alias("first_send_s"),
+        col("sent_s").max().alias("last_send_s"),
+        col("scheduled_s").count().alias("scheduled"),
+        lag()
+            .quantile(lit(0.5), QuantileMethod::Linear)
+            .alias("send_lag_p50_ms"),
+        lag()
+            .quantile(lit(0.99), QuantileMethod::Linear)
+            .alias("send_lag_p99_ms"),
+        col("wait_ms")
+            .gt(lit(0.5))
+            .cast(DataType::UInt32)
+            .sum()
+            .alias("waited_for_slot"),
+        col("prompt_tokens")
+            .filter(col("ok"))
+            .sum()
+            .alias("input_tokens"),
         (col("sent_s") + col("e2e_ms") / lit(1000.0))
             .max()
             .alias("last_end_s"),
@@ -122,6 +145,7 @@ pub fn trial_metrics(requests: &DataFrame) -> PolarsResult<DataFrame> {
     requests
         .clone()
         .lazy()
+        .with_column(slo_ok(slo).alias("slo_ok"))
         .group_by_stable([
             col("trial"),
             col("config"),
@@ -138,6 +162,17 @@ pub fn trial_metrics(requests: &DataFrame) -> PolarsResult<DataFrame> {
                 - col("ok_requests").cast(DataType::Float64)
                     / col("requests").cast(DataType::Float64))
             .alias("error_rate"),
+            (col("slo_met").cast(DataType::Float64) / col("requests").cast(DataType::Float64))
+                .alias("slo_attainment"),
+            (col("slo_met").cast(DataType::Float64) / col("wall_s")).alias("goodput_rps"),
+            // Sends per second between the first and the last send (open loop only).
+            when(col("scheduled").gt(lit(1)))
+                .then(
+                    (col("requests").cast(DataType::Float64) - lit(1.0))
+                        / (col("last_send_s") - col("first_send_s")),
+                )
+                .otherwise(lit(NULL).cast(DataType::Float64))
+                .alias("achieved_rate_rps"),
         ])
         .sort(["trial"], SortMultipleOptions::default())
         .collect()

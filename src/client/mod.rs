@@ -49,6 +49,9 @@ pub struct Outcome {
     pub server_decode_ms: Option<f64>,
     /// Prompt tokens served from the server's cache.
     pub cached_tokens: Option<u64>,
+    /// Content events per choice, for batches (one choice per prompt); empty
+    /// for a single prompt.
+    pub choice_events: Vec<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -393,6 +396,7 @@ impl Timing {
                 server_prompt_ms: None,
                 server_decode_ms: None,
                 cached_tokens: None,
+                choice_events: Vec::new(),
             },
             last_content: None,
             content_events: 0,
@@ -415,6 +419,13 @@ impl Timing {
             }
             self.last_content = Some(now);
             self.content_events += 1;
+        }
+        for c in chunk.choices.iter().filter(|c| c.has_content()) {
+            let counts = &mut self.outcome.choice_events;
+            if counts.len() <= c.index {
+                counts.resize(c.index + 1, 0);
+            }
+            counts[c.index] += 1;
         }
         if let Some(reason) = chunk.choices.iter().find_map(|c| c.finish_reason.clone()) {
             self.outcome.finish_reason = Some(reason);

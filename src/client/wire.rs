@@ -8,6 +8,9 @@ use serde_json::{json, Map, Value};
 pub struct GenRequest {
     pub model: String,
     pub prompt: String,
+    /// Further prompts of a batch (`batch_size` > 1): sent with `prompt` as
+    /// one list, answered as one choice each.
+    pub batch: Vec<String>,
     /// System message (chat only).
     pub system: Option<String>,
     pub max_tokens: Option<u64>,
@@ -20,7 +23,13 @@ pub struct GenRequest {
 impl GenRequest {
     pub fn completions_body(&self) -> Value {
         let mut body = self.common();
-        body.insert("prompt".into(), json!(self.prompt));
+        if self.batch.is_empty() {
+            body.insert("prompt".into(), json!(self.prompt));
+        } else {
+            let mut all = vec![self.prompt.clone()];
+            all.extend(self.batch.iter().cloned());
+            body.insert("prompt".into(), json!(all));
+        }
         Value::Object(body)
     }
 
@@ -91,6 +100,9 @@ pub struct ServerTimings {
 
 #[derive(Debug, Deserialize)]
 pub struct Choice {
+    /// Which prompt of a batch this answers (0 without a batch).
+    #[serde(default)]
+    pub index: usize,
     #[serde(default)]
     pub text: Option<String>,
     #[serde(default)]
@@ -193,6 +205,7 @@ mod tests {
         let r = GenRequest {
             model: "m".into(),
             prompt: "p".into(),
+            batch: Vec::new(),
             system: Some("s".into()),
             max_tokens: Some(9),
             exact_output: true,

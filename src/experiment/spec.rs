@@ -50,8 +50,21 @@ pub struct Experiment {
     #[serde(default)]
     pub warmup: Warmup,
     pub trial: TrialSpec,
+    /// How requests arrive: `closed` (default: `concurrency` in flight) or an
+    /// open loop at the `rate` factor's requests per second: `poisson`,
+    /// `gamma` or `constant`; `{kind: gamma, burstiness: 0.5, max_in_flight: 64}`
+    /// for the details.
     #[serde(default)]
-    pub load: LoadKind,
+    pub load: LoadSpec,
+    /// Service-level objectives: each request is checked against the
+    /// per-request ones (goodput counts those that meet them all), each
+    /// configuration against the percentile ones. The seed's targets by
+    /// default; `null` turns one off.
+    #[serde(default)]
+    pub slo: Slo,
+    /// What the serving machine costs, for cost per million tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Cost>,
     /// How comparisons against the baseline decide.
     #[serde(default)]
     pub stats: StatsSpec,
@@ -212,6 +225,144 @@ pub enum LoadKind {
     /// `concurrency` requests in flight; a new one starts when one ends.
     #[default]
     Closed,
+    /// Open loop: exponential gaps between arrivals at `rate` per second.
+    Poisson,
+    /// Open loop: gamma-distributed gaps with shape `burstiness` (1 is
+    /// Poisson, below 1 burstier, above 1 more regular), mean 1 / `rate`.
+    Gamma,
+    /// Open loop: one arrival every 1 / `rate` seconds.
+    Constant,
+}
+
+impl LoadKind {
+    pub fn is_open(self) -> bool {
+        self != LoadKind::Closed
+    }
+}
+
+/// `load: poisson`, or the same with its details.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum LoadSpec {
+    Kind(LoadKind),
+    Detailed(OpenLoad),
+}
+
+impl Default for LoadSpec {
+    fn default() -> Self {
+        LoadSpec::Kind(LoadKind::Closed)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenLoad {
+    pub kind: LoadKind,
+    /// Gamma shape of the gaps (`gamma` only): CV of the gaps = 1 / √burstiness.
+    #[serde(default = "default_burstiness")]
+    pub burstiness: f64,
+    /// Most requests in flight at once; arrivals beyond it wait (and their
+    /// wait is recorded as queueing). Unlimited when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_in_flight: Option<u32>,
+}
+
+fn default_burstiness() -> f64 {
+    1.0
+}
+
+impl LoadSpec {
+    pub fn kind(&self) -> LoadKind {
+        match self {
+            LoadSpec::Kind(k) => *k,
+            LoadSpec::Detailed(d) => d.kind,
+        }
+    }
+
+    pub fn burstiness(&self) -> f64 {
+        match self {
+            LoadSpec::Kind(_) => default_burstiness(),
+            LoadSpec::Detailed(d) => d.burstiness,
+        }
+    }
+
+    pub fn max_in_flight(&self) -> Option<u32> {
+        match self {
+            LoadSpec::Kind(_) => None,
+            LoadSpec::Detailed(d) => d.max_in_flight,
+        }
+    }
+}
+
+/// Service-level objectives. Defaults are the seed's interactive targets:
+/// TTFT under 500 ms, median latency under 3 s, P95 under 10 s, and more
+/// than 10 output tokens per second per request.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Slo {
+    /// Per request: time to first token at most this.
+    pub ttft_ms: Option<f64>,
+    /// Per request: time per output token after the first at most this.
+    pub tpot_ms: Option<f64>,
+    /// Per request: end-to-end latency at most this.
+    pub e2e_ms: Option<f64>,
+    /// Per request: at least this many output tokens per second while
+    /// decoding (1000 / TPOT).
+    pub min_output_tok_s: Option<f64>,
+    /// Per configuration: median end-to-end latency at most this.
+    pub p50_latency_s: Option<f64>,
+    /// Per configuration: 95th percentile end-to-end latency at most this.
+    pub p95_latency_s: Option<f64>,
+    /// Share of requests that must meet every per-request objective for a
+    /// configuration to meet its SLOs (with the percentile objectives).
+    pub min_attainment: f64,
+}
+
+impl Default for Slo {
+    fn default() -> Self {
+        Slo {
+            ttft_ms: Some(500.0),
+            tpot_ms: None,
+            e2e_ms: None,
+            min_output_tok_s: Some(10.0),
+            p50_latency_s: Some(3.0),
+            p95_latency_s: Some(10.0),
+            min_attainment: 0.95,
+        }
+    }
+}
+
+/// Price of the serving machine per hour, one for all configurations or one
+/// per level of a factor (a GPU type, say).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Cost {
+    pub usd_per_hour: Price,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Price {
+    Fixed(f64),
+    /// `{by: gpu, levels: {a100: 1.8, h100: 3.2}}`.
+    ByLevel {
+        by: String,
+        levels: IndexMap<String, f64>,
+    },
+}
+
+impl Cost {
+    /// The hourly price for a configuration's values; `None` where a
+    /// per-level price does not name its level.
+    pub fn usd_per_hour(&self, values: &IndexMap<String, Level>) -> Option<f64> {
+        match &self.usd_per_hour {
+            Price::Fixed(p) => Some(*p),
+            Price::ByLevel { by, levels } => {
+                let level = values.get(by)?.to_string();
+                levels.get(&level).copied()
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -1,6 +1,12 @@
 //! Load generation: warm-up, then a closed loop of `concurrency` requests in
-//! flight. The request path only timestamps and sends its record down a
-//! bounded channel; the trial's collector owns the results.
+//! flight or an open loop of scheduled arrivals (`open_loop`). The request
+//! path only timestamps and sends its record down a bounded channel; the
+//! trial's collector owns the results.
+
+pub mod arrivals;
+mod open_loop;
+
+pub use open_loop::open_loop;
 
 use crate::client::{Client, GenRequest, Outcome};
 use crate::results::{Record, RequestSlot};
@@ -24,6 +30,8 @@ pub struct TrialLoad {
     pub duration: Option<Duration>,
     pub requested_input_tokens: Option<u64>,
     pub requested_output_tokens: Option<u64>,
+    /// Prompts per request (`batch_size`).
+    pub batch: usize,
     /// Counts finished requests as they finish, for the progress display.
     pub finished: Arc<AtomicUsize>,
 }
@@ -96,6 +104,7 @@ pub async fn closed_loop(
                     request: i,
                     requested_input_tokens: load.requested_input_tokens,
                     requested_output_tokens: load.requested_output_tokens,
+                    batch: load.batch,
                 };
                 if tx.send(Record::new(slot, sent_s, outcome)).await.is_err() {
                     break;

@@ -28,6 +28,11 @@ impl Configuration {
         self.count("concurrency").unwrap_or(1) as usize
     }
 
+    /// Prompts per request (`batch_size`); 1 when the experiment does not say.
+    pub fn batch_size(&self) -> usize {
+        self.count("batch_size").unwrap_or(1).max(1) as usize
+    }
+
     /// Exact prompt length in tokens, when the experiment asks for one.
     pub fn input_tokens(&self) -> Option<u64> {
         self.count("input_tokens")

@@ -1,7 +1,10 @@
 //! `report.md`.
 
 use super::cells::{cells, HEADERS};
-use super::{expectation_lines, significance_lines, warnings, Exporter, ReportInput};
+use super::{
+    expectation_lines, rate_summary, service_lines, significance_lines, slo_words, warnings,
+    Exporter, ReportInput,
+};
 
 pub struct Markdown;
 
@@ -29,6 +32,18 @@ impl Exporter for Markdown {
         for row in input.rows {
             let c: Vec<String> = cells(row).iter().map(|s| escape(s)).collect();
             out.push_str(&format!("| {} |\n", c.join(" | ")));
+        }
+        let slo = input.spec.map(|e| e.slo).unwrap_or_default();
+        out.push_str(&format!("\n## Service levels\n\n{}.\n\n", slo_words(&slo)));
+        let (header, rows) = service_lines(input);
+        out.push_str(&format!("| {} |\n", header.join(" | ")));
+        out.push_str(&format!("| {} |\n", vec!["--"; header.len()].join(" | ")));
+        for r in rows {
+            let r: Vec<String> = r.iter().map(|s| escape(s)).collect();
+            out.push_str(&format!("| {} |\n", r.join(" | ")));
+        }
+        if let Some(line) = rate_summary(input) {
+            out.push_str(&format!("\n{line}.\n"));
         }
         let (header, rows) = significance_lines(input);
         if !rows.is_empty() {

@@ -6,6 +6,7 @@ mod csv;
 pub mod html;
 mod json;
 mod markdown;
+pub(crate) mod service;
 pub(crate) mod significance;
 mod table;
 
@@ -17,6 +18,7 @@ use crate::results::RunData;
 use polars::prelude::DataFrame;
 
 pub use cells::{format_num, HEADERS};
+pub use service::{rate_summary, service_lines, slo_words};
 pub use significance::{expectation_lines, p_value, pct, significance_lines, warnings};
 pub use table::aligned;
 

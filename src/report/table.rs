@@ -1,7 +1,10 @@
 //! The terminal table.
 
 use super::cells::{cells, HEADERS};
-use super::{expectation_lines, significance_lines, warnings, Exporter, ReportInput};
+use super::{
+    expectation_lines, rate_summary, service_lines, significance_lines, slo_words, warnings,
+    Exporter, ReportInput,
+};
 
 pub struct Table;
 
@@ -58,6 +61,13 @@ impl Exporter for Table {
         let header: Vec<String> = HEADERS.iter().map(|h| h.to_string()).collect();
         let rows: Vec<Vec<String>> = input.rows.iter().map(cells).collect();
         out.push_str(&aligned(&header, &rows));
+        let slo = input.spec.map(|e| e.slo).unwrap_or_default();
+        out.push_str(&format!("\nService levels ({}):\n", slo_words(&slo)));
+        let (header, rows) = service_lines(input);
+        out.push_str(&aligned(&header, &rows));
+        if let Some(line) = rate_summary(input) {
+            out.push_str(&format!("{line}\n"));
+        }
         let (header, rows) = significance_lines(input);
         if !rows.is_empty() {
             out.push_str(&format!(

@@ -14,8 +14,16 @@ pub struct Record {
     pub request: usize,
     /// Send time, seconds since the trial's measurement began.
     pub sent_s: f64,
-    /// Open loop: sent minus scheduled; none in a closed loop.
+    /// Open loop: when the schedule said to send, seconds since the trial's
+    /// measurement began; none in a closed loop.
+    #[serde(default)]
+    pub scheduled_s: Option<f64>,
+    /// Open loop: sent minus scheduled, the client's whole lateness (its own
+    /// send lag plus any wait for a `max_in_flight` slot).
     pub queue_ms: Option<f64>,
+    /// Open loop with `max_in_flight`: time spent waiting for a slot.
+    #[serde(default)]
+    pub wait_ms: Option<f64>,
     pub ttft_ms: Option<f64>,
     pub e2e_ms: f64,
     /// (E2E − TTFT) / (completion_tokens − 1); none with fewer than 2 tokens.
@@ -38,6 +46,13 @@ pub struct Record {
     pub server_decode_ms: Option<f64>,
     #[serde(default)]
     pub cached_tokens: Option<u64>,
+    /// Prompts in the request (`batch_size`); absent for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<u32>,
+    /// A batch's output per choice, counted in content events (the server's
+    /// usage gives only the total).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choice_tokens: Vec<u64>,
 }
 
 /// Where a request sits in the plan, and what it asked for.
@@ -47,16 +62,26 @@ pub struct RequestSlot {
     pub config: usize,
     pub repetition: u32,
     pub request: usize,
+    /// For the whole request: a batch asks for its prompts' tokens together.
     pub requested_input_tokens: Option<u64>,
     pub requested_output_tokens: Option<u64>,
+    /// Prompts in the request.
+    pub batch: usize,
 }
 
 impl Record {
     /// `sent_s` is measured by the caller against the trial's start.
     pub fn new(slot: RequestSlot, sent_s: f64, o: Outcome) -> Self {
-        let tpot_ms = match (o.ttft_ms, o.completion_tokens) {
+        // A batch decodes its choices side by side: TPOT is per choice.
+        let batch = slot.batch.max(1) as u64;
+        let tpot_ms = match (o.ttft_ms, o.completion_tokens.map(|n| n / batch)) {
             (Some(ttft), Some(n)) if n > 1 && o.ok => Some((o.e2e_ms - ttft) / (n - 1) as f64),
             _ => None,
+        };
+        let (batch_size, choice_tokens) = if batch > 1 {
+            (Some(batch as u32), o.choice_events.clone())
+        } else {
+            (None, Vec::new())
         };
         Record {
             trial: slot.trial,
@@ -64,7 +89,9 @@ impl Record {
             repetition: slot.repetition,
             request: slot.request,
             sent_s,
+            scheduled_s: None,
             queue_ms: None,
+            wait_ms: None,
             ttft_ms: o.ttft_ms,
             e2e_ms: o.e2e_ms,
             tpot_ms,
@@ -81,6 +108,8 @@ impl Record {
             server_prompt_ms: o.server_prompt_ms,
             server_decode_ms: o.server_decode_ms,
             cached_tokens: o.cached_tokens,
+            batch_size,
+            choice_tokens,
         }
     }
 }

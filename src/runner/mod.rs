@@ -111,24 +111,50 @@ async fn run_trials(
             concurrency,
             requests: e.trial.requests.map(|n| n as usize),
             duration: e.trial.duration.map(|d| d.0),
-            requested_input_tokens: config.input_tokens(),
-            requested_output_tokens: config.output_tokens(),
+            // A batch asks for its prompts' tokens together.
+            requested_input_tokens: config
+                .input_tokens()
+                .map(|n| n * config.batch_size() as u64),
+            requested_output_tokens: config
+                .output_tokens()
+                .map(|n| n * config.batch_size() as u64),
+            batch: config.batch_size(),
             finished,
         };
-        let (records, samples) = monitor::during(
-            session.monitor_targets(&conn.base_url),
-            trial.index,
-            load::closed_loop(conn.client.clone(), Arc::new(prepared.measured), trial_load),
-        )
-        .await;
+        let measured = Arc::new(prepared.measured);
+        let kind = e.load.kind();
+        let rate = config
+            .values
+            .get("rate")
+            .and_then(crate::experiment::Level::as_f64)
+            .filter(|_| kind.is_open());
+        let targets = session.monitor_targets(&conn.base_url);
+        let (records, samples) = match rate {
+            Some(rate) => {
+                let offsets = load::arrivals::offsets(
+                    kind,
+                    rate,
+                    e.load.burstiness(),
+                    trial_load.requests,
+                    trial_load.duration,
+                    load::arrivals::trial_seed(e.seed, trial.index),
+                );
+                let cap = e.load.max_in_flight().map(|n| n as usize);
+                let work =
+                    load::open_loop(conn.client.clone(), measured, trial_load, &offsets, cap);
+                monitor::during(targets, trial.index, work).await
+            }
+            None => {
+                let work = load::closed_loop(conn.client.clone(), measured, trial_load);
+                monitor::during(targets, trial.index, work).await
+            }
+        };
         writer.append_trial(&records, &samples)?;
-        progress.trial_done(&progress_line(
-            plan,
-            trial,
-            &config.label,
-            &records,
-            conn.restarted,
-        ));
+        let mut line = progress_line(plan, trial, &config.label, &records, conn.restarted);
+        if let Some(rate) = rate {
+            line.push_str(&schedule_note(&records, rate));
+        }
+        progress.trial_done(&line);
         session
             .check_alive()
             .with_context(|| format!("trial {} ({})", trial.index, config.label))?;
@@ -166,6 +192,36 @@ fn progress_line(
             String::new()
         },
     )
+}
+
+/// How well the client kept an open loop's schedule: the rate it achieved
+/// and its own send lag, with a warning where it fell behind.
+fn schedule_note(records: &[Record], rate: f64) -> String {
+    let sent: Vec<f64> = records.iter().map(|r| r.sent_s).collect();
+    let lag: Vec<f64> = records
+        .iter()
+        .filter_map(|r| Some(r.queue_ms? - r.wait_ms.unwrap_or(0.0)))
+        .collect();
+    let span = sent.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        - sent.iter().copied().fold(f64::INFINITY, f64::min);
+    let achieved = (sent.len() > 1 && span > 0.0).then(|| (sent.len() - 1) as f64 / span);
+    let p99 = crate::analysis::stats::percentile(&lag, 0.99);
+    let waited = records
+        .iter()
+        .filter(|r| r.wait_ms.is_some_and(|w| w > 0.5))
+        .count();
+    let mut note = format!(
+        ", sent {}/s of {rate}, send lag p99 {} ms",
+        crate::report::format_num(achieved),
+        crate::report::format_num(p99)
+    );
+    if waited > 0 {
+        note.push_str(&format!(", {waited} waited for max_in_flight"));
+    }
+    if p99.is_some_and(|p| p > 5.0) || achieved.is_some_and(|a| a < 0.9 * rate) {
+        note.push_str(" — warning: the client could not keep the schedule");
+    }
+    note
 }
 
 /// Re-analyse `dir` and write its tables and reports.

@@ -34,10 +34,12 @@ pub async fn prepare(
     let params = render_params(&e.target.params, &ctx)?;
     let n_warm = e.warmup.requests as usize;
     let n_measured = e.trial.requests.map_or(DURATION_POOL, |n| n as usize);
+    // A batch sends `batch_size` prompts in one request.
+    let batch = config.batch_size();
     let seed = e.seed ^ (trial.index as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F);
     let bodies = l
         .prompts
-        .render_many(&ctx, n_warm + n_measured, seed)
+        .render_many(&ctx, (n_warm + n_measured) * batch, seed)
         .map_err(|m| anyhow::anyhow!("{}: {m}", l.prompts_path.display()))?;
     let filler = l.prompts.filler_words();
     let chat_counter = ChatCounter {
@@ -72,11 +74,22 @@ pub async fn prepare(
         requests.push(GenRequest {
             model: model.clone(),
             prompt,
+            batch: Vec::new(),
             system: l.prompts.system.clone(),
             max_tokens: Some(config.output_tokens().unwrap_or(DEFAULT_MAX_TOKENS)),
             exact_output: e.target.exact_output && config.output_tokens().is_some(),
             params: params.clone(),
         });
+    }
+    if batch > 1 {
+        requests = requests
+            .chunks(batch)
+            .map(|group| {
+                let mut first = group[0].clone();
+                first.batch = group[1..].iter().map(|r| r.prompt.clone()).collect();
+                first
+            })
+            .collect();
     }
     let measured = requests.split_off(n_warm.min(requests.len()));
     Ok(Prepared {

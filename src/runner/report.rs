@@ -23,7 +23,21 @@ pub fn trial_table(run: &RunData) -> anyhow::Result<polars::prelude::DataFrame> 
     );
     let requests = results::requests_frame(&run.records, &run.configurations)?;
     let monitor = analysis::monitor_frame(&run.samples)?;
-    Ok(analysis::trials_with_memory(&requests, &monitor)?)
+    let terms = experiment_of(run).map(|e| terms(&e)).unwrap_or_default();
+    Ok(analysis::trials_with_memory(
+        &requests,
+        &monitor,
+        &run.configurations,
+        &terms,
+    )?)
+}
+
+/// The SLOs and price the experiment declared (the defaults where its copy is gone).
+fn terms(e: &crate::experiment::Experiment) -> analysis::ServiceTerms {
+    analysis::ServiceTerms {
+        slo: e.slo,
+        cost: e.cost.clone(),
+    }
 }
 
 /// The experiment as the run folder keeps it.
@@ -55,7 +69,8 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
         .map(|e| (e.stats, e.expect.clone()))
         .unwrap_or_default();
     let decision = decision(stats);
-    let mut a = analysis::analyse(&requests, &monitor, &run.configurations, decision)?;
+    let terms = spec.as_ref().map(terms).unwrap_or_default();
+    let mut a = analysis::analyse(&requests, &monitor, &run.configurations, decision, &terms)?;
     let mut written = Vec::new();
     let mut out = |name: &str| {
         let p = run.dir.join(name);

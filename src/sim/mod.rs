@@ -1,6 +1,5 @@
 //! The built-in reference server (`infer-bench sim`, `target: {builtin: sim}`).
 
-mod clock;
 mod model;
 mod server;
 pub mod tokenizer;

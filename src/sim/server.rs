@@ -3,9 +3,9 @@
 //! [`super::SimModel`]. A simulation for the quickstart, tests and
 //! calibration of the harness — not a language model.
 
-use super::clock::Clock;
 use super::model::{speed_of, SimModel};
 use super::tokenizer;
+use crate::clock::Clock;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -152,58 +152,64 @@ fn generate(s: Arc<Shared>, body: Bytes, kind: Kind, arrived: Instant) -> Respon
         }
     };
     // The chat template of the sim adds no tokens: a conversation counts as
-    // the sum of its message contents.
-    let prompt_tokens = match (kind, &req.prompt, &req.messages) {
-        (Kind::Completion, Some(PromptField::One(p)), _) => tokenizer::count(p),
-        (Kind::Completion, Some(PromptField::Many(ps)), _) if ps.len() == 1 => {
-            tokenizer::count(&ps[0])
+    // the sum of its message contents. A list of prompts is a batch: one
+    // sequence (and one choice) per prompt.
+    let prompts: Vec<usize> = match (kind, &req.prompt, &req.messages) {
+        (Kind::Completion, Some(PromptField::One(p)), _) => vec![tokenizer::count(p)],
+        (Kind::Completion, Some(PromptField::Many(ps)), _) if !ps.is_empty() => {
+            ps.iter().map(|p| tokenizer::count(p)).collect()
         }
         (Kind::Completion, Some(PromptField::Many(_)), _) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "the sim serves one prompt per request",
-            )
+            return error(StatusCode::BAD_REQUEST, "'prompt' is an empty list")
         }
         (Kind::Chat, _, Some(ms)) if !ms.is_empty() => {
-            ms.iter().map(|m| tokenizer::count(&m.content)).sum()
+            vec![ms.iter().map(|m| tokenizer::count(&m.content)).sum()]
         }
         (Kind::Completion, None, _) => return error(StatusCode::BAD_REQUEST, "missing 'prompt'"),
         (Kind::Chat, _, _) => return error(StatusCode::BAD_REQUEST, "missing 'messages'"),
     };
     let n = s.requests.fetch_add(1, Ordering::Relaxed);
-    let mut rng = StdRng::seed_from_u64(s.model.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let max_tokens = req.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS).max(1);
     let exact = req.ignore_eos || req.min_tokens.is_some_and(|m| m >= max_tokens);
-    // Without ignore_eos the "model" stops on its own: a geometric length with mean 64.
-    let completion_tokens = if exact {
-        max_tokens
-    } else {
-        let mut k = 1;
-        while k < max_tokens && rng.random_range(0.0..1.0) > 1.0 / 64.0 {
-            k += 1;
-        }
-        k
-    };
-    let finish = if completion_tokens == max_tokens {
-        "length"
-    } else {
-        "stop"
-    };
-    let job = Job {
-        id: format!("cmpl-sim-{n}"),
-        model: req.model.clone(),
-        kind,
-        prompt_tokens,
-        completion_tokens,
-        finish,
-        speed: speed_of(&req.model),
-        include_usage: req.stream_options.unwrap_or_default().include_usage,
-        rng,
-        arrived,
-    };
+    let jobs: Vec<Job> = prompts
+        .iter()
+        .enumerate()
+        .map(|(index, &prompt_tokens)| {
+            let mut rng = StdRng::seed_from_u64(
+                s.model.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index as u64,
+            );
+            // Without ignore_eos the "model" stops on its own: a geometric length with mean 64.
+            let completion_tokens = if exact {
+                max_tokens
+            } else {
+                let mut k = 1;
+                while k < max_tokens && rng.random_range(0.0..1.0) > 1.0 / 64.0 {
+                    k += 1;
+                }
+                k
+            };
+            Job {
+                id: format!("cmpl-sim-{n}"),
+                model: req.model.clone(),
+                kind,
+                index,
+                prompt_tokens,
+                completion_tokens,
+                finish: if completion_tokens == max_tokens {
+                    "length"
+                } else {
+                    "stop"
+                },
+                speed: speed_of(&req.model),
+                rng,
+                arrived,
+            }
+        })
+        .collect();
+    let include_usage = req.stream_options.as_ref().is_some_and(|o| o.include_usage);
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     let stream = req.stream;
-    tokio::spawn(run(s, job, tx, stream));
+    tokio::spawn(serve(s, jobs, tx, stream, include_usage));
     let body_stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
     });
@@ -223,13 +229,74 @@ struct Job {
     id: String,
     model: String,
     kind: Kind,
+    /// The choice this sequence answers (its prompt's place in a batch).
+    index: usize,
     prompt_tokens: usize,
     completion_tokens: usize,
     finish: &'static str,
     speed: f64,
-    include_usage: bool,
     rng: StdRng,
     arrived: Instant,
+}
+
+/// Every sequence of a request at once (each takes a slot, as a batching
+/// server would), then the usage summed over them and the stream's end.
+async fn serve(
+    s: Arc<Shared>,
+    jobs: Vec<Job>,
+    tx: mpsc::Sender<Bytes>,
+    stream: bool,
+    include_usage: bool,
+) {
+    let mut set = tokio::task::JoinSet::new();
+    for job in jobs {
+        set.spawn(run(s.clone(), job, tx.clone(), stream));
+    }
+    let mut done: Vec<(Job, String)> = Vec::new();
+    while let Some(r) = set.join_next().await {
+        if let Ok(r) = r {
+            done.push(r);
+        }
+    }
+    done.sort_by_key(|(j, _)| j.index);
+    let Some((first, _)) = done.first() else {
+        return;
+    };
+    let (prompt, completion) = done.iter().fold((0, 0), |(p, c), (j, _)| {
+        (p + j.prompt_tokens, c + j.completion_tokens)
+    });
+    let usage = json!({
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    });
+    let mut v = envelope(first);
+    if stream {
+        if include_usage {
+            v["choices"] = json!([]);
+            v["usage"] = usage;
+            let _ = tx.send(sse(&v)).await;
+        }
+        let _ = tx.send(Bytes::from_static(b"data: [DONE]\n\n")).await;
+    } else {
+        let object = if first.kind == Kind::Chat {
+            "chat.completion"
+        } else {
+            "text_completion"
+        };
+        v["object"] = json!(object);
+        v["choices"] = done
+            .iter()
+            .map(|(job, text)| match job.kind {
+                Kind::Completion => {
+                    json!({"index": job.index, "text": text, "finish_reason": job.finish})
+                }
+                Kind::Chat => json!({"index": job.index, "message": {"role": "assistant", "content": text}, "finish_reason": job.finish}),
+            })
+            .collect();
+        v["usage"] = usage;
+        let _ = tx.send(Bytes::from(v.to_string())).await;
+    }
 }
 
 const WORDS: &[&str] = &[
@@ -237,15 +304,16 @@ const WORDS: &[&str] = &[
     " wind", " coast", " signal", " storm", " harbour", " tide", " and", " of", " a", " to",
 ];
 
-/// Generates on the latency model's schedule. Deadlines are absolute so timer
-/// overshoot does not accumulate over a long output.
-async fn run(s: Arc<Shared>, mut job: Job, tx: mpsc::Sender<Bytes>, stream: bool) {
+/// Generates one sequence on the latency model's schedule, streaming its
+/// chunks (and its finish) or returning its text. Deadlines are absolute so
+/// timer overshoot does not accumulate over a long output.
+async fn run(s: Arc<Shared>, mut job: Job, tx: mpsc::Sender<Bytes>, stream: bool) -> (Job, String) {
     // Prefill starts when the request arrives, or when a slot frees up.
     let (_permit, mut at) = match s.slots.try_acquire() {
         Ok(p) => (p, job.arrived),
         Err(_) => match s.slots.acquire().await {
             Ok(p) => (p, Instant::now()),
-            Err(_) => return,
+            Err(_) => return (job, String::new()),
         },
     };
     let m = &s.model;
@@ -276,29 +344,8 @@ async fn run(s: Arc<Shared>, mut job: Job, tx: mpsc::Sender<Bytes>, stream: bool
     }
     if stream {
         let _ = tx.send(chunk(&job, None, Some(job.finish))).await;
-        if job.include_usage {
-            let mut v = envelope(&job);
-            v["choices"] = json!([]);
-            v["usage"] = usage(&job);
-            let _ = tx.send(sse(&v)).await;
-        }
-        let _ = tx.send(Bytes::from_static(b"data: [DONE]\n\n")).await;
-    } else {
-        let mut v = envelope(&job);
-        let object = if job.kind == Kind::Chat {
-            "chat.completion"
-        } else {
-            "text_completion"
-        };
-        v["object"] = json!(object);
-        v["choices"] = json!([match job.kind {
-            Kind::Completion => json!({"index": 0, "text": text, "finish_reason": job.finish}),
-            Kind::Chat =>
-                json!({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": job.finish}),
-        }]);
-        v["usage"] = usage(&job);
-        let _ = tx.send(Bytes::from(v.to_string())).await;
     }
+    (job, text)
 }
 
 fn ms(x: f64) -> Duration {
@@ -313,26 +360,18 @@ fn envelope(job: &Job) -> serde_json::Value {
     json!({"id": job.id, "object": object, "created": 0, "model": job.model})
 }
 
-fn usage(job: &Job) -> serde_json::Value {
-    json!({
-        "prompt_tokens": job.prompt_tokens,
-        "completion_tokens": job.completion_tokens,
-        "total_tokens": job.prompt_tokens + job.completion_tokens,
-    })
-}
-
 fn chunk(job: &Job, text: Option<&str>, finish: Option<&str>) -> Bytes {
     let mut v = envelope(job);
     let choice = match job.kind {
         Kind::Completion => {
-            json!({"index": 0, "text": text.unwrap_or(""), "finish_reason": finish})
+            json!({"index": job.index, "text": text.unwrap_or(""), "finish_reason": finish})
         }
         Kind::Chat => {
             let delta = match text {
                 Some(t) => json!({"role": "assistant", "content": t}),
                 None => json!({}),
             };
-            json!({"index": 0, "delta": delta, "finish_reason": finish})
+            json!({"index": job.index, "delta": delta, "finish_reason": finish})
         }
     };
     v["choices"] = json!([choice]);

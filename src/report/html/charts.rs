@@ -239,6 +239,62 @@ pub fn load_figures(configs: &[Configuration], estimates: &[ConfigEstimate]) -> 
     out
 }
 
+/// Goodput and SLO attainment against the offered rate (or concurrency), and
+/// cost per million output tokens per configuration where a price is known.
+pub fn service_figures(configs: &[Configuration], estimates: &[ConfigEstimate]) -> Vec<Figure> {
+    let mut out = Vec::new();
+    for factor in LOAD_FACTORS {
+        if !configs.iter().any(|c| c.factor.as_deref() == Some(*factor)) {
+            continue;
+        }
+        let levels = levels(configs, factor);
+        let (axis, xs) = axis_for(&levels);
+        out.push(Figure {
+            chart: Chart {
+                title: format!("Goodput vs {factor}"),
+                x_label: factor.to_string(),
+                y_label: "req/s".into(),
+                x: axis.clone(),
+                series: series_of(&["goodput_rps", "requests_per_s"], &levels, &xs, estimates),
+                y_from_zero: true,
+            },
+            caption: format!(
+                "Requests per second that met every per-request SLO (goodput) beside all completed requests per second, against {factor}: where they part, the server is past what it can serve within the SLOs."
+            ),
+        });
+    }
+    let has_cost = estimates
+        .iter()
+        .any(|e| e.metric == "usd_per_1m_output_tokens");
+    if has_cost {
+        let names: Vec<String> = configs.iter().map(|c| c.label.clone()).collect();
+        let points = configs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                estimate_point(estimates, &c.label, "usd_per_1m_output_tokens", i as f64)
+            })
+            .collect();
+        out.push(Figure {
+            chart: Chart {
+                title: "Cost per 1M output tokens".into(),
+                x_label: "configuration".into(),
+                y_label: "USD".into(),
+                x: XAxis::Categories(names),
+                series: vec![Series {
+                    name: "$/1M output tokens".into(),
+                    points,
+                    shape: Shape::Points,
+                    marked: None,
+                }],
+                y_from_zero: true,
+            },
+            caption: "The hourly price over the output tokens a trial produced per hour, with its 95 % interval across trials.".into(),
+        });
+    }
+    out
+}
+
 /// TTFT against prompt length, where `input_tokens` varies.
 pub fn input_length_figure(
     configs: &[Configuration],

@@ -10,7 +10,10 @@ mod page;
 pub mod svg;
 
 use super::cells::{cells, HEADERS};
-use super::{expectation_lines, significance_lines, warnings, Exporter, ReportInput};
+use super::{
+    expectation_lines, rate_summary, service_lines, significance_lines, slo_words, warnings,
+    Exporter, ReportInput,
+};
 use crate::analysis::compare::tone;
 use charts::Figure;
 pub use page::{figure_grid, Page};
@@ -127,6 +130,8 @@ impl Exporter for Html {
             &figure_grid(&distributions),
         );
 
+        page.section("slo", "Service levels and cost", &service(input));
+
         let (header, rows) = significance_lines(input);
         if !rows.is_empty() {
             let shown: Vec<&crate::analysis::compare::Comparison> = input
@@ -168,6 +173,45 @@ impl Exporter for Html {
         page.section("definitions", "How the numbers are made", DEFINITIONS);
         Ok(page.finish())
     }
+}
+
+fn service(input: &ReportInput) -> String {
+    let slo = input.spec.map(|e| e.slo).unwrap_or_default();
+    let (header, rows) = service_lines(input);
+    let meets = header.iter().position(|h| h == "meets SLOs");
+    let rows: Vec<(Vec<String>, Option<&str>)> = rows
+        .into_iter()
+        .map(|r| {
+            let class = match meets.map(|i| r[i].as_str()) {
+                Some("yes") => Some("better"),
+                Some("NO") => Some("worse"),
+                _ => None,
+            };
+            (r, class)
+        })
+        .collect();
+    let mut body = format!(
+        "<p>Objectives: {}. Goodput counts the requests per second that met every per-request objective;          a failed request meets none.</p>{}",
+        escape(&slo_words(&slo)),
+        table(&header, &rows)
+    );
+    if let Some(line) = rate_summary(input) {
+        let _ = write!(body, "<p><strong>{}</strong></p>", escape(&line));
+    }
+    let figures = charts::service_figures(&input.run.configurations, input.estimates);
+    if !figures.is_empty() {
+        body.push_str(&figure_grid(&figures));
+    }
+    if input
+        .rows
+        .iter()
+        .all(|r| r.usd_per_1m_output_tokens.mean.is_none())
+    {
+        body.push_str(
+            "<p class=\"note\">No price declared: add <code>cost: {usd_per_hour: 2.5}</code> to the experiment              for the cost per million tokens.</p>",
+        );
+    }
+    body
 }
 
 fn run_facts(input: &ReportInput) -> Vec<(&'static str, String)> {

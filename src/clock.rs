@@ -1,6 +1,7 @@
-//! Sub-millisecond sleeps for the sim. tokio's timer wheel ticks in whole
+//! Sub-millisecond sleeps for async code: the sim's modelled latencies and
+//! the open loop's arrival times. tokio's timer wheel ticks in whole
 //! milliseconds and fires up to a tick late, which would put up to 1 ms of
-//! error into every modelled TTFT and inter-token gap. One thread here
+//! error into every modelled gap and every scheduled send. One thread here
 //! sleeps on a condition variable to the earliest deadline (the kernel's
 //! timer slack, ~50 µs) and wakes the waiting task.
 
@@ -52,7 +53,7 @@ impl Clock {
         };
         let inner = clock.inner.clone();
         std::thread::Builder::new()
-            .name("sim-clock".into())
+            .name("precise-clock".into())
             .spawn(move || run(&inner))
             .expect("spawning the sim clock thread");
         clock

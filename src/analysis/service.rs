@@ -1,0 +1,187 @@
+//! Service levels and cost: which requests meet the per-request objectives
+//! (goodput counts them), which configurations meet the percentile ones, and
+//! what a million tokens cost at the serving machine's hourly price.
+
+use crate::experiment::{Cost, Slo};
+use crate::plan::Configuration;
+use polars::prelude::*;
+
+/// The SLOs and the price a run is judged by.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceTerms {
+    pub slo: Slo,
+    pub cost: Option<Cost>,
+}
+
+/// Per request: it succeeded and met every per-request objective. A request
+/// with one output token has no TPOT, and passes the objectives on it.
+pub fn slo_ok(slo: &Slo) -> Expr {
+    let mut e = col("ok");
+    if let Some(t) = slo.ttft_ms {
+        e = e.and(col("ttft_ms").lt_eq(lit(t)).fill_null(lit(false)));
+    }
+    if let Some(t) = slo.e2e_ms {
+        e = e.and(col("e2e_ms").lt_eq(lit(t)).fill_null(lit(false)));
+    }
+    // A minimum decoding speed is a maximum TPOT: 1000 / tok/s ms per token.
+    let tpot_limit = match (slo.tpot_ms, slo.min_output_tok_s.map(|r| 1000.0 / r)) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    if let Some(t) = tpot_limit {
+        e = e.and(col("tpot_ms").lt_eq(lit(t)).fill_null(lit(true)));
+    }
+    e
+}
+
+/// `usd_per_hour`, `usd_per_1m_output_tokens` and `usd_per_1m_tokens` per
+/// trial (nulls without a price).
+pub fn with_cost(
+    trials: DataFrame,
+    configs: &[Configuration],
+    cost: Option<&Cost>,
+) -> PolarsResult<DataFrame> {
+    let prices = DataFrame::new(
+        configs.len(),
+        vec![
+            Column::new(
+                "config".into(),
+                configs.iter().map(|c| c.label.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "usd_per_hour".into(),
+                configs
+                    .iter()
+                    .map(|c| cost.and_then(|p| p.usd_per_hour(&c.values)))
+                    .collect::<Vec<Option<f64>>>(),
+            ),
+        ],
+    )?;
+    let per_second = col("usd_per_hour") / lit(3600.0);
+    let total_tokens = (col("input_tokens") + col("output_tokens")).cast(DataType::Float64);
+    trials
+        .lazy()
+        .join(
+            prices.lazy(),
+            [col("config")],
+            [col("config")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_columns([
+            (per_second.clone() / col("output_tok_s") * lit(1e6)).alias("usd_per_1m_output_tokens"),
+            (per_second / (total_tokens / col("wall_s")) * lit(1e6)).alias("usd_per_1m_tokens"),
+        ])
+        .collect()
+}
+
+/// Whether a configuration meets its percentile objectives and enough of its
+/// requests meet the per-request ones; `None` where nothing could be judged.
+pub fn verdict(
+    slo: &Slo,
+    e2e_p50_ms: Option<f64>,
+    e2e_p95_ms: Option<f64>,
+    attainment: Option<f64>,
+) -> SloVerdict {
+    let check = |limit_s: Option<f64>, value_ms: Option<f64>| match (limit_s, value_ms) {
+        (Some(l), Some(v)) => Some(v <= l * 1000.0),
+        (Some(_), None) => Some(false),
+        (None, _) => None,
+    };
+    let p50 = check(slo.p50_latency_s, e2e_p50_ms);
+    let p95 = check(slo.p95_latency_s, e2e_p95_ms);
+    let enough = attainment.map(|a| a >= slo.min_attainment);
+    let all = [p50, p95, enough];
+    let meets = if all.iter().all(Option::is_none) {
+        None
+    } else {
+        Some(all.iter().all(|c| c != &Some(false)))
+    };
+    SloVerdict { p50, p95, meets }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SloVerdict {
+    /// Pooled E2E p50 within `p50_latency_s`.
+    pub p50: Option<bool>,
+    /// Pooled E2E p95 within `p95_latency_s`.
+    pub p95: Option<bool>,
+    /// Both, and the mean attainment at least `min_attainment`.
+    pub meets: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame() -> DataFrame {
+        df![
+            "ok" => [true, true, true, false, true],
+            "ttft_ms" => [Some(100.0), Some(600.0), Some(100.0), None, Some(100.0)],
+            "e2e_ms" => [1000.0, 1000.0, 1000.0, 5.0, 1000.0],
+            "tpot_ms" => [Some(50.0), Some(50.0), Some(150.0), None, None],
+        ]
+        .unwrap()
+    }
+
+    #[test]
+    fn a_request_meets_the_slo_only_when_it_meets_every_objective() {
+        let out = frame()
+            .lazy()
+            .select([slo_ok(&Slo::default()).alias("slo_ok")])
+            .collect()
+            .unwrap();
+        let ca = out.column("slo_ok").unwrap().bool().unwrap().clone();
+        let got: Vec<Option<bool>> = (0..ca.len()).map(|i| ca.get(i)).collect();
+        // Slow first token; too slow decoding (150 ms/token < 10 tok/s); failed; one token.
+        assert_eq!(
+            got,
+            [
+                Some(true),
+                Some(false),
+                Some(false),
+                Some(false),
+                Some(true)
+            ]
+        );
+        let none = Slo {
+            ttft_ms: None,
+            min_output_tok_s: None,
+            ..Slo::default()
+        };
+        let out = frame()
+            .lazy()
+            .select([slo_ok(&none).alias("x")])
+            .collect()
+            .unwrap();
+        let ca = out.column("x").unwrap().bool().unwrap().clone();
+        let got: Vec<Option<bool>> = (0..ca.len()).map(|i| ca.get(i)).collect();
+        assert_eq!(
+            got,
+            [Some(true), Some(true), Some(true), Some(false), Some(true)]
+        );
+    }
+
+    #[test]
+    fn verdicts_need_every_objective() {
+        let slo = Slo::default(); // p50 3 s, p95 10 s, 95 % attainment
+        assert_eq!(
+            verdict(&slo, Some(2000.0), Some(9000.0), Some(0.97)).meets,
+            Some(true)
+        );
+        assert_eq!(
+            verdict(&slo, Some(3500.0), Some(9000.0), Some(0.97)).p50,
+            Some(false)
+        );
+        assert_eq!(
+            verdict(&slo, Some(2000.0), Some(9000.0), Some(0.90)).meets,
+            Some(false)
+        );
+        let off = Slo {
+            p50_latency_s: None,
+            p95_latency_s: None,
+            min_attainment: 0.0,
+            ..Slo::default()
+        };
+        assert_eq!(verdict(&off, None, None, None).meets, None);
+    }
+}

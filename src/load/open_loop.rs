@@ -1,0 +1,98 @@
+//! Open loop: requests go out at drawn arrival times whether or not the
+//! server has answered the earlier ones, so queueing shows in the latencies
+//! instead of slowing the client down. Each request's task is spawned a
+//! little ahead of its time and then sleeps on the precise clock, so the
+//! send is not late by a task spawn; the record keeps when it was due
+//! (`scheduled_s`), how late it went (`queue_ms`) and how much of that was
+//! a wait for a `max_in_flight` slot (`wait_ms`).
+
+use super::TrialLoad;
+use crate::client::{Client, GenRequest};
+use crate::clock::Clock;
+use crate::results::{Record, RequestSlot};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+/// How far ahead of its time a request's task starts.
+const LEAD: Duration = Duration::from_millis(20);
+
+pub async fn open_loop(
+    client: Arc<Client>,
+    requests: Arc<Vec<GenRequest>>,
+    load: TrialLoad,
+    offsets: &[f64],
+    max_in_flight: Option<usize>,
+) -> Vec<Record> {
+    let clock = Clock::start();
+    let slots = max_in_flight.map(|n| Arc::new(Semaphore::new(n)));
+    let (tx, mut rx) = mpsc::channel::<Record>(1024);
+    let start = Instant::now();
+    let mut set = JoinSet::new();
+    let mut records = Vec::new();
+    for (i, &offset) in offsets.iter().enumerate() {
+        if requests.is_empty() {
+            break;
+        }
+        let due = start + Duration::from_secs_f64(offset);
+        clock
+            .sleep_until(due.checked_sub(LEAD).unwrap_or(start).into_std())
+            .await;
+        let (client, requests, tx, load, clock, slots) = (
+            client.clone(),
+            requests.clone(),
+            tx.clone(),
+            load.clone(),
+            clock.clone(),
+            slots.clone(),
+        );
+        set.spawn(async move {
+            let _permit = match &slots {
+                Some(s) => s.clone().acquire_owned().await.ok(),
+                None => None,
+            };
+            let free = Instant::now();
+            clock.sleep_until(due.into_std()).await;
+            let outcome = client.generate(&requests[i % requests.len()]).await;
+            let sent = outcome.sent;
+            let slot = RequestSlot {
+                trial: load.trial,
+                config: load.config,
+                repetition: load.repetition,
+                request: i,
+                requested_input_tokens: load.requested_input_tokens,
+                requested_output_tokens: load.requested_output_tokens,
+                batch: load.batch,
+            };
+            let mut record = Record::new(slot, sent.duration_since(start).as_secs_f64(), outcome);
+            record.scheduled_s = Some(offset);
+            record.queue_ms = Some(ms_between(due, sent));
+            if slots.is_some() {
+                record.wait_ms = Some(ms_between(due, free));
+            }
+            let _ = tx.send(record).await;
+        });
+        // Collect as we go so the channel never fills while sending.
+        while let Ok(r) = rx.try_recv() {
+            records.push(r);
+            load.finished.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    drop(tx);
+    while let Some(r) = rx.recv().await {
+        records.push(r);
+        load.finished.fetch_add(1, Ordering::Relaxed);
+    }
+    while set.join_next().await.is_some() {}
+    clock.stop();
+    records.sort_by_key(|r| r.request);
+    records
+}
+
+/// `later − earlier` in ms, 0 when `later` came first.
+fn ms_between(earlier: Instant, later: Instant) -> f64 {
+    later.saturating_duration_since(earlier).as_secs_f64() * 1000.0
+}

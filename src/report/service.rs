@@ -1,0 +1,187 @@
+//! The service-level and cost table shared by the terminal, Markdown and
+//! HTML reports, and the line that names the highest rate meeting the SLOs.
+
+use super::cells::format_num;
+use super::ReportInput;
+use crate::analysis::{ConfigSummary, MeanSd};
+use crate::experiment::Slo;
+
+fn yes_no(b: Option<bool>) -> String {
+    match b {
+        Some(true) => "yes".into(),
+        Some(false) => "NO".into(),
+        None => "–".into(),
+    }
+}
+
+fn share(m: MeanSd) -> String {
+    m.mean.map_or("–".into(), |v| format!("{:.1}%", v * 100.0))
+}
+
+fn mean_sd(m: MeanSd) -> String {
+    match (m.mean, m.sd) {
+        (Some(v), Some(sd)) => format!("{} ± {}", format_num(Some(v)), format_num(Some(sd))),
+        (v, _) => format_num(v),
+    }
+}
+
+/// The objectives in words, e.g. `TTFT ≤ 500 ms, ≥ 10 tok/s, p50 ≤ 3 s, p95 ≤ 10 s`.
+pub fn slo_words(slo: &Slo) -> String {
+    let mut parts = Vec::new();
+    if let Some(v) = slo.ttft_ms {
+        parts.push(format!("TTFT ≤ {v} ms"));
+    }
+    if let Some(v) = slo.tpot_ms {
+        parts.push(format!("TPOT ≤ {v} ms"));
+    }
+    if let Some(v) = slo.e2e_ms {
+        parts.push(format!("E2E ≤ {v} ms"));
+    }
+    if let Some(v) = slo.min_output_tok_s {
+        parts.push(format!("≥ {v} tok/s per request"));
+    }
+    let mut s = if parts.is_empty() {
+        "no per-request objective".to_string()
+    } else {
+        format!("per request {}", parts.join(", "))
+    };
+    let mut pct = Vec::new();
+    if let Some(v) = slo.p50_latency_s {
+        pct.push(format!("E2E p50 ≤ {v} s"));
+    }
+    if let Some(v) = slo.p95_latency_s {
+        pct.push(format!("E2E p95 ≤ {v} s"));
+    }
+    if !pct.is_empty() {
+        s.push_str(&format!("; per configuration {}", pct.join(", ")));
+    }
+    s.push_str(&format!(
+        "; a configuration meets them with ≥ {}% of its requests within",
+        slo.min_attainment * 100.0
+    ));
+    s
+}
+
+fn cost_cell(input: &ReportInput, config: &str, metric: &str) -> String {
+    let Some(e) = input
+        .estimates
+        .iter()
+        .find(|e| e.config == config && e.metric == metric)
+    else {
+        return "–".into();
+    };
+    match e.estimate.ci {
+        Some((lo, hi)) => format!(
+            "{} [{}, {}]",
+            format_num(Some(e.estimate.mean)),
+            format_num(Some(lo)),
+            format_num(Some(hi))
+        ),
+        None => format_num(Some(e.estimate.mean)),
+    }
+}
+
+/// Header and rows; open-loop and cost columns only where a row has them.
+pub fn service_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
+    let open = input
+        .rows
+        .iter()
+        .any(|r| r.achieved_rate_rps.mean.is_some());
+    let cost = input
+        .rows
+        .iter()
+        .any(|r| r.usd_per_1m_output_tokens.mean.is_some());
+    let mut header: Vec<String> = [
+        "configuration",
+        "SLO met",
+        "goodput req/s",
+        "E2E p50 ok",
+        "E2E p95 ok",
+        "meets SLOs",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if open {
+        header.extend(["sent req/s".to_string(), "send lag p99 ms".to_string()]);
+    }
+    if cost {
+        header.extend([
+            "$/1M output tok [95% CI]".to_string(),
+            "$/1M tokens [95% CI]".to_string(),
+        ]);
+    }
+    let rows = input
+        .rows
+        .iter()
+        .map(|r: &ConfigSummary| {
+            let mut row = vec![
+                r.config.clone(),
+                share(r.slo_attainment),
+                mean_sd(r.goodput_rps),
+                yes_no(r.slo.p50),
+                yes_no(r.slo.p95),
+                yes_no(r.slo.meets),
+            ];
+            if open {
+                row.extend([mean_sd(r.achieved_rate_rps), mean_sd(r.send_lag_p99_ms)]);
+            }
+            if cost {
+                row.extend([
+                    cost_cell(input, &r.config, "usd_per_1m_output_tokens"),
+                    cost_cell(input, &r.config, "usd_per_1m_tokens"),
+                ]);
+            }
+            row
+        })
+        .collect();
+    (header, rows)
+}
+
+/// Where `rate` varies: the highest rate whose configuration meets the SLOs,
+/// and where goodput peaks.
+pub fn rate_summary(input: &ReportInput) -> Option<String> {
+    let configs = &input.run.configurations;
+    if !configs.iter().any(|c| c.factor.as_deref() == Some("rate")) {
+        return None;
+    }
+    let rate_of = |label: &str| {
+        configs
+            .iter()
+            .find(|c| c.label == label)
+            .and_then(|c| c.values.get("rate"))
+            .and_then(crate::experiment::Level::as_f64)
+    };
+    let swept: Vec<(f64, &ConfigSummary)> = input
+        .rows
+        .iter()
+        .filter(|r| r.factor == "rate" || r.factor == "baseline")
+        .filter_map(|r| Some((rate_of(&r.config)?, r)))
+        .collect();
+    let best = swept
+        .iter()
+        .filter(|(_, r)| r.slo.meets == Some(true))
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let peak = swept
+        .iter()
+        .filter(|(_, r)| r.goodput_rps.mean.is_some())
+        .max_by(|a, b| {
+            let g = |r: &ConfigSummary| r.goodput_rps.mean.unwrap_or(0.0);
+            g(a.1).total_cmp(&g(b.1))
+        });
+    let mut line = match best {
+        Some((rate, r)) => format!(
+            "highest rate meeting the SLOs: {rate} req/s ({}, {} of requests within)",
+            r.config,
+            share(r.slo_attainment)
+        ),
+        None => "no rate meets the SLOs".to_string(),
+    };
+    if let Some((rate, r)) = peak {
+        line.push_str(&format!(
+            "; goodput peaks at {rate} req/s offered ({} req/s)",
+            format_num(r.goodput_rps.mean)
+        ));
+    }
+    Some(line)
+}
