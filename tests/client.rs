@@ -256,3 +256,40 @@ async fn a_kept_alive_connection_closed_by_the_server_is_retried_once() {
         assert!(o.ok, "request {i}: {:?}", o.error);
     }
 }
+
+#[tokio::test]
+async fn a_batch_streams_its_choices_and_sums_their_usage_as_llama_cpp_sends_it() {
+    // llama.cpp's shape for `prompt: [a, b]`: a leading `data: null`, choices
+    // interleaved by index, and each choice's own usage in its last chunk.
+    let o = outcome(
+        vec![
+            ("data: null\n\n", 0),
+            ("data: {\"choices\":[{\"text\":\" x\",\"index\":1}]}\n\n", 5),
+            ("data: {\"choices\":[{\"text\":\" y\",\"index\":0}]}\n\n", 1),
+            ("data: {\"choices\":[{\"text\":\" z\",\"index\":1}]}\n\n", 1),
+            ("data: {\"choices\":[{\"text\":\"\",\"index\":1,\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2}}\n\n", 1),
+            ("data: {\"choices\":[{\"text\":\"\",\"index\":0,\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":1}}\n\n", 1),
+            ("data: [DONE]\n\n", 0),
+        ],
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(o.ok, "{:?}", o.error);
+    assert_eq!(o.prompt_tokens, Some(7));
+    assert_eq!(o.completion_tokens, Some(3));
+    assert_eq!(o.choice_events, vec![1, 2]);
+    assert!(o.ttft_ms.unwrap() >= 4.0);
+
+    // A request-wide usage chunk (OpenAI, vLLM) is the total as it stands.
+    let o = outcome(
+        vec![
+            ("data: {\"choices\":[{\"text\":\" y\",\"index\":0}]}\n\n", 1),
+            ("data: {\"choices\":[{\"text\":\" x\",\"index\":1}]}\n\n", 1),
+            ("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2}}\n\n", 1),
+            ("data: [DONE]\n\n", 0),
+        ],
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!((o.prompt_tokens, o.completion_tokens), (Some(9), Some(2)));
+}

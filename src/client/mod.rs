@@ -210,6 +210,10 @@ impl Client {
                     t.error_at(now, format!("server error event: {}", ev.data));
                     return Exchange::Done;
                 }
+                // llama.cpp opens a multi-prompt stream with `data: null`.
+                if ev.data.trim() == "null" {
+                    continue;
+                }
                 match serde_json::from_str::<Chunk>(&ev.data) {
                     Ok(chunk) => {
                         if let Some(err) = chunk.error {
@@ -370,12 +374,19 @@ fn describe(e: &reqwest::Error) -> String {
     msg
 }
 
+/// Prompt and completion tokens from a `usage` object.
+type Counts = (Option<u64>, Option<u64>);
+
 /// Accumulates timings as events arrive.
 struct Timing {
     outcome: Outcome,
     last_content: Option<Instant>,
     content_events: u64,
-    usage_completion: Option<u64>,
+    /// Usage for the whole request (a final chunk without choices: OpenAI, vLLM).
+    usage_total: Option<Counts>,
+    /// Usage per choice (in a choice's last chunk: llama.cpp, which for a
+    /// batch reports each prompt's counts apart).
+    usage_by_choice: std::collections::BTreeMap<usize, Counts>,
 }
 
 impl Timing {
@@ -400,7 +411,8 @@ impl Timing {
             },
             last_content: None,
             content_events: 0,
-            usage_completion: None,
+            usage_total: None,
+            usage_by_choice: Default::default(),
         }
     }
 
@@ -431,11 +443,12 @@ impl Timing {
             self.outcome.finish_reason = Some(reason);
         }
         if let Some(u) = &chunk.usage {
-            if u.prompt_tokens.is_some() {
-                self.outcome.prompt_tokens = u.prompt_tokens;
-            }
-            if u.completion_tokens.is_some() {
-                self.usage_completion = u.completion_tokens;
+            let counts = (u.prompt_tokens, u.completion_tokens);
+            match chunk.choices.first() {
+                Some(c) => {
+                    self.usage_by_choice.insert(c.index, counts);
+                }
+                None => self.usage_total = Some(counts),
             }
             if let Some(c) = u
                 .prompt_tokens_details
@@ -455,7 +468,21 @@ impl Timing {
     }
 
     fn settle_tokens(&mut self) {
-        match self.usage_completion {
+        // A request-wide usage wins; else the choices' own, summed.
+        let (prompt, completion) = self.usage_total.unwrap_or_else(|| {
+            let sum = |f: fn(&Counts) -> Option<u64>| {
+                self.usage_by_choice
+                    .values()
+                    .map(f)
+                    .try_fold(0u64, |acc, v| v.map(|v| acc + v))
+                    .filter(|_| !self.usage_by_choice.is_empty())
+            };
+            (sum(|u| u.0), sum(|u| u.1))
+        });
+        if prompt.is_some() {
+            self.outcome.prompt_tokens = prompt;
+        }
+        match completion {
             Some(n) => {
                 self.outcome.completion_tokens = Some(n);
                 self.outcome.tokens_source = TokensSource::Usage;
@@ -471,7 +498,7 @@ impl Timing {
         self.outcome.e2e_ms = self.ms_since(now);
         self.settle_tokens();
         if self.outcome.finish_reason.is_none()
-            && self.usage_completion.is_none()
+            && self.outcome.tokens_source == TokensSource::Events
             && self.content_events == 0
         {
             self.outcome.error =

@@ -121,7 +121,6 @@ pub fn service_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
                 mean_sd(r.goodput_rps),
                 yes_no(r.slo.p50),
                 yes_no(r.slo.p95),
-                yes_no(r.slo.meets),
             ];
             if open {
                 row.extend([mean_sd(r.achieved_rate_rps), mean_sd(r.send_lag_p99_ms)]);
@@ -132,6 +131,7 @@ pub fn service_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
                     cost_cell(input, &r.config, "usd_per_1m_tokens"),
                 ]);
             }
+            row.push(yes_no(r.slo.meets));
             row
         })
         .collect();

@@ -195,30 +195,40 @@ fn progress_line(
 }
 
 /// How well the client kept an open loop's schedule: the rate it achieved
-/// and its own send lag, with a warning where it fell behind.
+/// against the rate of the drawn schedule itself (a short Poisson schedule
+/// strays from the nominal rate), and its own send lag, with a warning where
+/// it fell behind.
 fn schedule_note(records: &[Record], rate: f64) -> String {
-    let sent: Vec<f64> = records.iter().map(|r| r.sent_s).collect();
+    let rate_of = |times: Vec<f64>| {
+        let (lo, hi) = times
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), t| {
+                (a.min(*t), b.max(*t))
+            });
+        (times.len() > 1 && hi > lo).then(|| (times.len() - 1) as f64 / (hi - lo))
+    };
+    let achieved = rate_of(records.iter().map(|r| r.sent_s).collect());
+    let drawn = rate_of(records.iter().filter_map(|r| r.scheduled_s).collect());
     let lag: Vec<f64> = records
         .iter()
         .filter_map(|r| Some(r.queue_ms? - r.wait_ms.unwrap_or(0.0)))
         .collect();
-    let span = sent.iter().copied().fold(f64::NEG_INFINITY, f64::max)
-        - sent.iter().copied().fold(f64::INFINITY, f64::min);
-    let achieved = (sent.len() > 1 && span > 0.0).then(|| (sent.len() - 1) as f64 / span);
     let p99 = crate::analysis::stats::percentile(&lag, 0.99);
     let waited = records
         .iter()
         .filter(|r| r.wait_ms.is_some_and(|w| w > 0.5))
         .count();
     let mut note = format!(
-        ", sent {}/s of {rate}, send lag p99 {} ms",
+        ", sent {}/s (schedule {}/s, rate {rate}), send lag p99 {} ms",
         crate::report::format_num(achieved),
+        crate::report::format_num(drawn),
         crate::report::format_num(p99)
     );
     if waited > 0 {
         note.push_str(&format!(", {waited} waited for max_in_flight"));
     }
-    if p99.is_some_and(|p| p > 5.0) || achieved.is_some_and(|a| a < 0.9 * rate) {
+    let behind = matches!((achieved, drawn), (Some(a), Some(d)) if a < 0.9 * d);
+    if p99.is_some_and(|p| p > 5.0) || behind {
         note.push_str(" — warning: the client could not keep the schedule");
     }
     note
