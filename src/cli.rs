@@ -114,6 +114,13 @@ pub enum Command {
         /// Log-normal σ of the latency noise (0 for none).
         #[arg(long)]
         jitter: Option<f64>,
+        /// Faults to inject, e.g. `error=0.05,rate_limited=0.02,drop=0.02,stall=0.05,stall_ms=500,malformed=0.01,unavailable=0.01,slow_start_s=3`.
+        #[arg(long)]
+        faults: Option<String>,
+        /// Require `Authorization: Bearer <key>`, the key read from this
+        /// environment variable (never from the command line).
+        #[arg(long)]
+        api_key_env: Option<String>,
     },
     /// Print the JSON Schema of experiment files.
     Schema,

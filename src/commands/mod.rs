@@ -46,8 +46,20 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             host,
             slots,
             jitter,
+            faults,
+            api_key_env,
         } => {
+            let api_key = match api_key_env {
+                Some(var) => Some(std::env::var(&var).map_err(|_| {
+                    crate::error::InputError::new(format!("--api-key-env: {var} is not set"))
+                })?),
+                None => None,
+            };
             let mut model = SimModel::default();
+            if let Some(spec) = faults {
+                model.faults = crate::sim::Faults::parse(&spec)
+                    .map_err(|m| crate::error::InputError::new(format!("--faults: {m}")))?;
+            }
             if let Some(s) = slots {
                 model.slots = s;
             }
@@ -58,7 +70,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             let addr = format!("{host}:{port}").parse().map_err(|e| {
                 crate::error::InputError::new(format!("invalid address {host}:{port}: {e}"))
             })?;
-            runtime()?.block_on(sim::serve(model, addr))?;
+            runtime()?.block_on(sim::serve(model, addr, api_key))?;
             Ok(())
         }
         Command::Compare {

@@ -158,8 +158,14 @@ impl Validator<'_> {
             }
             match e.baseline.get(name) {
                 None => {
+                    // At the baseline where there is one, else at the factor.
+                    let place: &[&str] = if locate_key(&self.l.source, &["baseline"]).is_some() {
+                        &["baseline"]
+                    } else {
+                        &["factors", name]
+                    };
                     return Err(self.err(
-                        &["baseline"],
+                        place,
                         format!(
                             "baseline has no level for factor '{name}', expected one of {}",
                             list(levels)

@@ -31,6 +31,136 @@ pub struct SimModel {
     pub jitter: f64,
     /// Seeds the noise and the generated text.
     pub seed: u64,
+    /// Faults to inject, for testing how a benchmark copes with a failing server.
+    pub faults: Faults,
+}
+
+/// Injected faults. Each generation request draws at most one, with these
+/// probabilities (their sum at most 1), from the sim's seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Faults {
+    /// Answered `500` at once.
+    pub error: f64,
+    /// Answered `429 Too Many Requests` with `Retry-After: 1`.
+    pub rate_limited: f64,
+    /// Answered `503 Service Unavailable` with `Retry-After: 1`.
+    pub unavailable: f64,
+    /// Pause mid-stream for `stall_ms`, then go on (slow, not failed).
+    pub stall: f64,
+    pub stall_ms: f64,
+    /// The connection is cut mid-stream.
+    pub drop: f64,
+    /// An event that is not JSON, mid-stream.
+    pub malformed: f64,
+    /// For this long after the start every request, `/health` included,
+    /// answers 503: a server still loading its model.
+    pub slow_start_s: f64,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            error: 0.0,
+            rate_limited: 0.0,
+            unavailable: 0.0,
+            stall: 0.0,
+            stall_ms: 2000.0,
+            drop: 0.0,
+            malformed: 0.0,
+            slow_start_s: 0.0,
+        }
+    }
+}
+
+/// The fault a request drew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    Error,
+    RateLimited,
+    Unavailable,
+    Stall,
+    Drop,
+    Malformed,
+}
+
+impl Faults {
+    fn shares(&self) -> [(Fault, f64); 6] {
+        [
+            (Fault::Error, self.error),
+            (Fault::RateLimited, self.rate_limited),
+            (Fault::Unavailable, self.unavailable),
+            (Fault::Stall, self.stall),
+            (Fault::Drop, self.drop),
+            (Fault::Malformed, self.malformed),
+        ]
+    }
+
+    /// The fault for a uniform draw `u` in [0, 1), or none.
+    pub fn pick(&self, u: f64) -> Option<Fault> {
+        let mut edge = 0.0;
+        for (fault, share) in self.shares() {
+            edge += share;
+            if u < edge {
+                return Some(fault);
+            }
+        }
+        None
+    }
+
+    pub fn check(&self) -> Result<(), String> {
+        let mut total = 0.0;
+        for (fault, share) in self.shares() {
+            if !(0.0..=1.0).contains(&share) {
+                return Err(format!(
+                    "sim fault share {fault:?} must lie in [0, 1], got {share}"
+                ));
+            }
+            total += share;
+        }
+        if total > 1.0 + 1e-9 {
+            return Err(format!(
+                "sim fault shares add up to {total}, expected at most 1"
+            ));
+        }
+        let sane = |v: f64| v >= 0.0 && v.is_finite();
+        if !(sane(self.stall_ms) && sane(self.slow_start_s)) {
+            return Err("sim stall_ms and slow_start_s must be ≥ 0".into());
+        }
+        Ok(())
+    }
+
+    /// `error=0.05,drop=0.02,stall_ms=500`, as `infer-bench sim --faults` takes them.
+    pub fn parse(spec: &str) -> Result<Faults, String> {
+        let mut f = Faults::default();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("expected name=value in '{part}'"))?;
+            let v: f64 = value
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{value}' is not a number (in '{part}')"))?;
+            let slot = match key.trim() {
+                "error" => &mut f.error,
+                "rate_limited" => &mut f.rate_limited,
+                "unavailable" => &mut f.unavailable,
+                "stall" => &mut f.stall,
+                "stall_ms" => &mut f.stall_ms,
+                "drop" => &mut f.drop,
+                "malformed" => &mut f.malformed,
+                "slow_start_s" => &mut f.slow_start_s,
+                other => {
+                    return Err(format!(
+                        "unknown fault '{other}', expected error, rate_limited, unavailable, stall, stall_ms, drop, malformed or slow_start_s"
+                    ))
+                }
+            };
+            *slot = v;
+        }
+        f.check()?;
+        Ok(f)
+    }
 }
 
 impl Default for SimModel {
@@ -43,6 +173,7 @@ impl Default for SimModel {
             contention: 0.3,
             jitter: 0.05,
             seed: 0,
+            faults: Faults::default(),
         }
     }
 }
@@ -64,6 +195,7 @@ impl SimModel {
                 return Err(format!("sim {name} must be a finite number ≥ 0, got {v}"));
             }
         }
+        self.faults.check()?;
         if self.jitter > 2.0 {
             return Err(format!(
                 "sim jitter {} is implausibly large, expected ≤ 2",
@@ -133,6 +265,19 @@ pub fn speed_of(model: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn faults_are_picked_by_their_shares_and_parsed_from_the_command_line() {
+        let f = Faults::parse("error=0.1, drop=0.2,stall_ms=50").unwrap();
+        assert_eq!((f.error, f.drop, f.stall_ms), (0.1, 0.2, 50.0));
+        assert_eq!(f.pick(0.05), Some(Fault::Error));
+        assert_eq!(f.pick(0.15), Some(Fault::Drop));
+        assert_eq!(f.pick(0.29), Some(Fault::Drop));
+        assert_eq!(f.pick(0.31), None);
+        assert_eq!(Faults::default().pick(0.0), None);
+        assert!(Faults::parse("error=0.7,drop=0.7").is_err());
+        assert!(Faults::parse("boom=0.1").unwrap_err().contains("unknown fault 'boom'"));
+    }
 
     #[test]
     fn model_is_documented_formula() {

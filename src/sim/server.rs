@@ -3,12 +3,12 @@
 //! [`super::SimModel`]. A simulation for the quickstart, tests and
 //! calibration of the harness — not a language model.
 
-use super::model::{speed_of, SimModel};
+use super::model::{speed_of, Fault, SimModel};
 use super::tokenizer;
 use crate::clock::Clock;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -17,7 +17,6 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::Deserialize;
 use serde_json::json;
-use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,6 +29,60 @@ struct Shared {
     /// Requests past their first token and still generating.
     decoding: AtomicUsize,
     requests: AtomicU64,
+    started: Instant,
+    /// Where set, generation requests must carry `Authorization: Bearer <key>`.
+    api_key: Option<String>,
+    /// Faults injected so far, by kind (in `Fault` order).
+    injected: [AtomicU64; 6],
+}
+
+impl Shared {
+    fn loading(&self) -> bool {
+        self.started.elapsed().as_secs_f64() < self.model.faults.slow_start_s
+    }
+}
+
+fn fault_name(f: Fault) -> &'static str {
+    match f {
+        Fault::Error => "error",
+        Fault::RateLimited => "rate_limited",
+        Fault::Unavailable => "unavailable",
+        Fault::Stall => "stall",
+        Fault::Drop => "drop",
+        Fault::Malformed => "malformed",
+    }
+}
+
+const FAULTS: [Fault; 6] = [
+    Fault::Error,
+    Fault::RateLimited,
+    Fault::Unavailable,
+    Fault::Stall,
+    Fault::Drop,
+    Fault::Malformed,
+];
+
+/// Requests served and faults injected: what a test compares a run's
+/// records with.
+async fn stats(State(s): State<Arc<Shared>>) -> Json<serde_json::Value> {
+    let faults: serde_json::Map<String, serde_json::Value> = FAULTS
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            (
+                fault_name(*f).to_string(),
+                json!(s.injected[i].load(Ordering::Relaxed)),
+            )
+        })
+        .collect();
+    Json(json!({"requests": s.requests.load(Ordering::Relaxed), "faults": faults}))
+}
+
+async fn health(State(s): State<Arc<Shared>>) -> Response {
+    if s.loading() {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "loading model");
+    }
+    Json(json!({"status": "ok"})).into_response()
 }
 
 impl Drop for Shared {
@@ -39,15 +92,24 @@ impl Drop for Shared {
 }
 
 pub fn router(model: SimModel) -> Router {
+    router_with_key(model, None)
+}
+
+/// The router, requiring `api_key` on generation requests where given.
+pub fn router_with_key(model: SimModel, api_key: Option<String>) -> Router {
     let shared = Arc::new(Shared {
         clock: Clock::start(),
         slots: Semaphore::new(model.slots),
         model,
         decoding: AtomicUsize::new(0),
         requests: AtomicU64::new(0),
+        started: Instant::now(),
+        api_key,
+        injected: Default::default(),
     });
     Router::new()
-        .route("/health", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/health", get(health))
+        .route("/sim/stats", get(stats))
         .route("/v1/models", get(models))
         .route("/tokenize", post(tokenize))
         .route("/v1/completions", post(completions))
@@ -122,12 +184,37 @@ enum Kind {
     Chat,
 }
 
-async fn completions(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
-    generate(s, body, Kind::Completion, Instant::now())
+async fn completions(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let arrived = Instant::now();
+    if !authorized(&s, &headers) {
+        return error(StatusCode::UNAUTHORIZED, "missing or wrong API key");
+    }
+    generate(s, body, Kind::Completion, arrived)
 }
 
-async fn chat(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
-    generate(s, body, Kind::Chat, Instant::now())
+async fn chat(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let arrived = Instant::now();
+    if !authorized(&s, &headers) {
+        return error(StatusCode::UNAUTHORIZED, "missing or wrong API key");
+    }
+    generate(s, body, Kind::Chat, arrived)
+}
+
+fn authorized(s: &Shared, headers: &HeaderMap) -> bool {
+    let Some(key) = &s.api_key else { return true };
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|v| v == key)
+}
+
+/// An error that asks the client to come back in a second.
+fn retry_later(status: StatusCode, message: &str) -> Response {
+    let mut r = error(status, message);
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    r
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -168,7 +255,39 @@ fn generate(s: Arc<Shared>, body: Bytes, kind: Kind, arrived: Instant) -> Respon
         (Kind::Completion, None, _) => return error(StatusCode::BAD_REQUEST, "missing 'prompt'"),
         (Kind::Chat, _, _) => return error(StatusCode::BAD_REQUEST, "missing 'messages'"),
     };
+    if s.loading() {
+        return retry_later(StatusCode::SERVICE_UNAVAILABLE, "loading model");
+    }
     let n = s.requests.fetch_add(1, Ordering::Relaxed);
+    let mut draw =
+        StdRng::seed_from_u64(s.model.seed ^ n.wrapping_mul(0xD1B5_4A32_D192_ED03) ^ 0xFA17);
+    let fault = s.model.faults.pick(draw.random_range(0.0..1.0));
+    if let Some(f) = fault {
+        if let Some(i) = FAULTS.iter().position(|x| *x == f) {
+            s.injected[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    match fault {
+        Some(Fault::Error) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "injected fault: internal error",
+            )
+        }
+        Some(Fault::RateLimited) => {
+            return retry_later(
+                StatusCode::TOO_MANY_REQUESTS,
+                "injected fault: rate limited",
+            )
+        }
+        Some(Fault::Unavailable) => {
+            return retry_later(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "injected fault: unavailable",
+            )
+        }
+        _ => {}
+    }
     let max_tokens = req.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS).max(1);
     let exact = req.ignore_eos || req.min_tokens.is_some_and(|m| m >= max_tokens);
     let jobs: Vec<Job> = prompts
@@ -193,6 +312,7 @@ fn generate(s: Arc<Shared>, body: Bytes, kind: Kind, arrived: Instant) -> Respon
                 model: req.model.clone(),
                 kind,
                 index,
+                fault: if index == 0 { fault } else { None },
                 prompt_tokens,
                 completion_tokens,
                 finish: if completion_tokens == max_tokens {
@@ -207,12 +327,11 @@ fn generate(s: Arc<Shared>, body: Bytes, kind: Kind, arrived: Instant) -> Respon
         })
         .collect();
     let include_usage = req.stream_options.as_ref().is_some_and(|o| o.include_usage);
-    let (tx, rx) = mpsc::channel::<Bytes>(64);
+    let (tx, rx) = mpsc::channel::<Chunked>(64);
     let stream = req.stream;
     tokio::spawn(serve(s, jobs, tx, stream, include_usage));
-    let body_stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
-    });
+    let body_stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
     let content_type = if stream {
         "text/event-stream"
     } else {
@@ -225,12 +344,17 @@ fn generate(s: Arc<Shared>, body: Bytes, kind: Kind, arrived: Instant) -> Respon
         .unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "response"))
 }
 
+/// A piece of a response body, or the error that cuts the connection.
+type Chunked = Result<Bytes, std::io::Error>;
+
 struct Job {
     id: String,
     model: String,
     kind: Kind,
     /// The choice this sequence answers (its prompt's place in a batch).
     index: usize,
+    /// A mid-stream fault (stall, drop, malformed) to inject halfway.
+    fault: Option<Fault>,
     prompt_tokens: usize,
     completion_tokens: usize,
     finish: &'static str,
@@ -244,7 +368,7 @@ struct Job {
 async fn serve(
     s: Arc<Shared>,
     jobs: Vec<Job>,
-    tx: mpsc::Sender<Bytes>,
+    tx: mpsc::Sender<Chunked>,
     stream: bool,
     include_usage: bool,
 ) {
@@ -275,9 +399,9 @@ async fn serve(
         if include_usage {
             v["choices"] = json!([]);
             v["usage"] = usage;
-            let _ = tx.send(sse(&v)).await;
+            let _ = tx.send(Ok(sse(&v))).await;
         }
-        let _ = tx.send(Bytes::from_static(b"data: [DONE]\n\n")).await;
+        let _ = tx.send(Ok(Bytes::from_static(b"data: [DONE]\n\n"))).await;
     } else {
         let object = if first.kind == Kind::Chat {
             "chat.completion"
@@ -295,7 +419,7 @@ async fn serve(
             })
             .collect();
         v["usage"] = usage;
-        let _ = tx.send(Bytes::from(v.to_string())).await;
+        let _ = tx.send(Ok(Bytes::from(v.to_string()))).await;
     }
 }
 
@@ -307,7 +431,12 @@ const WORDS: &[&str] = &[
 /// Generates one sequence on the latency model's schedule, streaming its
 /// chunks (and its finish) or returning its text. Deadlines are absolute so
 /// timer overshoot does not accumulate over a long output.
-async fn run(s: Arc<Shared>, mut job: Job, tx: mpsc::Sender<Bytes>, stream: bool) -> (Job, String) {
+async fn run(
+    s: Arc<Shared>,
+    mut job: Job,
+    tx: mpsc::Sender<Chunked>,
+    stream: bool,
+) -> (Job, String) {
     // Prefill starts when the request arrives, or when a slot frees up.
     let (_permit, mut at) = match s.slots.try_acquire() {
         Ok(p) => (p, job.arrived),
@@ -320,10 +449,34 @@ async fn run(s: Arc<Shared>, mut job: Job, tx: mpsc::Sender<Bytes>, stream: bool
     at += ms(m.prefill_ms(job.prompt_tokens, job.speed) * m.noise(&mut job.rng));
     let mut text = String::new();
     let mut decoding = false;
+    let halfway = job.completion_tokens / 2;
     for i in 0..job.completion_tokens {
         if i > 0 {
             let active = s.decoding.load(Ordering::Relaxed);
             at += ms(m.gap_ms(active, job.speed) * m.noise(&mut job.rng));
+        }
+        if i == halfway {
+            match job.fault {
+                Some(Fault::Stall) => at += ms(m.faults.stall_ms),
+                Some(Fault::Drop) => {
+                    s.clock.sleep_until(at).await;
+                    let cut = std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "injected fault: dropped",
+                    );
+                    let _ = tx.send(Err(cut)).await;
+                    if decoding {
+                        s.decoding.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    return (job, text);
+                }
+                Some(Fault::Malformed) if stream => {
+                    let _ = tx
+                        .send(Ok(Bytes::from_static(b"data: {\"choices\": [oops\n\n")))
+                        .await;
+                }
+                _ => {}
+            }
         }
         s.clock.sleep_until(at).await;
         if i == 0 {
@@ -332,7 +485,7 @@ async fn run(s: Arc<Shared>, mut job: Job, tx: mpsc::Sender<Bytes>, stream: bool
         }
         let word = WORDS[job.rng.random_range(0..WORDS.len())];
         if stream {
-            if tx.send(chunk(&job, Some(word), None)).await.is_err() {
+            if tx.send(Ok(chunk(&job, Some(word), None))).await.is_err() {
                 break; // client went away: free the slot
             }
         } else {
@@ -343,7 +496,7 @@ async fn run(s: Arc<Shared>, mut job: Job, tx: mpsc::Sender<Bytes>, stream: bool
         s.decoding.fetch_sub(1, Ordering::Relaxed);
     }
     if stream {
-        let _ = tx.send(chunk(&job, None, Some(job.finish))).await;
+        let _ = tx.send(Ok(chunk(&job, None, Some(job.finish)))).await;
     }
     (job, text)
 }

@@ -1,0 +1,145 @@
+//! A server that fails: the sim with 10 % injected faults (500, 429 and 503
+//! with Retry-After, dropped connections, malformed events) and stalls, in a
+//! process of its own. Every failed request must be a record with its reason,
+//! the error rate must equal the faults the sim says it injected, and the
+//! report must be complete.
+
+mod common;
+
+use common::{bin, experiment, run, single_run};
+use infer_bench::results::read_run;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET a path from 127.0.0.1:port; the body, or None while nothing listens.
+fn get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
+}
+
+struct Sim(std::process::Child);
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn ten_percent_injected_faults_give_a_complete_report_with_the_true_error_rate() {
+    let port = free_port();
+    let _sim = Sim(Command::new(assert_cmd::cargo::cargo_bin("infer-bench"))
+        .args(["sim", "--jitter", "0", "--slots", "16", "--port", &port.to_string()])
+        .args([
+            "--faults",
+            "error=0.04,rate_limited=0.02,unavailable=0.01,drop=0.02,malformed=0.01,stall=0.05,stall_ms=200",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while get(port, "/health").is_none() {
+        assert!(Instant::now() < deadline, "the sim did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let out = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        out.path(),
+        "faulty.yaml",
+        &format!(
+            r#"
+name: faulty
+target: {{base_url: "http://127.0.0.1:{port}/v1", model: sim-q4_K_M}}
+prompts: "{{prompts}}"
+baseline: {{concurrency: 4, input_tokens: 20, output_tokens: 8}}
+factors: {{concurrency: [4, 8]}}
+repetitions: 2
+warmup: {{requests: 0}}
+trial: {{requests: 100}}
+"#
+        ),
+    );
+    run(out.path(), &exp, &["--format", "json"], 0);
+    let dir = single_run(out.path(), "faulty");
+    let data = read_run(&dir).unwrap();
+    assert_eq!(
+        data.records.len(),
+        400,
+        "every request is a record, failed ones too"
+    );
+
+    let stats: serde_json::Value = serde_json::from_str(&get(port, "/sim/stats").unwrap()).unwrap();
+    assert_eq!(stats["requests"], 400);
+    let injected = |k: &str| stats["faults"][k].as_u64().unwrap() as usize;
+    let failing = ["error", "rate_limited", "unavailable", "drop", "malformed"]
+        .iter()
+        .map(|k| injected(k))
+        .sum::<usize>();
+    let failed: Vec<_> = data.records.iter().filter(|r| !r.ok).collect();
+    assert_eq!(
+        failed.len(),
+        failing,
+        "one failed record per injected failure"
+    );
+    assert!((20..=60).contains(&failing), "about 10 % of 400: {failing}");
+    assert!(injected("stall") > 0);
+    // Each failure keeps its reason.
+    let count = |needle: &str| {
+        failed
+            .iter()
+            .filter(|r| r.error.as_deref().unwrap_or("").contains(needle))
+            .count()
+    };
+    assert_eq!(count("HTTP 500"), injected("error"));
+    assert_eq!(count("HTTP 429"), injected("rate_limited"));
+    assert_eq!(count("HTTP 503"), injected("unavailable"));
+    assert_eq!(count("malformed event"), injected("malformed"));
+    assert_eq!(count("stream broken"), injected("drop"));
+    assert!(failed.iter().all(|r| r.error.is_some()));
+
+    // The summary's error rate is the failed share, trial by trial.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let rows = summary["configurations"].as_array().unwrap();
+    let reported: f64 = rows
+        .iter()
+        .map(|r| r["error_rate"]["mean"].as_f64().unwrap() * r["requests"].as_f64().unwrap())
+        .sum();
+    assert!(
+        (reported - failing as f64).abs() < 1e-6,
+        "{reported} vs {failing}"
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("requests failed") && html.contains("injected fault: rate limited"));
+    assert!(html.contains("Latency percentiles cover successful requests only"));
+}
+
+#[test]
+fn bad_fault_specs_exit_2() {
+    for spec in ["error=2", "error=0.6,drop=0.6", "nonsense=0.1", "error"] {
+        bin()
+            .args(["sim", "--port", "1", "--faults", spec])
+            .assert()
+            .code(2);
+    }
+}
