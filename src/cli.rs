@@ -41,6 +41,10 @@ pub enum Command {
         /// Exit with code 3 when an `expect:` hypothesis is refuted.
         #[arg(long)]
         check: bool,
+        /// Finish an interrupted run folder: the trials not yet done, same plan
+        /// and seed; refused if the experiment or prompt set changed since.
+        #[arg(long, value_name = "RUN")]
+        resume: Option<PathBuf>,
     },
     /// Load and check an experiment; print the plan's size and a duration estimate.
     Validate { experiment: PathBuf },

@@ -142,6 +142,103 @@ fn a_killed_run_keeps_every_finished_trial() {
     assert!(dir.join("requests.parquet").is_file());
 }
 
+#[test]
+fn a_run_killed_with_sigkill_resumes_to_the_same_trials_as_an_uninterrupted_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let body = "target: {builtin: sim, model: m, sim: {jitter: 0}}\nprompts: {prompts}\n\
+                baseline: {concurrency: 1, input_tokens: 20, output_tokens: 6}\n\
+                factors:\n  concurrency: [1, 2]\nrepetitions: 6\nwarmup: {requests: 0}\ntrial: {requests: 3}\n";
+    let exp = experiment(tmp.path(), "resume.yaml", &format!("name: resume\n{body}"));
+    let mut child = spawn_run(tmp.path(), &exp);
+    wait_for_manifest(tmp.path(), "resume", |m| m.trials_done >= 3);
+    child.kill().unwrap(); // SIGKILL, possibly mid-trial
+    child.wait().unwrap();
+    let dir = single_run(tmp.path(), "resume");
+    let before = read_run(&dir).unwrap();
+    assert!(before.manifest.trials_done < 12, "killed before the end");
+
+    // The experiment file changed: a resume is refused, and nothing is touched.
+    let changed = experiment(
+        tmp.path(),
+        "changed.yaml",
+        &format!("name: resume\n{body}").replace("output_tokens: 6", "output_tokens: 7"),
+    );
+    let assert = bin()
+        .args(["run", "--quiet", "--resume"])
+        .arg(&dir)
+        .arg(&changed)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("changed since run") && stderr.contains("changed.yaml"),
+        "{stderr}"
+    );
+
+    let (stdout, _) = run(tmp.path(), &exp, &["--resume", dir.to_str().unwrap()], 0);
+    assert!(stdout.contains("configuration"), "{stdout}");
+    let after = read_run(&dir).unwrap();
+    assert_eq!(after.manifest.status, Status::Complete);
+    assert_eq!(after.manifest.trials_done, 12);
+    assert_eq!(after.manifest.resumed_at.len(), 1);
+    assert_eq!(
+        after.records.len(),
+        36,
+        "12 trials of 3 requests, none twice"
+    );
+    let mut seen: Vec<(usize, usize)> =
+        after.records.iter().map(|r| (r.trial, r.request)).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), 36);
+
+    // The same experiment uninterrupted: the same trials, configurations and counts.
+    let other = tempfile::tempdir().unwrap();
+    let exp2 = experiment(
+        other.path(),
+        "resume.yaml",
+        &format!("name: resume\n{body}"),
+    );
+    run(other.path(), &exp2, &[], 0);
+    let whole = read_run(&single_run(other.path(), "resume")).unwrap();
+    assert_eq!(whole.trials, after.trials);
+    let per_config = |d: &infer_bench::results::RunData| {
+        let mut v: Vec<(usize, usize)> = d.records.iter().map(|r| (r.trial, r.config)).collect();
+        v.sort_unstable();
+        v
+    };
+    assert_eq!(per_config(&whole), per_config(&after));
+
+    // A finished run has nothing to resume... and says it cleanly.
+    run(tmp.path(), &exp, &["--resume", dir.to_str().unwrap()], 0);
+    assert_eq!(read_run(&dir).unwrap().records.len(), 36);
+}
+
+#[test]
+fn sigterm_stops_the_run_as_interrupted_and_names_the_abandoned_trial() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        tmp.path(),
+        "term.yaml",
+        "name: term\ntarget: {builtin: sim, model: m}\nprompts: {prompts}\nbaseline: {concurrency: 1, output_tokens: 20}\n\
+         repetitions: 50\nwarmup: {requests: 0}\ntrial: {requests: 4}\n",
+    );
+    let mut child = spawn_run(tmp.path(), &exp);
+    wait_for_manifest(tmp.path(), "term", |m| m.trials_done >= 1);
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "an interrupted run exits non-zero");
+    let run = read_run(&single_run(tmp.path(), "term")).unwrap();
+    assert_eq!(run.manifest.status, Status::Interrupted);
+    let why = run.manifest.error.unwrap_or_default();
+    assert!(why.contains("SIGTERM"), "{why}");
+    assert!(
+        why.contains("abandoned") || why.contains("between trials"),
+        "{why}"
+    );
+}
+
 /// Two servers in one run: a factor picks the target, so the randomized
 /// blocks interleave them under the same prompt set. Server b has one slot,
 /// so four requests in flight queue there and its TTFT is worse.

@@ -169,7 +169,7 @@ pub fn reproduce(run: &Path, out: &Path, quiet: bool) -> anyhow::Result<()> {
     let original_path = Path::new(&m.experiment.path);
     let same = std::fs::read(original_path)
         .is_ok_and(|b| crate::results::sha256_hex(&b) == m.experiment.sha256);
-    let loaded = if same {
+    let mut loaded = if same {
         crate::experiment::load(original_path)?
     } else {
         let copy = run.join(&m.experiment.copy);
@@ -188,6 +188,8 @@ pub fn reproduce(run: &Path, out: &Path, quiet: bool) -> anyhow::Result<()> {
         loaded.experiment.seed == m.seed,
         "the experiment's seed differs from the run's"
     );
+    // The run's own --repetitions/--requests, so the plan is the same.
+    super::apply_overrides(&mut loaded, m.overrides)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -196,6 +198,8 @@ pub fn reproduce(run: &Path, out: &Path, quiet: bool) -> anyhow::Result<()> {
         &runner::RunOptions {
             out: out.to_path_buf(),
             progress: !quiet,
+            resume: None,
+            overrides: m.overrides,
         },
     ))?;
     runner::report_dir(&dir, &[])?;

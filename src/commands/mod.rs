@@ -22,6 +22,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             repetitions,
             requests,
             check,
+            resume,
         } => run(
             &experiment,
             &out,
@@ -32,6 +33,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
                 requests,
                 check,
                 json,
+                resume,
             },
         ),
         Command::Validate { experiment } => validate(&experiment),
@@ -119,7 +121,7 @@ pub fn schema_json() -> String {
 }
 
 /// Command-line overrides of the experiment file, for a quick look.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Overrides {
     pub repetitions: Option<u32>,
     pub requests: Option<u32>,
@@ -127,6 +129,28 @@ pub struct Overrides {
     pub check: bool,
     /// summary.json on stdout instead of the table.
     pub json: bool,
+    /// An interrupted run folder to finish.
+    pub resume: Option<std::path::PathBuf>,
+}
+
+/// Apply `--repetitions` / `--requests` to the loaded experiment.
+pub fn apply_overrides(
+    loaded: &mut experiment::LoadedExperiment,
+    o: crate::results::Overrides,
+) -> anyhow::Result<()> {
+    if let Some(r) = o.repetitions {
+        if r == 0 {
+            return Err(crate::error::InputError::new("--repetitions must be at least 1").into());
+        }
+        loaded.experiment.repetitions = r;
+    }
+    if let Some(n) = o.requests {
+        if n == 0 {
+            return Err(crate::error::InputError::new("--requests must be at least 1").into());
+        }
+        loaded.experiment.trial.requests = Some(n);
+    }
+    Ok(())
 }
 
 fn run(
@@ -137,18 +161,23 @@ fn run(
     overrides: Overrides,
 ) -> anyhow::Result<()> {
     let mut loaded = experiment::load(path)?;
-    if let Some(r) = overrides.repetitions {
-        if r == 0 {
-            return Err(crate::error::InputError::new("--repetitions must be at least 1").into());
+    let mut given = crate::results::Overrides {
+        repetitions: overrides.repetitions,
+        requests: overrides.requests,
+    };
+    if let Some(dir) = &overrides.resume {
+        // A resume runs the plan the run started with, overrides included.
+        let m = crate::results::read_run(dir)?.manifest;
+        if !given.is_empty() && given != m.overrides {
+            return Err(crate::error::InputError::new(format!(
+                "--repetitions/--requests differ from the run's ({:?}); a resume keeps the run's plan, expected none",
+                m.overrides
+            ))
+            .into());
         }
-        loaded.experiment.repetitions = r;
+        given = m.overrides;
     }
-    if let Some(n) = overrides.requests {
-        if n == 0 {
-            return Err(crate::error::InputError::new("--requests must be at least 1").into());
-        }
-        loaded.experiment.trial.requests = Some(n);
-    }
+    apply_overrides(&mut loaded, given)?;
     for f in formats {
         if crate::report::exporter(f).is_none() {
             return Err(crate::error::InputError::new(format!(
@@ -163,6 +192,8 @@ fn run(
         &RunOptions {
             out: out.to_path_buf(),
             progress: !quiet,
+            resume: overrides.resume.clone(),
+            overrides: given,
         },
     ))?;
     let mut formats = formats.to_vec();

@@ -39,6 +39,38 @@ pub struct Manifest {
     /// The GPUs NVML saw, or why there were none to see.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu: Option<String>,
+    /// Command-line changes to the experiment (`--repetitions`, `--requests`),
+    /// which a resume or a reproduction must apply again.
+    #[serde(default, skip_serializing_if = "Overrides::is_empty")]
+    pub overrides: Overrides,
+    /// When the run was resumed after an interruption.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumed_at: Vec<String>,
+    /// Trials during which the launched server died: their records are kept
+    /// (and counted), the server was relaunched and the run went on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_trials: Vec<FailedTrial>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overrides {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repetitions: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u32>,
+}
+
+impl Overrides {
+    pub fn is_empty(&self) -> bool {
+        self.repetitions.is_none() && self.requests.is_none()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedTrial {
+    pub trial: usize,
+    pub config: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,7 +1,7 @@
 //! Reading a run folder back: manifest, plan and the durable request log.
 
 use super::manifest::Manifest;
-use super::run_dir::{PlanLine, MANIFEST, MONITOR_LOG, PLAN, REQUESTS_LOG};
+use super::run_dir::{PlanLine, DONE_LOG, MANIFEST, MONITOR_LOG, PLAN, REQUESTS_LOG};
 use super::Record;
 use crate::error::InputError;
 use crate::plan::{Configuration, Trial};
@@ -41,13 +41,20 @@ pub fn read_run(dir: &Path) -> anyhow::Result<RunData> {
         configurations[i] = line.configuration;
         trials.push(line.trial);
     }
-    let (records, torn_tail) = read_jsonl::<Record>(&dir.join(REQUESTS_LOG))?;
+    let (mut records, torn_tail) = read_jsonl::<Record>(&dir.join(REQUESTS_LOG))?;
     let monitor_log = dir.join(MONITOR_LOG);
-    let samples = if monitor_log.is_file() {
+    let mut samples = if monitor_log.is_file() {
         read_jsonl::<crate::monitor::Sample>(&monitor_log)?.0
     } else {
         Vec::new()
     };
+    // A trial cut off while its records were written is not done: leave its
+    // records out (folders from before done.jsonl keep everything).
+    if dir.join(DONE_LOG).is_file() {
+        let done = super::run_dir::read_done(dir)?;
+        records.retain(|r| done.contains(&r.trial));
+        samples.retain(|s| done.contains(&s.trial));
+    }
     Ok(RunData {
         samples,
         dir: dir.to_path_buf(),

@@ -18,6 +18,9 @@ pub const MANIFEST: &str = "manifest.json";
 pub const PLAN: &str = "plan.jsonl";
 pub const REQUESTS_LOG: &str = "requests.jsonl";
 pub const MONITOR_LOG: &str = "monitor.jsonl";
+/// One line per finished trial, written after its records are on disk: what
+/// a resume trusts (records of a trial not listed here were cut off).
+pub const DONE_LOG: &str = "done.jsonl";
 pub const MONITOR: &str = "monitor.parquet";
 pub const REQUESTS: &str = "requests.parquet";
 pub const TRIALS: &str = "trials.parquet";
@@ -31,17 +34,36 @@ pub struct PlanLine {
     pub configuration: crate::plan::Configuration,
 }
 
+/// One line of `done.jsonl`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DoneLine {
+    pub trial: usize,
+    pub records: usize,
+}
+
 pub struct RunWriter {
     pub dir: PathBuf,
     manifest: Manifest,
     log: BufWriter<File>,
     monitor: BufWriter<File>,
+    done: File,
+    /// Servers launched before a resume: kept in the manifest ahead of this session's.
+    earlier_servers: Vec<crate::server::Launch>,
+}
+
+fn append(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
 }
 
 impl RunWriter {
     /// Create `out/<experiment>/<run-id>/` with the manifest, copies of the
     /// experiment and prompt set, and the plan.
-    pub fn create(out: &Path, loaded: &LoadedExperiment, plan: &Plan) -> anyhow::Result<Self> {
+    pub fn create(
+        out: &Path,
+        loaded: &LoadedExperiment,
+        plan: &Plan,
+        overrides: super::manifest::Overrides,
+    ) -> anyhow::Result<Self> {
         let e = &loaded.experiment;
         let run_id = new_run_id();
         let dir = out.join(&e.name).join(&run_id);
@@ -90,27 +112,118 @@ impl RunWriter {
             servers: Vec::new(),
             server_restarts: 0,
             gpu: None,
+            overrides,
+            resumed_at: Vec::new(),
+            failed_trials: Vec::new(),
         };
-        let log = BufWriter::new(
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(dir.join(REQUESTS_LOG))?,
-        );
-        let monitor = BufWriter::new(
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(dir.join(MONITOR_LOG))?,
-        );
         let w = RunWriter {
+            log: BufWriter::new(append(&dir.join(REQUESTS_LOG))?),
+            monitor: BufWriter::new(append(&dir.join(MONITOR_LOG))?),
+            done: append(&dir.join(DONE_LOG))?,
             dir,
             manifest,
-            log,
-            monitor,
+            earlier_servers: Vec::new(),
         };
         w.write_manifest()?;
         Ok(w)
+    }
+
+    /// Reopen an interrupted run folder to finish it: the experiment and
+    /// prompt set must be byte for byte the ones it started with, and the
+    /// plan the same. Records of a trial that did not finish are dropped.
+    /// Returns the writer and the trials already done.
+    pub fn resume(
+        dir: &Path,
+        loaded: &LoadedExperiment,
+        plan: &Plan,
+    ) -> anyhow::Result<(Self, std::collections::BTreeSet<usize>)> {
+        use crate::error::InputError;
+        let data = super::read_run(dir)?;
+        let mut manifest = data.manifest;
+        let refuse = |what: &str, path: &str| -> anyhow::Error {
+            InputError::in_file(
+                &loaded.path,
+                format!(
+                    "{what} changed since run {} started ({path}); resuming would mix two experiments, \
+                     expected the same file (start a new run instead)",
+                    manifest.run_id
+                ),
+            )
+            .into()
+        };
+        if sha256_hex(loaded.source.as_bytes()) != manifest.experiment.sha256 {
+            return Err(refuse("the experiment file", &manifest.experiment.path));
+        }
+        let prompts = std::fs::read(&loaded.prompts_path)
+            .with_context(|| format!("reading {}", loaded.prompts_path.display()))?;
+        if sha256_hex(&prompts) != manifest.prompts.sha256 {
+            return Err(refuse("the prompt set", &manifest.prompts.path));
+        }
+        let same_plan = data.trials.len() == plan.trials.len()
+            && data.trials.iter().zip(&plan.trials).all(|(a, b)| {
+                (a.index, a.config, a.repetition) == (b.index, b.config, b.repetition)
+            });
+        if !same_plan {
+            return Err(InputError::in_file(
+                dir,
+                "the plan differs from the run's (other --repetitions or --requests?), expected the same plan",
+            )
+            .into());
+        }
+        let done = read_done(dir)?;
+        // Keep only the records and samples of finished trials, atomically.
+        let keep = |name: &str| -> anyhow::Result<usize> {
+            let path = dir.join(name);
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let mut kept = String::new();
+            let mut n = 0;
+            for line in text.lines() {
+                #[derive(Deserialize)]
+                struct TrialOf {
+                    trial: usize,
+                }
+                if let Ok(t) = serde_json::from_str::<TrialOf>(line) {
+                    if done.contains(&t.trial) {
+                        kept.push_str(line);
+                        kept.push('\n');
+                        n += 1;
+                    }
+                }
+            }
+            let tmp = dir.join(format!(".{name}.tmp"));
+            std::fs::write(&tmp, kept)?;
+            File::open(&tmp)?.sync_all()?;
+            std::fs::rename(&tmp, &path)?;
+            Ok(n)
+        };
+        let records = keep(REQUESTS_LOG)?;
+        keep(MONITOR_LOG)?;
+        manifest.status = Status::Running;
+        manifest.ended_at = None;
+        manifest.error = None;
+        manifest.trials_done = done.len();
+        manifest.requests_recorded = records;
+        manifest.resumed_at.push(now_rfc3339());
+        let w = RunWriter {
+            log: BufWriter::new(append(&dir.join(REQUESTS_LOG))?),
+            monitor: BufWriter::new(append(&dir.join(MONITOR_LOG))?),
+            done: append(&dir.join(DONE_LOG))?,
+            dir: dir.to_path_buf(),
+            earlier_servers: manifest.servers.clone(),
+            manifest,
+        };
+        w.write_manifest()?;
+        Ok((w, done))
+    }
+
+    pub fn overrides(&self) -> super::manifest::Overrides {
+        self.manifest.overrides
+    }
+
+    /// A trial during which the server died.
+    pub fn trial_failed(&mut self, failed: super::manifest::FailedTrial) -> anyhow::Result<()> {
+        self.manifest.failed_trials.push(failed);
+        self.write_manifest()
     }
 
     pub fn set_target_url(&mut self, url: &str) -> anyhow::Result<()> {
@@ -124,7 +237,14 @@ impl RunWriter {
     }
 
     pub fn set_servers(&mut self, servers: &[crate::server::Launch]) -> anyhow::Result<()> {
-        self.manifest.servers = servers.to_vec();
+        let mut all = self.earlier_servers.clone();
+        let offset = all.len();
+        all.extend(servers.iter().cloned().map(|mut l| {
+            l.index += offset;
+            l
+        }));
+        self.manifest.servers = all;
+        let servers = &self.manifest.servers;
         self.manifest.server_restarts = servers.len().saturating_sub(1);
         self.write_manifest()
     }
@@ -133,6 +253,7 @@ impl RunWriter {
     /// before returning.
     pub fn append_trial(
         &mut self,
+        trial: usize,
         records: &[Record],
         samples: &[crate::monitor::Sample],
     ) -> anyhow::Result<()> {
@@ -150,6 +271,13 @@ impl RunWriter {
             .get_ref()
             .sync_data()
             .context("syncing requests.jsonl")?;
+        // Only now is the trial done: its records are on disk.
+        let line = serde_json::to_string(&DoneLine {
+            trial,
+            records: records.len(),
+        })?;
+        self.done.write_all(format!("{line}\n").as_bytes())?;
+        self.done.sync_data().context("syncing done.jsonl")?;
         self.manifest.trials_done += 1;
         self.manifest.requests_recorded += records.len();
         self.write_manifest()
@@ -171,6 +299,17 @@ impl RunWriter {
         std::fs::rename(&tmp, self.dir.join(MANIFEST))?;
         Ok(())
     }
+}
+
+/// The trials `done.jsonl` lists (a torn last line is a trial not done).
+pub fn read_done(dir: &Path) -> anyhow::Result<std::collections::BTreeSet<usize>> {
+    let path = dir.join(DONE_LOG);
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<DoneLine>(l).ok())
+        .map(|d| d.trial)
+        .collect())
 }
 
 /// `20261127T231117Z-3fa2`: sortable by start time, unique on one machine.

@@ -24,14 +24,44 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// Progress lines on stderr.
     pub progress: bool,
+    /// Finish this interrupted run folder instead of starting a new one.
+    pub resume: Option<PathBuf>,
+    /// The command line's changes to the experiment, kept in the manifest.
+    pub overrides: crate::results::Overrides,
+}
+
+/// What a signal handler needs to say what it interrupted.
+type InFlight = std::sync::Arc<std::sync::Mutex<Option<String>>>;
+
+/// Ctrl-C or SIGTERM (what `kill`, systemd and Slurm send first).
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => "interrupted (Ctrl-C)",
+                _ = term.recv() => "interrupted (SIGTERM)",
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    "interrupted (Ctrl-C)"
 }
 
 /// Run the experiment; returns the run folder. Records of finished trials
 /// are on disk whatever happens after; launched servers are stopped on every
-/// way out (end, error, Ctrl-C).
+/// way out (end, error, Ctrl-C, SIGTERM). A trial in flight when a signal
+/// comes is abandoned: its records are not written, and a resume runs it again.
 pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<PathBuf> {
     let plan = plan::expand(&l.experiment);
-    let mut writer = RunWriter::create(&opts.out, l, &plan)?;
+    let (mut writer, done) = match &opts.resume {
+        Some(dir) => RunWriter::resume(dir, l, &plan)?,
+        None => (
+            RunWriter::create(&opts.out, l, &plan, opts.overrides)?,
+            Default::default(),
+        ),
+    };
     let dir = writer.dir.clone();
     let gpu = match Gpu::init() {
         Ok(g) => {
@@ -45,36 +75,61 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
     };
     let mut session = Session::start(l, &dir, gpu)?;
 
+    let in_flight: InFlight = Default::default();
+    let mut interrupted = None;
     let outcome = tokio::select! {
-        r = run_trials(l, &plan, &mut session, &mut writer, opts) => r,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+        r = run_trials(l, &plan, &done, &mut session, &mut writer, opts, &in_flight) => r,
+        why = stop_signal() => {
+            let trial = in_flight.lock().ok().and_then(|t| t.clone());
+            let what = match trial {
+                Some(t) => format!("{why}: trial {t} was abandoned (its records are not kept; a resume runs it again)"),
+                None => format!("{why} between trials"),
+            };
+            interrupted = Some(what.clone());
+            Err(anyhow::anyhow!(what))
+        }
     };
     session.stop();
     writer.set_servers(&session.launches())?;
-    match &outcome {
-        Ok(()) => writer.finish(Status::Complete, None)?,
-        Err(e) if e.to_string() == "interrupted" => {
-            writer.finish(Status::Interrupted, Some(e.to_string()))?
-        }
-        Err(e) => writer.finish(Status::Failed, Some(format!("{e:#}")))?,
+    match (&outcome, &interrupted) {
+        (Ok(()), _) => writer.finish(Status::Complete, None)?,
+        (Err(_), Some(what)) => writer.finish(Status::Interrupted, Some(what.clone()))?,
+        (Err(e), None) => writer.finish(Status::Failed, Some(format!("{e:#}")))?,
     }
-    outcome.with_context(|| format!("run folder {} keeps the finished trials", dir.display()))?;
+    outcome.with_context(|| {
+        format!(
+            "run folder {} keeps the finished trials; `infer-bench run {} --resume {}` finishes it",
+            dir.display(),
+            l.path.display(),
+            dir.display()
+        )
+    })?;
     Ok(dir)
 }
 
 async fn run_trials(
     l: &LoadedExperiment,
     plan: &Plan,
+    done: &std::collections::BTreeSet<usize>,
     session: &mut Session,
     writer: &mut RunWriter,
     opts: &RunOptions,
+    in_flight: &InFlight,
 ) -> anyhow::Result<()> {
     let e = &l.experiment;
     let mut target_url = String::new();
     let per_trial = e.trial.requests.map(|n| n as usize);
     let mut progress = progress::Progress::new(opts.progress, plan.trials.len(), per_trial);
-    for trial in &plan.trials {
+    for trial in plan.trials.iter().filter(|t| !done.contains(&t.index)) {
         let config = plan.config_of(trial);
+        if let Ok(mut f) = in_flight.lock() {
+            *f = Some(format!(
+                "{} ({} rep {})",
+                trial.index,
+                config.label,
+                trial.repetition + 1
+            ));
+        }
         let finished = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         progress.trial_started(
             format!("{} rep {}", config.label, trial.repetition + 1),
@@ -149,7 +204,10 @@ async fn run_trials(
                 monitor::during(targets, trial.index, work).await
             }
         };
-        writer.append_trial(&records, &samples)?;
+        writer.append_trial(trial.index, &records, &samples)?;
+        if let Ok(mut f) = in_flight.lock() {
+            *f = None;
+        }
         let mut line = progress_line(plan, trial, &config.label, &records, conn.restarted);
         if let Some(rate) = rate {
             line.push_str(&schedule_note(&records, rate));

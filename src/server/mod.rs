@@ -127,7 +127,12 @@ impl ServerManager {
             .with_context(|| format!("cannot split the server command: {command}"))?;
         let base_url = render(&ctx, &self.base_url_template)?;
         let index = self.launches.len();
-        let log_name = format!("server-{index:02}.log");
+        // A resumed run folder already holds earlier sessions' logs: never overwrite one.
+        let mut n = index;
+        while self.run_dir.join(format!("server-{n:02}.log")).exists() {
+            n += 1;
+        }
+        let log_name = format!("server-{n:02}.log");
         let env: Vec<(String, String)> = self
             .spec
             .env

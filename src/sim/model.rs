@@ -276,7 +276,9 @@ mod tests {
         assert_eq!(f.pick(0.31), None);
         assert_eq!(Faults::default().pick(0.0), None);
         assert!(Faults::parse("error=0.7,drop=0.7").is_err());
-        assert!(Faults::parse("boom=0.1").unwrap_err().contains("unknown fault 'boom'"));
+        assert!(Faults::parse("boom=0.1")
+            .unwrap_err()
+            .contains("unknown fault 'boom'"));
     }
 
     #[test]
