@@ -125,6 +125,9 @@ pub enum Command {
         /// environment variable (never from the command line).
         #[arg(long)]
         api_key_env: Option<String>,
+        /// Exit (status 3) on the Nth generation request: a server that crashes.
+        #[arg(long, value_name = "N")]
+        exit_after: Option<u64>,
     },
     /// Print the JSON Schema of experiment files.
     Schema,

@@ -293,3 +293,27 @@ async fn a_batch_streams_its_choices_and_sums_their_usage_as_llama_cpp_sends_it(
     .await;
     assert_eq!((o.prompt_tokens, o.completion_tokens), (Some(9), Some(2)));
 }
+
+#[tokio::test]
+async fn a_key_echoed_by_the_server_is_redacted_from_the_record() {
+    let url = serve(Router::new().route(
+        "/v1/completions",
+        post(|headers: axum::http::HeaderMap| async move {
+            let auth = headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            (StatusCode::UNAUTHORIZED, format!("bad credentials: {auth}")).into_response()
+        }),
+    ))
+    .await;
+    let o = client(url, Duration::from_secs(5))
+        .generate(&request())
+        .await;
+    let error = o.error.unwrap();
+    assert!(
+        error.contains("Bearer ***") && !error.contains("secret"),
+        "{error}"
+    );
+}

@@ -143,3 +143,33 @@ fn bad_fault_specs_exit_2() {
             .code(2);
     }
 }
+
+#[test]
+fn a_trial_over_max_error_rate_stops_the_run_and_keeps_its_records() {
+    let out = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        out.path(),
+        "broken.yaml",
+        r#"
+name: broken
+target: {builtin: sim, model: m, sim: {seed: 1, faults: {error: 0.8}}}
+prompts: "{prompts}"
+baseline: {concurrency: 2, input_tokens: 20, output_tokens: 4}
+repetitions: 5
+warmup: {requests: 0}
+trial: {requests: 20, max_error_rate: 0.5}
+"#,
+    );
+    let (_, stderr) = run(out.path(), &exp, &[], 1);
+    assert!(
+        stderr.contains("max_error_rate 50%") && stderr.contains("injected fault"),
+        "{stderr}"
+    );
+    let data = read_run(&single_run(out.path(), "broken")).unwrap();
+    assert_eq!(data.manifest.status, infer_bench::results::Status::Failed);
+    assert_eq!(
+        data.manifest.trials_done, 1,
+        "stopped after the first trial"
+    );
+    assert_eq!(data.records.len(), 20, "whose records are kept");
+}

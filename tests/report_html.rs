@@ -216,10 +216,10 @@ fn untrusted_text_is_escaped_in_every_report() {
         r#"
 name: hostile
 description: "<script>alert('description')</script> & <b>bold</b>"
-target: {builtin: sim, model: "sim-<img src=x onerror=alert(1)>"}
+target: {builtin: sim, model: "sim-<img src=x onerror=alert(1)>{{ tag }}"}
 prompts: "{prompts}"
-baseline: {concurrency: 1, input_tokens: 20, output_tokens: 4}
-factors: {concurrency: [1, 2]}
+baseline: {concurrency: 1, input_tokens: 20, output_tokens: 4, tag: "<b>x</b>"}
+factors: {tag: ["<b>x</b>", "<i>y</i>"]}
 repetitions: 2
 warmup: {requests: 0}
 trial: {requests: 2}
@@ -230,6 +230,16 @@ trial: {requests: 2}
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(!html.contains("<script>alert"), "description escaped");
     assert!(!html.contains("<img src=x"), "model name escaped");
+    assert!(
+        !html.contains("<i>y</i>") && html.contains("tag=&lt;i&gt;y&lt;/i&gt;"),
+        "levels escaped"
+    );
+    // Markdown renders inline HTML, so report.md escapes it too.
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        !md.contains("<i>y</i>") && md.contains("tag=&lt;i&gt;y&lt;/i&gt;"),
+        "{md}"
+    );
     assert!(html.contains(
         "&lt;script&gt;alert(&#39;description&#39;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;"
     ));

@@ -141,3 +141,40 @@ fn a_killed_infer_bench_takes_its_server_with_it() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A launched server that crashes mid-trial: that trial is marked failed with
+/// its records kept, the server is relaunched, the run finishes, and the
+/// report says so.
+#[test]
+fn a_server_that_dies_mid_trial_is_relaunched_and_the_run_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("infer-bench");
+    // The sim exits on its 7th generation request: in the second trial.
+    let exp = experiment(
+        tmp.path(),
+        "crash.yaml",
+        &format!(
+            "name: crash\ntarget:\n  model: m\n  server:\n    command: \"{} sim --port {{{{ port }}}} --jitter 0 --exit-after 7\"\n    ready_timeout: 20s\n\
+             prompts: {{prompts}}\nbaseline: {{concurrency: 1, input_tokens: 20, output_tokens: 4}}\nrepetitions: 3\nwarmup: {{requests: 0}}\ntrial: {{requests: 4}}\n",
+            bin.display()
+        ),
+    );
+    let (stdout, _) = run(tmp.path(), &exp, &[], 0);
+    let data = infer_bench::results::read_run(&single_run(tmp.path(), "crash")).unwrap();
+    let m = &data.manifest;
+    assert_eq!(m.status, infer_bench::results::Status::Complete);
+    assert_eq!(m.trials_done, 3);
+    assert_eq!(m.failed_trials.len(), 1, "{:?}", m.failed_trials);
+    assert_eq!(m.failed_trials[0].trial, 1);
+    assert!(
+        m.failed_trials[0].reason.contains("exit status: 3"),
+        "{}",
+        m.failed_trials[0].reason
+    );
+    assert_eq!(m.servers.len(), 2, "relaunched once");
+    assert_eq!(data.records.len(), 12);
+    let failed: Vec<_> = data.records.iter().filter(|r| !r.ok).collect();
+    assert_eq!(failed.len(), 2, "the crashing request and the one after it");
+    assert!(failed.iter().all(|r| r.trial == 1));
+    assert!(stdout.contains("trial 1 (baseline) failed"), "{stdout}");
+}

@@ -120,6 +120,18 @@ impl Client {
     /// Send one streaming request; every failure becomes an `Outcome` with
     /// `ok = false` and the reason.
     pub async fn generate(&self, req: &GenRequest) -> Outcome {
+        let mut outcome = self.generate_once(req).await;
+        // A server may echo the request's headers in an error; the key must
+        // not reach the records.
+        if let (Some(key), Some(error)) = (&self.config.api_key, &mut outcome.error) {
+            if !key.is_empty() && error.contains(key.as_str()) {
+                *error = error.replace(key.as_str(), "***");
+            }
+        }
+        outcome
+    }
+
+    async fn generate_once(&self, req: &GenRequest) -> Outcome {
         let body = match self.config.api {
             Api::Completions => req.completions_body(),
             Api::Chat => req.chat_body(),

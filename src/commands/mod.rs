@@ -50,6 +50,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             jitter,
             faults,
             api_key_env,
+            exit_after,
         } => {
             let api_key = match api_key_env {
                 Some(var) => Some(std::env::var(&var).map_err(|_| {
@@ -72,7 +73,11 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             let addr = format!("{host}:{port}").parse().map_err(|e| {
                 crate::error::InputError::new(format!("invalid address {host}:{port}: {e}"))
             })?;
-            runtime()?.block_on(sim::serve(model, addr, api_key))?;
+            let options = sim::SimOptions {
+                api_key,
+                exit_after,
+            };
+            runtime()?.block_on(sim::serve(model, addr, options))?;
             Ok(())
         }
         Command::Compare {

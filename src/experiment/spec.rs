@@ -394,6 +394,11 @@ pub struct TrialSpec {
     pub requests: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<HumanDuration>,
+    /// Stop the run (status failed, finished trials kept) when a trial's
+    /// share of failed requests exceeds this: a broken server makes no
+    /// numbers worth the wait. Never, when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_error_rate: Option<f64>,
 }
 
 /// How to launch, reach and stop a server (llama.cpp's `llama-server`, vLLM, ...).

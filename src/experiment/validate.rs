@@ -301,6 +301,15 @@ impl Validator<'_> {
                 ));
             }
         }
+        if e.trial
+            .max_error_rate
+            .is_some_and(|r| !(0.0..=1.0).contains(&r))
+        {
+            return Err(self.err(
+                &["trial", "max_error_rate"],
+                "max_error_rate must lie between 0 and 1",
+            ));
+        }
         if !(0.0..=1.0).contains(&s.min_attainment) {
             return Err(self.err(
                 &["slo", "min_attainment"],

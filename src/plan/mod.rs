@@ -64,5 +64,61 @@ pub fn expand(e: &Experiment) -> Plan {
     }
 }
 
+/// One part of a plan split over several machines: `index` of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    /// `I/N`, as `run --shard` takes it (I from 0).
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("expected I/N such as 0/4, got '{s}'"))?;
+        let parse = |v: &str| {
+            v.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("'{v}' is not a whole number (in '{s}')"))
+        };
+        let (index, count) = (parse(i)?, parse(n)?);
+        if count == 0 || index >= count {
+            return Err(format!("shard {index}/{count}: expected 0 ≤ I < N"));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The trials of this shard: whole repetition blocks, block b going to
+    /// shard b mod N, so every shard runs every configuration equally often
+    /// and keeps the plan's randomized order within its blocks.
+    pub fn trials(&self, plan: &Plan) -> Result<Vec<usize>, String> {
+        let blocks = plan
+            .trials
+            .iter()
+            .map(|t| t.repetition as usize + 1)
+            .max()
+            .unwrap_or(0);
+        if blocks < self.count {
+            return Err(format!(
+                "{} shards need at least {} repetitions (whole blocks are split), the plan has {blocks}",
+                self.count, self.count
+            ));
+        }
+        Ok(plan
+            .trials
+            .iter()
+            .filter(|t| t.repetition as usize % self.count == self.index)
+            .map(|t| t.index)
+            .collect())
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -61,3 +61,32 @@ proptest! {
         prop_assert!(p.trials.iter().enumerate().all(|(i, t)| t.index == i));
     }
 }
+
+#[test]
+fn shards_split_whole_blocks_cover_the_plan_once_and_stay_balanced() {
+    let p = expand(&experiment(9, &[3, 2], 5, "randomized"));
+    let n = 3;
+    let mut all: Vec<usize> = Vec::new();
+    for i in 0..n {
+        let shard = Shard { index: i, count: n };
+        let trials = shard.trials(&p).unwrap();
+        // Whole blocks: every configuration as often as the shard has blocks.
+        let blocks: std::collections::BTreeSet<u32> =
+            trials.iter().map(|t| p.trials[*t].repetition).collect();
+        for c in 0..p.configurations.len() {
+            let count = trials.iter().filter(|t| p.trials[**t].config == c).count();
+            assert_eq!(count, blocks.len());
+        }
+        all.extend(trials);
+    }
+    all.sort_unstable();
+    assert_eq!(all, (0..p.trials.len()).collect::<Vec<_>>());
+    assert_eq!(Shard::parse("2/3"), Ok(Shard { index: 2, count: 3 }));
+    assert!(
+        Shard::parse("3/3").is_err() && Shard::parse("x/2").is_err() && Shard::parse("1").is_err()
+    );
+    assert!(Shard { index: 0, count: 6 }
+        .trials(&p)
+        .unwrap_err()
+        .contains("at least 6 repetitions"));
+}

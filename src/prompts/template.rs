@@ -10,6 +10,9 @@ use std::collections::{BTreeMap, HashSet};
 
 pub type Context = BTreeMap<String, Value>;
 
+/// No loader is set: `include`, `import` and `extends` find no template, so
+/// a template cannot read files (only the experiment and prompt set it was
+/// given are ever read).
 fn env() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -59,6 +62,21 @@ pub fn factor_context(values: &IndexMap<String, Level>) -> Context {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn templates_cannot_read_files() {
+        for source in [
+            "{% include '/etc/passwd' %}",
+            "{% import '/etc/hostname' as h %}",
+            "{% extends 'Cargo.toml' %}",
+        ] {
+            let err = render(source, &Context::new()).unwrap_err();
+            assert!(
+                err.contains("not found") || err.contains("template"),
+                "{source}: {err}"
+            );
+        }
+    }
 
     #[test]
     fn renders_and_rejects_undefined() {

@@ -8,6 +8,15 @@ use super::{
 
 pub struct Markdown;
 
+/// Markdown passes inline HTML through, and `|` ends a table cell: text from
+/// the experiment or a server is escaped wherever it lands.
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+}
+
 impl Exporter for Markdown {
     fn name(&self) -> &'static str {
         "md"
@@ -23,7 +32,6 @@ impl Exporter for Markdown {
             out.push_str(&format!(" against `{t}`"));
         }
         out.push_str(".\n\n");
-        let escape = |s: &str| s.replace('|', "\\|");
         out.push_str(&format!("| {} |\n", HEADERS.join(" | ")));
         let align: Vec<&str> = (0..HEADERS.len())
             .map(|i| if i == 0 { ":--" } else { "--:" })
@@ -56,6 +64,7 @@ impl Exporter for Markdown {
             out.push_str(&format!("| {} |\n", header.join(" | ")));
             out.push_str(&format!("| {} |\n", vec!["--"; header.len()].join(" | ")));
             for r in rows {
+                let r: Vec<String> = r.iter().map(|c| escape(c)).collect();
                 out.push_str(&format!("| {} |\n", r.join(" | ")));
             }
         }
@@ -63,14 +72,14 @@ impl Exporter for Markdown {
         if !expected.is_empty() {
             out.push_str("\n## Expectations\n\n");
             for line in expected {
-                out.push_str(&format!("- {line}\n"));
+                out.push_str(&format!("- {}\n", escape(&line)));
             }
         }
         let warns = warnings(input);
         if !warns.is_empty() {
             out.push('\n');
             for w in warns {
-                out.push_str(&format!("- ⚠ {w}\n"));
+                out.push_str(&format!("- ⚠ {}\n", escape(&w)));
             }
         }
         out.push_str(

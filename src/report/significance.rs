@@ -80,6 +80,13 @@ pub fn warnings(input: &ReportInput) -> Vec<String> {
             ));
         }
     }
+    for f in &input.run.manifest.failed_trials {
+        let first = f.reason.lines().next().unwrap_or_default();
+        out.push(format!(
+            "trial {} ({}) failed: {first}; the server was relaunched and the run went on (the trial's records, failures included, are kept)",
+            f.trial, f.config
+        ));
+    }
     if !few.is_empty() {
         out.insert(
             0,

@@ -30,6 +30,9 @@ pub struct RunOptions {
     pub overrides: crate::results::Overrides,
 }
 
+/// A server that dies this many trials running is not coming back.
+const MAX_DEATHS_IN_A_ROW: usize = 3;
+
 /// What a signal handler needs to say what it interrupted.
 type InFlight = std::sync::Arc<std::sync::Mutex<Option<String>>>;
 
@@ -120,6 +123,7 @@ async fn run_trials(
     let mut target_url = String::new();
     let per_trial = e.trial.requests.map(|n| n as usize);
     let mut progress = progress::Progress::new(opts.progress, plan.trials.len(), per_trial);
+    let mut deaths = 0;
     for trial in plan.trials.iter().filter(|t| !done.contains(&t.index)) {
         let config = plan.config_of(trial);
         if let Ok(mut f) = in_flight.lock() {
@@ -213,9 +217,52 @@ async fn run_trials(
             line.push_str(&schedule_note(&records, rate));
         }
         progress.trial_done(&line);
-        session
-            .check_alive()
-            .with_context(|| format!("trial {} ({})", trial.index, config.label))?;
+        if let Some(max) = e.trial.max_error_rate {
+            let failed = records.iter().filter(|r| !r.ok).count();
+            let rate = failed as f64 / records.len().max(1) as f64;
+            if rate > max {
+                let first = records
+                    .iter()
+                    .find_map(|r| r.error.clone())
+                    .unwrap_or_default();
+                anyhow::bail!(
+                    "trial {} ({}): {failed} of {} requests failed ({:.0}% > max_error_rate {:.0}%), first: {first}",
+                    trial.index,
+                    config.label,
+                    records.len(),
+                    rate * 100.0,
+                    max * 100.0
+                );
+            }
+        }
+        // A launched server that died during the trial: the trial is marked
+        // failed (its records, failures included, stay), the next trial
+        // relaunches the server. Three deaths in a row end the run.
+        match session.check_alive() {
+            Ok(()) => deaths = 0,
+            Err(why) => {
+                deaths += 1;
+                let reason = format!("{why:#}");
+                writer.trial_failed(crate::results::FailedTrial {
+                    trial: trial.index,
+                    config: config.label.clone(),
+                    reason: reason.clone(),
+                })?;
+                writer.set_servers(&session.launches())?;
+                let first = reason.lines().next().unwrap_or_default();
+                progress.note(&format!(
+                    "          trial {} ({}) failed: {first}; the server is relaunched for the next trial",
+                    trial.index, config.label
+                ));
+                if deaths >= MAX_DEATHS_IN_A_ROW {
+                    anyhow::bail!(
+                        "the server died in {deaths} trials in a row, last in trial {} ({}): {reason}",
+                        trial.index,
+                        config.label
+                    );
+                }
+            }
+        }
     }
     Ok(())
 }

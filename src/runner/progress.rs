@@ -83,6 +83,17 @@ impl Progress {
     }
 }
 
+impl Progress {
+    /// A line about the run (a server relaunched), shown like a trial's.
+    pub fn note(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None if self.lines => eprintln!("{line}"),
+            None => {}
+        }
+    }
+}
+
 impl Drop for Progress {
     fn drop(&mut self) {
         if let Some(t) = self.ticker.take() {

@@ -5,24 +5,20 @@ mod server;
 pub mod tokenizer;
 
 pub use model::{speed_of, Fault, Faults, SimModel};
-pub use server::{router, router_with_key};
+pub use server::{router, router_with, SimOptions};
 
 use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use tokio::sync::oneshot;
 
 /// Serve until the process ends.
-pub async fn serve(
-    model: SimModel,
-    addr: SocketAddr,
-    api_key: Option<String>,
-) -> std::io::Result<()> {
+pub async fn serve(model: SimModel, addr: SocketAddr, options: SimOptions) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     eprintln!(
         "infer-bench sim listening on http://{}/v1",
         listener.local_addr()?
     );
-    axum::serve(listener.tap_io(no_delay), router_with_key(model, api_key)).await
+    axum::serve(listener.tap_io(no_delay), router_with(model, options)).await
 }
 
 // Small SSE writes must leave at once: with Nagle's algorithm they wait for

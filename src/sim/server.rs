@@ -30,8 +30,7 @@ struct Shared {
     decoding: AtomicUsize,
     requests: AtomicU64,
     started: Instant,
-    /// Where set, generation requests must carry `Authorization: Bearer <key>`.
-    api_key: Option<String>,
+    options: SimOptions,
     /// Faults injected so far, by kind (in `Fault` order).
     injected: [AtomicU64; 6],
 }
@@ -91,12 +90,21 @@ impl Drop for Shared {
     }
 }
 
-pub fn router(model: SimModel) -> Router {
-    router_with_key(model, None)
+/// What only a sim in a process of its own may do.
+#[derive(Debug, Clone, Default)]
+pub struct SimOptions {
+    /// Where set, generation requests must carry `Authorization: Bearer <key>`.
+    pub api_key: Option<String>,
+    /// Exit the process (status 3) on this generation request: a server that
+    /// crashes mid-run. Never for the in-process sim.
+    pub exit_after: Option<u64>,
 }
 
-/// The router, requiring `api_key` on generation requests where given.
-pub fn router_with_key(model: SimModel, api_key: Option<String>) -> Router {
+pub fn router(model: SimModel) -> Router {
+    router_with(model, SimOptions::default())
+}
+
+pub fn router_with(model: SimModel, options: SimOptions) -> Router {
     let shared = Arc::new(Shared {
         clock: Clock::start(),
         slots: Semaphore::new(model.slots),
@@ -104,7 +112,7 @@ pub fn router_with_key(model: SimModel, api_key: Option<String>) -> Router {
         decoding: AtomicUsize::new(0),
         requests: AtomicU64::new(0),
         started: Instant::now(),
-        api_key,
+        options,
         injected: Default::default(),
     });
     Router::new()
@@ -201,7 +209,9 @@ async fn chat(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
 }
 
 fn authorized(s: &Shared, headers: &HeaderMap) -> bool {
-    let Some(key) = &s.api_key else { return true };
+    let Some(key) = &s.options.api_key else {
+        return true;
+    };
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -259,6 +269,13 @@ fn generate(s: Arc<Shared>, body: Bytes, kind: Kind, arrived: Instant) -> Respon
         return retry_later(StatusCode::SERVICE_UNAVAILABLE, "loading model");
     }
     let n = s.requests.fetch_add(1, Ordering::Relaxed);
+    if s.options.exit_after.is_some_and(|k| n + 1 >= k) {
+        eprintln!(
+            "infer-bench sim: exiting on request {} as told (--exit-after)",
+            n + 1
+        );
+        std::process::exit(3);
+    }
     let mut draw =
         StdRng::seed_from_u64(s.model.seed ^ n.wrapping_mul(0xD1B5_4A32_D192_ED03) ^ 0xFA17);
     let fault = s.model.faults.pick(draw.random_range(0.0..1.0));
