@@ -45,6 +45,10 @@ pub enum Command {
         /// and seed; refused if the experiment or prompt set changed since.
         #[arg(long, value_name = "RUN")]
         resume: Option<PathBuf>,
+        /// Run only shard I of N (I from 0): whole repetition blocks, block b
+        /// to shard b mod N. `infer-bench merge` joins the shards' folders.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
     },
     /// Load and check an experiment; print the plan's size and a duration estimate.
     Validate { experiment: PathBuf },
@@ -54,6 +58,21 @@ pub enum Command {
         /// One JSON object per trial.
         #[arg(long)]
         json: bool,
+        /// Show how `run --shard I/N` splits the plan into N shards.
+        #[arg(long, value_name = "N")]
+        shards: Option<usize>,
+    },
+    /// Shard an experiment over a Slurm cluster.
+    #[command(subcommand)]
+    Slurm(SlurmCommand),
+    /// Join the run folders of one experiment's shards into one run folder.
+    Merge {
+        /// Every shard's run folder.
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        /// Where the merged run goes [default: beside the shards, a new run id].
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Re-analyse a run folder and write its tables and reports.
     Report {
@@ -131,4 +150,38 @@ pub enum Command {
     },
     /// Print the JSON Schema of experiment files.
     Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SlurmCommand {
+    /// Write an sbatch script (a job array, one shard per task) and submit it.
+    Submit {
+        experiment: PathBuf,
+        /// Array tasks, one shard of the plan each (whole repetition blocks).
+        #[arg(long)]
+        shards: usize,
+        /// Results root, on storage every node sees.
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+        #[arg(long)]
+        partition: Option<String>,
+        /// Generic resources per task, e.g. gpu:1.
+        #[arg(long)]
+        gres: Option<String>,
+        /// Time limit per task, e.g. 01:00:00.
+        #[arg(long)]
+        time: Option<String>,
+        /// Further `#SBATCH` arguments, e.g. --sbatch-arg=--mem=16G (repeatable).
+        #[arg(long = "sbatch-arg", allow_hyphen_values = true)]
+        sbatch_args: Vec<String>,
+        /// Print the script instead of submitting it.
+        #[arg(long)]
+        dry_run: bool,
+        /// Wait for every task to end (polling squeue) and check the shards.
+        #[arg(long)]
+        wait: bool,
+        /// After --wait, merge the shards into one run folder.
+        #[arg(long, requires = "wait")]
+        merge: bool,
+    },
 }

@@ -6,20 +6,10 @@
 
 mod common;
 
-use common::{bin, experiment, run, single_run};
+use common::{bin, experiment, run, single_run, SimProcess};
 use infer_bench::results::read_run;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// GET a path from 127.0.0.1:port; the body, or None while nothing listens.
 fn get(port: u16, path: &str) -> Option<String> {
@@ -34,33 +24,15 @@ fn get(port: u16, path: &str) -> Option<String> {
     out.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
 }
 
-struct Sim(std::process::Child);
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn ten_percent_injected_faults_give_a_complete_report_with_the_true_error_rate() {
-    let port = free_port();
-    let _sim = Sim(Command::new(assert_cmd::cargo::cargo_bin("infer-bench"))
-        .args(["sim", "--jitter", "0", "--slots", "16", "--port", &port.to_string()])
-        .args([
-            "--faults",
-            "error=0.04,rate_limited=0.02,unavailable=0.01,drop=0.02,malformed=0.01,stall=0.05,stall_ms=200",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while get(port, "/health").is_none() {
-        assert!(Instant::now() < deadline, "the sim did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let sim = SimProcess::start_with(&[
+        "--slots",
+        "16",
+        "--faults",
+        "error=0.04,rate_limited=0.02,unavailable=0.01,drop=0.02,malformed=0.01,stall=0.05,stall_ms=200",
+    ]);
+    let port = sim.port;
 
     let out = tempfile::tempdir().unwrap();
     let exp = experiment(

@@ -3,50 +3,10 @@
 
 mod common;
 
-use common::{bin, experiment, run, single_run, spawn_run, wait_for_manifest};
+use common::{bin, experiment, run, single_run, spawn_run, wait_for_manifest, SimProcess};
 use infer_bench::results::{read_run, Status};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// `infer-bench sim` as its own process, stopped by pid when dropped.
-struct SimProcess {
-    child: Child,
-    port: u16,
-}
-
-impl SimProcess {
-    fn start() -> SimProcess {
-        Self::start_with(&[])
-    }
-
-    fn start_with(extra: &[&str]) -> SimProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(assert_cmd::cargo::cargo_bin("infer-bench"))
-            .args(["sim", "--port", &port.to_string(), "--jitter", "0"])
-            .args(extra)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "sim did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        SimProcess { child, port }
-    }
-}
-
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn chat_by_duration_against_a_separate_server() {
     let sim = SimProcess::start();

@@ -5,18 +5,7 @@
 
 mod common;
 
-use common::{bin, experiment, single_run};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-struct Sim(std::process::Child);
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{bin, experiment, single_run, SimProcess};
 
 const KEY: &str = "sk-planted-7f3a9c2e41d8b6";
 
@@ -35,29 +24,8 @@ fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn a_planted_api_key_appears_nowhere_in_the_run_folder_or_the_output() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _sim = Sim(Command::new(assert_cmd::cargo::cargo_bin("infer-bench"))
-        .args([
-            "sim",
-            "--api-key-env",
-            "SIM_KEY",
-            "--port",
-            &port.to_string(),
-        ])
-        .env("SIM_KEY", KEY)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the sim did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let sim = SimProcess::start_with_env(&["--api-key-env", "SIM_KEY"], &[("SIM_KEY", KEY)]);
+    let port = sim.port;
     let out = tempfile::tempdir().unwrap();
     let exp = experiment(
         out.path(),

@@ -2,9 +2,7 @@
 //! each metric tested with Welch (run B against run A), Holm across the
 //! comparisons of one metric, and a verdict of regression or improvement.
 
-use super::compare::{
-    compare_values, decide, metric_by_column, values_by_config, Comparison, Decision, METRICS,
-};
+use super::compare::{compare_values, decide, values_by_config, Comparison, Decision, METRICS};
 use crate::plan::Configuration;
 use polars::prelude::DataFrame;
 use polars::prelude::PolarsResult;
@@ -109,9 +107,4 @@ pub fn tally(rows: &[Comparison]) -> String {
         parts.push(format!("{untestable} not testable"));
     }
     parts.join(", ")
-}
-
-/// A metric's label for tables.
-pub fn label(metric: &str) -> &str {
-    metric_by_column(metric).map_or(metric, |m| m.label)
 }

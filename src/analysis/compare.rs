@@ -60,6 +60,11 @@ pub fn metric_by_column(column: &str) -> Option<Metric> {
     METRICS.iter().copied().find(|m| m.column == column)
 }
 
+/// A metric's label for tables and charts (the column name if unknown).
+pub fn metric_label(column: &str) -> String {
+    metric_by_column(column).map_or(column.to_string(), |m| m.label.to_string())
+}
+
 /// Significance level and the smallest relative change worth a verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Decision {

@@ -1,6 +1,6 @@
 //! `infer-bench compare` and `infer-bench reproduce`.
 
-use crate::analysis::between_runs::{compare_runs, is_regression, label, tally, RunTrials};
+use crate::analysis::between_runs::{compare_runs, is_regression, tally, RunTrials};
 use crate::analysis::compare::{Comparison, Decision, METRICS};
 use crate::error::{InputError, RegressionError};
 use crate::report::html::compare::Side;
@@ -113,7 +113,7 @@ fn compare_tables(
 }
 
 fn render(a: &RunData, b: &RunData, rows: &[Comparison], d: Decision) -> String {
-    use crate::report::{aligned, format_num, p_value, pct};
+    use crate::report::aligned;
     let mut out = format!(
         "A: {} ({})\nB: {} ({})\nB against A: Welch's t-test over trials, Holm-adjusted per metric; a verdict needs p < {} and a change over {}%\n\n",
         a.dir.display(),
@@ -123,38 +123,7 @@ fn render(a: &RunData, b: &RunData, rows: &[Comparison], d: Decision) -> String 
         d.alpha,
         d.threshold * 100.0
     );
-    let header: Vec<String> = [
-        "configuration",
-        "metric",
-        "A",
-        "B",
-        "change",
-        "95% CI",
-        "p (Holm)",
-        "verdict",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let table: Vec<Vec<String>> = rows
-        .iter()
-        .map(|c| {
-            vec![
-                c.baseline_level.clone(),
-                label(&c.metric).to_string(),
-                format_num(c.mean_baseline),
-                format_num(c.mean),
-                pct(c.rel_diff),
-                format!("[{}, {}]", pct(c.rel_ci_low), pct(c.rel_ci_high)),
-                p_value(c.p_holm),
-                if is_regression(c) {
-                    format!("{} (regression)", c.verdict)
-                } else {
-                    c.verdict.clone()
-                },
-            ]
-        })
-        .collect();
+    let (header, table) = crate::report::between_runs_lines(rows);
     out.push_str(&aligned(&header, &table));
     out.push_str(&format!("\n{}\n", tally(rows)));
     out
@@ -200,6 +169,7 @@ pub fn reproduce(run: &Path, out: &Path, quiet: bool) -> anyhow::Result<()> {
             progress: !quiet,
             resume: None,
             overrides: m.overrides,
+            shard: m.shard,
         },
     ))?;
     runner::report_dir(&dir, &[])?;

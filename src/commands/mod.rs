@@ -2,6 +2,8 @@
 
 mod compare;
 mod history;
+mod merge;
+mod slurm;
 
 use crate::cli::Command;
 use crate::experiment::{self, LoadedExperiment};
@@ -23,6 +25,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             requests,
             check,
             resume,
+            shard,
         } => run(
             &experiment,
             &out,
@@ -34,10 +37,50 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
                 check,
                 json,
                 resume,
+                shard: match shard {
+                    Some(s) => Some(
+                        plan::Shard::parse(&s)
+                            .map_err(|m| crate::error::InputError::new(format!("--shard: {m}")))?,
+                    ),
+                    None => None,
+                },
             },
         ),
         Command::Validate { experiment } => validate(&experiment),
-        Command::Plan { experiment, json } => print_plan(&experiment, json),
+        Command::Plan {
+            experiment,
+            json,
+            shards,
+        } => {
+            if shards == Some(0) {
+                return Err(crate::error::InputError::new("--shards must be at least 1").into());
+            }
+            print_plan(&experiment, json, shards)
+        }
+        Command::Merge { runs, out } => merge::merge(&runs, out.as_deref()),
+        Command::Slurm(crate::cli::SlurmCommand::Submit {
+            experiment,
+            shards,
+            out,
+            partition,
+            gres,
+            time,
+            sbatch_args,
+            dry_run,
+            wait,
+            merge,
+        }) => slurm::submit(&slurm::Submit {
+            experiment,
+            shards,
+            out,
+            partition,
+            gres,
+            time,
+            sbatch_args,
+            dry_run,
+            wait,
+            merge,
+        }),
         Command::Report { run, format } => {
             let output = runner::report_dir(&run, &format)?;
             print!("{}", output.terminal);
@@ -136,6 +179,8 @@ pub struct Overrides {
     pub json: bool,
     /// An interrupted run folder to finish.
     pub resume: Option<std::path::PathBuf>,
+    /// Only this part of the plan.
+    pub shard: Option<plan::Shard>,
 }
 
 /// Apply `--repetitions` / `--requests` to the loaded experiment.
@@ -199,6 +244,7 @@ fn run(
             progress: !quiet,
             resume: overrides.resume.clone(),
             overrides: given,
+            shard: overrides.shard,
         },
     ))?;
     let mut formats = formats.to_vec();
@@ -307,13 +353,29 @@ fn estimate_duration(l: &LoadedExperiment, plan: &plan::Plan) -> (Duration, &'st
     (Duration::from_secs_f64(total), basis)
 }
 
-fn print_plan(path: &Path, json: bool) -> anyhow::Result<()> {
+fn print_plan(path: &Path, json: bool, shards: Option<usize>) -> anyhow::Result<()> {
     let loaded = experiment::load(path)?;
     let plan = plan::expand(&loaded.experiment);
+    // Each trial's shard, where the plan is split.
+    let mut shard_of = vec![None; plan.trials.len()];
+    if let Some(n) = shards {
+        for index in 0..n {
+            let shard = plan::Shard { index, count: n };
+            let trials = shard
+                .trials(&plan)
+                .map_err(|m| crate::error::InputError::in_file(path, m))?;
+            if !json {
+                println!("shard {shard}: {} trials", trials.len());
+            }
+            for t in trials {
+                shard_of[t] = Some(index);
+            }
+        }
+    }
     for t in &plan.trials {
         let c = plan.config_of(t);
         if json {
-            let line = serde_json::json!({
+            let mut line = serde_json::json!({
                 "trial": t.index,
                 "repetition": t.repetition,
                 "config": c.label,
@@ -321,9 +383,20 @@ fn print_plan(path: &Path, json: bool) -> anyhow::Result<()> {
                 "level": c.level.as_ref().map(ToString::to_string),
                 "values": c.values,
             });
+            if let Some(s) = shard_of[t.index] {
+                line["shard"] = serde_json::json!(s);
+            }
             println!("{line}");
         } else {
-            println!("{:>4}  rep {:<3} {}", t.index, t.repetition + 1, c.label);
+            let shard = shard_of[t.index]
+                .map(|s| format!("shard {s}  "))
+                .unwrap_or_default();
+            println!(
+                "{:>4}  {shard}rep {:<3} {}",
+                t.index,
+                t.repetition + 1,
+                c.label
+            );
         }
     }
     Ok(())

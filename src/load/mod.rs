@@ -36,6 +36,21 @@ pub struct TrialLoad {
     pub finished: Arc<AtomicUsize>,
 }
 
+impl TrialLoad {
+    /// Where request `i` of this trial sits, and what it asks for.
+    pub fn slot(&self, i: usize) -> RequestSlot {
+        RequestSlot {
+            trial: self.trial,
+            config: self.config,
+            repetition: self.repetition,
+            request: i,
+            requested_input_tokens: self.requested_input_tokens,
+            requested_output_tokens: self.requested_output_tokens,
+            batch: self.batch,
+        }
+    }
+}
+
 /// Send the warm-up requests (not recorded) at the trial's concurrency.
 /// Returns their outcomes so the caller can tell an unreachable server.
 pub async fn warm_up(
@@ -97,16 +112,11 @@ pub async fn closed_loop(
                 }
                 let outcome = client.generate(&requests[i % requests.len()]).await;
                 let sent_s = outcome.sent.duration_since(start).as_secs_f64();
-                let slot = RequestSlot {
-                    trial: load.trial,
-                    config: load.config,
-                    repetition: load.repetition,
-                    request: i,
-                    requested_input_tokens: load.requested_input_tokens,
-                    requested_output_tokens: load.requested_output_tokens,
-                    batch: load.batch,
-                };
-                if tx.send(Record::new(slot, sent_s, outcome)).await.is_err() {
+                if tx
+                    .send(Record::new(load.slot(i), sent_s, outcome))
+                    .await
+                    .is_err()
+                {
                     break;
                 }
             }

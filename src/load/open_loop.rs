@@ -9,7 +9,7 @@
 use super::TrialLoad;
 use crate::client::{Client, GenRequest};
 use crate::clock::Clock;
-use crate::results::{Record, RequestSlot};
+use crate::results::Record;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,11 +41,11 @@ pub async fn open_loop(
         clock
             .sleep_until(due.checked_sub(LEAD).unwrap_or(start).into_std())
             .await;
-        let (client, requests, tx, load, clock, slots) = (
+        let slot = load.slot(i);
+        let (client, requests, tx, clock, slots) = (
             client.clone(),
             requests.clone(),
             tx.clone(),
-            load.clone(),
             clock.clone(),
             slots.clone(),
         );
@@ -58,16 +58,8 @@ pub async fn open_loop(
             clock.sleep_until(due.into_std()).await;
             let outcome = client.generate(&requests[i % requests.len()]).await;
             let sent = outcome.sent;
-            let slot = RequestSlot {
-                trial: load.trial,
-                config: load.config,
-                repetition: load.repetition,
-                request: i,
-                requested_input_tokens: load.requested_input_tokens,
-                requested_output_tokens: load.requested_output_tokens,
-                batch: load.batch,
-            };
-            let mut record = Record::new(slot, sent.duration_since(start).as_secs_f64(), outcome);
+            let at = sent.duration_since(start).as_secs_f64();
+            let mut record = Record::new(slot, at, outcome);
             record.scheduled_s = Some(offset);
             record.queue_ms = Some(ms_between(due, sent));
             if slots.is_some() {

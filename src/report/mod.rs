@@ -19,7 +19,9 @@ use polars::prelude::DataFrame;
 
 pub use cells::{format_num, HEADERS};
 pub use service::{rate_summary, service_lines, slo_words};
-pub use significance::{expectation_lines, p_value, pct, significance_lines, warnings};
+pub use significance::{
+    between_runs_lines, expectation_lines, p_value, pct, significance_lines, warnings,
+};
 pub use table::aligned;
 
 /// What every report format gets.

@@ -3,7 +3,7 @@
 
 use super::cells::format_num;
 use super::ReportInput;
-use crate::analysis::compare::metric_by_column;
+use crate::analysis::compare::metric_label;
 
 /// Metrics shown in the reports (every metric is in `stats.csv`).
 pub const SHOWN: &[&str] = &["output_tok_s", "ttft_p50_ms", "e2e_p50_ms", "tpot_mean_ms"];
@@ -46,7 +46,7 @@ pub fn significance_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>
         .map(|c| {
             vec![
                 format!("{}={}", c.factor, c.level),
-                metric_by_column(&c.metric).map_or(c.metric.clone(), |m| m.label.to_string()),
+                metric_label(&c.metric),
                 pct(c.rel_diff),
                 format!("[{}, {}]", pct(c.rel_ci_low), pct(c.rel_ci_high)),
                 p_value(c.p_holm),
@@ -75,7 +75,7 @@ pub fn warnings(input: &ReportInput) -> Vec<String> {
             out.push(format!(
                 "{}: {} varies {:.0}% between trials (CV); more repetitions or a quieter machine would help",
                 e.config,
-                metric_by_column(&e.metric).map_or(e.metric.as_str(), |m| m.label),
+                metric_label(&e.metric),
                 e.estimate.cv.unwrap_or_default() * 100.0
             ));
         }
@@ -118,4 +118,45 @@ pub fn expectation_lines(input: &ReportInput) -> Vec<String> {
             line
         })
         .collect()
+}
+
+/// Header and one row per comparison of two runs (B against A): configuration,
+/// metric, both means, change [95 % CI], p (Holm), verdict with regressions marked.
+pub fn between_runs_lines(
+    rows: &[crate::analysis::compare::Comparison],
+) -> (Vec<String>, Vec<Vec<String>>) {
+    use crate::analysis::between_runs::is_regression;
+    let header = [
+        "configuration",
+        "metric",
+        "A",
+        "B",
+        "change",
+        "95% CI",
+        "p (Holm)",
+        "verdict",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let rows = rows
+        .iter()
+        .map(|c| {
+            vec![
+                c.baseline_level.clone(),
+                metric_label(&c.metric),
+                format_num(c.mean_baseline),
+                format_num(c.mean),
+                pct(c.rel_diff),
+                format!("[{}, {}]", pct(c.rel_ci_low), pct(c.rel_ci_high)),
+                p_value(c.p_holm),
+                if is_regression(c) {
+                    format!("{} (regression)", c.verdict)
+                } else {
+                    c.verdict.clone()
+                },
+            ]
+        })
+        .collect();
+    (header, rows)
 }

@@ -50,6 +50,15 @@ pub struct Manifest {
     /// (and counted), the server was relaunched and the run went on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed_trials: Vec<FailedTrial>,
+    /// The part of the plan this run holds (`run --shard I/N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::plan::Shard>,
+    /// The Slurm job that ran it (`SLURM_ARRAY_JOB_ID`, or `SLURM_JOB_ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm_job: Option<String>,
+    /// A merged run: the shard runs it was made of, by run id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +87,17 @@ pub struct Tool {
     pub name: String,
     pub version: String,
     pub git_commit: Option<String>,
+}
+
+impl std::fmt::Display for Tool {
+    /// `infer-bench 0.1.0 (abc123…)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.name, self.version)?;
+        if let Some(c) = &self.git_commit {
+            write!(f, " ({c})")?;
+        }
+        Ok(())
+    }
 }
 
 impl Tool {

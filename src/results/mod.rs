@@ -2,12 +2,14 @@
 
 mod frame;
 mod manifest;
+mod merge;
 mod reader;
 mod record;
 mod run_dir;
 
 pub use frame::{requests_frame, RECORD_COLUMNS};
 pub use manifest::{now_rfc3339, sha256_hex, FailedTrial, Manifest, Overrides, Status};
+pub use merge::merge_runs;
 pub use reader::{read_run, RunData};
 pub use record::{Record, RequestSlot};
 pub use run_dir::{RunWriter, MANIFEST, MONITOR, REQUESTS, TRIALS};

@@ -115,6 +115,11 @@ impl RunWriter {
             overrides,
             resumed_at: Vec::new(),
             failed_trials: Vec::new(),
+            shard: None,
+            slurm_job: std::env::var("SLURM_ARRAY_JOB_ID")
+                .or_else(|_| std::env::var("SLURM_JOB_ID"))
+                .ok(),
+            merged_from: Vec::new(),
         };
         let w = RunWriter {
             log: BufWriter::new(append(&dir.join(REQUESTS_LOG))?),
@@ -216,6 +221,17 @@ impl RunWriter {
         Ok((w, done))
     }
 
+    /// This run holds one shard of the plan: `trials` of it.
+    pub fn set_shard(&mut self, shard: crate::plan::Shard, trials: usize) -> anyhow::Result<()> {
+        self.manifest.shard = Some(shard);
+        self.manifest.trials_planned = trials;
+        self.write_manifest()
+    }
+
+    pub fn shard(&self) -> Option<crate::plan::Shard> {
+        self.manifest.shard
+    }
+
     pub fn overrides(&self) -> super::manifest::Overrides {
         self.manifest.overrides
     }
@@ -313,7 +329,7 @@ pub fn read_done(dir: &Path) -> anyhow::Result<std::collections::BTreeSet<usize>
 }
 
 /// `20261127T231117Z-3fa2`: sortable by start time, unique on one machine.
-fn new_run_id() -> String {
+pub fn new_run_id() -> String {
     let stamp = now_rfc3339().replace(['-', ':'], "");
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

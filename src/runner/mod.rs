@@ -28,6 +28,8 @@ pub struct RunOptions {
     pub resume: Option<PathBuf>,
     /// The command line's changes to the experiment, kept in the manifest.
     pub overrides: crate::results::Overrides,
+    /// Run only this part of the plan (a Slurm array task, say).
+    pub shard: Option<plan::Shard>,
 }
 
 /// A server that dies this many trials running is not coming back.
@@ -58,13 +60,38 @@ async fn stop_signal() -> &'static str {
 /// comes is abandoned: its records are not written, and a resume runs it again.
 pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<PathBuf> {
     let plan = plan::expand(&l.experiment);
-    let (mut writer, done) = match &opts.resume {
+    let shard_of = |shard: plan::Shard| -> anyhow::Result<Vec<usize>> {
+        Ok(shard
+            .trials(&plan)
+            .map_err(|m| crate::error::InputError::in_file(&l.path, m))?)
+    };
+    // Checked before the run folder exists.
+    let asked = match opts.shard {
+        Some(s) => Some((s, shard_of(s)?)),
+        None => None,
+    };
+    let (mut writer, mut done) = match &opts.resume {
         Some(dir) => RunWriter::resume(dir, l, &plan)?,
         None => (
             RunWriter::create(&opts.out, l, &plan, opts.overrides)?,
             Default::default(),
         ),
     };
+    // A shard skips the other shards' trials as a resume skips done ones.
+    let shard = match (asked, writer.shard()) {
+        (Some(a), _) => Some(a),
+        (None, Some(s)) => Some((s, shard_of(s)?)),
+        (None, None) => None,
+    };
+    if let Some((shard, mine)) = shard {
+        writer.set_shard(shard, mine.len())?;
+        done.extend(
+            plan.trials
+                .iter()
+                .map(|t| t.index)
+                .filter(|i| !mine.contains(i)),
+        );
+    }
     let dir = writer.dir.clone();
     let gpu = match Gpu::init() {
         Ok(g) => {

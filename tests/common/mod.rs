@@ -108,3 +108,49 @@ pub fn wait_for_manifest(
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// `infer-bench sim` in a process of its own on a free port (no jitter),
+/// killed when dropped.
+pub struct SimProcess {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl SimProcess {
+    pub fn start() -> SimProcess {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(extra: &[&str]) -> SimProcess {
+        Self::start_with_env(extra, &[])
+    }
+
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> SimProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("infer-bench"))
+            .args(["sim", "--port", &port.to_string(), "--jitter", "0"])
+            .args(extra)
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "sim did not start");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        SimProcess { child, port }
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -3,7 +3,7 @@
 //! latency against load, TTFT against input length, and latency ECDFs.
 
 use super::svg::{ecdf, Chart, Point, Series, Shape, XAxis};
-use crate::analysis::compare::{metric_by_column, ConfigEstimate};
+use crate::analysis::compare::{metric_label, ConfigEstimate};
 use crate::experiment::Level;
 use crate::plan::Configuration;
 use crate::results::Record;
@@ -92,10 +92,6 @@ fn axis_for(levels: &[(&Level, &Configuration)]) -> (XAxis, Vec<f64>) {
     }
 }
 
-fn label(metric: &str) -> String {
-    metric_by_column(metric).map_or(metric.to_string(), |m| m.label.to_string())
-}
-
 /// Amounts start at zero; latencies are drawn where the data is.
 fn from_zero(metric: &str) -> bool {
     matches!(metric, "output_tok_s" | "requests_per_s" | "error_rate")
@@ -137,7 +133,7 @@ fn series_of(
 ) -> Vec<Series> {
     let mut out: Vec<Series> = metrics
         .iter()
-        .map(|m| factor_series(&label(m), m, levels, xs, estimates))
+        .map(|m| factor_series(&metric_label(m), m, levels, xs, estimates))
         .filter(|s| !s.points.is_empty())
         .collect();
     for s in out.iter_mut().skip(1) {
@@ -169,22 +165,22 @@ pub fn factor_figures(
             let figures = HEADLINE
                 .iter()
                 .filter_map(|metric| {
-                    let series = factor_series(&label(metric), metric, &levels, &xs, estimates);
+                    let series = factor_series(&metric_label(metric), metric, &levels, &xs, estimates);
                     if series.points.is_empty() || (*metric == "error_rate" && series.points.iter().all(|p| p.y == 0.0)) {
                         return None;
                     }
                     Some(Figure {
                         chart: Chart {
-                            title: format!("{} by {factor}", label(metric)),
+                            title: format!("{} by {factor}", metric_label(metric)),
                             x_label: factor.to_string(),
-                            y_label: label(metric),
+                            y_label: metric_label(metric),
                             x: axis.clone(),
                             series: vec![series],
                             y_from_zero: from_zero(metric),
                         },
                         caption: format!(
                             "{}: mean of the per-trial values with its 95 % t interval; the ringed point is the baseline.",
-                            label(metric)
+                            metric_label(metric)
                         ),
                     })
                 })

@@ -4,11 +4,10 @@
 use super::charts::Figure;
 use super::svg::{Chart, Point, Series, Shape, XAxis};
 use super::{escape, figure_grid, table, Page};
-use crate::analysis::between_runs::{config_key, is_regression, tally};
-use crate::analysis::compare::{metric_by_column, tone, values_by_config, Comparison, Decision};
+use crate::analysis::between_runs::{config_key, tally};
+use crate::analysis::compare::{metric_label, tone, values_by_config, Comparison, Decision};
 use crate::analysis::welch::estimate;
 use crate::report::significance::SHOWN;
-use crate::report::{format_num, p_value, pct};
 use crate::results::RunData;
 use polars::prelude::DataFrame;
 use std::fmt::Write;
@@ -19,10 +18,6 @@ pub struct Side<'a> {
     pub trials: &'a DataFrame,
 }
 
-fn label(metric: &str) -> String {
-    metric_by_column(metric).map_or(metric.to_string(), |m| m.label.to_string())
-}
-
 fn run_column(run: &RunData) -> Vec<String> {
     let m = &run.manifest;
     vec![
@@ -30,16 +25,7 @@ fn run_column(run: &RunData) -> Vec<String> {
         m.run_id.clone(),
         m.experiment_name.clone(),
         m.started_at.clone(),
-        format!(
-            "{} {}{}",
-            m.tool.name,
-            m.tool.version,
-            m.tool
-                .git_commit
-                .as_deref()
-                .map(|c| format!(" ({c})"))
-                .unwrap_or_default()
-        ),
+        m.tool.to_string(),
         m.target_url.clone().unwrap_or_else(|| "–".into()),
         crate::report::html::history::fingerprint(m),
         m.gpu.clone().unwrap_or_else(|| "–".into()),
@@ -89,9 +75,9 @@ fn figures(a: &Side, b: &Side, rows: &[Comparison]) -> anyhow::Result<Vec<Figure
         let b_labels: Vec<&str> = family.iter().map(|c| c.level.as_str()).collect();
         out.push(Figure {
             chart: Chart {
-                title: format!("{} in A and B", label(metric)),
+                title: format!("{} in A and B", metric_label(metric)),
                 x_label: "configuration".into(),
-                y_label: label(metric),
+                y_label: metric_label(metric),
                 x: XAxis::Categories(names.clone()),
                 series: vec![
                     side(&va, a_labels, -0.12, "A"),
@@ -123,7 +109,7 @@ fn figures(a: &Side, b: &Side, rows: &[Comparison]) -> anyhow::Result<Vec<Figure
         };
         out.push(Figure {
             chart: Chart {
-                title: format!("Change in {}", label(metric)),
+                title: format!("Change in {}", metric_label(metric)),
                 x_label: "configuration".into(),
                 y_label: "B vs A, %".into(),
                 x: XAxis::Categories(names),
@@ -184,40 +170,11 @@ pub fn compare_page(
     page.section("runs", "The two runs", &runs_html);
     page.section("charts", "Changes", &figure_grid(&figures(a, b, rows)?));
 
-    let header: Vec<String> = [
-        "configuration",
-        "metric",
-        "A",
-        "B",
-        "change",
-        "95% CI",
-        "p (Holm)",
-        "verdict",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let body: Vec<(Vec<String>, Option<&str>)> = rows
-        .iter()
-        .map(|c| {
-            (
-                vec![
-                    c.baseline_level.clone(),
-                    label(&c.metric),
-                    format_num(c.mean_baseline),
-                    format_num(c.mean),
-                    pct(c.rel_diff),
-                    format!("[{}, {}]", pct(c.rel_ci_low), pct(c.rel_ci_high)),
-                    p_value(c.p_holm),
-                    if is_regression(c) {
-                        format!("{} (regression)", c.verdict)
-                    } else {
-                        c.verdict.clone()
-                    },
-                ],
-                Some(tone(c)),
-            )
-        })
+    let (header, lines) = crate::report::between_runs_lines(rows);
+    let body: Vec<(Vec<String>, Option<&str>)> = lines
+        .into_iter()
+        .zip(rows)
+        .map(|(line, c)| (line, Some(tone(c))))
         .collect();
     let verdicts = format!(
         "<p>Welch's t-test of B against A over per-trial values, Holm-adjusted within each metric; a verdict needs an \

@@ -4,7 +4,7 @@
 use super::charts::Figure;
 use super::svg::{Chart, Point, Series, Shape, XAxis};
 use super::{figure_grid, table, Page};
-use crate::analysis::compare::metric_by_column;
+use crate::analysis::compare::metric_label;
 use crate::analysis::welch::Estimate;
 use crate::results::Manifest;
 
@@ -113,7 +113,7 @@ pub fn history_rows(runs: &[HistoryRun], config: &str) -> (Vec<String>, Vec<Vec<
 
 /// `metric` across the runs, one series per configuration that appears in any.
 pub fn history_figure(runs: &[HistoryRun], metric: &str) -> Figure {
-    let label = metric_by_column(metric).map_or(metric.to_string(), |m| m.label.to_string());
+    let label = metric_label(metric);
     let mut configs: Vec<&str> = Vec::new();
     for r in runs {
         for (c, m, _) in &r.estimates {

@@ -235,19 +235,7 @@ fn run_facts(input: &ReportInput) -> Vec<(&'static str, String)> {
             ),
         ),
         ("seed", m.seed.to_string()),
-        (
-            "tool",
-            format!(
-                "{} {}{}",
-                m.tool.name,
-                m.tool.version,
-                m.tool
-                    .git_commit
-                    .as_deref()
-                    .map(|c| format!(" ({c})"))
-                    .unwrap_or_default()
-            ),
-        ),
+        ("tool", m.tool.to_string()),
         (
             "host",
             format!(

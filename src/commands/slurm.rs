@@ -1,0 +1,244 @@
+//! `infer-bench slurm submit`: a readable sbatch script with one array task
+//! per shard (`SLURM_ARRAY_TASK_ID` → `run --shard`), submitted with
+//! `sbatch`; with `--wait`, squeue is polled until the tasks are gone and the
+//! shards' run folders are checked (and merged with `--merge`). Slurm is the
+//! scheduler; infer-bench only writes the script and reads the results.
+
+use crate::error::InputError;
+use crate::experiment;
+use crate::plan::{self, Shard};
+use anyhow::Context as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+pub struct Submit {
+    pub experiment: PathBuf,
+    pub shards: usize,
+    pub out: PathBuf,
+    pub partition: Option<String>,
+    pub gres: Option<String>,
+    pub time: Option<String>,
+    pub sbatch_args: Vec<String>,
+    pub dry_run: bool,
+    pub wait: bool,
+    pub merge: bool,
+}
+
+fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
+    Ok(if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(p)
+    })
+}
+
+/// Single-quote for bash.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+pub fn script(o: &Submit, name: &str, exe: &Path, exp: &Path, out: &Path) -> String {
+    let mut s = String::from("#!/bin/bash\n");
+    s.push_str(&format!(
+        "# Written by `infer-bench slurm submit`: experiment '{name}' in {n} shards,\n\
+         # one per array task; `infer-bench merge` joins their run folders.\n",
+        n = o.shards
+    ));
+    s.push_str(&format!("#SBATCH --job-name=infer-bench-{name}\n"));
+    s.push_str(&format!("#SBATCH --array=0-{}\n", o.shards - 1));
+    s.push_str(&format!(
+        "#SBATCH --output={}/slurm-%A_%a.out\n",
+        out.join(name).display()
+    ));
+    if let Some(p) = &o.partition {
+        s.push_str(&format!("#SBATCH --partition={p}\n"));
+    }
+    if let Some(g) = &o.gres {
+        s.push_str(&format!("#SBATCH --gres={g}\n"));
+    }
+    if let Some(t) = &o.time {
+        s.push_str(&format!("#SBATCH --time={t}\n"));
+    }
+    for a in &o.sbatch_args {
+        s.push_str(&format!("#SBATCH {a}\n"));
+    }
+    s.push_str("set -euo pipefail\n");
+    s.push_str(&format!(
+        "exec {} run {} --shard \"${{SLURM_ARRAY_TASK_ID}}/{}\" --out {} --quiet\n",
+        quote(&exe.display().to_string()),
+        quote(&exp.display().to_string()),
+        o.shards,
+        quote(&out.display().to_string())
+    ));
+    s
+}
+
+fn sbatch_output(cmd: &mut Command, what: &str) -> anyhow::Result<String> {
+    let out = cmd
+        .output()
+        .with_context(|| format!("running {what} (is Slurm installed and SLURM_CONF set?)"))?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "{what} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+pub fn submit(o: &Submit) -> anyhow::Result<()> {
+    let loaded = experiment::load(&o.experiment)?;
+    if o.shards == 0 {
+        return Err(InputError::new("--shards must be at least 1").into());
+    }
+    let plan = plan::expand(&loaded.experiment);
+    // Every shard must be valid before anything is submitted.
+    Shard {
+        index: 0,
+        count: o.shards,
+    }
+    .trials(&plan)
+    .map_err(|m| InputError::in_file(&o.experiment, m))?;
+    let name = &loaded.experiment.name;
+    let (exe, exp, out) = (
+        std::env::current_exe()?,
+        absolute(&o.experiment)?,
+        absolute(&o.out)?,
+    );
+    let text = script(o, name, &exe, &exp, &out);
+    if o.dry_run {
+        print!("{text}");
+        return Ok(());
+    }
+    let folder = out.join(name);
+    std::fs::create_dir_all(&folder)?;
+    let path = folder.join(format!(
+        "slurm-{}.sbatch",
+        crate::results::now_rfc3339().replace([':', '-'], "")
+    ));
+    std::fs::write(&path, &text)?;
+    let answer = sbatch_output(
+        Command::new("sbatch").arg("--parsable").arg(&path),
+        "sbatch",
+    )?;
+    // `--parsable` prints `jobid` or `jobid;cluster`.
+    let job = answer.split(';').next().unwrap_or_default().to_string();
+    println!(
+        "submitted job {job}: {} tasks ({})",
+        o.shards,
+        path.display()
+    );
+    if !o.wait {
+        return Ok(());
+    }
+    // squeue lists the array's tasks until the last one has ended.
+    loop {
+        let left = sbatch_output(
+            Command::new("squeue").args(["-h", "-j", &job, "-o", "%i %T"]),
+            "squeue",
+        )?;
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let shards = shard_runs(&folder, &job)?;
+    let complete = shards
+        .iter()
+        .filter(|(_, m)| m.status == crate::results::Status::Complete)
+        .count();
+    for (dir, m) in &shards {
+        println!(
+            "  shard {}: {:?}, {} trials ({})",
+            m.shard.map(|s| s.to_string()).unwrap_or_default(),
+            m.status,
+            m.trials_done,
+            dir.display()
+        );
+    }
+    if complete != o.shards {
+        anyhow::bail!(
+            "job {job}: {complete} of {} shards completed; see {}/slurm-{job}_*.out",
+            o.shards,
+            folder.display()
+        );
+    }
+    let dirs: Vec<PathBuf> = shards.into_iter().map(|(d, _)| d).collect();
+    if o.merge {
+        super::merge::merge(&dirs, None)
+    } else {
+        println!(
+            "merge them with: infer-bench merge {}",
+            dirs.iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        Ok(())
+    }
+}
+
+/// The run folders under `folder` that job `job` wrote.
+fn shard_runs(
+    folder: &Path,
+    job: &str,
+) -> anyhow::Result<Vec<(PathBuf, crate::results::Manifest)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(folder)?.flatten() {
+        let manifest = entry.path().join(crate::results::MANIFEST);
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
+        let Ok(m) = serde_json::from_str::<crate::results::Manifest>(&text) else {
+            continue;
+        };
+        if m.slurm_job.as_deref() == Some(job) {
+            out.push((entry.path(), m));
+        }
+    }
+    out.sort_by_key(|(_, m)| m.shard.map_or(0, |s| s.index));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_script_runs_one_shard_per_array_task() {
+        let o = Submit {
+            experiment: "e.yaml".into(),
+            shards: 4,
+            out: "results".into(),
+            partition: Some("gpu".into()),
+            gres: Some("gpu:1".into()),
+            time: Some("01:00:00".into()),
+            sbatch_args: vec!["--mem=16G".into()],
+            dry_run: true,
+            wait: false,
+            merge: false,
+        };
+        let s = script(
+            &o,
+            "quick",
+            Path::new("/opt/ib"),
+            Path::new("/x/it's.yaml"),
+            Path::new("/r"),
+        );
+        assert!(s.starts_with("#!/bin/bash\n"));
+        for line in [
+            "#SBATCH --array=0-3",
+            "#SBATCH --partition=gpu",
+            "#SBATCH --gres=gpu:1",
+            "#SBATCH --time=01:00:00",
+            "#SBATCH --mem=16G",
+            "#SBATCH --output=/r/quick/slurm-%A_%a.out",
+        ] {
+            assert!(s.contains(line), "{line} in {s}");
+        }
+        assert!(s.contains(r#"--shard "${SLURM_ARRAY_TASK_ID}/4""#));
+        assert!(s.contains(r"'/x/it'\''s.yaml'"), "quoted for bash: {s}");
+    }
+}
