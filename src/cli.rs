@@ -155,33 +155,36 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum SlurmCommand {
     /// Write an sbatch script (a job array, one shard per task) and submit it.
-    Submit {
-        experiment: PathBuf,
-        /// Array tasks, one shard of the plan each (whole repetition blocks).
-        #[arg(long)]
-        shards: usize,
-        /// Results root, on storage every node sees.
-        #[arg(long, default_value = "results")]
-        out: PathBuf,
-        #[arg(long)]
-        partition: Option<String>,
-        /// Generic resources per task, e.g. gpu:1.
-        #[arg(long)]
-        gres: Option<String>,
-        /// Time limit per task, e.g. 01:00:00.
-        #[arg(long)]
-        time: Option<String>,
-        /// Further `#SBATCH` arguments, e.g. --sbatch-arg=--mem=16G (repeatable).
-        #[arg(long = "sbatch-arg", allow_hyphen_values = true)]
-        sbatch_args: Vec<String>,
-        /// Print the script instead of submitting it.
-        #[arg(long)]
-        dry_run: bool,
-        /// Wait for every task to end (polling squeue) and check the shards.
-        #[arg(long)]
-        wait: bool,
-        /// After --wait, merge the shards into one run folder.
-        #[arg(long, requires = "wait")]
-        merge: bool,
-    },
+    Submit(SubmitArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SubmitArgs {
+    pub experiment: PathBuf,
+    /// Array tasks, one shard of the plan each (whole repetition blocks).
+    #[arg(long)]
+    pub shards: usize,
+    /// Results root, on storage every node sees.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Generic resources per task, e.g. gpu:1.
+    #[arg(long)]
+    pub gres: Option<String>,
+    /// Time limit per task, e.g. 01:00:00.
+    #[arg(long)]
+    pub time: Option<String>,
+    /// Further `#SBATCH` arguments, e.g. --sbatch-arg=--mem=16G (repeatable).
+    #[arg(long = "sbatch-arg", allow_hyphen_values = true)]
+    pub sbatch_args: Vec<String>,
+    /// Print the script instead of submitting it.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Wait for every task to end (polling squeue) and check the shards.
+    #[arg(long)]
+    pub wait: bool,
+    /// After --wait, merge the shards into one run folder.
+    #[arg(long, requires = "wait")]
+    pub merge: bool,
 }

@@ -1,6 +1,7 @@
 //! OpenAI-compatible client: streams one request and timestamps every event.
 
 pub mod sse;
+mod timing;
 mod wire;
 
 pub use wire::GenRequest;
@@ -12,6 +13,7 @@ use futures_util::StreamExt;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+use timing::Timing;
 use tokio::time::Instant;
 use wire::{Chunk, TokenizeResponse};
 
@@ -384,152 +386,4 @@ fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     msg
-}
-
-/// Prompt and completion tokens from a `usage` object.
-type Counts = (Option<u64>, Option<u64>);
-
-/// Accumulates timings as events arrive.
-struct Timing {
-    outcome: Outcome,
-    last_content: Option<Instant>,
-    content_events: u64,
-    /// Usage for the whole request (a final chunk without choices: OpenAI, vLLM).
-    usage_total: Option<Counts>,
-    /// Usage per choice (in a choice's last chunk: llama.cpp, which for a
-    /// batch reports each prompt's counts apart).
-    usage_by_choice: std::collections::BTreeMap<usize, Counts>,
-}
-
-impl Timing {
-    fn new(sent: Instant) -> Self {
-        Self {
-            outcome: Outcome {
-                sent,
-                ok: false,
-                http_status: None,
-                error: None,
-                ttft_ms: None,
-                e2e_ms: 0.0,
-                itl_ms: Vec::new(),
-                prompt_tokens: None,
-                completion_tokens: None,
-                tokens_source: TokensSource::Events,
-                finish_reason: None,
-                server_prompt_ms: None,
-                server_decode_ms: None,
-                cached_tokens: None,
-                choice_events: Vec::new(),
-            },
-            last_content: None,
-            content_events: 0,
-            usage_total: None,
-            usage_by_choice: Default::default(),
-        }
-    }
-
-    fn ms_since(&self, at: Instant) -> f64 {
-        at.duration_since(self.outcome.sent).as_secs_f64() * 1000.0
-    }
-
-    fn chunk(&mut self, now: Instant, chunk: &Chunk) {
-        if chunk.choices.iter().any(wire::Choice::has_content) {
-            match self.last_content {
-                None => self.outcome.ttft_ms = Some(self.ms_since(now)),
-                Some(prev) => self
-                    .outcome
-                    .itl_ms
-                    .push(now.duration_since(prev).as_secs_f64() * 1000.0),
-            }
-            self.last_content = Some(now);
-            self.content_events += 1;
-        }
-        for c in chunk.choices.iter().filter(|c| c.has_content()) {
-            let counts = &mut self.outcome.choice_events;
-            if counts.len() <= c.index {
-                counts.resize(c.index + 1, 0);
-            }
-            counts[c.index] += 1;
-        }
-        if let Some(reason) = chunk.choices.iter().find_map(|c| c.finish_reason.clone()) {
-            self.outcome.finish_reason = Some(reason);
-        }
-        if let Some(u) = &chunk.usage {
-            let counts = (u.prompt_tokens, u.completion_tokens);
-            match chunk.choices.first() {
-                Some(c) => {
-                    self.usage_by_choice.insert(c.index, counts);
-                }
-                None => self.usage_total = Some(counts),
-            }
-            if let Some(c) = u
-                .prompt_tokens_details
-                .as_ref()
-                .and_then(|d| d.cached_tokens)
-            {
-                self.outcome.cached_tokens = Some(c);
-            }
-        }
-        if let Some(t) = chunk.timings {
-            self.outcome.server_prompt_ms = t.prompt_ms.or(self.outcome.server_prompt_ms);
-            self.outcome.server_decode_ms = t.predicted_ms.or(self.outcome.server_decode_ms);
-            if self.outcome.cached_tokens.is_none() {
-                self.outcome.cached_tokens = t.cache_n;
-            }
-        }
-    }
-
-    fn settle_tokens(&mut self) {
-        // A request-wide usage wins; else the choices' own, summed.
-        let (prompt, completion) = self.usage_total.unwrap_or_else(|| {
-            let sum = |f: fn(&Counts) -> Option<u64>| {
-                self.usage_by_choice
-                    .values()
-                    .map(f)
-                    .try_fold(0u64, |acc, v| v.map(|v| acc + v))
-                    .filter(|_| !self.usage_by_choice.is_empty())
-            };
-            (sum(|u| u.0), sum(|u| u.1))
-        });
-        if prompt.is_some() {
-            self.outcome.prompt_tokens = prompt;
-        }
-        match completion {
-            Some(n) => {
-                self.outcome.completion_tokens = Some(n);
-                self.outcome.tokens_source = TokensSource::Usage;
-            }
-            None => {
-                self.outcome.completion_tokens = Some(self.content_events);
-                self.outcome.tokens_source = TokensSource::Events;
-            }
-        }
-    }
-
-    fn end(&mut self, now: Instant) {
-        self.outcome.e2e_ms = self.ms_since(now);
-        self.settle_tokens();
-        if self.outcome.finish_reason.is_none()
-            && self.outcome.tokens_source == TokensSource::Events
-            && self.content_events == 0
-        {
-            self.outcome.error =
-                Some("stream ended without content, finish reason or usage".into());
-            return;
-        }
-        self.outcome.ok = true;
-    }
-
-    fn error_at(&mut self, now: Instant, message: String) {
-        self.outcome.e2e_ms = self.ms_since(now);
-        self.settle_tokens();
-        self.outcome.ok = false;
-        self.outcome.error = Some(message);
-    }
-
-    fn fail(mut self, status: Option<u16>, message: String) -> Outcome {
-        self.error_at(Instant::now(), message);
-        self.outcome.http_status = status.or(self.outcome.http_status);
-        self.outcome
-    }
 }

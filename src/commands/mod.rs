@@ -58,29 +58,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             print_plan(&experiment, json, shards)
         }
         Command::Merge { runs, out } => merge::merge(&runs, out.as_deref()),
-        Command::Slurm(crate::cli::SlurmCommand::Submit {
-            experiment,
-            shards,
-            out,
-            partition,
-            gres,
-            time,
-            sbatch_args,
-            dry_run,
-            wait,
-            merge,
-        }) => slurm::submit(&slurm::Submit {
-            experiment,
-            shards,
-            out,
-            partition,
-            gres,
-            time,
-            sbatch_args,
-            dry_run,
-            wait,
-            merge,
-        }),
+        Command::Slurm(crate::cli::SlurmCommand::Submit(args)) => slurm::submit(&args),
         Command::Report { run, format } => {
             let output = runner::report_dir(&run, &format)?;
             print!("{}", output.terminal);

@@ -12,18 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-pub struct Submit {
-    pub experiment: PathBuf,
-    pub shards: usize,
-    pub out: PathBuf,
-    pub partition: Option<String>,
-    pub gres: Option<String>,
-    pub time: Option<String>,
-    pub sbatch_args: Vec<String>,
-    pub dry_run: bool,
-    pub wait: bool,
-    pub merge: bool,
-}
+pub use crate::cli::SubmitArgs as Submit;
 
 fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
     Ok(if p.is_absolute() {

@@ -8,6 +8,8 @@ use crate::plan;
 use crate::prompts::template;
 use std::collections::BTreeSet;
 
+mod load;
+
 pub(super) fn validate(l: &LoadedExperiment) -> Result<(), InputError> {
     let v = Validator { l };
     v.name()?;
@@ -223,146 +225,6 @@ impl Validator<'_> {
             check.map_err(|m| self.err(&[section, name], m))?;
         }
         Ok(())
-    }
-
-    /// Open loop needs a rate and no concurrency; a closed loop the reverse.
-    fn load(&self) -> Result<(), InputError> {
-        let e = &self.l.experiment;
-        let kind = e.load.kind();
-        let has = |name: &str| e.baseline.contains_key(name) || e.factors.contains_key(name);
-        let section = |name: &str| {
-            if e.factors.contains_key(name) {
-                "factors"
-            } else {
-                "baseline"
-            }
-        };
-        if kind.is_open() {
-            if !has("rate") {
-                return Err(self.err(
-                    &["load"],
-                    "an open loop needs a 'rate' (requests per second) in the baseline or the factors",
-                ));
-            }
-            if has("concurrency") {
-                return Err(self.err(
-                    &[section("concurrency"), "concurrency"],
-                    "'concurrency' sets a closed loop; with an open loop, expected 'rate' alone \
-                     (load.max_in_flight caps the requests in flight)",
-                ));
-            }
-            if !(e.load.burstiness() > 0.0 && e.load.burstiness().is_finite()) {
-                return Err(self.err(&["load", "burstiness"], "burstiness must be a number > 0"));
-            }
-            if e.load.max_in_flight() == Some(0) {
-                return Err(self.err(
-                    &["load", "max_in_flight"],
-                    "max_in_flight must be at least 1",
-                ));
-            }
-        } else {
-            if has("rate") {
-                return Err(self.err(
-                    &[section("rate"), "rate"],
-                    "'rate' needs an open loop, expected 'load: poisson' (or gamma, constant) beside it",
-                ));
-            }
-            if matches!(e.load, crate::experiment::LoadSpec::Detailed(_)) {
-                return Err(self.err(
-                    &["load"],
-                    "burstiness and max_in_flight apply to an open loop, expected kind poisson, gamma or constant",
-                ));
-            }
-        }
-        if has("batch_size") && e.target.api == crate::experiment::Api::Chat {
-            return Err(self.err(
-                &[section("batch_size"), "batch_size"],
-                "batch_size sends a list of prompts in one request, which only api: completions takes",
-            ));
-        }
-        Ok(())
-    }
-
-    fn slo_and_cost(&self) -> Result<(), InputError> {
-        let e = &self.l.experiment;
-        let s = &e.slo;
-        for (name, v) in [
-            ("ttft_ms", s.ttft_ms),
-            ("tpot_ms", s.tpot_ms),
-            ("e2e_ms", s.e2e_ms),
-            ("min_output_tok_s", s.min_output_tok_s),
-            ("p50_latency_s", s.p50_latency_s),
-            ("p95_latency_s", s.p95_latency_s),
-        ] {
-            if v.is_some_and(|v| !(v > 0.0 && v.is_finite())) {
-                return Err(self.err(
-                    &["slo", name],
-                    format!("{name} must be a number > 0 (or null for none)"),
-                ));
-            }
-        }
-        if e.trial
-            .max_error_rate
-            .is_some_and(|r| !(0.0..=1.0).contains(&r))
-        {
-            return Err(self.err(
-                &["trial", "max_error_rate"],
-                "max_error_rate must lie between 0 and 1",
-            ));
-        }
-        if !(0.0..=1.0).contains(&s.min_attainment) {
-            return Err(self.err(
-                &["slo", "min_attainment"],
-                "min_attainment must lie between 0 and 1",
-            ));
-        }
-        let Some(cost) = &e.cost else {
-            return Ok(());
-        };
-        let place = ["cost", "usd_per_hour"];
-        match &cost.usd_per_hour {
-            crate::experiment::Price::Fixed(p) if !(*p >= 0.0 && p.is_finite()) => {
-                Err(self.err(&place, "usd_per_hour must be a price ≥ 0"))
-            }
-            crate::experiment::Price::Fixed(_) => Ok(()),
-            crate::experiment::Price::ByLevel { by, levels } => {
-                let mut wanted: Vec<String> = e
-                    .baseline
-                    .get(by)
-                    .map(|l| l.to_string())
-                    .into_iter()
-                    .collect();
-                wanted.extend(
-                    e.factors
-                        .get(by)
-                        .into_iter()
-                        .flatten()
-                        .map(|l| l.to_string()),
-                );
-                if wanted.is_empty() {
-                    return Err(self.err(
-                        &["cost", "usd_per_hour", "by"],
-                        format!("cost is priced by '{by}', which is no factor or baseline value"),
-                    ));
-                }
-                let missing: Vec<&String> =
-                    wanted.iter().filter(|w| !levels.contains_key(*w)).collect();
-                if !missing.is_empty() {
-                    let missing: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-                    return Err(self.err(
-                        &["cost", "usd_per_hour", "levels"],
-                        format!(
-                            "no price for {by} = {}, expected one per level",
-                            missing.join(", ")
-                        ),
-                    ));
-                }
-                if levels.values().any(|p| !(*p >= 0.0 && p.is_finite())) {
-                    return Err(self.err(&["cost", "usd_per_hour", "levels"], "prices must be ≥ 0"));
-                }
-                Ok(())
-            }
-        }
     }
 
     fn free_variables_used(&self) -> Result<(), InputError> {

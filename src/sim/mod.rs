@@ -2,6 +2,7 @@
 
 mod model;
 mod server;
+mod stream;
 pub mod tokenizer;
 
 pub use model::{speed_of, Fault, Faults, SimModel};
