@@ -228,3 +228,34 @@ fn a_server_factor_compares_two_targets_in_one_run() {
         .unwrap();
     assert!(ttft.ends_with(",slower"), "{ttft}");
 }
+
+#[test]
+fn more_requests_in_flight_than_open_files_allow_is_refused_up_front() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        tmp.path(),
+        "wide.yaml",
+        "name: wide\ntarget: {builtin: sim, model: m}\nprompts: {prompts}\nbaseline: {concurrency: 500}\nrepetitions: 1\ntrial: {requests: 1}\n",
+    );
+    let bin = assert_cmd::cargo::cargo_bin("infer-bench");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 256 && exec '{}' run --quiet --out '{}' '{}'",
+            bin.display(),
+            tmp.path().display(),
+            exp.display()
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("564 open files") && stderr.contains("ulimit -n"),
+        "{stderr}"
+    );
+    assert!(
+        !tmp.path().join("wide").exists(),
+        "no run folder for a run that cannot start"
+    );
+}

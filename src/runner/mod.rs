@@ -1,6 +1,7 @@
 //! The runner: plan → (target, prompts, load, monitor) trial by trial → run
 //! folder → analysis and reports.
 
+mod limits;
 mod prepare;
 mod progress;
 mod report;
@@ -60,6 +61,21 @@ async fn stop_signal() -> &'static str {
 /// comes is abandoned: its records are not written, and a resume runs it again.
 pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<PathBuf> {
     let plan = plan::expand(&l.experiment);
+    // Sockets for the most requests in flight at once (a closed loop's
+    // concurrency, or an open loop's cap), checked before any run folder exists.
+    if let Some((soft, hard)) = limits::raise_open_files() {
+        let in_flight = match l.experiment.load.max_in_flight() {
+            Some(cap) => u64::from(cap),
+            None => plan
+                .configurations
+                .iter()
+                .map(|c| c.concurrency() as u64)
+                .max()
+                .unwrap_or(1),
+        };
+        limits::check_open_files(in_flight, soft, hard)
+            .map_err(|m| crate::error::InputError::in_file(&l.path, m))?;
+    }
     let shard_of = |shard: plan::Shard| -> anyhow::Result<Vec<usize>> {
         Ok(shard
             .trials(&plan)
