@@ -131,21 +131,20 @@ pub fn analyse(
     })
 }
 
+/// A two-column table, `config` (each configuration's label) and `column`
+/// (a value per configuration, in plan order), to join onto per-config rows.
+pub(crate) fn by_config(configs: &[Configuration], column: Column) -> PolarsResult<DataFrame> {
+    let labels = configs.iter().map(|c| c.label.clone()).collect::<Vec<_>>();
+    DataFrame::new(
+        configs.len(),
+        vec![Column::new("config".into(), labels), column],
+    )
+}
+
 /// Sort the summary into plan order and say each row's configuration index.
 fn in_plan_order(summary: DataFrame, configs: &[Configuration]) -> PolarsResult<DataFrame> {
-    let order = DataFrame::new(
-        configs.len(),
-        vec![
-            Column::new(
-                "config".into(),
-                configs.iter().map(|c| c.label.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "config_index".into(),
-                configs.iter().map(|c| c.index as u32).collect::<Vec<_>>(),
-            ),
-        ],
-    )?;
+    let index = configs.iter().map(|c| c.index as u32).collect::<Vec<_>>();
+    let order = by_config(configs, Column::new("config_index".into(), index))?;
     summary
         .lazy()
         .join(

@@ -41,21 +41,13 @@ pub fn with_cost(
     configs: &[Configuration],
     cost: Option<&Cost>,
 ) -> PolarsResult<DataFrame> {
-    let prices = DataFrame::new(
-        configs.len(),
-        vec![
-            Column::new(
-                "config".into(),
-                configs.iter().map(|c| c.label.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "usd_per_hour".into(),
-                configs
-                    .iter()
-                    .map(|c| cost.and_then(|p| p.usd_per_hour(&c.values)))
-                    .collect::<Vec<Option<f64>>>(),
-            ),
-        ],
+    let price = |c: &Configuration| cost.and_then(|p| p.usd_per_hour(&c.values));
+    let prices = super::by_config(
+        configs,
+        Column::new(
+            "usd_per_hour".into(),
+            configs.iter().map(price).collect::<Vec<Option<f64>>>(),
+        ),
     )?;
     let per_second = col("usd_per_hour") / lit(3600.0);
     let total_tokens = (col("input_tokens") + col("output_tokens")).cast(DataType::Float64);

@@ -190,15 +190,30 @@ pub fn factor_figures(
         .collect()
 }
 
+/// The load factors the plan varies, each with its levels and x axis.
+type LoadAxis<'a> = (
+    &'static str,
+    Vec<(&'a Level, &'a Configuration)>,
+    XAxis,
+    Vec<f64>,
+);
+
+fn load_axes(configs: &[Configuration]) -> Vec<LoadAxis<'_>> {
+    LOAD_FACTORS
+        .iter()
+        .filter(|f| configs.iter().any(|c| c.factor.as_deref() == Some(**f)))
+        .map(|factor| {
+            let levels = levels(configs, factor);
+            let (axis, xs) = axis_for(&levels);
+            (*factor, levels, axis, xs)
+        })
+        .collect()
+}
+
 /// Throughput and latency against the offered load, where a load factor varies.
 pub fn load_figures(configs: &[Configuration], estimates: &[ConfigEstimate]) -> Vec<Figure> {
     let mut out = Vec::new();
-    for factor in LOAD_FACTORS {
-        if !configs.iter().any(|c| c.factor.as_deref() == Some(*factor)) {
-            continue;
-        }
-        let levels = levels(configs, factor);
-        let (axis, xs) = axis_for(&levels);
+    for (factor, levels, axis, xs) in load_axes(configs) {
         let series = |metrics: &[&str]| series_of(metrics, &levels, &xs, estimates);
         out.push(Figure {
             chart: Chart {
@@ -235,16 +250,12 @@ pub fn load_figures(configs: &[Configuration], estimates: &[ConfigEstimate]) -> 
     out
 }
 
-/// Goodput and SLO attainment against the offered rate (or concurrency), and
-/// cost per million output tokens per configuration where a price is known.
+/// Goodput beside all completed requests per second against the offered
+/// rate (or concurrency), and cost per million output tokens per
+/// configuration where a price is known.
 pub fn service_figures(configs: &[Configuration], estimates: &[ConfigEstimate]) -> Vec<Figure> {
     let mut out = Vec::new();
-    for factor in LOAD_FACTORS {
-        if !configs.iter().any(|c| c.factor.as_deref() == Some(*factor)) {
-            continue;
-        }
-        let levels = levels(configs, factor);
-        let (axis, xs) = axis_for(&levels);
+    for (factor, levels, axis, xs) in load_axes(configs) {
         out.push(Figure {
             chart: Chart {
                 title: format!("Goodput vs {factor}"),
