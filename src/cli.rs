@@ -147,9 +147,52 @@ pub enum Command {
         /// Exit (status 3) on the Nth generation request: a server that crashes.
         #[arg(long, value_name = "N")]
         exit_after: Option<u64>,
+        /// Fixed time to first token, in ms, whatever the prompt; with
+        /// --itl-ms, a sim for calibration: no contention, no noise unless
+        /// --jitter says, no slot limit unless --slots says.
+        #[arg(long, value_name = "MS")]
+        ttft_ms: Option<f64>,
+        /// Fixed gap between tokens, in ms.
+        #[arg(long, value_name = "MS")]
+        itl_ms: Option<f64>,
+        /// Log when each event was really sent; `POST /sim/truth` hands the
+        /// log over (and empties it).
+        #[arg(long)]
+        record_truth: bool,
     },
+    /// Measure the harness's own error and overhead against a sim with fixed,
+    /// known TTFT and ITL run in a separate process.
+    Calibrate(CalibrateArgs),
     /// Print the JSON Schema of experiment files.
     Schema,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CalibrateArgs {
+    /// Closed-loop load points: concurrent streams.
+    #[arg(long, value_delimiter = ',', default_value = "1,100,500,1000")]
+    pub concurrency: Vec<usize>,
+    /// Open-loop load points: Poisson arrivals per second (send lag).
+    #[arg(long, value_delimiter = ',', default_value = "1000")]
+    pub rate: Vec<f64>,
+    /// The sim's true time to first token.
+    #[arg(long, default_value_t = 50.0)]
+    pub ttft_ms: f64,
+    /// The sim's true gap between tokens.
+    #[arg(long, default_value_t = 10.0)]
+    pub itl_ms: f64,
+    /// Output tokens per request.
+    #[arg(long, default_value_t = 100)]
+    pub tokens: u64,
+    /// Closed loop: each stream sends this many requests one after another.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Open loop: seconds of arrivals per rate.
+    #[arg(long, default_value_t = 2.0)]
+    pub seconds: f64,
+    /// Also write the rows as JSON (`{"rows": [...]}`) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 //! experiment → plan → (client, load) → results → analysis → report.
 
 pub mod analysis;
+pub mod calibrate;
 pub mod cli;
 pub mod client;
 pub mod clock;

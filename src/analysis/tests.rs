@@ -52,6 +52,7 @@ fn record(
         cached_tokens: None,
         batch_size: None,
         choice_tokens: Vec::new(),
+        response_id: None,
     }
 }
 

@@ -54,6 +54,8 @@ pub struct Outcome {
     /// Content events per choice, for batches (one choice per prompt); empty
     /// for a single prompt.
     pub choice_events: Vec<u64>,
+    /// The response's `id`, which names the request in the server's own logs.
+    pub response_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -227,6 +229,9 @@ impl Client {
                 // llama.cpp opens a multi-prompt stream with `data: null`.
                 if ev.data.trim() == "null" {
                     continue;
+                }
+                if t.outcome.response_id.is_none() {
+                    t.outcome.response_id = wire::response_id(&ev.data);
                 }
                 match serde_json::from_str::<Chunk>(&ev.data) {
                     Ok(chunk) => {

@@ -39,6 +39,7 @@ impl Timing {
                 server_decode_ms: None,
                 cached_tokens: None,
                 choice_events: Vec::new(),
+                response_id: None,
             },
             last_content: None,
             content_events: 0,

@@ -87,6 +87,16 @@ pub struct Chunk {
     pub timings: Option<ServerTimings>,
 }
 
+/// The `id` of a chunk (read once per request, not on every chunk).
+pub fn response_id(data: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct IdOnly {
+        #[serde(default)]
+        id: Option<String>,
+    }
+    serde_json::from_str::<IdOnly>(data).ok()?.id
+}
+
 /// llama.cpp's per-request timings: prompt evaluation and decoding.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
 pub struct ServerTimings {

@@ -72,6 +72,9 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             faults,
             api_key_env,
             exit_after,
+            ttft_ms,
+            itl_ms,
+            record_truth,
         } => {
             let api_key = match api_key_env {
                 Some(var) => Some(std::env::var(&var).map_err(|_| {
@@ -79,7 +82,13 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
                 })?),
                 None => None,
             };
-            let mut model = SimModel::default();
+            let mut model = match (ttft_ms, itl_ms) {
+                (None, None) => SimModel::default(),
+                (ttft, itl) => SimModel::fixed(
+                    ttft.unwrap_or(SimModel::default().ttft_base_ms),
+                    itl.unwrap_or(SimModel::default().decode_ms_per_token),
+                ),
+            };
             if let Some(spec) = faults {
                 model.faults = crate::sim::Faults::parse(&spec)
                     .map_err(|m| crate::error::InputError::new(format!("--faults: {m}")))?;
@@ -97,6 +106,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             let options = sim::SimOptions {
                 api_key,
                 exit_after,
+                record_truth,
             };
             runtime()?.block_on(sim::serve(model, addr, options))?;
             Ok(())
@@ -127,6 +137,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             html,
         } => history::history(&dir, &metric, &config, html.as_deref()),
         Command::Reproduce { run, out, quiet } => compare::reproduce(&run, &out, quiet),
+        Command::Calibrate(args) => crate::calibrate::calibrate(&args),
         Command::Schema => {
             println!("{}", schema_json());
             Ok(())

@@ -1,7 +1,8 @@
 //! Load generation: warm-up, then a closed loop of `concurrency` requests in
 //! flight or an open loop of scheduled arrivals (`open_loop`). The request
-//! path only timestamps and sends its record down a bounded channel; the
-//! trial's collector owns the results.
+//! path only timestamps and sends its record down the caller's channel; the
+//! caller streams them to disk as they come, so a trial's memory does not
+//! grow with its length.
 
 pub mod arrivals;
 mod open_loop;
@@ -32,8 +33,9 @@ pub struct TrialLoad {
     pub requested_output_tokens: Option<u64>,
     /// Prompts per request (`batch_size`).
     pub batch: usize,
-    /// Counts finished requests as they finish, for the progress display.
-    pub finished: Arc<AtomicUsize>,
+    /// Closed loop: stream k of n starts k/n of this after the first, so
+    /// that streams of equal length do not all send in the same instant.
+    pub ramp: Duration,
 }
 
 impl TrialLoad {
@@ -86,22 +88,25 @@ pub async fn closed_loop(
     client: Arc<Client>,
     requests: Arc<Vec<GenRequest>>,
     load: TrialLoad,
-) -> Vec<Record> {
+    records: mpsc::Sender<Record>,
+) {
     let limit = load.requests.unwrap_or(usize::MAX);
     let start = Instant::now();
     let deadline = load.duration.map(|d| start + d);
     let next = Arc::new(AtomicUsize::new(0));
-    let (tx, mut rx) = mpsc::channel::<Record>(1024);
     let mut set = JoinSet::new();
-    for _ in 0..load.concurrency.max(1) {
+    let streams = load.concurrency.max(1);
+    for k in 0..streams {
+        let first = start + load.ramp.mul_f64(k as f64 / streams as f64);
         let (client, requests, next, tx, load) = (
             client.clone(),
             requests.clone(),
             next.clone(),
-            tx.clone(),
+            records.clone(),
             load.clone(),
         );
         set.spawn(async move {
+            tokio::time::sleep_until(first).await;
             loop {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
@@ -122,13 +127,6 @@ pub async fn closed_loop(
             }
         });
     }
-    drop(tx);
-    let mut records = Vec::new();
-    while let Some(r) = rx.recv().await {
-        records.push(r);
-        load.finished.fetch_add(1, Ordering::Relaxed);
-    }
+    drop(records);
     while set.join_next().await.is_some() {}
-    records.sort_by_key(|r| r.request);
-    records
 }

@@ -10,7 +10,6 @@ use super::TrialLoad;
 use crate::client::{Client, GenRequest};
 use crate::clock::Clock;
 use crate::results::Record;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Semaphore};
@@ -26,13 +25,12 @@ pub async fn open_loop(
     load: TrialLoad,
     offsets: &[f64],
     max_in_flight: Option<usize>,
-) -> Vec<Record> {
+    records: mpsc::Sender<Record>,
+) {
     let clock = Clock::start();
     let slots = max_in_flight.map(|n| Arc::new(Semaphore::new(n)));
-    let (tx, mut rx) = mpsc::channel::<Record>(1024);
     let start = Instant::now();
     let mut set = JoinSet::new();
-    let mut records = Vec::new();
     for (i, &offset) in offsets.iter().enumerate() {
         if requests.is_empty() {
             break;
@@ -45,7 +43,7 @@ pub async fn open_loop(
         let (client, requests, tx, clock, slots) = (
             client.clone(),
             requests.clone(),
-            tx.clone(),
+            records.clone(),
             clock.clone(),
             slots.clone(),
         );
@@ -67,21 +65,12 @@ pub async fn open_loop(
             }
             let _ = tx.send(record).await;
         });
-        // Collect as we go so the channel never fills while sending.
-        while let Ok(r) = rx.try_recv() {
-            records.push(r);
-            load.finished.fetch_add(1, Ordering::Relaxed);
-        }
+        // Reap finished tasks as we go: a long trial holds only those in flight.
+        while set.try_join_next().is_some() {}
     }
-    drop(tx);
-    while let Some(r) = rx.recv().await {
-        records.push(r);
-        load.finished.fetch_add(1, Ordering::Relaxed);
-    }
+    drop(records);
     while set.join_next().await.is_some() {}
     clock.stop();
-    records.sort_by_key(|r| r.request);
-    records
 }
 
 /// `later − earlier` in ms, 0 when `later` came first.

@@ -41,6 +41,47 @@ pub fn group_usage(pgid: u32) -> Option<GroupUsage> {
     (!usage.pids.is_empty()).then_some(usage)
 }
 
+/// A process's CPU time (user + system, all threads), in seconds.
+pub fn cpu_s_of(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let f = parse_stat(&stat)?;
+    Some((f.utime + f.stime) as f64 / clock_ticks())
+}
+
+/// This process's CPU time (user + system, all threads), in seconds.
+pub fn own_cpu_s() -> Option<f64> {
+    // SAFETY: getrusage writes into the struct we own.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return None;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Some(secs(u.ru_utime) + secs(u.ru_stime))
+}
+
+/// Start this process's peak resident memory afresh (Linux's `clear_refs`
+/// value 5), so a peak read later belongs to what ran since. False where the
+/// kernel does not allow it: the peak is then the process's whole life's.
+pub fn reset_own_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// This process's peak resident memory (`VmHWM`), in bytes.
+pub fn own_peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    parse_kib(&status, "VmHWM:")
+}
+
+fn parse_kib(status: &str, field: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kib: u64 = line[field.len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
 #[derive(Debug, PartialEq)]
 struct Stat {
     pgrp: u32,
@@ -100,6 +141,23 @@ mod tests {
                 rss_pages: 2560
             })
         );
+    }
+
+    #[test]
+    fn reads_own_peak_and_cpu() {
+        assert_eq!(
+            parse_kib("Name:\tx\nVmHWM:\t   2048 kB\nVmRSS:\t1 kB\n", "VmHWM:"),
+            Some(2 << 20)
+        );
+        let before = own_cpu_s().unwrap();
+        let mut x = 0u64;
+        for i in 0..20_000_000u64 {
+            x = x.wrapping_mul(31).wrapping_add(i);
+        }
+        std::hint::black_box(x);
+        assert!(own_cpu_s().unwrap() > before);
+        let _ = reset_own_peak_rss();
+        assert!(own_peak_rss_bytes().unwrap() > 1 << 20);
     }
 
     #[test]

@@ -6,16 +6,25 @@ mod merge;
 mod reader;
 mod record;
 mod run_dir;
+mod tally;
 
 pub use frame::{requests_frame, RECORD_COLUMNS};
-pub use manifest::{now_rfc3339, sha256_hex, FailedTrial, Manifest, Overrides, Status};
+pub use manifest::{now_rfc3339, sha256_hex, FailedTrial, Host, Manifest, Overrides, Status, Tool};
 pub use merge::merge_runs;
 pub use reader::{read_run, RunData};
 pub use record::{Record, RequestSlot};
 pub use run_dir::{RunWriter, MANIFEST, MONITOR, REQUESTS, TRIALS};
+pub use tally::{Sketch, Tally};
 
 use polars::prelude::*;
 use std::path::Path;
+
+/// One record as a line of `requests.jsonl`.
+pub fn write_record(out: &mut impl std::io::Write, r: &Record) -> anyhow::Result<()> {
+    serde_json::to_writer(&mut *out, r)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
 
 pub fn write_parquet(df: &mut DataFrame, path: &Path) -> anyhow::Result<()> {
     let file = std::fs::File::create(path)?;

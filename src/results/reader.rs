@@ -55,6 +55,8 @@ pub fn read_run(dir: &Path) -> anyhow::Result<RunData> {
         records.retain(|r| done.contains(&r.trial));
         samples.retain(|s| done.contains(&s.trial));
     }
+    // The log holds records in the order requests ended.
+    records.sort_by_key(|r| (r.trial, r.request));
     Ok(RunData {
         samples,
         dir: dir.to_path_buf(),

@@ -53,6 +53,9 @@ pub struct Record {
     /// usage gives only the total).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub choice_tokens: Vec<u64>,
+    /// The response's `id`: the request's name in the server's own logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_id: Option<String>,
 }
 
 /// Where a request sits in the plan, and what it asked for.
@@ -110,6 +113,7 @@ impl Record {
             cached_tokens: o.cached_tokens,
             batch_size,
             choice_tokens,
+            response_id: o.response_id,
         }
     }
 }

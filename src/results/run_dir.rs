@@ -51,6 +51,10 @@ pub struct RunWriter {
     earlier_servers: Vec<crate::server::Launch>,
 }
 
+/// Records are buffered this much between writes: a write is a system call
+/// on the runtime thread that also reads the streams.
+const LOG_BUFFER: usize = 1 << 20;
+
 fn append(path: &Path) -> std::io::Result<File> {
     OpenOptions::new().create(true).append(true).open(path)
 }
@@ -122,7 +126,7 @@ impl RunWriter {
             merged_from: Vec::new(),
         };
         let w = RunWriter {
-            log: BufWriter::new(append(&dir.join(REQUESTS_LOG))?),
+            log: BufWriter::with_capacity(LOG_BUFFER, append(&dir.join(REQUESTS_LOG))?),
             monitor: BufWriter::new(append(&dir.join(MONITOR_LOG))?),
             done: append(&dir.join(DONE_LOG))?,
             dir,
@@ -210,7 +214,7 @@ impl RunWriter {
         manifest.requests_recorded = records;
         manifest.resumed_at.push(now_rfc3339());
         let w = RunWriter {
-            log: BufWriter::new(append(&dir.join(REQUESTS_LOG))?),
+            log: BufWriter::with_capacity(LOG_BUFFER, append(&dir.join(REQUESTS_LOG))?),
             monitor: BufWriter::new(append(&dir.join(MONITOR_LOG))?),
             done: append(&dir.join(DONE_LOG))?,
             dir: dir.to_path_buf(),
@@ -265,12 +269,18 @@ impl RunWriter {
         self.write_manifest()
     }
 
-    /// Append one trial's records and monitor samples and make them durable
-    /// before returning.
-    pub fn append_trial(
+    /// Append one record to the log as it comes (buffered: a trial's records
+    /// become durable together, in [`RunWriter::trial_done`]).
+    pub fn record(&mut self, r: &Record) -> anyhow::Result<()> {
+        super::write_record(&mut self.log, r)
+    }
+
+    /// A trial's `records` are all logged: append its monitor samples, make
+    /// both durable, then mark the trial done.
+    pub fn trial_done(
         &mut self,
         trial: usize,
-        records: &[Record],
+        records: usize,
         samples: &[crate::monitor::Sample],
     ) -> anyhow::Result<()> {
         for s in samples {
@@ -278,24 +288,17 @@ impl RunWriter {
             self.monitor.write_all(b"\n")?;
         }
         self.monitor.flush()?;
-        for r in records {
-            serde_json::to_writer(&mut self.log, r)?;
-            self.log.write_all(b"\n")?;
-        }
         self.log.flush()?;
         self.log
             .get_ref()
             .sync_data()
             .context("syncing requests.jsonl")?;
         // Only now is the trial done: its records are on disk.
-        let line = serde_json::to_string(&DoneLine {
-            trial,
-            records: records.len(),
-        })?;
+        let line = serde_json::to_string(&DoneLine { trial, records })?;
         self.done.write_all(format!("{line}\n").as_bytes())?;
         self.done.sync_data().context("syncing done.jsonl")?;
         self.manifest.trials_done += 1;
-        self.manifest.requests_recorded += records.len();
+        self.manifest.requests_recorded += records;
         self.write_manifest()
     }
 

@@ -8,13 +8,14 @@ mod report;
 mod session;
 
 pub use prepare::DEFAULT_MAX_TOKENS;
+pub use limits::{check_open_files, raise_open_files};
 pub use report::{analyse_run, trial_table, ReportOutput};
 
 use crate::experiment::LoadedExperiment;
 use crate::load::{self, TrialLoad};
 use crate::monitor::{self, Gpu};
 use crate::plan::{self, Plan};
-use crate::results::{Record, RunWriter, Status};
+use crate::results::{Record, RunWriter, Status, Tally};
 use anyhow::Context as _;
 use session::Session;
 use std::path::{Path, PathBuf};
@@ -221,7 +222,7 @@ async fn run_trials(
                 .output_tokens()
                 .map(|n| n * config.batch_size() as u64),
             batch: config.batch_size(),
-            finished,
+            ramp: std::time::Duration::ZERO,
         };
         let measured = Arc::new(prepared.measured);
         let kind = e.load.kind();
@@ -231,48 +232,63 @@ async fn run_trials(
             .and_then(crate::experiment::Level::as_f64)
             .filter(|_| kind.is_open());
         let targets = session.monitor_targets(&conn.base_url);
-        let (records, samples) = match rate {
-            Some(rate) => {
-                let offsets = load::arrivals::offsets(
-                    kind,
-                    rate,
-                    e.load.burstiness(),
-                    trial_load.requests,
-                    trial_load.duration,
-                    load::arrivals::trial_seed(e.seed, trial.index),
-                );
-                let cap = e.load.max_in_flight().map(|n| n as usize);
-                let work =
-                    load::open_loop(conn.client.clone(), measured, trial_load, &offsets, cap);
-                monitor::during(targets, trial.index, work).await
-            }
-            None => {
-                let work = load::closed_loop(conn.client.clone(), measured, trial_load);
-                monitor::during(targets, trial.index, work).await
+        // The load sends each record down `tx` as its request ends; they go
+        // to the log at once, and only a bounded tally stays in memory.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Record>(4096);
+        let work = async {
+            match rate {
+                Some(rate) => {
+                    let offsets = load::arrivals::offsets(
+                        kind,
+                        rate,
+                        e.load.burstiness(),
+                        trial_load.requests,
+                        trial_load.duration,
+                        load::arrivals::trial_seed(e.seed, trial.index),
+                    );
+                    let cap = e.load.max_in_flight().map(|n| n as usize);
+                    let client = conn.client.clone();
+                    load::open_loop(client, measured, trial_load, &offsets, cap, tx).await;
+                }
+                None => load::closed_loop(conn.client.clone(), measured, trial_load, tx).await,
             }
         };
-        writer.append_trial(trial.index, &records, &samples)?;
+        let log = async {
+            let mut tally = Tally::default();
+            let mut failed_write = None;
+            while let Some(r) = rx.recv().await {
+                tally.add(&r);
+                finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if failed_write.is_none() {
+                    failed_write = writer.record(&r).err();
+                }
+            }
+            (tally, failed_write)
+        };
+        let (((), samples), (tally, failed_write)) =
+            tokio::join!(monitor::during(targets, trial.index, work), log);
+        if let Some(e) = failed_write {
+            return Err(e.context("writing requests.jsonl"));
+        }
+        writer.trial_done(trial.index, tally.records, &samples)?;
         if let Ok(mut f) = in_flight.lock() {
             *f = None;
         }
-        let mut line = progress_line(plan, trial, &config.label, &records, conn.restarted);
+        let mut line = progress_line(plan, trial, &config.label, &tally, conn.restarted);
         if let Some(rate) = rate {
-            line.push_str(&schedule_note(&records, rate));
+            line.push_str(&schedule_note(&tally, rate));
         }
         progress.trial_done(&line);
         if let Some(max) = e.trial.max_error_rate {
-            let failed = records.iter().filter(|r| !r.ok).count();
-            let rate = failed as f64 / records.len().max(1) as f64;
+            let failed = tally.failed();
+            let rate = failed as f64 / tally.records.max(1) as f64;
             if rate > max {
-                let first = records
-                    .iter()
-                    .find_map(|r| r.error.clone())
-                    .unwrap_or_default();
+                let first = tally.first_error.clone().unwrap_or_default();
                 anyhow::bail!(
                     "trial {} ({}): {failed} of {} requests failed ({:.0}% > max_error_rate {:.0}%), first: {first}",
                     trial.index,
                     config.label,
-                    records.len(),
+                    tally.records,
                     rate * 100.0,
                     max * 100.0
                 );
@@ -314,28 +330,24 @@ fn progress_line(
     plan: &Plan,
     trial: &plan::Trial,
     label: &str,
-    records: &[Record],
+    tally: &Tally,
     restarted: bool,
 ) -> String {
-    let ok: Vec<&Record> = records.iter().filter(|r| r.ok).collect();
-    let ttft: Vec<f64> = ok.iter().filter_map(|r| r.ttft_ms).collect();
-    let p50 = crate::analysis::stats::percentile(&ttft, 0.5);
-    let failed = records.len() - ok.len();
-    let first_error = records
-        .iter()
-        .find_map(|r| r.error.as_deref())
-        .unwrap_or("");
+    let failed = tally.failed();
     format!(
         "[{:>3}/{}] {label} rep {}{}: {}/{} ok, TTFT p50 {} ms{}",
         trial.index + 1,
         plan.trials.len(),
         trial.repetition + 1,
         if restarted { " (server started)" } else { "" },
-        ok.len(),
-        records.len(),
-        crate::report::format_num(p50),
+        tally.ok,
+        tally.records,
+        crate::report::format_num(tally.ttft_ms.quantile(0.5)),
         if failed > 0 {
-            format!(" — {failed} failed: {first_error}")
+            format!(
+                " — {failed} failed: {}",
+                tally.first_error.as_deref().unwrap_or("")
+            )
         } else {
             String::new()
         },
@@ -346,34 +358,18 @@ fn progress_line(
 /// against the rate of the drawn schedule itself (a short Poisson schedule
 /// strays from the nominal rate), and its own send lag, with a warning where
 /// it fell behind.
-fn schedule_note(records: &[Record], rate: f64) -> String {
-    let rate_of = |times: Vec<f64>| {
-        let (lo, hi) = times
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), t| {
-                (a.min(*t), b.max(*t))
-            });
-        (times.len() > 1 && hi > lo).then(|| (times.len() - 1) as f64 / (hi - lo))
-    };
-    let achieved = rate_of(records.iter().map(|r| r.sent_s).collect());
-    let drawn = rate_of(records.iter().filter_map(|r| r.scheduled_s).collect());
-    let lag: Vec<f64> = records
-        .iter()
-        .filter_map(|r| Some(r.queue_ms? - r.wait_ms.unwrap_or(0.0)))
-        .collect();
-    let p99 = crate::analysis::stats::percentile(&lag, 0.99);
-    let waited = records
-        .iter()
-        .filter(|r| r.wait_ms.is_some_and(|w| w > 0.5))
-        .count();
+fn schedule_note(tally: &Tally, rate: f64) -> String {
+    let achieved = tally.sent_rate();
+    let drawn = tally.scheduled_rate();
+    let p99 = tally.send_lag_ms.quantile(0.99);
     let mut note = format!(
         ", sent {}/s (schedule {}/s, rate {rate}), send lag p99 {} ms",
         crate::report::format_num(achieved),
         crate::report::format_num(drawn),
         crate::report::format_num(p99)
     );
-    if waited > 0 {
-        note.push_str(&format!(", {waited} waited for max_in_flight"));
+    if tally.waited > 0 {
+        note.push_str(&format!(", {} waited for max_in_flight", tally.waited));
     }
     let behind = matches!((achieved, drawn), (Some(a), Some(d)) if a < 0.9 * d);
     if p99.is_some_and(|p| p > 5.0) || behind {

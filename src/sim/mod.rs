@@ -4,9 +4,11 @@ mod model;
 mod server;
 mod stream;
 pub mod tokenizer;
+mod truth;
 
 pub use model::{speed_of, Fault, Faults, SimModel};
 pub use server::{router, router_with, SimOptions};
+pub use truth::Truth;
 
 use axum::serve::ListenerExt;
 use std::net::SocketAddr;

@@ -178,7 +178,25 @@ impl Default for SimModel {
     }
 }
 
+/// Slots of a calibration sim: enough that no request ever queues.
+pub const UNLIMITED_SLOTS: usize = 1 << 20;
+
 impl SimModel {
+    /// Known latencies for calibrating the harness: TTFT `ttft_ms` whatever
+    /// the prompt, every further token `itl_ms` later, no contention, no
+    /// noise, no queue.
+    pub fn fixed(ttft_ms: f64, itl_ms: f64) -> SimModel {
+        SimModel {
+            slots: UNLIMITED_SLOTS,
+            ttft_base_ms: ttft_ms,
+            prefill_ms_per_token: 0.0,
+            decode_ms_per_token: itl_ms,
+            contention: 0.0,
+            jitter: 0.0,
+            ..SimModel::default()
+        }
+    }
+
     pub fn check(&self) -> Result<(), String> {
         let nonneg = [
             ("ttft_base_ms", self.ttft_base_ms),

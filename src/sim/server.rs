@@ -4,7 +4,8 @@
 //! calibration of the harness — not a language model.
 
 use super::model::{speed_of, Fault, SimModel};
-use super::stream::{serve, Chunked, Job};
+use super::stream::{serve, Job, Piece};
+use super::truth::TruthLog;
 use super::tokenizer;
 use crate::clock::Clock;
 use axum::body::Body;
@@ -34,6 +35,8 @@ pub(super) struct Shared {
     pub(super) options: SimOptions,
     /// Faults injected so far, by kind (in `Fault` order).
     pub(super) injected: [AtomicU64; 6],
+    /// When each event really went out (`--record-truth`).
+    pub(super) truth: Option<Arc<TruthLog>>,
 }
 
 impl Shared {
@@ -78,6 +81,18 @@ async fn stats(State(s): State<Arc<Shared>>) -> Json<serde_json::Value> {
     Json(json!({"requests": s.requests.load(Ordering::Relaxed), "faults": faults}))
 }
 
+/// The requests served since the last call, with when their events were
+/// really sent; the log starts afresh. 404 without `--record-truth`.
+async fn take_truth(State(s): State<Arc<Shared>>) -> Response {
+    match &s.truth {
+        Some(log) => Json(json!({"requests": log.take()})).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "the sim keeps no truth log (start it with --record-truth)",
+        ),
+    }
+}
+
 async fn health(State(s): State<Arc<Shared>>) -> Response {
     if s.loading() {
         return error(StatusCode::SERVICE_UNAVAILABLE, "loading model");
@@ -99,6 +114,8 @@ pub struct SimOptions {
     /// Exit the process (status 3) on this generation request: a server that
     /// crashes mid-run. Never for the in-process sim.
     pub exit_after: Option<u64>,
+    /// Log when each event was sent, for `POST /sim/truth` to hand over.
+    pub record_truth: bool,
 }
 
 pub fn router(model: SimModel) -> Router {
@@ -113,12 +130,14 @@ pub fn router_with(model: SimModel, options: SimOptions) -> Router {
         decoding: AtomicUsize::new(0),
         requests: AtomicU64::new(0),
         started: Instant::now(),
+        truth: options.record_truth.then(Default::default),
         options,
         injected: Default::default(),
     });
     Router::new()
         .route("/health", get(health))
         .route("/sim/stats", get(stats))
+        .route("/sim/truth", post(take_truth))
         .route("/v1/models", get(models))
         .route("/tokenize", post(tokenize))
         .route("/v1/completions", post(completions))
@@ -345,11 +364,14 @@ fn generate(s: Arc<Shared>, body: Bytes, kind: Kind, arrived: Instant) -> Respon
         })
         .collect();
     let include_usage = req.stream_options.as_ref().is_some_and(|o| o.include_usage);
-    let (tx, rx) = mpsc::channel::<Chunked>(64);
+    let (tx, rx) = mpsc::channel::<Piece>(64);
     let stream = req.stream;
+    let witness = s
+        .truth
+        .clone()
+        .map(|log| (log, format!("cmpl-sim-{n}"), arrived));
     tokio::spawn(serve(s, jobs, tx, stream, include_usage));
-    let body_stream =
-        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
+    let body_stream = super::truth::body(rx, witness);
     let content_type = if stream {
         "text/event-stream"
     } else {

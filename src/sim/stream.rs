@@ -16,6 +16,9 @@ use tokio::sync::mpsc;
 /// A piece of a response body, or the error that cuts the connection.
 pub(super) type Chunked = Result<Bytes, std::io::Error>;
 
+/// A piece and whether it carries generated text: what the truth log times.
+pub(super) type Piece = (Chunked, bool);
+
 pub(super) struct Job {
     pub(super) id: String,
     pub(super) model: String,
@@ -37,7 +40,7 @@ pub(super) struct Job {
 pub(super) async fn serve(
     s: Arc<Shared>,
     jobs: Vec<Job>,
-    tx: mpsc::Sender<Chunked>,
+    tx: mpsc::Sender<Piece>,
     stream: bool,
     include_usage: bool,
 ) {
@@ -68,9 +71,11 @@ pub(super) async fn serve(
         if include_usage {
             v["choices"] = json!([]);
             v["usage"] = usage;
-            let _ = tx.send(Ok(sse(&v))).await;
+            let _ = tx.send((Ok(sse(&v)), false)).await;
         }
-        let _ = tx.send(Ok(Bytes::from_static(b"data: [DONE]\n\n"))).await;
+        let _ = tx
+            .send((Ok(Bytes::from_static(b"data: [DONE]\n\n")), false))
+            .await;
     } else {
         let object = if first.kind == Kind::Chat {
             "chat.completion"
@@ -88,7 +93,7 @@ pub(super) async fn serve(
             })
             .collect();
         v["usage"] = usage;
-        let _ = tx.send(Ok(Bytes::from(v.to_string()))).await;
+        let _ = tx.send((Ok(Bytes::from(v.to_string())), true)).await;
     }
 }
 
@@ -103,7 +108,7 @@ const WORDS: &[&str] = &[
 async fn run(
     s: Arc<Shared>,
     mut job: Job,
-    tx: mpsc::Sender<Chunked>,
+    tx: mpsc::Sender<Piece>,
     stream: bool,
 ) -> (Job, String) {
     // Prefill starts when the request arrives, or when a slot frees up.
@@ -118,6 +123,7 @@ async fn run(
     at += ms(m.prefill_ms(job.prompt_tokens, job.speed) * m.noise(&mut job.rng));
     let mut text = String::new();
     let mut decoding = false;
+    let content = ContentChunk::new(&job);
     let halfway = job.completion_tokens / 2;
     for i in 0..job.completion_tokens {
         if i > 0 {
@@ -133,7 +139,7 @@ async fn run(
                         std::io::ErrorKind::ConnectionReset,
                         "injected fault: dropped",
                     );
-                    let _ = tx.send(Err(cut)).await;
+                    let _ = tx.send((Err(cut), false)).await;
                     if decoding {
                         s.decoding.fetch_sub(1, Ordering::Relaxed);
                     }
@@ -141,7 +147,10 @@ async fn run(
                 }
                 Some(Fault::Malformed) if stream => {
                     let _ = tx
-                        .send(Ok(Bytes::from_static(b"data: {\"choices\": [oops\n\n")))
+                        .send((
+                            Ok(Bytes::from_static(b"data: {\"choices\": [oops\n\n")),
+                            false,
+                        ))
                         .await;
                 }
                 _ => {}
@@ -154,7 +163,11 @@ async fn run(
         }
         let word = WORDS[job.rng.random_range(0..WORDS.len())];
         if stream {
-            if tx.send(Ok(chunk(&job, Some(word), None))).await.is_err() {
+            if tx
+                .send((Ok(content.with(word)), true))
+                .await
+                .is_err()
+            {
                 break; // client went away: free the slot
             }
         } else {
@@ -165,7 +178,9 @@ async fn run(
         s.decoding.fetch_sub(1, Ordering::Relaxed);
     }
     if stream {
-        let _ = tx.send(Ok(chunk(&job, None, Some(job.finish)))).await;
+        let _ = tx
+            .send((Ok(chunk(&job, None, Some(job.finish))), false))
+            .await;
     }
     (job, text)
 }
@@ -180,6 +195,48 @@ fn envelope(job: &Job) -> serde_json::Value {
         Kind::Chat => "chat.completion.chunk",
     };
     json!({"id": job.id, "object": object, "created": 0, "model": job.model})
+}
+
+/// A content chunk's bytes around its text, rendered once per sequence:
+/// at a thousand streams the sim sends a hundred thousand of them a second.
+/// The same JSON as [`chunk`] gives.
+struct ContentChunk {
+    head: String,
+    tail: &'static str,
+}
+
+impl ContentChunk {
+    fn new(job: &Job) -> Self {
+        let v = envelope(job);
+        // `{"id":…,"model":…}` without its closing brace.
+        let mut head = format!("data: {v}");
+        head.pop();
+        let i = job.index;
+        let (choice, tail) = match job.kind {
+            Kind::Completion => (
+                format!(r#","choices":[{{"index":{i},"text":"#),
+                r#","finish_reason":null}]}"#,
+            ),
+            Kind::Chat => (
+                format!(r#","choices":[{{"index":{i},"delta":{{"role":"assistant","content":"#),
+                r#"},"finish_reason":null}]}"#,
+            ),
+        };
+        head.push_str(&choice);
+        ContentChunk { head, tail }
+    }
+
+    /// `word` is one of [`WORDS`]: nothing in it needs escaping.
+    fn with(&self, word: &str) -> Bytes {
+        let mut out = String::with_capacity(self.head.len() + word.len() + self.tail.len() + 4);
+        out.push_str(&self.head);
+        out.push('"');
+        out.push_str(word);
+        out.push('"');
+        out.push_str(self.tail);
+        out.push_str("\n\n");
+        Bytes::from(out)
+    }
 }
 
 fn chunk(job: &Job, text: Option<&str>, finish: Option<&str>) -> Bytes {
@@ -202,4 +259,42 @@ fn chunk(job: &Job, text: Option<&str>, finish: Option<&str>) -> Bytes {
 
 fn sse(v: &serde_json::Value) -> Bytes {
     Bytes::from(format!("data: {v}\n\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn job(kind: Kind) -> Job {
+        Job {
+            id: "cmpl-sim-7".into(),
+            model: "we\"ird \\ model".into(),
+            kind,
+            index: 2,
+            fault: None,
+            prompt_tokens: 1,
+            completion_tokens: 1,
+            finish: "length",
+            speed: 1.0,
+            rng: StdRng::seed_from_u64(0),
+            arrived: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn pre_rendered_chunks_are_the_chunks() {
+        assert!(WORDS.iter().all(|w| w.chars().all(|c| c.is_ascii_alphabetic() || c == ' ')));
+        for kind in [Kind::Completion, Kind::Chat] {
+            let j = job(kind);
+            let fast = ContentChunk::new(&j).with(" lamp");
+            let slow = chunk(&j, Some(" lamp"), None);
+            let parse = |b: &Bytes| -> serde_json::Value {
+                let text = std::str::from_utf8(b).unwrap();
+                let body = text.strip_prefix("data: ").unwrap().strip_suffix("\n\n").unwrap();
+                serde_json::from_str(body).unwrap()
+            };
+            assert_eq!(parse(&fast), parse(&slow));
+        }
+    }
 }
