@@ -259,3 +259,57 @@ fn more_requests_in_flight_than_open_files_allow_is_refused_up_front() {
         "no run folder for a run that cannot start"
     );
 }
+
+/// Records go to `requests.jsonl` while the trial is still running (not
+/// into a vector written at its end), and the trial is marked done only
+/// once they are all there.
+#[test]
+fn records_reach_the_log_before_their_trial_ends() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        tmp.path(),
+        "stream.yaml",
+        "name: stream\ntarget: {builtin: sim, model: m, sim: {slots: 64, decode_ms_per_token: 1, jitter: 0}}\n\
+         prompts: {prompts}\nbaseline: {concurrency: 32, output_tokens: 32}\n\
+         repetitions: 1\nwarmup: {requests: 0}\ntrial: {requests: 1500}\n",
+    );
+    let mut child = spawn_run(tmp.path(), &exp);
+    let running = wait_for_manifest(tmp.path(), "stream", |_| true);
+    let dir = single_run(tmp.path(), "stream");
+    let lines = |name: &str| {
+        std::fs::read_to_string(dir.join(name))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut seen_mid_trial = 0;
+    while std::time::Instant::now() < deadline {
+        // Read done.jsonl first: records seen after it said "not done" were
+        // written while the trial ran.
+        let done = lines("done.jsonl");
+        let records = lines("requests.jsonl");
+        if done == 0 && records > 0 {
+            seen_mid_trial = seen_mid_trial.max(records);
+        }
+        if done > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(child.wait().unwrap().success());
+    assert_eq!(running.trials_planned, 1);
+    assert!(
+        seen_mid_trial > 0 && seen_mid_trial < 1500,
+        "requests.jsonl held {seen_mid_trial} records mid-trial"
+    );
+    let run = read_run(&dir).unwrap();
+    assert_eq!(run.records.len(), 1500);
+    let order: Vec<usize> = run.records.iter().map(|r| r.request).collect();
+    assert_eq!(
+        order,
+        (0..1500).collect::<Vec<_>>(),
+        "read back in request order"
+    );
+    assert!(run.records.iter().all(|r| r.response_id.is_some()));
+}

@@ -90,7 +90,11 @@ mod tests {
             },
         ];
         let e = join(&records, truths);
-        let round = |v: &[f64]| v.iter().map(|x| (x * 1e6).round() / 1e6).collect::<Vec<_>>();
+        let round = |v: &[f64]| {
+            v.iter()
+                .map(|x| (x * 1e6).round() / 1e6)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(round(&e.ttft_ms), vec![1.5, 0.2]);
         assert_eq!(round(&e.itl_ms), vec![0.5, -1.0, 0.0, 0.5]);
         assert_eq!(e.unmatched, 1);

@@ -47,6 +47,10 @@ pub struct Row {
     pub itl_error_p50_ms: Option<f64>,
     pub itl_error_p99_ms: Option<f64>,
     pub itl_error_max_ms: Option<f64>,
+    /// What the sim really did (p50): how well it kept the TTFT and ITL it
+    /// was told.
+    pub true_ttft_p50_ms: Option<f64>,
+    pub true_itl_p50_ms: Option<f64>,
     /// Open loop: how late the client sent, against the schedule.
     pub send_lag_p50_ms: Option<f64>,
     pub send_lag_p99_ms: Option<f64>,
@@ -102,7 +106,8 @@ pub fn calibrate(args: &CalibrateArgs) -> anyhow::Result<()> {
             .map_err(InputError::new)?;
     }
     let sim = SimProcess::start(args.ttft_ms, args.itl_ms)?;
-    let scratch = std::env::temp_dir().join(format!("infer-bench-calibrate-{}", std::process::id()));
+    let scratch =
+        std::env::temp_dir().join(format!("infer-bench-calibrate-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -136,7 +141,9 @@ fn check(args: &CalibrateArgs) -> Result<(), InputError> {
         return bad("--concurrency: each level must be at least 1".into());
     }
     if let Some(r) = args.rate.iter().find(|r| !(r.is_finite() && **r > 0.0)) {
-        return bad(format!("--rate: each rate must be a positive number, got {r}"));
+        return bad(format!(
+            "--rate: each rate must be a positive number, got {r}"
+        ));
     }
     for (name, v) in [("--ttft-ms", args.ttft_ms), ("--itl-ms", args.itl_ms)] {
         if !(v.is_finite() && v >= 0.0) {
@@ -177,9 +184,15 @@ async fn measure_all(
         .map(|c| Point::Closed(*c))
         .chain(args.rate.iter().map(|r| Point::Open(*r)));
     for (i, point) in points.enumerate() {
-        let (row, own_peak) =
-            measure(&client, sim, args, point, &scratch.join(format!("{i}.jsonl")), request_s)
-                .await?;
+        let (row, own_peak) = measure(
+            &client,
+            sim,
+            args,
+            point,
+            &scratch.join(format!("{i}.jsonl")),
+            request_s,
+        )
+        .await?;
         per_point &= own_peak;
         eprintln!("{}", table::progress(&row));
         rows.push(row);
@@ -262,7 +275,9 @@ async fn measure(
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Record>(4096);
     let work = async {
         match &offsets {
-            Some(offsets) => load::open_loop(client.clone(), measured, trial, offsets, None, tx).await,
+            Some(offsets) => {
+                load::open_loop(client.clone(), measured, trial, offsets, None, tx).await
+            }
             None => load::closed_loop(client.clone(), measured, trial, tx).await,
         }
     };
@@ -292,6 +307,11 @@ async fn measure(
 
     let records = read_log(log_path)?;
     let truths: Vec<Truth> = sim.take_truth().await?;
+    let true_ttft: Vec<f64> = truths.iter().filter_map(|t| t.ttft_ms).collect();
+    let true_itl: Vec<f64> = truths
+        .iter()
+        .flat_map(|t| t.itl_ms.iter().copied())
+        .collect();
     let e = join(&records, truths);
     let ttft = Spread::of(&e.ttft_ms);
     let itl = Spread::of(&e.itl_ms);
@@ -316,6 +336,8 @@ async fn measure(
         itl_error_p50_ms: itl.p50,
         itl_error_p99_ms: itl.p99,
         itl_error_max_ms: itl.max,
+        true_ttft_p50_ms: crate::analysis::stats::percentile(&true_ttft, 0.5),
+        true_itl_p50_ms: crate::analysis::stats::percentile(&true_itl, 0.5),
         send_lag_p50_ms: lag.and_then(|l| l.p50),
         send_lag_p99_ms: lag.and_then(|l| l.p99),
         send_lag_max_ms: lag.and_then(|l| l.max),
@@ -326,8 +348,14 @@ async fn measure(
         wall_s,
     };
     if row.failed > 0 {
-        let first = records.iter().find_map(|r| r.error.clone()).unwrap_or_default();
-        eprintln!("calibration: {} of {} requests failed, first: {first}", row.failed, row.requests);
+        let first = records
+            .iter()
+            .find_map(|r| r.error.clone())
+            .unwrap_or_default();
+        eprintln!(
+            "calibration: {} of {} requests failed, first: {first}",
+            row.failed, row.requests
+        );
     }
     Ok((row, own_peak))
 }

@@ -39,7 +39,10 @@ impl SimProcess {
                 _ => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    anyhow::bail!("the calibration sim ended before listening: {}", seen.join("; "));
+                    anyhow::bail!(
+                        "the calibration sim ended before listening: {}",
+                        seen.join("; ")
+                    );
                 }
             }
         };

@@ -101,7 +101,9 @@ pub fn render(rows: &[Row], host: &Host, args: &CalibrateArgs) -> String {
         args.ttft_ms, args.itl_ms, args.tokens, host.cpus
     );
     out.push_str(&line(&header.map(String::from)));
-    out.push_str(&line(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>()));
+    out.push_str(&line(
+        &widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>(),
+    ));
     for row in &cells {
         out.push_str(&line(row));
     }

@@ -200,59 +200,22 @@ impl Client {
             return Exchange::Done;
         }
         let mut stream = response.bytes_stream();
-        let mut parser = sse::Parser::new();
-        let mut events = Vec::new();
-        let mut done = false;
-        while !done {
+        let mut reader = StreamReader::default();
+        loop {
             let next = stream.next().await;
             let now = Instant::now();
-            match next {
-                Some(Ok(bytes)) => parser.feed(&bytes, &mut events),
+            let flow = match next {
+                Some(Ok(bytes)) => reader.feed(t, now, &bytes),
                 Some(Err(e)) => {
                     t.error_at(now, format!("stream broken: {}", describe(&e)));
-                    return Exchange::Done;
+                    Flow::Ended
                 }
-                None => {
-                    parser.finish(&mut events);
-                    done = true;
-                }
-            }
-            for ev in events.drain(..) {
-                if ev.data == "[DONE]" {
-                    done = true;
-                    break;
-                }
-                if ev.event.as_deref() == Some("error") {
-                    t.error_at(now, format!("server error event: {}", ev.data));
-                    return Exchange::Done;
-                }
-                // llama.cpp opens a multi-prompt stream with `data: null`.
-                if ev.data.trim() == "null" {
-                    continue;
-                }
-                if t.outcome.response_id.is_none() {
-                    t.outcome.response_id = wire::response_id(&ev.data);
-                }
-                match serde_json::from_str::<Chunk>(&ev.data) {
-                    Ok(chunk) => {
-                        if let Some(err) = chunk.error {
-                            t.error_at(now, format!("server error: {}", err.message()));
-                            return Exchange::Done;
-                        }
-                        t.chunk(now, &chunk);
-                    }
-                    Err(e) => {
-                        let head: String = ev.data.chars().take(120).collect();
-                        t.error_at(now, format!("malformed event ({e}): {head}"));
-                        return Exchange::Done;
-                    }
-                }
-            }
-            if done {
-                t.end(now);
+                None => reader.finish(t, now),
+            };
+            if let Flow::Ended = flow {
+                return Exchange::Done;
             }
         }
-        Exchange::Done
     }
 
     /// Tokens in `text` as the server counts them (special tokens included,
@@ -341,6 +304,90 @@ impl TokenCounter for ChatCounter<'_> {
             }
         }
     }
+}
+
+/// Whether a stream goes on after the bytes just read.
+enum Flow {
+    More,
+    Ended,
+}
+
+/// Turns a response body's bytes, as the socket gave them, into timed
+/// events: SSE framing, `[DONE]`, error events, JSON chunks.
+#[derive(Default)]
+struct StreamReader {
+    parser: sse::Parser,
+    events: Vec<sse::Event>,
+}
+
+impl StreamReader {
+    /// Bytes read at `now`; every event in them is stamped `now`.
+    fn feed(&mut self, t: &mut Timing, now: Instant, bytes: &[u8]) -> Flow {
+        self.parser.feed(bytes, &mut self.events);
+        self.dispatch(t, now)
+    }
+
+    /// The body ended at `now`: an event without its blank line still counts.
+    fn finish(&mut self, t: &mut Timing, now: Instant) -> Flow {
+        self.parser.finish(&mut self.events);
+        if let Flow::More = self.dispatch(t, now) {
+            t.end(now);
+        }
+        Flow::Ended
+    }
+
+    fn dispatch(&mut self, t: &mut Timing, now: Instant) -> Flow {
+        for ev in self.events.drain(..) {
+            if ev.data == "[DONE]" {
+                t.end(now);
+                return Flow::Ended;
+            }
+            if ev.event.as_deref() == Some("error") {
+                t.error_at(now, format!("server error event: {}", ev.data));
+                return Flow::Ended;
+            }
+            // llama.cpp opens a multi-prompt stream with `data: null`.
+            if ev.data.trim() == "null" {
+                continue;
+            }
+            if t.outcome.response_id.is_none() {
+                t.outcome.response_id = wire::response_id(&ev.data);
+            }
+            match serde_json::from_str::<Chunk>(&ev.data) {
+                Ok(chunk) => {
+                    if let Some(err) = chunk.error {
+                        t.error_at(now, format!("server error: {}", err.message()));
+                        return Flow::Ended;
+                    }
+                    t.chunk(now, &chunk);
+                }
+                Err(e) => {
+                    let head: String = ev.data.chars().take(120).collect();
+                    t.error_at(now, format!("malformed event ({e}): {head}"));
+                    return Flow::Ended;
+                }
+            }
+        }
+        Flow::More
+    }
+}
+
+/// The client's whole per-event path — SSE framing, JSON chunks, timing and
+/// token accounting — over a recorded body, each read stamped with its
+/// time: what the benchmarks measure, and a way to check a server's
+/// captured stream offline.
+pub fn replay<'a>(reads: impl IntoIterator<Item = (Instant, &'a [u8])>, sent: Instant) -> Outcome {
+    let mut t = Timing::new(sent);
+    let mut reader = StreamReader::default();
+    let mut last = sent;
+    for (at, bytes) in reads {
+        last = at;
+        if let Flow::Ended = reader.feed(&mut t, at, bytes) {
+            return t.outcome;
+        }
+    }
+    reader.finish(&mut t, last);
+    t.outcome
 }
 
 /// How an exchange ended, for the retry decision.

@@ -8,7 +8,9 @@ mod process;
 
 pub use gpu::{Gpu, GpuReader, GpuReading};
 pub use metrics::parse as parse_metrics;
-pub use process::{cpu_s_of, group_usage, own_cpu_s, own_peak_rss_bytes, reset_own_peak_rss, GroupUsage};
+pub use process::{
+    cpu_s_of, group_usage, own_cpu_s, own_peak_rss_bytes, reset_own_peak_rss, GroupUsage,
+};
 
 use serde::{Deserialize, Serialize};
 use std::future::Future;

@@ -53,7 +53,7 @@ pub struct RunWriter {
 
 /// Records are buffered this much between writes: a write is a system call
 /// on the runtime thread that also reads the streams.
-const LOG_BUFFER: usize = 1 << 20;
+const LOG_BUFFER: usize = 64 << 10;
 
 fn append(path: &Path) -> std::io::Result<File> {
     OpenOptions::new().create(true).append(true).open(path)

@@ -7,8 +7,8 @@ mod progress;
 mod report;
 mod session;
 
-pub use prepare::DEFAULT_MAX_TOKENS;
 pub use limits::{check_open_files, raise_open_files};
+pub use prepare::DEFAULT_MAX_TOKENS;
 pub use report::{analyse_run, trial_table, ReportOutput};
 
 use crate::experiment::LoadedExperiment;

@@ -5,8 +5,8 @@
 
 use super::model::{speed_of, Fault, SimModel};
 use super::stream::{serve, Job, Piece};
-use super::truth::TruthLog;
 use super::tokenizer;
+use super::truth::TruthLog;
 use crate::clock::Clock;
 use axum::body::Body;
 use axum::extract::State;

@@ -105,12 +105,7 @@ const WORDS: &[&str] = &[
 /// Generates one sequence on the latency model's schedule, streaming its
 /// chunks (and its finish) or returning its text. Deadlines are absolute so
 /// timer overshoot does not accumulate over a long output.
-async fn run(
-    s: Arc<Shared>,
-    mut job: Job,
-    tx: mpsc::Sender<Piece>,
-    stream: bool,
-) -> (Job, String) {
+async fn run(s: Arc<Shared>, mut job: Job, tx: mpsc::Sender<Piece>, stream: bool) -> (Job, String) {
     // Prefill starts when the request arrives, or when a slot frees up.
     let (_permit, mut at) = match s.slots.try_acquire() {
         Ok(p) => (p, job.arrived),
@@ -163,11 +158,7 @@ async fn run(
         }
         let word = WORDS[job.rng.random_range(0..WORDS.len())];
         if stream {
-            if tx
-                .send((Ok(content.with(word)), true))
-                .await
-                .is_err()
-            {
+            if tx.send((Ok(content.with(word)), true)).await.is_err() {
                 break; // client went away: free the slot
             }
         } else {
@@ -284,14 +275,20 @@ mod tests {
 
     #[test]
     fn pre_rendered_chunks_are_the_chunks() {
-        assert!(WORDS.iter().all(|w| w.chars().all(|c| c.is_ascii_alphabetic() || c == ' ')));
+        assert!(WORDS
+            .iter()
+            .all(|w| w.chars().all(|c| c.is_ascii_alphabetic() || c == ' ')));
         for kind in [Kind::Completion, Kind::Chat] {
             let j = job(kind);
             let fast = ContentChunk::new(&j).with(" lamp");
             let slow = chunk(&j, Some(" lamp"), None);
             let parse = |b: &Bytes| -> serde_json::Value {
                 let text = std::str::from_utf8(b).unwrap();
-                let body = text.strip_prefix("data: ").unwrap().strip_suffix("\n\n").unwrap();
+                let body = text
+                    .strip_prefix("data: ")
+                    .unwrap()
+                    .strip_suffix("\n\n")
+                    .unwrap();
                 serde_json::from_str(body).unwrap()
             };
             assert_eq!(parse(&fast), parse(&slow));
