@@ -4,6 +4,7 @@
 pub mod between_runs;
 pub mod compare;
 pub mod expect;
+mod itl;
 mod memory;
 pub mod service;
 pub mod stats;
@@ -11,6 +12,7 @@ mod summary;
 mod trials;
 pub mod welch;
 
+pub use itl::itl_by;
 pub use memory::{memory_by_trial, monitor_frame};
 pub use summary::{config_summary, ACROSS_TRIALS};
 pub use trials::trial_metrics;

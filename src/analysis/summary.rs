@@ -2,7 +2,7 @@
 //! trial-level metric across trials, and percentiles across all requests of
 //! the configuration.
 
-use super::trials::{itl_percentiles, percentiles, server_split, token_columns};
+use super::trials::{percentiles, server_split, token_columns};
 use polars::prelude::*;
 
 /// Trial-level metrics summarised across trials as `<name>_mean`, `<name>_sd`.
@@ -43,14 +43,19 @@ pub fn config_summary(requests: &DataFrame, trials: &DataFrame) -> PolarsResult<
     pooled.extend(percentiles("ttft", "ms"));
     pooled.extend(percentiles("e2e", "ms"));
     pooled.extend(percentiles("tpot", "ms"));
-    pooled.extend(itl_percentiles());
     pooled.extend(token_columns());
     pooled.extend(server_split());
     let by_request = requests
         .clone()
         .lazy()
         .group_by_stable([col("config")])
-        .agg(pooled);
+        .agg(pooled)
+        .join(
+            super::itl::itl_by(requests, "config")?.lazy(),
+            [col("config")],
+            [col("config")],
+            JoinArgs::new(JoinType::Left),
+        );
 
     by_trial
         .join(

@@ -22,26 +22,6 @@ pub(crate) fn percentiles(metric: &str, unit: &str) -> Vec<Expr> {
         .collect()
 }
 
-pub(crate) fn itl_percentiles() -> Vec<Expr> {
-    let flat = || {
-        col("itl_ms").filter(col("ok")).explode(ExplodeOptions {
-            empty_as_null: false,
-            keep_nulls: false,
-        })
-    };
-    vec![
-        flat()
-            .quantile(lit(0.5), QuantileMethod::Linear)
-            .alias("itl_p50_ms"),
-        flat()
-            .quantile(lit(0.95), QuantileMethod::Linear)
-            .alias("itl_p95_ms"),
-        flat()
-            .quantile(lit(0.99), QuantileMethod::Linear)
-            .alias("itl_p99_ms"),
-    ]
-}
-
 /// Token accounting shared by the trial and configuration tables.
 pub(crate) fn token_columns() -> Vec<Expr> {
     let ok = || col("ok");
@@ -138,7 +118,6 @@ pub fn trial_metrics(requests: &DataFrame, slo: &Slo) -> PolarsResult<DataFrame>
     aggs.extend(percentiles("ttft", "ms"));
     aggs.extend(percentiles("e2e", "ms"));
     aggs.extend(percentiles("tpot", "ms"));
-    aggs.extend(itl_percentiles());
     aggs.extend(token_columns());
     aggs.extend(server_split());
 
@@ -154,6 +133,12 @@ pub fn trial_metrics(requests: &DataFrame, slo: &Slo) -> PolarsResult<DataFrame>
             col("repetition"),
         ])
         .agg(aggs)
+        .join(
+            super::itl::itl_by(requests, "trial")?.lazy(),
+            [col("trial")],
+            [col("trial")],
+            JoinArgs::new(JoinType::Left),
+        )
         .with_column((col("last_end_s") - col("first_send_s")).alias("wall_s"))
         .with_columns([
             (col("output_tokens").cast(DataType::Float64) / col("wall_s")).alias("output_tok_s"),

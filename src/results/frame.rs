@@ -36,23 +36,24 @@ pub const RECORD_COLUMNS: &[&str] = &[
 ];
 
 pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsResult<DataFrame> {
-    let label = |r: &Record| {
-        configs
-            .get(r.config)
-            .map(|c| c.label.clone())
-            .unwrap_or_default()
-    };
-    let factor = |r: &Record| {
-        configs
-            .get(r.config)
-            .map(|c| c.factor_label().to_string())
-            .unwrap_or_default()
-    };
-    let level = |r: &Record| {
-        configs
-            .get(r.config)
-            .and_then(|c| c.level.as_ref().map(ToString::to_string))
-            .unwrap_or_else(|| "baseline".into())
+    // Each configuration's label, factor and level, rendered once.
+    let names: Vec<(String, String, String)> = configs
+        .iter()
+        .map(|c| {
+            (
+                c.label.clone(),
+                c.factor_label().to_string(),
+                c.level
+                    .as_ref()
+                    .map_or_else(|| "baseline".into(), ToString::to_string),
+            )
+        })
+        .collect();
+    let named = |f: fn(&(String, String, String)) -> &str| -> Vec<&str> {
+        records
+            .iter()
+            .map(|r| names.get(r.config).map_or("", f))
+            .collect()
     };
     let col_u64 = |name: &str, f: &dyn Fn(&Record) -> Option<u64>| {
         Column::new(name.into(), records.iter().map(f).collect::<Vec<_>>())
@@ -70,9 +71,9 @@ pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsRe
 
     let mut columns = vec![
         col_u64("trial", &|r| Some(r.trial as u64)),
-        col_str("config", &|r| Some(label(r))),
-        col_str("factor", &|r| Some(factor(r))),
-        col_str("level", &|r| Some(level(r))),
+        Column::new("config".into(), named(|n| &n.0)),
+        Column::new("factor".into(), named(|n| &n.1)),
+        Column::new("level".into(), named(|n| &n.2)),
         col_u64("repetition", &|r| Some(u64::from(r.repetition))),
     ];
     columns.extend(factor_columns(records, configs));
