@@ -1,5 +1,6 @@
 //! OpenAI-compatible client: streams one request and timestamps every event.
 
+mod http1;
 pub mod sse;
 mod timing;
 mod wire;
@@ -12,6 +13,7 @@ use anyhow::Context as _;
 use futures_util::StreamExt;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 use timing::Timing;
 use tokio::time::Instant;
@@ -79,6 +81,8 @@ pub struct Client {
     /// The server root (base URL without `/v1`): llama.cpp and vLLM keep
     /// their non-OpenAI endpoints there.
     root_url: String,
+    /// Generation over plain HTTP: the lean path (see `http1`).
+    http1: Option<Arc<http1::Http1>>,
 }
 
 impl Client {
@@ -112,12 +116,15 @@ impl Client {
         };
         let root_url = server_root(&base).to_string();
         let tokenize_url = format!("{root_url}{}", config.tokenize_path);
+        let http1 = http1::Http1::new(&generate_url, &config.headers, config.api_key.as_deref())
+            .map(Arc::new);
         Ok(Self {
             http,
             config,
             generate_url,
             tokenize_url,
             root_url,
+            http1,
         })
     }
 
@@ -144,6 +151,28 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            if let Some(lean) = &self.http1 {
+                let request = lean.request(body.as_bytes());
+                let sent = Instant::now();
+                let mut t = Timing::new(sent);
+                match tokio::time::timeout(self.config.timeout, lean.exchange(&request, &mut t))
+                    .await
+                {
+                    Ok(Exchange::StaleConnection) if attempt == 1 => continue,
+                    Ok(Exchange::StaleConnection) => {
+                        return t.fail(
+                            None,
+                            "request failed: connection closed before the response".into(),
+                        )
+                    }
+                    Ok(Exchange::Done) => return t.outcome,
+                    Err(_) => {
+                        let secs = self.config.timeout.as_secs_f64();
+                        let status = t.outcome.http_status;
+                        return t.fail(status, format!("timeout after {secs}s"));
+                    }
+                }
+            }
             // Serialise and build before the clock starts: only the exchange counts.
             let built = self
                 .http
@@ -189,10 +218,7 @@ impl Client {
         t.outcome.http_status = Some(status.as_u16());
         if !status.is_success() {
             let text = response.text().await.unwrap_or_default();
-            let message = serde_json::from_str::<Chunk>(&text)
-                .ok()
-                .and_then(|c| c.error.map(|e| e.message()))
-                .unwrap_or_else(|| text.chars().take(300).collect());
+            let message = error_message(&text);
             t.error_at(
                 Instant::now(),
                 format!("HTTP {}: {message}", status.as_u16()),
@@ -395,6 +421,14 @@ enum Exchange {
     Done,
     /// The connection was closed before any response: safe to send again.
     StaleConnection,
+}
+
+/// An error response's reason: its JSON `error`, else the body's start.
+fn error_message(text: &str) -> String {
+    serde_json::from_str::<Chunk>(text)
+        .ok()
+        .and_then(|c| c.error.map(|e| e.message()))
+        .unwrap_or_else(|| text.chars().take(300).collect())
 }
 
 /// hyper's "connection closed before message completed" (or a reset) on a
