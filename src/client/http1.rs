@@ -11,7 +11,7 @@
 use super::timing::Timing;
 use super::{Exchange, Flow, StreamReader};
 use std::io::Write as _;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -37,6 +37,11 @@ impl Http1 {
         headers: &[(String, String)],
         api_key: Option<&str>,
     ) -> Option<Http1> {
+        // `INFER_BENCH_CLIENT=reqwest` sends everything through reqwest: a
+        // way round the lean path, and the other side of its comparison.
+        if std::env::var("INFER_BENCH_CLIENT").is_ok_and(|v| v == "reqwest") {
+            return None;
+        }
         let url = reqwest::Url::parse(url).ok()?;
         if url.scheme() != "http"
             || !url.username().is_empty()
@@ -104,7 +109,7 @@ impl Http1 {
         request
     }
 
-    pub(super) async fn exchange(&self, request: &[u8], t: &mut Timing) -> Exchange {
+    pub(super) async fn exchange(self: &Arc<Self>, request: &[u8], t: &mut Timing) -> Exchange {
         let (mut conn, reused) = match self.take_idle() {
             Some(c) => (c, true),
             None => match TcpStream::connect(&self.addr).await {
@@ -198,7 +203,9 @@ impl Http1 {
                     // The stream said it is over ([DONE] or an error); the
                     // body's end follows at once on a healthy connection.
                     if !done && !head.close {
-                        self.finish_body(conn, decoder, &mut buf).await;
+                        // In the background: the outcome is complete now.
+                        let me = self.clone();
+                        tokio::spawn(async move { me.finish_body(conn, decoder).await });
                     } else if done && !head.close {
                         self.keep(conn);
                     }
@@ -237,11 +244,12 @@ impl Http1 {
 
     /// Read what is left of a body the stream has already ended, briefly,
     /// so the connection can be reused; give it up otherwise.
-    async fn finish_body(&self, mut conn: TcpStream, mut decoder: Decoder, buf: &mut [u8]) {
+    async fn finish_body(&self, mut conn: TcpStream, mut decoder: Decoder) {
+        let mut buf = [0u8; 1024];
         let deadline = Instant::now() + std::time::Duration::from_millis(200);
         let mut sink = Vec::new();
         loop {
-            let Ok(Ok(n)) = tokio::time::timeout_at(deadline, conn.read(buf)).await else {
+            let Ok(Ok(n)) = tokio::time::timeout_at(deadline, conn.read(&mut buf)).await else {
                 return;
             };
             if n == 0 {
