@@ -26,6 +26,10 @@ impl Parser {
 
     /// Feed bytes; complete events are appended to `out`.
     pub fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<Event>) {
+        // An empty read says nothing about a CR left pending by the last one.
+        if bytes.is_empty() {
+            return;
+        }
         if self.pending_cr {
             if let Some(rest) = bytes.strip_prefix(b"\n") {
                 bytes = rest;
@@ -139,6 +143,12 @@ mod tests {
                 data: "a\nb".into()
             }]
         );
+    }
+
+    #[test]
+    fn an_empty_read_between_cr_and_lf_changes_nothing() {
+        let e = parse_chunks(&[b"data: x\r", b"", b"\ndata: y\r\n\r\n"]);
+        assert_eq!(data(&e), vec!["x\ny"]);
     }
 
     #[test]
