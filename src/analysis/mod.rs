@@ -47,6 +47,10 @@ pub struct ConfigSummary {
     pub trials: u32,
     pub requests: u32,
     pub ok_requests: u32,
+    /// Requests sent again after a kept connection was found closed.
+    pub retries: u32,
+    /// Requests cut off by the end of a trial's duration (not failures).
+    pub cancelled: u32,
     pub ttft_ms: Percentiles,
     pub e2e_ms: Percentiles,
     pub tpot_ms: Percentiles,
@@ -203,6 +207,7 @@ fn typed_rows(df: &DataFrame, slo: &Slo) -> PolarsResult<Vec<ConfigSummary>> {
     };
     let (config, factor, level) = (s("config")?, s("factor")?, s("level")?);
     let (trials, requests, ok) = (count("trials")?, count("requests")?, count("ok_requests")?);
+    let (retries, cancelled) = (count("retries")?, count("cancelled")?);
     let (ttft, e2e, tpot, itl) = (pct("ttft")?, pct("e2e")?, pct("tpot")?, pct("itl")?);
     let (tok_s, rps, ttft50, err) = (
         msd("output_tok_s")?,
@@ -225,6 +230,8 @@ fn typed_rows(df: &DataFrame, slo: &Slo) -> PolarsResult<Vec<ConfigSummary>> {
             trials: trials[i],
             requests: requests[i],
             ok_requests: ok[i],
+            retries: retries[i],
+            cancelled: cancelled[i],
             ttft_ms: ttft[i],
             e2e_ms: e2e[i],
             tpot_ms: tpot[i],

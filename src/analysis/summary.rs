@@ -39,6 +39,13 @@ pub fn config_summary(requests: &DataFrame, trials: &DataFrame) -> PolarsResult<
     let mut pooled = vec![
         len().cast(DataType::UInt32).alias("requests"),
         col("ok").cast(DataType::UInt32).sum().alias("ok_requests"),
+        col("retried").cast(DataType::UInt32).sum().alias("retries"),
+        col("error")
+            .eq(lit(crate::client::CANCELLED))
+            .fill_null(lit(false))
+            .cast(DataType::UInt32)
+            .sum()
+            .alias("cancelled"),
     ];
     pooled.extend(percentiles("ttft", "ms"));
     pooled.extend(percentiles("e2e", "ms"));

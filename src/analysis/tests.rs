@@ -53,6 +53,10 @@ fn record(
         batch_size: None,
         choice_tokens: Vec::new(),
         response_id: None,
+        connect_ms: None,
+        reused: None,
+        retried: false,
+        warnings: Vec::new(),
     }
 }
 

@@ -84,6 +84,14 @@ pub fn trial_metrics(requests: &DataFrame, slo: &Slo) -> PolarsResult<DataFrame>
     let mut aggs = vec![
         len().cast(DataType::UInt32).alias("requests"),
         col("ok").cast(DataType::UInt32).sum().alias("ok_requests"),
+        // Cut off by the trial's end: recorded, but not the server's failure.
+        col("error")
+            .eq(lit(crate::client::CANCELLED))
+            .fill_null(lit(false))
+            .cast(DataType::UInt32)
+            .sum()
+            .alias("cancelled"),
+        col("retried").cast(DataType::UInt32).sum().alias("retries"),
         col("slo_ok").cast(DataType::UInt32).sum().alias("slo_met"),
         col("sent_s").min().alias("first_send_s"),
         col("sent_s").max().alias("last_send_s"),
@@ -145,7 +153,7 @@ pub fn trial_metrics(requests: &DataFrame, slo: &Slo) -> PolarsResult<DataFrame>
             (col("ok_requests").cast(DataType::Float64) / col("wall_s")).alias("requests_per_s"),
             (lit(1.0)
                 - col("ok_requests").cast(DataType::Float64)
-                    / col("requests").cast(DataType::Float64))
+                    / (col("requests") - col("cancelled")).cast(DataType::Float64))
             .alias("error_rate"),
             (col("slo_met").cast(DataType::Float64) / col("requests").cast(DataType::Float64))
                 .alias("slo_attainment"),

@@ -294,7 +294,7 @@ async fn measure(
         }
         written.and_then(|()| Ok(out.flush()?))
     };
-    let ((), logged) = tokio::join!(work, log);
+    let (_, logged) = tokio::join!(work, log);
     logged.with_context(|| format!("writing {}", log_path.display()))?;
     let wall_s = start.elapsed().as_secs_f64();
     let cpu = cpu_before

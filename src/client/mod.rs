@@ -2,19 +2,23 @@
 
 mod http1;
 pub mod sse;
+mod stream;
 mod timing;
+mod via_reqwest;
 mod wire;
 
+pub use timing::{MAX_CONTENT_EVENTS, MAX_PLAUSIBLE_TOKENS};
 pub use wire::GenRequest;
 
 use crate::experiment::Api;
 use crate::prompts::TokenCounter;
 use anyhow::Context as _;
-use futures_util::StreamExt;
+use futures_util::FutureExt as _;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
+use stream::{Flow, StreamReader};
 use timing::Timing;
 use tokio::time::Instant;
 use wire::{Chunk, TokenizeResponse};
@@ -58,7 +62,34 @@ pub struct Outcome {
     pub choice_events: Vec<u64>,
     /// The response's `id`, which names the request in the server's own logs.
     pub response_id: Option<String>,
+    /// Time to open the TCP connection, inside TTFT; none on a reused one
+    /// (and on the reqwest path, which does not say).
+    pub connect_ms: Option<f64>,
+    /// Whether the request went out on a kept-alive connection (none where
+    /// the transport does not say: reqwest).
+    pub reused: Option<bool>,
+    /// Sent a second time on a new connection because the kept one it was
+    /// written to had been closed by the server before any byte of a
+    /// response (the race of an idle close with our write). Counted in the
+    /// trial and the report; never done once a response has begun.
+    pub retried: bool,
+    /// What the server sent that is kept but not believed (absurd counts).
+    pub warnings: Vec<String>,
 }
+
+impl Outcome {
+    /// A request that ended before it reached the wire, or was cut off from
+    /// outside (`reason` says which).
+    pub fn failed(sent: Instant, reason: String) -> Outcome {
+        Timing::new(sent, 1).fail(None, reason)
+    }
+}
+
+/// An error response's body is read up to this much.
+const MAX_ERROR_BODY: usize = 64 << 10;
+/// A streamed body larger than this is cut off as a failure: a generation
+/// of a million tokens is a few hundred MB of SSE at most.
+const MAX_BODY: u64 = 1 << 30;
 
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -103,8 +134,11 @@ impl Client {
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
+        // A redirect is recorded with its target, not followed: the
+        // benchmark measures the server it was pointed at.
         let http = reqwest::Client::builder()
             .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(90))
             .build()
@@ -131,116 +165,106 @@ impl Client {
     /// Send one streaming request; every failure becomes an `Outcome` with
     /// `ok = false` and the reason.
     pub async fn generate(&self, req: &GenRequest) -> Outcome {
-        let mut outcome = self.generate_once(req).await;
-        // A server may echo the request's headers in an error; the key must
-        // not reach the records.
-        if let (Some(key), Some(error)) = (&self.config.api_key, &mut outcome.error) {
-            if !key.is_empty() && error.contains(key.as_str()) {
-                *error = error.replace(key.as_str(), "***");
+        self.generate_until(req, None).await
+    }
+
+    /// As [`Client::generate`], but cut off at `cutoff` (a trial's end) if
+    /// the response is still streaming then. Whatever happens inside, a
+    /// panic included, the request ends as exactly one outcome.
+    pub async fn generate_until(&self, req: &GenRequest, cutoff: Option<Instant>) -> Outcome {
+        let asked = Instant::now();
+        let run = std::panic::AssertUnwindSafe(self.generate_once(req, cutoff));
+        let mut outcome = match run.catch_unwind().await {
+            Ok(o) => o,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Outcome::failed(asked, format!("client error (a bug): {what}"))
             }
-        }
+        };
+        clean(&mut outcome, self.config.api_key.as_deref());
         outcome
     }
 
-    async fn generate_once(&self, req: &GenRequest) -> Outcome {
+    async fn generate_once(&self, req: &GenRequest, cutoff: Option<Instant>) -> Outcome {
         let body = match self.config.api {
             Api::Completions => req.completions_body(),
             Api::Chat => req.chat_body(),
         }
         .to_string();
-        let mut attempt = 0;
+        let choices = 1 + req.batch.len();
+        let mut retried = false;
         loop {
-            attempt += 1;
-            if let Some(lean) = &self.http1 {
+            let mut t;
+            let exchange = if let Some(lean) = &self.http1 {
                 let request = lean.request(body.as_bytes());
                 let sent = Instant::now();
-                let mut t = Timing::new(sent);
-                match tokio::time::timeout(self.config.timeout, lean.exchange(&request, &mut t))
-                    .await
-                {
-                    Ok(Exchange::StaleConnection) if attempt == 1 => continue,
-                    Ok(Exchange::StaleConnection) => {
-                        return t.fail(
-                            None,
-                            "request failed: connection closed before the response".into(),
-                        )
-                    }
-                    Ok(Exchange::Done) => return t.outcome,
-                    Err(_) => {
-                        let secs = self.config.timeout.as_secs_f64();
-                        let status = t.outcome.http_status;
-                        return t.fail(status, format!("timeout after {secs}s"));
-                    }
-                }
-            }
-            // Serialise and build before the clock starts: only the exchange counts.
-            let built = self
-                .http
-                .post(&self.generate_url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.clone())
-                .build();
-            let sent = Instant::now();
-            let mut t = Timing::new(sent);
-            let request = match built {
-                Ok(r) => r,
-                Err(e) => return t.fail(None, format!("building request: {e}")),
+                t = Timing::new(sent, choices);
+                let (deadline, _) = self.deadline(sent, cutoff);
+                let exchange = lean.exchange(&request, &mut t, retried);
+                tokio::time::timeout_at(deadline, exchange).await
+            } else {
+                // Serialise and build before the clock starts: only the exchange counts.
+                let built = self
+                    .http
+                    .post(&self.generate_url)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone())
+                    .build();
+                let sent = Instant::now();
+                t = Timing::new(sent, choices);
+                let request = match built {
+                    Ok(r) => r,
+                    Err(e) => return t.fail(None, format!("building request: {e}")),
+                };
+                let (deadline, _) = self.deadline(sent, cutoff);
+                let exchange = via_reqwest::exchange(&self.http, request, &mut t);
+                tokio::time::timeout_at(deadline, exchange).await
             };
-            match tokio::time::timeout(self.config.timeout, self.exchange(request, &mut t)).await {
-                // A server may close a kept-alive connection just as we reuse it
-                // (llama.cpp's cpp-httplib closes one after 5 requests or 5 s
-                // idle). Nothing reached the server's model, so the request is
-                // sent once more on a fresh connection and timed from there.
-                Ok(Exchange::StaleConnection) if attempt == 1 => continue,
-                Ok(_) => return t.outcome,
+            t.outcome.retried = retried;
+            match exchange {
+                // The server closed a kept-alive connection as we wrote to
+                // it, before any byte of a response: the request goes once
+                // more on a new connection, timed from there, and is marked.
+                Ok(Exchange::StaleConnection) if !retried => retried = true,
+                Ok(Exchange::StaleConnection) => {
+                    return t.fail(
+                        None,
+                        "request failed: connection closed before the response".into(),
+                    )
+                }
+                Ok(Exchange::Done) => return t.outcome,
                 Err(_) => {
-                    let secs = self.config.timeout.as_secs_f64();
                     let status = t.outcome.http_status;
-                    return t.fail(status, format!("timeout after {secs}s"));
+                    let reason = match self.deadline(t.outcome.sent, cutoff).1 {
+                        Cutoff::Timeout => {
+                            format!("timeout after {}s", self.config.timeout.as_secs_f64())
+                        }
+                        Cutoff::TrialEnd => CANCELLED.to_string(),
+                    };
+                    return t.fail(status, reason);
                 }
             }
         }
     }
 
-    async fn exchange(&self, request: reqwest::Request, t: &mut Timing) -> Exchange {
-        let response = match self.http.execute(request).await {
-            Ok(r) => r,
-            Err(e) => {
-                t.error_at(Instant::now(), describe(&e));
-                return if closed_before_response(&e) {
-                    Exchange::StaleConnection
-                } else {
-                    Exchange::Done
-                };
-            }
-        };
-        let status = response.status();
-        t.outcome.http_status = Some(status.as_u16());
-        if !status.is_success() {
-            let text = response.text().await.unwrap_or_default();
-            let message = error_message(&text);
-            t.error_at(
-                Instant::now(),
-                format!("HTTP {}: {message}", status.as_u16()),
-            );
-            return Exchange::Done;
+    /// When a request sent at `sent` is given up, and why: the target's
+    /// timeout or the trial's cutoff, whichever comes first.
+    fn deadline(&self, sent: Instant, cutoff: Option<Instant>) -> (Instant, Cutoff) {
+        let timeout = sent + self.config.timeout;
+        match cutoff {
+            Some(c) if c < timeout => (c, Cutoff::TrialEnd),
+            _ => (timeout, Cutoff::Timeout),
         }
-        let mut stream = response.bytes_stream();
-        let mut reader = StreamReader::default();
-        loop {
-            let next = stream.next().await;
-            let now = Instant::now();
-            let flow = match next {
-                Some(Ok(bytes)) => reader.feed(t, now, &bytes),
-                Some(Err(e)) => {
-                    t.error_at(now, format!("stream broken: {}", describe(&e)));
-                    Flow::Ended
-                }
-                None => reader.finish(t, now),
-            };
-            if let Flow::Ended = flow {
-                return Exchange::Done;
-            }
+    }
+
+    /// Forget kept connections: the server behind this URL was relaunched.
+    pub fn reset_connections(&self) {
+        if let Some(lean) = &self.http1 {
+            lean.reset();
         }
     }
 
@@ -332,78 +356,12 @@ impl TokenCounter for ChatCounter<'_> {
     }
 }
 
-/// Whether a stream goes on after the bytes just read.
-enum Flow {
-    More,
-    Ended,
-}
-
-/// Turns a response body's bytes, as the socket gave them, into timed
-/// events: SSE framing, `[DONE]`, error events, JSON chunks.
-#[derive(Default)]
-struct StreamReader {
-    parser: sse::Parser,
-    events: Vec<sse::Event>,
-}
-
-impl StreamReader {
-    /// Bytes read at `now`; every event in them is stamped `now`.
-    fn feed(&mut self, t: &mut Timing, now: Instant, bytes: &[u8]) -> Flow {
-        self.parser.feed(bytes, &mut self.events);
-        self.dispatch(t, now)
-    }
-
-    /// The body ended at `now`: an event without its blank line still counts.
-    fn finish(&mut self, t: &mut Timing, now: Instant) -> Flow {
-        self.parser.finish(&mut self.events);
-        if let Flow::More = self.dispatch(t, now) {
-            t.end(now);
-        }
-        Flow::Ended
-    }
-
-    fn dispatch(&mut self, t: &mut Timing, now: Instant) -> Flow {
-        for ev in self.events.drain(..) {
-            if ev.data == "[DONE]" {
-                t.end(now);
-                return Flow::Ended;
-            }
-            if ev.event.as_deref() == Some("error") {
-                t.error_at(now, format!("server error event: {}", ev.data));
-                return Flow::Ended;
-            }
-            // llama.cpp opens a multi-prompt stream with `data: null`.
-            if ev.data.trim() == "null" {
-                continue;
-            }
-            if t.outcome.response_id.is_none() {
-                t.outcome.response_id = wire::response_id(&ev.data);
-            }
-            match serde_json::from_str::<Chunk>(&ev.data) {
-                Ok(chunk) => {
-                    if let Some(err) = chunk.error {
-                        t.error_at(now, format!("server error: {}", err.message()));
-                        return Flow::Ended;
-                    }
-                    t.chunk(now, &chunk);
-                }
-                Err(e) => {
-                    let head: String = ev.data.chars().take(120).collect();
-                    t.error_at(now, format!("malformed event ({e}): {head}"));
-                    return Flow::Ended;
-                }
-            }
-        }
-        Flow::More
-    }
-}
-
 /// The client's whole per-event path — SSE framing, JSON chunks, timing and
 /// token accounting — over a recorded body, each read stamped with its
 /// time: what the benchmarks measure, and a way to check a server's
 /// captured stream offline.
 pub fn replay<'a>(reads: impl IntoIterator<Item = (Instant, &'a [u8])>, sent: Instant) -> Outcome {
-    let mut t = Timing::new(sent);
+    let mut t = Timing::new(sent, usize::MAX);
     let mut reader = StreamReader::default();
     let mut last = sent;
     for (at, bytes) in reads {
@@ -419,57 +377,45 @@ pub fn replay<'a>(reads: impl IntoIterator<Item = (Instant, &'a [u8])>, sent: In
 /// How an exchange ended, for the retry decision.
 enum Exchange {
     Done,
-    /// The connection was closed before any response: safe to send again.
+    /// A kept-alive connection was closed before any byte of a response.
     StaleConnection,
 }
 
-/// An error response's reason: its JSON `error`, else the body's start.
+/// What ended a request that did not end by itself.
+enum Cutoff {
+    Timeout,
+    TrialEnd,
+}
+
+/// The reason of a request still streaming when its trial's duration ended.
+pub const CANCELLED: &str = "cancelled: the trial's duration ended";
+
+/// An error response's reason: its JSON `error`, else the body (cut to
+/// length in [`clean`], after the key is out).
 fn error_message(text: &str) -> String {
     serde_json::from_str::<Chunk>(text)
         .ok()
         .and_then(|c| c.error.map(|e| e.message()))
-        .unwrap_or_else(|| text.chars().take(300).collect())
+        .unwrap_or_else(|| text.to_string())
 }
 
-/// hyper's "connection closed before message completed" (or a reset) on a
-/// reused connection, before any response byte.
-fn closed_before_response(e: &reqwest::Error) -> bool {
-    use std::error::Error as _;
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if text.contains("connection closed before message completed")
-            || text.contains("connection reset")
-        {
-            return true;
+/// Every string a server sent, on its way to the record: the key taken out
+/// (a server may echo the request's headers anywhere), then cut to length.
+fn clean(o: &mut Outcome, api_key: Option<&str>) {
+    let fields = [
+        (o.error.as_mut(), 500),
+        (o.response_id.as_mut(), 200),
+        (o.finish_reason.as_mut(), 100),
+    ];
+    for (text, max) in fields.into_iter().filter_map(|(t, m)| Some((t?, m))) {
+        if let Some(key) = api_key {
+            crate::redact::key(text, key);
         }
-        source = s.source();
+        crate::redact::truncate(text, max);
     }
-    false
 }
 
 /// `http://host:port/v1` → `http://host:port`: tokenize lives at the root.
 fn server_root(base: &str) -> &str {
     base.strip_suffix("/v1").unwrap_or(base)
-}
-
-fn describe(e: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let kind = if e.is_connect() {
-        "connection failed"
-    } else if e.is_timeout() {
-        "timeout"
-    } else if e.is_body() || e.is_decode() {
-        "reading body"
-    } else {
-        "request failed"
-    };
-    let mut msg = kind.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
 }

@@ -9,8 +9,15 @@ pub struct Event {
     pub data: String,
 }
 
+/// An event (or one line of it) larger than this ends the stream as a
+/// failure: a token's chunk is a few hundred bytes, and a line that never
+/// ends must not grow until memory runs out.
+pub const MAX_EVENT: usize = 8 << 20;
+
 #[derive(Debug, Default)]
 pub struct Parser {
+    /// A line or an event went over [`MAX_EVENT`]: the stream is unusable.
+    overflow: bool,
     /// Bytes of an unfinished line.
     line: Vec<u8>,
     data: Option<String>,
@@ -24,10 +31,15 @@ impl Parser {
         Self::default()
     }
 
+    /// Whether a line or event went over [`MAX_EVENT`] (nothing more is parsed).
+    pub fn overflowed(&self) -> bool {
+        self.overflow
+    }
+
     /// Feed bytes; complete events are appended to `out`.
     pub fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<Event>) {
         // An empty read says nothing about a CR left pending by the last one.
-        if bytes.is_empty() {
+        if bytes.is_empty() || self.overflow {
             return;
         }
         if self.pending_cr {
@@ -49,12 +61,23 @@ impl Parser {
                     _ => {}
                 }
             }
+            if self.overflow {
+                return;
+            }
+        }
+        if self.line.len() + bytes.len() > MAX_EVENT {
+            self.overflow = true;
+            self.line = Vec::new();
+            return;
         }
         self.line.extend_from_slice(bytes);
     }
 
     /// End of stream: an event without its closing blank line still counts.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
+        if self.overflow {
+            return;
+        }
         if !self.line.is_empty() {
             let line = std::mem::take(&mut self.line);
             self.line_done(&line, out);
@@ -78,6 +101,12 @@ impl Parser {
             }
             None => (&text[..], ""),
         };
+        let held = self.data.as_ref().map_or(0, String::len);
+        if held + value.len() > MAX_EVENT {
+            self.overflow = true;
+            self.data = None;
+            return;
+        }
         match field {
             "data" => match &mut self.data {
                 Some(d) => {
@@ -119,6 +148,23 @@ mod tests {
 
     fn data(events: &[Event]) -> Vec<&str> {
         events.iter().map(|e| e.data.as_str()).collect()
+    }
+
+    #[test]
+    fn a_line_that_never_ends_is_capped() {
+        let mut p = Parser::new();
+        let mut out = Vec::new();
+        p.feed(b"data: {\"a\":1}\n\n", &mut out);
+        let block = vec![b'x'; 1 << 20];
+        p.feed(b"data: ", &mut out);
+        for _ in 0..(MAX_EVENT >> 20) + 1 {
+            p.feed(&block, &mut out);
+        }
+        assert!(p.overflowed());
+        assert!(p.line.capacity() <= MAX_EVENT, "the line was let go");
+        p.feed(b"\n\ndata: [DONE]\n\n", &mut out);
+        p.finish(&mut out);
+        assert_eq!(data(&out), vec!["{\"a\":1}"], "nothing after the overflow");
     }
 
     #[test]

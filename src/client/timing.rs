@@ -8,9 +8,20 @@ use tokio::time::Instant;
 /// Prompt and completion tokens from a `usage` object.
 type Counts = (Option<u64>, Option<u64>);
 
+/// A token count above this is not believed: it is kept, with a warning.
+/// (The longest contexts served today are a few million tokens.)
+pub const MAX_PLAUSIBLE_TOKENS: u64 = 100_000_000;
+
+/// Content events of one response kept at most (each adds a gap to
+/// `itl_ms`): more is a stream that does not end, cut off as a failure.
+pub const MAX_CONTENT_EVENTS: u64 = 1 << 22;
+
 /// Accumulates timings as events arrive.
 pub(super) struct Timing {
     pub(super) outcome: Outcome,
+    /// Choices the request asked for (its prompts): an index beyond them is
+    /// the server's error, not a reason to allocate.
+    choices: usize,
     last_content: Option<Instant>,
     content_events: u64,
     /// Usage for the whole request (a final chunk without choices: OpenAI, vLLM).
@@ -21,8 +32,9 @@ pub(super) struct Timing {
 }
 
 impl Timing {
-    pub(super) fn new(sent: Instant) -> Self {
+    pub(super) fn new(sent: Instant, choices: usize) -> Self {
         Self {
+            choices: choices.max(1),
             outcome: Outcome {
                 sent,
                 ok: false,
@@ -40,6 +52,10 @@ impl Timing {
                 cached_tokens: None,
                 choice_events: Vec::new(),
                 response_id: None,
+                connect_ms: None,
+                reused: None,
+                retried: false,
+                warnings: Vec::new(),
             },
             last_content: None,
             content_events: 0,
@@ -52,8 +68,23 @@ impl Timing {
         at.duration_since(self.outcome.sent).as_secs_f64() * 1000.0
     }
 
-    pub(super) fn chunk(&mut self, now: Instant, chunk: &Chunk) {
+    /// One parsed chunk read at `now`; an error for one that cannot be
+    /// right (a choice the request did not ask for).
+    pub(super) fn chunk(&mut self, now: Instant, chunk: &Chunk) -> Result<(), String> {
+        if let Some(c) = chunk.choices.iter().find(|c| c.index >= self.choices) {
+            return Err(format!(
+                "malformed event: choice index {} for a request of {} prompt{}",
+                c.index,
+                self.choices,
+                if self.choices == 1 { "" } else { "s" }
+            ));
+        }
         if chunk.choices.iter().any(wire::Choice::has_content) {
+            if self.content_events >= MAX_CONTENT_EVENTS {
+                return Err(format!(
+                    "stream broken: over {MAX_CONTENT_EVENTS} content events, cut off"
+                ));
+            }
             match self.last_content {
                 None => self.outcome.ttft_ms = Some(self.ms_since(now)),
                 Some(prev) => self
@@ -67,6 +98,7 @@ impl Timing {
         for c in chunk.choices.iter().filter(|c| c.has_content()) {
             let counts = &mut self.outcome.choice_events;
             if counts.len() <= c.index {
+                // Bounded by `choices`, checked above.
                 counts.resize(c.index + 1, 0);
             }
             counts[c.index] += 1;
@@ -97,20 +129,38 @@ impl Timing {
                 self.outcome.cached_tokens = t.cache_n;
             }
         }
+        Ok(())
     }
 
     fn settle_tokens(&mut self) {
         // A request-wide usage wins; else the choices' own, summed.
         let (prompt, completion) = self.usage_total.unwrap_or_else(|| {
+            // A sum that overflows is no count at all (and said so below).
             let sum = |f: fn(&Counts) -> Option<u64>| {
                 self.usage_by_choice
                     .values()
                     .map(f)
-                    .try_fold(0u64, |acc, v| v.map(|v| acc + v))
+                    .try_fold(0u64, |acc, v| acc.checked_add(v?))
                     .filter(|_| !self.usage_by_choice.is_empty())
             };
             (sum(|u| u.0), sum(|u| u.1))
         });
+        let reported = !self.usage_by_choice.is_empty()
+            && self.usage_by_choice.values().all(|u| u.1.is_some());
+        if self.usage_total.is_none() && reported && completion.is_none() {
+            let warning = "usage.completion_tokens of the choices overflow their sum".to_string();
+            if !self.outcome.warnings.contains(&warning) {
+                self.outcome.warnings.push(warning);
+            }
+        }
+        for (name, n) in [("prompt_tokens", prompt), ("completion_tokens", completion)] {
+            if let Some(n) = n.filter(|n| *n > MAX_PLAUSIBLE_TOKENS) {
+                let warning = format!("implausible usage.{name} {n}");
+                if !self.outcome.warnings.contains(&warning) {
+                    self.outcome.warnings.push(warning);
+                }
+            }
+        }
         if prompt.is_some() {
             self.outcome.prompt_tokens = prompt;
         }

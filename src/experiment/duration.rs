@@ -11,13 +11,19 @@ pub struct HumanDuration(pub Duration);
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        humantime::parse_duration(&text)
-            .map(HumanDuration)
-            .map_err(|e| {
-                serde::de::Error::custom(format!(
-                    "invalid duration '{text}' ({e}), expected e.g. '30s', '2m', '500ms'"
-                ))
-            })
+        let d = humantime::parse_duration(&text).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "invalid duration '{text}' ({e}), expected e.g. '30s', '2m', '500ms'"
+            ))
+        })?;
+        let max = super::limits::MAX_DURATION;
+        if d > max {
+            return Err(serde::de::Error::custom(format!(
+                "duration '{text}' is longer than the most infer-bench takes ({})",
+                humantime::format_duration(max)
+            )));
+        }
+        Ok(HumanDuration(d))
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod duration;
 mod level;
+pub mod limits;
 mod locate;
 mod spec;
 mod validate;
@@ -10,6 +11,7 @@ pub use duration::HumanDuration;
 pub use level::Level;
 pub use locate::locate_key;
 pub use spec::*;
+pub use validate::size_of_plan;
 
 use crate::error::InputError;
 use crate::prompts::PromptSet;
@@ -59,7 +61,14 @@ pub fn load_str(path: &Path, source: String) -> Result<LoadedExperiment, InputEr
 /// Parse YAML into the typed spec; serde_yaml's message loses its trailing
 /// "at line L column C", which moves to the front as `file:L:C:`.
 pub fn parse(path: &Path, source: &str) -> Result<Experiment, InputError> {
+    check_yaml(path, source)?;
     serde_yaml::from_str(source).map_err(|e| yaml_error(path, &e))
+}
+
+/// Duplicate keys and runaway nesting, located, before serde_yaml reads it.
+pub(crate) fn check_yaml(path: &Path, source: &str) -> Result<(), InputError> {
+    crate::yaml::check(source)
+        .map_err(|f| InputError::in_file(path, f.message).at(Some((f.line, f.column))))
 }
 
 pub(crate) fn yaml_error(path: &Path, e: &serde_yaml::Error) -> InputError {

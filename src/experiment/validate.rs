@@ -2,6 +2,7 @@
 //! baseline lies on every sweep, built-in factors have sane values, every free
 //! variable is used by a template, and every template renders.
 
+use super::limits;
 use super::{locate_key, Level, LoadedExperiment, BUILTIN_FACTORS};
 use crate::error::InputError;
 use crate::plan;
@@ -125,6 +126,15 @@ impl Validator<'_> {
         if e.repetitions == 0 {
             return Err(self.err(&["repetitions"], "repetitions must be at least 1"));
         }
+        limits::at_most("repetitions", e.repetitions, limits::MAX_REPETITIONS)
+            .map_err(|m| self.err(&["repetitions"], m))?;
+        if let Some(n) = e.trial.requests {
+            limits::at_most("trial requests", n, limits::MAX_REQUESTS)
+                .map_err(|m| self.err(&["trial", "requests"], m))?;
+        }
+        limits::at_most("warmup requests", e.warmup.requests, limits::MAX_REQUESTS)
+            .map_err(|m| self.err(&["warmup", "requests"], m))?;
+        size_of_plan(e).map_err(|m| self.err(&["factors"], m))?;
         match (e.trial.requests, e.trial.duration) {
             (None, None) => Err(self.err(
                 &["trial"],
@@ -204,18 +214,33 @@ impl Validator<'_> {
                 ));
             }
             let check = match name.as_str() {
-                "concurrency" | "input_tokens" | "output_tokens" => match value.as_u64() {
-                    Some(n) if n >= 1 => Ok(()),
+                "concurrency" => match value.as_u64() {
+                    Some(n) if n >= 1 => limits::at_most(name, n, limits::MAX_CONCURRENCY),
+                    _ => Err(format!("{name} must be a whole number ≥ 1, got {value}")),
+                },
+                "input_tokens" | "output_tokens" => match value.as_u64() {
+                    Some(n) if n >= 1 => limits::at_most(name, n, limits::MAX_TOKENS),
                     _ => Err(format!("{name} must be a whole number ≥ 1, got {value}")),
                 },
                 "rate" => match value.as_f64() {
-                    Some(r) if r > 0.0 && r.is_finite() => Ok(()),
+                    Some(r) if r > 0.0 && r.is_finite() => {
+                        limits::at_most("rate", r, limits::MAX_RATE).and_then(|()| {
+                            match e.trial.duration {
+                                Some(d) => limits::at_most(
+                                    "rate × trial duration",
+                                    r * d.0.as_secs_f64(),
+                                    limits::MAX_SCHEDULED,
+                                ),
+                                None => Ok(()),
+                            }
+                        })
+                    }
                     _ => Err(format!(
                         "rate must be a number of requests per second > 0, got {value}"
                     )),
                 },
                 "batch_size" => match value.as_u64() {
-                    Some(n) if n >= 1 => Ok(()),
+                    Some(n) if n >= 1 => limits::at_most(name, n, limits::MAX_BATCH),
                     _ => Err(format!(
                         "batch_size must be a whole number ≥ 1, got {value}"
                     )),
@@ -426,4 +451,12 @@ mod tests {
         );
         assert_eq!(suggest("quant", BUILTIN_FACTORS.iter().copied()), None);
     }
+}
+
+/// The plan's size (configurations × repetitions), checked before anything
+/// is planned: `--repetitions` comes through here too.
+pub fn size_of_plan(e: &crate::experiment::Experiment) -> Result<(), String> {
+    let configurations = 1 + e.factors.values().map(Vec::len).sum::<usize>();
+    let trials = configurations.saturating_mul(e.repetitions as usize);
+    limits::at_most("trials in the plan", trials, limits::MAX_TRIALS)
 }

@@ -18,6 +18,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+/// Streams still open this long after a trial's duration ends are cut off
+/// and recorded as cancelled: a duration bounds the trial's time, whatever
+/// the server does.
+pub const TRIAL_END_GRACE: Duration = Duration::from_secs(5);
+
 /// What one trial asks of the load generator.
 #[derive(Debug, Clone)]
 pub struct TrialLoad {
@@ -84,38 +89,45 @@ pub async fn warm_up(
 /// Closed loop: each of `concurrency` workers sends its next request as soon
 /// as its previous one ends, until the trial's count or duration is reached.
 /// Requests cycle through `requests` when a duration outlasts the pool.
+/// Returns how many requests were sent: each of them is one record.
 pub async fn closed_loop(
     client: Arc<Client>,
     requests: Arc<Vec<GenRequest>>,
     load: TrialLoad,
     records: mpsc::Sender<Record>,
-) {
+) -> usize {
     let limit = load.requests.unwrap_or(usize::MAX);
     let start = Instant::now();
     let deadline = load.duration.map(|d| start + d);
+    let cutoff = deadline.map(|d| d + TRIAL_END_GRACE);
     let next = Arc::new(AtomicUsize::new(0));
+    let sent = Arc::new(AtomicUsize::new(0));
     let mut set = JoinSet::new();
     let streams = load.concurrency.max(1);
     for k in 0..streams {
         let first = start + load.ramp.mul_f64(k as f64 / streams as f64);
-        let (client, requests, next, tx, load) = (
+        let (client, requests, next, sent, tx, load) = (
             client.clone(),
             requests.clone(),
             next.clone(),
+            sent.clone(),
             records.clone(),
             load.clone(),
         );
         set.spawn(async move {
             tokio::time::sleep_until(first).await;
             loop {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
+                if deadline.is_some_and(|d| Instant::now() >= d) || requests.is_empty() {
                     break;
                 }
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= limit || requests.is_empty() {
+                if i >= limit {
                     break;
                 }
-                let outcome = client.generate(&requests[i % requests.len()]).await;
+                sent.fetch_add(1, Ordering::Relaxed);
+                let outcome = client
+                    .generate_until(&requests[i % requests.len()], cutoff)
+                    .await;
                 let sent_s = outcome.sent.duration_since(start).as_secs_f64();
                 if tx
                     .send(Record::new(load.slot(i), sent_s, outcome))
@@ -129,4 +141,5 @@ pub async fn closed_loop(
     }
     drop(records);
     while set.join_next().await.is_some() {}
+    sent.load(Ordering::Relaxed)
 }

@@ -6,8 +6,8 @@
 //! (`scheduled_s`), how late it went (`queue_ms`) and how much of that was
 //! a wait for a `max_in_flight` slot (`wait_ms`).
 
-use super::TrialLoad;
-use crate::client::{Client, GenRequest};
+use super::{TrialLoad, TRIAL_END_GRACE};
+use crate::client::{Client, GenRequest, Outcome};
 use crate::clock::Clock;
 use crate::results::Record;
 use std::sync::Arc;
@@ -26,11 +26,15 @@ pub async fn open_loop(
     offsets: &[f64],
     max_in_flight: Option<usize>,
     records: mpsc::Sender<Record>,
-) {
+) -> usize {
     let clock = Clock::start();
     let slots = max_in_flight.map(|n| Arc::new(Semaphore::new(n)));
     let start = Instant::now();
+    let cutoff = load.duration.map(|d| start + d + TRIAL_END_GRACE);
     let mut set = JoinSet::new();
+    // Which request each task carries, so a task that dies still leaves its record.
+    let mut carried = std::collections::HashMap::new();
+    let mut sent = 0;
     for (i, &offset) in offsets.iter().enumerate() {
         if requests.is_empty() {
             break;
@@ -47,14 +51,17 @@ pub async fn open_loop(
             clock.clone(),
             slots.clone(),
         );
-        set.spawn(async move {
+        sent += 1;
+        let task = set.spawn(async move {
             let _permit = match &slots {
                 Some(s) => s.clone().acquire_owned().await.ok(),
                 None => None,
             };
             let free = Instant::now();
             clock.sleep_until(due.into_std()).await;
-            let outcome = client.generate(&requests[i % requests.len()]).await;
+            let outcome = client
+                .generate_until(&requests[i % requests.len()], cutoff)
+                .await;
             let sent = outcome.sent;
             let at = sent.duration_since(start).as_secs_f64();
             let mut record = Record::new(slot, at, outcome);
@@ -65,12 +72,43 @@ pub async fn open_loop(
             }
             let _ = tx.send(record).await;
         });
+        carried.insert(task.id(), (slot, offset));
         // Reap finished tasks as we go: a long trial holds only those in flight.
-        while set.try_join_next().is_some() {}
+        while let Some(done) = set.try_join_next_with_id() {
+            lost(done, &mut carried, &records, start).await;
+        }
     }
-    drop(records);
-    while set.join_next().await.is_some() {}
+    while let Some(done) = set.join_next_with_id().await {
+        lost(done, &mut carried, &records, start).await;
+    }
     clock.stop();
+    sent
+}
+
+type Carried = std::collections::HashMap<tokio::task::Id, (crate::results::RequestSlot, f64)>;
+
+/// A finished task: forgotten if it sent its record; if it died (a panic,
+/// a cancellation), its request's record says so.
+async fn lost(
+    done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
+    carried: &mut Carried,
+    records: &mpsc::Sender<Record>,
+    start: Instant,
+) {
+    let id = match &done {
+        Ok((id, ())) => *id,
+        Err(e) => e.id(),
+    };
+    let Some((slot, offset)) = carried.remove(&id) else {
+        return;
+    };
+    if let Err(e) = done {
+        let at = start + Duration::from_secs_f64(offset);
+        let outcome = Outcome::failed(at, format!("client error (a bug): request task {e}"));
+        let mut record = Record::new(slot, offset, outcome);
+        record.scheduled_s = Some(offset);
+        let _ = records.send(record).await;
+    }
 }
 
 /// `later − earlier` in ms, 0 when `later` came first.

@@ -5,6 +5,7 @@
 //! search asks the server: a binary search on the number of filler words finds
 //! the longest filler that fits, then single-token pads close the gap.
 
+use crate::error::InputError;
 use std::future::Future;
 
 /// Counts tokens as the target server does (its `/tokenize` endpoint).
@@ -49,13 +50,21 @@ pub async fn fill_to<C: TokenCounter>(
         s
     };
 
+    if filler.iter().all(|w| w.trim().is_empty()) {
+        return Err(InputError::new(
+            "the prompt set's filler has no words, expected some text to fill prompts to input_tokens",
+        )
+        .into());
+    }
     let base = counter.count(&compose(0, "")).await?;
     if base >= target {
-        anyhow::ensure!(
-            base == target,
-            "the prompt alone is {base} tokens, longer than input_tokens = {target}; \
-             use a shorter template or a larger input_tokens"
-        );
+        if base != target {
+            return Err(InputError::new(format!(
+                "the prompt alone is {base} tokens, longer than input_tokens = {target}; \
+                 use a shorter template or a larger input_tokens"
+            ))
+            .into());
+        }
         return Ok(Filled {
             text: compose(0, ""),
             tokens: base,
@@ -70,6 +79,14 @@ pub async fn fill_to<C: TokenCounter>(
         let n = counter.count(&compose(hi, "")).await?;
         if n > target {
             break;
+        }
+        // Every filler word adds tokens: a count that does not keep up is a
+        // tokenizer that does not count this text (or a server that lies).
+        if hi > 4 * target + 64 {
+            anyhow::bail!(
+                "the server counted {n} tokens in a prompt with {hi} filler words, short of input_tokens = {target}: \
+                 its token count stopped growing with the text; check target.tokenize"
+            );
         }
         lo = hi;
         lo_tokens = n;
@@ -168,5 +185,25 @@ mod tests {
     fn too_long_prompt_is_an_error() {
         let err = block_on(fill_to(&Words, "", "one two three four", &["a"], 2)).unwrap_err();
         assert!(err.to_string().contains("longer than input_tokens = 2"));
+        assert!(err.is::<InputError>(), "a fault of the input: exit 2");
+    }
+
+    /// A tokenizer whose count never grows.
+    struct Stuck;
+
+    impl TokenCounter for Stuck {
+        async fn count(&self, _: &str) -> anyhow::Result<usize> {
+            Ok(3)
+        }
+    }
+
+    #[test]
+    fn a_count_that_stops_growing_or_an_empty_filler_gives_up() {
+        let err = block_on(fill_to(&Stuck, "", "q", &["word"], 100)).unwrap_err();
+        assert!(err.to_string().contains("stopped growing"), "{err}");
+        let err = block_on(fill_to(&Words, "", "q", &[], 100)).unwrap_err();
+        assert!(err.to_string().contains("filler has no words"), "{err}");
+        let err = block_on(fill_to(&Words, "", "q", &["", " "], 100)).unwrap_err();
+        assert!(err.is::<InputError>());
     }
 }

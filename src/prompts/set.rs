@@ -34,8 +34,10 @@ pub const DEFAULT_FILLER: &str = include_str!("../../prompts/filler.txt");
 pub fn load(path: &Path) -> Result<PromptSet, InputError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| InputError::new(format!("cannot read prompt set {}: {e}", path.display())))?;
-    let set: PromptSet =
-        serde_yaml::from_str(&text).map_err(|e| crate::experiment::yaml_error(path, &e))?;
+    let set: PromptSet = {
+        crate::experiment::check_yaml(path, &text)?;
+        serde_yaml::from_str(&text).map_err(|e| crate::experiment::yaml_error(path, &e))?
+    };
     if set.templates.is_empty() {
         return Err(InputError::in_file(
             path,

@@ -17,8 +17,15 @@ fn env() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
+    // Bounded work per render: nested loops over `range(100000)` would
+    // otherwise hang `validate` and every trial's preparation.
+    env.set_fuel(Some(TEMPLATE_FUEL));
+    env.set_recursion_limit(64);
     env
 }
+
+/// Instructions one render may run: a long prompt template needs thousands.
+const TEMPLATE_FUEL: u64 = 5_000_000;
 
 /// Render `source` with `ctx`; the error is minijinja's message.
 pub fn render(source: &str, ctx: &Context) -> Result<String, String> {
@@ -76,6 +83,16 @@ mod tests {
                 "{source}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn runaway_templates_stop() {
+        let nested =
+            "{% for a in range(10000) %}{% for b in range(10000) %}x{% endfor %}{% endfor %}";
+        let err = render(nested, &Context::new()).unwrap_err();
+        assert!(err.contains("fuel"), "{err}");
+        let recursive = "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}";
+        assert!(render(recursive, &Context::new()).is_err());
     }
 
     #[test]

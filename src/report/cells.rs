@@ -45,11 +45,27 @@ fn asked_got(asked: Option<u64>, got: Option<f64>) -> String {
     }
 }
 
+/// `ok/requests`, with the requests sent twice or cut off, where any were.
+fn ok_of(r: &ConfigSummary) -> String {
+    let mut notes = Vec::new();
+    if r.retries > 0 {
+        notes.push(format!("{} retried", r.retries));
+    }
+    if r.cancelled > 0 {
+        notes.push(format!("{} cancelled", r.cancelled));
+    }
+    let mut cell = format!("{}/{}", r.ok_requests, r.requests);
+    if !notes.is_empty() {
+        cell.push_str(&format!(" ({})", notes.join(", ")));
+    }
+    cell
+}
+
 pub fn cells(r: &ConfigSummary) -> Vec<String> {
     vec![
         r.config.clone(),
         r.trials.to_string(),
-        format!("{}/{}", r.ok_requests, r.requests),
+        ok_of(r),
         format_num(r.ttft_ms.p50),
         format_num(r.ttft_ms.p95),
         format_num(r.ttft_ms.p99),

@@ -8,13 +8,19 @@ use super::{
 
 pub struct Markdown;
 
-/// Markdown passes inline HTML through, and `|` ends a table cell: text from
+/// Markdown passes inline HTML through, `|` ends a table cell, a line
+/// break can start a heading and brackets make links and images: text from
 /// the experiment or a server is escaped wherever it lands.
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('|', "\\|")
+        .replace('[', "\\[")
+        .replace(']', "\\]")
+        .replace('`', "\\`")
+        .replace("\r\n", " ")
+        .replace(['\n', '\r'], " ")
 }
 
 impl Exporter for Markdown {

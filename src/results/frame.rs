@@ -33,6 +33,10 @@ pub const RECORD_COLUMNS: &[&str] = &[
     "server_prompt_ms",
     "server_decode_ms",
     "cached_tokens",
+    "connect_ms",
+    "reused",
+    "retried",
+    "warnings",
 ];
 
 pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsResult<DataFrame> {
@@ -107,6 +111,18 @@ pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsRe
         col_f64("server_prompt_ms", &|r| r.server_prompt_ms),
         col_f64("server_decode_ms", &|r| r.server_decode_ms),
         col_u64("cached_tokens", &|r| r.cached_tokens),
+        col_f64("connect_ms", &|r| r.connect_ms),
+        Column::new(
+            "reused".into(),
+            records.iter().map(|r| r.reused).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "retried".into(),
+            records.iter().map(|r| r.retried).collect::<Vec<_>>(),
+        ),
+        col_str("warnings", &|r| {
+            (!r.warnings.is_empty()).then(|| r.warnings.join("; "))
+        }),
     ]);
     DataFrame::new(records.len(), columns)
 }

@@ -125,18 +125,19 @@ pub fn merge_runs(dirs: &[PathBuf], out: Option<&Path>) -> anyhow::Result<PathBu
         .collect::<anyhow::Result<_>>()?;
     check(&runs)?;
     let first = &runs[0];
-    let run_id = new_run_id();
-    let dir = match out {
-        Some(d) => d.to_path_buf(),
-        None => first.dir.parent().unwrap_or(Path::new(".")).join(&run_id),
+    let (run_id, dir) = match out {
+        Some(d) => {
+            if d.join(MANIFEST).exists() {
+                return Err(refuse(
+                    d,
+                    "already holds a run, expected a new folder".into(),
+                ));
+            }
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            (new_run_id(), d.to_path_buf())
+        }
+        None => super::run_dir::new_run_dir(first.dir.parent().unwrap_or(Path::new(".")))?,
     };
-    if dir.join(MANIFEST).exists() {
-        return Err(refuse(
-            &dir,
-            "already holds a run, expected a new folder".into(),
-        ));
-    }
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     for f in [EXPERIMENT_COPY, PROMPTS_COPY, PLAN] {
         std::fs::copy(first.dir.join(f), dir.join(f)).with_context(|| format!("copying {f}"))?;
     }

@@ -56,6 +56,19 @@ pub struct Record {
     /// The response's `id`: the request's name in the server's own logs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_id: Option<String>,
+    /// Time to open the connection (inside TTFT); none on a kept-alive one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_ms: Option<f64>,
+    /// Sent on a kept-alive connection; none where the transport does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused: Option<bool>,
+    /// Sent again on a new connection after a kept one was found closed
+    /// before any byte of a response (see the README's reliability section).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retried: bool,
+    /// What the server sent that is kept but not believed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Where a request sits in the plan, and what it asked for.
@@ -114,6 +127,10 @@ impl Record {
             batch_size,
             choice_tokens,
             response_id: o.response_id,
+            connect_ms: o.connect_ms,
+            reused: o.reused,
+            retried: o.retried,
+            warnings: o.warnings,
         }
     }
 }

@@ -69,9 +69,7 @@ impl RunWriter {
         overrides: super::manifest::Overrides,
     ) -> anyhow::Result<Self> {
         let e = &loaded.experiment;
-        let run_id = new_run_id();
-        let dir = out.join(&e.name).join(&run_id);
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let (run_id, dir) = new_run_dir(&out.join(&e.name))?;
 
         std::fs::write(dir.join(EXPERIMENT_COPY), &loaded.source)?;
         let prompts_text = std::fs::read(&loaded.prompts_path)
@@ -183,18 +181,20 @@ impl RunWriter {
         // Keep only the records and samples of finished trials, atomically.
         let keep = |name: &str| -> anyhow::Result<usize> {
             let path = dir.join(name);
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            let mut kept = String::new();
+            // As bytes: a line torn inside a UTF-8 character must not
+            // make the whole log unreadable.
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            let mut kept = Vec::new();
             let mut n = 0;
-            for line in text.lines() {
+            for line in bytes.split(|b| *b == b'\n') {
                 #[derive(Deserialize)]
                 struct TrialOf {
                     trial: usize,
                 }
-                if let Ok(t) = serde_json::from_str::<TrialOf>(line) {
+                if let Ok(t) = serde_json::from_slice::<TrialOf>(line) {
                     if done.contains(&t.trial) {
-                        kept.push_str(line);
-                        kept.push('\n');
+                        kept.extend_from_slice(line);
+                        kept.push(b'\n');
                         n += 1;
                     }
                 }
@@ -323,20 +323,35 @@ impl RunWriter {
 /// The trials `done.jsonl` lists (a torn last line is a trial not done).
 pub fn read_done(dir: &Path) -> anyhow::Result<std::collections::BTreeSet<usize>> {
     let path = dir.join(DONE_LOG);
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
-    Ok(text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<DoneLine>(l).ok())
+    let bytes = std::fs::read(&path).unwrap_or_default();
+    Ok(bytes
+        .split(|b| *b == b'\n')
+        .filter_map(|l| serde_json::from_slice::<DoneLine>(l).ok())
         .map(|d| d.trial)
         .collect())
 }
 
-/// `20261127T231117Z-3fa2`: sortable by start time, unique on one machine.
+/// `20261127T231117Z-3fa2`: sortable by start time; the tag is random.
 pub fn new_run_id() -> String {
+    use rand::RngExt as _;
     let stamp = now_rfc3339().replace(['-', ':'], "");
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let tag = (nanos ^ std::process::id().rotate_left(16)) & 0xffff;
+    let tag: u16 = rand::rng().random();
     format!("{stamp}-{tag:04x}")
+}
+
+/// A new, empty run folder under `parent`: created with `create_dir`, which
+/// fails on a folder that exists, so two runs started in the same second
+/// (shards of one Slurm job, say) never share one; a taken id draws again.
+pub(super) fn new_run_dir(parent: &Path) -> anyhow::Result<(String, PathBuf)> {
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    for _ in 0..64 {
+        let id = new_run_id();
+        let dir = parent.join(&id);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok((id, dir)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+        }
+    }
+    anyhow::bail!("no free run id under {} after 64 tries", parent.display())
 }

@@ -77,6 +77,13 @@ impl Sketch {
 pub struct Tally {
     pub records: usize,
     pub ok: usize,
+    /// Cut off by the trial's end (not failures of the server).
+    pub cancelled: usize,
+    /// Sent again after a kept connection was found closed.
+    pub retried: usize,
+    /// Requests whose response carried something not believed.
+    pub warned: usize,
+    /// The first failure's reason, safe to print on a terminal.
     pub first_error: Option<String>,
     /// Successful requests' TTFT.
     pub ttft_ms: Sketch,
@@ -106,9 +113,14 @@ impl Tally {
             if let Some(t) = r.ttft_ms {
                 self.ttft_ms.add(t);
             }
+        } else if r.error.as_deref() == Some(crate::client::CANCELLED) {
+            self.cancelled += 1;
         } else if self.first_error.is_none() {
-            self.first_error = r.error.clone();
+            let error = r.error.as_deref().unwrap_or_default();
+            self.first_error = Some(crate::redact::for_terminal(error).into_owned());
         }
+        self.retried += usize::from(r.retried);
+        self.warned += usize::from(!r.warnings.is_empty());
         if let Some(q) = r.queue_ms {
             self.send_lag_ms.add(q - r.wait_ms.unwrap_or(0.0));
         }
@@ -122,8 +134,9 @@ impl Tally {
         }
     }
 
+    /// Requests that failed: the server's doing, cancelled ones aside.
     pub fn failed(&self) -> usize {
-        self.records - self.ok
+        self.records - self.ok - self.cancelled
     }
 
     /// Sends per second between the first and the last send.

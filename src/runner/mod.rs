@@ -137,20 +137,34 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
         }
     };
     session.stop();
-    writer.set_servers(&session.launches())?;
-    match (&outcome, &interrupted) {
-        (Ok(()), _) => writer.finish(Status::Complete, None)?,
-        (Err(_), Some(what)) => writer.finish(Status::Interrupted, Some(what.clone()))?,
-        (Err(e), None) => writer.finish(Status::Failed, Some(format!("{e:#}")))?,
-    }
-    outcome.with_context(|| {
-        format!(
-            "run folder {} keeps the finished trials; `infer-bench run {} --resume {}` finishes it",
-            dir.display(),
-            l.path.display(),
+    // On a full disk the manifest may not be writable either: the run's
+    // own error, with the way to resume, is what must reach the user.
+    let servers = writer.set_servers(&session.launches());
+    let finished = match (&outcome, &interrupted) {
+        (Ok(()), _) => writer.finish(Status::Complete, None),
+        (Err(_), Some(what)) => writer.finish(Status::Interrupted, Some(what.clone())),
+        (Err(e), None) => writer.finish(Status::Failed, Some(format!("{e:#}"))),
+    };
+    let manifest = servers.and(finished);
+    let unsaved = |e: &anyhow::Error| format!(" (manifest.json could not be updated: {e:#})");
+    if let Err(e) = outcome {
+        let note = manifest.as_ref().err().map(unsaved).unwrap_or_default();
+        // A fault of the experiment (exit 2) would fail a resume again.
+        let next = if e.chain().any(|c| c.is::<crate::error::InputError>()) {
+            "fix the experiment and start a new run".to_string()
+        } else {
+            format!(
+                "`infer-bench run {} --resume {}` finishes it",
+                l.path.display(),
+                dir.display()
+            )
+        };
+        return Err(e.context(format!(
+            "run folder {} keeps the finished trials{note}; {next}",
             dir.display()
-        )
-    })?;
+        )));
+    }
+    manifest.with_context(|| format!("run folder {}", dir.display()))?;
     Ok(dir)
 }
 
@@ -200,7 +214,8 @@ async fn run_trials(
         let concurrency = config.concurrency();
         let warm = load::warm_up(conn.client.clone(), Arc::new(prepared.warmup), concurrency).await;
         if !warm.is_empty() && warm.iter().all(|o| !o.ok) {
-            let reason = warm[0].error.clone().unwrap_or_default();
+            let reason = crate::redact::for_terminal(warm[0].error.as_deref().unwrap_or_default())
+                .into_owned();
             anyhow::bail!(
                 "trial {} ({}): every warm-up request failed, first: {reason}",
                 trial.index,
@@ -225,6 +240,10 @@ async fn run_trials(
             ramp: std::time::Duration::ZERO,
         };
         let measured = Arc::new(prepared.measured);
+        if conn.restarted {
+            // Sockets kept from the server before are dead.
+            conn.client.reset_connections();
+        }
         let kind = e.load.kind();
         let rate = config
             .values
@@ -248,7 +267,7 @@ async fn run_trials(
                     );
                     let cap = e.load.max_in_flight().map(|n| n as usize);
                     let client = conn.client.clone();
-                    load::open_loop(client, measured, trial_load, &offsets, cap, tx).await;
+                    load::open_loop(client, measured, trial_load, &offsets, cap, tx).await
                 }
                 None => load::closed_loop(conn.client.clone(), measured, trial_load, tx).await,
             }
@@ -265,10 +284,27 @@ async fn run_trials(
             }
             (tally, failed_write)
         };
-        let (((), samples), (tally, failed_write)) =
+        let ((sent, samples), (tally, failed_write)) =
             tokio::join!(monitor::during(targets, trial.index, work), log);
         if let Some(e) = failed_write {
-            return Err(e.context("writing requests.jsonl"));
+            return Err(e.context(format!(
+                "trial {} ({}): writing requests.jsonl",
+                trial.index, config.label
+            )));
+        }
+        // Every request sent is one record, and a trial of N requests sends
+        // N: otherwise the trial is not done (a resume runs it again).
+        let planned = match (e.trial.requests, e.trial.duration) {
+            (Some(n), None) => n as usize,
+            _ => sent,
+        };
+        if tally.records != sent || sent != planned {
+            anyhow::bail!(
+                "trial {} ({}): {planned} requests planned, {sent} sent, {} recorded; the trial is not marked done (a bug in infer-bench: please report it)",
+                trial.index,
+                config.label,
+                tally.records
+            );
         }
         writer.trial_done(trial.index, tally.records, &samples)?;
         if let Ok(mut f) = in_flight.lock() {
@@ -334,8 +370,18 @@ fn progress_line(
     restarted: bool,
 ) -> String {
     let failed = tally.failed();
+    let mut notes = String::new();
+    for (n, what) in [
+        (tally.retried, "retried on a new connection"),
+        (tally.cancelled, "cancelled at the trial's end"),
+        (tally.warned, "with implausible counts"),
+    ] {
+        if n > 0 {
+            notes.push_str(&format!(", {n} {what}"));
+        }
+    }
     format!(
-        "[{:>3}/{}] {label} rep {}{}: {}/{} ok, TTFT p50 {} ms{}",
+        "[{:>3}/{}] {label} rep {}{}: {}/{} ok{notes}, TTFT p50 {} ms{}",
         trial.index + 1,
         plan.trials.len(),
         trial.repetition + 1,

@@ -15,9 +15,56 @@ pub(super) struct Head {
     pub(super) framing: Framing,
     /// The server will close the connection after this response.
     pub(super) close: bool,
+    /// `Keep-Alive: timeout=N, max=M`: how long the server keeps an idle
+    /// connection, and how many more requests it takes on this one.
+    pub(super) keep_alive: KeepAlive,
+    /// A redirect's target, recorded with its failure (never followed: a
+    /// benchmark measures the server it was pointed at).
+    pub(super) location: Option<String>,
     /// Bytes of the head, its blank line included.
     pub(super) len: usize,
 }
+
+impl Head {
+    /// An interim response (1xx but 101), to be skipped: the final one follows.
+    pub(super) fn interim(&self) -> bool {
+        (100..200).contains(&self.status) && self.status != 101
+    }
+
+    pub(super) fn redirect(&self) -> bool {
+        (300..400).contains(&self.status)
+    }
+}
+
+/// What a `Keep-Alive` header promises (RFC 2068 §19.7.1; still sent by
+/// cpp-httplib, nginx and Apache).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct KeepAlive {
+    pub(super) timeout_s: Option<u64>,
+    pub(super) max: Option<u64>,
+}
+
+impl KeepAlive {
+    fn parse(value: &str) -> KeepAlive {
+        let mut k = KeepAlive::default();
+        for part in value.split(',') {
+            let Some((name, n)) = part.split_once('=') else {
+                continue;
+            };
+            let n = n.trim().trim_matches('"').parse().ok();
+            match name.trim() {
+                "timeout" => k.timeout_s = n,
+                "max" => k.max = n,
+                _ => {}
+            }
+        }
+        k
+    }
+}
+
+/// A response head larger than this is refused: no server needs it, and a
+/// hostile one could otherwise grow the buffer without end.
+pub(super) const MAX_HEAD: usize = 64 << 10;
 
 pub(super) fn parse_head(bytes: &[u8]) -> Result<Option<Head>, httparse::Error> {
     let mut headers = [httparse::EMPTY_HEADER; 64];
@@ -30,6 +77,8 @@ pub(super) fn parse_head(bytes: &[u8]) -> Result<Option<Head>, httparse::Error> 
     let mut framing = Framing::Close;
     let mut close = response.version == Some(0);
     let mut chunked = false;
+    let mut keep_alive = KeepAlive::default();
+    let mut location = None;
     for h in response.headers.iter() {
         let value = String::from_utf8_lossy(h.value).to_ascii_lowercase();
         if h.name.eq_ignore_ascii_case("transfer-encoding") && value.contains("chunked") {
@@ -38,6 +87,11 @@ pub(super) fn parse_head(bytes: &[u8]) -> Result<Option<Head>, httparse::Error> 
             if let Ok(n) = value.trim().parse() {
                 framing = Framing::Length(n);
             }
+        } else if h.name.eq_ignore_ascii_case("location") {
+            let text = String::from_utf8_lossy(h.value).into_owned();
+            location = Some(text);
+        } else if h.name.eq_ignore_ascii_case("keep-alive") {
+            keep_alive = KeepAlive::parse(&value);
         } else if h.name.eq_ignore_ascii_case("connection") {
             if value.contains("close") {
                 close = true;
@@ -56,6 +110,8 @@ pub(super) fn parse_head(bytes: &[u8]) -> Result<Option<Head>, httparse::Error> 
         status,
         framing,
         close,
+        keep_alive,
+        location,
         len,
     }))
 }
@@ -191,6 +247,18 @@ mod tests {
         assert_eq!((h.framing, h.close), (Framing::Close, true));
         assert!(parse_head(b"HTTP/1.1 200 OK\r\nX: y").unwrap().is_none());
         assert!(parse_head(b"SSH-2.0-OpenSSH\r\n\r\n").is_err());
+        let h = parse_head(
+            b"HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5, max=100\r\nContent-Length: 0\r\n\r\n",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            h.keep_alive,
+            KeepAlive {
+                timeout_s: Some(5),
+                max: Some(100)
+            }
+        );
     }
 
     #[test]

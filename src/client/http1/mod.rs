@@ -7,29 +7,34 @@
 //! (`infer-bench calibrate`). Here the request's own task reads its socket,
 //! so an event is timestamped when the read that brought it returns, and
 //! costs one wake-up. TLS, proxies and anything unusual stay with reqwest.
+//!
+//! Which sockets are reused, and when not, is `pool`'s business; every
+//! size read from the wire is capped, and a cap reached is a failure that
+//! says so.
 
 mod framing;
+mod pool;
+mod proxy;
 
+use super::stream::{Flow, StreamReader};
 use super::timing::Timing;
-use super::{Exchange, Flow, StreamReader};
-use framing::{parse_head, Decoder, Framing};
+use super::Exchange;
+use framing::{parse_head, Decoder, Framing, Head, MAX_HEAD};
+use pool::{Conn, Pool};
 use std::io::Write as _;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-/// Keep-alive connections kept for reuse.
-const MAX_IDLE: usize = 4096;
-/// An error response's body is read up to this much.
-const MAX_ERROR_BODY: usize = 64 << 10;
+use super::{MAX_BODY, MAX_ERROR_BODY};
 
 pub(super) struct Http1 {
     /// `host:port` to connect to.
     addr: String,
     /// The request line and every header but `Content-Length`.
     head: Vec<u8>,
-    idle: Mutex<Vec<TcpStream>>,
+    pool: Pool,
 }
 
 impl Http1 {
@@ -46,13 +51,13 @@ impl Http1 {
             return None;
         }
         let url = reqwest::Url::parse(url).ok()?;
-        if url.scheme() != "http"
-            || !url.username().is_empty()
-            || std::env::var_os("http_proxy").is_some()
-        {
+        if url.scheme() != "http" || !url.username().is_empty() {
             return None;
         }
         let host = url.host_str()?;
+        if proxy::applies(host, &proxy::from_env()) {
+            return None;
+        }
         let port = url.port_or_known_default()?;
         let host = if host.contains(':') {
             format!("[{host}]")
@@ -87,20 +92,13 @@ impl Http1 {
         Some(Http1 {
             addr: format!("{host}:{port}"),
             head,
-            idle: Mutex::new(Vec::new()),
+            pool: Pool::default(),
         })
     }
 
-    fn take_idle(&self) -> Option<TcpStream> {
-        self.idle.lock().ok()?.pop()
-    }
-
-    fn keep(&self, conn: TcpStream) {
-        if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < MAX_IDLE {
-                idle.push(conn);
-            }
-        }
+    /// Forget every kept connection: the server behind them was relaunched.
+    pub(super) fn reset(&self) {
+        self.pool.clear();
     }
 
     /// The request's bytes, built before the clock starts.
@@ -112,13 +110,21 @@ impl Http1 {
         request
     }
 
-    pub(super) async fn exchange(self: &Arc<Self>, request: &[u8], t: &mut Timing) -> Exchange {
-        let (mut conn, reused) = match self.take_idle() {
-            Some(c) => (c, true),
+    /// One request on a kept connection (unless `fresh`) or a new one.
+    pub(super) async fn exchange(
+        self: &Arc<Self>,
+        request: &[u8],
+        t: &mut Timing,
+        fresh: bool,
+    ) -> Exchange {
+        let pooled = if fresh { None } else { self.pool.take() };
+        let mut conn = match pooled {
+            Some(c) => c,
             None => match TcpStream::connect(&self.addr).await {
                 Ok(c) => {
                     let _ = c.set_nodelay(true);
-                    (c, false)
+                    t.outcome.connect_ms = Some(t.ms_since(Instant::now()));
+                    Conn::fresh(c)
                 }
                 Err(e) => {
                     t.error_at(Instant::now(), format!("connection failed: {e}"));
@@ -126,9 +132,10 @@ impl Http1 {
                 }
             },
         };
-        if let Err(e) = conn.write_all(request).await {
-            if reused {
-                return Exchange::StaleConnection;
+        t.outcome.reused = Some(conn.reused());
+        if let Err(e) = conn.stream.write_all(request).await {
+            if conn.reused() {
+                return self.stale(&conn);
             }
             t.error_at(Instant::now(), format!("request failed: {e}"));
             return Exchange::Done;
@@ -136,36 +143,12 @@ impl Http1 {
 
         let mut buf = vec![0u8; 16 << 10];
         let mut pending: Vec<u8> = Vec::new();
-        let (head, mut now) = loop {
-            let read = conn.read(&mut buf).await;
-            let now = Instant::now();
-            match read {
-                Ok(0) if reused && pending.is_empty() => return Exchange::StaleConnection,
-                Ok(0) => {
-                    t.error_at(
-                        now,
-                        "request failed: connection closed before the response".into(),
-                    );
-                    return Exchange::Done;
-                }
-                Ok(n) => pending.extend_from_slice(&buf[..n]),
-                Err(_) if reused && pending.is_empty() => return Exchange::StaleConnection,
-                Err(e) => {
-                    t.error_at(now, format!("request failed: {e}"));
-                    return Exchange::Done;
-                }
-            }
-            match parse_head(&pending) {
-                Ok(Some(head)) => break (head, now),
-                Ok(None) => continue,
-                Err(e) => {
-                    t.error_at(now, format!("request failed: malformed response head: {e}"));
-                    return Exchange::Done;
-                }
-            }
+        let (head, mut now) = match self.read_head(&mut conn, &mut buf, &mut pending, t).await {
+            Ok(Some(head)) => head,
+            Ok(None) => return Exchange::Done,
+            Err(stale) => return stale,
         };
         t.outcome.http_status = Some(head.status);
-        pending.drain(..head.len);
         let mut decoder = Decoder::new(head.framing);
         let mut data = Vec::new();
 
@@ -177,20 +160,25 @@ impl Http1 {
                 if done || data.len() > MAX_ERROR_BODY {
                     break;
                 }
-                match conn.read(&mut buf).await {
+                match conn.stream.read(&mut buf).await {
                     Ok(0) | Err(_) => break,
                     Ok(n) => pending.extend_from_slice(&buf[..n]),
                 }
             }
             let text = String::from_utf8_lossy(&data);
+            let mut reason = super::error_message(&text);
+            if let Some(location) = head.location.as_deref().filter(|_| head.redirect()) {
+                reason = format!("redirected to {location} (not followed) {reason}");
+            }
             t.error_at(
                 Instant::now(),
-                format!("HTTP {}: {}", head.status, super::error_message(&text)),
+                format!("HTTP {}: {}", head.status, reason.trim_end()),
             );
             return Exchange::Done;
         }
 
         let mut reader = StreamReader::default();
+        let mut body: u64 = 0;
         loop {
             data.clear();
             let done = match decoder.decode(&pending, &mut data) {
@@ -201,6 +189,14 @@ impl Http1 {
                 }
             };
             pending.clear();
+            body += data.len() as u64;
+            if body > MAX_BODY {
+                t.error_at(
+                    now,
+                    format!("response body over {} MiB: cut off", MAX_BODY >> 20),
+                );
+                return Exchange::Done;
+            }
             if !data.is_empty() {
                 if let Flow::Ended = reader.feed(t, now, &data) {
                     // The stream said it is over ([DONE] or an error); the
@@ -208,9 +204,12 @@ impl Http1 {
                     if !done && !head.close {
                         // In the background: the outcome is complete now.
                         let me = self.clone();
-                        tokio::spawn(async move { me.finish_body(conn, decoder).await });
+                        let keep_alive = head.keep_alive;
+                        tokio::spawn(
+                            async move { me.finish_body(conn, decoder, keep_alive).await },
+                        );
                     } else if done && !head.close {
-                        self.keep(conn);
+                        self.pool.keep(conn, head.keep_alive);
                     }
                     return Exchange::Done;
                 }
@@ -218,11 +217,11 @@ impl Http1 {
             if done {
                 reader.finish(t, now);
                 if !head.close {
-                    self.keep(conn);
+                    self.pool.keep(conn, head.keep_alive);
                 }
                 return Exchange::Done;
             }
-            let read = conn.read(&mut buf).await;
+            let read = conn.stream.read(&mut buf).await;
             now = Instant::now();
             match read {
                 Ok(0) if decoder.framing == Framing::Close => {
@@ -245,23 +244,104 @@ impl Http1 {
         }
     }
 
+    /// Read up to the final response head, skipping interim 1xx responses
+    /// (RFC 9110 §15.2: `100 Continue`, `103 Early Hints`). The bytes after
+    /// it stay in `pending`. `Ok(None)`: the failure is in `t` already;
+    /// `Err`: a kept connection closed before any byte came back.
+    async fn read_head(
+        &self,
+        conn: &mut Conn,
+        buf: &mut [u8],
+        pending: &mut Vec<u8>,
+        t: &mut Timing,
+    ) -> Result<Option<(Head, Instant)>, Exchange> {
+        let mut any = false;
+        loop {
+            let read = conn.stream.read(buf).await;
+            let now = Instant::now();
+            match read {
+                Ok(0) | Err(_) if conn.reused() && !any => return Err(self.stale(conn)),
+                Ok(0) => {
+                    t.error_at(
+                        now,
+                        "request failed: connection closed before the response".into(),
+                    );
+                    return Ok(None);
+                }
+                Ok(n) => {
+                    any = true;
+                    pending.extend_from_slice(&buf[..n]);
+                }
+                Err(e) => {
+                    t.error_at(now, format!("request failed: {e}"));
+                    return Ok(None);
+                }
+            }
+            loop {
+                match parse_head(pending) {
+                    Ok(Some(head)) if head.interim() => {
+                        pending.drain(..head.len);
+                    }
+                    Ok(Some(head)) if head.status == 101 => {
+                        t.outcome.http_status = Some(101);
+                        t.error_at(now, "HTTP 101: the server switched protocols".into());
+                        return Ok(None);
+                    }
+                    Ok(Some(head)) => {
+                        pending.drain(..head.len);
+                        return Ok(Some((head, now)));
+                    }
+                    Ok(None) if pending.len() > MAX_HEAD => {
+                        t.error_at(
+                            now,
+                            format!("response head over {} KiB: refused", MAX_HEAD >> 10),
+                        );
+                        return Ok(None);
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        t.error_at(now, format!("request failed: malformed response head: {e}"));
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A kept connection that the server had closed: nothing came back, so
+    /// the request may be sent once more on a new one.
+    fn stale(&self, conn: &Conn) -> Exchange {
+        if conn.closed_quickly() {
+            self.pool.stop_reuse();
+        }
+        Exchange::StaleConnection
+    }
+
     /// Read what is left of a body the stream has already ended, briefly,
     /// so the connection can be reused; give it up otherwise.
-    async fn finish_body(&self, mut conn: TcpStream, mut decoder: Decoder) {
+    async fn finish_body(
+        &self,
+        mut conn: Conn,
+        mut decoder: Decoder,
+        keep_alive: framing::KeepAlive,
+    ) {
         let mut buf = [0u8; 1024];
         let deadline = Instant::now() + std::time::Duration::from_millis(200);
         let mut sink = Vec::new();
+        let mut left = MAX_ERROR_BODY;
         loop {
-            let Ok(Ok(n)) = tokio::time::timeout_at(deadline, conn.read(&mut buf)).await else {
+            let Ok(Ok(n)) = tokio::time::timeout_at(deadline, conn.stream.read(&mut buf)).await
+            else {
                 return;
             };
-            if n == 0 {
+            if n == 0 || n > left {
                 return;
             }
+            left -= n;
             sink.clear();
             match decoder.decode(&buf[..n], &mut sink) {
                 Ok(true) => {
-                    self.keep(conn);
+                    self.pool.keep(conn, keep_alive);
                     return;
                 }
                 Ok(false) => {}

@@ -1,0 +1,30 @@
+//! Upper bounds on what an experiment may ask for. Each is far beyond any
+//! real benchmark and far below what would overflow a clock or exhaust
+//! memory while planning: a number past one is a typo, refused by
+//! `validate` (exit 2) rather than a panic or an allocation abort at run time.
+
+use std::time::Duration;
+
+/// Any duration in an experiment (trial, timeout, warm-up, grace).
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+pub const MAX_REPETITIONS: u32 = 10_000;
+/// Requests in one trial (or its warm-up).
+pub const MAX_REQUESTS: u32 = 10_000_000;
+/// Trials in a plan (configurations × repetitions).
+pub const MAX_TRIALS: usize = 1_000_000;
+/// Requests an open loop schedules in one trial (rate × duration).
+pub const MAX_SCHEDULED: f64 = 10_000_000.0;
+pub const MAX_CONCURRENCY: u64 = 100_000;
+pub const MAX_RATE: f64 = 1_000_000.0;
+pub const MAX_BATCH: u64 = 4096;
+pub const MAX_TOKENS: u64 = 10_000_000;
+
+/// `what` is at most `max`, or the message that says so.
+pub fn at_most<T: PartialOrd + std::fmt::Display>(what: &str, n: T, max: T) -> Result<(), String> {
+    if n > max {
+        return Err(format!(
+            "{what} {n} is more than the most infer-bench takes ({max})"
+        ));
+    }
+    Ok(())
+}
