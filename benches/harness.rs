@@ -87,6 +87,10 @@ fn outcome(tokens: usize) -> Outcome {
         cached_tokens: None,
         choice_events: Vec::new(),
         response_id: Some("cmpl-sim-123456".into()),
+        connect_ms: None,
+        reused: Some(true),
+        retried: false,
+        warnings: Vec::new(),
     }
 }
 

@@ -57,6 +57,21 @@ fn stream_of(chunks: Vec<(&'static str, u64)>) -> Response {
 /// One request to a server whose completions endpoint streams `chunks`
 /// (text, delay before it in ms).
 async fn outcome(chunks: Vec<(&'static str, u64)>, timeout: Duration) -> Outcome {
+    outcome_of(chunks, timeout, &request()).await
+}
+
+/// The same for a request of two prompts (a batch).
+async fn batch_outcome(chunks: Vec<(&'static str, u64)>) -> Outcome {
+    let mut req = request();
+    req.batch = vec!["again".into()];
+    outcome_of(chunks, Duration::from_secs(5), &req).await
+}
+
+async fn outcome_of(
+    chunks: Vec<(&'static str, u64)>,
+    timeout: Duration,
+    req: &GenRequest,
+) -> Outcome {
     let url = serve(Router::new().route(
         "/v1/completions",
         post(move || {
@@ -65,7 +80,7 @@ async fn outcome(chunks: Vec<(&'static str, u64)>, timeout: Duration) -> Outcome
         }),
     ))
     .await;
-    client(url, timeout).generate(&request()).await
+    client(url, timeout).generate(req).await
 }
 
 #[tokio::test]
@@ -261,7 +276,7 @@ async fn a_kept_alive_connection_closed_by_the_server_is_retried_once() {
 async fn a_batch_streams_its_choices_and_sums_their_usage_as_llama_cpp_sends_it() {
     // llama.cpp's shape for `prompt: [a, b]`: a leading `data: null`, choices
     // interleaved by index, and each choice's own usage in its last chunk.
-    let o = outcome(
+    let o = batch_outcome(
         vec![
             ("data: null\n\n", 0),
             ("data: {\"choices\":[{\"text\":\" x\",\"index\":1}]}\n\n", 5),
@@ -271,7 +286,6 @@ async fn a_batch_streams_its_choices_and_sums_their_usage_as_llama_cpp_sends_it(
             ("data: {\"choices\":[{\"text\":\"\",\"index\":0,\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":1}}\n\n", 1),
             ("data: [DONE]\n\n", 0),
         ],
-        Duration::from_secs(5),
     )
     .await;
     assert!(o.ok, "{:?}", o.error);
@@ -281,15 +295,15 @@ async fn a_batch_streams_its_choices_and_sums_their_usage_as_llama_cpp_sends_it(
     assert!(o.ttft_ms.unwrap() >= 4.0);
 
     // A request-wide usage chunk (OpenAI, vLLM) is the total as it stands.
-    let o = outcome(
-        vec![
-            ("data: {\"choices\":[{\"text\":\" y\",\"index\":0}]}\n\n", 1),
-            ("data: {\"choices\":[{\"text\":\" x\",\"index\":1}]}\n\n", 1),
-            ("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2}}\n\n", 1),
-            ("data: [DONE]\n\n", 0),
-        ],
-        Duration::from_secs(5),
-    )
+    let o = batch_outcome(vec![
+        ("data: {\"choices\":[{\"text\":\" y\",\"index\":0}]}\n\n", 1),
+        ("data: {\"choices\":[{\"text\":\" x\",\"index\":1}]}\n\n", 1),
+        (
+            "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2}}\n\n",
+            1,
+        ),
+        ("data: [DONE]\n\n", 0),
+    ])
     .await;
     assert_eq!((o.prompt_tokens, o.completion_tokens), (Some(9), Some(2)));
 }

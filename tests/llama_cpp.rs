@@ -1,6 +1,10 @@
 //! A real llama.cpp server (installed by scripts/setup-llama-server.sh):
-//! two quantisations, two repetitions, exact token counts, fingerprints,
-//! memory samples, one server per level, nothing left running.
+//! two quantisations, three repetitions of eight requests with the server
+//! relaunched between trials, exact token counts, fingerprints, memory
+//! samples, one server per level, nothing left running; and the concurrency
+//! sweep to 8 streams on one server. Not one request may fail: llama.cpp
+//! closes its connections after every streamed response, and the client
+//! must not count that against the server.
 //!
 //! Without the server installed the test says so and passes, unless
 //! INFER_BENCH_REQUIRE_LLAMA is set (CI sets it), where it fails.
@@ -17,7 +21,6 @@ fn quantisation_on_a_real_llama_cpp_server() {
     let text = std::fs::read_to_string(repo().join("experiments/llama-cpp/quantisation.yaml"))
         .unwrap()
         .replace("quant: [q8_0, q4_K, q3_K, q2_K]", "quant: [q8_0, q4_K]")
-        .replace("repetitions: 3", "repetitions: 2")
         .replace("{{ experiment_dir }}/../..", &repo().display().to_string())
         .replace(
             "../../prompts",
@@ -25,12 +28,12 @@ fn quantisation_on_a_real_llama_cpp_server() {
         );
     let exp = tmp.path().join("quant.yaml");
     std::fs::write(&exp, text).unwrap();
-    run(tmp.path(), &exp, &["--requests", "3"], 0);
+    run(tmp.path(), &exp, &["--requests", "8"], 0);
 
     let run = read_run(&single_run(tmp.path(), "llama-cpp-quantisation")).unwrap();
     let m = &run.manifest;
     assert_eq!(m.status, Status::Complete);
-    assert_eq!(run.records.len(), 2 * 2 * 3);
+    assert_eq!(run.records.len(), 2 * 3 * 8);
     for r in &run.records {
         assert!(r.ok, "{r:?}");
         assert_eq!(
@@ -82,6 +85,40 @@ fn quantisation_on_a_real_llama_cpp_server() {
         run.samples.iter().any(|s| s.name.starts_with("llamacpp:")),
         "Prometheus series sampled"
     );
+}
+
+/// The committed concurrency sweep (1, 2, 4, 8 streams on one server with
+/// 8 slots), as a user runs it, on the default client: every request ok.
+#[test]
+fn the_concurrency_sweep_to_8_streams_loses_no_request() {
+    let Some(_root) = llama_root() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = repo().join("experiments/llama-cpp/concurrency.yaml");
+    let assert = common::bin()
+        .env_remove("INFER_BENCH_CLIENT")
+        .args(["run", "--quiet", "--repetitions", "2", "--out"])
+        .arg(tmp.path())
+        .arg(&exp)
+        .assert();
+    let o = assert.get_output();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let run = read_run(&single_run(tmp.path(), "llama-cpp-concurrency")).unwrap();
+    assert_eq!(
+        run.records.len(),
+        4 * 2 * 8,
+        "one record per planned request"
+    );
+    let failed: Vec<_> = run.records.iter().filter(|r| !r.ok).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    for r in &run.records {
+        assert_eq!(r.completion_tokens, Some(32), "{r:?}");
+        assert!(r.reused.is_some(), "the lean client says how it connected");
+    }
 }
 
 /// Chat on llama.cpp: the conversation is counted through the server's own

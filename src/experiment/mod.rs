@@ -11,7 +11,7 @@ pub use duration::HumanDuration;
 pub use level::Level;
 pub use locate::locate_key;
 pub use spec::*;
-pub use validate::size_of_plan;
+pub use limits::size_of_plan;
 
 use crate::error::InputError;
 use crate::prompts::PromptSet;

@@ -134,7 +134,7 @@ impl Validator<'_> {
         }
         limits::at_most("warmup requests", e.warmup.requests, limits::MAX_REQUESTS)
             .map_err(|m| self.err(&["warmup", "requests"], m))?;
-        size_of_plan(e).map_err(|m| self.err(&["factors"], m))?;
+        limits::size_of_plan(e).map_err(|m| self.err(&["factors"], m))?;
         match (e.trial.requests, e.trial.duration) {
             (None, None) => Err(self.err(
                 &["trial"],
@@ -451,12 +451,4 @@ mod tests {
         );
         assert_eq!(suggest("quant", BUILTIN_FACTORS.iter().copied()), None);
     }
-}
-
-/// The plan's size (configurations × repetitions), checked before anything
-/// is planned: `--repetitions` comes through here too.
-pub fn size_of_plan(e: &crate::experiment::Experiment) -> Result<(), String> {
-    let configurations = 1 + e.factors.values().map(Vec::len).sum::<usize>();
-    let trials = configurations.saturating_mul(e.repetitions as usize);
-    limits::at_most("trials in the plan", trials, limits::MAX_TRIALS)
 }
