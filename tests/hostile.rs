@@ -312,3 +312,85 @@ fn a_trial_duration_ends_streams_that_never_end() {
         assert!(r.ttft_ms.is_some());
     }
 }
+
+/// Whatever bytes a server sends, cut into whatever reads, on a kept or a
+/// new connection: every request ends as exactly one outcome, in bounded
+/// time, and an ok one is a response that really was a 2xx stream.
+mod any_bytes {
+    use super::*;
+    use proptest::prelude::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Pieces of HTTP and SSE, shuffled into a response by proptest.
+    fn piece() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(b"HTTP/1.1 200 OK\r\n".to_vec()),
+            Just(b"HTTP/1.1 100 Continue\r\n\r\n".to_vec()),
+            Just(b"HTTP/1.1 500 Oops\r\n".to_vec()),
+            Just(b"Transfer-Encoding: chunked\r\n".to_vec()),
+            Just(b"Content-Length: 40\r\n".to_vec()),
+            Just(b"Connection: close\r\n".to_vec()),
+            Just(b"Keep-Alive: timeout=0, max=0\r\n".to_vec()),
+            Just(b"\r\n".to_vec()),
+            Just(b"1a\r\n".to_vec()),
+            Just(b"0\r\n\r\n".to_vec()),
+            Just(b"data: {\"choices\":[{\"text\":\"a\",\"index\":0}]}\n\n".to_vec()),
+            Just(b"data: {\"choices\":[{\"text\":\"a\",\"index\":99}]}\n\n".to_vec()),
+            Just(b"data: {\"choices\":[],\"usage\":{\"completion_tokens\":18446744073709551615}}\n\n".to_vec()),
+            Just(b"data: [DONE]\n\n".to_vec()),
+            Just(b"event: error\ndata: x\n\n".to_vec()),
+            proptest::collection::vec(any::<u8>(), 0..64),
+        ]
+    }
+
+    /// Serve `bytes` in `cuts`-sized writes to every request on `listener`,
+    /// then close.
+    async fn serve(listener: tokio::net::TcpListener, bytes: Vec<u8>, cut: usize) {
+        loop {
+            let Ok((mut conn, _)) = listener.accept().await else {
+                return;
+            };
+            let bytes = bytes.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf).await;
+                for piece in bytes.chunks(cut.max(1)) {
+                    if conn.write_all(piece).await.is_err() {
+                        return;
+                    }
+                    tokio::task::yield_now().await;
+                }
+            });
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn any_response_is_one_outcome(
+            pieces in proptest::collection::vec(piece(), 0..12),
+            cut in 1usize..50,
+        ) {
+            let bytes = pieces.concat();
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let url = format!("http://{}/v1", listener.local_addr().unwrap());
+                let server = tokio::spawn(serve(listener, bytes.clone(), cut));
+                let c = client(url, Duration::from_millis(500));
+                for _ in 0..2 {
+                    let started = Instant::now();
+                    let o = c.generate(&request()).await;
+                    assert!(started.elapsed() < Duration::from_secs(3));
+                    assert_eq!(o.ok, o.error.is_none(), "{o:?}");
+                    if o.ok {
+                        assert!(bytes.windows(10).any(|w| w == b"HTTP/1.1 2"), "{o:?}");
+                        assert!(o.http_status.is_some_and(|s| (200..300).contains(&s)));
+                    }
+                }
+                server.abort();
+            });
+        }
+    }
+}

@@ -207,6 +207,8 @@ async fn run_trials(
         }
         if conn.restarted {
             writer.set_servers(&session.launches())?;
+            // Sockets kept from the server before are dead.
+            conn.client.reset_connections();
         }
         let prepared = prepare::prepare(l, &conn.client, config, trial)
             .await
@@ -240,10 +242,6 @@ async fn run_trials(
             ramp: std::time::Duration::ZERO,
         };
         let measured = Arc::new(prepared.measured);
-        if conn.restarted {
-            // Sockets kept from the server before are dead.
-            conn.client.reset_connections();
-        }
         let kind = e.load.kind();
         let rate = config
             .values
