@@ -49,6 +49,9 @@ pub struct RunWriter {
     done: File,
     /// Servers launched before a resume: kept in the manifest ahead of this session's.
     earlier_servers: Vec<crate::server::Launch>,
+    /// Bytes of `requests.jsonl` holding finished trials only: what the log
+    /// is cut back to when a run ends with a trial unfinished.
+    durable_len: u64,
 }
 
 /// Records are buffered this much between writes: a write is a system call
@@ -130,6 +133,7 @@ impl RunWriter {
             dir,
             manifest,
             earlier_servers: Vec::new(),
+            durable_len: 0,
         };
         w.write_manifest()?;
         Ok(w)
@@ -213,14 +217,16 @@ impl RunWriter {
         manifest.trials_done = done.len();
         manifest.requests_recorded = records;
         manifest.resumed_at.push(now_rfc3339());
-        let w = RunWriter {
+        let mut w = RunWriter {
             log: BufWriter::with_capacity(LOG_BUFFER, append(&dir.join(REQUESTS_LOG))?),
             monitor: BufWriter::new(append(&dir.join(MONITOR_LOG))?),
             done: append(&dir.join(DONE_LOG))?,
             dir: dir.to_path_buf(),
             earlier_servers: manifest.servers.clone(),
             manifest,
+            durable_len: 0,
         };
+        w.durable_len = w.log.get_ref().metadata()?.len();
         w.write_manifest()?;
         Ok((w, done))
     }
@@ -297,16 +303,31 @@ impl RunWriter {
         let line = serde_json::to_string(&DoneLine { trial, records })?;
         self.done.write_all(format!("{line}\n").as_bytes())?;
         self.done.sync_data().context("syncing done.jsonl")?;
+        self.durable_len = self.log.get_ref().metadata()?.len();
         self.manifest.trials_done += 1;
         self.manifest.requests_recorded += records;
         self.write_manifest()
     }
 
     pub fn finish(&mut self, status: Status, error: Option<String>) -> anyhow::Result<()> {
+        if status != Status::Complete {
+            // The unfinished trial's records would be ignored anyway; on a
+            // full disk, dropping them makes room for the manifest to say
+            // what happened.
+            let _ = self.discard_unfinished();
+        }
         self.manifest.status = status;
         self.manifest.error = error;
         self.manifest.ended_at = Some(now_rfc3339());
         self.write_manifest()
+    }
+
+    /// Cut `requests.jsonl` back to its finished trials, unwritten buffer included.
+    fn discard_unfinished(&mut self) -> std::io::Result<()> {
+        let file = self.log.get_ref().try_clone()?;
+        let spare = BufWriter::with_capacity(LOG_BUFFER, file);
+        let (log, _unwritten) = std::mem::replace(&mut self.log, spare).into_parts();
+        log.set_len(self.durable_len)
     }
 
     /// Replace the manifest atomically (write a temporary file, rename).

@@ -88,7 +88,8 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
         None => None,
     };
     let (mut writer, mut done) = match &opts.resume {
-        Some(dir) => RunWriter::resume(dir, l, &plan)?,
+        Some(dir) => RunWriter::resume(dir, l, &plan)
+            .with_context(|| format!("resuming run folder {}", dir.display()))?,
         None => (
             RunWriter::create(&opts.out, l, &plan, opts.overrides)?,
             Default::default(),
@@ -139,13 +140,15 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
     session.stop();
     // On a full disk the manifest may not be writable either: the run's
     // own error, with the way to resume, is what must reach the user.
-    let servers = writer.set_servers(&session.launches());
+    // set_servers fails on a full disk, but the servers are in the manifest
+    // that `finish` writes after making room.
+    let _ = writer.set_servers(&session.launches());
     let finished = match (&outcome, &interrupted) {
         (Ok(()), _) => writer.finish(Status::Complete, None),
         (Err(_), Some(what)) => writer.finish(Status::Interrupted, Some(what.clone())),
         (Err(e), None) => writer.finish(Status::Failed, Some(format!("{e:#}"))),
     };
-    let manifest = servers.and(finished);
+    let manifest = finished;
     let unsaved = |e: &anyhow::Error| format!(" (manifest.json could not be updated: {e:#})");
     if let Err(e) = outcome {
         let note = manifest.as_ref().err().map(unsaved).unwrap_or_default();
