@@ -167,3 +167,62 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// On the built-in sim no server is needed to count tokens: an
+/// `input_tokens` level shorter than the prompt template is named by
+/// `validate`, and `run` refuses it with exit 2 before any trial.
+#[test]
+fn an_input_length_the_template_cannot_reach_is_exit_2() {
+    let text = "name: t\ntarget: {builtin: sim, model: m}\nprompts: {prompts}\n\
+baseline: {input_tokens: 64, output_tokens: 4}\nfactors:\n  input_tokens: [1, 64]\ntrial: {requests: 2}\n";
+    check(
+        text,
+        &[
+            "x.yaml:6:",
+            "input_tokens=1: a prompt of the set is",
+            "longer than input_tokens = 1",
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = experiment(dir.path(), "x.yaml", text);
+    let out = bin()
+        .args(["run", "--quiet", "--out"])
+        .arg(dir.path())
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("--resume"), "{stderr}");
+    assert!(
+        !dir.path().join("t").exists(),
+        "no run folder for a bad experiment"
+    );
+}
+
+/// Against a server reached by URL the tokens are counted at the first
+/// trial: still exit 2, without a resume hint that could not succeed.
+#[test]
+fn an_unreachable_input_length_on_a_real_server_is_exit_2_at_the_first_trial() {
+    let sim = common::SimProcess::start();
+    let text = format!(
+        "name: t\ntarget: {{base_url: 'http://127.0.0.1:{}/v1', model: m}}\nprompts: {{prompts}}\n\
+baseline: {{input_tokens: 1, output_tokens: 4}}\ntrial: {{requests: 2}}\n",
+        sim.port
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = experiment(dir.path(), "x.yaml", &text);
+    let out = bin()
+        .args(["run", "--quiet", "--out"])
+        .arg(dir.path())
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("x.yaml:4:") && stderr.contains("baseline: the prompt alone is"),
+        "located in the experiment: {stderr}"
+    );
+    assert!(!stderr.contains("--resume"), "{stderr}");
+}

@@ -3,6 +3,7 @@
 mod compare;
 mod history;
 mod merge;
+mod reach;
 mod slurm;
 
 use crate::cli::Command;
@@ -226,6 +227,7 @@ fn run(
         given = m.overrides;
     }
     apply_overrides(&mut loaded, given)?;
+    reach::check_input_lengths(&loaded, &plan::expand(&loaded.experiment))?;
     for f in formats {
         if crate::report::exporter(f).is_none() {
             return Err(crate::error::InputError::new(format!(
@@ -271,6 +273,7 @@ fn run(
 fn validate(path: &Path) -> anyhow::Result<()> {
     let loaded = experiment::load(path)?;
     let plan = plan::expand(&loaded.experiment);
+    reach::check_input_lengths(&loaded, &plan)?;
     let e = &loaded.experiment;
     let per_trial = e.trial.requests.map(|n| n as usize);
     let requests = per_trial.map(|n| n * plan.trials.len());

@@ -9,9 +9,9 @@ mod validate;
 
 pub use duration::HumanDuration;
 pub use level::Level;
+pub use limits::size_of_plan;
 pub use locate::locate_key;
 pub use spec::*;
-pub use limits::size_of_plan;
 
 use crate::error::InputError;
 use crate::prompts::PromptSet;

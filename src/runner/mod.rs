@@ -152,18 +152,12 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
     let unsaved = |e: &anyhow::Error| format!(" (manifest.json could not be updated: {e:#})");
     if let Err(e) = outcome {
         let note = manifest.as_ref().err().map(unsaved).unwrap_or_default();
-        // A fault of the experiment (exit 2) would fail a resume again.
-        let next = if e.chain().any(|c| c.is::<crate::error::InputError>()) {
-            "fix the experiment and start a new run".to_string()
-        } else {
-            format!(
-                "`infer-bench run {} --resume {}` finishes it",
-                l.path.display(),
-                dir.display()
-            )
-        };
+        // (A fault of the experiment is printed as itself, located, without
+        // this: a resume would fail the same way.)
         return Err(e.context(format!(
-            "run folder {} keeps the finished trials{note}; {next}",
+            "run folder {} keeps the finished trials{note}; `infer-bench run {} --resume {}` finishes it",
+            dir.display(),
+            l.path.display(),
             dir.display()
         )));
     }

@@ -60,14 +60,7 @@ pub async fn prepare(
                     Api::Completions => fill_to(client, &head, &body, &filler, n as usize).await,
                     Api::Chat => fill_to(&chat_counter, &head, &body, &filler, n as usize).await,
                 };
-                filled
-                    .with_context(|| {
-                        format!(
-                            "filling a prompt to input_tokens = {n} for {}",
-                            config.label
-                        )
-                    })?
-                    .text
+                filled.map_err(|e| fill_error(l, config, n, e))?.text
             }
             None => format!("{head}{body}"),
         };
@@ -96,6 +89,38 @@ pub async fn prepare(
         warmup: requests,
         measured,
     })
+}
+
+/// A fill that failed: a fault of the experiment (a template longer than
+/// `input_tokens`, an empty filler) is located in the experiment file, so
+/// the run ends with exit 2 and the place to fix; anything else (the
+/// server's tokenizer) keeps its context.
+fn fill_error(
+    l: &LoadedExperiment,
+    config: &Configuration,
+    n: u64,
+    e: anyhow::Error,
+) -> anyhow::Error {
+    match e.downcast::<crate::error::InputError>() {
+        Ok(input) => {
+            let section = if l.experiment.factors.contains_key("input_tokens") {
+                "factors"
+            } else {
+                "baseline"
+            };
+            let place = crate::experiment::locate_key(&l.source, &[section, "input_tokens"]);
+            crate::error::InputError::in_file(
+                &l.path,
+                format!("{}: {}", config.label, input.message),
+            )
+            .at(place)
+            .into()
+        }
+        Err(e) => e.context(format!(
+            "filling a prompt to input_tokens = {n} for {}",
+            config.label
+        )),
+    }
 }
 
 /// String fields are templates; a rendered number or boolean is sent as one.
