@@ -251,6 +251,8 @@ fn runs_account_for_every_planned_request() {
         ("drop-all", 6, 6),
         ("index-max", 6, 6),
         ("escape-error", 6, 6),
+        ("absurd-usage", 3, 0),
+        ("drop-second", 6, 0),
     ] {
         let text = format!(
             "name: hostile-{behaviour}\nseed: 1\ntarget:\n  base_url: {}\n  model: m\n  api_key_env: HOSTILE_KEY\n  timeout: 5s\nprompts: {}\nbaseline: {{concurrency: 3}}\nfactors: {{}}\nrepetitions: 1\nwarmup: {{requests: 0}}\ntrial: {{requests: {requests}}}\n",
@@ -287,6 +289,20 @@ fn runs_account_for_every_planned_request() {
         assert_eq!(failed, failures, "{behaviour}");
         let text = std::fs::read_to_string(run.dir.join("requests.jsonl")).unwrap();
         assert!(!text.contains(KEY), "{behaviour}: key in the records");
+        let report = std::fs::read_to_string(run.dir.join("report.md")).unwrap();
+        let retried = run.records.iter().filter(|r| r.retried).count();
+        match behaviour {
+            "absurd-usage" => assert!(report.contains("numbers not believed"), "{report}"),
+            "drop-second" => {
+                assert!(retried > 0, "the drops on kept connections are marked");
+                assert!(report.contains("went out again"), "{report}");
+                assert!(
+                    report.contains("retried)"),
+                    "the ok column counts them: {report}"
+                );
+            }
+            _ => {}
+        }
     }
 }
 

@@ -87,6 +87,7 @@ pub fn warnings(input: &ReportInput) -> Vec<String> {
             f.trial, f.config
         ));
     }
+    out.extend(record_warnings(&input.run.records, input.run.torn_tail));
     if !few.is_empty() {
         out.insert(
             0,
@@ -94,6 +95,34 @@ pub fn warnings(input: &ReportInput) -> Vec<String> {
                 "fewer than 3 trials for {}: intervals are wide or missing",
                 few.join(", ")
             ),
+        );
+    }
+    out
+}
+
+/// What the records say about the server's conduct beyond the failures:
+/// requests sent twice, numbers not believed, a log cut short.
+fn record_warnings(records: &[crate::results::Record], torn_tail: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let retried = records.iter().filter(|r| r.retried).count();
+    if retried > 0 {
+        out.push(format!(
+            "{retried} request(s) went out again on a new connection after the kept one they were written to was closed by the server before any response (`retried` in requests.parquet)"
+        ));
+    }
+    let warned: Vec<&crate::results::Record> =
+        records.iter().filter(|r| !r.warnings.is_empty()).collect();
+    if let Some(first) = warned.first() {
+        out.push(format!(
+            "{} request(s) carried numbers not believed (kept as sent; `warnings` in requests.parquet), first: {}",
+            warned.len(),
+            first.warnings.join("; ")
+        ));
+    }
+    if torn_tail {
+        out.push(
+            "the last line of requests.jsonl was cut off (a kill or a full disk) and is left out"
+                .into(),
         );
     }
     out
