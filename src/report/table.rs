@@ -84,7 +84,9 @@ impl Exporter for Table {
                 out.push_str(&format!("  {line}\n"));
             }
         }
+        // Warnings quote servers (a dead server's last words): shown, not obeyed.
         for w in warnings(input) {
+            let w = crate::redact::for_terminal(&w);
             out.push_str(&format!("warning: {w}\n"));
         }
         Ok(out)

@@ -376,3 +376,18 @@ pub(super) fn new_run_dir(parent: &Path) -> anyhow::Result<(String, PathBuf)> {
     }
     anyhow::bail!("no free run id under {} after 64 tries", parent.display())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_folders_started_together_never_share() {
+        let parent = tempfile::tempdir().unwrap();
+        let dirs: std::collections::BTreeSet<PathBuf> = (0..300)
+            .map(|_| new_run_dir(parent.path()).unwrap().1)
+            .collect();
+        assert_eq!(dirs.len(), 300);
+        assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 300);
+    }
+}
