@@ -6,7 +6,6 @@ use crate::client::{ChatCounter, Client, GenRequest};
 use crate::experiment::{Api, CachePolicy, LoadedExperiment};
 use crate::plan::{Configuration, Trial};
 use crate::prompts::{cache_buster, fill_to, template};
-use anyhow::Context as _;
 use serde_json::{Map, Value};
 
 /// Requests for a trial's warm-up and for its measurement.
