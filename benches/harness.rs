@@ -12,7 +12,7 @@
 //! quoted as ratios, and keeps the build light.
 
 use infer_bench::client::{replay, sse, Outcome, TokensSource};
-use infer_bench::results::{requests_frame, write_record, Record, RequestSlot};
+use infer_bench::results::{requests_frame, write_record, RequestSlot};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -140,7 +140,7 @@ fn record_path(b: &Bench) {
     let mut line = Vec::with_capacity(4096);
     let per = b.time(|| {
         line.clear();
-        let r = Record::new(slot(7), 12.5, outcome(100));
+        let r = outcome(100).into_record(slot(7), 12.5);
         write_record(&mut line, &r).unwrap();
         line.len()
     });
@@ -210,7 +210,7 @@ fn analysis(b: &Bench) {
             s.trial = trial;
             s.config = config;
             s.repetition = (trial / configs_n) as u32;
-            records.push(Record::new(s, i as f64 * 0.01, o));
+            records.push(o.into_record(s, i as f64 * 0.01));
         }
     }
     let made = start.elapsed();

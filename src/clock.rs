@@ -55,7 +55,7 @@ impl Clock {
         std::thread::Builder::new()
             .name("precise-clock".into())
             .spawn(move || run(&inner))
-            .expect("spawning the sim clock thread");
+            .expect("spawning the clock thread");
         clock
     }
 
@@ -110,6 +110,12 @@ fn run(inner: &(Mutex<State>, Condvar)) {
             },
         };
     }
+}
+
+/// The wall-clock time now, as RFC 3339 to the second (for manifests and
+/// run ids; durations are measured on the monotonic clock, never on this).
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
 #[cfg(test)]

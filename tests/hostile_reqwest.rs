@@ -62,7 +62,10 @@ async fn the_reqwest_path_keeps_the_same_accounts() {
     }
     let o = client(h.url("redirect")).generate(&request()).await;
     assert_eq!(o.http_status, Some(301));
-    assert!(o.error.unwrap().contains("elsewhere.example"), "not followed");
+    assert!(
+        o.error.unwrap().contains("elsewhere.example"),
+        "not followed"
+    );
     let o = client(h.url("echo-key")).generate(&request()).await;
     assert!(!format!("{o:?}").contains(KEY));
     let o = client(h.url("interim")).generate(&request()).await;

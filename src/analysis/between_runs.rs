@@ -2,7 +2,8 @@
 //! each metric tested with Welch (run B against run A), Holm across the
 //! comparisons of one metric, and a verdict of regression or improvement.
 
-use super::compare::{compare_values, decide, values_by_config, Comparison, Decision, METRICS};
+use super::compare::{compare_values, decide, values_by_config, Comparison, Decision};
+use crate::metrics::METRICS;
 use crate::plan::Configuration;
 use polars::prelude::DataFrame;
 use polars::prelude::PolarsResult;

@@ -4,66 +4,11 @@
 //! needs both significance and a change larger than the noise threshold.
 
 use super::welch::{estimate, holm, welch, Estimate};
+use crate::metrics::{by_column as metric_by_column, Metric, METRICS};
 use crate::plan::Configuration;
 use polars::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
-
-/// A per-trial metric (a column of `trials.parquet`) and how to name its changes.
-#[derive(Debug, Clone, Copy)]
-pub struct Metric {
-    pub column: &'static str,
-    pub label: &'static str,
-    /// Words for an increase and a decrease.
-    pub up: &'static str,
-    pub down: &'static str,
-    /// Whether an increase is an improvement (throughput) or not (latency, errors).
-    pub higher_is_better: bool,
-}
-
-const LATENCY: (&str, &str, bool) = ("slower", "faster", false);
-const AMOUNT: (&str, &str, bool) = ("more", "less", true);
-const ERRORS: (&str, &str, bool) = ("more", "less", false);
-const COST: (&str, &str, bool) = ("dearer", "cheaper", false);
-
-const fn metric(
-    column: &'static str,
-    label: &'static str,
-    words: (&'static str, &'static str, bool),
-) -> Metric {
-    Metric {
-        column,
-        label,
-        up: words.0,
-        down: words.1,
-        higher_is_better: words.2,
-    }
-}
-
-/// The headline metrics tested in every run.
-pub const METRICS: &[Metric] = &[
-    metric("output_tok_s", "output tok/s", AMOUNT),
-    metric("requests_per_s", "req/s", AMOUNT),
-    metric("ttft_p50_ms", "TTFT p50 ms", LATENCY),
-    metric("ttft_p95_ms", "TTFT p95 ms", LATENCY),
-    metric("e2e_p50_ms", "E2E p50 ms", LATENCY),
-    metric("e2e_p95_ms", "E2E p95 ms", LATENCY),
-    metric("tpot_mean_ms", "TPOT mean ms", LATENCY),
-    metric("error_rate", "error rate", ERRORS),
-    metric("slo_attainment", "SLO attainment", AMOUNT),
-    metric("goodput_rps", "goodput req/s", AMOUNT),
-    metric("usd_per_1m_output_tokens", "$/1M output tok", COST),
-    metric("usd_per_1m_tokens", "$/1M tokens", COST),
-];
-
-pub fn metric_by_column(column: &str) -> Option<Metric> {
-    METRICS.iter().copied().find(|m| m.column == column)
-}
-
-/// A metric's label for tables and charts (the column name if unknown).
-pub fn metric_label(column: &str) -> String {
-    metric_by_column(column).map_or(column.to_string(), |m| m.label.to_string())
-}
 
 /// Significance level and the smallest relative change worth a verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -198,7 +143,7 @@ pub fn decide(family: &mut [Comparison], d: Decision) {
 pub fn tone(c: &Comparison) -> &'static str {
     let significant = c.p_holm.is_some() && c.verdict != "no significant change";
     match (significant, c.diff, metric_by_column(&c.metric)) {
-        (true, Some(d), Some(m)) if (d > 0.0) == m.higher_is_better => "better",
+        (true, Some(d), Some(m)) if (d > 0.0) == m.higher_is_better() => "better",
         (true, Some(_), Some(_)) => "worse",
         _ => "same",
     }

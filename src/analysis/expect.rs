@@ -1,9 +1,10 @@
 //! Declared hypotheses (`expect:`), checked with the same Welch test as the
 //! comparisons, Holm-adjusted across the experiment's expectations.
 
-use super::compare::{compare_values, metric_by_column, values_by_config, Decision};
+use super::compare::{compare_values, values_by_config, Decision};
 use super::welch::holm;
 use crate::experiment::{Expectation, ExpectedChange};
+use crate::metrics::by_column as metric_by_column;
 use crate::plan::Configuration;
 use polars::prelude::{DataFrame, PolarsResult};
 use serde::Serialize;
@@ -21,7 +22,7 @@ pub struct Checked {
 fn label_of(
     configs: &[Configuration],
     factor: &str,
-    level: &crate::experiment::Level,
+    level: &crate::level::Level,
 ) -> Option<String> {
     configs
         .iter()

@@ -1,7 +1,7 @@
 use super::*;
-use crate::client::TokensSource;
-use crate::experiment::Level;
+use crate::level::Level;
 use crate::plan::Configuration;
+use crate::record::TokensSource;
 use crate::results::{requests_frame, Record};
 
 fn config(index: usize, label: &str, conc: i64) -> Configuration {

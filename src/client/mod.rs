@@ -1,12 +1,15 @@
 //! OpenAI-compatible client: streams one request and timestamps every event.
 
 mod http1;
+mod outcome;
 pub mod sse;
 mod stream;
 mod timing;
 mod via_reqwest;
 mod wire;
 
+pub use crate::record::TokensSource;
+pub use outcome::{Outcome, CANCELLED};
 pub use timing::{MAX_CONTENT_EVENTS, MAX_PLAUSIBLE_TOKENS};
 pub use wire::GenRequest;
 
@@ -15,75 +18,12 @@ use crate::prompts::TokenCounter;
 use anyhow::Context as _;
 use futures_util::FutureExt as _;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 use stream::{Flow, StreamReader};
 use timing::Timing;
 use tokio::time::Instant;
 use wire::{Chunk, TokenizeResponse};
-
-/// Where the output token count came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TokensSource {
-    /// The server's `usage.completion_tokens`.
-    Usage,
-    /// No usage in the stream: the number of content events.
-    Events,
-}
-
-/// What happened to one request, with monotonic timings.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// Taken right before the request is handed to the HTTP stack.
-    pub sent: Instant,
-    pub ok: bool,
-    pub http_status: Option<u16>,
-    pub error: Option<String>,
-    /// To the first event with non-empty content.
-    pub ttft_ms: Option<f64>,
-    /// To the end of the response (or of the failure).
-    pub e2e_ms: f64,
-    /// Gaps between consecutive content events.
-    pub itl_ms: Vec<f64>,
-    pub prompt_tokens: Option<u64>,
-    pub completion_tokens: Option<u64>,
-    pub tokens_source: TokensSource,
-    pub finish_reason: Option<String>,
-    /// The server's own prompt-evaluation time (llama.cpp `timings.prompt_ms`).
-    pub server_prompt_ms: Option<f64>,
-    /// The server's own decoding time (llama.cpp `timings.predicted_ms`).
-    pub server_decode_ms: Option<f64>,
-    /// Prompt tokens served from the server's cache.
-    pub cached_tokens: Option<u64>,
-    /// Content events per choice, for batches (one choice per prompt); empty
-    /// for a single prompt.
-    pub choice_events: Vec<u64>,
-    /// The response's `id`, which names the request in the server's own logs.
-    pub response_id: Option<String>,
-    /// Time to open the TCP connection, inside TTFT; none on a reused one
-    /// (and on the reqwest path, which does not say).
-    pub connect_ms: Option<f64>,
-    /// Whether the request went out on a kept-alive connection (none where
-    /// the transport does not say: reqwest).
-    pub reused: Option<bool>,
-    /// Sent a second time on a new connection because the kept one it was
-    /// written to had been closed by the server before any byte of a
-    /// response (the race of an idle close with our write). Counted in the
-    /// trial and the report; never done once a response has begun.
-    pub retried: bool,
-    /// What the server sent that is kept but not believed (absurd counts).
-    pub warnings: Vec<String>,
-}
-
-impl Outcome {
-    /// A request that ended before it reached the wire, or was cut off from
-    /// outside (`reason` says which).
-    pub fn failed(sent: Instant, reason: String) -> Outcome {
-        Timing::new(sent, 1).fail(None, reason)
-    }
-}
 
 /// An error response's body is read up to this much.
 const MAX_ERROR_BODY: usize = 64 << 10;
@@ -386,9 +326,6 @@ enum Cutoff {
     Timeout,
     TrialEnd,
 }
-
-/// The reason of a request still streaming when its trial's duration ended.
-pub const CANCELLED: &str = "cancelled: the trial's duration ended";
 
 /// An error response's reason: its JSON `error`, else the body (cut to
 /// length in [`clean`], after the key is out).

@@ -1,8 +1,9 @@
 //! `infer-bench compare` and `infer-bench reproduce`.
 
 use crate::analysis::between_runs::{compare_runs, is_regression, tally, RunTrials};
-use crate::analysis::compare::{Comparison, Decision, METRICS};
+use crate::analysis::compare::{Comparison, Decision};
 use crate::error::{InputError, RegressionError};
+use crate::metrics::METRICS;
 use crate::report::html::compare::Side;
 use crate::results::{read_run, RunData};
 use crate::runner;

@@ -1,8 +1,9 @@
 //! `infer-bench history`: the runs of one experiment over time.
 
-use crate::analysis::compare::{metric_by_column, values_by_config, METRICS};
+use crate::analysis::compare::values_by_config;
 use crate::analysis::welch::estimate;
 use crate::error::InputError;
+use crate::metrics::{by_column as metric_by_column, METRICS};
 use crate::report::html::history::{history_page, history_rows, HistoryRun};
 use crate::results::{read_parquet, Manifest, MANIFEST, TRIALS};
 use anyhow::Context as _;

@@ -54,7 +54,7 @@ pub fn check_input_lengths(l: &LoadedExperiment, plan: &Plan) -> Result<(), Inpu
                     config.label
                 ),
             )
-            .at(crate::experiment::locate_key(&l.source, &[section, "input_tokens"])));
+            .at(crate::yaml::locate_key(&l.source, &[section, "input_tokens"])));
         }
     }
     Ok(())

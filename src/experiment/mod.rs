@@ -1,16 +1,18 @@
 //! Experiment files: typed spec, loading with located errors, validation.
 
+mod configuration;
 mod duration;
-mod level;
 pub mod limits;
-mod locate;
+mod sim_spec;
 mod spec;
 mod validate;
 
+pub use crate::level::Level;
+pub use crate::yaml::locate_key;
+pub use configuration::{configurations, Configuration};
 pub use duration::HumanDuration;
-pub use level::Level;
 pub use limits::size_of_plan;
-pub use locate::locate_key;
+pub use sim_spec::{Faults, SimModel, UNLIMITED_SLOTS};
 pub use spec::*;
 
 use crate::error::InputError;
@@ -58,28 +60,9 @@ pub fn load_str(path: &Path, source: String) -> Result<LoadedExperiment, InputEr
     Ok(loaded)
 }
 
-/// Parse YAML into the typed spec; serde_yaml's message loses its trailing
-/// "at line L column C", which moves to the front as `file:L:C:`.
+/// Parse YAML into the typed spec, every fault located.
 pub fn parse(path: &Path, source: &str) -> Result<Experiment, InputError> {
-    check_yaml(path, source)?;
-    serde_yaml::from_str(source).map_err(|e| yaml_error(path, &e))
-}
-
-/// Duplicate keys and runaway nesting, located, before serde_yaml reads it.
-pub(crate) fn check_yaml(path: &Path, source: &str) -> Result<(), InputError> {
-    crate::yaml::check(source)
-        .map_err(|f| InputError::in_file(path, f.message).at(Some((f.line, f.column))))
-}
-
-pub(crate) fn yaml_error(path: &Path, e: &serde_yaml::Error) -> InputError {
-    let mut message = e.to_string();
-    let location = e.location().map(|l| (l.line(), l.column()));
-    if let Some(cut) = message.rfind(" at line ") {
-        message.truncate(cut);
-    }
-    // serde names fields in backticks; quotes read better on a terminal.
-    let message = message.replace('`', "'");
-    InputError::in_file(path, message).at(location)
+    crate::yaml::parse(path, source)
 }
 
 fn resolve_prompts(experiment_path: &Path, prompts: &str) -> PathBuf {

@@ -2,8 +2,8 @@
 //! generated from these types (`infer-bench schema`).
 
 use super::duration::HumanDuration;
-use super::level::Level;
-use crate::sim::SimModel;
+use super::sim_spec::SimModel;
+use crate::level::Level;
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -78,8 +78,8 @@ pub struct Experiment {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expectation {
-    /// A per-trial metric: output_tok_s, requests_per_s, ttft_p50_ms, ttft_p95_ms,
-    /// e2e_p50_ms, e2e_p95_ms, tpot_mean_ms, error_rate.
+    /// A per-trial metric of the catalogue (`src/metrics.rs`).
+    #[schemars(schema_with = "metric_schema")]
     pub metric: String,
     pub factor: String,
     pub from: Level,
@@ -88,6 +88,16 @@ pub struct Expectation {
     /// Smallest relative change that confirms an increase or decrease (0.1 = 10 %).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min: Option<f64>,
+}
+
+/// The catalogue's metric names as an enum, so editors complete them.
+fn metric_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let names = crate::metrics::columns();
+    schemars::json_schema!({
+        "type": "string",
+        "description": "a per-trial metric (a column of trials.parquet)",
+        "enum": names,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -5,7 +5,6 @@
 use super::limits;
 use super::{locate_key, Level, LoadedExperiment, BUILTIN_FACTORS};
 use crate::error::InputError;
-use crate::plan;
 use crate::prompts::template;
 use std::collections::BTreeSet;
 
@@ -207,7 +206,7 @@ impl Validator<'_> {
                 .flat_map(|(k, ls)| ls.iter().map(move |v| (k, v, "factors"))),
         );
         for (name, value, section) in all {
-            if crate::results::RECORD_COLUMNS.contains(&name.as_str()) {
+            if crate::record::RECORD_COLUMNS.contains(&name.as_str()) {
                 return Err(self.err(
                     &[section, name],
                     format!("factor name '{name}' is taken by a column of requests.parquet, expected another name"),
@@ -328,15 +327,11 @@ impl Validator<'_> {
         let e = &self.l.experiment;
         for (i, x) in e.expect.iter().enumerate() {
             let err = |m: String| self.err(&["expect"], format!("expectation {}: {m}", i + 1));
-            if crate::analysis::compare::metric_by_column(&x.metric).is_none() {
-                let names: Vec<&str> = crate::analysis::compare::METRICS
-                    .iter()
-                    .map(|m| m.column)
-                    .collect();
+            if crate::metrics::by_column(&x.metric).is_none() {
                 return Err(err(format!(
                     "unknown metric '{}', expected one of {}",
                     x.metric,
-                    names.join(", ")
+                    crate::metrics::columns().join(", ")
                 )));
             }
             let Some(levels) = e.factors.get(&x.factor) else {
@@ -366,7 +361,7 @@ impl Validator<'_> {
     }
 
     fn templates_render(&self) -> Result<(), InputError> {
-        let configs = plan::configurations(&self.l.experiment);
+        let configs = super::configurations(&self.l.experiment);
         for config in &configs {
             let ctx = template::factor_context(&config.values);
             // What a launched server's templates get besides the factors.

@@ -10,7 +10,7 @@ mod open_loop;
 pub use open_loop::open_loop;
 
 use crate::client::{Client, GenRequest, Outcome};
-use crate::results::{Record, RequestSlot};
+use crate::record::{Record, RequestSlot};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -130,7 +130,7 @@ pub async fn closed_loop(
                     .await;
                 let sent_s = outcome.sent.duration_since(start).as_secs_f64();
                 if tx
-                    .send(Record::new(load.slot(i), sent_s, outcome))
+                    .send(outcome.into_record(load.slot(i), sent_s))
                     .await
                     .is_err()
                 {

@@ -9,7 +9,7 @@
 use super::{TrialLoad, TRIAL_END_GRACE};
 use crate::client::{Client, GenRequest, Outcome};
 use crate::clock::Clock;
-use crate::results::Record;
+use crate::record::Record;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Semaphore};
@@ -64,7 +64,7 @@ pub async fn open_loop(
                 .await;
             let sent = outcome.sent;
             let at = sent.duration_since(start).as_secs_f64();
-            let mut record = Record::new(slot, at, outcome);
+            let mut record = outcome.into_record(slot, at);
             record.scheduled_s = Some(offset);
             record.queue_ms = Some(ms_between(due, sent));
             if slots.is_some() {
@@ -85,7 +85,7 @@ pub async fn open_loop(
     sent
 }
 
-type Carried = std::collections::HashMap<tokio::task::Id, (crate::results::RequestSlot, f64)>;
+type Carried = std::collections::HashMap<tokio::task::Id, (crate::record::RequestSlot, f64)>;
 
 /// A finished task: forgotten if it sent its record; if it died (a panic,
 /// a cancellation), its request's record says so.
@@ -105,7 +105,7 @@ async fn lost(
     if let Err(e) = done {
         let at = start + Duration::from_secs_f64(offset);
         let outcome = Outcome::failed(at, format!("client error (a bug): request task {e}"));
-        let mut record = Record::new(slot, offset, outcome);
+        let mut record = outcome.into_record(slot, offset);
         record.scheduled_s = Some(offset);
         let _ = records.send(record).await;
     }

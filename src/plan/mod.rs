@@ -1,9 +1,9 @@
 //! The planner: experiment → trials in execution order. Pure: no I/O, no
 //! clock; the same experiment and seed give the same plan.
 
-mod config;
-
-pub use config::{configurations, Configuration};
+// Configurations are the experiment's (validation needs them); the plan
+// orders their trials.
+pub use crate::experiment::{configurations, Configuration};
 
 use crate::experiment::{Experiment, Order};
 use rand::rngs::StdRng;

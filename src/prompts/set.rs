@@ -34,29 +34,26 @@ pub const DEFAULT_FILLER: &str = include_str!("../../prompts/filler.txt");
 pub fn load(path: &Path) -> Result<PromptSet, InputError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| InputError::new(format!("cannot read prompt set {}: {e}", path.display())))?;
-    let set: PromptSet = {
-        crate::experiment::check_yaml(path, &text)?;
-        serde_yaml::from_str(&text).map_err(|e| crate::experiment::yaml_error(path, &e))?
-    };
+    let set: PromptSet = crate::yaml::parse(path, &text)?;
     if set.templates.is_empty() {
         return Err(InputError::in_file(
             path,
             "prompt set has no templates, expected at least one",
         )
-        .at(crate::experiment::locate_key(&text, &["templates"])));
+        .at(crate::yaml::locate_key(&text, &["templates"])));
     }
     for (name, values) in &set.variables {
         if values.is_empty() {
             return Err(
                 InputError::in_file(path, format!("variable '{name}' has no values"))
-                    .at(crate::experiment::locate_key(&text, &["variables", name])),
+                    .at(crate::yaml::locate_key(&text, &["variables", name])),
             );
         }
     }
     for (i, t) in set.templates.iter().enumerate() {
         template::variables(t).map_err(|m| {
             InputError::in_file(path, format!("template {} does not parse: {m}", i + 1))
-                .at(crate::experiment::locate_key(&text, &["templates"]))
+                .at(crate::yaml::locate_key(&text, &["templates"]))
         })?;
     }
     Ok(set)

@@ -3,7 +3,7 @@
 //! Undefined variables are errors, not empty strings: a typo in a template
 //! must stop the experiment before it runs, not send empty model names.
 
-use crate::experiment::Level;
+use crate::level::Level;
 use indexmap::IndexMap;
 use minijinja::{Environment, UndefinedBehavior, Value};
 use std::collections::{BTreeMap, HashSet};

@@ -150,7 +150,7 @@ pub fn rate_summary(input: &ReportInput) -> Option<String> {
             .iter()
             .find(|c| c.label == label)
             .and_then(|c| c.values.get("rate"))
-            .and_then(crate::experiment::Level::as_f64)
+            .and_then(crate::level::Level::as_f64)
     };
     let swept: Vec<(f64, &ConfigSummary)> = input
         .rows

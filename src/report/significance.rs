@@ -3,7 +3,7 @@
 
 use super::cells::format_num;
 use super::ReportInput;
-use crate::analysis::compare::metric_label;
+use crate::metrics::label as metric_label;
 
 /// Metrics shown in the reports (every metric is in `stats.csv`).
 pub const SHOWN: &[&str] = &["output_tok_s", "ttft_p50_ms", "e2e_p50_ms", "tpot_mean_ms"];
@@ -102,7 +102,7 @@ pub fn warnings(input: &ReportInput) -> Vec<String> {
 
 /// What the records say about the server's conduct beyond the failures:
 /// requests sent twice, numbers not believed, a log cut short.
-fn record_warnings(records: &[crate::results::Record], torn_tail: bool) -> Vec<String> {
+fn record_warnings(records: &[crate::record::Record], torn_tail: bool) -> Vec<String> {
     let mut out = Vec::new();
     let retried = records.iter().filter(|r| r.retried).count();
     if retried > 0 {
@@ -110,7 +110,7 @@ fn record_warnings(records: &[crate::results::Record], torn_tail: bool) -> Vec<S
             "{retried} request(s) went out again on a new connection after the kept one they were written to was closed by the server before any response (`retried` in requests.parquet)"
         ));
     }
-    let warned: Vec<&crate::results::Record> =
+    let warned: Vec<&crate::record::Record> =
         records.iter().filter(|r| !r.warnings.is_empty()).collect();
     if let Some(first) = warned.first() {
         out.push(format!(

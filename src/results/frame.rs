@@ -1,43 +1,10 @@
 //! Records → polars DataFrame, the shape of `requests.parquet`.
 
 use super::Record;
-use crate::experiment::Level;
+use crate::level::Level;
 use crate::plan::Configuration;
+pub use crate::record::RECORD_COLUMNS;
 use polars::prelude::*;
-
-/// Column names of the request table that factors may not take.
-pub const RECORD_COLUMNS: &[&str] = &[
-    "trial",
-    "config",
-    "factor",
-    "level",
-    "repetition",
-    "request",
-    "sent_s",
-    "scheduled_s",
-    "queue_ms",
-    "wait_ms",
-    "ttft_ms",
-    "e2e_ms",
-    "tpot_ms",
-    "itl_ms",
-    "prompt_tokens",
-    "completion_tokens",
-    "requested_input_tokens",
-    "requested_output_tokens",
-    "tokens_source",
-    "ok",
-    "http_status",
-    "error",
-    "finish_reason",
-    "server_prompt_ms",
-    "server_decode_ms",
-    "cached_tokens",
-    "connect_ms",
-    "reused",
-    "retried",
-    "warnings",
-];
 
 pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsResult<DataFrame> {
     // Each configuration's label, factor and level, rendered once.
@@ -97,8 +64,8 @@ pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsRe
         col_u64("requested_output_tokens", &|r| r.requested_output_tokens),
         col_str("tokens_source", &|r| {
             Some(match r.tokens_source {
-                crate::client::TokensSource::Usage => "usage".into(),
-                crate::client::TokensSource::Events => "events".into(),
+                crate::record::TokensSource::Usage => "usage".into(),
+                crate::record::TokensSource::Events => "events".into(),
             })
         }),
         Column::new(

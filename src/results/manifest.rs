@@ -152,9 +152,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
-}
+pub use crate::clock::now_rfc3339;
 
 #[cfg(test)]
 mod tests {

@@ -243,7 +243,7 @@ async fn run_trials(
         let rate = config
             .values
             .get("rate")
-            .and_then(crate::experiment::Level::as_f64)
+            .and_then(crate::level::Level::as_f64)
             .filter(|_| kind.is_open());
         let targets = session.monitor_targets(&conn.base_url);
         // The load sends each record down `tx` as its request ends; they go
@@ -312,7 +312,7 @@ async fn run_trials(
         progress.trial_done(&line);
         if let Some(max) = e.trial.max_error_rate {
             let failed = tally.failed();
-            let rate = failed as f64 / tally.records.max(1) as f64;
+            let rate = failed as f64 / (tally.records - tally.cancelled).max(1) as f64;
             if rate > max {
                 let first = tally.first_error.clone().unwrap_or_default();
                 anyhow::bail!(

@@ -107,7 +107,7 @@ fn fill_error(
             } else {
                 "baseline"
             };
-            let place = crate::experiment::locate_key(&l.source, &[section, "input_tokens"]);
+            let place = crate::yaml::locate_key(&l.source, &[section, "input_tokens"]);
             crate::error::InputError::in_file(
                 &l.path,
                 format!("{}: {}", config.label, input.message),

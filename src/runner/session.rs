@@ -189,7 +189,7 @@ fn client_for(l: &LoadedExperiment, base_url: &str) -> anyhow::Result<Client> {
                 &l.path,
                 format!("target.api_key_env names '{var}', which is not set in the environment"),
             )
-            .at(crate::experiment::locate_key(
+            .at(crate::yaml::locate_key(
                 &l.source,
                 &["target", "api_key_env"],
             ))

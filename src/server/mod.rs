@@ -145,7 +145,7 @@ impl ServerManager {
             &self.run_dir.join(&log_name),
             self.spec.stop_grace.0,
         )?;
-        let started_at = crate::results::now_rfc3339();
+        let started_at = crate::clock::now_rfc3339();
         let root = base_url
             .trim_end_matches('/')
             .trim_end_matches("/v1")
@@ -230,7 +230,7 @@ impl ServerManager {
         if let Some(mut r) = self.current.take() {
             let exit = r.process.stop();
             if let Some(l) = self.launches.last_mut() {
-                l.stopped_at = Some(crate::results::now_rfc3339());
+                l.stopped_at = Some(crate::clock::now_rfc3339());
                 l.exit = Some(exit);
             }
         }

@@ -3,10 +3,11 @@
 //! latency against load, TTFT against input length, and latency ECDFs.
 
 use super::svg::{ecdf, Chart, Point, Series, Shape, XAxis};
-use crate::analysis::compare::{metric_label, ConfigEstimate};
-use crate::experiment::Level;
+use crate::analysis::compare::ConfigEstimate;
+use crate::level::Level;
+use crate::metrics::label as metric_label;
 use crate::plan::Configuration;
-use crate::results::Record;
+use crate::record::Record;
 
 /// A chart with the legend and caption the page shows under it.
 pub struct Figure {

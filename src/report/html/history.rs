@@ -4,8 +4,8 @@
 use super::charts::Figure;
 use super::svg::{Chart, Point, Series, Shape, XAxis};
 use super::{figure_grid, table, Page};
-use crate::analysis::compare::metric_label;
 use crate::analysis::welch::Estimate;
+use crate::metrics::label as metric_label;
 use crate::results::Manifest;
 
 /// One run in the history, with per-configuration estimates of the metrics.

@@ -1,6 +1,7 @@
 //! Configurations: the baseline, and the baseline with one factor changed (OFAT).
 
-use crate::experiment::{Experiment, Level};
+use super::Experiment;
+use crate::level::Level;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 

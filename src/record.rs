@@ -1,7 +1,53 @@
-//! One request's record: the row of `requests.parquet`.
+//! One request's record: a line of `requests.jsonl`, a row of
+//! `requests.parquet`. A leaf: the load generator makes records, results
+//! keep them, the analysis reads them, and none of them owns the type.
 
-use crate::client::{Outcome, TokensSource};
 use serde::{Deserialize, Serialize};
+
+/// Where the output token count came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokensSource {
+    /// The server's `usage.completion_tokens`.
+    Usage,
+    /// No usage in the stream: the number of content events.
+    Events,
+}
+
+/// Column names of the request table (`requests.parquet`), which factors may
+/// not take.
+pub const RECORD_COLUMNS: &[&str] = &[
+    "trial",
+    "config",
+    "factor",
+    "level",
+    "repetition",
+    "request",
+    "sent_s",
+    "scheduled_s",
+    "queue_ms",
+    "wait_ms",
+    "ttft_ms",
+    "e2e_ms",
+    "tpot_ms",
+    "itl_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "requested_input_tokens",
+    "requested_output_tokens",
+    "tokens_source",
+    "ok",
+    "http_status",
+    "error",
+    "finish_reason",
+    "server_prompt_ms",
+    "server_decode_ms",
+    "cached_tokens",
+    "connect_ms",
+    "reused",
+    "retried",
+    "warnings",
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
@@ -83,54 +129,4 @@ pub struct RequestSlot {
     pub requested_output_tokens: Option<u64>,
     /// Prompts in the request.
     pub batch: usize,
-}
-
-impl Record {
-    /// `sent_s` is measured by the caller against the trial's start.
-    pub fn new(slot: RequestSlot, sent_s: f64, o: Outcome) -> Self {
-        // A batch decodes its choices side by side: TPOT is per choice.
-        let batch = slot.batch.max(1) as u64;
-        let tpot_ms = match (o.ttft_ms, o.completion_tokens.map(|n| n / batch)) {
-            (Some(ttft), Some(n)) if n > 1 && o.ok => Some((o.e2e_ms - ttft) / (n - 1) as f64),
-            _ => None,
-        };
-        let (batch_size, choice_tokens) = if batch > 1 {
-            (Some(batch as u32), o.choice_events.clone())
-        } else {
-            (None, Vec::new())
-        };
-        Record {
-            trial: slot.trial,
-            config: slot.config,
-            repetition: slot.repetition,
-            request: slot.request,
-            sent_s,
-            scheduled_s: None,
-            queue_ms: None,
-            wait_ms: None,
-            ttft_ms: o.ttft_ms,
-            e2e_ms: o.e2e_ms,
-            tpot_ms,
-            itl_ms: o.itl_ms,
-            prompt_tokens: o.prompt_tokens,
-            completion_tokens: o.completion_tokens,
-            requested_input_tokens: slot.requested_input_tokens,
-            requested_output_tokens: slot.requested_output_tokens,
-            tokens_source: o.tokens_source,
-            ok: o.ok,
-            http_status: o.http_status,
-            error: o.error,
-            finish_reason: o.finish_reason,
-            server_prompt_ms: o.server_prompt_ms,
-            server_decode_ms: o.server_decode_ms,
-            cached_tokens: o.cached_tokens,
-            batch_size,
-            choice_tokens,
-            response_id: o.response_id,
-            connect_ms: o.connect_ms,
-            reused: o.reused,
-            retried: o.retried,
-            warnings: o.warnings,
-        }
-    }
 }

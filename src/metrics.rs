@@ -1,0 +1,226 @@
+//! The metric catalogue: every per-trial metric infer-bench tests, compares
+//! and charts, with its column in `trials.parquet`, unit, direction, label
+//! and definition. A leaf: validation of `expect:`, the JSON Schema, the
+//! Welch tables, the charts and the README's table all read it, so a new
+//! metric is one entry here plus its computation in the analysis.
+
+/// Whether more of a metric is better (throughput) or worse (latency).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    HigherIsBetter,
+    LowerIsBetter,
+}
+
+/// A per-trial metric and how to speak of it.
+#[derive(Debug, Clone, Copy)]
+pub struct Metric {
+    /// Its column in `trials.parquet`, and its name in `expect:`.
+    pub column: &'static str,
+    /// For tables and charts.
+    pub label: &'static str,
+    pub unit: &'static str,
+    pub direction: Direction,
+    /// Words for an increase and a decrease ("slower", "faster").
+    pub up: &'static str,
+    pub down: &'static str,
+    /// What it is, per trial (the README's metric table shows this).
+    pub definition: &'static str,
+}
+
+impl Metric {
+    pub fn higher_is_better(&self) -> bool {
+        self.direction == Direction::HigherIsBetter
+    }
+}
+
+/// The words and direction of a kind of metric.
+struct Kind {
+    up: &'static str,
+    down: &'static str,
+    direction: Direction,
+}
+
+const LATENCY: Kind = Kind {
+    up: "slower",
+    down: "faster",
+    direction: Direction::LowerIsBetter,
+};
+const AMOUNT: Kind = Kind {
+    up: "more",
+    down: "less",
+    direction: Direction::HigherIsBetter,
+};
+const ERRORS: Kind = Kind {
+    up: "more",
+    down: "less",
+    direction: Direction::LowerIsBetter,
+};
+const COST: Kind = Kind {
+    up: "dearer",
+    down: "cheaper",
+    direction: Direction::LowerIsBetter,
+};
+
+const fn metric(
+    column: &'static str,
+    label: &'static str,
+    unit: &'static str,
+    kind: Kind,
+    definition: &'static str,
+) -> Metric {
+    Metric {
+        column,
+        label,
+        unit,
+        direction: kind.direction,
+        up: kind.up,
+        down: kind.down,
+        definition,
+    }
+}
+
+/// The headline metrics, tested in every run.
+pub const METRICS: &[Metric] = &[
+    metric(
+        "output_tok_s",
+        "output tok/s",
+        "tokens/s",
+        AMOUNT,
+        "output tokens of successful requests / (last completion − first send)",
+    ),
+    metric(
+        "requests_per_s",
+        "req/s",
+        "requests/s",
+        AMOUNT,
+        "successful requests / the same wall time",
+    ),
+    metric(
+        "ttft_p50_ms",
+        "TTFT p50 ms",
+        "ms",
+        LATENCY,
+        "median time to first token of the trial's successful requests",
+    ),
+    metric(
+        "ttft_p95_ms",
+        "TTFT p95 ms",
+        "ms",
+        LATENCY,
+        "95th percentile of the same",
+    ),
+    metric(
+        "e2e_p50_ms",
+        "E2E p50 ms",
+        "ms",
+        LATENCY,
+        "median end-to-end latency of the trial's successful requests",
+    ),
+    metric(
+        "e2e_p95_ms",
+        "E2E p95 ms",
+        "ms",
+        LATENCY,
+        "95th percentile of the same",
+    ),
+    metric(
+        "tpot_mean_ms",
+        "TPOT mean ms",
+        "ms",
+        LATENCY,
+        "mean time per output token after the first, (E2E − TTFT) / (tokens − 1)",
+    ),
+    metric(
+        "error_rate",
+        "error rate",
+        "share",
+        ERRORS,
+        "failed requests / (requests − those cancelled at the end of a duration)",
+    ),
+    metric(
+        "slo_attainment",
+        "SLO attainment",
+        "share",
+        AMOUNT,
+        "requests that succeeded within every per-request SLO / all requests",
+    ),
+    metric(
+        "goodput_rps",
+        "goodput req/s",
+        "requests/s",
+        AMOUNT,
+        "those requests / the trial's wall time",
+    ),
+    metric(
+        "usd_per_1m_output_tokens",
+        "$/1M output tok",
+        "USD",
+        COST,
+        "`usd_per_hour` / 3600 / output tok/s × 10⁶",
+    ),
+    metric(
+        "usd_per_1m_tokens",
+        "$/1M tokens",
+        "USD",
+        COST,
+        "the same over input and output tokens",
+    ),
+];
+
+pub fn by_column(column: &str) -> Option<Metric> {
+    METRICS.iter().copied().find(|m| m.column == column)
+}
+
+/// A metric's label for tables and charts (the column name if unknown).
+pub fn label(column: &str) -> String {
+    by_column(column).map_or(column.to_string(), |m| m.label.to_string())
+}
+
+/// The metric columns, for messages that list what is expected.
+pub fn columns() -> Vec<&'static str> {
+    METRICS.iter().map(|m| m.column).collect()
+}
+
+/// The catalogue as the README's Markdown table.
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| metric (`expect:`, `trials.parquet`) | label | unit | better | per trial |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for m in METRICS {
+        let better = match m.direction {
+            Direction::HigherIsBetter => "higher",
+            Direction::LowerIsBetter => "lower",
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {better} | {} |\n",
+            m.column, m.label, m.unit, m.definition
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_are_unique_and_found() {
+        let mut seen = std::collections::HashSet::new();
+        for m in METRICS {
+            assert!(seen.insert(m.column), "{} twice", m.column);
+            assert_eq!(by_column(m.column).map(|x| x.label), Some(m.label));
+        }
+        assert_eq!(label("no_such_metric"), "no_such_metric");
+    }
+
+    /// The README shows the catalogue; this keeps the two the same.
+    #[test]
+    fn the_readme_table_is_the_catalogue() {
+        let readme = include_str!("../README.md");
+        assert!(
+            readme.contains(&markdown_table()),
+            "README.md's per-trial metric table differs from src/metrics.rs; paste:\n{}",
+            markdown_table()
+        );
+    }
+}
