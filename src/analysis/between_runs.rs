@@ -29,11 +29,11 @@ pub fn config_key(c: &Configuration) -> String {
 /// A regression is a significant change for the worse: slower, less
 /// throughput, more errors.
 pub fn is_regression(c: &Comparison) -> bool {
-    super::compare::tone(c) == "worse"
+    super::compare::tone(c) == super::verdict::Tone::Worse
 }
 
 pub fn is_improvement(c: &Comparison) -> bool {
-    super::compare::tone(c) == "better"
+    super::compare::tone(c) == super::verdict::Tone::Better
 }
 
 /// Comparisons of B against A for `metrics` (all headline metrics when empty).
@@ -94,7 +94,7 @@ pub fn tally(rows: &[Comparison]) -> String {
     let improvements = rows.iter().filter(|c| is_improvement(c)).count();
     let untestable = rows
         .iter()
-        .filter(|c| c.verdict.starts_with("not testable"))
+        .filter(|c| matches!(c.verdict, super::verdict::Verdict::NotTestable(_)))
         .count();
     let unchanged = rows.len() - regressions - improvements - untestable;
     let plural =

@@ -3,6 +3,7 @@
 //! comparisons of one metric in the run (the family), and a verdict that
 //! needs both significance and a change larger than the noise threshold.
 
+use super::verdict::{Tone, Verdict};
 use super::welch::{estimate, holm, welch, Estimate};
 use crate::metrics::{by_column as metric_by_column, Metric, METRICS};
 use crate::plan::Configuration;
@@ -46,7 +47,7 @@ pub struct Comparison {
     pub p: Option<f64>,
     pub p_holm: Option<f64>,
     pub hedges_g: Option<f64>,
-    pub verdict: String,
+    pub verdict: Verdict,
 }
 
 /// Per-trial values of `column` by configuration label, nulls dropped.
@@ -91,7 +92,7 @@ pub fn compare_values(m: &Metric, a: &[f64], b: &[f64]) -> Comparison {
         p: None,
         p_holm: None,
         hedges_g: None,
-        verdict: String::new(),
+        verdict: Verdict::Pending,
     };
     match welch(a, b) {
         Ok(w) => {
@@ -107,7 +108,7 @@ pub fn compare_values(m: &Metric, a: &[f64], b: &[f64]) -> Comparison {
                 c.rel_ci_high = Some(w.diff_ci.1 / mb.abs());
             }
         }
-        Err(why) => c.verdict = why.to_string(),
+        Err(why) => c.verdict = Verdict::NotTestable(why.to_string()),
     }
     c
 }
@@ -129,23 +130,30 @@ pub fn decide(family: &mut [Comparison], d: Decision) {
         let m = metric_by_column(&c.metric);
         let big = c.rel_diff.is_some_and(|r| r.abs() > d.threshold);
         c.verdict = match (adjusted[k] < d.alpha && big, c.diff, m) {
-            (true, Some(diff), Some(m)) => (if diff > 0.0 { m.up } else { m.down }).to_string(),
-            (true, Some(diff), None) => {
-                (if diff > 0.0 { "increase" } else { "decrease" }).to_string()
+            (true, Some(diff), m) => {
+                let increase = diff > 0.0;
+                let word = match (m, increase) {
+                    (Some(m), true) => m.up,
+                    (Some(m), false) => m.down,
+                    (None, true) => "increase",
+                    (None, false) => "decrease",
+                };
+                Verdict::Changed { increase, word }
             }
-            _ => "no significant change".to_string(),
+            _ => Verdict::NoSignificantChange,
         };
     }
 }
 
-/// `better`, `worse` or `same`: how a comparison's verdict reads for the
-/// metric (a significant rise in latency is worse, in throughput better).
-pub fn tone(c: &Comparison) -> &'static str {
-    let significant = c.p_holm.is_some() && c.verdict != "no significant change";
-    match (significant, c.diff, metric_by_column(&c.metric)) {
-        (true, Some(d), Some(m)) if (d > 0.0) == m.higher_is_better() => "better",
-        (true, Some(_), Some(_)) => "worse",
-        _ => "same",
+/// How a comparison's verdict reads for the metric (a significant rise in
+/// latency is worse, in throughput better).
+pub fn tone(c: &Comparison) -> Tone {
+    match (&c.verdict, metric_by_column(&c.metric)) {
+        (Verdict::Changed { increase, .. }, Some(m)) if *increase == m.higher_is_better() => {
+            Tone::Better
+        }
+        (Verdict::Changed { .. }, Some(_)) => Tone::Worse,
+        _ => Tone::Same,
     }
 }
 
@@ -251,7 +259,7 @@ pub fn comparisons_frame(rows: &[Comparison]) -> PolarsResult<DataFrame> {
             named(o(|c| c.p), "p"),
             named(o(|c| c.p_holm), "p_holm"),
             named(o(|c| c.hedges_g), "hedges_g"),
-            named(s(|c| c.verdict.clone()), "verdict"),
+            named(s(|c| c.verdict.to_string()), "verdict"),
         ],
     )
 }

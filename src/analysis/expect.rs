@@ -2,6 +2,7 @@
 //! comparisons, Holm-adjusted across the experiment's expectations.
 
 use super::compare::{compare_values, values_by_config, Decision};
+use super::verdict::ExpectOutcome::{self, Confirmed, Inconclusive, Refuted};
 use super::welch::holm;
 use crate::experiment::{Expectation, ExpectedChange};
 use crate::metrics::by_column as metric_by_column;
@@ -12,8 +13,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Checked {
     pub expectation: String,
-    /// `confirmed`, `refuted` or `inconclusive`.
-    pub outcome: &'static str,
+    pub outcome: ExpectOutcome,
     pub rel_diff: Option<f64>,
     pub p_holm: Option<f64>,
     pub note: String,
@@ -71,18 +71,18 @@ pub fn check(
             let rel = c.rel_diff.unwrap_or(0.0);
             let size = x.min.unwrap_or(d.threshold);
             let (outcome, note) = match (c.p_holm, x.change) {
-                (None, _) => ("inconclusive", c.verdict.clone()),
+                (None, _) => (Inconclusive, c.verdict.to_string()),
                 (Some(_), ExpectedChange::Increase) if significant && rel >= size => {
-                    ("confirmed", String::new())
+                    (Confirmed, String::new())
                 }
                 (Some(_), ExpectedChange::Decrease) if significant && -rel >= size => {
-                    ("confirmed", String::new())
+                    (Confirmed, String::new())
                 }
                 (Some(_), ExpectedChange::Increase) if significant && rel < 0.0 => {
-                    ("refuted", "it decreased".into())
+                    (Refuted, "it decreased".into())
                 }
                 (Some(_), ExpectedChange::Decrease) if significant && rel > 0.0 => {
-                    ("refuted", "it increased".into())
+                    (Refuted, "it increased".into())
                 }
                 // Significant in the right direction but smaller than asked:
                 // refuted only when the whole interval lies below the size.
@@ -90,7 +90,7 @@ pub fn check(
                     if significant && c.rel_ci_high.is_some_and(|h| h < size) =>
                 {
                     (
-                        "refuted",
+                        Refuted,
                         format!("increased by less than {:.0}%", size * 100.0),
                     )
                 }
@@ -98,15 +98,15 @@ pub fn check(
                     if significant && c.rel_ci_low.is_some_and(|l| -l < size) =>
                 {
                     (
-                        "refuted",
+                        Refuted,
                         format!("decreased by less than {:.0}%", size * 100.0),
                     )
                 }
                 (Some(_), ExpectedChange::None) if significant && rel.abs() > size => {
-                    ("refuted", "it changed significantly".into())
+                    (Refuted, "it changed significantly".into())
                 }
-                (Some(_), ExpectedChange::None) => ("confirmed", "no significant change".into()),
-                (Some(_), _) => ("inconclusive", "not significant".into()),
+                (Some(_), ExpectedChange::None) => (Confirmed, "no significant change".into()),
+                (Some(_), _) => (Inconclusive, "not significant".into()),
             };
             let change = match x.change {
                 ExpectedChange::Increase => "increases",

@@ -10,6 +10,7 @@ pub mod service;
 pub mod stats;
 mod summary;
 mod trials;
+pub mod verdict;
 pub mod welch;
 
 pub use itl::itl_by;

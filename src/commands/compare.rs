@@ -184,7 +184,7 @@ pub fn reproduce(run: &Path, out: &Path, quiet: bool) -> anyhow::Result<()> {
     print!("{}", render(&original, &again, &rows, d));
     let reproduced = rows
         .iter()
-        .filter(|c| c.verdict == "no significant change")
+        .filter(|c| c.verdict == crate::analysis::verdict::Verdict::NoSignificantChange)
         .count();
     println!(
         "reproduced within noise: {reproduced} of {} comparisons (the rest changed significantly or could not be tested)\nnew run: {}",

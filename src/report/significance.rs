@@ -51,7 +51,7 @@ pub fn significance_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>
                 format!("[{}, {}]", pct(c.rel_ci_low), pct(c.rel_ci_high)),
                 p_value(c.p_holm),
                 format_num(c.hedges_g),
-                c.verdict.clone(),
+                c.verdict.to_string(),
             ]
         })
         .collect();
@@ -182,7 +182,7 @@ pub fn between_runs_lines(
                 if is_regression(c) {
                     format!("{} (regression)", c.verdict)
                 } else {
-                    c.verdict.clone()
+                    c.verdict.to_string()
                 },
             ]
         })

@@ -6,16 +6,16 @@ mod prepare;
 mod progress;
 mod report;
 mod session;
+mod trial;
 
 pub use limits::{check_open_files, raise_open_files};
 pub use prepare::DEFAULT_MAX_TOKENS;
 pub use report::{analyse_run, trial_table, ReportOutput};
 
 use crate::experiment::LoadedExperiment;
-use crate::load::{self, TrialLoad};
-use crate::monitor::{self, Gpu};
+use crate::monitor::Gpu;
 use crate::plan::{self, Plan};
-use crate::results::{Record, RunWriter, Status, Tally};
+use crate::results::{RunWriter, Status, Tally};
 use anyhow::Context as _;
 use session::Session;
 use std::path::{Path, PathBuf};
@@ -207,101 +207,9 @@ async fn run_trials(
             // Sockets kept from the server before are dead.
             conn.client.reset_connections();
         }
-        let prepared = prepare::prepare(l, &conn.client, config, trial)
-            .await
-            .with_context(|| format!("trial {} ({})", trial.index, config.label))?;
-        let concurrency = config.concurrency();
-        let warm = load::warm_up(conn.client.clone(), Arc::new(prepared.warmup), concurrency).await;
-        if !warm.is_empty() && warm.iter().all(|o| !o.ok) {
-            let reason = crate::redact::for_terminal(warm[0].error.as_deref().unwrap_or_default())
-                .into_owned();
-            anyhow::bail!(
-                "trial {} ({}): every warm-up request failed, first: {reason}",
-                trial.index,
-                config.label
-            );
-        }
-        let trial_load = TrialLoad {
-            trial: trial.index,
-            config: config.index,
-            repetition: trial.repetition,
-            concurrency,
-            requests: e.trial.requests.map(|n| n as usize),
-            duration: e.trial.duration.map(|d| d.0),
-            // A batch asks for its prompts' tokens together.
-            requested_input_tokens: config
-                .input_tokens()
-                .map(|n| n * config.batch_size() as u64),
-            requested_output_tokens: config
-                .output_tokens()
-                .map(|n| n * config.batch_size() as u64),
-            batch: config.batch_size(),
-            ramp: std::time::Duration::ZERO,
-        };
-        let measured = Arc::new(prepared.measured);
-        let kind = e.load.kind();
-        let rate = config
-            .values
-            .get("rate")
-            .and_then(crate::level::Level::as_f64)
-            .filter(|_| kind.is_open());
         let targets = session.monitor_targets(&conn.base_url);
-        // The load sends each record down `tx` as its request ends; they go
-        // to the log at once, and only a bounded tally stays in memory.
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Record>(4096);
-        let work = async {
-            match rate {
-                Some(rate) => {
-                    let offsets = load::arrivals::offsets(
-                        kind,
-                        rate,
-                        e.load.burstiness(),
-                        trial_load.requests,
-                        trial_load.duration,
-                        load::arrivals::trial_seed(e.seed, trial.index),
-                    );
-                    let cap = e.load.max_in_flight().map(|n| n as usize);
-                    let client = conn.client.clone();
-                    load::open_loop(client, measured, trial_load, &offsets, cap, tx).await
-                }
-                None => load::closed_loop(conn.client.clone(), measured, trial_load, tx).await,
-            }
-        };
-        let log = async {
-            let mut tally = Tally::default();
-            let mut failed_write = None;
-            while let Some(r) = rx.recv().await {
-                tally.add(&r);
-                finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if failed_write.is_none() {
-                    failed_write = writer.record(&r).err();
-                }
-            }
-            (tally, failed_write)
-        };
-        let ((sent, samples), (tally, failed_write)) =
-            tokio::join!(monitor::during(targets, trial.index, work), log);
-        if let Some(e) = failed_write {
-            return Err(e.context(format!(
-                "trial {} ({}): writing requests.jsonl",
-                trial.index, config.label
-            )));
-        }
-        // Every request sent is one record, and a trial of N requests sends
-        // N: otherwise the trial is not done (a resume runs it again).
-        let planned = match (e.trial.requests, e.trial.duration) {
-            (Some(n), None) => n as usize,
-            _ => sent,
-        };
-        if tally.records != sent || sent != planned {
-            anyhow::bail!(
-                "trial {} ({}): {planned} requests planned, {sent} sent, {} recorded; the trial is not marked done (a bug in infer-bench: please report it)",
-                trial.index,
-                config.label,
-                tally.records
-            );
-        }
-        writer.trial_done(trial.index, tally.records, &samples)?;
+        let ran = trial::run_one_trial(l, trial, config, &conn, targets, writer, finished).await?;
+        let (tally, rate) = (ran.tally, ran.rate);
         if let Ok(mut f) = in_flight.lock() {
             *f = None;
         }

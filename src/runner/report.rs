@@ -122,7 +122,10 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
             None => terminal.push_str(&text),
         }
     }
-    let refuted = checked.iter().filter(|c| c.outcome == "refuted").count();
+    let refuted = checked
+        .iter()
+        .filter(|c| c.outcome == crate::analysis::verdict::ExpectOutcome::Refuted)
+        .count();
     Ok(ReportOutput {
         terminal,
         refuted,

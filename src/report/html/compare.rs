@@ -175,7 +175,7 @@ pub fn compare_page(
     let body: Vec<(Vec<String>, Option<&str>)> = lines
         .into_iter()
         .zip(rows)
-        .map(|(line, c)| (line, Some(tone(c))))
+        .map(|(line, c)| (line, Some(tone(c).class())))
         .collect();
     let verdicts = format!(
         "<p>Welch's t-test of B against A over per-trial values, Holm-adjusted within each metric; a verdict needs an \

@@ -142,7 +142,7 @@ impl Exporter for Html {
             let rows: Vec<(Vec<String>, Option<&str>)> = rows
                 .into_iter()
                 .zip(&shown)
-                .map(|(r, c)| (r, Some(tone(c))))
+                .map(|(r, c)| (r, Some(tone(c).class())))
                 .collect();
             let body = format!(
                 "<p>Welch's t-test over per-trial values, Holm–Bonferroni across the comparisons of each metric; \

@@ -1,0 +1,117 @@
+//! Verdicts as types: what a comparison concluded, how it reads for its
+//! metric, and what became of an expectation. Each prints (and serializes)
+//! as the words the reports have always used.
+
+use serde::{Serialize, Serializer};
+use std::fmt;
+
+/// What a Welch comparison concluded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Not decided yet (Holm comes over the whole family).
+    Pending,
+    /// Significant after Holm and larger than the threshold, in the
+    /// metric's own word ("slower", "more", "cheaper").
+    Changed {
+        increase: bool,
+        word: &'static str,
+    },
+    NoSignificantChange,
+    /// Welch could not run (too few trials, no variance): why.
+    NotTestable(String),
+}
+
+impl Verdict {
+    pub fn is_change(&self) -> bool {
+        matches!(self, Verdict::Changed { .. })
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Pending => Ok(()),
+            Verdict::Changed { word, .. } => f.write_str(word),
+            Verdict::NoSignificantChange => f.write_str("no significant change"),
+            Verdict::NotTestable(why) => f.write_str(why),
+        }
+    }
+}
+
+impl Serialize for Verdict {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// How a verdict reads for its metric: a significant rise in latency is
+/// worse, in throughput better. Also the reports' CSS class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Better,
+    Worse,
+    Same,
+}
+
+impl Tone {
+    pub fn class(self) -> &'static str {
+        match self {
+            Tone::Better => "better",
+            Tone::Worse => "worse",
+            Tone::Same => "same",
+        }
+    }
+}
+
+/// What became of an `expect:` entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectOutcome {
+    Confirmed,
+    Refuted,
+    Inconclusive,
+}
+
+impl ExpectOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpectOutcome::Confirmed => "confirmed",
+            ExpectOutcome::Refuted => "refuted",
+            ExpectOutcome::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+impl fmt::Display for ExpectOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ExpectOutcome {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_read_and_serialize_as_before() {
+        let slower = Verdict::Changed {
+            increase: true,
+            word: "slower",
+        };
+        assert_eq!(slower.to_string(), "slower");
+        assert_eq!(
+            serde_json::to_string(&Verdict::NoSignificantChange).unwrap(),
+            "\"no significant change\""
+        );
+        assert_eq!(
+            serde_json::to_string(&ExpectOutcome::Refuted).unwrap(),
+            "\"refuted\""
+        );
+        assert!(slower.is_change() && !Verdict::NoSignificantChange.is_change());
+    }
+}
