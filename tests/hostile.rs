@@ -8,38 +8,14 @@ mod common;
 mod server;
 
 use common::{experiment, run, single_run};
-use infer_bench::client::{Client, ClientConfig, GenRequest, Outcome};
-use infer_bench::experiment::Api;
+use infer_bench::client::{Client, Outcome};
 use infer_bench::results::read_run;
-use server::{Hostile, KEY};
+use server::{request, Hostile, KEY};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn client(url: String, timeout: Duration) -> Arc<Client> {
-    Arc::new(
-        Client::new(ClientConfig {
-            base_url: url,
-            api: Api::Completions,
-            headers: Vec::new(),
-            api_key: Some(KEY.into()),
-            timeout,
-            tokenize_path: "/tokenize".into(),
-            model: "m".into(),
-        })
-        .unwrap(),
-    )
-}
-
-fn request() -> GenRequest {
-    GenRequest {
-        model: "m".into(),
-        prompt: "hello".into(),
-        batch: Vec::new(),
-        system: None,
-        max_tokens: Some(3),
-        exact_output: false,
-        params: Default::default(),
-    }
+    Arc::new(server::client(url, timeout))
 }
 
 /// `n` requests, `streams` at a time, each stream sending its next as soon

@@ -5,34 +5,11 @@
 #[path = "hostile/server.rs"]
 mod server;
 
-use infer_bench::client::{Client, ClientConfig, GenRequest};
-use infer_bench::experiment::Api;
-use server::{Hostile, KEY};
+use server::{request, Hostile, KEY};
 use std::time::Duration;
 
-fn client(url: String) -> Client {
-    Client::new(ClientConfig {
-        base_url: url,
-        api: Api::Completions,
-        headers: Vec::new(),
-        api_key: Some(KEY.into()),
-        timeout: Duration::from_secs(10),
-        tokenize_path: "/tokenize".into(),
-        model: "m".into(),
-    })
-    .unwrap()
-}
-
-fn request() -> GenRequest {
-    GenRequest {
-        model: "m".into(),
-        prompt: "hello".into(),
-        batch: Vec::new(),
-        system: None,
-        max_tokens: Some(3),
-        exact_output: false,
-        params: Default::default(),
-    }
+fn client(url: String) -> infer_bench::client::Client {
+    server::client(url, Duration::from_secs(10))
 }
 
 #[tokio::test]

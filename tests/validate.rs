@@ -168,6 +168,20 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// `infer-bench run` of `text` (as x.yaml in `dir`), which must exit 2; its stderr.
+fn run_exit_2(dir: &std::path::Path, text: &str) -> String {
+    let path = experiment(dir, "x.yaml", text);
+    let out = bin()
+        .args(["run", "--quiet", "--out"])
+        .arg(dir)
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    stderr
+}
+
 /// On the built-in sim no server is needed to count tokens: an
 /// `input_tokens` level shorter than the prompt template is named by
 /// `validate`, and `run` refuses it with exit 2 before any trial.
@@ -184,15 +198,7 @@ baseline: {input_tokens: 64, output_tokens: 4}\nfactors:\n  input_tokens: [1, 64
         ],
     );
     let dir = tempfile::tempdir().unwrap();
-    let path = experiment(dir.path(), "x.yaml", text);
-    let out = bin()
-        .args(["run", "--quiet", "--out"])
-        .arg(dir.path())
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = run_exit_2(dir.path(), text);
     assert!(!stderr.contains("--resume"), "{stderr}");
     assert!(
         !dir.path().join("t").exists(),
@@ -211,15 +217,7 @@ baseline: {{input_tokens: 1, output_tokens: 4}}\ntrial: {{requests: 2}}\n",
         sim.port
     );
     let dir = tempfile::tempdir().unwrap();
-    let path = experiment(dir.path(), "x.yaml", &text);
-    let out = bin()
-        .args(["run", "--quiet", "--out"])
-        .arg(dir.path())
-        .arg(&path)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = run_exit_2(dir.path(), &text);
     assert!(
         stderr.contains("x.yaml:4:") && stderr.contains("baseline: the prompt alone is"),
         "located in the experiment: {stderr}"

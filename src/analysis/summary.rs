@@ -40,12 +40,7 @@ pub fn config_summary(requests: &DataFrame, trials: &DataFrame) -> PolarsResult<
         len().cast(DataType::UInt32).alias("requests"),
         col("ok").cast(DataType::UInt32).sum().alias("ok_requests"),
         col("retried").cast(DataType::UInt32).sum().alias("retries"),
-        col("error")
-            .eq(lit(crate::client::CANCELLED))
-            .fill_null(lit(false))
-            .cast(DataType::UInt32)
-            .sum()
-            .alias("cancelled"),
+        super::trials::cancelled(),
     ];
     pooled.extend(percentiles("ttft", "ms"));
     pooled.extend(percentiles("e2e", "ms"));

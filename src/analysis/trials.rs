@@ -22,6 +22,16 @@ pub(crate) fn percentiles(metric: &str, unit: &str) -> Vec<Expr> {
         .collect()
 }
 
+/// Requests cut off by a trial's end: recorded, but not the server's failures.
+pub(crate) fn cancelled() -> Expr {
+    col("error")
+        .eq(lit(crate::client::CANCELLED))
+        .fill_null(lit(false))
+        .cast(DataType::UInt32)
+        .sum()
+        .alias("cancelled")
+}
+
 /// Token accounting shared by the trial and configuration tables.
 pub(crate) fn token_columns() -> Vec<Expr> {
     let ok = || col("ok");
@@ -84,13 +94,7 @@ pub fn trial_metrics(requests: &DataFrame, slo: &Slo) -> PolarsResult<DataFrame>
     let mut aggs = vec![
         len().cast(DataType::UInt32).alias("requests"),
         col("ok").cast(DataType::UInt32).sum().alias("ok_requests"),
-        // Cut off by the trial's end: recorded, but not the server's failure.
-        col("error")
-            .eq(lit(crate::client::CANCELLED))
-            .fill_null(lit(false))
-            .cast(DataType::UInt32)
-            .sum()
-            .alias("cancelled"),
+        cancelled(),
         col("retried").cast(DataType::UInt32).sum().alias("retries"),
         col("slo_ok").cast(DataType::UInt32).sum().alias("slo_met"),
         col("sent_s").min().alias("first_send_s"),

@@ -11,6 +11,33 @@ use std::time::Duration;
 
 pub const KEY: &str = "sk-hostile-0123456789";
 
+/// A client for `url` that sends [`KEY`], as a run would make one.
+pub fn client(url: String, timeout: Duration) -> infer_bench::client::Client {
+    infer_bench::client::Client::new(infer_bench::client::ClientConfig {
+        base_url: url,
+        api: infer_bench::experiment::Api::Completions,
+        headers: Vec::new(),
+        api_key: Some(KEY.into()),
+        timeout,
+        tokenize_path: "/tokenize".into(),
+        model: "m".into(),
+    })
+    .unwrap()
+}
+
+/// A three-token completion request.
+pub fn request() -> infer_bench::client::GenRequest {
+    infer_bench::client::GenRequest {
+        model: "m".into(),
+        prompt: "hello".into(),
+        batch: Vec::new(),
+        system: None,
+        max_tokens: Some(3),
+        exact_output: false,
+        params: Default::default(),
+    }
+}
+
 pub struct Hostile {
     pub port: u16,
     /// Requests read in full (head and body), over every connection.
