@@ -25,11 +25,32 @@ pub struct Metric {
     pub down: &'static str,
     /// What it is, per trial (the README's metric table shows this).
     pub definition: &'static str,
+    /// In the reports' significance tables and the comparison charts.
+    pub shown: bool,
+    /// Charted against every factor in report.html.
+    pub charted: bool,
+    /// Its axis starts at zero (amounts); latencies are drawn where the data is.
+    pub from_zero: bool,
 }
 
 impl Metric {
     pub fn higher_is_better(&self) -> bool {
         self.direction == Direction::HigherIsBetter
+    }
+
+    const fn shown(mut self) -> Metric {
+        self.shown = true;
+        self
+    }
+
+    const fn charted(mut self) -> Metric {
+        self.charted = true;
+        self
+    }
+
+    const fn zero_based(mut self) -> Metric {
+        self.from_zero = true;
+        self
     }
 }
 
@@ -76,6 +97,9 @@ const fn metric(
         up: kind.up,
         down: kind.down,
         definition,
+        shown: false,
+        charted: false,
+        from_zero: false,
     }
 }
 
@@ -87,21 +111,28 @@ pub const METRICS: &[Metric] = &[
         "tokens/s",
         AMOUNT,
         "output tokens of successful requests / (last completion − first send)",
-    ),
+    )
+    .shown()
+    .charted()
+    .zero_based(),
     metric(
         "requests_per_s",
         "req/s",
         "requests/s",
         AMOUNT,
         "successful requests / the same wall time",
-    ),
+    )
+    .charted()
+    .zero_based(),
     metric(
         "ttft_p50_ms",
         "TTFT p50 ms",
         "ms",
         LATENCY,
         "median time to first token of the trial's successful requests",
-    ),
+    )
+    .shown()
+    .charted(),
     metric(
         "ttft_p95_ms",
         "TTFT p95 ms",
@@ -115,7 +146,9 @@ pub const METRICS: &[Metric] = &[
         "ms",
         LATENCY,
         "median end-to-end latency of the trial's successful requests",
-    ),
+    )
+    .shown()
+    .charted(),
     metric(
         "e2e_p95_ms",
         "E2E p95 ms",
@@ -129,14 +162,18 @@ pub const METRICS: &[Metric] = &[
         "ms",
         LATENCY,
         "mean time per output token after the first, (E2E − TTFT) / (tokens − 1)",
-    ),
+    )
+    .shown()
+    .charted(),
     metric(
         "error_rate",
         "error rate",
         "share",
         ERRORS,
         "failed requests / (requests − those cancelled at the end of a duration)",
-    ),
+    )
+    .charted()
+    .zero_based(),
     metric(
         "slo_attainment",
         "SLO attainment",
@@ -174,6 +211,21 @@ pub fn by_column(column: &str) -> Option<Metric> {
 /// A metric's label for tables and charts (the column name if unknown).
 pub fn label(column: &str) -> String {
     by_column(column).map_or(column.to_string(), |m| m.label.to_string())
+}
+
+/// Whether `column`'s axis starts at zero.
+pub fn from_zero(column: &str) -> bool {
+    by_column(column).is_some_and(|m| m.from_zero)
+}
+
+/// The metrics the reports' tables and comparison charts show.
+pub fn shown() -> impl Iterator<Item = &'static str> {
+    METRICS.iter().filter(|m| m.shown).map(|m| m.column)
+}
+
+/// The metrics charted against every factor.
+pub fn charted() -> impl Iterator<Item = &'static str> {
+    METRICS.iter().filter(|m| m.charted).map(|m| m.column)
 }
 
 /// The metric columns, for messages that list what is expected.

@@ -5,9 +5,6 @@ use super::cells::format_num;
 use super::ReportInput;
 use crate::metrics::label as metric_label;
 
-/// Metrics shown in the reports (every metric is in `stats.csv`).
-pub const SHOWN: &[&str] = &["output_tok_s", "ttft_p50_ms", "e2e_p50_ms", "tpot_mean_ms"];
-
 /// A relative change as `+12.3%`; `–` when missing.
 pub fn pct(x: Option<f64>) -> String {
     match x {
@@ -42,7 +39,7 @@ pub fn significance_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>
     let rows = input
         .comparisons
         .iter()
-        .filter(|c| SHOWN.contains(&c.metric.as_str()))
+        .filter(|c| crate::metrics::by_column(&c.metric).is_some_and(|m| m.shown))
         .map(|c| {
             vec![
                 format!("{}={}", c.factor, c.level),
@@ -65,7 +62,7 @@ pub fn warnings(input: &ReportInput) -> Vec<String> {
     for e in input
         .estimates
         .iter()
-        .filter(|e| SHOWN.contains(&e.metric.as_str()))
+        .filter(|e| crate::metrics::by_column(&e.metric).is_some_and(|m| m.shown))
     {
         if e.estimate.n < 3 {
             if !few.contains(&e.config) {

@@ -15,16 +15,6 @@ pub struct Figure {
     pub caption: String,
 }
 
-/// Metrics charted against every factor.
-const HEADLINE: &[&str] = &[
-    "output_tok_s",
-    "requests_per_s",
-    "ttft_p50_ms",
-    "e2e_p50_ms",
-    "tpot_mean_ms",
-    "error_rate",
-];
-
 /// Factors that set the offered load, charted as curves.
 const LOAD_FACTORS: &[&str] = &["concurrency", "rate"];
 
@@ -93,11 +83,6 @@ fn axis_for(levels: &[(&Level, &Configuration)]) -> (XAxis, Vec<f64>) {
     }
 }
 
-/// Amounts start at zero; latencies are drawn where the data is.
-fn from_zero(metric: &str) -> bool {
-    matches!(metric, "output_tok_s" | "requests_per_s" | "error_rate")
-}
-
 /// One series of `metric` over a factor's levels, the baseline ringed.
 fn factor_series(
     name: &str,
@@ -163,11 +148,13 @@ pub fn factor_figures(
         .map(|factor| {
             let levels = levels(configs, factor);
             let (axis, xs) = axis_for(&levels);
-            let figures = HEADLINE
-                .iter()
+            let figures = crate::metrics::charted()
                 .filter_map(|metric| {
                     let series = factor_series(&metric_label(metric), metric, &levels, &xs, estimates);
-                    if series.points.is_empty() || (*metric == "error_rate" && series.points.iter().all(|p| p.y == 0.0)) {
+                    // All zeros where zero is ideal (no errors) says nothing.
+                    let ideal = crate::metrics::by_column(metric)
+                        .is_some_and(|m| m.from_zero && !m.higher_is_better());
+                    if series.points.is_empty() || (ideal && series.points.iter().all(|p| p.y == 0.0)) {
                         return None;
                     }
                     Some(Figure {
@@ -177,7 +164,7 @@ pub fn factor_figures(
                             y_label: metric_label(metric),
                             x: axis.clone(),
                             series: vec![series],
-                            y_from_zero: from_zero(metric),
+                            y_from_zero: crate::metrics::from_zero(metric),
                         },
                         caption: format!(
                             "{}: mean of the per-trial values with its 95 % t interval; the ringed point is the baseline.",

@@ -8,7 +8,6 @@ use crate::analysis::between_runs::{config_key, tally};
 use crate::analysis::compare::{tone, values_by_config, Comparison, Decision};
 use crate::analysis::welch::estimate;
 use crate::metrics::label as metric_label;
-use crate::report::significance::SHOWN;
 use crate::results::RunData;
 use polars::prelude::DataFrame;
 use std::fmt::Write;
@@ -39,8 +38,8 @@ fn run_column(run: &RunData) -> Vec<String> {
 /// change against A with its interval.
 fn figures(a: &Side, b: &Side, rows: &[Comparison]) -> anyhow::Result<Vec<Figure>> {
     let mut out = Vec::new();
-    for metric in SHOWN {
-        let family: Vec<&Comparison> = rows.iter().filter(|c| c.metric == *metric).collect();
+    for metric in crate::metrics::shown() {
+        let family: Vec<&Comparison> = rows.iter().filter(|c| c.metric == metric).collect();
         if family.is_empty() {
             continue;
         }
@@ -84,7 +83,7 @@ fn figures(a: &Side, b: &Side, rows: &[Comparison]) -> anyhow::Result<Vec<Figure
                     side(&va, a_labels, -0.12, "A"),
                     side(&vb, b_labels, 0.12, "B"),
                 ],
-                y_from_zero: matches!(*metric, "output_tok_s" | "requests_per_s"),
+                y_from_zero: crate::metrics::from_zero(metric),
             },
             caption: "Mean of the per-trial values with its 95 % t interval, A left, B right."
                 .into(),

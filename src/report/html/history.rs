@@ -154,7 +154,7 @@ pub fn history_figure(runs: &[HistoryRun], metric: &str) -> Figure {
                     .collect(),
             ),
             series,
-            y_from_zero: matches!(metric, "output_tok_s" | "requests_per_s"),
+            y_from_zero: crate::metrics::from_zero(metric),
         },
         caption: format!(
             "{label} per configuration in each run: mean of the per-trial values with its 95 % t interval."

@@ -137,7 +137,7 @@ impl Exporter for Html {
             let shown: Vec<&crate::analysis::compare::Comparison> = input
                 .comparisons
                 .iter()
-                .filter(|c| super::significance::SHOWN.contains(&c.metric.as_str()))
+                .filter(|c| crate::metrics::by_column(&c.metric).is_some_and(|m| m.shown))
                 .collect();
             let rows: Vec<(Vec<String>, Option<&str>)> = rows
                 .into_iter()
