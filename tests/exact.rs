@@ -131,7 +131,8 @@ fn the_run_path_gives_the_formulas_to_the_last_digit() {
         .unwrap();
     let dir = paused.block_on(scripted_run(tmp.path()));
     // The analysis (polars) outside the paused runtime.
-    let out = runner::report_dir(&dir, &["table".to_string()]).unwrap();
+    let formats = ["table".to_string(), "md".to_string()];
+    let out = runner::report_dir(&dir, &formats).unwrap();
 
     let run = read_run(&dir).unwrap();
     assert_eq!(run.records.len(), 8);
@@ -181,4 +182,13 @@ fn the_run_path_gives_the_formulas_to_the_last_digit() {
     ] {
         assert!(row.contains(cell), "{cell:?} in {row:?}");
     }
+
+    // The whole table and report.md, as snapshots (tests/snapshots/): a
+    // change to a number, a format or a word shows in review.
+    let run_id = run.manifest.run_id.clone();
+    let target = run.manifest.target_url.clone().unwrap_or_default();
+    let stable = |text: &str| text.replace(&run_id, "RUN-ID").replace(&target, "TARGET");
+    insta::assert_snapshot!("terminal_table", stable(&out.terminal));
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    insta::assert_snapshot!("report_md", stable(&md));
 }
