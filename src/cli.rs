@@ -163,8 +163,12 @@ pub enum Command {
     /// Measure the harness's own error and overhead against a sim with fixed,
     /// known TTFT and ITL run in a separate process.
     Calibrate(CalibrateArgs),
-    /// Print the JSON Schema of experiment files.
-    Schema,
+    /// Print the JSON Schema of experiment files (or of summary.json).
+    Schema {
+        /// The schema of summary.json instead.
+        #[arg(long)]
+        summary: bool,
+    },
 }
 
 #[derive(Debug, Clone, clap::Args)]

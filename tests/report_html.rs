@@ -247,4 +247,20 @@ trial: {requests: 2}
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     assert_eq!(json["schema_version"], 1);
     assert_eq!(json["configurations"].as_array().unwrap().len(), 2);
+    // The document has the fields its committed schema names, and the
+    // configurations theirs.
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::repo().join("schemas/summary.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let keys = |v: &serde_json::Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&json), keys(&schema["properties"]));
+    assert_eq!(
+        keys(&json["configurations"][0]),
+        keys(&schema["$defs"]["ConfigSummary"]["properties"])
+    );
 }

@@ -138,6 +138,17 @@ fn relative_prompt_paths_resolve_against_the_experiment_file() {
 }
 
 #[test]
+fn the_committed_summary_schema_is_current() {
+    let committed = std::fs::read_to_string(repo().join("schemas/summary.schema.json")).unwrap();
+    let generated = infer_bench::report::json::summary_schema();
+    assert_eq!(
+        committed.trim_end(),
+        generated.trim_end(),
+        "schemas/summary.schema.json is stale: run `cargo run -- schema --summary > schemas/summary.schema.json`"
+    );
+}
+
+#[test]
 fn the_committed_schema_is_current() {
     let committed = std::fs::read_to_string(repo().join("schemas/experiment.schema.json")).unwrap();
     let generated = infer_bench::commands::schema_json();

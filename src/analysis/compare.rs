@@ -12,7 +12,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 /// Significance level and the smallest relative change worth a verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Decision {
     pub alpha: f64,
     pub threshold: f64,
@@ -28,7 +28,7 @@ impl Default for Decision {
 }
 
 /// One row of `stats.csv`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Comparison {
     pub metric: String,
     pub factor: String,
@@ -202,7 +202,7 @@ pub fn against_baseline(
 }
 
 /// Per configuration and metric: n, mean, sd, se, 95 % CI, CV.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ConfigEstimate {
     pub config: String,
     pub metric: String,

@@ -10,7 +10,7 @@ use crate::plan::Configuration;
 use polars::prelude::{DataFrame, PolarsResult};
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Checked {
     pub expectation: String,
     pub outcome: ExpectOutcome,

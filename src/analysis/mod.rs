@@ -25,14 +25,14 @@ use serde::Serialize;
 pub use service::{ServiceTerms, SloVerdict};
 
 /// Mean and sample standard deviation of a trial-level metric.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct MeanSd {
     pub mean: Option<f64>,
     pub sd: Option<f64>,
 }
 
 /// p50 / p95 / p99 of a per-request metric.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Percentiles {
     pub p50: Option<f64>,
     pub p95: Option<f64>,
@@ -40,7 +40,7 @@ pub struct Percentiles {
 }
 
 /// One configuration's summary, as the reports show it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ConfigSummary {
     pub config: String,
     pub factor: String,

@@ -91,7 +91,7 @@ pub fn verdict(
     SloVerdict { p50, p95, meets }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct SloVerdict {
     /// Pooled E2E p50 within `p50_latency_s`.
     pub p50: Option<bool>,

@@ -44,6 +44,20 @@ impl Serialize for Verdict {
     }
 }
 
+/// In summary.json a verdict is its words.
+impl schemars::JsonSchema for Verdict {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Verdict".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "the metric's word for a significant change (slower, faster, more, less, dearer, cheaper), 'no significant change', or 'not testable: why'"
+        })
+    }
+}
+
 /// How a verdict reads for its metric: a significant rise in latency is
 /// worse, in throughput better. Also the reports' CSS class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +98,19 @@ impl ExpectOutcome {
 impl fmt::Display for ExpectOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl schemars::JsonSchema for ExpectOutcome {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ExpectOutcome".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "enum": ["confirmed", "refuted", "inconclusive"]
+        })
     }
 }
 

@@ -13,7 +13,7 @@ pub fn t_quantile(p: f64, df: f64) -> Option<f64> {
 }
 
 /// Summary of one metric's per-trial values.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Estimate {
     pub n: usize,
     pub mean: f64,

@@ -139,8 +139,12 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         } => history::history(&dir, &metric, &config, html.as_deref()),
         Command::Reproduce { run, out, quiet } => compare::reproduce(&run, &out, quiet),
         Command::Calibrate(args) => crate::calibrate::calibrate(&args),
-        Command::Schema => {
-            println!("{}", schema_json());
+        Command::Schema { summary } => {
+            if summary {
+                println!("{}", crate::report::json::summary_schema());
+            } else {
+                println!("{}", schema_json());
+            }
             Ok(())
         }
     }

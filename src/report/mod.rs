@@ -4,7 +4,7 @@
 mod cells;
 mod csv;
 pub mod html;
-mod json;
+pub mod json;
 mod markdown;
 pub(crate) mod service;
 pub(crate) mod significance;
