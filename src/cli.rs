@@ -126,40 +126,7 @@ pub enum Command {
         quiet: bool,
     },
     /// Serve the built-in reference server (a simulation, not a model).
-    Sim {
-        #[arg(long, default_value_t = 8080)]
-        port: u16,
-        #[arg(long, default_value = "127.0.0.1")]
-        host: String,
-        /// Parallel slots of the latency model.
-        #[arg(long)]
-        slots: Option<usize>,
-        /// Log-normal σ of the latency noise (0 for none).
-        #[arg(long)]
-        jitter: Option<f64>,
-        /// Faults to inject, e.g. `error=0.05,rate_limited=0.02,drop=0.02,stall=0.05,stall_ms=500,malformed=0.01,unavailable=0.01,slow_start_s=3`.
-        #[arg(long)]
-        faults: Option<String>,
-        /// Require `Authorization: Bearer <key>`, the key read from this
-        /// environment variable (never from the command line).
-        #[arg(long)]
-        api_key_env: Option<String>,
-        /// Exit (status 3) on the Nth generation request: a server that crashes.
-        #[arg(long, value_name = "N")]
-        exit_after: Option<u64>,
-        /// Fixed time to first token, in ms, whatever the prompt; with
-        /// --itl-ms, a sim for calibration: no contention, no noise unless
-        /// --jitter says, no slot limit unless --slots says.
-        #[arg(long, value_name = "MS")]
-        ttft_ms: Option<f64>,
-        /// Fixed gap between tokens, in ms.
-        #[arg(long, value_name = "MS")]
-        itl_ms: Option<f64>,
-        /// Log when each event was really sent; `POST /sim/truth` hands the
-        /// log over (and empties it).
-        #[arg(long)]
-        record_truth: bool,
-    },
+    Sim(SimArgs),
     /// Measure the harness's own error and overhead against a sim with fixed,
     /// known TTFT and ITL run in a separate process.
     Calibrate(CalibrateArgs),
@@ -234,4 +201,41 @@ pub struct SubmitArgs {
     /// After --wait, merge the shards into one run folder.
     #[arg(long, requires = "wait")]
     pub merge: bool,
+}
+
+/// `infer-bench sim`: the built-in reference server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimArgs {
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Parallel slots of the latency model.
+    #[arg(long)]
+    pub slots: Option<usize>,
+    /// Log-normal σ of the latency noise (0 for none).
+    #[arg(long)]
+    pub jitter: Option<f64>,
+    /// Faults to inject, e.g. `error=0.05,rate_limited=0.02,drop=0.02,stall=0.05,stall_ms=500,malformed=0.01,unavailable=0.01,slow_start_s=3`.
+    #[arg(long)]
+    pub faults: Option<String>,
+    /// Require `Authorization: Bearer <key>`, the key read from this
+    /// environment variable (never from the command line).
+    #[arg(long)]
+    pub api_key_env: Option<String>,
+    /// Exit (status 3) on the Nth generation request: a server that crashes.
+    #[arg(long, value_name = "N")]
+    pub exit_after: Option<u64>,
+    /// Fixed time to first token, in ms, whatever the prompt; with
+    /// --itl-ms, a sim for calibration: no contention, no noise unless
+    /// --jitter says, no slot limit unless --slots says.
+    #[arg(long, value_name = "MS")]
+    pub ttft_ms: Option<f64>,
+    /// Fixed gap between tokens, in ms.
+    #[arg(long, value_name = "MS")]
+    pub itl_ms: Option<f64>,
+    /// Log when each event was really sent; `POST /sim/truth` hands the
+    /// log over (and empties it).
+    #[arg(long)]
+    pub record_truth: bool,
 }

@@ -4,13 +4,13 @@ mod compare;
 mod history;
 mod merge;
 mod reach;
+mod sim;
 mod slurm;
 
 use crate::cli::Command;
 use crate::experiment::{self, LoadedExperiment};
 use crate::plan;
 use crate::runner::{self, RunOptions};
-use crate::sim::{self, SimModel};
 use std::path::Path;
 use std::time::Duration;
 
@@ -65,53 +65,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             print!("{}", output.terminal);
             Ok(())
         }
-        Command::Sim {
-            port,
-            host,
-            slots,
-            jitter,
-            faults,
-            api_key_env,
-            exit_after,
-            ttft_ms,
-            itl_ms,
-            record_truth,
-        } => {
-            let api_key = match api_key_env {
-                Some(var) => Some(std::env::var(&var).map_err(|_| {
-                    crate::error::InputError::new(format!("--api-key-env: {var} is not set"))
-                })?),
-                None => None,
-            };
-            let mut model = match (ttft_ms, itl_ms) {
-                (None, None) => SimModel::default(),
-                (ttft, itl) => SimModel::fixed(
-                    ttft.unwrap_or(SimModel::default().ttft_base_ms),
-                    itl.unwrap_or(SimModel::default().decode_ms_per_token),
-                ),
-            };
-            if let Some(spec) = faults {
-                model.faults = crate::sim::Faults::parse(&spec)
-                    .map_err(|m| crate::error::InputError::new(format!("--faults: {m}")))?;
-            }
-            if let Some(s) = slots {
-                model.slots = s;
-            }
-            if let Some(j) = jitter {
-                model.jitter = j;
-            }
-            model.check().map_err(crate::error::InputError::new)?;
-            let addr = format!("{host}:{port}").parse().map_err(|e| {
-                crate::error::InputError::new(format!("invalid address {host}:{port}: {e}"))
-            })?;
-            let options = sim::SimOptions {
-                api_key,
-                exit_after,
-                record_truth,
-            };
-            runtime()?.block_on(sim::serve(model, addr, options))?;
-            Ok(())
-        }
+        Command::Sim(args) => sim::serve(&args),
         Command::Compare {
             run_a,
             run_b,
