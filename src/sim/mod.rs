@@ -2,6 +2,7 @@
 
 mod model;
 mod server;
+mod state;
 mod stream;
 pub mod tokenizer;
 mod truth;

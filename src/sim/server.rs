@@ -4,9 +4,11 @@
 //! calibration of the harness — not a language model.
 
 use super::model::{speed_of, Fault, SimModel};
-use super::stream::{serve, Job, Piece};
+pub use super::state::SimOptions;
+use super::state::{Kind, Shared};
+use super::stream::{serve, Job};
 use super::tokenizer;
-use super::truth::TruthLog;
+use super::truth::Piece;
 use crate::clock::Clock;
 use axum::body::Body;
 use axum::extract::State;
@@ -23,27 +25,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, Semaphore};
-
-pub(super) struct Shared {
-    pub(super) model: SimModel,
-    pub(super) clock: Clock,
-    pub(super) slots: Semaphore,
-    /// Requests past their first token and still generating.
-    pub(super) decoding: AtomicUsize,
-    pub(super) requests: AtomicU64,
-    pub(super) started: Instant,
-    pub(super) options: SimOptions,
-    /// Faults injected so far, by kind (in `Fault` order).
-    pub(super) injected: [AtomicU64; 6],
-    /// When each event really went out (`--record-truth`).
-    pub(super) truth: Option<Arc<TruthLog>>,
-}
-
-impl Shared {
-    fn loading(&self) -> bool {
-        self.started.elapsed().as_secs_f64() < self.model.faults.slow_start_s
-    }
-}
 
 fn fault_name(f: Fault) -> &'static str {
     match f {
@@ -98,24 +79,6 @@ async fn health(State(s): State<Arc<Shared>>) -> Response {
         return error(StatusCode::SERVICE_UNAVAILABLE, "loading model");
     }
     Json(json!({"status": "ok"})).into_response()
-}
-
-impl Drop for Shared {
-    fn drop(&mut self) {
-        self.clock.stop();
-    }
-}
-
-/// What only a sim in a process of its own may do.
-#[derive(Debug, Clone, Default)]
-pub struct SimOptions {
-    /// Where set, generation requests must carry `Authorization: Bearer <key>`.
-    pub api_key: Option<String>,
-    /// Exit the process (status 3) on this generation request: a server that
-    /// crashes mid-run. Never for the in-process sim.
-    pub exit_after: Option<u64>,
-    /// Log when each event was sent, for `POST /sim/truth` to hand over.
-    pub record_truth: bool,
 }
 
 pub fn router(model: SimModel) -> Router {
@@ -204,12 +167,6 @@ struct GenRequest {
     #[serde(default)]
     ignore_eos: bool,
     min_tokens: Option<usize>,
-}
-
-#[derive(Clone, Copy, PartialEq)]
-pub(super) enum Kind {
-    Completion,
-    Chat,
 }
 
 async fn completions(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {

@@ -3,7 +3,8 @@
 //! the mid-stream faults (stall, drop, malformed event) injected halfway.
 
 use super::model::Fault;
-use super::server::{Kind, Shared};
+use super::state::{Kind, Shared};
+use super::truth::Piece;
 use bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::RngExt;
@@ -12,12 +13,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-
-/// A piece of a response body, or the error that cuts the connection.
-pub(super) type Chunked = Result<Bytes, std::io::Error>;
-
-/// A piece and whether it carries generated text: what the truth log times.
-pub(super) type Piece = (Chunked, bool);
 
 pub(super) struct Job {
     pub(super) id: String,

@@ -4,11 +4,17 @@
 //! it from the response body to write it to the socket, so the sim's own
 //! scheduling delays count as the server's, not as the client's error.
 
-use super::stream::{Chunked, Piece};
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::mpsc;
+
+/// A piece of a response body, or the error that cuts the connection.
+pub(super) type Chunked = Result<Bytes, std::io::Error>;
+
+/// A piece and whether it carries generated text: what the truth log times.
+pub(super) type Piece = (Chunked, bool);
 
 /// One request as the sim served it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
