@@ -1,5 +1,6 @@
 //! OpenAI-compatible client: streams one request and timestamps every event.
 
+mod exchange;
 mod http1;
 mod outcome;
 pub mod sse;
@@ -16,6 +17,7 @@ pub use wire::GenRequest;
 use crate::experiment::Api;
 use crate::prompts::TokenCounter;
 use anyhow::Context as _;
+use exchange::Exchange;
 use futures_util::FutureExt as _;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use std::sync::Arc;
@@ -23,13 +25,7 @@ use std::time::Duration;
 use stream::{Flow, StreamReader};
 use timing::Timing;
 use tokio::time::Instant;
-use wire::{Chunk, TokenizeResponse};
-
-/// An error response's body is read up to this much.
-const MAX_ERROR_BODY: usize = 64 << 10;
-/// A streamed body larger than this is cut off as a failure: a generation
-/// of a million tokens is a few hundred MB of SSE at most.
-const MAX_BODY: u64 = 1 << 30;
+use wire::TokenizeResponse;
 
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -314,26 +310,10 @@ pub fn replay<'a>(reads: impl IntoIterator<Item = (Instant, &'a [u8])>, sent: In
     t.outcome
 }
 
-/// How an exchange ended, for the retry decision.
-enum Exchange {
-    Done,
-    /// A kept-alive connection was closed before any byte of a response.
-    StaleConnection,
-}
-
 /// What ended a request that did not end by itself.
 enum Cutoff {
     Timeout,
     TrialEnd,
-}
-
-/// An error response's reason: its JSON `error`, else the body (cut to
-/// length in [`clean`], after the key is out).
-fn error_message(text: &str) -> String {
-    serde_json::from_str::<Chunk>(text)
-        .ok()
-        .and_then(|c| c.error.map(|e| e.message()))
-        .unwrap_or_else(|| text.to_string())
 }
 
 /// Every string a server sent, on its way to the record: the key taken out

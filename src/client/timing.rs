@@ -1,8 +1,9 @@
 //! Per-request timing: a monotonic clock read as each streamed event is
 //! parsed, and the token counts from the server's usage (or the events).
 
+use super::outcome::Outcome;
 use super::wire::{self, Chunk};
-use super::{Outcome, TokensSource};
+use crate::record::TokensSource;
 use tokio::time::Instant;
 
 /// Prompt and completion tokens from a `usage` object.

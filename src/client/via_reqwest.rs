@@ -3,9 +3,9 @@
 //! before reuse and hyper retries a request it never wrote; what is left to
 //! this file is a connection closed after the write, before any response.
 
+use super::exchange::{self, Exchange};
 use super::stream::{Flow, StreamReader};
 use super::timing::Timing;
-use super::Exchange;
 use futures_util::StreamExt;
 use tokio::time::Instant;
 
@@ -38,11 +38,11 @@ pub(super) async fn exchange(
         let mut stream = response.bytes_stream();
         while let Some(Ok(bytes)) = stream.next().await {
             body.extend_from_slice(&bytes);
-            if body.len() > super::MAX_ERROR_BODY {
+            if body.len() > exchange::MAX_ERROR_BODY {
                 break;
             }
         }
-        let mut reason = super::error_message(&String::from_utf8_lossy(&body));
+        let mut reason = exchange::error_message(&String::from_utf8_lossy(&body));
         if let Some(location) = location {
             reason = format!("redirected to {location} (not followed) {reason}");
         }
@@ -59,8 +59,8 @@ pub(super) async fn exchange(
         let next = stream.next().await;
         let now = Instant::now();
         let flow = match next {
-            Some(Ok(bytes)) if size + bytes.len() as u64 > super::MAX_BODY => {
-                let mib = super::MAX_BODY >> 20;
+            Some(Ok(bytes)) if size + bytes.len() as u64 > exchange::MAX_BODY => {
+                let mib = exchange::MAX_BODY >> 20;
                 t.error_at(now, format!("response body over {mib} MiB: cut off"));
                 Flow::Ended
             }

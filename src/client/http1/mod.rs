@@ -16,9 +16,9 @@ mod framing;
 mod pool;
 mod proxy;
 
+use super::exchange::{self, Exchange};
 use super::stream::{Flow, StreamReader};
 use super::timing::Timing;
-use super::Exchange;
 use framing::{parse_head, Decoder, Framing, Head, MAX_HEAD};
 use pool::{Conn, Pool};
 use std::io::Write as _;
@@ -27,7 +27,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::{MAX_BODY, MAX_ERROR_BODY};
+use super::exchange::{MAX_BODY, MAX_ERROR_BODY};
 
 pub(super) struct Http1 {
     /// `host:port` to connect to.
@@ -166,7 +166,7 @@ impl Http1 {
                 }
             }
             let text = String::from_utf8_lossy(&data);
-            let mut reason = super::error_message(&text);
+            let mut reason = exchange::error_message(&text);
             if let Some(location) = head.location.as_deref().filter(|_| head.redirect()) {
                 reason = format!("redirected to {location} (not followed) {reason}");
             }
