@@ -25,11 +25,22 @@ fn chat_by_duration_against_a_separate_server() {
     let dir = single_run(tmp.path(), "chat");
     let run = read_run(&dir).unwrap();
     assert_eq!(run.trials.len(), 2);
-    // About 1 s of back-to-back ~50 ms requests, two at a time.
-    let per_trial = run.records.iter().filter(|r| r.trial == 0).count();
+    // Two streams, each sending its next request the moment the last
+    // ended, for 1 s: between 2 × ⌊1000 / slowest⌋ and 2 × ⌈1000 / fastest⌉
+    // requests (a request starts until the second is over), from the
+    // records' own latencies.
+    let first: Vec<&infer_bench::results::Record> =
+        run.records.iter().filter(|r| r.trial == 0).collect();
+    let per_trial = first.len() as f64;
+    let slowest = first.iter().map(|r| r.e2e_ms).fold(0.0, f64::max);
+    let fastest = first.iter().map(|r| r.e2e_ms).fold(f64::MAX, f64::min);
+    let (low, high) = (
+        2.0 * (1000.0 / slowest).floor(),
+        2.0 * (1000.0 / fastest).ceil(),
+    );
     assert!(
-        (15..=150).contains(&per_trial),
-        "{per_trial} requests in 1 s"
+        (low..=high).contains(&per_trial),
+        "{per_trial} requests in 1 s, expected {low}..={high} from E2E {fastest:.1}..{slowest:.1} ms"
     );
     assert!(run
         .records

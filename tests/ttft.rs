@@ -5,7 +5,6 @@ mod common;
 
 use common::{experiment, run, single_run};
 use infer_bench::results::read_run;
-use infer_bench::sim::{speed_of, SimModel};
 
 /// With noise off and one request in flight, the measured TTFT is the sim's
 /// modelled prefill time plus the harness's and the loopback's overhead,
@@ -21,7 +20,9 @@ fn ttft_at_concurrency_one_matches_the_model() {
     );
     run(tmp.path(), &exp, &[], 0);
     let run = read_run(&single_run(tmp.path(), "ttft")).unwrap();
-    let modelled = SimModel::default().prefill_ms(120, speed_of("sim-q4_K_M"));
+    // The README's model with its defaults, written out: (ttft_base_ms 12 +
+    // prefill_ms_per_token 0.08 × 120 tokens) / speed 1.0 (q4_K_M).
+    let modelled = (12.0 + 0.08 * 120.0) / 1.0;
     let mut errors: Vec<f64> = run
         .records
         .iter()
