@@ -117,8 +117,37 @@ impl Http1 {
         t: &mut Timing,
         fresh: bool,
     ) -> Exchange {
+        let Some(mut conn) = self.connection(fresh, t).await else {
+            return Exchange::Done;
+        };
+        if let Err(e) = conn.stream.write_all(request).await {
+            if conn.reused() {
+                return self.stale(&conn);
+            }
+            t.error_at(Instant::now(), format!("request failed: {e}"));
+            return Exchange::Done;
+        }
+        let mut buf = vec![0u8; 16 << 10];
+        let mut pending: Vec<u8> = Vec::new();
+        let (head, now) = match self.read_head(&mut conn, &mut buf, &mut pending, t).await {
+            Ok(Some(head)) => head,
+            Ok(None) => return Exchange::Done,
+            Err(stale) => return stale,
+        };
+        t.outcome.http_status = Some(head.status);
+        if (200..300).contains(&head.status) {
+            self.stream(conn, head, buf, pending, now, t).await;
+        } else {
+            error_response(conn, head, buf, pending, t).await;
+        }
+        Exchange::Done
+    }
+
+    /// A kept connection (unless `fresh`) or a new one, recorded in `t`;
+    /// `None` when it cannot be had (the failure is in `t`).
+    async fn connection(&self, fresh: bool, t: &mut Timing) -> Option<Conn> {
         let pooled = if fresh { None } else { self.pool.take() };
-        let mut conn = match pooled {
+        let conn = match pooled {
             Some(c) => c,
             None => match TcpStream::connect(&self.addr).await {
                 Ok(c) => {
@@ -128,74 +157,40 @@ impl Http1 {
                 }
                 Err(e) => {
                     t.error_at(Instant::now(), format!("connection failed: {e}"));
-                    return Exchange::Done;
+                    return None;
                 }
             },
         };
         t.outcome.reused = Some(conn.reused());
-        if let Err(e) = conn.stream.write_all(request).await {
-            if conn.reused() {
-                return self.stale(&conn);
-            }
-            t.error_at(Instant::now(), format!("request failed: {e}"));
-            return Exchange::Done;
-        }
+        Some(conn)
+    }
 
-        let mut buf = vec![0u8; 16 << 10];
-        let mut pending: Vec<u8> = Vec::new();
-        let (head, mut now) = match self.read_head(&mut conn, &mut buf, &mut pending, t).await {
-            Ok(Some(head)) => head,
-            Ok(None) => return Exchange::Done,
-            Err(stale) => return stale,
-        };
-        t.outcome.http_status = Some(head.status);
+    /// A 2xx response's body, event by event, each stamped when the read
+    /// that brought it returned; the connection kept if the server allows.
+    async fn stream(
+        self: &Arc<Self>,
+        mut conn: Conn,
+        head: Head,
+        mut buf: Vec<u8>,
+        mut pending: Vec<u8>,
+        mut now: Instant,
+        t: &mut Timing,
+    ) {
         let mut decoder = Decoder::new(head.framing);
         let mut data = Vec::new();
-
-        if !(200..300).contains(&head.status) {
-            // The whole (bounded) body, for the server's reason.
-            loop {
-                let done = decoder.decode(&pending, &mut data).unwrap_or(true);
-                pending.clear();
-                if done || data.len() > MAX_ERROR_BODY {
-                    break;
-                }
-                match conn.stream.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => pending.extend_from_slice(&buf[..n]),
-                }
-            }
-            let text = String::from_utf8_lossy(&data);
-            let mut reason = exchange::error_message(&text);
-            if let Some(location) = head.location.as_deref().filter(|_| head.redirect()) {
-                reason = format!("redirected to {location} (not followed) {reason}");
-            }
-            t.error_at(
-                Instant::now(),
-                format!("HTTP {}: {}", head.status, reason.trim_end()),
-            );
-            return Exchange::Done;
-        }
-
         let mut reader = StreamReader::default();
         let mut body: u64 = 0;
         loop {
             data.clear();
             let done = match decoder.decode(&pending, &mut data) {
                 Ok(done) => done,
-                Err(e) => {
-                    t.error_at(now, format!("stream broken: {e}"));
-                    return Exchange::Done;
-                }
+                Err(e) => return t.error_at(now, format!("stream broken: {e}")),
             };
             pending.clear();
             body += data.len() as u64;
             if body > MAX_BODY {
-                t.error_at(
-                    now,
-                    format!("response body over {} MiB: cut off", MAX_BODY >> 20),
-                );
-                return Exchange::Done;
+                let mib = MAX_BODY >> 20;
+                return t.error_at(now, format!("response body over {mib} MiB: cut off"));
             }
             if !data.is_empty() {
                 if let Flow::Ended = reader.feed(t, now, &data) {
@@ -211,7 +206,7 @@ impl Http1 {
                     } else if done && !head.close {
                         self.pool.keep(conn, head.keep_alive);
                     }
-                    return Exchange::Done;
+                    return;
                 }
             }
             if done {
@@ -219,27 +214,21 @@ impl Http1 {
                 if !head.close {
                     self.pool.keep(conn, head.keep_alive);
                 }
-                return Exchange::Done;
+                return;
             }
             let read = conn.stream.read(&mut buf).await;
             now = Instant::now();
             match read {
                 Ok(0) if decoder.framing == Framing::Close => {
                     reader.finish(t, now);
-                    return Exchange::Done;
+                    return;
                 }
                 Ok(0) => {
-                    t.error_at(
-                        now,
-                        "stream broken: the connection closed mid-response".into(),
-                    );
-                    return Exchange::Done;
+                    let why = "stream broken: the connection closed mid-response";
+                    return t.error_at(now, why.into());
                 }
                 Ok(n) => pending.extend_from_slice(&buf[..n]),
-                Err(e) => {
-                    t.error_at(now, format!("stream broken: {e}"));
-                    return Exchange::Done;
-                }
+                Err(e) => return t.error_at(now, format!("stream broken: {e}")),
             }
         }
     }
@@ -349,4 +338,37 @@ impl Http1 {
             }
         }
     }
+}
+
+/// A non-2xx response: its whole (bounded) body read for the server's
+/// reason, a redirect's target with it. The connection is not kept.
+async fn error_response(
+    mut conn: Conn,
+    head: Head,
+    mut buf: Vec<u8>,
+    mut pending: Vec<u8>,
+    t: &mut Timing,
+) {
+    let mut decoder = Decoder::new(head.framing);
+    let mut data = Vec::new();
+    loop {
+        let done = decoder.decode(&pending, &mut data).unwrap_or(true);
+        pending.clear();
+        if done || data.len() > MAX_ERROR_BODY {
+            break;
+        }
+        match conn.stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => pending.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&data);
+    let mut reason = exchange::error_message(&text);
+    if let Some(location) = head.location.as_deref().filter(|_| head.redirect()) {
+        reason = format!("redirected to {location} (not followed) {reason}");
+    }
+    t.error_at(
+        Instant::now(),
+        format!("HTTP {}: {}", head.status, reason.trim_end()),
+    );
 }
