@@ -233,16 +233,8 @@ async fn measure(
     log_path: &Path,
     request_s: f64,
 ) -> anyhow::Result<(Row, bool)> {
+    let (n, in_flight, offsets) = shape(args, point, request_s);
     // Warm up as many connections as the point will hold open.
-    let (n, in_flight, offsets) = match point {
-        Point::Closed(c) => ((c * args.rounds).max(MIN_REQUESTS), c, None),
-        Point::Open(rate) => {
-            let n = ((rate * args.seconds).round() as usize).max(2);
-            let offsets = load::arrivals::offsets(LoadKind::Poisson, rate, 1.0, Some(n), None, 7);
-            let in_flight = ((rate * request_s).ceil() as usize).clamp(1, n);
-            (n, in_flight, Some(offsets))
-        }
-    };
     let warm = load::warm_up(client.clone(), requests(in_flight, 2, "warm-up"), in_flight).await;
     if let Some(failed) = warm.iter().find(|o| !o.ok) {
         anyhow::bail!(
@@ -272,16 +264,66 @@ async fn measure(
     let cpu_before = monitor::own_cpu_s();
     let sim_before = sim.cpu_s();
     let start = Instant::now();
+    drive(client, measured, trial, offsets.as_deref(), log_path).await?;
+    let wall_s = start.elapsed().as_secs_f64();
+    let usage = Usage {
+        wall_s,
+        client_cpu_pct: cpu_before
+            .zip(monitor::own_cpu_s())
+            .map(|(a, b)| (b - a) / wall_s * 100.0),
+        sim_cpu_pct: sim_before
+            .zip(sim.cpu_s())
+            .map(|(a, b)| (b - a) / wall_s * 100.0),
+        peak_rss_mb: monitor::own_peak_rss_bytes().map(|b| b as f64 / 1e6),
+    };
+    let records = read_log(log_path)?;
+    let truths: Vec<Truth> = sim.take_truth().await?;
+    let row = row_of(point, &records, truths, usage);
+    if row.failed > 0 {
+        let first = records
+            .iter()
+            .find_map(|r| r.error.clone())
+            .unwrap_or_default();
+        eprintln!(
+            "calibration: {} of {} requests failed, first: {first}",
+            row.failed, row.requests
+        );
+    }
+    Ok((row, own_peak))
+}
+
+/// A point's requests, how many are in flight at most, and an open loop's
+/// arrival offsets.
+fn shape(args: &CalibrateArgs, point: Point, request_s: f64) -> (usize, usize, Option<Vec<f64>>) {
+    match point {
+        Point::Closed(c) => ((c * args.rounds).max(MIN_REQUESTS), c, None),
+        Point::Open(rate) => {
+            let n = ((rate * args.seconds).round() as usize).max(2);
+            let offsets = load::arrivals::offsets(LoadKind::Poisson, rate, 1.0, Some(n), None, 7);
+            let in_flight = ((rate * request_s).ceil() as usize).clamp(1, n);
+            (n, in_flight, Some(offsets))
+        }
+    }
+}
+
+/// Run the point's load through the run's own path, its records streamed
+/// to `log_path` as a run's are: the log is part of the harness.
+async fn drive(
+    client: &Arc<Client>,
+    measured: Arc<Vec<GenRequest>>,
+    trial: TrialLoad,
+    offsets: Option<&[f64]>,
+    log_path: &Path,
+) -> anyhow::Result<()> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Record>(4096);
     let work = async {
-        match &offsets {
+        match offsets {
             Some(offsets) => {
                 load::open_loop(client.clone(), measured, trial, offsets, None, tx).await
             }
             None => load::closed_loop(client.clone(), measured, trial, tx).await,
         }
     };
-    // The records go to disk as a run's do: the log path is part of the harness.
     let file = std::fs::File::create(log_path)
         .with_context(|| format!("creating {}", log_path.display()))?;
     let log = async {
@@ -295,38 +337,37 @@ async fn measure(
         written.and_then(|()| Ok(out.flush()?))
     };
     let (_, logged) = tokio::join!(work, log);
-    logged.with_context(|| format!("writing {}", log_path.display()))?;
-    let wall_s = start.elapsed().as_secs_f64();
-    let cpu = cpu_before
-        .zip(monitor::own_cpu_s())
-        .map(|(a, b)| (b - a) / wall_s * 100.0);
-    let sim_cpu = sim_before
-        .zip(sim.cpu_s())
-        .map(|(a, b)| (b - a) / wall_s * 100.0);
-    let peak = monitor::own_peak_rss_bytes().map(|b| b as f64 / 1e6);
+    logged.with_context(|| format!("writing {}", log_path.display()))
+}
 
-    let records = read_log(log_path)?;
-    let truths: Vec<Truth> = sim.take_truth().await?;
+/// What the client and the sim spent on a point.
+struct Usage {
+    wall_s: f64,
+    client_cpu_pct: Option<f64>,
+    sim_cpu_pct: Option<f64>,
+    peak_rss_mb: Option<f64>,
+}
+
+/// A point's row: the records held against the sim's truth.
+fn row_of(point: Point, records: &[Record], truths: Vec<Truth>, usage: Usage) -> Row {
     let true_ttft: Vec<f64> = truths.iter().filter_map(|t| t.ttft_ms).collect();
     let true_itl: Vec<f64> = truths
         .iter()
         .flat_map(|t| t.itl_ms.iter().copied())
         .collect();
-    let e = join(&records, truths);
+    let e = join(records, truths);
     let ttft = Spread::of(&e.ttft_ms);
     let itl = Spread::of(&e.itl_ms);
     let lag: Vec<f64> = records.iter().filter_map(|r| r.queue_ms).collect();
     let lag = (!lag.is_empty()).then(|| Spread::of(&lag));
-    let row = Row {
-        load: if offsets.is_some() { "open" } else { "closed" },
-        concurrency: match point {
-            Point::Closed(c) => Some(c),
-            Point::Open(_) => None,
-        },
-        rate_rps: match point {
-            Point::Open(r) => Some(r),
-            Point::Closed(_) => None,
-        },
+    let (load, concurrency, rate_rps) = match point {
+        Point::Closed(c) => ("closed", Some(c), None),
+        Point::Open(r) => ("open", None, Some(r)),
+    };
+    Row {
+        load,
+        concurrency,
+        rate_rps,
         requests: records.len(),
         failed: records.iter().filter(|r| !r.ok).count(),
         unmatched: e.unmatched,
@@ -341,23 +382,12 @@ async fn measure(
         send_lag_p50_ms: lag.and_then(|l| l.p50),
         send_lag_p99_ms: lag.and_then(|l| l.p99),
         send_lag_max_ms: lag.and_then(|l| l.max),
-        events_per_s: e.events as f64 / wall_s,
-        client_cpu_pct: cpu,
-        sim_cpu_pct: sim_cpu,
-        peak_rss_mb: peak,
-        wall_s,
-    };
-    if row.failed > 0 {
-        let first = records
-            .iter()
-            .find_map(|r| r.error.clone())
-            .unwrap_or_default();
-        eprintln!(
-            "calibration: {} of {} requests failed, first: {first}",
-            row.failed, row.requests
-        );
+        events_per_s: e.events as f64 / usage.wall_s,
+        client_cpu_pct: usage.client_cpu_pct,
+        sim_cpu_pct: usage.sim_cpu_pct,
+        peak_rss_mb: usage.peak_rss_mb,
+        wall_s: usage.wall_s,
     }
-    Ok((row, own_peak))
 }
 
 fn read_log(path: &Path) -> anyhow::Result<Vec<Record>> {
