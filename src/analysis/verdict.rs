@@ -30,10 +30,10 @@ impl Verdict {
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Verdict::Pending => Ok(()),
-            Verdict::Changed { word, .. } => f.write_str(word),
-            Verdict::NoSignificantChange => f.write_str("no significant change"),
-            Verdict::NotTestable(why) => f.write_str(why),
+            Verdict::Pending => f.pad(""),
+            Verdict::Changed { word, .. } => f.pad(word),
+            Verdict::NoSignificantChange => f.pad("no significant change"),
+            Verdict::NotTestable(why) => f.pad(why),
         }
     }
 }
@@ -97,7 +97,8 @@ impl ExpectOutcome {
 
 impl fmt::Display for ExpectOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        // `pad`, so `{:<12}` lines outcomes up as the reports do.
+        f.pad(self.as_str())
     }
 }
 
@@ -140,5 +141,6 @@ mod tests {
             "\"refuted\""
         );
         assert!(slower.is_change() && !Verdict::NoSignificantChange.is_change());
+        assert_eq!(format!("{:<12}|", ExpectOutcome::Refuted), "refuted     |");
     }
 }
