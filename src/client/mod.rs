@@ -6,16 +6,17 @@ mod outcome;
 pub mod sse;
 mod stream;
 mod timing;
+mod tokens;
 mod via_reqwest;
 mod wire;
 
 pub use crate::record::TokensSource;
 pub use outcome::{Outcome, CANCELLED};
 pub use timing::{MAX_CONTENT_EVENTS, MAX_PLAUSIBLE_TOKENS};
+pub use tokens::ChatCounter;
 pub use wire::GenRequest;
 
 use crate::experiment::Api;
-use crate::prompts::TokenCounter;
 use anyhow::Context as _;
 use exchange::Exchange;
 use futures_util::FutureExt as _;
@@ -25,7 +26,6 @@ use std::time::Duration;
 use stream::{Flow, StreamReader};
 use timing::Timing;
 use tokio::time::Instant;
-use wire::TokenizeResponse;
 
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
@@ -201,93 +201,6 @@ impl Client {
     pub fn reset_connections(&self) {
         if let Some(lean) = &self.http1 {
             lean.reset();
-        }
-    }
-
-    /// Tokens in `text` as the server counts them (special tokens included,
-    /// as in a completion's `usage.prompt_tokens`).
-    pub async fn count_tokens(&self, text: &str) -> anyhow::Result<usize> {
-        let body = serde_json::json!({
-            "content": text,          // llama.cpp
-            "add_special": true,      // llama.cpp: count BOS as usage does
-            "prompt": text,           // vLLM
-            "model": self.config.model,
-        });
-        let response = self
-            .http
-            .post(&self.tokenize_url)
-            .json(&body)
-            .send()
-            .await
-            .with_context(|| format!("POST {}", self.tokenize_url))?;
-        let status = response.status();
-        anyhow::ensure!(
-            status.is_success(),
-            "POST {} answered HTTP {}: exact input_tokens needs the server's tokenize endpoint (target.tokenize)",
-            self.tokenize_url,
-            status.as_u16()
-        );
-        let answer: TokenizeResponse = response
-            .json()
-            .await
-            .context("reading the tokenize answer")?;
-        answer
-            .count
-            .or(answer.tokens.map(|t| t.len()))
-            .context("tokenize answer has neither 'tokens' nor 'count'")
-    }
-}
-
-impl TokenCounter for Client {
-    async fn count(&self, text: &str) -> anyhow::Result<usize> {
-        self.count_tokens(text).await
-    }
-}
-
-/// Counts a chat conversation (optional system message + one user message)
-/// as the server will: rendered through its chat template
-/// (`POST /apply-template`, llama.cpp) and tokenized. Servers without that
-/// endpoint get the messages' contents counted and summed, which is exact
-/// where the template adds no tokens (the built-in sim) and an undercount
-/// elsewhere.
-pub struct ChatCounter<'a> {
-    pub client: &'a Client,
-    pub system: Option<&'a str>,
-    /// Whether the server has `/apply-template`: unknown until first asked.
-    pub templated: std::sync::OnceLock<bool>,
-}
-
-impl ChatCounter<'_> {
-    async fn apply_template(&self, user: &str) -> anyhow::Result<Option<String>> {
-        if self.templated.get() == Some(&false) {
-            return Ok(None);
-        }
-        let body = serde_json::json!({
-            "messages": GenRequest::messages(self.system, user),
-        });
-        let url = format!("{}/apply-template", self.client.root_url);
-        let response = self.client.http.post(&url).json(&body).send().await?;
-        if !response.status().is_success() {
-            let _ = self.templated.set(false);
-            return Ok(None);
-        }
-        let _ = self.templated.set(true);
-        let v: serde_json::Value = response.json().await?;
-        Ok(v.get("prompt").and_then(|p| p.as_str()).map(str::to_string))
-    }
-}
-
-impl TokenCounter for ChatCounter<'_> {
-    async fn count(&self, text: &str) -> anyhow::Result<usize> {
-        match self.apply_template(text).await? {
-            Some(rendered) => self.client.count_tokens(&rendered).await,
-            None => {
-                let system = match self.system {
-                    Some(s) => self.client.count_tokens(s).await?,
-                    None => 0,
-                };
-                Ok(system + self.client.count_tokens(text).await?)
-            }
         }
     }
 }

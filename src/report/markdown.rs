@@ -85,7 +85,7 @@ impl Exporter for Markdown {
         if !warns.is_empty() {
             out.push('\n');
             for w in warns {
-                out.push_str(&format!("- ⚠ {}\n", escape(&w)));
+                out.push_str(&format!("- ⚠ {}\n", escape(&w.to_string())));
             }
         }
         out.push_str(

@@ -9,6 +9,7 @@ mod markdown;
 pub(crate) mod service;
 pub(crate) mod significance;
 mod table;
+mod warning;
 
 use crate::analysis::compare::{Comparison, ConfigEstimate, Decision};
 use crate::analysis::expect::Checked;
@@ -19,10 +20,9 @@ use polars::prelude::DataFrame;
 
 pub use cells::{format_num, HEADERS};
 pub use service::{rate_summary, service_lines, slo_words};
-pub use significance::{
-    between_runs_lines, expectation_lines, p_value, pct, significance_lines, warnings,
-};
+pub use significance::{between_runs_lines, expectation_lines, p_value, pct, significance_lines};
 pub use table::aligned;
+pub use warning::{warnings, Warning};
 
 /// What every report format gets.
 pub struct ReportInput<'a> {

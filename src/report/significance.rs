@@ -1,5 +1,5 @@
-//! The comparisons against the baseline and the noise warnings, as text
-//! lines shared by the terminal and Markdown reports.
+//! The comparisons against the baseline and the expectations, as text lines
+//! shared by the terminal and Markdown reports.
 
 use super::cells::format_num;
 use super::ReportInput;
@@ -53,76 +53,6 @@ pub fn significance_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>
         })
         .collect();
     (header, rows)
-}
-
-/// Configurations whose estimates are too thin or too noisy to lean on.
-pub fn warnings(input: &ReportInput) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut few = Vec::new();
-    for e in input
-        .estimates
-        .iter()
-        .filter(|e| crate::metrics::by_column(&e.metric).is_some_and(|m| m.shown))
-    {
-        if e.estimate.n < 3 {
-            if !few.contains(&e.config) {
-                few.push(e.config.clone());
-            }
-        } else if e.estimate.cv.is_some_and(|cv| cv > 0.10) {
-            out.push(format!(
-                "{}: {} varies {:.0}% between trials (CV); more repetitions or a quieter machine would help",
-                e.config,
-                metric_label(&e.metric),
-                e.estimate.cv.unwrap_or_default() * 100.0
-            ));
-        }
-    }
-    for f in &input.run.manifest.failed_trials {
-        let first = f.reason.lines().next().unwrap_or_default();
-        out.push(format!(
-            "trial {} ({}) failed: {first}; the server was relaunched and the run went on (the trial's records, failures included, are kept)",
-            f.trial, f.config
-        ));
-    }
-    out.extend(record_warnings(&input.run.records, input.run.torn_tail));
-    if !few.is_empty() {
-        out.insert(
-            0,
-            format!(
-                "fewer than 3 trials for {}: intervals are wide or missing",
-                few.join(", ")
-            ),
-        );
-    }
-    out
-}
-
-/// What the records say about the server's conduct beyond the failures:
-/// requests sent twice, numbers not believed, a log cut short.
-fn record_warnings(records: &[crate::record::Record], torn_tail: bool) -> Vec<String> {
-    let mut out = Vec::new();
-    let retried = records.iter().filter(|r| r.retried).count();
-    if retried > 0 {
-        out.push(format!(
-            "{retried} request(s) went out again on a new connection after the kept one they were written to was closed by the server before any response (`retried` in requests.parquet)"
-        ));
-    }
-    let warned: Vec<&crate::record::Record> =
-        records.iter().filter(|r| !r.warnings.is_empty()).collect();
-    if let Some(first) = warned.first() {
-        out.push(format!(
-            "{} request(s) carried numbers not believed (kept as sent; `warnings` in requests.parquet), first: {}",
-            warned.len(),
-            first.warnings.join("; ")
-        ));
-    }
-    if torn_tail {
-        out.push(
-            "the last line of requests.jsonl was cut off (a kill or a full disk) and is left out"
-                .into(),
-        );
-    }
-    out
 }
 
 /// One line per declared expectation: outcome, expectation, change, p.

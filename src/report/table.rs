@@ -86,6 +86,7 @@ impl Exporter for Table {
         }
         // Warnings quote servers (a dead server's last words): shown, not obeyed.
         for w in warnings(input) {
+            let w = w.to_string();
             let w = crate::redact::for_terminal(&w);
             out.push_str(&format!("warning: {w}\n"));
         }

@@ -92,7 +92,11 @@ impl Exporter for Html {
                 .collect::<Vec<_>>(),
         );
         for w in warnings(input) {
-            let _ = write!(summary, "<p class=\"warn\">⚠ {}</p>", escape(&w));
+            let _ = write!(
+                summary,
+                "<p class=\"warn\">⚠ {}</p>",
+                escape(&w.to_string())
+            );
         }
         summary.push_str(
             "<p class=\"note\">Percentiles pool every successful request of a configuration. \
