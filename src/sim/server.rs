@@ -225,22 +225,9 @@ fn generate(s: Arc<Shared>, body: Bytes, kind: Kind, arrived: Instant) -> Respon
             )
         }
     };
-    // The chat template of the sim adds no tokens: a conversation counts as
-    // the sum of its message contents. A list of prompts is a batch: one
-    // sequence (and one choice) per prompt.
-    let prompts: Vec<usize> = match (kind, &req.prompt, &req.messages) {
-        (Kind::Completion, Some(PromptField::One(p)), _) => vec![tokenizer::count(p)],
-        (Kind::Completion, Some(PromptField::Many(ps)), _) if !ps.is_empty() => {
-            ps.iter().map(|p| tokenizer::count(p)).collect()
-        }
-        (Kind::Completion, Some(PromptField::Many(_)), _) => {
-            return error(StatusCode::BAD_REQUEST, "'prompt' is an empty list")
-        }
-        (Kind::Chat, _, Some(ms)) if !ms.is_empty() => {
-            vec![ms.iter().map(|m| tokenizer::count(&m.content)).sum()]
-        }
-        (Kind::Completion, None, _) => return error(StatusCode::BAD_REQUEST, "missing 'prompt'"),
-        (Kind::Chat, _, _) => return error(StatusCode::BAD_REQUEST, "missing 'messages'"),
+    let prompts = match prompt_lengths(kind, &req) {
+        Ok(p) => p,
+        Err(refused) => return *refused,
     };
     if s.loading() {
         return retry_later(StatusCode::SERVICE_UNAVAILABLE, "loading model");
@@ -253,45 +240,106 @@ fn generate(s: Arc<Shared>, body: Bytes, kind: Kind, arrived: Instant) -> Respon
         );
         std::process::exit(3);
     }
+    let fault = match draw_fault(&s, n) {
+        Ok(f) => f,
+        Err(refused) => return *refused,
+    };
+    let jobs = jobs(&s, &req, kind, n, &prompts, fault, arrived);
+    let include_usage = req.stream_options.as_ref().is_some_and(|o| o.include_usage);
+    let (tx, rx) = mpsc::channel::<Piece>(64);
+    let stream = req.stream;
+    let witness = s
+        .truth
+        .clone()
+        .map(|log| (log, format!("cmpl-sim-{n}"), arrived));
+    tokio::spawn(serve(s, jobs, tx, stream, include_usage));
+    let body_stream = super::truth::body(rx, witness);
+    let content_type = if stream {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
+    Response::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Body::from_stream(body_stream))
+        .unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "response"))
+}
+
+/// Each prompt's length in tokens, or the refusal of a malformed request.
+/// The chat template of the sim adds no tokens: a conversation counts as
+/// the sum of its message contents. A list of prompts is a batch: one
+/// sequence (and one choice) per prompt.
+fn prompt_lengths(kind: Kind, req: &GenRequest) -> Result<Vec<usize>, Box<Response>> {
+    match (kind, &req.prompt, &req.messages) {
+        (Kind::Completion, Some(PromptField::One(p)), _) => Ok(vec![tokenizer::count(p)]),
+        (Kind::Completion, Some(PromptField::Many(ps)), _) if !ps.is_empty() => {
+            Ok(ps.iter().map(|p| tokenizer::count(p)).collect())
+        }
+        (Kind::Completion, Some(PromptField::Many(_)), _) => Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "'prompt' is an empty list",
+        ))),
+        (Kind::Chat, _, Some(ms)) if !ms.is_empty() => {
+            Ok(vec![ms.iter().map(|m| tokenizer::count(&m.content)).sum()])
+        }
+        (Kind::Completion, None, _) => {
+            Err(Box::new(error(StatusCode::BAD_REQUEST, "missing 'prompt'")))
+        }
+        (Kind::Chat, _, _) => Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "missing 'messages'",
+        ))),
+    }
+}
+
+/// Request `n`'s fault, drawn from the sim's seed and counted; the faults
+/// that answer at once come back as their response.
+fn draw_fault(s: &Shared, n: u64) -> Result<Option<Fault>, Box<Response>> {
     let mut draw =
         StdRng::seed_from_u64(s.model.seed ^ n.wrapping_mul(0xD1B5_4A32_D192_ED03) ^ 0xFA17);
     let fault = s.model.faults.pick(draw.random_range(0.0..1.0));
-    if let Some(f) = fault {
-        if let Some(i) = FAULTS.iter().position(|x| *x == f) {
-            s.injected[i].fetch_add(1, Ordering::Relaxed);
-        }
+    if let Some(i) = fault.and_then(|f| FAULTS.iter().position(|x| *x == f)) {
+        s.injected[i].fetch_add(1, Ordering::Relaxed);
     }
     match fault {
-        Some(Fault::Error) => {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "injected fault: internal error",
-            )
-        }
-        Some(Fault::RateLimited) => {
-            return retry_later(
-                StatusCode::TOO_MANY_REQUESTS,
-                "injected fault: rate limited",
-            )
-        }
-        Some(Fault::Unavailable) => {
-            return retry_later(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "injected fault: unavailable",
-            )
-        }
-        _ => {}
+        Some(Fault::Error) => Err(Box::new(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "injected fault: internal error",
+        ))),
+        Some(Fault::RateLimited) => Err(Box::new(retry_later(
+            StatusCode::TOO_MANY_REQUESTS,
+            "injected fault: rate limited",
+        ))),
+        Some(Fault::Unavailable) => Err(Box::new(retry_later(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "injected fault: unavailable",
+        ))),
+        other => Ok(other),
     }
+}
+
+/// One sequence per prompt, its length decided now: exactly `max_tokens`
+/// under `ignore_eos`, else a geometric length with mean 64 ("the model
+/// stops on its own").
+fn jobs(
+    s: &Shared,
+    req: &GenRequest,
+    kind: Kind,
+    n: u64,
+    prompts: &[usize],
+    fault: Option<Fault>,
+    arrived: Instant,
+) -> Vec<Job> {
     let max_tokens = req.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS).max(1);
     let exact = req.ignore_eos || req.min_tokens.is_some_and(|m| m >= max_tokens);
-    let jobs: Vec<Job> = prompts
+    prompts
         .iter()
         .enumerate()
         .map(|(index, &prompt_tokens)| {
             let mut rng = StdRng::seed_from_u64(
                 s.model.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index as u64,
             );
-            // Without ignore_eos the "model" stops on its own: a geometric length with mean 64.
             let completion_tokens = if exact {
                 max_tokens
             } else {
@@ -319,24 +367,5 @@ fn generate(s: Arc<Shared>, body: Bytes, kind: Kind, arrived: Instant) -> Respon
                 arrived,
             }
         })
-        .collect();
-    let include_usage = req.stream_options.as_ref().is_some_and(|o| o.include_usage);
-    let (tx, rx) = mpsc::channel::<Piece>(64);
-    let stream = req.stream;
-    let witness = s
-        .truth
-        .clone()
-        .map(|log| (log, format!("cmpl-sim-{n}"), arrived));
-    tokio::spawn(serve(s, jobs, tx, stream, include_usage));
-    let body_stream = super::truth::body(rx, witness);
-    let content_type = if stream {
-        "text/event-stream"
-    } else {
-        "application/json"
-    };
-    Response::builder()
-        .header(header::CONTENT_TYPE, content_type)
-        .header(header::CACHE_CONTROL, "no-cache")
-        .body(Body::from_stream(body_stream))
-        .unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "response"))
+        .collect()
 }
