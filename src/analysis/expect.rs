@@ -105,7 +105,10 @@ pub fn check(
                 (Some(_), ExpectedChange::None) if significant && rel.abs() > size => {
                     (Refuted, "it changed significantly".into())
                 }
-                (Some(_), ExpectedChange::None) => (Confirmed, "no significant change".into()),
+                (Some(_), ExpectedChange::None) => (
+                    Confirmed,
+                    super::verdict::Verdict::NoSignificantChange.to_string(),
+                ),
                 (Some(_), _) => (Inconclusive, "not significant".into()),
             };
             let change = match x.change {
