@@ -98,3 +98,19 @@ impl Exporter for Markdown {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn text_cannot_start_a_heading_an_image_or_a_cell() {
+        let level = "q4\n# Owned\n![x](http://evil/x.png) | <b>`code`</b>\r\nend";
+        let e = escape(level);
+        assert!(!e.contains('\n') && !e.contains('\r'), "{e}");
+        assert_eq!(
+            e,
+            "q4 # Owned !\\[x\\](http://evil/x.png) \\| &lt;b&gt;\\`code\\`&lt;/b&gt; end"
+        );
+    }
+}
