@@ -135,13 +135,13 @@ impl Client {
         let mut retried = false;
         loop {
             let mut t;
-            let exchange = if let Some(lean) = &self.http1 {
+            let (exchange, why) = if let Some(lean) = &self.http1 {
                 let request = lean.request(body.as_bytes());
                 let sent = Instant::now();
                 t = Timing::new(sent, choices);
-                let (deadline, _) = self.deadline(sent, cutoff);
+                let (deadline, why) = self.deadline(sent, cutoff);
                 let exchange = lean.exchange(&request, &mut t, retried);
-                tokio::time::timeout_at(deadline, exchange).await
+                (tokio::time::timeout_at(deadline, exchange).await, why)
             } else {
                 // Serialise and build before the clock starts: only the exchange counts.
                 let built = self
@@ -156,9 +156,9 @@ impl Client {
                     Ok(r) => r,
                     Err(e) => return t.fail(None, format!("building request: {e}")),
                 };
-                let (deadline, _) = self.deadline(sent, cutoff);
+                let (deadline, why) = self.deadline(sent, cutoff);
                 let exchange = via_reqwest::exchange(&self.http, request, &mut t);
-                tokio::time::timeout_at(deadline, exchange).await
+                (tokio::time::timeout_at(deadline, exchange).await, why)
             };
             t.outcome.retried = retried;
             match exchange {
@@ -175,7 +175,7 @@ impl Client {
                 Ok(Exchange::Done) => return t.outcome,
                 Err(_) => {
                     let status = t.outcome.http_status;
-                    let reason = match self.deadline(t.outcome.sent, cutoff).1 {
+                    let reason = match why {
                         Cutoff::Timeout => {
                             format!("timeout after {}s", self.config.timeout.as_secs_f64())
                         }

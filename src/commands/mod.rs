@@ -185,7 +185,7 @@ fn run(
         given = m.overrides;
     }
     apply_overrides(&mut loaded, given)?;
-    reach::check_input_lengths(&loaded, &plan::expand(&loaded.experiment))?;
+    reach::check_input_lengths(&loaded)?;
     for f in formats {
         if crate::report::exporter(f).is_none() {
             return Err(crate::error::InputError::new(format!(
@@ -230,8 +230,8 @@ fn run(
 
 fn validate(path: &Path) -> anyhow::Result<()> {
     let loaded = experiment::load(path)?;
+    reach::check_input_lengths(&loaded)?;
     let plan = plan::expand(&loaded.experiment);
-    reach::check_input_lengths(&loaded, &plan)?;
     let e = &loaded.experiment;
     let per_trial = e.trial.requests.map(|n| n as usize);
     let requests = per_trial.map(|n| n * plan.trials.len());

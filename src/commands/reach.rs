@@ -6,13 +6,12 @@
 
 use crate::error::InputError;
 use crate::experiment::{Api, CachePolicy, LoadedExperiment};
-use crate::plan::Plan;
 use crate::prompts::{cache_buster, template};
 
 /// Prompts drawn per configuration: the longest of them decides.
 const SAMPLES: usize = 32;
 
-pub fn check_input_lengths(l: &LoadedExperiment, plan: &Plan) -> Result<(), InputError> {
+pub fn check_input_lengths(l: &LoadedExperiment) -> Result<(), InputError> {
     let e = &l.experiment;
     if e.target.builtin.is_none() {
         return Ok(());
@@ -22,7 +21,7 @@ pub fn check_input_lengths(l: &LoadedExperiment, plan: &Plan) -> Result<(), Inpu
         (Api::Chat, Some(s)) => count(s),
         _ => 0,
     };
-    for config in &plan.configurations {
+    for config in &crate::experiment::configurations(e) {
         let Some(n) = config.input_tokens() else {
             continue;
         };

@@ -75,11 +75,11 @@ pub async fn open_loop(
         carried.insert(task.id(), (slot, offset));
         // Reap finished tasks as we go: a long trial holds only those in flight.
         while let Some(done) = set.try_join_next_with_id() {
-            lost(done, &mut carried, &records, start).await;
+            reap(done, &mut carried, &records, start).await;
         }
     }
     while let Some(done) = set.join_next_with_id().await {
-        lost(done, &mut carried, &records, start).await;
+        reap(done, &mut carried, &records, start).await;
     }
     clock.stop();
     sent
@@ -89,7 +89,7 @@ type Carried = std::collections::HashMap<tokio::task::Id, (crate::record::Reques
 
 /// A finished task: forgotten if it sent its record; if it died (a panic,
 /// a cancellation), its request's record says so.
-async fn lost(
+async fn reap(
     done: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
     carried: &mut Carried,
     records: &mpsc::Sender<Record>,

@@ -138,17 +138,15 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
         }
     };
     session.stop();
-    // On a full disk the manifest may not be writable either: the run's
-    // own error, with the way to resume, is what must reach the user.
-    // set_servers fails on a full disk, but the servers are in the manifest
-    // that `finish` writes after making room.
+    // On a full disk the manifest may not be writable either: the run's own
+    // error, with the way to resume, is what must reach the user. (Setting
+    // the servers can fail there, but `finish` writes them after making room.)
     let _ = writer.set_servers(&session.launches());
-    let finished = match (&outcome, &interrupted) {
+    let manifest = match (&outcome, &interrupted) {
         (Ok(()), _) => writer.finish(Status::Complete, None),
         (Err(_), Some(what)) => writer.finish(Status::Interrupted, Some(what.clone())),
         (Err(e), None) => writer.finish(Status::Failed, Some(format!("{e:#}"))),
     };
-    let manifest = finished;
     let unsaved = |e: &anyhow::Error| format!(" (manifest.json could not be updated: {e:#})");
     if let Err(e) = outcome {
         let note = manifest.as_ref().err().map(unsaved).unwrap_or_default();
