@@ -9,9 +9,9 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     // Leaves: shared types and helpers with no place in the flow.
     &[
-        "error", "clock", "level", "metrics", "record", "redact", "yaml", "tls",
+        "error", "clock", "duration", "level", "metrics", "record", "redact", "yaml", "tls",
     ],
-    &["prompts"],
+    &["prompts", "workload"],
     &["experiment"],
     &["plan"],
     &["client", "sim", "monitor", "server"],

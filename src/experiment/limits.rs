@@ -3,10 +3,9 @@
 //! memory while planning: a number past one is a typo, refused by
 //! `validate` (exit 2) rather than a panic or an allocation abort at run time.
 
-use std::time::Duration;
 
-/// Any duration in an experiment (trial, timeout, warm-up, grace).
-pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+pub use crate::duration::MAX_DURATION;
 pub const MAX_REPETITIONS: u32 = 10_000;
 /// Requests in one trial (or its warm-up).
 pub const MAX_REQUESTS: u32 = 10_000_000;

@@ -1,7 +1,7 @@
 //! Experiment files: typed spec, loading with located errors, validation.
 
 mod configuration;
-mod duration;
+
 pub mod limits;
 mod sim_spec;
 mod spec;
@@ -10,7 +10,7 @@ mod validate;
 pub use crate::level::Level;
 pub use crate::yaml::locate_key;
 pub use configuration::{configurations, Configuration};
-pub use duration::HumanDuration;
+pub use crate::duration::HumanDuration;
 pub use limits::size_of_plan;
 pub use sim_spec::{Faults, SimModel, UNLIMITED_SLOTS};
 pub use spec::*;

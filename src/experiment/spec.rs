@@ -1,7 +1,7 @@
 //! The experiment file, as typed data. `schemas/experiment.schema.json` is
 //! generated from these types (`infer-bench schema`).
 
-use super::duration::HumanDuration;
+use crate::duration::HumanDuration;
 use super::sim_spec::SimModel;
 use crate::level::Level;
 use indexmap::IndexMap;

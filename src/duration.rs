@@ -5,6 +5,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
 use std::time::Duration;
 
+/// Any duration in an experiment (trial, timeout, warm-up, grace).
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HumanDuration(pub Duration);
 
@@ -16,7 +19,7 @@ impl<'de> Deserialize<'de> for HumanDuration {
                 "invalid duration '{text}' ({e}), expected e.g. '30s', '2m', '500ms'"
             ))
         })?;
-        let max = super::limits::MAX_DURATION;
+        let max = MAX_DURATION;
         if d > max {
             return Err(serde::de::Error::custom(format!(
                 "duration '{text}' is longer than the most infer-bench takes ({})",

@@ -1,0 +1,235 @@
+//! Token lengths: a constant, or a distribution drawn per request from the
+//! seed, so two runs of one experiment send the same lengths.
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use rand::distr::weighted::WeightedIndex;
+use rand_distr::{Distribution, LogNormal, Normal};
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// `300`, or `{dist: lognormal, mean: 300, sd: 150, min: 16, max: 2048}`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Length {
+    /// Every request this many tokens.
+    Fixed(u64),
+    Dist(Dist),
+}
+
+/// A length distribution. Draws are rounded to whole tokens, then clamped
+/// to `min`/`max` (and to at least 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Dist {
+    /// Every whole length from `min` to `max`, equally likely.
+    Uniform { min: u64, max: u64 },
+    /// Normal with this mean and standard deviation.
+    Normal {
+        mean: f64,
+        sd: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<u64>,
+    },
+    /// Log-normal whose lengths (not their logarithms) have this mean and
+    /// standard deviation: right-skewed, as prompt lengths are.
+    Lognormal {
+        mean: f64,
+        sd: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<u64>,
+    },
+    /// One of `values`, with `weights` (equal when absent).
+    Empirical {
+        values: Vec<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        weights: Option<Vec<f64>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<u64>,
+    },
+}
+
+// A hand-written Deserialize keeps the inner error (and its line) of a
+// distribution that does not parse; an untagged derive would only say that
+// nothing matched.
+impl<'de> Deserialize<'de> for Length {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Length;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a whole number of tokens or {dist: uniform|normal|lognormal|empirical, ...}")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Length, E> {
+                Ok(Length::Fixed(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Length, E> {
+                u64::try_from(v)
+                    .map(Length::Fixed)
+                    .map_err(|_| E::custom(format!("a length of {v} tokens, expected 1 or more")))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Length, A::Error> {
+                Dist::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(Length::Dist)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+impl Length {
+    /// What is wrong with this length, if anything.
+    pub fn check(&self) -> Result<(), String> {
+        let positive = |name: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(format!("{name} is {v}, expected a number above 0"))
+            }
+        };
+        match self {
+            Length::Fixed(0) => Err("a length of 0 tokens, expected 1 or more".into()),
+            Length::Fixed(_) => Ok(()),
+            Length::Dist(d) => {
+                match d {
+                    Dist::Uniform { min, max } if min > max => {
+                        return Err(format!("uniform: min {min} is above max {max}"))
+                    }
+                    Dist::Uniform { .. } => {}
+                    Dist::Normal { mean, sd, .. } | Dist::Lognormal { mean, sd, .. } => {
+                        positive("mean", *mean)?;
+                        positive("sd", *sd)?;
+                    }
+                    Dist::Empirical {
+                        values, weights, ..
+                    } => {
+                        if values.is_empty() {
+                            return Err("empirical: no values".into());
+                        }
+                        if let Some(w) = weights {
+                            if w.len() != values.len() {
+                                return Err(format!(
+                                    "empirical: {} weights for {} values, expected one each",
+                                    w.len(),
+                                    values.len()
+                                ));
+                            }
+                            if w.iter().any(|x| !x.is_finite() || *x < 0.0)
+                                || w.iter().sum::<f64>() <= 0.0
+                            {
+                                return Err(
+                                    "empirical: weights must be 0 or more, and not all 0".into()
+                                );
+                            }
+                        }
+                    }
+                }
+                let (lo, hi) = d.clamps();
+                if hi < lo {
+                    return Err(format!("min {lo} is above max {hi}"));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The length of request `request` of trial `trial`: its own generator,
+    /// so a draw does not depend on how many came before.
+    pub fn draw(&self, seed: u64, trial: usize, request: usize, stream: u64) -> u64 {
+        match self {
+            Length::Fixed(n) => *n,
+            Length::Dist(d) => d.sample(&mut request_rng(seed, trial, request, stream)),
+        }
+    }
+
+    /// The largest length a draw can give.
+    pub fn max(&self) -> u64 {
+        match self {
+            Length::Fixed(n) => *n,
+            Length::Dist(d) => {
+                let (lo, hi) = d.clamps();
+                match d {
+                    Dist::Uniform { max, .. } => (*max).min(hi).max(lo),
+                    Dist::Empirical { values, .. } => {
+                        values.iter().max().copied().unwrap_or(1).clamp(lo, hi)
+                    }
+                    _ => hi,
+                }
+            }
+        }
+    }
+}
+
+impl Dist {
+    /// The clamps, at least 1 token.
+    pub fn clamps(&self) -> (u64, u64) {
+        let (min, max) = match self {
+            Dist::Uniform { min, max } => (Some(*min), Some(*max)),
+            Dist::Normal { min, max, .. }
+            | Dist::Lognormal { min, max, .. }
+            | Dist::Empirical { min, max, .. } => (*min, *max),
+        };
+        (min.unwrap_or(1).max(1), max.unwrap_or(u64::MAX))
+    }
+
+    pub fn sample(&self, rng: &mut StdRng) -> u64 {
+        let (lo, hi) = self.clamps();
+        let x: f64 = match self {
+            Dist::Uniform { min, max } => return rng.random_range(*min..=*max).clamp(lo, hi),
+            Dist::Normal { mean, sd, .. } => Normal::new(*mean, *sd)
+                .map(|n| n.sample(rng))
+                .unwrap_or(*mean),
+            Dist::Lognormal { mean, sd, .. } => {
+                let (mu, sigma) = lognormal_params(*mean, *sd);
+                LogNormal::new(mu, sigma)
+                    .map(|n| n.sample(rng))
+                    .unwrap_or(*mean)
+            }
+            Dist::Empirical {
+                values, weights, ..
+            } => {
+                let i = match weights {
+                    Some(w) => WeightedIndex::new(w).map(|w| w.sample(rng)).unwrap_or(0),
+                    None => rng.random_range(0..values.len()),
+                };
+                return values[i].clamp(lo, hi);
+            }
+        };
+        // A float above u64::MAX saturates in `as`; NaN cannot come from
+        // checked parameters.
+        (x.round().max(0.0) as u64).clamp(lo, hi)
+    }
+}
+
+/// μ and σ of the underlying normal for a log-normal whose own mean and
+/// standard deviation are `mean` and `sd`.
+pub fn lognormal_params(mean: f64, sd: f64) -> (f64, f64) {
+    let s2 = (1.0 + (sd / mean).powi(2)).ln();
+    (mean.ln() - s2 / 2.0, s2.sqrt())
+}
+
+/// A generator for one request's draw: seed, trial, request and stream
+/// (input, output, ...) mixed by SplitMix64.
+pub fn request_rng(seed: u64, trial: usize, request: usize, stream: u64) -> StdRng {
+    let mut z = seed;
+    for v in [trial as u64, request as u64, stream] {
+        z = splitmix(z ^ v.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    }
+    StdRng::seed_from_u64(z)
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests;
