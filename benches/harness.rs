@@ -91,6 +91,10 @@ fn outcome(tokens: usize) -> Outcome {
         reused: Some(true),
         retried: false,
         warnings: Vec::new(),
+        first_reasoning_ms: None,
+        first_answer_ms: None,
+        reasoning_tokens: None,
+        text: None,
     }
 }
 
@@ -103,6 +107,8 @@ fn slot(i: usize) -> RequestSlot {
         requested_input_tokens: Some(200),
         requested_output_tokens: Some(100),
         batch: 1,
+        session: None,
+        turn: None,
     }
 }
 

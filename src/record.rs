@@ -47,6 +47,11 @@ pub const RECORD_COLUMNS: &[&str] = &[
     "reused",
     "retried",
     "warnings",
+    "first_reasoning_ms",
+    "first_answer_ms",
+    "reasoning_tokens",
+    "session",
+    "turn",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,6 +120,20 @@ pub struct Record {
     /// What the server sent that is kept but not believed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Reasoning models: to the first reasoning event and to the first
+    /// answer event (TTFT is the earlier), and the reasoning's tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_reasoning_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_answer_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_tokens: Option<u64>,
+    /// Multi-turn sessions: the conversation (from 0 in its trial) and the
+    /// turn within it (from 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u32>,
 }
 
 /// Where a request sits in the plan, and what it asked for.
@@ -129,4 +148,6 @@ pub struct RequestSlot {
     pub requested_output_tokens: Option<u64>,
     /// Prompts in the request.
     pub batch: usize,
+    pub session: Option<u64>,
+    pub turn: Option<u32>,
 }

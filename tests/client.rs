@@ -39,6 +39,7 @@ fn request() -> GenRequest {
         max_tokens: Some(3),
         exact_output: true,
         params: Default::default(),
+        ..Default::default()
     }
 }
 

@@ -57,6 +57,11 @@ fn record(
         reused: None,
         retried: false,
         warnings: Vec::new(),
+        first_reasoning_ms: None,
+        first_answer_ms: None,
+        reasoning_tokens: None,
+        session: None,
+        turn: None,
     }
 }
 

@@ -220,6 +220,8 @@ fn requests(n: usize, tokens: u64, tag: &str) -> Arc<Vec<GenRequest>> {
                 max_tokens: Some(tokens),
                 exact_output: true,
                 params: Default::default(),
+                requested_output_tokens: Some(tokens),
+                ..Default::default()
             })
             .collect(),
     )
@@ -251,8 +253,6 @@ async fn measure(
         concurrency: in_flight,
         requests: Some(n),
         duration: None,
-        requested_input_tokens: None,
-        requested_output_tokens: Some(args.tokens),
         batch: 1,
         // Streams of one fixed length would otherwise all send in the same
         // instant, round after round: spread them over one request's time,

@@ -132,26 +132,41 @@ impl Client {
         }
         .to_string();
         let choices = 1 + req.batch.len();
+        // A header of this request alone must be one line: anything else
+        // would smuggle a second header (or request) onto the wire.
+        if let Some((k, _)) = req.headers.iter().find(|(k, v)| {
+            HeaderName::from_bytes(k.as_bytes()).is_err() || HeaderValue::from_str(v).is_err()
+        }) {
+            return Outcome::failed(Instant::now(), format!("invalid header '{k}' in the request"));
+        }
         let mut retried = false;
         loop {
             let mut t;
             let (exchange, why) = if let Some(lean) = &self.http1 {
-                let request = lean.request(body.as_bytes());
+                let request = lean.request(body.as_bytes(), &req.headers);
                 let sent = Instant::now();
                 t = Timing::new(sent, choices);
+                if req.keep_text {
+                    t.keep_text();
+                }
                 let (deadline, why) = self.deadline(sent, cutoff);
                 let exchange = lean.exchange(&request, &mut t, retried);
                 (tokio::time::timeout_at(deadline, exchange).await, why)
             } else {
                 // Serialise and build before the clock starts: only the exchange counts.
-                let built = self
+                let mut builder = self
                     .http
                     .post(&self.generate_url)
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(body.clone())
-                    .build();
+                    .header(reqwest::header::CONTENT_TYPE, "application/json");
+                for (k, v) in &req.headers {
+                    builder = builder.header(k, v);
+                }
+                let built = builder.body(body.clone()).build();
                 let sent = Instant::now();
                 t = Timing::new(sent, choices);
+                if req.keep_text {
+                    t.keep_text();
+                }
                 let request = match built {
                     Ok(r) => r,
                     Err(e) => return t.fail(None, format!("building request: {e}")),

@@ -50,6 +50,15 @@ pub struct Outcome {
     pub retried: bool,
     /// What the server sent that is kept but not believed (absurd counts).
     pub warnings: Vec<String>,
+    /// Reasoning models: to the first reasoning event, and to the first
+    /// answer (content) event; TTFT is the earlier of the two.
+    pub first_reasoning_ms: Option<f64>,
+    pub first_answer_ms: Option<f64>,
+    /// The server's `completion_tokens_details.reasoning_tokens`, else the
+    /// count of reasoning events; none without reasoning.
+    pub reasoning_tokens: Option<u64>,
+    /// The answer's text, where the request asked to keep it.
+    pub text: Option<String>,
 }
 
 impl Outcome {
@@ -109,6 +118,11 @@ impl Outcome {
             reused: self.reused,
             retried: self.retried,
             warnings: self.warnings,
+            first_reasoning_ms: self.first_reasoning_ms,
+            first_answer_ms: self.first_answer_ms,
+            reasoning_tokens: self.reasoning_tokens,
+            session: slot.session,
+            turn: slot.turn,
         }
     }
 }

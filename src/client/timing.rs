@@ -17,6 +17,10 @@ pub const MAX_PLAUSIBLE_TOKENS: u64 = 100_000_000;
 /// `itl_ms`): more is a stream that does not end, cut off as a failure.
 pub const MAX_CONTENT_EVENTS: u64 = 1 << 22;
 
+/// Generated text kept for a session's history, at most (longer replies
+/// are kept cut, with a warning).
+pub const MAX_KEPT_TEXT: usize = 8 << 20;
+
 /// Accumulates timings as events arrive.
 pub(super) struct Timing {
     pub(super) outcome: Outcome,
@@ -30,6 +34,9 @@ pub(super) struct Timing {
     /// Usage per choice (in a choice's last chunk: llama.cpp, which for a
     /// batch reports each prompt's counts apart).
     usage_by_choice: std::collections::BTreeMap<usize, Counts>,
+    /// Events that carried reasoning, and the server's own count of it.
+    reasoning_events: u64,
+    reasoning_usage: Option<u64>,
 }
 
 impl Timing {
@@ -57,12 +64,23 @@ impl Timing {
                 reused: None,
                 retried: false,
                 warnings: Vec::new(),
+                first_reasoning_ms: None,
+                first_answer_ms: None,
+                reasoning_tokens: None,
+                text: None,
             },
             last_content: None,
             content_events: 0,
             usage_total: None,
             usage_by_choice: Default::default(),
+            reasoning_events: 0,
+            reasoning_usage: None,
         }
+    }
+
+    /// Keep the answer's text (choice 0) as it streams.
+    pub(super) fn keep_text(&mut self) {
+        self.outcome.text = Some(String::new());
     }
 
     pub(super) fn ms_since(&self, at: Instant) -> f64 {
@@ -96,6 +114,7 @@ impl Timing {
             self.last_content = Some(now);
             self.content_events += 1;
         }
+        self.reasoning_and_answer(now, chunk);
         for c in chunk.choices.iter().filter(|c| c.has_content()) {
             let counts = &mut self.outcome.choice_events;
             if counts.len() <= c.index {
@@ -115,6 +134,13 @@ impl Timing {
                 }
                 None => self.usage_total = Some(counts),
             }
+            if let Some(r) = u
+                .completion_tokens_details
+                .as_ref()
+                .and_then(|d| d.reasoning_tokens)
+            {
+                self.reasoning_usage = Some(r);
+            }
             if let Some(c) = u
                 .prompt_tokens_details
                 .as_ref()
@@ -133,7 +159,42 @@ impl Timing {
         Ok(())
     }
 
+    /// Reasoning models think before they answer: when each began, and the
+    /// answer's text where it is kept.
+    fn reasoning_and_answer(&mut self, now: Instant, chunk: &Chunk) {
+        let mut reasoning = false;
+        for c in &chunk.choices {
+            let (answer, thought) = match &c.delta {
+                Some(d) => (d.content.as_deref(), d.has_reasoning()),
+                None => (c.text.as_deref(), false),
+            };
+            reasoning |= thought;
+            let answer = answer.filter(|t| !t.is_empty());
+            if answer.is_some() && self.outcome.first_answer_ms.is_none() {
+                self.outcome.first_answer_ms = Some(self.ms_since(now));
+            }
+            if let (Some(kept), Some(a), 0) = (self.outcome.text.as_mut(), answer, c.index) {
+                if kept.len() + a.len() <= MAX_KEPT_TEXT {
+                    kept.push_str(a);
+                } else if !self.outcome.warnings.iter().any(|w| w.starts_with("reply text")) {
+                    self.outcome.warnings.push(format!(
+                        "reply text over {MAX_KEPT_TEXT} bytes: the session's history keeps it cut"
+                    ));
+                }
+            }
+        }
+        if reasoning {
+            self.reasoning_events += 1;
+            if self.outcome.first_reasoning_ms.is_none() {
+                self.outcome.first_reasoning_ms = Some(self.ms_since(now));
+            }
+        }
+    }
+
     fn settle_tokens(&mut self) {
+        if self.reasoning_events > 0 || self.reasoning_usage.is_some() {
+            self.outcome.reasoning_tokens = self.reasoning_usage.or(Some(self.reasoning_events));
+        }
         // A request-wide usage wins; else the choices' own, summed.
         let (prompt, completion) = self.usage_total.unwrap_or_else(|| {
             // A sum that overflows is no count at all (and said so below).

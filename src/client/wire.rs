@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 /// One generation request, as the load generator asks for it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct GenRequest {
     pub model: String,
     pub prompt: String,
@@ -18,6 +18,16 @@ pub struct GenRequest {
     pub exact_output: bool,
     /// Extra body fields (temperature, ...), already rendered.
     pub params: Map<String, Value>,
+    /// Chat: the conversation before `prompt` (a session's earlier turns,
+    /// a dataset's messages), after `system`.
+    pub history: Vec<crate::workload::Message>,
+    /// Headers of this request alone (a session's id).
+    pub headers: Vec<(String, String)>,
+    /// Keep the generated text (a session's next turn sends it back).
+    pub keep_text: bool,
+    /// What the request asks for, in tokens, as its record states it.
+    pub requested_input_tokens: Option<u64>,
+    pub requested_output_tokens: Option<u64>,
 }
 
 impl GenRequest {
@@ -35,10 +45,15 @@ impl GenRequest {
 
     pub fn chat_body(&self) -> Value {
         let mut body = self.common();
-        body.insert(
-            "messages".into(),
-            Self::messages(self.system.as_deref(), &self.prompt),
-        );
+        let mut messages = Vec::with_capacity(self.history.len() + 2);
+        if let Some(system) = &self.system {
+            messages.push(json!({"role": "system", "content": system}));
+        }
+        for m in &self.history {
+            messages.push(json!({"role": m.role.as_str(), "content": m.content}));
+        }
+        messages.push(json!({"role": "user", "content": self.prompt}));
+        body.insert("messages".into(), Value::Array(messages));
         Value::Object(body)
     }
 
@@ -125,8 +140,25 @@ pub struct Choice {
 pub struct Delta {
     #[serde(default)]
     pub content: Option<String>,
+    /// Reasoning models' thinking: `reasoning_content` (llama.cpp,
+    /// DeepSeek, older vLLM) or `reasoning` (newer vLLM, some gateways,
+    /// which may send both).
     #[serde(default)]
     pub reasoning_content: Option<String>,
+    #[serde(default)]
+    pub reasoning: Option<String>,
+}
+
+impl Delta {
+    pub fn has_reasoning(&self) -> bool {
+        [&self.reasoning_content, &self.reasoning]
+            .iter()
+            .any(|s| s.as_deref().is_some_and(|t| !t.is_empty()))
+    }
+
+    pub fn has_answer(&self) -> bool {
+        self.content.as_deref().is_some_and(|t| !t.is_empty())
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,6 +169,14 @@ pub struct Usage {
     pub completion_tokens: Option<u64>,
     #[serde(default)]
     pub prompt_tokens_details: Option<PromptTokensDetails>,
+    #[serde(default)]
+    pub completion_tokens_details: Option<CompletionTokensDetails>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CompletionTokensDetails {
+    #[serde(default)]
+    pub reasoning_tokens: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -175,7 +215,7 @@ impl Choice {
             || self
                 .delta
                 .as_ref()
-                .is_some_and(|d| nonempty(&d.content) || nonempty(&d.reasoning_content))
+                .is_some_and(|d| d.has_answer() || d.has_reasoning())
     }
 }
 
@@ -220,6 +260,7 @@ mod tests {
             max_tokens: Some(9),
             exact_output: true,
             params: Map::new(),
+            ..GenRequest::default()
         };
         let b = r.chat_body();
         assert_eq!(b["ignore_eos"], json!(true));

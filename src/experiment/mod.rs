@@ -28,6 +28,20 @@ pub struct LoadedExperiment {
     pub experiment: Experiment,
     pub prompts_path: PathBuf,
     pub prompts: PromptSet,
+    /// The `workloads:` section read, data files included.
+    pub workloads: indexmap::IndexMap<String, crate::workload::Workload>,
+}
+
+impl LoadedExperiment {
+    /// The workload of a configuration: its `workload` level, or the only
+    /// one declared; none where the experiment declares none.
+    pub fn workload_of(&self, config: &Configuration) -> Option<&crate::workload::Workload> {
+        match config.values.get(crate::workload::FACTOR) {
+            Some(level) => self.workloads.get(&level.to_string()),
+            None if self.workloads.len() == 1 => self.workloads.values().next(),
+            None => None,
+        }
+    }
 }
 
 /// Read, parse and validate an experiment file and the prompt set it names.
@@ -49,12 +63,14 @@ pub fn load_str(path: &Path, source: String) -> Result<LoadedExperiment, InputEr
             InputError::in_file(path, e.message).at(locate_key(&source, &["prompts"]))
         }
     })?;
+    let workloads = crate::workload::load(path, &source, &experiment.workloads)?;
     let loaded = LoadedExperiment {
         path: path.to_path_buf(),
         source,
         experiment,
         prompts_path,
         prompts,
+        workloads,
     };
     validate::validate(&loaded)?;
     Ok(loaded)

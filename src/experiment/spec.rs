@@ -16,6 +16,7 @@ pub const BUILTIN_FACTORS: &[&str] = &[
     "batch_size",
     "input_tokens",
     "output_tokens",
+    crate::workload::FACTOR,
 ];
 
 /// One benchmark experiment: what to vary, what to hold, how to load the server.
@@ -36,6 +37,11 @@ pub struct Experiment {
     /// flatters later requests; `allow` sends the rendered prompts as they are.
     #[serde(default)]
     pub cache: CachePolicy,
+    /// Named workloads: what the requests look like (length distributions,
+    /// a dataset, a replayed trace, multi-turn sessions, shared prefixes).
+    /// The built-in factor `workload` takes their names as levels.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub workloads: IndexMap<String, crate::workload::WorkloadSpec>,
     /// The level of every factor held constant while another one varies.
     #[serde(default)]
     pub baseline: IndexMap<String, Level>,

@@ -9,6 +9,7 @@ use crate::prompts::template;
 use std::collections::BTreeSet;
 
 mod load;
+mod workloads;
 
 pub(super) fn validate(l: &LoadedExperiment) -> Result<(), InputError> {
     let v = Validator { l };
@@ -18,6 +19,7 @@ pub(super) fn validate(l: &LoadedExperiment) -> Result<(), InputError> {
     v.factors()?;
     v.builtin_values()?;
     v.load()?;
+    v.workloads()?;
     v.slo_and_cost()?;
     v.free_variables_used()?;
     v.templates_render()?;

@@ -6,8 +6,10 @@
 
 pub mod arrivals;
 mod open_loop;
+mod sessions;
 
 pub use open_loop::open_loop;
+pub use sessions::{sessions, Conversations, SESSION_BROKEN};
 
 use crate::client::{Client, GenRequest, Outcome};
 use crate::record::{Record, RequestSlot};
@@ -34,8 +36,6 @@ pub struct TrialLoad {
     pub requests: Option<usize>,
     /// ...or once this much time has passed (if set), whichever comes first.
     pub duration: Option<Duration>,
-    pub requested_input_tokens: Option<u64>,
-    pub requested_output_tokens: Option<u64>,
     /// Prompts per request (`batch_size`).
     pub batch: usize,
     /// Closed loop: stream k of n starts k/n of this after the first, so
@@ -44,16 +44,18 @@ pub struct TrialLoad {
 }
 
 impl TrialLoad {
-    /// Where request `i` of this trial sits, and what it asks for.
-    pub fn slot(&self, i: usize) -> RequestSlot {
+    /// Where request `i` of this trial sits, and what `req` asks for.
+    pub fn slot(&self, i: usize, req: &GenRequest) -> RequestSlot {
         RequestSlot {
             trial: self.trial,
             config: self.config,
             repetition: self.repetition,
             request: i,
-            requested_input_tokens: self.requested_input_tokens,
-            requested_output_tokens: self.requested_output_tokens,
+            requested_input_tokens: req.requested_input_tokens,
+            requested_output_tokens: req.requested_output_tokens,
             batch: self.batch,
+            session: None,
+            turn: None,
         }
     }
 }
@@ -125,12 +127,11 @@ pub async fn closed_loop(
                     break;
                 }
                 sent.fetch_add(1, Ordering::Relaxed);
-                let outcome = client
-                    .generate_until(&requests[i % requests.len()], cutoff)
-                    .await;
+                let req = &requests[i % requests.len()];
+                let outcome = client.generate_until(req, cutoff).await;
                 let sent_s = outcome.sent.duration_since(start).as_secs_f64();
                 if tx
-                    .send(outcome.into_record(load.slot(i), sent_s))
+                    .send(outcome.into_record(load.slot(i, req), sent_s))
                     .await
                     .is_err()
                 {

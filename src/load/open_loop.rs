@@ -43,7 +43,7 @@ pub async fn open_loop(
         clock
             .sleep_until(due.checked_sub(LEAD).unwrap_or(start).into_std())
             .await;
-        let slot = load.slot(i);
+        let slot = load.slot(i, &requests[i % requests.len()]);
         let (client, requests, tx, clock, slots) = (
             client.clone(),
             requests.clone(),

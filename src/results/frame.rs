@@ -90,6 +90,11 @@ pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsRe
         col_str("warnings", &|r| {
             (!r.warnings.is_empty()).then(|| r.warnings.join("; "))
         }),
+        col_f64("first_reasoning_ms", &|r| r.first_reasoning_ms),
+        col_f64("first_answer_ms", &|r| r.first_answer_ms),
+        col_u64("reasoning_tokens", &|r| r.reasoning_tokens),
+        col_u64("session", &|r| r.session),
+        col_u64("turn", &|r| r.turn.map(u64::from)),
     ]);
     DataFrame::new(records.len(), columns)
 }

@@ -2,6 +2,7 @@
 //! folder → analysis and reports.
 
 mod limits;
+mod compose;
 mod prepare;
 mod progress;
 mod report;

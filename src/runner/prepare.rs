@@ -1,24 +1,36 @@
 //! Turning one trial's configuration into the requests it will send: model
-//! name and body fields rendered, prompts drawn and filled before the clock
-//! starts (tokenize calls must not overlap the measurement).
+//! name and body fields rendered, the workload's shapes drawn, prompts
+//! filled to their lengths before the clock starts (tokenize calls must not
+//! overlap the measurement).
 
-use crate::client::{ChatCounter, Client, GenRequest};
-use crate::experiment::{Api, CachePolicy, LoadedExperiment};
+use super::compose::Composer;
+use crate::client::{Client, GenRequest};
+use crate::experiment::LoadedExperiment;
+use crate::load::Conversations;
 use crate::plan::{Configuration, Trial};
-use crate::prompts::{cache_buster, fill_to, template};
+use crate::prompts::template;
+use crate::workload::{Ask, Kind, Workload};
 use serde_json::{Map, Value};
+use std::time::Duration;
 
 /// Requests for a trial's warm-up and for its measurement.
 pub struct Prepared {
     pub warmup: Vec<GenRequest>,
     pub measured: Vec<GenRequest>,
+    /// The trial's own request count, where it has one (a count, a trace's
+    /// rows); none where a duration ends it and `measured` is a pool.
+    pub planned: Option<usize>,
+    /// A trace: each measured request's arrival, seconds after the start.
+    pub arrivals: Option<Vec<f64>>,
+    /// Sessions: the conversations, turn by turn.
+    pub sessions: Option<Conversations>,
 }
 
 /// Prompts prepared for a trial that runs by duration only, cycled if the
 /// trial outlasts them.
 const DURATION_POOL: usize = 256;
 
-/// Output length asked for when the experiment does not set `output_tokens`.
+/// Output length asked for when neither the experiment nor the workload sets one.
 pub const DEFAULT_MAX_TOKENS: u64 = 256;
 
 pub async fn prepare(
@@ -31,95 +43,77 @@ pub async fn prepare(
     let ctx = template::factor_context(&config.values);
     let model = template::render(&e.target.model, &ctx).map_err(anyhow::Error::msg)?;
     let params = render_params(&e.target.params, &ctx)?;
-    let n_warm = e.warmup.requests as usize;
-    let n_measured = e.trial.requests.map_or(DURATION_POOL, |n| n as usize);
+    // Without a `workloads:` section every request has the configuration's lengths.
+    let implicit = Workload {
+        name: String::new(),
+        spec: Default::default(),
+        kind: Kind::Lengths,
+        dataset: None,
+        trace: None,
+    };
+    let w = l.workload_of(config).unwrap_or(&implicit);
     // A batch sends `batch_size` prompts in one request.
     let batch = config.batch_size();
-    let seed = e.seed ^ (trial.index as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F);
-    let bodies = l
-        .prompts
-        .render_many(&ctx, (n_warm + n_measured) * batch, seed)
-        .map_err(|m| anyhow::anyhow!("{}: {m}", l.prompts_path.display()))?;
-    let filler = l.prompts.filler_words();
-    let chat_counter = ChatCounter {
-        client,
-        system: l.prompts.system.as_deref(),
-        templated: std::sync::OnceLock::new(),
+    let requests = e.trial.requests.map(|n| n as usize);
+    let ask = Ask {
+        seed: e.seed,
+        trial: trial.index,
+        warmup: e.warmup.requests as usize * batch,
+        requests: requests.unwrap_or(DURATION_POOL) * batch,
+        counted: requests.is_some(),
+        input_tokens: config.input_tokens(),
+        output_tokens: config.output_tokens(),
     };
-
-    let mut requests = Vec::with_capacity(bodies.len());
-    for (i, body) in bodies.into_iter().enumerate() {
-        let head = match e.cache {
-            CachePolicy::Defeat => cache_buster(e.seed, trial.index, i),
-            CachePolicy::Allow => String::new(),
-        };
-        let prompt = match config.input_tokens() {
-            Some(n) => {
-                let filled = match e.target.api {
-                    Api::Completions => fill_to(client, &head, &body, &filler, n as usize).await,
-                    Api::Chat => fill_to(&chat_counter, &head, &body, &filler, n as usize).await,
-                };
-                filled.map_err(|e| fill_error(l, config, n, e))?.text
-            }
-            None => format!("{head}{body}"),
-        };
-        requests.push(GenRequest {
-            model: model.clone(),
-            prompt,
-            batch: Vec::new(),
-            system: l.prompts.system.clone(),
-            max_tokens: Some(config.output_tokens().unwrap_or(DEFAULT_MAX_TOKENS)),
-            exact_output: e.target.exact_output && config.output_tokens().is_some(),
-            params: params.clone(),
-        });
-    }
-    if batch > 1 {
-        requests = requests
-            .chunks(batch)
-            .map(|group| {
-                let mut first = group[0].clone();
-                first.batch = group[1..].iter().map(|r| r.prompt.clone()).collect();
-                first
+    let shapes = w.shapes(&ask);
+    let template = GenRequest {
+        model,
+        system: l.prompts.system.clone(),
+        params,
+        ..GenRequest::default()
+    };
+    let mut composer = Composer::new(l, client, config, trial, &ctx, &shapes)?;
+    let warmup = composer.requests(&template, &shapes.warmup, 0, batch).await?;
+    let first = shapes.warmup.len();
+    let measured = composer
+        .requests(&template, &shapes.measured, first, batch)
+        .await?;
+    let arrivals: Option<Vec<f64>> = (w.kind == Kind::Trace).then(|| {
+        let end = e.trial.duration.map_or(f64::INFINITY, |d| d.0.as_secs_f64());
+        shapes
+            .measured
+            .iter()
+            .filter_map(|s| s.at_s)
+            .filter(|at| *at < end)
+            .collect()
+    });
+    let planned = match (&arrivals, requests) {
+        (Some(a), _) => Some(a.len()),
+        (None, Some(_)) => Some(measured.len()),
+        (None, None) => None,
+    };
+    let sessions = match (&w.spec.sessions, w.kind) {
+        (Some(s), Kind::Sessions) => {
+            let mut turns = measured.clone().into_iter();
+            let conversations = shapes
+                .sessions
+                .iter()
+                .map(|c| turns.by_ref().take(c.turns.len()).collect())
+                .collect();
+            Some(Conversations {
+                turns: conversations,
+                think_time: s.think_time.map_or(Duration::ZERO, |d| d.0),
+                header: s.session_header.clone(),
             })
-            .collect();
-    }
-    let measured = requests.split_off(n_warm.min(requests.len()));
-    Ok(Prepared {
-        warmup: requests,
-        measured,
-    })
-}
-
-/// A fill that failed: a fault of the experiment (a template longer than
-/// `input_tokens`, an empty filler) is located in the experiment file, so
-/// the run ends with exit 2 and the place to fix; anything else (the
-/// server's tokenizer) keeps its context.
-fn fill_error(
-    l: &LoadedExperiment,
-    config: &Configuration,
-    n: u64,
-    e: anyhow::Error,
-) -> anyhow::Error {
-    match e.downcast::<crate::error::InputError>() {
-        Ok(input) => {
-            let section = if l.experiment.factors.contains_key("input_tokens") {
-                "factors"
-            } else {
-                "baseline"
-            };
-            let place = crate::yaml::locate_key(&l.source, &[section, "input_tokens"]);
-            crate::error::InputError::in_file(
-                &l.path,
-                format!("{}: {}", config.label, input.message),
-            )
-            .at(place)
-            .into()
         }
-        Err(e) => e.context(format!(
-            "filling a prompt to input_tokens = {n} for {}",
-            config.label
-        )),
-    }
+        _ => None,
+    };
+    Ok(Prepared {
+        warmup,
+        measured,
+        planned,
+        arrivals,
+        sessions,
+    })
 }
 
 /// String fields are templates; a rendered number or boolean is sent as one.
@@ -142,4 +136,38 @@ fn render_params(
         out.insert(k.clone(), value);
     }
     Ok(out)
+}
+
+/// A fill that failed: a fault of the experiment (a template longer than
+/// `input_tokens`, an empty filler) is located in the experiment file, so
+/// the run ends with exit 2 and the place to fix; anything else (the
+/// server's tokenizer) keeps its context.
+pub(super) fn fill_error(
+    l: &LoadedExperiment,
+    config: &Configuration,
+    n: u64,
+    e: anyhow::Error,
+) -> anyhow::Error {
+    match e.downcast::<crate::error::InputError>() {
+        Ok(input) => {
+            let path: Vec<&str> = match l.workload_of(config) {
+                Some(w) => vec!["workloads", w.name.as_str()],
+                None if l.experiment.factors.contains_key("input_tokens") => {
+                    vec!["factors", "input_tokens"]
+                }
+                None => vec!["baseline", "input_tokens"],
+            };
+            let place = crate::yaml::locate_key(&l.source, &path);
+            crate::error::InputError::in_file(
+                &l.path,
+                format!("{}: {}", config.label, input.message),
+            )
+            .at(place)
+            .into()
+        }
+        Err(e) => e.context(format!(
+            "filling a prompt to input_tokens = {n} for {}",
+            config.label
+        )),
+    }
 }

@@ -51,15 +51,8 @@ pub(super) async fn run_one_trial(
         config: config.index,
         repetition: trial.repetition,
         concurrency,
-        requests: e.trial.requests.map(|n| n as usize),
+        requests: prepared.planned,
         duration: e.trial.duration.map(|d| d.0),
-        // A batch asks for its prompts' tokens together.
-        requested_input_tokens: config
-            .input_tokens()
-            .map(|n| n * config.batch_size() as u64),
-        requested_output_tokens: config
-            .output_tokens()
-            .map(|n| n * config.batch_size() as u64),
         batch: config.batch_size(),
         ramp: std::time::Duration::ZERO,
     };
@@ -69,11 +62,20 @@ pub(super) async fn run_one_trial(
         .values
         .get("rate")
         .and_then(crate::level::Level::as_f64)
-        .filter(|_| kind.is_open());
+        .filter(|_| kind.is_open() && prepared.arrivals.is_none());
+    let cap = e.load.max_in_flight().map(|n| n as usize);
     // The load sends each record down `tx` as its request ends; they go
     // to the log at once, and only a bounded tally stays in memory.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Record>(4096);
+    let client = conn.client.clone();
     let work = async {
+        // A trace brings its own arrival times; sessions their own turns.
+        if let Some(offsets) = &prepared.arrivals {
+            return load::open_loop(client, measured, trial_load, offsets, cap, tx).await;
+        }
+        if let Some(conversations) = prepared.sessions {
+            return load::sessions(client, Arc::new(conversations), trial_load, tx).await;
+        }
         match rate {
             Some(rate) => {
                 let offsets = load::arrivals::offsets(
@@ -84,11 +86,9 @@ pub(super) async fn run_one_trial(
                     trial_load.duration,
                     load::arrivals::trial_seed(e.seed, trial.index),
                 );
-                let cap = e.load.max_in_flight().map(|n| n as usize);
-                let client = conn.client.clone();
                 load::open_loop(client, measured, trial_load, &offsets, cap, tx).await
             }
-            None => load::closed_loop(conn.client.clone(), measured, trial_load, tx).await,
+            None => load::closed_loop(client, measured, trial_load, tx).await,
         }
     };
     let log = async {
@@ -113,8 +113,8 @@ pub(super) async fn run_one_trial(
     }
     // Every request sent is one record, and a trial of N requests sends
     // N: otherwise the trial is not done (a resume runs it again).
-    let planned = match (e.trial.requests, e.trial.duration) {
-        (Some(n), None) => n as usize,
+    let planned = match (prepared.planned, e.trial.duration) {
+        (Some(n), None) => n,
         _ => sent,
     };
     if tally.records != sent || sent != planned {

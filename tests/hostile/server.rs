@@ -35,6 +35,7 @@ pub fn request() -> infer_bench::client::GenRequest {
         max_tokens: Some(3),
         exact_output: false,
         params: Default::default(),
+        ..Default::default()
     }
 }
 

@@ -102,9 +102,14 @@ impl Http1 {
     }
 
     /// The request's bytes, built before the clock starts.
-    pub(super) fn request(&self, body: &[u8]) -> Vec<u8> {
+    /// The request's bytes: the fixed head, this request's own headers
+    /// (names and values checked by the caller: no CR or LF), the body.
+    pub(super) fn request(&self, body: &[u8], headers: &[(String, String)]) -> Vec<u8> {
         let mut request = Vec::with_capacity(self.head.len() + 32 + body.len());
         request.extend_from_slice(&self.head);
+        for (name, value) in headers {
+            let _ = write!(request, "{name}: {value}\r\n");
+        }
         let _ = write!(request, "Content-Length: {}\r\n\r\n", body.len());
         request.extend_from_slice(body);
         request
