@@ -62,8 +62,9 @@ pub struct ConfigSummary {
     pub error_rate: MeanSd,
     pub prompt_tokens_mean: Option<f64>,
     pub completion_tokens_mean: Option<f64>,
-    pub requested_input_tokens: Option<u64>,
-    pub requested_output_tokens: Option<u64>,
+    /// Mean asked lengths (a workload draws them per request).
+    pub requested_input_tokens: Option<f64>,
+    pub requested_output_tokens: Option<f64>,
     /// The most specific peak memory figure: the launched server's own GPU
     /// memory, else the GPUs' whole use, else the server's peak RSS.
     pub peak_memory_mb: Option<f64>,
@@ -243,8 +244,8 @@ fn typed_rows(df: &DataFrame, slo: &Slo) -> PolarsResult<Vec<ConfigSummary>> {
             error_rate: err[i],
             prompt_tokens_mean: pin[i],
             completion_tokens_mean: pout[i],
-            requested_input_tokens: rin[i].map(|v| v as u64),
-            requested_output_tokens: rout[i].map(|v| v as u64),
+            requested_input_tokens: rin[i],
+            requested_output_tokens: rout[i],
             // The most specific figure: the server's own GPU memory, else the
             // devices' whole use, else host memory.
             peak_memory_mb: gpu_server[i].or(gpu[i]).or(rss[i]),

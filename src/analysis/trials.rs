@@ -46,11 +46,17 @@ pub(crate) fn token_columns() -> Vec<Expr> {
             .cast(DataType::Float64)
             .mean()
             .alias("completion_tokens_mean"),
+        // What was asked, averaged over the same requests as what came:
+        // a workload draws each request's lengths.
         col("requested_input_tokens")
-            .first()
+            .filter(ok())
+            .cast(DataType::Float64)
+            .mean()
             .alias("requested_input_tokens"),
         col("requested_output_tokens")
-            .first()
+            .filter(ok())
+            .cast(DataType::Float64)
+            .mean()
             .alias("requested_output_tokens"),
         // Share of successful requests whose counts equal what was asked.
         col("prompt_tokens")

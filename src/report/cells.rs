@@ -38,9 +38,9 @@ fn mean_sd(m: MeanSd) -> String {
     }
 }
 
-fn asked_got(asked: Option<u64>, got: Option<f64>) -> String {
+fn asked_got(asked: Option<f64>, got: Option<f64>) -> String {
     match asked {
-        Some(a) => format!("{a}→{}", format_num(got)),
+        Some(a) => format!("{}→{}", format_num(Some(a)), format_num(got)),
         None => format_num(got),
     }
 }

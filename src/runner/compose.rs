@@ -124,7 +124,10 @@ impl<'a> Composer<'a> {
             }
             Text::Blocks(ids) => self.blocks(ids, &head, shape.input_tokens.unwrap_or(1), i).await?,
         };
-        req.requested_input_tokens = shape.input_tokens;
+        // A session turn's length is its new message's; the request's
+        // prompt is the whole history, which no one asked a length of.
+        let sessions = self.workload.is_some_and(|w| w.kind == Kind::Sessions);
+        req.requested_input_tokens = shape.input_tokens.filter(|_| !sessions);
         req.requested_output_tokens = output;
         req.max_tokens = Some(output.unwrap_or(DEFAULT_MAX_TOKENS));
         req.exact_output = e.target.exact_output && output.is_some();

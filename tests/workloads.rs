@@ -1,0 +1,163 @@
+//! Workloads on the built-in sim, end to end through the binary: a
+//! 60-second Azure-format trace replayed row for row on time, the four
+//! synthetic kinds side by side in one randomized run, a Mooncake trace's
+//! shared blocks, and located errors for bad data files.
+
+mod common;
+
+use common::{bin, repo, run, single_run};
+use infer_bench::results::read_run;
+use infer_bench::workload::trace;
+
+fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let rank = p * (v.len() - 1) as f64;
+    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (rank - lo as f64)
+}
+
+#[test]
+fn a_60_second_azure_trace_is_replayed_row_for_row_on_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = repo().join("experiments/workloads/azure-replay.yaml");
+    run(tmp.path(), &exp, &[], 0);
+    let run = read_run(&single_run(tmp.path(), "azure-replay")).unwrap();
+
+    let rows = trace::read(&repo().join("data/azure-code.csv"), infer_bench::workload::Format::Azure).unwrap();
+    assert!(rows.last().unwrap().at_s > 55.0, "a minute of trace");
+    let mut records = run.records.clone();
+    records.sort_by_key(|r| r.request);
+    assert_eq!(records.len(), rows.len(), "every row sent once");
+    for (r, row) in records.iter().zip(&rows) {
+        assert!(r.ok, "{r:?}");
+        // (serde_json's float parsing may differ from the written value in the last bit.)
+        let due = r.scheduled_s.unwrap();
+        assert!((due - row.at_s).abs() < 1e-9, "request {} due at {due}, its row at {}", r.request, row.at_s);
+        assert_eq!(r.prompt_tokens, Some(row.input_tokens), "request {}: the row's input length", r.request);
+        assert_eq!(r.completion_tokens, Some(row.output_tokens), "request {}: the row's output length", r.request);
+        assert_eq!(r.requested_input_tokens, Some(row.input_tokens));
+    }
+    let lag: Vec<f64> = records.iter().map(|r| r.queue_ms.unwrap()).collect();
+    let p50 = percentile(lag.clone(), 0.5);
+    println!("send lag p50 {p50:.3} ms, p99 {:.3} ms over {} rows", percentile(lag, 0.99), rows.len());
+    assert!(p50 < 1.0, "send lag p50 {p50} ms");
+}
+
+#[test]
+fn four_workload_kinds_in_one_randomized_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = repo().join("experiments/workloads/sim-workloads.yaml");
+    run(tmp.path(), &exp, &["--repetitions", "2"], 0);
+    let run = read_run(&single_run(tmp.path(), "sim-workloads")).unwrap();
+    let label = |r: &infer_bench::record::Record| run.configurations[r.config].label.clone();
+    assert_eq!(run.records.len(), 4 * 2 * 12);
+    assert!(run.records.iter().all(|r| r.ok), "no request failed");
+    for r in &run.records {
+        match label(r).as_str() {
+            // Drawn lengths, exact on the server's count, not all the same.
+            "baseline" | "workload=rag" => {
+                assert_eq!(r.prompt_tokens, r.requested_input_tokens, "{r:?}");
+                assert_eq!(r.completion_tokens, r.requested_output_tokens, "{r:?}");
+            }
+            // The dataset's reply lengths, asked and got.
+            "workload=conversations" => {
+                assert!(r.requested_output_tokens.is_some());
+                assert_eq!(r.completion_tokens, r.requested_output_tokens);
+            }
+            _ => {}
+        }
+    }
+    let asked: std::collections::BTreeSet<_> = run
+        .records
+        .iter()
+        .filter(|r| label(r) == "baseline")
+        .map(|r| r.requested_input_tokens)
+        .collect();
+    assert!(asked.len() > 10, "a distribution, not a constant: {asked:?}");
+    // Sessions: the sim adds no template, so each turn's prompt is the last
+    // one plus its reply plus the new 30-token message.
+    let mut turns: Vec<_> = run.records.iter().filter(|r| label(r) == "workload=agent").collect();
+    turns.sort_by_key(|r| (r.trial, r.session, r.turn));
+    assert_eq!(turns.len(), 24);
+    for pair in turns.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if a.trial == b.trial && a.session == b.session {
+            assert_eq!(b.turn, Some(a.turn.unwrap() + 1));
+            assert_eq!(
+                b.prompt_tokens.unwrap(),
+                a.prompt_tokens.unwrap() + a.completion_tokens.unwrap() + 30,
+                "turn {:?} of session {:?}",
+                b.turn,
+                b.session
+            );
+        } else {
+            assert_eq!(b.turn, Some(1));
+        }
+    }
+}
+
+#[test]
+fn bad_data_files_name_the_file_and_the_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "t.csv",
+            "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.9799600,10,2\n2023-11-16 18:17:04.1,ten,2\n",
+            "trace: t.csv",
+            "t.csv:3:1: ContextTokens 'ten' is not a whole number",
+        ),
+        (
+            "t.jsonl",
+            "{\"timestamp\": 0, \"input_length\": 5, \"output_length\": 1, \"hash_ids\": [1]}\n{\"timestamp\": 9, \"input_length\": 5}\n",
+            "{trace: t.jsonl, format: mooncake}",
+            "t.jsonl:2:1: missing field `output_length`",
+        ),
+        (
+            "d.jsonl",
+            "{\"prompt\": \"hi\"}\n{\"prompt\": 3}\n",
+            "dataset: d.jsonl",
+            "d.jsonl:2:1: invalid type",
+        ),
+        (
+            "d.json",
+            "[{\"conversations\": [{\"from\": \"human\"}]}]",
+            "dataset: d.json",
+            "d.json:1:",
+        ),
+    ];
+    for (file, text, workload, expected) in cases {
+        std::fs::write(tmp.path().join(file), text).unwrap();
+        let exp = common::experiment(
+            tmp.path(),
+            "e.yaml",
+            &format!(
+                "name: bad\ntarget: {{builtin: sim}}\nprompts: {{prompts}}\nworkloads:\n  w: {}\ntrial: {{requests: 2}}\n",
+                if workload.starts_with('{') { workload.to_string() } else { format!("{{{workload}}}") }
+            ),
+        );
+        let out = bin().arg("validate").arg(&exp).assert().code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(err.contains(expected), "{file}: {err}");
+    }
+}
+
+#[test]
+fn mooncake_blocks_are_shared_exactly_where_ids_are() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The committed example, faster: a tenth of the gaps, one repetition.
+    let text = std::fs::read_to_string(repo().join("experiments/workloads/mooncake.yaml"))
+        .unwrap()
+        .replace("time_scale: 0.5", "time_scale: 0.1")
+        .replace("../../", &format!("{}/", repo().display()));
+    let exp = tmp.path().join("m.yaml");
+    std::fs::write(&exp, text).unwrap();
+    run(tmp.path(), &exp, &["--repetitions", "1"], 0);
+    let run = read_run(&single_run(tmp.path(), "mooncake")).unwrap();
+    let rows = trace::read(&repo().join("data/mooncake.jsonl"), infer_bench::workload::Format::Mooncake).unwrap();
+    let kv: Vec<_> = run.records.iter().filter(|r| r.config == 0).collect();
+    assert_eq!(kv.len(), rows.len());
+    for r in kv {
+        assert!(r.ok, "{r:?}");
+        assert_eq!(r.prompt_tokens, Some(rows[r.request].input_tokens));
+    }
+}
