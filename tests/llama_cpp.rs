@@ -176,3 +176,68 @@ fn a_slot_too_small_for_the_lengths_is_refused_up_front() {
     let run = read_run(&single_run(tmp.path(), "small")).unwrap();
     assert!(run.records.is_empty());
 }
+
+/// The committed workloads experiment on the real server, one randomized
+/// run: shared prefixes are served from the prefix cache (cached_tokens)
+/// and answer significantly sooner than the same lengths unshared, and a
+/// 4-turn session's prompt grows turn by turn by exactly its history.
+#[test]
+fn shared_prefixes_and_sessions_on_a_real_llama_cpp_server() {
+    let Some(_root) = llama_root() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join("experiments/llama-cpp/workloads.yaml"))
+        .unwrap()
+        .replace("{{ experiment_dir }}/../..", &repo().display().to_string())
+        .replace("../../prompts", &repo().join("prompts").display().to_string());
+    let exp = tmp.path().join("workloads.yaml");
+    std::fs::write(&exp, text).unwrap();
+    run(tmp.path(), &exp, &["--requests", "6"], 0);
+    let dir = single_run(tmp.path(), "llama-cpp-workloads");
+    let run = read_run(&dir).unwrap();
+    assert_eq!(run.records.len(), 3 * 3 * 6);
+    let label = |r: &infer_bench::record::Record| run.configurations[r.config].label.clone();
+    for r in &run.records {
+        assert!(r.ok, "{r:?}");
+        if label(r) != "workload=agent" {
+            assert_eq!(r.prompt_tokens, Some(608), "exact input: {r:?}");
+        }
+    }
+    // The prefix cache serves the shared 512 tokens, and not the unique ones.
+    let cached = |l: &str| -> Vec<u64> {
+        let mut v: Vec<u64> = run
+            .records
+            .iter()
+            .filter(|r| label(r) == l)
+            .map(|r| r.cached_tokens.expect("llama.cpp reports its cache use"))
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    let (shared, unique) = (cached("workload=shared"), cached("baseline"));
+    assert!(shared[shared.len() / 2] >= 500, "shared prefixes come from the cache: {shared:?}");
+    assert!(unique[unique.len() - 1] < 64, "unique prompts share no more than the chat template: {unique:?}");
+    // ...and TTFT falls, significantly (Welch + Holm, in stats.csv).
+    let stats = std::fs::read_to_string(dir.join("stats.csv")).unwrap();
+    let line = stats
+        .lines()
+        .find(|l| l.starts_with("ttft_p50_ms,workload,shared,"))
+        .unwrap_or_else(|| panic!("no TTFT verdict for shared in {stats}"));
+    assert!(line.ends_with(",faster"), "{line}");
+    // Each turn's prompt is the last one, its reply and the new 24-token
+    // message, plus the template's constant cost per exchange.
+    let mut turns: Vec<_> = run.records.iter().filter(|r| label(r) == "workload=agent").collect();
+    turns.sort_by_key(|r| (r.trial, r.session, r.turn));
+    let mut overheads = std::collections::BTreeSet::new();
+    let mut grown = 0;
+    for pair in turns.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if a.trial == b.trial && a.session == b.session {
+            let growth = b.prompt_tokens.unwrap() - a.prompt_tokens.unwrap();
+            overheads.insert(growth - a.completion_tokens.unwrap() - 24);
+            grown += 1;
+        }
+    }
+    assert!(grown >= 3 * 4, "sessions of 4 turns: {turns:?}");
+    assert_eq!(overheads.len(), 1, "the history grows by reply + message + a constant: {overheads:?}");
+    assert!(*overheads.first().unwrap() < 24, "{overheads:?}");
+}

@@ -108,8 +108,24 @@ impl Client {
     /// the response is still streaming then. Whatever happens inside, a
     /// panic included, the request ends as exactly one outcome.
     pub async fn generate_until(&self, req: &GenRequest, cutoff: Option<Instant>) -> Outcome {
+        self.send_until(&self.encode(req), cutoff).await
+    }
+
+    /// The request's body, serialised: an open loop does this before it
+    /// sleeps to the request's due time, so the send is not late by it.
+    pub fn encode<'r>(&self, req: &'r GenRequest) -> Encoded<'r> {
+        let body = match self.config.api {
+            Api::Completions => req.completions_body(),
+            Api::Chat => req.chat_body(),
+        }
+        .to_string();
+        Encoded { req, body }
+    }
+
+    /// Send an encoded request, as [`Client::generate_until`].
+    pub async fn send_until(&self, encoded: &Encoded<'_>, cutoff: Option<Instant>) -> Outcome {
         let asked = Instant::now();
-        let run = std::panic::AssertUnwindSafe(self.generate_once(req, cutoff));
+        let run = std::panic::AssertUnwindSafe(self.generate_once(encoded, cutoff));
         let mut outcome = match run.catch_unwind().await {
             Ok(o) => o,
             Err(panic) => {
@@ -125,12 +141,8 @@ impl Client {
         outcome
     }
 
-    async fn generate_once(&self, req: &GenRequest, cutoff: Option<Instant>) -> Outcome {
-        let body = match self.config.api {
-            Api::Completions => req.completions_body(),
-            Api::Chat => req.chat_body(),
-        }
-        .to_string();
+    async fn generate_once(&self, encoded: &Encoded<'_>, cutoff: Option<Instant>) -> Outcome {
+        let (req, body) = (encoded.req, &encoded.body);
         let choices = 1 + req.batch.len();
         // A header of this request alone must be one line: anything else
         // would smuggle a second header (or request) onto the wire.
@@ -236,6 +248,12 @@ pub fn replay<'a>(reads: impl IntoIterator<Item = (Instant, &'a [u8])>, sent: In
     }
     reader.finish(&mut t, last);
     t.outcome
+}
+
+/// A request with its body serialised ([`Client::encode`]).
+pub struct Encoded<'r> {
+    req: &'r GenRequest,
+    body: String,
 }
 
 /// What ended a request that did not end by itself.

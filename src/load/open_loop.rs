@@ -58,10 +58,9 @@ pub async fn open_loop(
                 None => None,
             };
             let free = Instant::now();
+            let encoded = client.encode(&requests[i % requests.len()]);
             clock.sleep_until(due.into_std()).await;
-            let outcome = client
-                .generate_until(&requests[i % requests.len()], cutoff)
-                .await;
+            let outcome = client.send_until(&encoded, cutoff).await;
             let sent = outcome.sent;
             let at = sent.duration_since(start).as_secs_f64();
             let mut record = outcome.into_record(slot, at);

@@ -43,7 +43,10 @@ pub async fn fill_to<C: TokenCounter>(
             s.push_str(w);
         }
         s.push_str(pad);
-        if k > 0 || !pad.is_empty() {
+        // The blank line parts filler from the question; a pad alone goes
+        // without it, so a prompt one or two tokens short can still be
+        // closed (the blank line may itself cost two tokens).
+        if k > 0 {
             s.push_str("\n\n");
         }
         s.push_str(body);
@@ -173,7 +176,7 @@ mod tests {
     #[test]
     fn fills_to_exact_counts() {
         let filler = ["alpha", "lighthouses", "sea", "keeper", "stairway", "lamp"];
-        for target in [5, 6, 7, 13, 50, 201] {
+        for target in [5, 6, 7, 8, 13, 50, 201] {
             let f = block_on(fill_to(&Words, "x1 ", "What is this?", &filler, target)).unwrap();
             assert_eq!(f.tokens, target, "target {target}: {:?}", f.text);
             assert_eq!(block_on(Words.count(&f.text)).unwrap(), target);
