@@ -14,9 +14,17 @@ mod common;
 use common::{llama_root, repo, run, single_run};
 use infer_bench::results::{read_run, Status};
 
+/// One llama.cpp test at a time: they share two cores, and a comparison of
+/// latencies must not measure its neighbours' servers.
+fn one_server_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn quantisation_on_a_real_llama_cpp_server() {
     let Some(_root) = llama_root() else { return };
+    let _one = one_server_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(repo().join("experiments/llama-cpp/quantisation.yaml"))
         .unwrap()
@@ -92,6 +100,7 @@ fn quantisation_on_a_real_llama_cpp_server() {
 #[test]
 fn the_concurrency_sweep_to_8_streams_loses_no_request() {
     let Some(_root) = llama_root() else { return };
+    let _one = one_server_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let exp = repo().join("experiments/llama-cpp/concurrency.yaml");
     let assert = common::bin()
@@ -126,6 +135,7 @@ fn the_concurrency_sweep_to_8_streams_loses_no_request() {
 #[test]
 fn chat_input_length_is_exact_on_a_real_llama_cpp_server() {
     let Some(root) = llama_root() else { return };
+    let _one = one_server_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let exp = tmp.path().join("chat.yaml");
     std::fs::write(
@@ -156,6 +166,7 @@ fn chat_input_length_is_exact_on_a_real_llama_cpp_server() {
 #[test]
 fn a_slot_too_small_for_the_lengths_is_refused_up_front() {
     let Some(root) = llama_root() else { return };
+    let _one = one_server_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let exp = tmp.path().join("small.yaml");
     std::fs::write(
@@ -184,11 +195,15 @@ fn a_slot_too_small_for_the_lengths_is_refused_up_front() {
 #[test]
 fn shared_prefixes_and_sessions_on_a_real_llama_cpp_server() {
     let Some(_root) = llama_root() else { return };
+    let _one = one_server_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(repo().join("experiments/llama-cpp/workloads.yaml"))
         .unwrap()
         .replace("{{ experiment_dir }}/../..", &repo().display().to_string())
-        .replace("../../prompts", &repo().join("prompts").display().to_string());
+        .replace(
+            "../../prompts",
+            &repo().join("prompts").display().to_string(),
+        );
     let exp = tmp.path().join("workloads.yaml");
     std::fs::write(&exp, text).unwrap();
     run(tmp.path(), &exp, &["--requests", "6"], 0);
@@ -214,8 +229,14 @@ fn shared_prefixes_and_sessions_on_a_real_llama_cpp_server() {
         v
     };
     let (shared, unique) = (cached("workload=shared"), cached("baseline"));
-    assert!(shared[shared.len() / 2] >= 500, "shared prefixes come from the cache: {shared:?}");
-    assert!(unique[unique.len() - 1] < 64, "unique prompts share no more than the chat template: {unique:?}");
+    assert!(
+        shared[shared.len() / 2] >= 500,
+        "shared prefixes come from the cache: {shared:?}"
+    );
+    assert!(
+        unique[unique.len() - 1] < 64,
+        "unique prompts share no more than the chat template: {unique:?}"
+    );
     // ...and TTFT falls, significantly (Welch + Holm, in stats.csv).
     let stats = std::fs::read_to_string(dir.join("stats.csv")).unwrap();
     let line = stats
@@ -225,7 +246,11 @@ fn shared_prefixes_and_sessions_on_a_real_llama_cpp_server() {
     assert!(line.ends_with(",faster"), "{line}");
     // Each turn's prompt is the last one, its reply and the new 24-token
     // message, plus the template's constant cost per exchange.
-    let mut turns: Vec<_> = run.records.iter().filter(|r| label(r) == "workload=agent").collect();
+    let mut turns: Vec<_> = run
+        .records
+        .iter()
+        .filter(|r| label(r) == "workload=agent")
+        .collect();
     turns.sort_by_key(|r| (r.trial, r.session, r.turn));
     let mut overheads = std::collections::BTreeSet::new();
     let mut grown = 0;
@@ -238,6 +263,10 @@ fn shared_prefixes_and_sessions_on_a_real_llama_cpp_server() {
         }
     }
     assert!(grown >= 3 * 4, "sessions of 4 turns: {turns:?}");
-    assert_eq!(overheads.len(), 1, "the history grows by reply + message + a constant: {overheads:?}");
+    assert_eq!(
+        overheads.len(),
+        1,
+        "the history grows by reply + message + a constant: {overheads:?}"
+    );
     assert!(*overheads.first().unwrap() < 24, "{overheads:?}");
 }

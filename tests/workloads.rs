@@ -23,7 +23,11 @@ fn a_60_second_azure_trace_is_replayed_row_for_row_on_time() {
     run(tmp.path(), &exp, &[], 0);
     let run = read_run(&single_run(tmp.path(), "azure-replay")).unwrap();
 
-    let rows = trace::read(&repo().join("data/azure-code.csv"), infer_bench::workload::Format::Azure).unwrap();
+    let rows = trace::read(
+        &repo().join("data/azure-code.csv"),
+        infer_bench::workload::Format::Azure,
+    )
+    .unwrap();
     assert!(rows.last().unwrap().at_s > 55.0, "a minute of trace");
     let mut records = run.records.clone();
     records.sort_by_key(|r| r.request);
@@ -32,14 +36,33 @@ fn a_60_second_azure_trace_is_replayed_row_for_row_on_time() {
         assert!(r.ok, "{r:?}");
         // (serde_json's float parsing may differ from the written value in the last bit.)
         let due = r.scheduled_s.unwrap();
-        assert!((due - row.at_s).abs() < 1e-9, "request {} due at {due}, its row at {}", r.request, row.at_s);
-        assert_eq!(r.prompt_tokens, Some(row.input_tokens), "request {}: the row's input length", r.request);
-        assert_eq!(r.completion_tokens, Some(row.output_tokens), "request {}: the row's output length", r.request);
+        assert!(
+            (due - row.at_s).abs() < 1e-9,
+            "request {} due at {due}, its row at {}",
+            r.request,
+            row.at_s
+        );
+        assert_eq!(
+            r.prompt_tokens,
+            Some(row.input_tokens),
+            "request {}: the row's input length",
+            r.request
+        );
+        assert_eq!(
+            r.completion_tokens,
+            Some(row.output_tokens),
+            "request {}: the row's output length",
+            r.request
+        );
         assert_eq!(r.requested_input_tokens, Some(row.input_tokens));
     }
     let lag: Vec<f64> = records.iter().map(|r| r.queue_ms.unwrap()).collect();
     let p50 = percentile(lag.clone(), 0.5);
-    println!("send lag p50 {p50:.3} ms, p99 {:.3} ms over {} rows", percentile(lag, 0.99), rows.len());
+    println!(
+        "send lag p50 {p50:.3} ms, p99 {:.3} ms over {} rows",
+        percentile(lag, 0.99),
+        rows.len()
+    );
     assert!(p50 < 1.0, "send lag p50 {p50} ms");
 }
 
@@ -73,10 +96,17 @@ fn four_workload_kinds_in_one_randomized_run() {
         .filter(|r| label(r) == "baseline")
         .map(|r| r.requested_input_tokens)
         .collect();
-    assert!(asked.len() > 10, "a distribution, not a constant: {asked:?}");
+    assert!(
+        asked.len() > 10,
+        "a distribution, not a constant: {asked:?}"
+    );
     // Sessions: the sim adds no template, so each turn's prompt is the last
     // one plus its reply plus the new 30-token message.
-    let mut turns: Vec<_> = run.records.iter().filter(|r| label(r) == "workload=agent").collect();
+    let mut turns: Vec<_> = run
+        .records
+        .iter()
+        .filter(|r| label(r) == "workload=agent")
+        .collect();
     turns.sort_by_key(|r| (r.trial, r.session, r.turn));
     assert_eq!(turns.len(), 24);
     for pair in turns.windows(2) {
@@ -153,7 +183,11 @@ fn mooncake_blocks_are_shared_exactly_where_ids_are() {
     std::fs::write(&exp, text).unwrap();
     run(tmp.path(), &exp, &["--repetitions", "1"], 0);
     let run = read_run(&single_run(tmp.path(), "mooncake")).unwrap();
-    let rows = trace::read(&repo().join("data/mooncake.jsonl"), infer_bench::workload::Format::Mooncake).unwrap();
+    let rows = trace::read(
+        &repo().join("data/mooncake.jsonl"),
+        infer_bench::workload::Format::Mooncake,
+    )
+    .unwrap();
     let kv: Vec<_> = run.records.iter().filter(|r| r.config == 0).collect();
     assert_eq!(kv.len(), rows.len());
     for r in kv {

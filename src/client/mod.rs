@@ -149,7 +149,10 @@ impl Client {
         if let Some((k, _)) = req.headers.iter().find(|(k, v)| {
             HeaderName::from_bytes(k.as_bytes()).is_err() || HeaderValue::from_str(v).is_err()
         }) {
-            return Outcome::failed(Instant::now(), format!("invalid header '{k}' in the request"));
+            return Outcome::failed(
+                Instant::now(),
+                format!("invalid header '{k}' in the request"),
+            );
         }
         let mut retried = false;
         loop {

@@ -176,7 +176,12 @@ impl Timing {
             if let (Some(kept), Some(a), 0) = (self.outcome.text.as_mut(), answer, c.index) {
                 if kept.len() + a.len() <= MAX_KEPT_TEXT {
                     kept.push_str(a);
-                } else if !self.outcome.warnings.iter().any(|w| w.starts_with("reply text")) {
+                } else if !self
+                    .outcome
+                    .warnings
+                    .iter()
+                    .any(|w| w.starts_with("reply text"))
+                {
                     self.outcome.warnings.push(format!(
                         "reply text over {MAX_KEPT_TEXT} bytes: the session's history keeps it cut"
                     ));

@@ -3,8 +3,6 @@
 //! memory while planning: a number past one is a typo, refused by
 //! `validate` (exit 2) rather than a panic or an allocation abort at run time.
 
-
-
 pub use crate::duration::MAX_DURATION;
 pub const MAX_REPETITIONS: u32 = 10_000;
 /// Requests in one trial (or its warm-up).

@@ -7,10 +7,10 @@ mod sim_spec;
 mod spec;
 mod validate;
 
+pub use crate::duration::HumanDuration;
 pub use crate::level::Level;
 pub use crate::yaml::locate_key;
 pub use configuration::{configurations, Configuration};
-pub use crate::duration::HumanDuration;
 pub use limits::size_of_plan;
 pub use sim_spec::{Faults, SimModel, UNLIMITED_SLOTS};
 pub use spec::*;

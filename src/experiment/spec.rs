@@ -1,8 +1,8 @@
 //! The experiment file, as typed data. `schemas/experiment.schema.json` is
 //! generated from these types (`infer-bench schema`).
 
-use crate::duration::HumanDuration;
 use super::sim_spec::SimModel;
+use crate::duration::HumanDuration;
 use crate::level::Level;
 use indexmap::IndexMap;
 use schemars::JsonSchema;

@@ -98,7 +98,12 @@ impl<'a> Composer<'a> {
         Ok(out)
     }
 
-    async fn one(&mut self, template: &GenRequest, shape: &Shape, i: usize) -> anyhow::Result<GenRequest> {
+    async fn one(
+        &mut self,
+        template: &GenRequest,
+        shape: &Shape,
+        i: usize,
+    ) -> anyhow::Result<GenRequest> {
         let e = &self.l.experiment;
         let head = match e.cache {
             CachePolicy::Defeat => cache_buster(e.seed, self.trial.index, i),
@@ -108,7 +113,10 @@ impl<'a> Composer<'a> {
         let mut output = shape.output_tokens;
         let body = self.bodies.next().unwrap_or_default();
         req.prompt = match &shape.text {
-            Text::Prompt => self.filled(&head, &body, shape.input_tokens, i as u64).await?,
+            Text::Prompt => {
+                self.filled(&head, &body, shape.input_tokens, i as u64)
+                    .await?
+            }
             Text::Entry => {
                 let (prompt, history, from_dataset) = self.entry().await?;
                 req.history = history;
@@ -120,9 +128,13 @@ impl<'a> Composer<'a> {
             Text::Prefix(g) => {
                 let prefix = self.prefix(*g).await?;
                 let head = format!("{prefix}{head}");
-                self.filled(&head, &body, shape.input_tokens, i as u64).await?
+                self.filled(&head, &body, shape.input_tokens, i as u64)
+                    .await?
             }
-            Text::Blocks(ids) => self.blocks(ids, &head, shape.input_tokens.unwrap_or(1), i).await?,
+            Text::Blocks(ids) => {
+                self.blocks(ids, &head, shape.input_tokens.unwrap_or(1), i)
+                    .await?
+            }
         };
         // A session turn's length is its new message's; the request's
         // prompt is the whole history, which no one asked a length of.
@@ -138,7 +150,13 @@ impl<'a> Composer<'a> {
     /// them), or `head + body` where no length is asked. The filler starts
     /// at a place of its own per request, so padding never makes a shared
     /// prefix that the experiment did not ask for (a cache would reuse it).
-    async fn filled(&self, head: &str, body: &str, n: Option<u64>, salt: u64) -> anyhow::Result<String> {
+    async fn filled(
+        &self,
+        head: &str,
+        body: &str,
+        n: Option<u64>,
+        salt: u64,
+    ) -> anyhow::Result<String> {
         let Some(n) = n else {
             return Ok(format!("{head}{body}"));
         };
@@ -150,7 +168,9 @@ impl<'a> Composer<'a> {
             (Api::Chat, false) => fill_to(&self.chat, head, body, &filler, n as usize).await,
             _ => fill_to(self.client, head, body, &filler, n as usize).await,
         };
-        Ok(filled.map_err(|e| super::prepare::fill_error(self.l, self.config, n, e))?.text)
+        Ok(filled
+            .map_err(|e| super::prepare::fill_error(self.l, self.config, n, e))?
+            .text)
     }
 
     /// Shared prefix `g` of this trial, built once.
@@ -164,7 +184,12 @@ impl<'a> Composer<'a> {
             .map_or(1, |p| p.prefix_tokens);
         let e = &self.l.experiment;
         let tag = cache_buster(e.seed ^ PREFIX_SALT, self.trial.index, g as usize);
-        let filler = rotated(&self.filler, e.seed ^ PREFIX_SALT, self.trial.index, u64::from(g));
+        let filler = rotated(
+            &self.filler,
+            e.seed ^ PREFIX_SALT,
+            self.trial.index,
+            u64::from(g),
+        );
         let text = fill_to(self.client, &tag, "", &filler, tokens as usize)
             .await
             .with_context(|| format!("building shared prefix {g} of {tokens} tokens"))?
@@ -177,7 +202,13 @@ impl<'a> Composer<'a> {
     /// by every request of the trial that names its id), then filler to
     /// exactly `n` tokens. The cache tag goes after the blocks: their reuse
     /// is the point.
-    async fn blocks(&mut self, ids: &[u64], head: &str, n: u64, i: usize) -> anyhow::Result<String> {
+    async fn blocks(
+        &mut self,
+        ids: &[u64],
+        head: &str,
+        n: u64,
+        i: usize,
+    ) -> anyhow::Result<String> {
         let size = self
             .workload
             .and_then(|w| w.spec.block_tokens)
@@ -211,9 +242,16 @@ impl<'a> Composer<'a> {
 
     /// The next dataset entry this trial admits: its prompt, its history and
     /// (with `output_tokens: from_dataset`) its output length.
-    async fn entry(&mut self) -> anyhow::Result<(String, Vec<crate::workload::Message>, Option<u64>)> {
-        let w = self.workload.context("a dataset shape without a dataset workload")?;
-        let dataset = w.dataset.as_ref().context("a dataset workload without its data")?;
+    async fn entry(
+        &mut self,
+    ) -> anyhow::Result<(String, Vec<crate::workload::Message>, Option<u64>)> {
+        let w = self
+            .workload
+            .context("a dataset shape without a dataset workload")?;
+        let dataset = w
+            .dataset
+            .as_ref()
+            .context("a dataset workload without its data")?;
         let from_dataset = matches!(w.spec.output_tokens, Some(OutputLength::FromDataset));
         while let Some(&index) = self.entries.get(self.next_entry) {
             self.next_entry += 1;

@@ -1,8 +1,8 @@
 //! The runner: plan → (target, prompts, load, monitor) trial by trial → run
 //! folder → analysis and reports.
 
-mod limits;
 mod compose;
+mod limits;
 mod prepare;
 mod progress;
 mod report;

@@ -72,13 +72,18 @@ pub async fn prepare(
         ..GenRequest::default()
     };
     let mut composer = Composer::new(l, client, config, trial, &ctx, &shapes)?;
-    let warmup = composer.requests(&template, &shapes.warmup, 0, batch).await?;
+    let warmup = composer
+        .requests(&template, &shapes.warmup, 0, batch)
+        .await?;
     let first = shapes.warmup.len();
     let measured = composer
         .requests(&template, &shapes.measured, first, batch)
         .await?;
     let arrivals: Option<Vec<f64>> = (w.kind == Kind::Trace).then(|| {
-        let end = e.trial.duration.map_or(f64::INFINITY, |d| d.0.as_secs_f64());
+        let end = e
+            .trial
+            .duration
+            .map_or(f64::INFINITY, |d| d.0.as_secs_f64());
         shapes
             .measured
             .iter()

@@ -101,7 +101,10 @@ fn sharegpt(text: &str) -> Result<Dataset, serde_json::Error> {
     for c in all {
         let turns = &c.conversations;
         // The first human turn is the prompt; the turn after it the reply.
-        match turns.iter().position(|t| t.from == "human" || t.from == "user") {
+        match turns
+            .iter()
+            .position(|t| t.from == "human" || t.from == "user")
+        {
             Some(i) if !turns[i].value.is_empty() => entries.push(Entry {
                 history: Vec::new(),
                 prompt: turns[i].value.clone(),

@@ -1,9 +1,9 @@
 //! Token lengths: a constant, or a distribution drawn per request from the
 //! seed, so two runs of one experiment send the same lengths.
 
+use rand::distr::weighted::WeightedIndex;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use rand::distr::weighted::WeightedIndex;
 use rand_distr::{Distribution, LogNormal, Normal};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -64,7 +64,9 @@ impl<'de> Deserialize<'de> for Length {
         impl<'de> serde::de::Visitor<'de> for Visitor {
             type Value = Length;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a whole number of tokens or {dist: uniform|normal|lognormal|empirical, ...}")
+                f.write_str(
+                    "a whole number of tokens or {dist: uniform|normal|lognormal|empirical, ...}",
+                )
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Length, E> {
                 Ok(Length::Fixed(v))

@@ -53,8 +53,11 @@ pub fn load(
     let mut out = IndexMap::new();
     for (name, spec) in specs {
         let fault = |key: &str, msg: String| {
-            InputError::in_file(experiment, format!("workload '{name}': {msg}"))
-                .at(locate_key(source, &["workloads", name, key]).or(locate_key(source, &["workloads", name])))
+            InputError::in_file(experiment, format!("workload '{name}': {msg}")).at(locate_key(
+                source,
+                &["workloads", name, key],
+            )
+            .or(locate_key(source, &["workloads", name])))
         };
         let kind = spec.kind().map_err(|(key, m)| fault(key, m))?;
         check_lengths(spec).map_err(|(key, m)| fault(key, m))?;
@@ -75,7 +78,10 @@ pub fn load(
             if matches!(spec.output_tokens, Some(OutputLength::FromDataset))
                 && format == Format::Csv
             {
-                return Err(fault("output_tokens", "from_dataset: a CSV dataset has no replies or lengths".into()));
+                return Err(fault(
+                    "output_tokens",
+                    "from_dataset: a CSV dataset has no replies or lengths".into(),
+                ));
             }
             w.dataset = Some(Arc::new(d));
         }
@@ -86,15 +92,23 @@ pub fn load(
                 .or_else(|| by_extension(&path, true))
                 .ok_or_else(|| fault("trace", format!("cannot tell the format of '{file}' by its extension: set `format:` (azure, mooncake or jsonl)")))?;
             if spec.block_tokens.is_some() && format != Format::Mooncake {
-                return Err(fault("block_tokens", "block_tokens is for mooncake traces".into()));
+                return Err(fault(
+                    "block_tokens",
+                    "block_tokens is for mooncake traces".into(),
+                ));
             }
             let rows = trace::read(&path, format)?;
             let scale = spec.time_scale.unwrap_or(1.0);
             if !(scale.is_finite() && scale > 0.0) {
-                return Err(fault("time_scale", format!("time_scale {scale}, expected a number above 0")));
+                return Err(fault(
+                    "time_scale",
+                    format!("time_scale {scale}, expected a number above 0"),
+                ));
             }
             let start = spec.start.map_or(0.0, |d| d.0.as_secs_f64());
-            let end = spec.duration.map_or(f64::INFINITY, |d| start + d.0.as_secs_f64());
+            let end = spec
+                .duration
+                .map_or(f64::INFINITY, |d| start + d.0.as_secs_f64());
             let window: Vec<TraceRow> = rows
                 .into_iter()
                 .filter(|r| r.at_s >= start && r.at_s < end)
@@ -104,7 +118,10 @@ pub fn load(
                 })
                 .collect();
             if window.is_empty() {
-                return Err(fault("start", format!("no rows of '{file}' in the window from start for duration")));
+                return Err(fault(
+                    "start",
+                    format!("no rows of '{file}' in the window from start for duration"),
+                ));
             }
             w.trace = Some(Arc::new(window));
         }
@@ -133,12 +150,21 @@ fn check_lengths(spec: &WorkloadSpec) -> Result<(), (&'static str, String)> {
     }
     if let Some(p) = &spec.shared_prefix {
         if p.groups == 0 || p.prefix_tokens == 0 {
-            return Err(("shared_prefix", "groups and prefix_tokens must be 1 or more".into()));
+            return Err((
+                "shared_prefix",
+                "groups and prefix_tokens must be 1 or more".into(),
+            ));
         }
-        lengths.extend([("shared_prefix", &p.suffix_tokens), ("shared_prefix", &p.output_tokens)]);
+        lengths.extend([
+            ("shared_prefix", &p.suffix_tokens),
+            ("shared_prefix", &p.output_tokens),
+        ]);
     }
     if spec.block_tokens == Some(0) {
-        return Err(("block_tokens", "block_tokens is 0, expected 1 or more".into()));
+        return Err((
+            "block_tokens",
+            "block_tokens is 0, expected 1 or more".into(),
+        ));
     }
     for (key, l) in lengths {
         l.check().map_err(|m| (key, format!("{key}: {m}")))?;
@@ -238,7 +264,11 @@ impl Workload {
                 Some(OutputLength::Length(l)) => Some(draw(l, i, OUTPUT)),
                 _ => ask.output_tokens,
             },
-            text: if self.kind == Kind::Dataset { Text::Entry } else { Text::Prompt },
+            text: if self.kind == Kind::Dataset {
+                Text::Entry
+            } else {
+                Text::Prompt
+            },
             at_s: None,
         };
         let mut out = TrialShapes::default();
@@ -266,7 +296,11 @@ impl Workload {
                     .take(ask.warmup)
                     .map(|r| row_shape(r, Text::Prompt, None))
                     .collect();
-                let take = if ask.counted { ask.requests } else { usize::MAX };
+                let take = if ask.counted {
+                    ask.requests
+                } else {
+                    usize::MAX
+                };
                 out.measured = rows
                     .iter()
                     .take(take)
@@ -281,7 +315,11 @@ impl Workload {
                     .collect();
             }
             Kind::SharedPrefix => {
-                let p = self.spec.shared_prefix.as_ref().expect("kind says shared_prefix");
+                let p = self
+                    .spec
+                    .shared_prefix
+                    .as_ref()
+                    .expect("kind says shared_prefix");
                 let one = |i: usize| {
                     let mut rng = length::request_rng(ask.seed, ask.trial, i, GROUP);
                     let g = rng.random_range(0..p.groups);
@@ -310,7 +348,11 @@ impl Workload {
                 // last session may be cut short by the trial's count.
                 for i in 0..ask.requests {
                     let (session, turn) = (i / turns, i % turns);
-                    let input = if turn == 0 { &s.first_input_tokens } else { &s.turn_input_tokens };
+                    let input = if turn == 0 {
+                        &s.first_input_tokens
+                    } else {
+                        &s.turn_input_tokens
+                    };
                     let pair = (draw(input, i, INPUT), draw(&s.output_tokens, i, OUTPUT));
                     if turn == 0 {
                         out.sessions.push(SessionShape { turns: Vec::new() });

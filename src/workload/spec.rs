@@ -205,7 +205,11 @@ impl WorkloadSpec {
                 self.output_tokens.is_some(),
                 &[Kind::Lengths, Kind::Dataset],
             ),
-            ("format", self.format.is_some(), &[Kind::Dataset, Kind::Trace]),
+            (
+                "format",
+                self.format.is_some(),
+                &[Kind::Dataset, Kind::Trace],
+            ),
             ("column", self.column.is_some(), &[Kind::Dataset]),
             ("filter", self.filter.is_some(), &[Kind::Dataset]),
             ("time_scale", self.time_scale.is_some(), &[Kind::Trace]),

@@ -33,11 +33,19 @@ fn a_trace_window_is_cropped_scaled_and_capped() {
     let w = workloads("t: {trace: t.csv, start: 1s, duration: 5s, time_scale: 2}");
     let s = w["t"].shapes(&ask(10));
     let at: Vec<_> = s.measured.iter().map(|r| r.at_s.unwrap()).collect();
-    assert_eq!(at, vec![0.0, 3.0], "rows at 1 s and 2.5 s; the one at 9 s is outside");
+    assert_eq!(
+        at,
+        vec![0.0, 3.0],
+        "rows at 1 s and 2.5 s; the one at 9 s is outside"
+    );
     assert_eq!(s.measured[1].input_tokens, Some(30));
     assert_eq!(s.warmup.len(), 2);
     assert!(s.warmup.iter().all(|r| r.at_s.is_none()));
-    assert_eq!(w["t"].shapes(&ask(1)).measured.len(), 1, "trial.requests caps the replay");
+    assert_eq!(
+        w["t"].shapes(&ask(1)).measured.len(),
+        1,
+        "trial.requests caps the replay"
+    );
 }
 
 #[test]
@@ -45,13 +53,18 @@ fn lengths_are_the_workloads_or_the_configurations() {
     let w = workloads("a: {output_tokens: {dist: uniform, min: 5, max: 9}}");
     let s = w["a"].shapes(&ask(50));
     assert!(s.measured.iter().all(|r| r.input_tokens == Some(99)));
-    assert!(s.measured.iter().all(|r| (5..=9).contains(&r.output_tokens.unwrap())));
+    assert!(s
+        .measured
+        .iter()
+        .all(|r| (5..=9).contains(&r.output_tokens.unwrap())));
     assert_eq!(s, w["a"].shapes(&ask(50)), "a pure function of the seed");
 }
 
 #[test]
 fn sessions_are_turns_in_order_the_last_cut_short() {
-    let w = workloads("s: {sessions: {turns: 3, first_input_tokens: 40, turn_input_tokens: 8, output_tokens: 5}}");
+    let w = workloads(
+        "s: {sessions: {turns: 3, first_input_tokens: 40, turn_input_tokens: 8, output_tokens: 5}}",
+    );
     let s = w["s"].shapes(&ask(7));
     assert_eq!(s.sessions.len(), 3);
     assert_eq!(s.sessions[0].turns, vec![(40, 5), (8, 5), (8, 5)]);
@@ -61,7 +74,9 @@ fn sessions_are_turns_in_order_the_last_cut_short() {
 
 #[test]
 fn shared_prefixes_draw_groups() {
-    let w = workloads("p: {shared_prefix: {groups: 3, prefix_tokens: 100, suffix_tokens: 10, output_tokens: 4}}");
+    let w = workloads(
+        "p: {shared_prefix: {groups: 3, prefix_tokens: 100, suffix_tokens: 10, output_tokens: 4}}",
+    );
     let s = w["p"].shapes(&ask(60));
     let mut seen = std::collections::BTreeSet::new();
     for r in &s.measured {
@@ -75,10 +90,15 @@ fn shared_prefixes_draw_groups() {
 #[test]
 fn keys_of_another_kind_are_refused_where_they_are() {
     let yaml = "workloads:\n  w:\n    trace: t.csv\n    column: prompt\n";
-    let specs: IndexMap<String, IndexMap<String, WorkloadSpec>> = serde_yaml::from_str(yaml).unwrap();
+    let specs: IndexMap<String, IndexMap<String, WorkloadSpec>> =
+        serde_yaml::from_str(yaml).unwrap();
     let err = load(Path::new("/x/e.yaml"), yaml, &specs["workloads"]).unwrap_err();
     assert_eq!(err.location, Some((4, 5)), "{err}");
-    assert!(err.message.contains("'column' has no meaning for a trace workload"), "{err}");
+    assert!(
+        err.message
+            .contains("'column' has no meaning for a trace workload"),
+        "{err}"
+    );
     let yaml = "w: {dataset: a.json, sessions: {turns: 1, first_input_tokens: 1, turn_input_tokens: 1, output_tokens: 1}}";
     let specs: IndexMap<String, WorkloadSpec> = serde_yaml::from_str(yaml).unwrap();
     let err = load(Path::new("/x/e.yaml"), yaml, &specs).unwrap_err();

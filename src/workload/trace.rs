@@ -56,7 +56,10 @@ fn settle(mut rows: Vec<(f64, TraceRow)>) -> Vec<TraceRow> {
 fn azure(text: &str) -> Result<Vec<TraceRow>, (usize, String)> {
     let rows = csv::rows(text)?;
     let Some((header, rows)) = rows.split_first() else {
-        return Err((1, "empty file, expected TIMESTAMP,ContextTokens,GeneratedTokens".into()));
+        return Err((
+            1,
+            "empty file, expected TIMESTAMP,ContextTokens,GeneratedTokens".into(),
+        ));
     };
     let col = |name: &str| {
         header
@@ -70,7 +73,11 @@ fn azure(text: &str) -> Result<Vec<TraceRow>, (usize, String)> {
                 )
             })
     };
-    let (t, input, output) = (col("TIMESTAMP")?, col("ContextTokens")?, col("GeneratedTokens")?);
+    let (t, input, output) = (
+        col("TIMESTAMP")?,
+        col("ContextTokens")?,
+        col("GeneratedTokens")?,
+    );
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let field = |i: usize, name: &str| {
@@ -112,14 +119,18 @@ fn mooncake(text: &str) -> Result<Vec<TraceRow>, (usize, String)> {
         #[serde(default)]
         hash_ids: Vec<u64>,
     }
-    jsonl_rows(text, "timestamp (ms), input_length, output_length, hash_ids", |l: Line| {
-        (
-            l.timestamp / 1000.0,
-            l.input_length,
-            l.output_length,
-            l.hash_ids,
-        )
-    })
+    jsonl_rows(
+        text,
+        "timestamp (ms), input_length, output_length, hash_ids",
+        |l: Line| {
+            (
+                l.timestamp / 1000.0,
+                l.input_length,
+                l.output_length,
+                l.hash_ids,
+            )
+        },
+    )
 }
 
 fn plain(text: &str) -> Result<Vec<TraceRow>, (usize, String)> {
@@ -130,9 +141,11 @@ fn plain(text: &str) -> Result<Vec<TraceRow>, (usize, String)> {
         input_tokens: u64,
         output_tokens: u64,
     }
-    jsonl_rows(text, "timestamp_s, input_tokens, output_tokens", |l: Line| {
-        (l.timestamp_s, l.input_tokens, l.output_tokens, Vec::new())
-    })
+    jsonl_rows(
+        text,
+        "timestamp_s, input_tokens, output_tokens",
+        |l: Line| (l.timestamp_s, l.input_tokens, l.output_tokens, Vec::new()),
+    )
 }
 
 fn jsonl_rows<L: serde::de::DeserializeOwned>(
@@ -146,7 +159,8 @@ fn jsonl_rows<L: serde::de::DeserializeOwned>(
         if line.trim().is_empty() {
             continue;
         }
-        let l: L = serde_json::from_str(line).map_err(|e| (n, format!("{e}; expected {expected}")))?;
+        let l: L =
+            serde_json::from_str(line).map_err(|e| (n, format!("{e}; expected {expected}")))?;
         let (at, input, output, hash_ids) = fields(l);
         if !at.is_finite() || at < 0.0 {
             return Err((n, format!("timestamp {at}, expected a time 0 or later")));
@@ -173,9 +187,7 @@ pub fn timestamp(text: &str) -> Result<f64, String> {
     let bad = |why: &str| {
         format!("TIMESTAMP '{text}': {why}, expected e.g. 2023-11-16 18:17:03.9799600 or 2024-05-10 00:00:00.009930+00:00")
     };
-    let (date, rest) = text
-        .split_once([' ', 'T'])
-        .ok_or_else(|| bad("no time"))?;
+    let (date, rest) = text.split_once([' ', 'T']).ok_or_else(|| bad("no time"))?;
     // A zone is `Z` or ±HH:MM after the time.
     let (time, zone_s) = match rest.find(['+', '-', 'Z']) {
         Some(i) => {
@@ -184,7 +196,9 @@ pub fn timestamp(text: &str) -> Result<f64, String> {
                 0
             } else {
                 let sign = if zone.starts_with('-') { -1 } else { 1 };
-                let (h, m) = zone[1..].split_once(':').ok_or_else(|| bad("zone not ±HH:MM"))?;
+                let (h, m) = zone[1..]
+                    .split_once(':')
+                    .ok_or_else(|| bad("zone not ±HH:MM"))?;
                 let h: i64 = h.parse().map_err(|_| bad("zone hours"))?;
                 let m: i64 = m.parse().map_err(|_| bad("zone minutes"))?;
                 sign * (h * 3600 + m * 60)
@@ -202,7 +216,9 @@ pub fn timestamp(text: &str) -> Result<f64, String> {
     let (clock, fraction) = time.split_once('.').unwrap_or((time, ""));
     let mut c = clock.split(':');
     let (h, mi, s) = match (c.next(), c.next(), c.next(), c.next()) {
-        (Some(h), Some(m), Some(s), None) => (num(h, "hour")?, num(m, "minute")?, num(s, "second")?),
+        (Some(h), Some(m), Some(s), None) => {
+            (num(h, "hour")?, num(m, "minute")?, num(s, "second")?)
+        }
         _ => return Err(bad("time not HH:MM:SS")),
     };
     if !(1..=12).contains(&mo) || !(1..=31).contains(&da) || h > 23 || mi > 59 || s > 60 {
@@ -242,8 +258,13 @@ mod tests {
         assert!((a - 1_700_158_623.979_96).abs() < 1e-6, "{a}");
         let b = timestamp("2024-05-10 00:00:00.009930+00:00").unwrap();
         assert!((b - 1_715_299_200.009_93).abs() < 1e-6, "{b}");
-        assert_eq!(timestamp("2024-05-10 02:00:00+02:00").unwrap(), 1_715_299_200.0);
-        assert!(timestamp("2024-13-10 00:00:00").unwrap_err().contains("out of range"));
+        assert_eq!(
+            timestamp("2024-05-10 02:00:00+02:00").unwrap(),
+            1_715_299_200.0
+        );
+        assert!(timestamp("2024-13-10 00:00:00")
+            .unwrap_err()
+            .contains("out of range"));
         assert!(timestamp("yesterday").is_err());
     }
 
@@ -253,7 +274,8 @@ mod tests {
         let rows = azure(t).unwrap();
         assert_eq!(rows[0].input_tokens, 50);
         assert_eq!(rows[1].at_s, 1.5);
-        let (line, m) = azure("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:04,x,2\n").unwrap_err();
+        let (line, m) = azure("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:04,x,2\n")
+            .unwrap_err();
         assert_eq!(line, 2);
         assert!(m.contains("ContextTokens 'x'"), "{m}");
     }
@@ -263,7 +285,8 @@ mod tests {
         let rows = mooncake("{\"timestamp\": 0, \"input_length\": 600, \"output_length\": 5, \"hash_ids\": [1, 2]}\n{\"timestamp\": 250, \"input_length\": 100, \"output_length\": 5, \"hash_ids\": [1]}").unwrap();
         assert_eq!(rows[1].at_s, 0.25);
         assert_eq!(rows[0].hash_ids, vec![1, 2]);
-        let (line, _) = plain("{\"timestamp_s\": 0, \"input_tokens\": 0, \"output_tokens\": 3}").unwrap_err();
+        let (line, _) =
+            plain("{\"timestamp_s\": 0, \"input_tokens\": 0, \"output_tokens\": 3}").unwrap_err();
         assert_eq!(line, 1);
     }
 }

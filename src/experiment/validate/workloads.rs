@@ -54,8 +54,7 @@ impl Validator<'_> {
             let needs_chat = match w.kind {
                 Kind::Sessions => Some("a sessions workload sends conversations"),
                 Kind::Dataset
-                    if w
-                        .dataset
+                    if w.dataset
                         .as_ref()
                         .is_some_and(|d| d.entries.iter().any(|x| !x.history.is_empty())) =>
                 {

@@ -73,7 +73,10 @@ fn dist(yaml: &str) -> Dist {
 #[test]
 fn every_distribution_draws_what_it_declares() {
     let cases = [
-        ("{dist: uniform, min: 20, max: 400}", "{dist: uniform, min: 30, max: 400}"),
+        (
+            "{dist: uniform, min: 20, max: 400}",
+            "{dist: uniform, min: 30, max: 400}",
+        ),
         (
             "{dist: normal, mean: 120, sd: 40, min: 1, max: 512}",
             "{dist: normal, mean: 126, sd: 40, min: 1, max: 512}",
@@ -96,12 +99,18 @@ fn every_distribution_draws_what_it_declares() {
         let d = dist(declared);
         let sample = draws(&Length::Dist(d.clone()));
         let (lo, hi) = d.clamps();
-        assert!(sample.iter().all(|v| (lo..=hi).contains(v)), "{declared}: a draw outside its clamps");
+        assert!(
+            sample.iter().all(|v| (lo..=hi).contains(v)),
+            "{declared}: a draw outside its clamps"
+        );
         let fit = ks(&sample, &d);
         assert!(fit < CRITICAL, "{declared}: D = {fit:.4} ≥ {CRITICAL:.4}");
         // The test can fail: the same draws refute a slightly different declaration.
         let misfit = ks(&sample, &dist(wrong));
-        assert!(misfit > CRITICAL, "{declared} vs {wrong}: D = {misfit:.4} does not refute");
+        assert!(
+            misfit > CRITICAL,
+            "{declared} vs {wrong}: D = {misfit:.4} does not refute"
+        );
     }
 }
 
@@ -119,22 +128,34 @@ fn lognormal_is_of_the_lengths_not_their_logarithm() {
 fn draws_are_seeded_per_request() {
     let l = Length::Dist(dist("{dist: normal, mean: 100, sd: 30}"));
     assert_eq!(l.draw(1, 2, 3, 0), l.draw(1, 2, 3, 0));
-    let differ = (0..50).filter(|i| l.draw(1, 2, *i, 0) != l.draw(2, 2, *i, 0)).count();
+    let differ = (0..50)
+        .filter(|i| l.draw(1, 2, *i, 0) != l.draw(2, 2, *i, 0))
+        .count();
     assert!(differ > 40, "another seed draws other lengths");
-    let streams = (0..50).filter(|i| l.draw(1, 2, *i, 0) != l.draw(1, 2, *i, 1)).count();
+    let streams = (0..50)
+        .filter(|i| l.draw(1, 2, *i, 0) != l.draw(1, 2, *i, 1))
+        .count();
     assert!(streams > 40, "input and output lengths are drawn apart");
     assert_eq!(Length::Fixed(7).draw(1, 2, 3, 0), 7);
 }
 
 #[test]
 fn bad_lengths_say_what_is_wrong() {
-    let err = |y: &str| serde_yaml::from_str::<Length>(y).map_or_else(|e| e.to_string(), |l| l.check().unwrap_err());
-    assert!(err("{dist: normal, mean: 100}").contains("sd"), "{}", err("{dist: normal, mean: 100}"));
+    let err = |y: &str| {
+        serde_yaml::from_str::<Length>(y).map_or_else(|e| e.to_string(), |l| l.check().unwrap_err())
+    };
+    assert!(
+        err("{dist: normal, mean: 100}").contains("sd"),
+        "{}",
+        err("{dist: normal, mean: 100}")
+    );
     assert!(err("{dist: poisson, mean: 3}").contains("poisson"));
     assert!(err("{dist: uniform, min: 1, max: 9, sd: 2}").contains("sd"));
     assert!(err("{dist: uniform, min: 9, max: 1}").contains("above max"));
     assert!(err("{dist: normal, mean: 100, sd: 0}").contains("sd is 0"));
-    assert!(err("{dist: empirical, values: [1, 2], weights: [1]}").contains("1 weights for 2 values"));
+    assert!(
+        err("{dist: empirical, values: [1, 2], weights: [1]}").contains("1 weights for 2 values")
+    );
     assert!(err("{dist: lognormal, mean: 100, sd: 5, min: 50, max: 10}").contains("above max"));
     assert!(err("0").contains("0 tokens"));
     assert!(err("-3").contains("-3"));
