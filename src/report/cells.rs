@@ -40,6 +40,8 @@ fn mean_sd(m: MeanSd) -> String {
 
 fn asked_got(asked: Option<f64>, got: Option<f64>) -> String {
     match asked {
+        // A constant length reads as asked: a whole number.
+        Some(a) if a.fract() == 0.0 => format!("{a:.0}→{}", format_num(got)),
         Some(a) => format!("{}→{}", format_num(Some(a)), format_num(got)),
         None => format_num(got),
     }
