@@ -67,7 +67,7 @@ impl ChatCounter<'_> {
             return Ok(None);
         }
         let body = serde_json::json!({
-            "messages": GenRequest::messages(self.system, user),
+            "messages": GenRequest::messages(self.system, &[], user),
         });
         let url = format!("{}/apply-template", self.client.root_url);
         let response = self.client.http.post(&url).json(&body).send().await?;

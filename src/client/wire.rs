@@ -45,23 +45,26 @@ impl GenRequest {
 
     pub fn chat_body(&self) -> Value {
         let mut body = self.common();
-        let mut messages = Vec::with_capacity(self.history.len() + 2);
-        if let Some(system) = &self.system {
-            messages.push(json!({"role": "system", "content": system}));
-        }
-        for m in &self.history {
-            messages.push(json!({"role": m.role.as_str(), "content": m.content}));
-        }
-        messages.push(json!({"role": "user", "content": self.prompt}));
-        body.insert("messages".into(), Value::Array(messages));
+        body.insert(
+            "messages".into(),
+            Self::messages(self.system.as_deref(), &self.history, &self.prompt),
+        );
         Value::Object(body)
     }
 
-    /// The conversation sent to a chat endpoint.
-    pub fn messages(system: Option<&str>, user: &str) -> Value {
-        let mut messages = Vec::new();
+    /// The conversation sent to a chat endpoint: the system message, the
+    /// earlier turns, then the user's prompt.
+    pub fn messages(
+        system: Option<&str>,
+        history: &[crate::workload::Message],
+        user: &str,
+    ) -> Value {
+        let mut messages = Vec::with_capacity(history.len() + 2);
         if let Some(system) = system {
             messages.push(json!({"role": "system", "content": system}));
+        }
+        for m in history {
+            messages.push(json!({"role": m.role.as_str(), "content": m.content}));
         }
         messages.push(json!({"role": "user", "content": user}));
         Value::Array(messages)

@@ -23,6 +23,9 @@ pub(super) struct Composer<'a> {
     config: &'a Configuration,
     trial: &'a Trial,
     workload: Option<&'a Workload>,
+    /// A sessions workload: lengths are of each message's content, and a
+    /// turn's prompt (the whole history) has no asked length.
+    sessions: bool,
     bodies: std::vec::IntoIter<String>,
     filler: Vec<&'a str>,
     /// Datasets: the trial's order, and how far it has been taken.
@@ -55,6 +58,9 @@ impl<'a> Composer<'a> {
             config,
             trial,
             workload: l.workload_of(config),
+            sessions: l
+                .workload_of(config)
+                .is_some_and(|w| w.kind == Kind::Sessions),
             bodies: bodies.into_iter(),
             filler: l.prompts.filler_words(),
             entries: &shapes.entries,
@@ -136,10 +142,7 @@ impl<'a> Composer<'a> {
                     .await?
             }
         };
-        // A session turn's length is its new message's; the request's
-        // prompt is the whole history, which no one asked a length of.
-        let sessions = self.workload.is_some_and(|w| w.kind == Kind::Sessions);
-        req.requested_input_tokens = shape.input_tokens.filter(|_| !sessions);
+        req.requested_input_tokens = shape.input_tokens.filter(|_| !self.sessions);
         req.requested_output_tokens = output;
         req.max_tokens = Some(output.unwrap_or(DEFAULT_MAX_TOKENS));
         req.exact_output = e.target.exact_output && output.is_some();
@@ -161,10 +164,8 @@ impl<'a> Composer<'a> {
             return Ok(format!("{head}{body}"));
         };
         let filler = rotated(&self.filler, self.l.experiment.seed, self.trial.index, salt);
-        // A session's lengths are of each user message's content; a single
-        // chat prompt's are of the whole templated conversation.
-        let sessions = self.workload.is_some_and(|w| w.kind == Kind::Sessions);
-        let filled = match (self.l.experiment.target.api, sessions) {
+        // A single chat prompt's length is of the whole templated conversation.
+        let filled = match (self.l.experiment.target.api, self.sessions) {
             (Api::Chat, false) => fill_to(&self.chat, head, body, &filler, n as usize).await,
             _ => fill_to(self.client, head, body, &filler, n as usize).await,
         };

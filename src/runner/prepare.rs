@@ -96,21 +96,23 @@ pub async fn prepare(
         (None, Some(_)) => Some(measured.len()),
         (None, None) => None,
     };
-    let sessions = match (&w.spec.sessions, w.kind) {
+    // A session's turns go to its conversation; the loop sends nothing else.
+    let (measured, sessions) = match (&w.spec.sessions, w.kind) {
         (Some(s), Kind::Sessions) => {
-            let mut turns = measured.clone().into_iter();
+            let mut turns = measured.into_iter();
             let conversations = shapes
                 .sessions
                 .iter()
                 .map(|c| turns.by_ref().take(c.turns.len()).collect())
                 .collect();
-            Some(Conversations {
+            let conversations = Conversations {
                 turns: conversations,
                 think_time: s.think_time.map_or(Duration::ZERO, |d| d.0),
                 header: s.session_header.clone(),
-            })
+            };
+            (Vec::new(), Some(conversations))
         }
-        _ => None,
+        _ => (measured, None),
     };
     Ok(Prepared {
         warmup,
