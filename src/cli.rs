@@ -96,6 +96,13 @@ pub enum Command {
         /// Smallest relative change that gets a verdict (0.02 = 2 %).
         #[arg(long, default_value_t = 0.02)]
         threshold: f64,
+        /// Equivalence margin δ relative to A's mean (0.05 = ±5 %): TOST
+        /// calls B equivalent to A when it shows the difference within it.
+        #[arg(long, default_value_t = 0.05)]
+        equivalence: f64,
+        /// Also write every comparison (Welch and TOST columns) to this CSV file.
+        #[arg(long)]
+        csv: Option<PathBuf>,
         /// Compare runs of different experiments.
         #[arg(long)]
         force: bool,
@@ -117,9 +124,20 @@ pub enum Command {
         #[arg(long)]
         html: Option<PathBuf>,
     },
-    /// Run a recorded experiment again (same seed, same plan) and compare.
+    /// Run a recorded experiment again (same seed, same plan) and test each
+    /// configuration and metric for equivalence with the recorded result.
     Reproduce {
+        /// A run folder (a committed reference needs only its manifest, plan,
+        /// experiment copy and trials.parquet), or with --published the
+        /// experiment file to run.
         run: PathBuf,
+        /// A table of published results to reproduce instead of a run:
+        /// CSV with columns configuration, metric, mean, and optionally sd and n.
+        #[arg(long)]
+        published: Option<PathBuf>,
+        /// Equivalence margin δ relative to the recorded mean [default: the experiment's stats.equivalence].
+        #[arg(long)]
+        equivalence: Option<f64>,
         #[arg(long, default_value = "results")]
         out: PathBuf,
         #[arg(long, short)]

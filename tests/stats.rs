@@ -107,18 +107,40 @@ fn compare_finds_a_regression_and_gates_on_it() {
         stdout.contains("less (regression)") && stdout.contains("slower (regression)"),
         "{stdout}"
     );
-    // The other way round it is an improvement, and no gate trips.
+    // The other way round it is an improvement, and no gate trips; the CSV
+    // holds TOST's columns beside Welch's.
+    let csv = tmp.path().join("cmp.csv");
     bin()
         .args([
             "compare",
             "--fail-on-regression",
+            "--equivalence",
+            "0.1",
             "--metric",
             "output_tok_s",
+            "--csv",
         ])
+        .arg(&csv)
         .arg(&b)
         .arg(&a)
         .assert()
         .success();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert!(
+        lines.next().unwrap().starts_with(
+            "configuration,metric,n_a,n_b,mean_a,mean_b,rel_diff,ci90_low,ci90_high,p_tost,equivalence,"
+        ),
+        "{text}"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    // Twice the speed is no ±10 % equivalence: "different".
+    assert!(
+        rows.iter()
+            .all(|r| r.contains(",output_tok_s,") && r.contains(",different,")),
+        "{text}"
+    );
 
     let c = small_run(tmp.path(), "c.yaml", "other", "sim@1x");
     bin().arg("compare").arg(&a).arg(&c).assert().code(2);
@@ -132,7 +154,7 @@ fn compare_finds_a_regression_and_gates_on_it() {
 }
 
 #[test]
-fn reproduce_runs_the_recorded_experiment_again_and_compares() {
+fn reproduce_runs_the_recorded_experiment_again_and_tests_equivalence() {
     let tmp = tempfile::tempdir().unwrap();
     let a = small_run(tmp.path(), "r.yaml", "again", "sim@1x");
     let out = bin()
@@ -142,10 +164,123 @@ fn reproduce_runs_the_recorded_experiment_again_and_compares() {
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-    assert!(stdout.contains("reproduced within noise:"), "{stdout}");
+    assert!(
+        stdout.contains("environment: the same as recorded"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("TOST p"), "{stdout}");
+    let tally = stdout
+        .lines()
+        .find(|l| l.starts_with("reproduced: "))
+        .unwrap_or_else(|| panic!("no tally: {stdout}"));
+    // Same machine, same sim, same plan: the timings of a sim are stable to
+    // a few per cent, so most comparisons are shown equivalent within ±5 %.
+    let count = |word: &str| -> usize {
+        tally
+            .split(" · ")
+            .find_map(|p| p.strip_prefix(word))
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(count("reproduced: ") > 0, "{tally}");
+    assert_eq!(count("not reproduced: "), 0, "{stdout}");
     let new = single_run(&tmp.path().join("again-out"), "again");
     let plan = |d: &std::path::Path| std::fs::read_to_string(d.join("plan.jsonl")).unwrap();
     assert_eq!(plan(&a), plan(&new), "same seed, same plan");
+
+    // A reference kept without its request log reproduces from its trials.
+    let reference = tmp.path().join("reference");
+    std::fs::create_dir(&reference).unwrap();
+    for entry in std::fs::read_dir(&a).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if path.is_file() && !name.starts_with("requests.") && !name.starts_with("report") {
+            std::fs::copy(&path, reference.join(&name)).unwrap();
+        }
+    }
+    let out = bin()
+        .args(["reproduce", "--quiet", "--out"])
+        .arg(tmp.path().join("ref-out"))
+        .arg(&reference)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("reproduced: "), "{stdout}");
+}
+
+#[test]
+fn reproduce_holds_a_run_against_a_published_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = small_run(tmp.path(), "p.yaml", "pub", "sim@1x");
+    // The published table: this run's own estimates (mean, sd, n) for
+    // output tok/s, a row with the point estimate alone (far off), and a
+    // latency no run of the sim comes near.
+    let est = std::fs::read_to_string(a.join("estimates.csv")).unwrap();
+    let row = est
+        .lines()
+        .find(|l| l.starts_with("baseline,output_tok_s,"))
+        .unwrap();
+    let f: Vec<&str> = row.split(',').collect();
+    let (n, mean, sd) = (f[2], f[3].parse::<f64>().unwrap(), f[4]);
+    let table = tmp.path().join("published.csv");
+    std::fs::write(
+        &table,
+        format!(
+            "configuration,metric,mean,sd,n\nbaseline,output_tok_s,{mean},{sd},{n}\nconcurrency=2,output_tok_s,{},,\nbaseline,e2e_p50_ms,1,0.01,3\n",
+            mean * 3.0
+        ),
+    )
+    .unwrap();
+    let exp = tmp.path().join("p.yaml");
+    let out = bin()
+        .args(["reproduce", "--quiet", "--out"])
+        .arg(tmp.path().join("pub-out"))
+        .arg("--published")
+        .arg(&table)
+        .arg(&exp)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let line = |start: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line for {start}: {stdout}"))
+            .to_string()
+    };
+    assert!(
+        line("baseline       output tok/s").ends_with("reproduced"),
+        "{stdout}"
+    );
+    assert!(
+        line("concurrency=2").contains("point estimate only"),
+        "{stdout}"
+    );
+    assert!(line("concurrency=2").contains("outside ±5%"), "{stdout}");
+    assert!(
+        line("baseline       E2E p50").ends_with("not reproduced"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 row(s) have no sd and n"), "{stdout}");
+
+    // A configuration the experiment does not run is located before any run.
+    std::fs::write(
+        &table,
+        "configuration,metric,mean\nquant=q9,output_tok_s,1\n",
+    )
+    .unwrap();
+    bin()
+        .args(["reproduce", "--quiet", "--published"])
+        .arg(&table)
+        .arg(&exp)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("published.csv:2:1"))
+        .stderr(predicates::str::contains("'quant=q9' is not one of"));
 }
 
 #[test]

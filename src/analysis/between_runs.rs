@@ -75,6 +75,7 @@ pub fn compare_runs(
                     m,
                     vb.get(&cb.label).unwrap_or(&empty),
                     va.get(&ca.label).unwrap_or(&empty),
+                    d,
                 );
                 c.factor = config_key(ca);
                 c.level = cb.label.clone();
@@ -86,6 +87,44 @@ pub fn compare_runs(
         out.extend(family);
     }
     Ok(out)
+}
+
+/// `compare --csv`: one row per configuration (A's label, as in its
+/// trials.parquet) and metric, A and B side by side, Welch's and TOST's columns.
+pub fn frame(rows: &[Comparison]) -> PolarsResult<DataFrame> {
+    let renamed = [
+        ("baseline_level", "configuration"),
+        ("level", "configuration_b"),
+        ("factor", "levels"),
+        ("n_baseline", "n_a"),
+        ("n", "n_b"),
+        ("mean_baseline", "mean_a"),
+        ("mean", "mean_b"),
+    ];
+    let mut df = super::compare::comparisons_frame(rows)?;
+    for (from, to) in renamed {
+        df.rename(from, to.into())?;
+    }
+    let first = [
+        "configuration",
+        "metric",
+        "n_a",
+        "n_b",
+        "mean_a",
+        "mean_b",
+        "rel_diff",
+        "ci90_low",
+        "ci90_high",
+        "p_tost",
+        "equivalence",
+    ];
+    let rest: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .filter(|c| !first.contains(&c.as_str()))
+        .collect();
+    df.select(first.iter().map(|s| s.to_string()).chain(rest))
 }
 
 /// "2 regressions, 1 improvement, 12 unchanged, 1 not testable".
@@ -107,5 +146,13 @@ pub fn tally(rows: &[Comparison]) -> String {
     if untestable > 0 {
         parts.push(format!("{untestable} not testable"));
     }
-    parts.join(", ")
+    let equivalent = rows
+        .iter()
+        .filter(|c| c.equivalence == super::verdict::Equivalence::Equivalent)
+        .count();
+    format!(
+        "{}; {equivalent} of {} equivalent",
+        parts.join(", "),
+        rows.len()
+    )
 }

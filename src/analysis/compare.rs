@@ -3,19 +3,21 @@
 //! comparisons of one metric in the run (the family), and a verdict that
 //! needs both significance and a change larger than the noise threshold.
 
-use super::verdict::{Tone, Verdict};
-use super::welch::{estimate, holm, welch, Estimate};
+use super::verdict::{Equivalence, Tone, Verdict};
+use super::welch::{estimate, holm, tost, welch, Estimate, Welch};
 use crate::metrics::{by_column as metric_by_column, Metric, METRICS};
 use crate::plan::Configuration;
 use polars::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// Significance level and the smallest relative change worth a verdict.
+/// Significance level, the smallest relative change worth a verdict, and
+/// the relative margin δ within which two means count as the same.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Decision {
     pub alpha: f64,
     pub threshold: f64,
+    pub equivalence: f64,
 }
 
 impl Default for Decision {
@@ -23,6 +25,17 @@ impl Default for Decision {
         Decision {
             alpha: 0.05,
             threshold: 0.02,
+            equivalence: 0.05,
+        }
+    }
+}
+
+impl From<crate::experiment::StatsSpec> for Decision {
+    fn from(s: crate::experiment::StatsSpec) -> Self {
+        Decision {
+            alpha: s.alpha,
+            threshold: s.threshold,
+            equivalence: s.equivalence,
         }
     }
 }
@@ -48,6 +61,12 @@ pub struct Comparison {
     pub p_holm: Option<f64>,
     pub hedges_g: Option<f64>,
     pub verdict: Verdict,
+    /// The (1 − 2α) CI of the relative difference (90 % at α = 0.05), TOST's interval.
+    pub ci90_low: Option<f64>,
+    pub ci90_high: Option<f64>,
+    /// TOST's p against the margin ±δ·|baseline mean|, unadjusted.
+    pub p_tost: Option<f64>,
+    pub equivalence: Equivalence,
 }
 
 /// Per-trial values of `column` by configuration label, nulls dropped.
@@ -72,17 +91,37 @@ pub fn values_by_config(
 
 /// Test `a` (a level) against `b` (its baseline) on metric `m`; the Holm
 /// adjustment is filled in by the caller, across the family.
-pub fn compare_values(m: &Metric, a: &[f64], b: &[f64]) -> Comparison {
+pub fn compare_values(m: &Metric, a: &[f64], b: &[f64], d: Decision) -> Comparison {
     let (ea, eb) = (estimate(a), estimate(b));
+    let test = welch(a, b);
+    compare_tested(
+        m,
+        (a.len(), ea.map(|e| e.mean)),
+        (b.len(), eb.map(|e| e.mean)),
+        test,
+        d,
+    )
+}
+
+/// A comparison from Welch's result and each side's n and mean, as
+/// `compare_values` gives it from trials and a published table from its
+/// summary statistics.
+pub fn compare_tested(
+    m: &Metric,
+    (n, mean): (usize, Option<f64>),
+    (n_baseline, mean_baseline): (usize, Option<f64>),
+    test: Result<Welch, super::welch::NotTestable>,
+    d: Decision,
+) -> Comparison {
     let mut c = Comparison {
         metric: m.column.into(),
         factor: String::new(),
         level: String::new(),
         baseline_level: String::new(),
-        n: a.len(),
-        n_baseline: b.len(),
-        mean: ea.map(|e| e.mean),
-        mean_baseline: eb.map(|e| e.mean),
+        n,
+        n_baseline,
+        mean,
+        mean_baseline,
         diff: None,
         rel_diff: None,
         rel_ci_low: None,
@@ -93,8 +132,12 @@ pub fn compare_values(m: &Metric, a: &[f64], b: &[f64]) -> Comparison {
         p_holm: None,
         hedges_g: None,
         verdict: Verdict::Pending,
+        ci90_low: None,
+        ci90_high: None,
+        p_tost: None,
+        equivalence: Equivalence::Inconclusive,
     };
-    match welch(a, b) {
+    match test {
         Ok(w) => {
             c.diff = Some(w.diff);
             c.t = Some(w.t);
@@ -102,13 +145,36 @@ pub fn compare_values(m: &Metric, a: &[f64], b: &[f64]) -> Comparison {
             c.p = Some(w.p);
             c.hedges_g = Some(w.hedges_g);
             // Relative to the baseline mean, taken as fixed.
-            if let Some(mb) = c.mean_baseline.filter(|m| *m != 0.0) {
-                c.rel_diff = Some(w.diff / mb.abs());
-                c.rel_ci_low = Some(w.diff_ci.0 / mb.abs());
-                c.rel_ci_high = Some(w.diff_ci.1 / mb.abs());
+            match c.mean_baseline.filter(|m| *m != 0.0) {
+                Some(mb) => {
+                    let scale = mb.abs();
+                    c.rel_diff = Some(w.diff / scale);
+                    c.rel_ci_low = Some(w.diff_ci.0 / scale);
+                    c.rel_ci_high = Some(w.diff_ci.1 / scale);
+                    let e = tost(&w, d.equivalence * scale, d.alpha);
+                    c.ci90_low = Some(e.ci.0 / scale);
+                    c.ci90_high = Some(e.ci.1 / scale);
+                    c.p_tost = Some(e.p);
+                    let outside = |x: f64| x.abs() > d.equivalence * scale;
+                    let (lo, hi) = e.ci_outer;
+                    c.equivalence = if e.p < d.alpha {
+                        Equivalence::Equivalent
+                    } else if outside(lo) && outside(hi) && lo.signum() == hi.signum() {
+                        Equivalence::Different
+                    } else {
+                        Equivalence::Inconclusive
+                    };
+                }
+                None => {
+                    c.equivalence =
+                        Equivalence::NotTestable("not testable: the baseline mean is 0".into())
+                }
             }
         }
-        Err(why) => c.verdict = Verdict::NotTestable(why.to_string()),
+        Err(why) => {
+            c.verdict = Verdict::NotTestable(why.to_string());
+            c.equivalence = Equivalence::NotTestable(why.to_string());
+        }
     }
     c
 }
@@ -179,7 +245,7 @@ pub fn against_baseline(
             .iter()
             .map(|c| {
                 let a = values.get(&c.label).unwrap_or(&empty);
-                let mut cmp = compare_values(m, a, b);
+                let mut cmp = compare_values(m, a, b, d);
                 let factor = c.factor.clone().unwrap_or_default();
                 cmp.baseline_level = baseline
                     .values
@@ -260,6 +326,10 @@ pub fn comparisons_frame(rows: &[Comparison]) -> PolarsResult<DataFrame> {
             named(o(|c| c.p_holm), "p_holm"),
             named(o(|c| c.hedges_g), "hedges_g"),
             named(s(|c| c.verdict.to_string()), "verdict"),
+            named(o(|c| c.ci90_low), "ci90_low"),
+            named(o(|c| c.ci90_high), "ci90_high"),
+            named(o(|c| c.p_tost), "p_tost"),
+            named(s(|c| c.equivalence.to_string()), "equivalence"),
         ],
     )
 }

@@ -1,7 +1,10 @@
 //! Declared hypotheses (`expect:`), checked with the same Welch test as the
-//! comparisons, Holm-adjusted across the experiment's expectations.
+//! comparisons, Holm-adjusted across the experiment's expectations; "does
+//! not change" with an equivalence test (TOST), since no significant change
+//! is not evidence of none.
 
 use super::compare::{compare_values, values_by_config, Decision};
+use super::verdict::Equivalence;
 use super::verdict::ExpectOutcome::{self, Confirmed, Inconclusive, Refuted};
 use super::welch::holm;
 use crate::experiment::{Expectation, ExpectedChange};
@@ -33,6 +36,18 @@ fn label_of(
         .map(|c| c.label.clone())
 }
 
+/// "Does not change" is shown by TOST within the expectation's `min`, else
+/// within the experiment's equivalence margin.
+fn margin_of(x: &Expectation, d: Decision) -> Decision {
+    match (x.change, x.min) {
+        (ExpectedChange::None, Some(min)) => Decision {
+            equivalence: min,
+            ..d
+        },
+        _ => d,
+    }
+}
+
 pub fn check(
     trials: &DataFrame,
     configs: &[Configuration],
@@ -51,7 +66,12 @@ pub fn check(
                 .and_then(|l| values.get(&l))
                 .unwrap_or(&empty)
         };
-        tests.push(compare_values(&m, get(&x.to), get(&x.from)));
+        tests.push(compare_values(
+            &m,
+            get(&x.to),
+            get(&x.from),
+            margin_of(x, d),
+        ));
     }
     let tested: Vec<usize> = (0..tests.len()).filter(|&i| tests[i].p.is_some()).collect();
     let adjusted = holm(
@@ -102,13 +122,24 @@ pub fn check(
                         format!("decreased by less than {:.0}%", size * 100.0),
                     )
                 }
-                (Some(_), ExpectedChange::None) if significant && rel.abs() > size => {
-                    (Refuted, "it changed significantly".into())
+                (Some(_), ExpectedChange::None) => {
+                    let margin = format!("±{}%", margin_of(x, d).equivalence * 100.0);
+                    let p = c.p_tost.map(|p| format!("{p:.3}")).unwrap_or_default();
+                    match &c.equivalence {
+                        Equivalence::Equivalent => (
+                            Confirmed,
+                            format!("equivalent within {margin} (TOST p {p})"),
+                        ),
+                        Equivalence::Different => {
+                            (Refuted, format!("it changed by more than {margin}"))
+                        }
+                        Equivalence::Inconclusive => (
+                            Inconclusive,
+                            format!("not shown within {margin} (TOST p {p}), nor outside it"),
+                        ),
+                        Equivalence::NotTestable(why) => (Inconclusive, why.clone()),
+                    }
                 }
-                (Some(_), ExpectedChange::None) => (
-                    Confirmed,
-                    super::verdict::Verdict::NoSignificantChange.to_string(),
-                ),
                 (Some(_), _) => (Inconclusive, "not significant".into()),
             };
             let change = match x.change {

@@ -6,6 +6,7 @@ pub mod compare;
 pub mod expect;
 mod itl;
 mod memory;
+pub mod published;
 pub mod service;
 pub mod stats;
 mod summary;

@@ -58,6 +58,55 @@ impl schemars::JsonSchema for Verdict {
     }
 }
 
+/// What an equivalence test (TOST) concluded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Equivalence {
+    /// Both one-sided tests reject: the difference lies within ±δ.
+    Equivalent,
+    /// The (1 − α) interval of the difference lies wholly outside ±δ.
+    Different,
+    /// Neither: more trials (or a wider margin) would decide.
+    Inconclusive,
+    /// Welch could not run, so neither can TOST: why.
+    NotTestable(String),
+}
+
+impl Equivalence {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Equivalence::Equivalent => "equivalent",
+            Equivalence::Different => "different",
+            Equivalence::Inconclusive => "inconclusive",
+            Equivalence::NotTestable(why) => why,
+        }
+    }
+}
+
+impl fmt::Display for Equivalence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl Serialize for Equivalence {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl schemars::JsonSchema for Equivalence {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Equivalence".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "'equivalent', 'different', 'inconclusive', or 'not testable: why'"
+        })
+    }
+}
+
 /// How a verdict reads for its metric: a significant rise in latency is
 /// worse, in throughput better. Also the reports' CSS class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -48,6 +48,26 @@ pub fn estimate(values: &[f64]) -> Option<Estimate> {
     })
 }
 
+/// One side of a comparison as a published table gives it: n, mean, sd.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    pub n: usize,
+    pub mean: f64,
+    /// Sample standard deviation (n − 1).
+    pub sd: f64,
+}
+
+impl Sample {
+    /// None below 2 values: there is no sd to test with.
+    pub fn of(values: &[f64]) -> Option<Sample> {
+        Some(Sample {
+            n: values.len(),
+            mean: mean(values)?,
+            sd: sample_sd(values)?,
+        })
+    }
+}
+
 /// Welch's unequal-variance t-test of `a` against `b` (a − b).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Welch {
@@ -57,6 +77,8 @@ pub struct Welch {
     /// Two-sided p-value.
     pub p: f64,
     pub diff: f64,
+    /// Standard error of the difference, √(s²ₐ/nₐ + s²ᵦ/nᵦ).
+    pub se: f64,
     /// 95 % CI of the difference of means.
     pub diff_ci: (f64, f64),
     /// Hedges' g: the difference in pooled standard deviations, small-sample corrected.
@@ -82,17 +104,25 @@ impl std::fmt::Display for NotTestable {
 }
 
 pub fn welch(a: &[f64], b: &[f64]) -> Result<Welch, NotTestable> {
-    let (na, nb) = (a.len() as f64, b.len() as f64);
-    let (Some(ma), Some(mb), Some(sa), Some(sb)) = (mean(a), mean(b), sample_sd(a), sample_sd(b))
-    else {
+    match (Sample::of(a), Sample::of(b)) {
+        (Some(a), Some(b)) => welch_summary(a, b),
+        _ => Err(NotTestable::TooFewTrials),
+    }
+}
+
+/// Welch from summary statistics alone (a published mean, sd and n).
+pub fn welch_summary(a: Sample, b: Sample) -> Result<Welch, NotTestable> {
+    if a.n < 2 || b.n < 2 {
         return Err(NotTestable::TooFewTrials);
-    };
+    }
+    let (na, nb) = (a.n as f64, b.n as f64);
+    let (sa, sb) = (a.sd, b.sd);
     let (va, vb) = (sa * sa / na, sb * sb / nb);
     let se = (va + vb).sqrt();
     if se == 0.0 || !se.is_finite() {
         return Err(NotTestable::NoVariance);
     }
-    let diff = ma - mb;
+    let diff = a.mean - b.mean;
     let t = diff / se;
     let df = (va + vb).powi(2) / (va * va / (na - 1.0) + vb * vb / (nb - 1.0));
     let dist = StudentsT::new(0.0, 1.0, df).map_err(|_| NotTestable::NoVariance)?;
@@ -111,9 +141,51 @@ pub fn welch(a: &[f64], b: &[f64]) -> Result<Welch, NotTestable> {
         df,
         p,
         diff,
+        se,
         diff_ci: (diff - q * se, diff + q * se),
         hedges_g,
     })
+}
+
+/// Two one-sided tests (Schuirmann 1987) of `a − b` within ±`margin`, with
+/// Welch's standard error and degrees of freedom.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Tost {
+    /// max(p₁, p₂): equivalence is shown when it is below alpha.
+    pub p: f64,
+    /// H₀: a − b ≤ −margin.
+    pub p_lower: f64,
+    /// H₀: a − b ≥ +margin.
+    pub p_upper: f64,
+    /// The (1 − 2α) CI of the difference: TOST at α is "this lies inside ±margin".
+    pub ci: (f64, f64),
+    /// The two-sided (1 − α) CI of the difference: "different" when it lies
+    /// wholly outside ±margin.
+    pub ci_outer: (f64, f64),
+}
+
+pub fn tost(w: &Welch, margin: f64, alpha: f64) -> Tost {
+    // `welch` built this distribution already, so df is valid here.
+    let dist = StudentsT::new(0.0, 1.0, w.df).expect("Welch's df is positive");
+    let p_lower = dist.sf((w.diff + margin) / w.se);
+    let p_upper = dist.cdf((w.diff - margin) / w.se);
+    let inner = dist.inverse_cdf(1.0 - alpha);
+    let outer = dist.inverse_cdf(1.0 - alpha / 2.0);
+    Tost {
+        p: p_lower.max(p_upper),
+        p_lower,
+        p_upper,
+        ci: (w.diff - inner * w.se, w.diff + inner * w.se),
+        ci_outer: (w.diff - outer * w.se, w.diff + outer * w.se),
+    }
+}
+
+/// Smallest true difference Welch at `alpha` (two-sided) finds with
+/// probability `power`, by the normal-shift approximation with t quantiles:
+/// (t₁₋α/₂ + t_power) · se.
+pub fn detectable_difference(se: f64, df: f64, alpha: f64, power: f64) -> Option<f64> {
+    let dist = StudentsT::new(0.0, 1.0, df).ok()?;
+    Some((dist.inverse_cdf(1.0 - alpha / 2.0) + dist.inverse_cdf(power)) * se)
 }
 
 /// Holm–Bonferroni step-down adjusted p-values, in the input's order:
@@ -199,6 +271,30 @@ mod tests {
             "{:?}",
             w.diff_ci
         );
+    }
+
+    #[test]
+    fn tost_matches_statsmodels() {
+        // Reference: statsmodels 0.15.0,
+        // ttost_ind(b, a, -d, d, usevar='unequal') with d = δ·|mean(a)|, and
+        // scipy 1.17.1 ttest_ind(b, a, equal_var=False).confidence_interval(0.90 / 0.95).
+        let a = [100.0, 102.0, 98.5, 101.2, 99.7];
+        let b = [101.0, 100.5, 99.9, 102.3, 100.8, 101.6];
+        let w = welch(&b, &a).unwrap();
+        assert!(close(w.df, 6.4431487957278994, 1e-9), "df {}", w.df);
+        let t = tost(&w, 0.05 * 100.28, 0.05);
+        assert!(close(t.p, 0.0003302607968006759, 1e-10), "p {}", t.p);
+        assert!(close(t.p_lower, 5.948331116665804e-05, 1e-11));
+        let t = tost(&w, 0.01 * 100.28, 0.05);
+        assert!(close(t.p, 0.35769256627491575, 1e-9), "p {}", t.p);
+        assert!(close(t.p_lower, 0.022205705082395607, 1e-9));
+        assert!(close(t.ci.0, -0.6037993465075369, 1e-8), "{:?}", t.ci);
+        assert!(close(t.ci.1, 2.077132679840865, 1e-8), "{:?}", t.ci);
+        assert!(close(t.ci_outer.0, -0.944019571856531, 1e-8));
+        assert!(close(t.ci_outer.1, 2.41735290518986, 1e-8));
+        // The same test from summary statistics alone.
+        let s = welch_summary(Sample::of(&b).unwrap(), Sample::of(&a).unwrap()).unwrap();
+        assert_eq!(s, w);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `infer-bench compare` and `infer-bench reproduce`.
+//! `infer-bench compare`: two run folders, configuration by configuration.
 
 use crate::analysis::between_runs::{compare_runs, is_regression, tally, RunTrials};
 use crate::analysis::compare::{Comparison, Decision};
@@ -18,6 +18,8 @@ pub struct CompareOptions {
     pub force: bool,
     /// The HTML comparison's path; next to run B when absent.
     pub html: Option<std::path::PathBuf>,
+    /// Every comparison as CSV, when asked.
+    pub csv: Option<std::path::PathBuf>,
 }
 
 /// Compare two run folders; prints the table and returns the comparisons.
@@ -32,9 +34,7 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Com
             .into());
         }
     }
-    if !(o.decision.alpha > 0.0 && o.decision.alpha < 1.0) || o.decision.threshold < 0.0 {
-        return Err(InputError::new("--alpha must lie in (0, 1) and --threshold be ≥ 0").into());
-    }
+    check_decision(o.decision)?;
     let (ra, rb) = (read_run(a)?, read_run(b)?);
     if ra.manifest.experiment_name != rb.manifest.experiment_name && !o.force {
         return Err(InputError::new(format!(
@@ -46,6 +46,11 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Com
     let (ta, tb) = (runner::trial_table(&ra)?, runner::trial_table(&rb)?);
     let rows = compare_tables(&ra, &ta, &rb, &tb, &o.metrics, o.decision)?;
     print!("{}", render(&ra, &rb, &rows, o.decision));
+    if let Some(path) = &o.csv {
+        let mut frame = crate::analysis::between_runs::frame(&rows)?;
+        crate::results::write_csv(&mut frame, path)?;
+        eprintln!("comparisons: {}", path.display());
+    }
     let page = crate::report::html::compare::compare_page(
         &Side {
             run: &ra,
@@ -76,7 +81,17 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Com
     Ok(rows)
 }
 
-fn compare_loaded(
+pub(super) fn check_decision(d: Decision) -> anyhow::Result<()> {
+    if !(d.alpha > 0.0 && d.alpha < 0.5) || d.threshold < 0.0 || !(d.equivalence > 0.0) {
+        return Err(InputError::new(
+            "--alpha must lie in (0, 0.5), --threshold be ≥ 0 and --equivalence above 0",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+pub(super) fn compare_loaded(
     a: &RunData,
     b: &RunData,
     metrics: &[String],
@@ -116,80 +131,18 @@ fn compare_tables(
 fn render(a: &RunData, b: &RunData, rows: &[Comparison], d: Decision) -> String {
     use crate::report::aligned;
     let mut out = format!(
-        "A: {} ({})\nB: {} ({})\nB against A: Welch's t-test over trials, Holm-adjusted per metric; a verdict needs p < {} and a change over {}%\n\n",
+        "A: {} ({})\nB: {} ({})\nB against A: Welch's t-test over trials, Holm-adjusted per metric; a verdict needs p < {} and a change over {}%.\nEquivalence: TOST within ±{}% of A's mean, p < {} (the 90% CI inside the margin).\n\n",
         a.dir.display(),
         a.manifest.run_id,
         b.dir.display(),
         b.manifest.run_id,
         d.alpha,
-        d.threshold * 100.0
+        d.threshold * 100.0,
+        d.equivalence * 100.0,
+        d.alpha,
     );
     let (header, table) = crate::report::between_runs_lines(rows);
     out.push_str(&aligned(&header, &table));
     out.push_str(&format!("\n{}\n", tally(rows)));
     out
-}
-
-/// Run the experiment of `run` again into `out` and compare the new run with it.
-pub fn reproduce(run: &Path, out: &Path, quiet: bool) -> anyhow::Result<()> {
-    let original = read_run(run)?;
-    let m = &original.manifest;
-    // The experiment file as it was: the original path when it still holds
-    // the same text (its relative paths then resolve as before), else the copy.
-    let original_path = Path::new(&m.experiment.path);
-    let same = std::fs::read(original_path)
-        .is_ok_and(|b| crate::results::sha256_hex(&b) == m.experiment.sha256);
-    let mut loaded = if same {
-        crate::experiment::load(original_path)?
-    } else {
-        let copy = run.join(&m.experiment.copy);
-        eprintln!(
-            "{} changed or is gone; using the copy in the run folder ({}); its relative paths resolve against the run folder",
-            original_path.display(),
-            copy.display()
-        );
-        let text = std::fs::read_to_string(&copy)?;
-        let mut e = crate::experiment::parse(&copy, &text)?;
-        e.prompts = m.prompts.copy.clone();
-        let text = serde_yaml::to_string(&e)?;
-        crate::experiment::load_str(&copy, text)?
-    };
-    anyhow::ensure!(
-        loaded.experiment.seed == m.seed,
-        "the experiment's seed differs from the run's"
-    );
-    // The run's own --repetitions/--requests, so the plan is the same.
-    super::apply_overrides(&mut loaded, m.overrides)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let dir = rt.block_on(runner::run(
-        &loaded,
-        &runner::RunOptions {
-            out: out.to_path_buf(),
-            progress: !quiet,
-            resume: None,
-            overrides: m.overrides,
-            shard: m.shard,
-        },
-    ))?;
-    runner::report_dir(&dir, &[])?;
-    let again = read_run(&dir)?;
-    let stats = loaded.experiment.stats;
-    let d = Decision {
-        alpha: stats.alpha,
-        threshold: stats.threshold,
-    };
-    let rows = compare_loaded(&original, &again, &[], d)?;
-    print!("{}", render(&original, &again, &rows, d));
-    let reproduced = rows
-        .iter()
-        .filter(|c| c.verdict == crate::analysis::verdict::Verdict::NoSignificantChange)
-        .count();
-    println!(
-        "reproduced within noise: {reproduced} of {} comparisons (the rest changed significantly or could not be tested)\nnew run: {}",
-        rows.len(),
-        dir.display()
-    );
-    Ok(())
 }

@@ -4,6 +4,7 @@ mod compare;
 mod history;
 mod merge;
 mod reach;
+mod reproduce;
 mod sim;
 mod slurm;
 
@@ -73,15 +74,22 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             metric,
             alpha,
             threshold,
+            equivalence,
+            csv,
             force,
             html,
         } => {
             let options = compare::CompareOptions {
                 fail_on_regression,
                 metrics: metric,
-                decision: crate::analysis::compare::Decision { alpha, threshold },
+                decision: crate::analysis::compare::Decision {
+                    alpha,
+                    threshold,
+                    equivalence,
+                },
                 force,
                 html,
+                csv,
             };
             compare::compare(&run_a, &run_b, &options).map(|_| ())
         }
@@ -91,7 +99,21 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             config,
             html,
         } => history::history(&dir, &metric, &config, html.as_deref()),
-        Command::Reproduce { run, out, quiet } => compare::reproduce(&run, &out, quiet),
+        Command::Reproduce {
+            run,
+            published,
+            equivalence,
+            out,
+            quiet,
+        } => reproduce::reproduce(
+            &run,
+            &reproduce::ReproduceOptions {
+                out,
+                quiet,
+                published,
+                equivalence,
+            },
+        ),
         Command::Calibrate(args) => crate::calibrate::calibrate(&args),
         Command::Schema { summary } => {
             if summary {

@@ -122,6 +122,10 @@ pub struct StatsSpec {
     pub alpha: f64,
     /// Relative change below which no verdict is given (0.02 = 2 %).
     pub threshold: f64,
+    /// Equivalence margin δ, relative to the baseline mean (0.05 = ±5 %):
+    /// TOST calls two configurations equivalent when it shows the
+    /// difference within it.
+    pub equivalence: f64,
 }
 
 impl Default for StatsSpec {
@@ -129,6 +133,7 @@ impl Default for StatsSpec {
         StatsSpec {
             alpha: 0.05,
             threshold: 0.02,
+            equivalence: 0.05,
         }
     }
 }

@@ -91,6 +91,8 @@ pub fn between_runs_lines(
         "95% CI",
         "p (Holm)",
         "verdict",
+        "TOST p",
+        "equivalence",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -111,6 +113,8 @@ pub fn between_runs_lines(
                 } else {
                     c.verdict.to_string()
                 },
+                p_value(c.p_tost),
+                c.equivalence.to_string(),
             ]
         })
         .collect();

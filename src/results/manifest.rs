@@ -127,6 +127,12 @@ pub struct Host {
     pub os: String,
     pub arch: String,
     pub cpus: usize,
+    /// `/proc/cpuinfo`'s model name (runs from before it was kept have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_model: Option<String>,
+    /// The kernel release, `/proc/sys/kernel/osrelease`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<String>,
 }
 
 impl Host {
@@ -135,11 +141,22 @@ impl Host {
             .or_else(|_| std::fs::read_to_string("/etc/hostname"))
             .map(|s| s.trim().to_string())
             .unwrap_or_else(|_| "unknown".into());
+        let cpu_model = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        });
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .ok()
+            .map(|s| s.trim().to_string());
         Host {
             hostname,
             os: std::env::consts::OS.into(),
             arch: std::env::consts::ARCH.into(),
             cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpu_model,
+            kernel,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Run folders: manifest, plan, crash-safe records, Parquet tables.
 
+pub mod environment;
 mod frame;
 mod manifest;
 mod merge;

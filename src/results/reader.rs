@@ -41,7 +41,14 @@ pub fn read_run(dir: &Path) -> anyhow::Result<RunData> {
         configurations[i] = line.configuration;
         trials.push(line.trial);
     }
-    let (mut records, torn_tail) = read_jsonl::<Record>(&dir.join(REQUESTS_LOG))?;
+    // A reference run committed without its request log (manifest, plan,
+    // experiment copy, trials.parquet) still compares by its trials.
+    let log = dir.join(REQUESTS_LOG);
+    let (mut records, torn_tail) = if !log.exists() && dir.join(super::TRIALS).is_file() {
+        (Vec::new(), false)
+    } else {
+        read_jsonl::<Record>(&log)?
+    };
     let monitor_log = dir.join(MONITOR_LOG);
     let mut samples = if monitor_log.is_file() {
         read_jsonl::<crate::monitor::Sample>(&monitor_log)?.0

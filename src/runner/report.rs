@@ -16,6 +16,11 @@ pub struct ReportOutput {
 /// requested report files from the durable request log.
 /// The per-trial table of a run, computed from its records.
 pub fn trial_table(run: &RunData) -> anyhow::Result<polars::prelude::DataFrame> {
+    let stored = run.dir.join(results::TRIALS);
+    if run.records.is_empty() && stored.is_file() {
+        // A reference run kept without its request log.
+        return results::read_parquet(&stored);
+    }
     anyhow::ensure!(
         !run.records.is_empty(),
         "{}: the run has no records",
@@ -47,13 +52,6 @@ fn experiment_of(run: &RunData) -> Option<crate::experiment::Experiment> {
     crate::experiment::parse(&copy, &text).ok()
 }
 
-fn decision(stats: crate::experiment::StatsSpec) -> analysis::compare::Decision {
-    analysis::compare::Decision {
-        alpha: stats.alpha,
-        threshold: stats.threshold,
-    }
-}
-
 pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOutput> {
     anyhow::ensure!(
         !run.records.is_empty(),
@@ -68,7 +66,7 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
         .as_ref()
         .map(|e| (e.stats, e.expect.clone()))
         .unwrap_or_default();
-    let decision = decision(stats);
+    let decision = analysis::compare::Decision::from(stats);
     let terms = spec.as_ref().map(terms).unwrap_or_default();
     let mut a = analysis::analyse(&requests, &monitor, &run.configurations, decision, &terms)?;
     let mut written = Vec::new();

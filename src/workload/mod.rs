@@ -5,7 +5,7 @@
 //! pure function of the seed. Turning shapes into text needs the server's
 //! tokenizer and happens in the runner, before the trial's clock starts.
 
-mod csv;
+pub mod csv;
 pub mod dataset;
 pub mod length;
 mod spec;

@@ -1,0 +1,234 @@
+//! `infer-bench reproduce`: run a recorded experiment again, or an
+//! experiment against a table of published numbers, and say per
+//! configuration and metric whether the result reproduced: equivalent
+//! within the margin (TOST), different, or inconclusive.
+
+use super::compare::{check_decision, compare_loaded};
+use crate::analysis::compare::{Comparison, Decision};
+use crate::analysis::verdict::Equivalence;
+use crate::error::InputError;
+use crate::experiment::LoadedExperiment;
+use crate::report::{aligned, format_num, p_value, pct};
+use crate::results::{environment, read_run, RunData};
+use crate::runner;
+use std::path::{Path, PathBuf};
+
+pub struct ReproduceOptions {
+    pub out: PathBuf,
+    pub quiet: bool,
+    /// A published table to hold the new run against, instead of a run.
+    pub published: Option<PathBuf>,
+    /// The margin, when the command line sets it.
+    pub equivalence: Option<f64>,
+}
+
+/// What a comparison's equivalence verdict means for a reproduction.
+pub fn reproduction(c: &Comparison) -> &'static str {
+    match c.equivalence {
+        Equivalence::Equivalent => "reproduced",
+        Equivalence::Different => "not reproduced",
+        _ => "inconclusive",
+    }
+}
+
+pub fn reproduce(target: &Path, o: &ReproduceOptions) -> anyhow::Result<()> {
+    match &o.published {
+        Some(table) => published(target, table, o),
+        None => again(target, o),
+    }
+}
+
+fn decision_of(l: &LoadedExperiment, o: &ReproduceOptions) -> anyhow::Result<Decision> {
+    let mut d = Decision::from(l.experiment.stats);
+    if let Some(e) = o.equivalence {
+        d.equivalence = e;
+    }
+    check_decision(d)?;
+    Ok(d)
+}
+
+/// Run `loaded` into `out`, report it, and read it back.
+fn run_and_read(
+    loaded: &LoadedExperiment,
+    o: &ReproduceOptions,
+    overrides: crate::results::Overrides,
+    shard: Option<crate::plan::Shard>,
+) -> anyhow::Result<RunData> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let dir = rt.block_on(runner::run(
+        loaded,
+        &runner::RunOptions {
+            out: o.out.clone(),
+            progress: !o.quiet,
+            resume: None,
+            overrides,
+            shard,
+        },
+    ))?;
+    runner::report_dir(&dir, &[])?;
+    read_run(&dir)
+}
+
+/// The recorded run again: same experiment text, seed and plan.
+fn again(run: &Path, o: &ReproduceOptions) -> anyhow::Result<()> {
+    let original = read_run(run)?;
+    let m = &original.manifest;
+    // The experiment file as it was: the original path when it still holds
+    // the same text (its relative paths then resolve as before), else the copy.
+    let original_path = Path::new(&m.experiment.path);
+    let same = std::fs::read(original_path)
+        .is_ok_and(|b| crate::results::sha256_hex(&b) == m.experiment.sha256);
+    let mut loaded = if same {
+        crate::experiment::load(original_path)?
+    } else {
+        let copy = run.join(&m.experiment.copy);
+        eprintln!(
+            "{} changed or is gone; using the copy in the run folder ({}); its relative paths resolve against the run folder",
+            original_path.display(),
+            copy.display()
+        );
+        let text = std::fs::read_to_string(&copy)?;
+        let mut e = crate::experiment::parse(&copy, &text)?;
+        e.prompts = m.prompts.copy.clone();
+        let text = serde_yaml::to_string(&e)?;
+        crate::experiment::load_str(&copy, text)?
+    };
+    anyhow::ensure!(
+        loaded.experiment.seed == m.seed,
+        "the experiment's seed differs from the run's"
+    );
+    // The run's own --repetitions/--requests, so the plan is the same.
+    super::apply_overrides(&mut loaded, m.overrides)?;
+    let d = decision_of(&loaded, o)?;
+    let now = run_and_read(&loaded, o, m.overrides, m.shard)?;
+    let rows = compare_loaded(&original, &now, &[], d)?;
+    let mut out = format!(
+        "recorded: {} ({})\nnow:      {} ({})\n",
+        original.dir.display(),
+        m.run_id,
+        now.dir.display(),
+        now.manifest.run_id
+    );
+    out.push_str(&environment_lines(&original, &now));
+    out.push_str(&verdict_table(&rows, d, "recorded", "now"));
+    print!("{out}");
+    Ok(())
+}
+
+/// What differs between the two runs' environments, or that nothing does.
+fn environment_lines(a: &RunData, b: &RunData) -> String {
+    let diff = environment::differences(&a.manifest, &b.manifest);
+    if diff.is_empty() {
+        return "environment: the same as recorded (CPU, cores, GPU, OS, server, model, infer-bench)\n\n".into();
+    }
+    let table: Vec<Vec<String>> = diff
+        .into_iter()
+        .map(|(what, x, y)| vec![what.to_string(), x, y])
+        .collect();
+    let header = ["differs", "recorded", "now"].map(String::from).to_vec();
+    format!(
+        "environment: {} item(s) differ, so a difference below may be the machine's\n{}\n",
+        table.len(),
+        aligned(&header, &table)
+    )
+}
+
+/// One line per configuration and metric, then the count of each verdict.
+fn verdict_table(rows: &[Comparison], d: Decision, a: &str, b: &str) -> String {
+    let header = [
+        "configuration",
+        "metric",
+        a,
+        b,
+        "change",
+        "90% CI",
+        "TOST p",
+        "verdict",
+    ]
+    .map(String::from)
+    .to_vec();
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|c| {
+            let verdict = match &c.equivalence {
+                Equivalence::NotTestable(why) if why.starts_with("point estimate") => why.clone(),
+                Equivalence::NotTestable(why) => format!("inconclusive ({why})"),
+                _ => reproduction(c).to_string(),
+            };
+            vec![
+                c.baseline_level.clone(),
+                crate::metrics::label(&c.metric),
+                format_num(c.mean_baseline),
+                format_num(c.mean),
+                pct(c.rel_diff),
+                format!("[{}, {}]", pct(c.ci90_low), pct(c.ci90_high)),
+                p_value(c.p_tost),
+                verdict,
+            ]
+        })
+        .collect();
+    let count = |word: &str| rows.iter().filter(|c| reproduction(c) == word).count();
+    format!(
+        "TOST per configuration and metric: reproduced when the {}% CI of the change lies within ±{}% (p < {}), not reproduced when the {}% CI lies wholly outside it.\n\n{}\nreproduced: {} · not reproduced: {} · inconclusive: {} (of {})\n",
+        100.0 - 200.0 * d.alpha,
+        d.equivalence * 100.0,
+        d.alpha,
+        100.0 - 100.0 * d.alpha,
+        aligned(&header, &table),
+        count("reproduced"),
+        count("not reproduced"),
+        count("inconclusive"),
+        rows.len()
+    )
+}
+
+/// The experiment at `path`, held against a published table.
+fn published(path: &Path, table: &Path, o: &ReproduceOptions) -> anyhow::Result<()> {
+    let loaded = crate::experiment::load(path)?;
+    let d = decision_of(&loaded, o)?;
+    let text = std::fs::read_to_string(table)
+        .map_err(|e| InputError::in_file(table, format!("cannot read: {e}")))?;
+    let rows = crate::analysis::published::parse(&text)
+        .map_err(|(line, col, m)| InputError::in_file(table, m).at(Some((line, col))))?;
+    // Every configuration must be one the experiment runs: checked before
+    // the run, not after an hour of it.
+    let configs = crate::plan::configurations(&loaded.experiment);
+    for r in &rows {
+        if !configs.iter().any(|c| c.label == r.configuration) {
+            let labels: Vec<&str> = configs.iter().map(|c| c.label.as_str()).collect();
+            return Err(InputError::in_file(
+                table,
+                format!(
+                    "configuration '{}' is not one of the experiment's: {}",
+                    r.configuration,
+                    labels.join(", ")
+                ),
+            )
+            .at(Some((r.line, 1)))
+            .into());
+        }
+    }
+    let without = rows
+        .iter()
+        .filter(|r| r.sd.is_none() || r.n.is_none())
+        .count();
+    let now = run_and_read(&loaded, o, Default::default(), None)?;
+    let trials = runner::trial_table(&now)?;
+    let compared = crate::analysis::published::against_run(&rows, &trials, d)?;
+    let mut out = format!(
+        "published: {}\nnow:       {} ({})\n\n",
+        table.display(),
+        now.dir.display(),
+        now.manifest.run_id
+    );
+    if without > 0 {
+        out.push_str(&format!(
+            "{without} row(s) have no sd and n: only their point estimate can be compared, not tested.\n\n"
+        ));
+    }
+    out.push_str(&verdict_table(&compared, d, "published", "now"));
+    print!("{out}");
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! What a run ran on, as the manifest recorded it, and what differs between
+//! two runs' environments: a reproduction on other hardware must say so
+//! above its verdicts.
+
+use super::Manifest;
+use std::collections::BTreeSet;
+
+/// One line of the environment: what it is, and its value (`–` unknown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub what: &'static str,
+    pub value: String,
+}
+
+/// Several values (one per launched server, say) as one, sorted, distinct.
+fn joined(values: impl IntoIterator<Item = String>) -> String {
+    let set: BTreeSet<String> = values.into_iter().filter(|v| !v.is_empty()).collect();
+    if set.is_empty() {
+        "–".into()
+    } else {
+        set.into_iter().collect::<Vec<_>>().join(", ")
+    }
+}
+
+pub fn environment(m: &Manifest) -> Vec<Item> {
+    let unknown = || "–".to_string();
+    let servers = &m.servers;
+    // The program a launch ran (its first word): two server versions are
+    // two programs; llama.cpp's /props adds its build.
+    let program = joined(servers.iter().map(|s| {
+        s.command
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }));
+    let build = joined(servers.iter().filter_map(|s| {
+        let props = s.fingerprint.props.as_ref()?;
+        props.get("build_info")?.as_str().map(str::to_string)
+    }));
+    let models = joined(servers.iter().filter_map(|s| {
+        let f = s.fingerprint.model_file.as_ref()?;
+        let name = std::path::Path::new(&f.path).file_name()?.to_string_lossy();
+        Some(format!(
+            "{name} sha256 {}",
+            &f.sha256[..f.sha256.len().min(12)]
+        ))
+    }));
+    vec![
+        Item {
+            what: "infer-bench",
+            value: m.tool.to_string(),
+        },
+        Item {
+            what: "OS",
+            value: format!(
+                "{} {} {}",
+                m.host.os,
+                m.host.kernel.clone().unwrap_or_default(),
+                m.host.arch
+            )
+            .replace("  ", " "),
+        },
+        Item {
+            what: "CPU",
+            value: m.host.cpu_model.clone().unwrap_or_else(unknown),
+        },
+        Item {
+            what: "cores",
+            value: m.host.cpus.to_string(),
+        },
+        Item {
+            what: "host",
+            value: m.host.hostname.clone(),
+        },
+        Item {
+            what: "GPU and driver",
+            value: m.gpu.clone().unwrap_or_else(unknown),
+        },
+        Item {
+            what: "target",
+            value: m.target_url.clone().unwrap_or_else(unknown),
+        },
+        Item {
+            what: "server program",
+            value: program,
+        },
+        Item {
+            what: "server build",
+            value: build,
+        },
+        Item {
+            what: "model",
+            value: models,
+        },
+    ]
+}
+
+/// The items whose values differ: (what, A's value, B's value). The
+/// target's URL is left out: a launched server's port is drawn per run.
+pub fn differences(a: &Manifest, b: &Manifest) -> Vec<(&'static str, String, String)> {
+    environment(a)
+        .into_iter()
+        .zip(environment(b))
+        .filter(|(x, y)| match x.what {
+            "target" => !same_host_port_free(&x.value, &y.value),
+            _ => x.value != y.value,
+        })
+        .map(|(x, y)| (x.what, x.value, y.value))
+        .collect()
+}
+
+/// Two target URLs that differ only in a port count as one target.
+fn same_host_port_free(a: &str, b: &str) -> bool {
+    let strip = |u: &str| {
+        let (scheme, rest) = u.split_once("://").unwrap_or(("", u));
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+        format!("{scheme}://{host}/{path}")
+    };
+    strip(a) == strip(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_on_another_port_is_the_same_target() {
+        assert!(same_host_port_free(
+            "http://127.0.0.1:4000/v1",
+            "http://127.0.0.1:5123/v1"
+        ));
+        assert!(!same_host_port_free(
+            "http://127.0.0.1:4000/v1",
+            "http://10.0.0.2:4000/v1"
+        ));
+    }
+}
