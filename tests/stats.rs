@@ -312,3 +312,119 @@ fn a_refuted_expectation_fails_run_check_with_exit_3() {
         .code(2)
         .stderr(predicates::str::contains("unknown metric 'e2e_p50'"));
 }
+
+#[test]
+fn a_factorial_run_finds_the_interaction_of_speed_and_concurrency() {
+    // Throughput grows with speed × concurrency, not speed + concurrency:
+    // an interaction the one-factor-at-a-time design could not show.
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        tmp.path(),
+        "fact.yaml",
+        "name: fact\ntarget: {builtin: sim, model: \"sim@{{ speed }}x\"}\nprompts: {prompts}\n\
+         design: factorial\nbaseline: {speed: 1, concurrency: 1, output_tokens: 12}\n\
+         factors:\n  speed: [1, 2]\n  concurrency: [1, 4]\nrepetitions: 3\nwarmup: {requests: 1}\ntrial: {requests: 8}\n",
+    );
+    let out = bin().arg("validate").arg(&exp).assert().success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("factorial, every combination: 4 configurations, 12 trials (one factor at a time: 3 configurations, 9 trials)"),
+        "{stdout}"
+    );
+    let (stdout, _) = run(tmp.path(), &exp, &[], 0);
+    assert!(stdout.contains("Effects (type-II ANOVA"), "{stdout}");
+    let dir = single_run(tmp.path(), "fact");
+    let effects = std::fs::read_to_string(dir.join("effects.csv")).unwrap();
+    assert!(
+        effects.starts_with("metric,term,df,sum_sq,F,p,partial_eta_sq\n"),
+        "{effects}"
+    );
+    let row = |term: &str| -> Vec<String> {
+        effects
+            .lines()
+            .find(|l| l.starts_with(&format!("output_tok_s,{term},")))
+            .unwrap_or_else(|| panic!("no {term}: {effects}"))
+            .split(',')
+            .map(str::to_string)
+            .collect()
+    };
+    for term in ["speed", "concurrency", "speed:concurrency", "repetition"] {
+        assert_eq!(
+            row(term)[2],
+            if term == "repetition" { "2.0" } else { "1.0" },
+            "{term}"
+        );
+    }
+    // 12 trials − (1 + 1 + 1 + 1 + 2) parameters = 6 residual df.
+    assert_eq!(row("Residual")[2], "6.0");
+    let p: f64 = row("speed:concurrency")[5].parse().unwrap();
+    assert!(p < 0.01, "interaction p {p}: {effects}");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        html.contains("Output tok/s by speed and concurrency")
+            || html.contains("by speed and concurrency"),
+        "no interaction plot"
+    );
+    // The cell two factors away from the baseline is labelled by both.
+    let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
+    assert!(summary.contains("\"speed=2,concurrency=4\""), "{summary}");
+}
+
+#[test]
+fn adaptive_repetitions_stop_when_precise_enough_or_at_max() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = |rel: &str| {
+        format!(
+            "name: adapt\ntarget: {{builtin: sim, model: m}}\nprompts: {{prompts}}\n\
+             baseline: {{concurrency: 1, output_tokens: 8}}\nfactors:\n  concurrency: [1, 2]\n\
+             repetitions: {{min: 2, max: 3, until: {{rel_ci: {rel}, metrics: [output_tok_s]}}}}\nwarmup: {{requests: 1}}\ntrial: {{requests: 3}}\n"
+        )
+    };
+    let manifest = |dir: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap()
+    };
+    // A loose target is met after the first check, at 2 blocks.
+    let loose = experiment(tmp.path(), "loose.yaml", &text("0.5"));
+    let (stdout, _) = run(&tmp.path().join("loose"), &loose, &[], 0);
+    let m = manifest(&single_run(&tmp.path().join("loose"), "adapt"));
+    assert_eq!(m["repetitions_stop"]["blocks"], 2, "{m}");
+    assert_eq!(m["repetitions_stop"]["precise"], true, "{m}");
+    assert_eq!(
+        (m["trials_done"].as_u64(), m["trials_planned"].as_u64()),
+        (Some(4), Some(4))
+    );
+    assert!(
+        stdout.contains("Repetitions: 2 blocks; every configuration's 95% CI"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Sensitivity: this run could detect changes of"),
+        "{stdout}"
+    );
+    // An impossible one runs to max and says so.
+    let tight = experiment(tmp.path(), "tight.yaml", &text("0.000001"));
+    run(&tmp.path().join("tight"), &tight, &[], 0);
+    let dir = single_run(&tmp.path().join("tight"), "adapt");
+    let m = manifest(&dir);
+    assert_eq!(m["repetitions_stop"]["blocks"], 3, "{m}");
+    assert_eq!(m["repetitions_stop"]["precise"], false, "{m}");
+    assert!(m["repetitions_stop"]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("max 3 blocks reached"));
+    assert_eq!(m["trials_done"], 6);
+    // estimates.csv states the minimal detectable change per configuration.
+    let est = std::fs::read_to_string(dir.join("estimates.csv")).unwrap();
+    assert!(
+        est.lines().next().unwrap().ends_with(",cv,mde_rel_80"),
+        "{est}"
+    );
+    // Sharding cannot decide block by block.
+    bin()
+        .args(["run", "--quiet", "--shard", "0/2", "--out"])
+        .arg(tmp.path())
+        .arg(&tight)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("cannot be sharded"));
+}

@@ -267,32 +267,63 @@ pub fn against_baseline(
     Ok(out)
 }
 
-/// Per configuration and metric: n, mean, sd, se, 95 % CI, CV.
+/// Per configuration and metric: n, mean, sd, se, 95 % CI, CV, and the
+/// smallest change against the baseline this run could detect.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ConfigEstimate {
     pub config: String,
     pub metric: String,
     pub estimate: Estimate,
+    /// Minimal detectable relative change at 80 % power against the
+    /// baseline (Welch, two-sided, alpha before Holm); for the baseline
+    /// itself, against a configuration as noisy as it.
+    pub mde_rel_80: Option<f64>,
 }
+
+/// Power the minimal detectable change is stated at.
+pub const POWER: f64 = 0.8;
 
 pub fn estimates(
     trials: &DataFrame,
     configs: &[Configuration],
+    alpha: f64,
 ) -> PolarsResult<Vec<ConfigEstimate>> {
     let mut out = Vec::new();
     for m in METRICS {
         let values = values_by_config(trials, m.column)?;
+        let baseline = configs.first().and_then(|b| values.get(&b.label));
         for c in configs {
-            if let Some(e) = values.get(&c.label).and_then(|v| estimate(v)) {
+            let Some(v) = values.get(&c.label) else {
+                continue;
+            };
+            if let Some(e) = estimate(v) {
                 out.push(ConfigEstimate {
                     config: c.label.clone(),
                     metric: m.column.into(),
                     estimate: e,
+                    mde_rel_80: baseline.and_then(|b| detectable(v, b, alpha)),
                 });
             }
         }
     }
     Ok(out)
+}
+
+/// The minimal detectable change of `a` against `b`, relative to b's mean.
+fn detectable(a: &[f64], b: &[f64], alpha: f64) -> Option<f64> {
+    let w = welch(a, b).ok()?;
+    let mb = super::stats::mean(b).filter(|m| *m != 0.0)?;
+    super::welch::detectable_difference(w.se, w.df, alpha, POWER).map(|d| d / mb.abs())
+}
+
+/// The least sensitive configuration's minimal detectable change, per
+/// metric: "this run could detect changes of X % or more".
+pub fn sensitivity(estimates: &[ConfigEstimate], metric: &str) -> Option<f64> {
+    estimates
+        .iter()
+        .filter(|e| e.metric == metric)
+        .filter_map(|e| e.mde_rel_80)
+        .max_by(f64::total_cmp)
 }
 
 pub fn comparisons_frame(rows: &[Comparison]) -> PolarsResult<DataFrame> {
@@ -353,6 +384,7 @@ pub fn estimates_frame(rows: &[ConfigEstimate]) -> PolarsResult<DataFrame> {
             Column::new("ci_low".into(), o(|r| r.estimate.ci.map(|c| c.0))),
             Column::new("ci_high".into(), o(|r| r.estimate.ci.map(|c| c.1))),
             Column::new("cv".into(), o(|r| r.estimate.cv)),
+            Column::new("mde_rel_80".into(), o(|r| r.mde_rel_80)),
         ],
     )
 }

@@ -1,6 +1,7 @@
 //! Analysis (polars): per-trial metrics and per-configuration summaries,
 //! returned as data frames for files and as typed rows for reports.
 
+pub mod anova;
 pub mod between_runs;
 pub mod compare;
 pub mod expect;
@@ -111,7 +112,46 @@ pub fn trials_with_memory(
             JoinArgs::new(JoinType::Left),
         )
         .collect()?;
-    service::with_cost(trials, configs, terms.cost.as_ref())
+    let trials = service::with_cost(trials, configs, terms.cost.as_ref())?;
+    with_levels(trials, configs)
+}
+
+/// One column per factor with each trial's level, for models over trials
+/// (effects.csv). A factor whose name is already a trial column (the
+/// built-in `output_tokens`, say) gets the column `<name>_level`.
+fn with_levels(trials: DataFrame, configs: &[Configuration]) -> PolarsResult<DataFrame> {
+    let taken: Vec<String> = trials
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let rows: Vec<usize> = (0..configs.len()).collect();
+    let mut columns = vec![Column::new(
+        "config".into(),
+        configs.iter().map(|c| c.label.clone()).collect::<Vec<_>>(),
+    )];
+    columns.extend(crate::results::level_columns(&rows, configs, |name| {
+        level_column(name, &taken)
+    }));
+    let levels = DataFrame::new(configs.len(), columns)?;
+    trials
+        .lazy()
+        .join(
+            levels.lazy(),
+            [col("config")],
+            [col("config")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .collect()
+}
+
+/// The trials.parquet column of a factor's levels.
+pub fn level_column(factor: &str, taken: &[String]) -> String {
+    if taken.iter().any(|t| t == factor) {
+        format!("{factor}_level")
+    } else {
+        factor.to_string()
+    }
 }
 
 pub fn analyse(
@@ -133,7 +173,7 @@ pub fn analyse(
     rows.sort_by_key(|r| order(&r.config));
     Ok(Analysis {
         comparisons: compare::against_baseline(&trials, configs, decision)?,
-        estimates: compare::estimates(&trials, configs)?,
+        estimates: compare::estimates(&trials, configs, decision.alpha)?,
         trials,
         summary,
         rows,

@@ -298,6 +298,20 @@ mod tests {
     }
 
     #[test]
+    fn detectable_difference_matches_scipy_and_has_the_power_it_claims() {
+        // scipy 1.17.1: (t.ppf(0.975, df) + t.ppf(0.8, df)) · se with the
+        // Welch se and df of the TOST example = 2.3099066773538546; the exact
+        // power of Welch's test at that true difference (noncentral t,
+        // scipy.stats.nct) is 0.7973, so "80 % power" holds to 0.3 points.
+        let a = [100.0, 102.0, 98.5, 101.2, 99.7];
+        let b = [101.0, 100.5, 99.9, 102.3, 100.8, 101.6];
+        let w = welch(&b, &a).unwrap();
+        assert!(close(w.se, 0.6983392998949558, 1e-12), "se {}", w.se);
+        let d = detectable_difference(w.se, w.df, 0.05, 0.8).unwrap();
+        assert!(close(d, 2.3099066773538546, 1e-9), "d {d}");
+    }
+
+    #[test]
     fn degenerate_cases_are_not_testable() {
         assert_eq!(welch(&[1.0], &[1.0, 2.0]), Err(NotTestable::TooFewTrials));
         assert_eq!(

@@ -82,7 +82,11 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Com
 }
 
 pub(super) fn check_decision(d: Decision) -> anyhow::Result<()> {
-    if !(d.alpha > 0.0 && d.alpha < 0.5) || d.threshold < 0.0 || !(d.equivalence > 0.0) {
+    if !(d.alpha > 0.0 && d.alpha < 0.5)
+        || d.threshold < 0.0
+        || d.equivalence.is_nan()
+        || d.equivalence <= 0.0
+    {
         return Err(InputError::new(
             "--alpha must lie in (0, 0.5), --threshold be ≥ 0 and --equivalence above 0",
         )

@@ -15,6 +15,9 @@ use crate::runner::{self, RunOptions};
 use std::path::Path;
 use std::time::Duration;
 
+/// A factorial plan with more configurations than this gets a warning.
+const LARGE_FACTORIAL: usize = 24;
+
 pub fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Run {
@@ -162,7 +165,7 @@ pub fn apply_overrides(
         if r == 0 {
             return Err(crate::error::InputError::new("--repetitions must be at least 1").into());
         }
-        loaded.experiment.repetitions = r;
+        loaded.experiment.repetitions = experiment::Repetitions::Fixed(r);
     }
     if let Some(n) = o.requests {
         if n == 0 {
@@ -264,6 +267,26 @@ fn validate(path: &Path) -> anyhow::Result<()> {
         plan.trials.len(),
         e.repetitions
     );
+    if e.design == experiment::Design::Factorial {
+        let mut ofat = e.clone();
+        ofat.design = experiment::Design::Ofat;
+        let n_ofat = plan::configurations(&ofat).len();
+        let blocks = e.repetitions.blocks() as usize;
+        println!(
+            "  design:         factorial, every combination: {} configurations, {} trials (one factor at a time: {n_ofat} configurations, {} trials)",
+            plan.configurations.len(),
+            plan.trials.len(),
+            n_ofat * blocks
+        );
+        if plan.configurations.len() > LARGE_FACTORIAL {
+            eprintln!(
+                "warning: the factorial plan has {} configurations ({} trials), {:.1}× the one-factor-at-a-time plan's {n_ofat}; fewer levels per factor, or `design: ofat` where interactions do not matter, would shorten it",
+                plan.configurations.len(),
+                plan.trials.len(),
+                plan.configurations.len() as f64 / n_ofat as f64
+            );
+        }
+    }
     match requests {
         Some(n) => println!(
             "  requests:       {n} measured + {} warm-up",

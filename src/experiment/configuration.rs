@@ -1,4 +1,5 @@
-//! Configurations: the baseline, and the baseline with one factor changed (OFAT).
+//! Configurations: the baseline, and the baseline with one factor changed
+//! (OFAT), or every combination of the factors' levels (factorial).
 
 use super::Experiment;
 use crate::level::Level;
@@ -10,9 +11,11 @@ use serde::{Deserialize, Serialize};
 pub struct Configuration {
     /// Position in file order: 0 is the baseline.
     pub index: usize,
-    /// `baseline` or `factor=level`.
+    /// `baseline`, `factor=level`, or in a factorial design each factor
+    /// that differs from the baseline: `quant=q8_0,concurrency=4`.
     pub label: String,
-    /// The swept factor, or `None` for the baseline.
+    /// The swept factor, or `None` for the baseline; in a factorial design
+    /// the factors that differ from the baseline, comma-separated.
     pub factor: Option<String>,
     pub level: Option<Level>,
     /// Every factor's (and baseline constant's) value.
@@ -49,9 +52,79 @@ impl Configuration {
     }
 }
 
+pub fn configurations(e: &Experiment) -> Vec<Configuration> {
+    match e.design {
+        super::Design::Ofat => one_at_a_time(e),
+        super::Design::Factorial => factorial(e),
+    }
+}
+
+/// Every combination of the factors' levels, the baseline's first, then the
+/// others with the last factor changing fastest. Count: Π levels. A cell
+/// that differs from the baseline in one factor has that factor's OFAT
+/// label, so the one-factor charts and comparisons read as in OFAT.
+fn factorial(e: &Experiment) -> Vec<Configuration> {
+    let mut cells: Vec<IndexMap<String, Level>> = vec![e.baseline.clone()];
+    for (name, levels) in &e.factors {
+        cells = cells
+            .iter()
+            .flat_map(|cell| {
+                levels.iter().map(move |level| {
+                    let mut c = cell.clone();
+                    c.insert(name.clone(), level.clone());
+                    c
+                })
+            })
+            .collect();
+    }
+    let mut out = vec![Configuration {
+        index: 0,
+        label: "baseline".into(),
+        factor: None,
+        level: None,
+        values: e.baseline.clone(),
+    }];
+    for values in cells {
+        let differing: Vec<(&String, &Level)> = e
+            .factors
+            .keys()
+            .filter_map(|name| {
+                let v = values.get(name)?;
+                (e.baseline.get(name) != Some(v)).then_some((name, v))
+            })
+            .collect();
+        if differing.is_empty() {
+            continue;
+        }
+        let names: Vec<&str> = differing.iter().map(|(n, _)| n.as_str()).collect();
+        let label = differing
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let level = match differing.as_slice() {
+            [(_, v)] => (*v).clone(),
+            many => Level::Str(
+                many.iter()
+                    .map(|(_, v)| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+        };
+        out.push(Configuration {
+            index: out.len(),
+            label,
+            factor: Some(names.join(",")),
+            level: Some(level),
+            values,
+        });
+    }
+    out
+}
+
 /// The baseline, then for each factor (file order) each non-baseline level.
 /// Count: 1 + Σ (levels − 1).
-pub fn configurations(e: &Experiment) -> Vec<Configuration> {
+fn one_at_a_time(e: &Experiment) -> Vec<Configuration> {
     let mut out = vec![Configuration {
         index: 0,
         label: "baseline".into(),

@@ -29,7 +29,13 @@ pub fn at_most<T: PartialOrd + std::fmt::Display>(what: &str, n: T, max: T) -> R
 /// The plan's size (configurations × repetitions), checked before anything
 /// is planned: `--repetitions` comes through here too.
 pub fn size_of_plan(e: &super::Experiment) -> Result<(), String> {
-    let configurations = 1 + e.factors.values().map(Vec::len).sum::<usize>();
-    let trials = configurations.saturating_mul(e.repetitions as usize);
+    let configurations = match e.design {
+        super::Design::Ofat => 1 + e.factors.values().map(Vec::len).sum::<usize>(),
+        super::Design::Factorial => e
+            .factors
+            .values()
+            .fold(1usize, |n, levels| n.saturating_mul(levels.len().max(1))),
+    };
+    let trials = configurations.saturating_mul(e.repetitions.blocks() as usize);
     at_most("trials in the plan", trials, MAX_TRIALS)
 }

@@ -1,6 +1,7 @@
 //! Experiment files: typed spec, loading with located errors, validation.
 
 mod configuration;
+mod repetitions;
 
 pub mod limits;
 mod sim_spec;
@@ -12,6 +13,7 @@ pub use crate::level::Level;
 pub use crate::yaml::locate_key;
 pub use configuration::{configurations, Configuration};
 pub use limits::size_of_plan;
+pub use repetitions::{Adaptive, Repetitions, Until};
 pub use sim_spec::{Faults, SimModel, UNLIMITED_SLOTS};
 pub use spec::*;
 

@@ -45,12 +45,20 @@ pub struct Experiment {
     /// The level of every factor held constant while another one varies.
     #[serde(default)]
     pub baseline: IndexMap<String, Level>,
-    /// Factor name → levels. Each factor is varied one at a time around the baseline.
+    /// Factor name → levels. Each factor is varied one at a time around the
+    /// baseline (`design: ofat`), or every combination is run (`design: factorial`).
     #[serde(default)]
     pub factors: IndexMap<String, Vec<Level>>,
-    /// Blocks of the plan: each holds every configuration once.
-    #[serde(default = "default_repetitions")]
-    pub repetitions: u32,
+    /// `ofat` (default): the baseline, then one factor changed at a time.
+    /// `factorial`: every combination of the factors' levels, so that
+    /// interactions can be estimated (`effects.csv`).
+    #[serde(default)]
+    pub design: Design,
+    /// Blocks of the plan, each holding every configuration once: a number,
+    /// or `{min, max, until: {rel_ci, metrics}}` to add blocks until every
+    /// configuration's 95 % CI is that narrow.
+    #[serde(default)]
+    pub repetitions: super::Repetitions,
     #[serde(default)]
     pub order: Order,
     #[serde(default)]
@@ -97,7 +105,7 @@ pub struct Expectation {
 }
 
 /// The catalogue's metric names as an enum, so editors complete them.
-fn metric_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+pub(super) fn metric_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     let names = crate::metrics::columns();
     schemars::json_schema!({
         "type": "string",
@@ -142,8 +150,12 @@ fn default_seed() -> u64 {
     42
 }
 
-fn default_repetitions() -> u32 {
-    3
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Design {
+    #[default]
+    Ofat,
+    Factorial,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -112,10 +112,17 @@ impl Validator<'_> {
 
     fn counts(&self) -> Result<(), InputError> {
         let e = &self.l.experiment;
-        if !(e.stats.alpha > 0.0 && e.stats.alpha < 1.0) {
+        // Below 0.5, so that TOST's (1 − 2α) interval exists.
+        if !(e.stats.alpha > 0.0 && e.stats.alpha < 0.5) {
             return Err(self.err(
                 &["stats", "alpha"],
-                format!("alpha must lie between 0 and 1, got {}", e.stats.alpha),
+                format!("alpha must lie between 0 and 0.5, got {}", e.stats.alpha),
+            ));
+        }
+        if !(e.stats.equivalence > 0.0 && e.stats.equivalence.is_finite()) {
+            return Err(self.err(
+                &["stats", "equivalence"],
+                "equivalence must be a relative margin above 0, e.g. 0.05 for ±5 %",
             ));
         }
         if !(e.stats.threshold >= 0.0 && e.stats.threshold.is_finite()) {
@@ -124,11 +131,49 @@ impl Validator<'_> {
                 "threshold must be a relative change ≥ 0, e.g. 0.02",
             ));
         }
-        if e.repetitions == 0 {
+        if e.repetitions.blocks() == 0 {
             return Err(self.err(&["repetitions"], "repetitions must be at least 1"));
         }
-        limits::at_most("repetitions", e.repetitions, limits::MAX_REPETITIONS)
-            .map_err(|m| self.err(&["repetitions"], m))?;
+        limits::at_most(
+            "repetitions",
+            e.repetitions.blocks(),
+            limits::MAX_REPETITIONS,
+        )
+        .map_err(|m| self.err(&["repetitions"], m))?;
+        if let Some(a) = e.repetitions.adaptive() {
+            if a.min < 2 || a.min > a.max {
+                return Err(self.err(
+                    &["repetitions", "min"],
+                    format!(
+                        "expected 2 ≤ min ≤ max (a confidence interval needs two trials), got min {} and max {}",
+                        a.min, a.max
+                    ),
+                ));
+            }
+            if !(a.until.rel_ci > 0.0 && a.until.rel_ci.is_finite()) {
+                return Err(self.err(
+                    &["repetitions", "until", "rel_ci"],
+                    "rel_ci must be a relative half-width above 0, e.g. 0.02 for ±2 %",
+                ));
+            }
+            if a.until.metrics.is_empty() {
+                return Err(self.err(
+                    &["repetitions", "until", "metrics"],
+                    "list at least one metric, e.g. [output_tok_s]",
+                ));
+            }
+            for m in &a.until.metrics {
+                if crate::metrics::by_column(m).is_none() {
+                    return Err(self.err(
+                        &["repetitions", "until", "metrics"],
+                        format!(
+                            "unknown metric '{m}', expected one of {}",
+                            crate::metrics::columns().join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
         if let Some(n) = e.trial.requests {
             limits::at_most("trial requests", n, limits::MAX_REQUESTS)
                 .map_err(|m| self.err(&["trial", "requests"], m))?;

@@ -43,8 +43,9 @@ impl Plan {
 pub fn expand(e: &Experiment) -> Plan {
     let configurations = configurations(e);
     let mut rng = StdRng::seed_from_u64(e.seed);
-    let mut trials = Vec::with_capacity(configurations.len() * e.repetitions as usize);
-    for repetition in 0..e.repetitions {
+    let blocks = e.repetitions.blocks();
+    let mut trials = Vec::with_capacity(configurations.len() * blocks as usize);
+    for repetition in 0..blocks {
         let mut block: Vec<usize> = (0..configurations.len()).collect();
         if e.order == Order::Randomized {
             block.shuffle(&mut rng);

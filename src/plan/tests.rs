@@ -27,6 +27,41 @@ fn ofat_count_is_one_plus_sum_of_levels_minus_one() {
 }
 
 #[test]
+fn factorial_runs_every_combination_once_per_block_baseline_first() {
+    let mut e = experiment(3, &[3, 2, 2], 2, "randomized");
+    e.design = crate::experiment::Design::Factorial;
+    let p = expand(&e);
+    assert_eq!(p.configurations.len(), 3 * 2 * 2);
+    assert_eq!(p.trials.len(), 12 * 2);
+    let labels: Vec<&str> = p.configurations.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(&labels[..4], ["baseline", "f2=1", "f1=1", "f1=1,f2=1"]);
+    assert!(labels.contains(&"f0=2,f1=1,f2=1"));
+    // Every cell is a distinct assignment of all three factors.
+    let cells: std::collections::BTreeSet<String> = p
+        .configurations
+        .iter()
+        .map(|c| format!("{:?}", c.values))
+        .collect();
+    assert_eq!(cells.len(), 12);
+    // A cell one factor away from the baseline reads as in OFAT.
+    let one = &p.configurations[1];
+    assert_eq!(
+        (
+            one.factor.as_deref(),
+            one.level.as_ref().map(|l| l.to_string())
+        ),
+        (Some("f2"), Some("1".into()))
+    );
+    let two = &p.configurations[3];
+    assert_eq!(two.factor.as_deref(), Some("f1,f2"));
+    for block in p.trials.chunks(12) {
+        let mut seen: Vec<usize> = block.iter().map(|t| t.config).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..12).collect::<Vec<_>>());
+    }
+}
+
+#[test]
 fn sequential_keeps_file_order() {
     let e = experiment(1, &[3, 2], 2, "sequential");
     let order: Vec<usize> = expand(&e).trials.iter().map(|t| t.config).collect();

@@ -2,8 +2,8 @@
 
 use super::cells::{cells, HEADERS};
 use super::{
-    expectation_lines, rate_summary, service_lines, significance_lines, slo_words, warnings,
-    Exporter, ReportInput,
+    effects_lines, expectation_lines, rate_summary, sensitivity_line, service_lines,
+    significance_lines, slo_words, warnings, Exporter, ReportInput,
 };
 
 pub struct Markdown;
@@ -67,6 +67,26 @@ impl Exporter for Markdown {
                 input.decision.alpha,
                 input.decision.threshold * 100.0
             ));
+            out.push_str(&format!("| {} |\n", header.join(" | ")));
+            out.push_str(&format!("| {} |\n", vec!["--"; header.len()].join(" | ")));
+            for r in rows {
+                let r: Vec<String> = r.iter().map(|c| escape(c)).collect();
+                out.push_str(&format!("| {} |\n", r.join(" | ")));
+            }
+        }
+        if let Some(line) = sensitivity_line(input) {
+            out.push_str(&format!("\n{}.\n", escape(&line)));
+        }
+        if let Some(stop) = &input.run.manifest.repetitions_stop {
+            out.push_str(&format!(
+                "\nRepetitions: {} blocks; {}.\n",
+                stop.blocks,
+                escape(&stop.reason)
+            ));
+        }
+        let (header, rows) = effects_lines(input);
+        if !rows.is_empty() {
+            out.push_str("\n## Effects and interactions\n\nType-II ANOVA over per-trial values: main effects, two-factor interactions, the repetition as a block. Every metric is in `effects.csv`.\n\n");
             out.push_str(&format!("| {} |\n", header.join(" | ")));
             out.push_str(&format!("| {} |\n", vec!["--"; header.len()].join(" | ")));
             for r in rows {

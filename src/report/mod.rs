@@ -20,7 +20,10 @@ use polars::prelude::DataFrame;
 
 pub use cells::{format_num, HEADERS};
 pub use service::{rate_summary, service_lines, slo_words};
-pub use significance::{between_runs_lines, expectation_lines, p_value, pct, significance_lines};
+pub use significance::{
+    between_runs_lines, effects_lines, expectation_lines, p_value, pct, sensitivity_line,
+    significance_lines,
+};
 pub use table::aligned;
 pub use warning::{warnings, Warning};
 
@@ -36,6 +39,8 @@ pub struct ReportInput<'a> {
     pub estimates: &'a [ConfigEstimate],
     pub decision: Decision,
     pub expectations: &'a [Checked],
+    /// A factorial run's type-II ANOVA per metric (`effects.csv`).
+    pub effects: &'a [(String, crate::analysis::anova::Term)],
 }
 
 impl ReportInput<'_> {

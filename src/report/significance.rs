@@ -55,6 +55,64 @@ pub fn significance_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>
     (header, rows)
 }
 
+/// The metrics the sensitivity sentence names, where measured.
+const SENSITIVITY: &[&str] = &["output_tok_s", "ttft_p50_ms", "e2e_p50_ms"];
+
+/// "This run could detect changes of 3.1 % or more in output tok/s, …": the
+/// least sensitive configuration's minimal detectable change at 80 % power.
+pub fn sensitivity_line(input: &ReportInput) -> Option<String> {
+    let parts: Vec<String> = SENSITIVITY
+        .iter()
+        .filter_map(|m| {
+            let mde = crate::analysis::compare::sensitivity(input.estimates, m)?;
+            Some(format!(
+                "{:.1} % or more in {}",
+                mde * 100.0,
+                metric_label(m)
+            ))
+        })
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "Sensitivity: this run could detect changes of {} (80 % power, Welch at α = {} before Holm, against the baseline, for the least precise configuration; per configuration in estimates.csv)",
+        parts.join(", "),
+        input.decision.alpha
+    ))
+}
+
+/// A factorial run's type-II ANOVA for the shown metrics: metric, term,
+/// df, F, p, partial η². Every metric is in effects.csv.
+pub fn effects_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
+    let header = ["metric", "term", "df", "F", "p", "partial η²"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let rows = input
+        .effects
+        .iter()
+        .filter(|(m, t)| {
+            t.term != "Residual"
+                && SENSITIVITY.contains(&m.as_str())
+                && crate::metrics::by_column(m).is_some_and(|m| m.shown)
+        })
+        .map(|(m, t)| {
+            vec![
+                metric_label(m),
+                t.term.clone(),
+                format!("{}", t.df),
+                format_num(t.f),
+                p_value(t.p),
+                t.partial_eta_sq
+                    .map(|e| format!("{e:.2}"))
+                    .unwrap_or_else(|| "–".into()),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
 /// One line per declared expectation: outcome, expectation, change, p.
 pub fn expectation_lines(input: &ReportInput) -> Vec<String> {
     input

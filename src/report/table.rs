@@ -2,8 +2,8 @@
 
 use super::cells::{cells, HEADERS};
 use super::{
-    expectation_lines, rate_summary, service_lines, significance_lines, slo_words, warnings,
-    Exporter, ReportInput,
+    effects_lines, expectation_lines, rate_summary, sensitivity_line, service_lines,
+    significance_lines, slo_words, warnings, Exporter, ReportInput,
 };
 
 pub struct Table;
@@ -75,6 +75,20 @@ impl Exporter for Table {
                 input.decision.alpha,
                 input.decision.threshold * 100.0
             ));
+            out.push_str(&aligned(&header, &rows));
+        }
+        if let Some(line) = sensitivity_line(input) {
+            out.push_str(&format!("{line}.\n"));
+        }
+        if let Some(stop) = &input.run.manifest.repetitions_stop {
+            out.push_str(&format!(
+                "Repetitions: {} blocks; {}.\n",
+                stop.blocks, stop.reason
+            ));
+        }
+        let (header, rows) = effects_lines(input);
+        if !rows.is_empty() {
+            out.push_str("\nEffects (type-II ANOVA over trials, repetition as a block; every metric in effects.csv):\n");
             out.push_str(&aligned(&header, &rows));
         }
         let expected = expectation_lines(input);

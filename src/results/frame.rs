@@ -99,23 +99,30 @@ pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsRe
     DataFrame::new(records.len(), columns)
 }
 
-/// One column per factor (and baseline constant) with each request's value:
-/// integers stay integers, numbers become floats, anything else text.
+/// One column per factor (and baseline constant) with each request's value.
 fn factor_columns(records: &[Record], configs: &[Configuration]) -> Vec<Column> {
+    let rows: Vec<usize> = records.iter().map(|r| r.config).collect();
+    level_columns(&rows, configs, |name| name.to_string())
+}
+
+/// One column per factor (and baseline constant) with the value of each
+/// row's configuration (`rows` holds configuration indexes), named by
+/// `name`: integers stay integers, numbers become floats, anything else text.
+pub fn level_columns(
+    rows: &[usize],
+    configs: &[Configuration],
+    name: impl Fn(&str) -> String,
+) -> Vec<Column> {
     let Some(first) = configs.first() else {
         return Vec::new();
     };
-    let value = |r: &Record, name: &str| {
-        configs
-            .get(r.config)
-            .and_then(|c| c.values.get(name))
-            .cloned()
-    };
+    let value = |i: usize, factor: &str| configs.get(i).and_then(|c| c.values.get(factor)).cloned();
     first
         .values
         .keys()
-        .map(|name| {
-            let levels: Vec<Option<Level>> = records.iter().map(|r| value(r, name)).collect();
+        .map(|factor| {
+            let levels: Vec<Option<Level>> = rows.iter().map(|&i| value(i, factor)).collect();
+            let name = name(factor);
             let all = |p: fn(&Level) -> bool| levels.iter().flatten().all(p);
             if all(|l| matches!(l, Level::Int(_))) {
                 let v: Vec<Option<i64>> = levels

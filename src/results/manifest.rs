@@ -59,6 +59,18 @@ pub struct Manifest {
     /// A merged run: the shard runs it was made of, by run id.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,
+    /// Adaptive repetitions: how many blocks ran and why it stopped there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repetitions_stop: Option<RepetitionsStop>,
+}
+
+/// Where adaptive repetitions stopped, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepetitionsStop {
+    pub blocks: u32,
+    /// The precision asked for was reached (else `max` was).
+    pub precise: bool,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

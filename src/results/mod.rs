@@ -9,8 +9,10 @@ mod run_dir;
 mod tally;
 
 pub use crate::record::{Record, RequestSlot};
-pub use frame::{requests_frame, RECORD_COLUMNS};
-pub use manifest::{now_rfc3339, sha256_hex, FailedTrial, Host, Manifest, Overrides, Status, Tool};
+pub use frame::{level_columns, requests_frame, RECORD_COLUMNS};
+pub use manifest::{
+    now_rfc3339, sha256_hex, FailedTrial, Host, Manifest, Overrides, RepetitionsStop, Status, Tool,
+};
 pub use merge::merge_runs;
 pub use reader::{read_run, RunData};
 pub use run_dir::{RunWriter, MANIFEST, MONITOR, REQUESTS, TRIALS};

@@ -62,6 +62,11 @@ pub fn read_run(dir: &Path) -> anyhow::Result<RunData> {
         records.retain(|r| done.contains(&r.trial));
         samples.retain(|s| done.contains(&s.trial));
     }
+    // Adaptive repetitions that stopped early: the plan's later blocks were
+    // never meant to run.
+    if let Some(stop) = &manifest.repetitions_stop {
+        trials.retain(|t| t.repetition < stop.blocks);
+    }
     // The log holds records in the order requests ended.
     records.sort_by_key(|r| (r.trial, r.request));
     Ok(RunData {

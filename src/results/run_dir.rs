@@ -4,7 +4,9 @@
 //! trial, so a killed run keeps every finished trial; the Parquet tables are
 //! written from that log when the run ends (or by `infer-bench report`).
 
-use super::manifest::{now_rfc3339, sha256_hex, FileRef, Host, Manifest, Status, Tool};
+use super::manifest::{
+    now_rfc3339, sha256_hex, FileRef, Host, Manifest, RepetitionsStop, Status, Tool,
+};
 use super::Record;
 use crate::experiment::LoadedExperiment;
 use crate::plan::Plan;
@@ -125,6 +127,7 @@ impl RunWriter {
                 .or_else(|_| std::env::var("SLURM_JOB_ID"))
                 .ok(),
             merged_from: Vec::new(),
+            repetitions_stop: None,
         };
         let w = RunWriter {
             log: BufWriter::with_capacity(LOG_BUFFER, append(&dir.join(REQUESTS_LOG))?),
@@ -277,6 +280,18 @@ impl RunWriter {
 
     /// Append one record to the log as it comes (buffered: a trial's records
     /// become durable together, in [`RunWriter::trial_done`]).
+    /// Adaptive repetitions stopped after `stop.blocks` blocks: the plan's
+    /// later blocks are not run, and readers leave them out.
+    pub fn stop_repetitions(
+        &mut self,
+        stop: RepetitionsStop,
+        per_block: usize,
+    ) -> anyhow::Result<()> {
+        self.manifest.trials_planned = stop.blocks as usize * per_block;
+        self.manifest.repetitions_stop = Some(stop);
+        self.write_manifest()
+    }
+
     pub fn record(&mut self, r: &Record) -> anyhow::Result<()> {
         super::write_record(&mut self.log, r)
     }

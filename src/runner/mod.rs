@@ -1,6 +1,7 @@
 //! The runner: plan → (target, prompts, load, monitor) trial by trial → run
 //! folder → analysis and reports.
 
+mod adaptive;
 mod compose;
 mod limits;
 mod prepare;
@@ -84,6 +85,13 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
             .map_err(|m| crate::error::InputError::in_file(&l.path, m))?)
     };
     // Checked before the run folder exists.
+    if opts.shard.is_some() && l.experiment.repetitions.adaptive().is_some() {
+        return Err(crate::error::InputError::in_file(
+            &l.path,
+            "adaptive repetitions decide block by block on the whole run's trials, so they cannot be sharded; give repetitions a number to shard",
+        )
+        .into());
+    }
     let asked = match opts.shard {
         Some(s) => Some((s, shard_of(s)?)),
         None => None,
@@ -178,7 +186,18 @@ async fn run_trials(
     let per_trial = e.trial.requests.map(|n| n as usize);
     let mut progress = progress::Progress::new(opts.progress, plan.trials.len(), per_trial);
     let mut deaths = 0;
+    let per_block = plan.configurations.len();
     for trial in plan.trials.iter().filter(|t| !done.contains(&t.index)) {
+        // Adaptive repetitions: before each new block, are the blocks so far enough?
+        if let Some(a) = e.repetitions.adaptive() {
+            if trial.index % per_block == 0 {
+                if let Some(stop) = adaptive::check(&writer.dir, a, trial.repetition)? {
+                    progress.note(&format!("          stopping: {}", stop.reason));
+                    writer.stop_repetitions(stop, per_block)?;
+                    return Ok(());
+                }
+            }
+        }
         let config = plan.config_of(trial);
         if let Ok(mut f) = in_flight.lock() {
             *f = Some(format!(
@@ -259,6 +278,14 @@ async fn run_trials(
                     );
                 }
             }
+        }
+    }
+    // Every block ran: say whether the last one reached the precision.
+    if let Some(a) = e.repetitions.adaptive() {
+        let blocks = e.repetitions.blocks();
+        if let Some(stop) = adaptive::check(&writer.dir, a, blocks)? {
+            progress.note(&format!("          {}", stop.reason));
+            writer.stop_repetitions(stop, per_block)?;
         }
     }
     Ok(())

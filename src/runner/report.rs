@@ -85,6 +85,17 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
     results::write_csv(&mut estimates, &out("estimates.csv"))?;
     let mut stats = analysis::compare::comparisons_frame(&a.comparisons)?;
     results::write_csv(&mut stats, &out("stats.csv"))?;
+    // Interactions need every combination: only a factorial run has them.
+    let effects = match spec.as_ref() {
+        Some(e) if e.design == crate::experiment::Design::Factorial => {
+            let factors: Vec<String> = e.factors.keys().cloned().collect();
+            let rows = analysis::anova::effects(&a.trials, &run.configurations, &factors)?;
+            let mut frame = analysis::anova::effects_frame(&rows)?;
+            results::write_csv(&mut frame, &out("effects.csv"))?;
+            rows
+        }
+        _ => Vec::new(),
+    };
 
     let input = ReportInput {
         run,
@@ -95,6 +106,7 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
         estimates: &a.estimates,
         decision,
         expectations: &checked,
+        effects: &effects,
     };
     let mut terminal = String::new();
     // summary.csv, report.md and report.html are always written; --format

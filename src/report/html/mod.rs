@@ -111,6 +111,23 @@ impl Exporter for Html {
                 &figure_grid(&figures),
             );
         }
+        if let Some(e) = input.spec.filter(|_| !input.effects.is_empty()) {
+            let figures = charts::interaction_figures(
+                &run.configurations,
+                input.estimates,
+                &e.factors,
+                input.effects,
+            );
+            let (header, rows) = crate::report::effects_lines(input);
+            let rows: Vec<(Vec<String>, Option<&str>)> =
+                rows.into_iter().map(|r| (r, None)).collect();
+            let body = format!(
+                "{}<p>Type-II ANOVA over per-trial values: main effects, two-factor interactions,                  the repetition as a block. Every metric is in <code>effects.csv</code>.</p>{}",
+                figure_grid(&figures),
+                table(&header, &rows)
+            );
+            page.section("interactions", "Effects and interactions", &body);
+        }
         let load = charts::load_figures(&run.configurations, input.estimates);
         if !load.is_empty() {
             page.section(
@@ -157,6 +174,10 @@ impl Exporter for Html {
                 input.decision.threshold * 100.0,
                 table(&header, &rows)
             );
+            let body = match crate::report::sensitivity_line(input) {
+                Some(line) => format!("{body}<p class=\"note\">{}.</p>", escape(&line)),
+                None => body,
+            };
             page.section("significance", "Against the baseline", &body);
         }
 
@@ -240,14 +261,20 @@ fn run_facts(input: &ReportInput) -> Vec<(&'static str, String)> {
         ),
         ("seed", m.seed.to_string()),
         ("tool", m.tool.to_string()),
-        (
-            "host",
-            format!(
-                "{} · {} {} · {} CPUs",
-                m.host.hostname, m.host.os, m.host.arch, m.host.cpus
-            ),
-        ),
     ];
+    if let Some(stop) = &m.repetitions_stop {
+        facts.push((
+            "repetitions",
+            format!("{} blocks: {}", stop.blocks, stop.reason),
+        ));
+    }
+    facts.extend([(
+        "host",
+        format!(
+            "{} · {} {} · {} CPUs",
+            m.host.hostname, m.host.os, m.host.arch, m.host.cpus
+        ),
+    )]);
     if let Some(t) = &m.target_url {
         facts.push(("target", t.clone()));
     }
@@ -291,7 +318,7 @@ fn design(input: &ReportInput) -> Option<String> {
         s,
         "</table></div><div><h3>Protocol</h3><table class=\"kv\"><tr><th>repetitions</th><td>{}</td></tr>\
          <tr><th>order</th><td>{}</td></tr><tr><th>trial</th><td>{}</td></tr><tr><th>prompts</th><td>{}</td></tr></table></div></div>",
-        e.repetitions,
+        escape(&e.repetitions.to_string()),
         escape(&format!("{:?}", e.order).to_lowercase()),
         escape(&trial),
         escape(&e.prompts)
