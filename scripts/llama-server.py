@@ -42,13 +42,20 @@ def main():
         params.n_batch = a.batch_size
     if a.ubatch_size:
         params.n_ubatch = a.ubatch_size
-    params.hostnames = [a.host]
+    # Releases before 2026.7 take one host name; later ones a list.
+    if hasattr(params, "hostnames"):
+        params.hostnames = [a.host]
+    else:
+        params.hostname = a.host
     params.port = a.port
     params.endpoint_metrics = a.metrics
     params.endpoint_slots = a.slots
     params.cache_prompt = not a.no_cache_prompt
     if a.alias:
-        params.model_alias = {a.alias}
+        try:
+            params.model_alias = {a.alias}
+        except TypeError:  # releases before 2026.7 take a string
+            params.model_alias = a.alias
 
     # Exit cleanly (and let the server's destructor run) on TERM as on Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

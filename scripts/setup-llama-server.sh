@@ -3,6 +3,10 @@
 # registries, without compiling, into .llama/ (ignored by git):
 #   .llama/venv                 Python venv with xllamacpp (llama.cpp's server) and gguf
 #   .llama/bin/llama-server     a launcher taking llama-server's usual flags
+#   .llama/bin/llama-server-$XLLAMACPP_VERSION, -$PREVIOUS_VERSION
+#                               the same launcher for this release and for the
+#                               previous one (its own venv, .llama/venv-previous),
+#                               so one experiment can compare two server versions
 #   .llama/models/              SmolLM2-135M-Instruct: the Q4_1 original and a
 #                               quantisation ladder f16, q8_0, q4_K, q3_K, q2_K
 # Idempotent: a second run only checks.
@@ -10,6 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 XLLAMACPP_VERSION=2026.10.11549
+# An earlier release of the same server, for comparing two versions in one run.
+PREVIOUS_VERSION=2026.6.9713
 GGUF_VERSION=0.19.0
 SMOLLM2_VERSION=0.1.2
 DIR=.llama
@@ -51,12 +57,30 @@ for q in f16 q8_0 q4_K q3_K q2_K; do
   fi
 done
 
+if [ ! -x "$DIR/venv-previous/bin/python" ]; then
+  "$PY" -m venv "$DIR/venv-previous"
+fi
+if ! "$DIR/venv-previous/bin/python" - <<PYEOF 2>/dev/null
+import importlib.metadata as m
+assert m.version("xllamacpp") == "$PREVIOUS_VERSION"
+PYEOF
+then
+  "$DIR/venv-previous/bin/pip" install --quiet --disable-pip-version-check "xllamacpp==$PREVIOUS_VERSION"
+fi
+
+# launcher PATH VENV: the launcher script, run by VENV's Python.
+launcher() {
+  { echo "#!$(pwd)/$2/bin/python"; tail -n +2 scripts/llama-server.py; } > "$1.part"
+  chmod +x "$1.part"
+  mv "$1.part" "$1"
+}
 LAUNCHER="$DIR/bin/llama-server"
-{ echo "#!$(pwd)/$DIR/venv/bin/python"; tail -n +2 scripts/llama-server.py; } > "$LAUNCHER.part"
-chmod +x "$LAUNCHER.part"
-mv "$LAUNCHER.part" "$LAUNCHER"
+launcher "$LAUNCHER" "$DIR/venv"
+launcher "$DIR/bin/llama-server-$XLLAMACPP_VERSION" "$DIR/venv"
+launcher "$DIR/bin/llama-server-$PREVIOUS_VERSION" "$DIR/venv-previous"
 
 echo "llama.cpp server (xllamacpp $XLLAMACPP_VERSION): $LAUNCHER"
+echo "  and the previous release (xllamacpp $PREVIOUS_VERSION): $DIR/bin/llama-server-$PREVIOUS_VERSION"
 for f in "$DIR"/models/*.gguf; do
   printf '  %-40s %6s MB\n' "$f" "$(( $(stat -c %s "$f") / 1000000 ))"
 done

@@ -237,7 +237,9 @@ fn a_server_factor_compares_two_targets_in_one_run() {
         .lines()
         .find(|l| l.starts_with("ttft_p50_ms,"))
         .unwrap();
-    assert!(ttft.ends_with(",slower"), "{ttft}");
+    assert!(ttft.contains(",slower,"), "{ttft}");
+    // Fifteen times the TTFT is no ±5 % equivalence.
+    assert!(ttft.ends_with(",different"), "{ttft}");
 }
 
 #[test]

@@ -406,6 +406,7 @@ mod tests {
             config: config.into(),
             metric: metric.into(),
             estimate: estimate(values).unwrap(),
+            mde_rel_80: None,
         }
     }
 
