@@ -270,3 +270,110 @@ fn shared_prefixes_and_sessions_on_a_real_llama_cpp_server() {
     );
     assert!(*overheads.first().unwrap() < 24, "{overheads:?}");
 }
+
+/// An experiment file of experiments/llama-cpp with its paths made absolute.
+fn llama_experiment(
+    dir: &std::path::Path,
+    name: &str,
+    edit: impl Fn(String) -> String,
+) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(repo().join("experiments/llama-cpp").join(name))
+        .unwrap()
+        .replace("{{ experiment_dir }}/../..", &repo().display().to_string())
+        .replace(
+            "../../prompts",
+            &repo().join("prompts").display().to_string(),
+        );
+    let path = dir.join(name);
+    std::fs::write(&path, edit(text)).unwrap();
+    path
+}
+
+#[test]
+fn two_releases_of_the_server_in_one_randomized_run() {
+    let Some(root) = llama_root() else { return };
+    let _one = one_server_at_a_time();
+    let (new, old) = ("2026.10.11549", "2026.6.9713");
+    for v in [new, old] {
+        assert!(
+            root.join(format!("bin/llama-server-{v}")).is_file(),
+            "scripts/setup-llama-server.sh installs llama-server-{v}"
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = llama_experiment(tmp.path(), "two-servers.yaml", |t| t);
+    run(
+        tmp.path(),
+        &exp,
+        &["--requests", "6", "--repetitions", "3"],
+        0,
+    );
+    let dir = single_run(tmp.path(), "llama-cpp-two-servers");
+    let run = read_run(&dir).unwrap();
+    assert_eq!(run.records.len(), 2 * 3 * 6);
+    assert!(run.records.iter().all(|r| r.ok), "every request served");
+    // Each release served its own trials, and said which it was.
+    for v in [new, old] {
+        let launches: Vec<_> = run
+            .manifest
+            .servers
+            .iter()
+            .filter(|s| s.command.contains(&format!("llama-server-{v} ")))
+            .collect();
+        assert!(!launches.is_empty(), "no launch of {v}");
+        let log = std::fs::read_to_string(dir.join(&launches[0].log)).unwrap();
+        assert!(log.contains(&format!("xllamacpp {v}")), "{v}'s log: {log}");
+    }
+    // Both verdicts for every metric: Welch's, and TOST's within ±10 %.
+    let stats = std::fs::read_to_string(dir.join("stats.csv")).unwrap();
+    let mut lines = stats.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let row: Vec<&str> = lines
+        .find(|l| l.starts_with(&format!("output_tok_s,llama_cpp,{new},")))
+        .unwrap_or_else(|| panic!("{stats}"))
+        .split(',')
+        .collect();
+    assert!(row[col("p_tost")].parse::<f64>().is_ok(), "{row:?}");
+    assert!(
+        ["equivalent", "different", "inconclusive"].contains(&row[col("equivalence")]),
+        "{row:?}"
+    );
+    assert!(!row[col("verdict")].is_empty(), "{row:?}");
+}
+
+#[test]
+fn a_factorial_run_shows_that_concurrency_pays_only_when_the_server_batches() {
+    let Some(_root) = llama_root() else { return };
+    let _one = one_server_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    // The example without its quantisation factor: 2 × 2 cells, 3 blocks.
+    let exp = llama_experiment(tmp.path(), "factorial.yaml", |t| {
+        t.replace("  quant: [q8_0, q4_K]\n", "")
+            .replace("quant: q8_0, ", "quant: q4_K, ")
+    });
+    run(tmp.path(), &exp, &["--requests", "6"], 0);
+    let dir = single_run(tmp.path(), "llama-cpp-factorial");
+    let effects = std::fs::read_to_string(dir.join("effects.csv")).unwrap();
+    let row = |metric: &str, term: &str| -> Vec<String> {
+        effects
+            .lines()
+            .find(|l| l.starts_with(&format!("{metric},{term},")))
+            .unwrap_or_else(|| panic!("no {metric} {term}: {effects}"))
+            .split(',')
+            .map(str::to_string)
+            .collect()
+    };
+    // 12 trials − (intercept, 2 main effects, 1 interaction, 2 block) = 6.
+    assert_eq!(row("ttft_p50_ms", "Residual")[2], "6.0");
+    // Four requests in flight queue behind one slot, not behind four: the
+    // TTFT cost of concurrency depends on the server's batch.
+    let p: f64 = row("ttft_p50_ms", "concurrency:n_parallel")[5]
+        .parse()
+        .unwrap();
+    assert!(p < 0.05, "interaction p {p}: {effects}");
+    let trials = infer_bench::results::read_parquet(&dir.join("trials.parquet")).unwrap();
+    for factor in ["quant", "concurrency", "n_parallel"] {
+        assert!(trials.column(factor).is_ok(), "trials.parquet has {factor}");
+    }
+}

@@ -116,7 +116,7 @@ pub fn type2(factors: &[&str], obs: &[Observation]) -> Option<Vec<Term>> {
     let column = |i: usize| -> Vec<&str> { obs.iter().map(|o| o.levels[i].as_str()).collect() };
     // Factors that vary in the data; a constant one has no effect to test.
     let varying: Vec<usize> = (0..factors.len())
-        .filter(|&i| dummies(&column(i)).len() > 0)
+        .filter(|&i| !dummies(&column(i)).is_empty())
         .collect();
     let main: Vec<Vec<Vec<f64>>> = (0..factors.len()).map(|i| dummies(&column(i))).collect();
     let mut effects: Vec<(Effect, Vec<Vec<f64>>)> = varying

@@ -22,9 +22,23 @@ pub fn p_value(p: Option<f64>) -> String {
     }
 }
 
+/// `factor=level`; a factorial cell's factors each with its level.
+fn vs_label(c: &crate::analysis::compare::Comparison) -> String {
+    let (factors, levels) = (c.factor.split(','), c.level.split(','));
+    if c.factor.contains(',') && factors.clone().count() == levels.clone().count() {
+        factors
+            .zip(levels)
+            .map(|(f, l)| format!("{f}={l}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    } else {
+        format!("{}={}", c.factor, c.level)
+    }
+}
+
 /// Header and one row per comparison: level, metric, change [95 % CI], p (Holm), verdict.
 pub fn significance_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
-    let header = [
+    let mut header: Vec<String> = [
         "vs baseline",
         "metric",
         "change",
@@ -36,19 +50,21 @@ pub fn significance_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>
     .iter()
     .map(|s| s.to_string())
     .collect();
+    header.push(format!("TOST ±{}%", input.decision.equivalence * 100.0));
     let rows = input
         .comparisons
         .iter()
         .filter(|c| crate::metrics::by_column(&c.metric).is_some_and(|m| m.shown))
         .map(|c| {
             vec![
-                format!("{}={}", c.factor, c.level),
+                vs_label(c),
                 metric_label(&c.metric),
                 pct(c.rel_diff),
                 format!("[{}, {}]", pct(c.rel_ci_low), pct(c.rel_ci_high)),
                 p_value(c.p_holm),
                 format_num(c.hedges_g),
                 c.verdict.to_string(),
+                c.equivalence.to_string(),
             ]
         })
         .collect();

@@ -71,9 +71,10 @@ impl Exporter for Table {
         let (header, rows) = significance_lines(input);
         if !rows.is_empty() {
             out.push_str(&format!(
-                "\nAgainst the baseline (Welch's t-test over trials, Holm-adjusted per metric; a verdict needs p < {} and a change over {}%):\n",
+                "\nAgainst the baseline (Welch's t-test over trials, Holm-adjusted per metric; a verdict needs p < {} and a change over {}%; TOST: the same within ±{}%?):\n",
                 input.decision.alpha,
-                input.decision.threshold * 100.0
+                input.decision.threshold * 100.0,
+                input.decision.equivalence * 100.0
             ));
             out.push_str(&aligned(&header, &rows));
         }

@@ -1,3 +1,6 @@
+// The reference values are quoted as statsmodels printed them (17 digits).
+#![allow(clippy::excessive_precision)]
+
 use super::*;
 
 /// 2 (quant) × 3 (concurrency) × 2 (batch) in 3 blocks: main effects, a

@@ -167,11 +167,13 @@ impl Exporter for Html {
                 .collect();
             let body = format!(
                 "<p>Welch's t-test over per-trial values, Holm–Bonferroni across the comparisons of each metric; \
-                 a verdict needs an adjusted p below {} and a change larger than {} %. \
+                 a verdict needs an adjusted p below {} and a change larger than {} %; \
+                 TOST says whether the two are the same within ±{} %. \
                  <span class=\"better\">Better</span>, <span class=\"worse\">worse</span> and unchanged are coloured. \
                  Every metric is in <code>stats.csv</code>.</p>{}",
                 input.decision.alpha,
                 input.decision.threshold * 100.0,
+                input.decision.equivalence * 100.0,
                 table(&header, &rows)
             );
             let body = match crate::report::sensitivity_line(input) {
