@@ -255,6 +255,13 @@ fn reproduce_runs_the_recorded_experiment_again_and_tests_equivalence() {
             std::fs::copy(&path, reference.join(&name)).unwrap();
         }
     }
+    // Recorded on another machine: the reproduction says what differs.
+    let path = reference.join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    m["host"]["cpu_model"] = "Imaginary CPU 9000".into();
+    m["host"]["cpus"] = 96.into();
+    std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
     let out = bin()
         .args(["reproduce", "--quiet", "--out"])
         .arg(tmp.path().join("ref-out"))
@@ -263,6 +270,16 @@ fn reproduce_runs_the_recorded_experiment_again_and_tests_equivalence() {
         .success();
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(stdout.contains("reproduced: "), "{stdout}");
+    assert!(
+        stdout.contains("environment: 2 item(s) differ"),
+        "{stdout}"
+    );
+    let cpu = stdout
+        .lines()
+        .find(|l| l.starts_with("CPU "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(cpu.contains("Imaginary CPU 9000"), "{cpu}");
+    assert!(stdout.lines().any(|l| l.starts_with("cores ") && l.contains("96")), "{stdout}");
 }
 
 #[test]

@@ -235,3 +235,31 @@ baseline: {{input_tokens: 1, output_tokens: 4}}\ntrial: {{requests: 2}}\n",
     );
     assert!(!stderr.contains("--resume"), "{stderr}");
 }
+
+#[test]
+fn a_large_factorial_plan_is_warned_about_with_the_ofat_size_beside_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = tmp.path().join("big.yaml");
+    std::fs::write(
+        &exp,
+        format!(
+            "name: big\ntarget: {{builtin: sim}}\nprompts: {}\ndesign: factorial\n\
+             baseline: {{concurrency: 1, output_tokens: 8, input_tokens: 50}}\n\
+             factors:\n  concurrency: [1, 2, 4]\n  output_tokens: [8, 16, 32]\n  input_tokens: [50, 100, 200]\n\
+             trial: {{requests: 2}}\n",
+            repo().join("prompts/general.yaml").display()
+        ),
+    )
+    .unwrap();
+    bin()
+        .arg("validate")
+        .arg(&exp)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "factorial, every combination: 27 configurations, 81 trials (one factor at a time: 7 configurations, 21 trials)",
+        ))
+        .stderr(predicates::str::contains(
+            "warning: the factorial plan has 27 configurations (81 trials), 3.9× the one-factor-at-a-time plan's 7",
+        ));
+}

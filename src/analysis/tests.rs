@@ -210,3 +210,48 @@ fn peak_memory_prefers_the_servers_gpu_share_then_the_device_then_rss() {
         .get(0);
     assert_eq!(mean_rss, Some(325.0));
 }
+
+#[test]
+fn does_not_change_is_decided_by_equivalence_not_by_a_missing_verdict() {
+    use crate::experiment::{Expectation, ExpectedChange};
+    use expect::check;
+    use verdict::ExpectOutcome;
+    let configs = [config(0, "baseline", 1), config(1, "concurrency=2", 2)];
+    // Per-trial output tok/s of the baseline and of concurrency=2.
+    let trials = |b: [f64; 4]| {
+        DataFrame::new(
+            8,
+            vec![
+                Column::new(
+                    "config".into(),
+                    [["baseline"; 4], ["concurrency=2"; 4]].concat(),
+                ),
+                Column::new(
+                    "output_tok_s".into(),
+                    [[100.0, 101.0, 99.0, 100.5], b].concat(),
+                ),
+            ],
+        )
+        .unwrap()
+    };
+    let expect = |min: Option<f64>| Expectation {
+        metric: "output_tok_s".into(),
+        factor: "concurrency".into(),
+        from: Level::Int(1),
+        to: Level::Int(2),
+        change: ExpectedChange::None,
+        min,
+    };
+    let d = compare::Decision::default();
+    let outcome = |b, min| check(&trials(b), &configs, &[expect(min)], d).unwrap()[0].outcome;
+    // Within ±5 %, precisely: shown the same.
+    assert_eq!(outcome([100.2, 100.8, 99.4, 100.1], None), ExpectOutcome::Confirmed);
+    // 20 % more: shown different.
+    assert_eq!(outcome([120.0, 121.0, 119.5, 120.4], None), ExpectOutcome::Refuted);
+    // Noisy and no significant change, but nothing shown: inconclusive
+    // (the old rule called this confirmed).
+    assert_eq!(outcome([80.0, 120.0, 95.0, 110.0], None), ExpectOutcome::Inconclusive);
+    // `min` is the margin: 3 % more is the same within ±5 %, not within ±1 %.
+    assert_eq!(outcome([103.0, 103.2, 102.8, 103.1], None), ExpectOutcome::Confirmed);
+    assert_eq!(outcome([103.0, 103.2, 102.8, 103.1], Some(0.01)), ExpectOutcome::Refuted);
+}
