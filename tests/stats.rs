@@ -270,16 +270,18 @@ fn reproduce_runs_the_recorded_experiment_again_and_tests_equivalence() {
         .success();
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(stdout.contains("reproduced: "), "{stdout}");
-    assert!(
-        stdout.contains("environment: 2 item(s) differ"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("environment: 2 item(s) differ"), "{stdout}");
     let cpu = stdout
         .lines()
         .find(|l| l.starts_with("CPU "))
         .unwrap_or_else(|| panic!("{stdout}"));
     assert!(cpu.contains("Imaginary CPU 9000"), "{cpu}");
-    assert!(stdout.lines().any(|l| l.starts_with("cores ") && l.contains("96")), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("cores ") && l.contains("96")),
+        "{stdout}"
+    );
 }
 
 #[test]

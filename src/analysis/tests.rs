@@ -245,13 +245,28 @@ fn does_not_change_is_decided_by_equivalence_not_by_a_missing_verdict() {
     let d = compare::Decision::default();
     let outcome = |b, min| check(&trials(b), &configs, &[expect(min)], d).unwrap()[0].outcome;
     // Within ±5 %, precisely: shown the same.
-    assert_eq!(outcome([100.2, 100.8, 99.4, 100.1], None), ExpectOutcome::Confirmed);
+    assert_eq!(
+        outcome([100.2, 100.8, 99.4, 100.1], None),
+        ExpectOutcome::Confirmed
+    );
     // 20 % more: shown different.
-    assert_eq!(outcome([120.0, 121.0, 119.5, 120.4], None), ExpectOutcome::Refuted);
+    assert_eq!(
+        outcome([120.0, 121.0, 119.5, 120.4], None),
+        ExpectOutcome::Refuted
+    );
     // Noisy and no significant change, but nothing shown: inconclusive
     // (the old rule called this confirmed).
-    assert_eq!(outcome([80.0, 120.0, 95.0, 110.0], None), ExpectOutcome::Inconclusive);
+    assert_eq!(
+        outcome([80.0, 120.0, 95.0, 110.0], None),
+        ExpectOutcome::Inconclusive
+    );
     // `min` is the margin: 3 % more is the same within ±5 %, not within ±1 %.
-    assert_eq!(outcome([103.0, 103.2, 102.8, 103.1], None), ExpectOutcome::Confirmed);
-    assert_eq!(outcome([103.0, 103.2, 102.8, 103.1], Some(0.01)), ExpectOutcome::Refuted);
+    assert_eq!(
+        outcome([103.0, 103.2, 102.8, 103.1], None),
+        ExpectOutcome::Confirmed
+    );
+    assert_eq!(
+        outcome([103.0, 103.2, 102.8, 103.1], Some(0.01)),
+        ExpectOutcome::Refuted
+    );
 }
