@@ -19,11 +19,20 @@ fn main() {
         commit.push_str("-dirty");
     }
     println!("cargo:rustc-env=INFER_BENCH_GIT_COMMIT={commit}");
-    // Re-run when HEAD moves or the index changes; a missing path would make
-    // cargo re-run on every build, so only existing ones are named.
-    for p in [".git/HEAD", ".git/index"] {
-        if Path::new(p).exists() {
-            println!("cargo:rerun-if-changed={p}");
+    // Re-run when HEAD moves (a checkout), the branch it names moves (a
+    // commit) or the index changes. Git says where these live: in a worktree
+    // `.git` is a file, and naming `.git/HEAD` there watched nothing, so the
+    // first commit built stayed in every later build. A missing path would
+    // make cargo re-run on every build, so only existing ones are named.
+    let mut watched = vec!["HEAD".to_string(), "index".to_string()];
+    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        watched.push(branch);
+    }
+    for name in watched {
+        if let Some(path) = git(&["rev-parse", "--git-path", &name]) {
+            if Path::new(&path).exists() {
+                println!("cargo:rerun-if-changed={path}");
+            }
         }
     }
     println!("cargo:rerun-if-changed=build.rs");
