@@ -500,3 +500,28 @@ fn adaptive_repetitions_stop_when_precise_enough_or_at_max() {
         .code(2)
         .stderr(predicates::str::contains("cannot be sharded"));
 }
+
+#[test]
+fn the_committed_reference_run_still_reproduces() {
+    // results/reference/quickstart holds no request log: the reproduction
+    // compares with its trials.parquet, whatever this machine measures.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = bin()
+        .current_dir(common::repo())
+        .args(["reproduce", "--quiet", "--out"])
+        .arg(tmp.path())
+        .arg("results/reference/quickstart")
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        stdout.starts_with("recorded: results/reference/quickstart"),
+        "{stdout}"
+    );
+    let tally = stdout
+        .lines()
+        .find(|l| l.starts_with("reproduced: "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    // 4 configurations × the 10 metrics the sim measures, each with a verdict.
+    assert!(tally.ends_with("(of 40)"), "{tally}");
+}
