@@ -38,6 +38,10 @@ pub fn environment(m: &Manifest) -> Vec<Item> {
         let props = s.fingerprint.props.as_ref()?;
         props.get("build_info")?.as_str().map(str::to_string)
     }));
+    let slots = joined(servers.iter().filter_map(|s| {
+        let (ctx, n) = s.fingerprint.slot_context()?;
+        Some(format!("{n} slots × {ctx} tokens"))
+    }));
     let models = joined(servers.iter().filter_map(|s| {
         let f = s.fingerprint.model_file.as_ref()?;
         let name = std::path::Path::new(&f.path).file_name()?.to_string_lossy();
@@ -90,6 +94,10 @@ pub fn environment(m: &Manifest) -> Vec<Item> {
             value: build,
         },
         Item {
+            what: "server slots",
+            value: slots,
+        },
+        Item {
             what: "model",
             value: models,
         },
@@ -124,6 +132,48 @@ fn same_host_port_free(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A manifest whose one launch ran `program` on a model with `sha`.
+    fn manifest(program: &str, sha: &str, cpus: usize) -> Manifest {
+        let json = serde_json::json!({
+            "run_id": "r", "experiment_name": "x", "status": "complete",
+            "tool": {"name": "infer-bench", "version": "0.1.0", "git_commit": "abc"},
+            "experiment": {"path": "x.yaml", "sha256": "00", "copy": "experiment.yaml"},
+            "prompts": {"path": "p.yaml", "sha256": "00", "copy": "prompts.yaml"},
+            "seed": 1,
+            "host": {"hostname": "vm", "os": "linux", "arch": "x86_64", "cpus": cpus,
+                     "cpu_model": "AMD EPYC", "kernel": "6.1"},
+            "target_url": "http://127.0.0.1:4000/v1",
+            "started_at": "t", "trials_planned": 1, "trials_done": 1, "requests_recorded": 1,
+            "servers": [{
+                "index": 0, "command": format!("{program} -m m.gguf --port 4000"), "port": 4000,
+                "pid": 1, "configurations": ["baseline"], "started_at": "t", "ready_s": 1.0,
+                "log": "server-00.log",
+                "fingerprint": {
+                    "props": {"build_info": "b0-unknown", "total_slots": 2,
+                              "default_generation_settings": {"n_ctx": 512}},
+                    "model_file": {"path": "/m/smollm2.gguf", "bytes": 1, "sha256": sha}
+                }
+            }]
+        });
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn differences_name_what_changed_and_nothing_else() {
+        let a = manifest("/x/llama-server-2026.10.11549", "aaaaaaaaaaaaaaaa", 2);
+        assert!(differences(&a, &a).is_empty());
+        let b = manifest("/x/llama-server-2026.6.9713", "bbbbbbbbbbbbbbbb", 16);
+        let d = differences(&a, &b);
+        let what: Vec<&str> = d.iter().map(|x| x.0).collect();
+        assert_eq!(what, ["cores", "server program", "model"], "{d:?}");
+        assert_eq!(d[2].1, "smollm2.gguf sha256 aaaaaaaaaaaa");
+        let slots = environment(&a)
+            .into_iter()
+            .find(|i| i.what == "server slots")
+            .unwrap();
+        assert_eq!(slots.value, "2 slots × 512 tokens");
+    }
 
     #[test]
     fn a_target_on_another_port_is_the_same_target() {
