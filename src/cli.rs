@@ -138,6 +138,10 @@ pub enum Command {
         /// Equivalence margin δ relative to the recorded mean [default: the experiment's stats.equivalence].
         #[arg(long)]
         equivalence: Option<f64>,
+        /// Exit with code 3 when a configuration and metric did not reproduce
+        /// (shown different, not merely inconclusive).
+        #[arg(long)]
+        fail_on_difference: bool,
         #[arg(long, default_value = "results")]
         out: PathBuf,
         #[arg(long, short)]

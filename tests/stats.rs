@@ -339,6 +339,19 @@ fn reproduce_holds_a_run_against_a_published_table() {
     );
     assert!(stdout.contains("1 row(s) have no sd and n"), "{stdout}");
 
+    // As a gate: a result shown different exits 3.
+    bin()
+        .args(["reproduce", "--quiet", "--fail-on-difference", "--out"])
+        .arg(tmp.path().join("pub-out"))
+        .arg("--published")
+        .arg(&table)
+        .arg(&exp)
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains(
+            "1 of 3 results did not reproduce",
+        ));
+
     // A configuration the experiment does not run is located before any run.
     std::fs::write(
         &table,

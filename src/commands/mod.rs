@@ -106,6 +106,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             run,
             published,
             equivalence,
+            fail_on_difference,
             out,
             quiet,
         } => reproduce::reproduce(
@@ -115,6 +116,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
                 quiet,
                 published,
                 equivalence,
+                fail_on_difference,
             },
         ),
         Command::Calibrate(args) => crate::calibrate::calibrate(&args),

@@ -20,6 +20,8 @@ pub struct ReproduceOptions {
     pub published: Option<PathBuf>,
     /// The margin, when the command line sets it.
     pub equivalence: Option<f64>,
+    /// A result shown different is an error (exit 3).
+    pub fail_on_difference: bool,
 }
 
 /// What a comparison's equivalence verdict means for a reproduction.
@@ -114,6 +116,23 @@ fn again(run: &Path, o: &ReproduceOptions) -> anyhow::Result<()> {
     out.push_str(&environment_lines(&original, &now));
     out.push_str(&verdict_table(&rows, d, "recorded", "now"));
     print!("{out}");
+    gate(&rows, o, &original.dir)
+}
+
+/// With --fail-on-difference, rows shown different end the command with exit 3.
+fn gate(rows: &[Comparison], o: &ReproduceOptions, against: &Path) -> anyhow::Result<()> {
+    let different = rows
+        .iter()
+        .filter(|c| reproduction(c) == "not reproduced")
+        .count();
+    if o.fail_on_difference && different > 0 {
+        return Err(crate::error::RegressionError(format!(
+            "{different} of {} results did not reproduce {}",
+            rows.len(),
+            against.display()
+        ))
+        .into());
+    }
     Ok(())
 }
 
@@ -230,5 +249,5 @@ fn published(path: &Path, table: &Path, o: &ReproduceOptions) -> anyhow::Result<
     }
     out.push_str(&verdict_table(&compared, d, "published", "now"));
     print!("{out}");
-    Ok(())
+    gate(&compared, o, table)
 }

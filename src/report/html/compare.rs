@@ -178,9 +178,11 @@ pub fn compare_page(
         .collect();
     let verdicts = format!(
         "<p>Welch's t-test of B against A over per-trial values, Holm-adjusted within each metric; a verdict needs an \
-         adjusted p below {} and a change larger than {} %.</p>{}",
+         adjusted p below {} and a change larger than {} %. TOST says whether B is the same as A within ±{} % \
+         (equivalent), is not (different), or cannot tell (inconclusive).</p>{}",
         d.alpha,
         d.threshold * 100.0,
+        d.equivalence * 100.0,
         table(&header, &body)
     );
     page.section("verdicts", "Verdicts", &verdicts);
