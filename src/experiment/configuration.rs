@@ -52,6 +52,17 @@ impl Configuration {
     }
 }
 
+/// Configuration 0 of every design.
+fn baseline(e: &Experiment) -> Configuration {
+    Configuration {
+        index: 0,
+        label: "baseline".into(),
+        factor: None,
+        level: None,
+        values: e.baseline.clone(),
+    }
+}
+
 pub fn configurations(e: &Experiment) -> Vec<Configuration> {
     match e.design {
         super::Design::Ofat => one_at_a_time(e),
@@ -77,13 +88,7 @@ fn factorial(e: &Experiment) -> Vec<Configuration> {
             })
             .collect();
     }
-    let mut out = vec![Configuration {
-        index: 0,
-        label: "baseline".into(),
-        factor: None,
-        level: None,
-        values: e.baseline.clone(),
-    }];
+    let mut out = vec![baseline(e)];
     for values in cells {
         let differing: Vec<(&String, &Level)> = e
             .factors
@@ -125,13 +130,7 @@ fn factorial(e: &Experiment) -> Vec<Configuration> {
 /// The baseline, then for each factor (file order) each non-baseline level.
 /// Count: 1 + Σ (levels − 1).
 fn one_at_a_time(e: &Experiment) -> Vec<Configuration> {
-    let mut out = vec![Configuration {
-        index: 0,
-        label: "baseline".into(),
-        factor: None,
-        level: None,
-        values: e.baseline.clone(),
-    }];
+    let mut out = vec![baseline(e)];
     for (name, levels) in &e.factors {
         for level in levels {
             if e.baseline.get(name) == Some(level) {
