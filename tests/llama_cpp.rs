@@ -245,7 +245,10 @@ fn shared_prefixes_and_sessions_on_a_real_llama_cpp_server() {
         .unwrap_or_else(|| panic!("no TTFT verdict for shared in {stats}"));
     assert!(line.contains(",faster,"), "{line}");
     // Each turn's prompt is the last one, its reply and the new 24-token
-    // message, plus the template's constant cost per exchange.
+    // message, plus the template's constant cost per exchange. The reply
+    // goes back as text, and the server's tokenizer may split what the
+    // sampler produced into one token more or fewer (a fresh CI clone saw
+    // 10 and 11), so the cost is constant to within a token.
     let mut turns: Vec<_> = run
         .records
         .iter()
@@ -263,10 +266,10 @@ fn shared_prefixes_and_sessions_on_a_real_llama_cpp_server() {
         }
     }
     assert!(grown >= 3 * 4, "sessions of 4 turns: {turns:?}");
-    assert_eq!(
-        overheads.len(),
-        1,
-        "the history grows by reply + message + a constant: {overheads:?}"
+    let (low, high) = (*overheads.first().unwrap(), *overheads.last().unwrap());
+    assert!(
+        high - low <= 1,
+        "the history grows by reply + message + a constant (±1 token): {overheads:?}"
     );
     assert!(*overheads.first().unwrap() < 24, "{overheads:?}");
 }
