@@ -146,7 +146,7 @@ fn with_levels(trials: DataFrame, configs: &[Configuration]) -> PolarsResult<Dat
 }
 
 /// The trials.parquet column of a factor's levels.
-pub fn level_column(factor: &str, taken: &[String]) -> String {
+fn level_column(factor: &str, taken: &[String]) -> String {
     if taken.iter().any(|t| t == factor) {
         format!("{factor}_level")
     } else {

@@ -132,12 +132,19 @@ pub fn against_run(
     d: Decision,
 ) -> PolarsResult<Vec<Comparison>> {
     let mut out = Vec::new();
+    // Each metric's per-trial values, read once however many rows name it.
+    let mut by_metric = std::collections::HashMap::new();
     for row in rows {
         let Some(m) = metric_by_column(&row.metric) else {
             continue;
         };
-        let values = values_by_config(trials, m.column)?;
-        let measured = values.get(&row.configuration).cloned().unwrap_or_default();
+        if !by_metric.contains_key(m.column) {
+            by_metric.insert(m.column, values_by_config(trials, m.column)?);
+        }
+        let measured = by_metric[m.column]
+            .get(&row.configuration)
+            .cloned()
+            .unwrap_or_default();
         let mean_b = super::stats::mean(&measured);
         let test = match (row.sd, row.n, Sample::of(&measured)) {
             (Some(sd), Some(n), Some(b)) => welch_summary(

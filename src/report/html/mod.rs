@@ -6,6 +6,7 @@
 pub mod charts;
 pub mod compare;
 pub mod history;
+mod interactions;
 mod page;
 pub mod svg;
 
@@ -112,7 +113,7 @@ impl Exporter for Html {
             );
         }
         if let Some(e) = input.spec.filter(|_| !input.effects.is_empty()) {
-            let figures = charts::interaction_figures(
+            let figures = interactions::interaction_figures(
                 &run.configurations,
                 input.estimates,
                 &e.factors,
