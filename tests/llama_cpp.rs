@@ -245,10 +245,12 @@ fn shared_prefixes_and_sessions_on_a_real_llama_cpp_server() {
         .unwrap_or_else(|| panic!("no TTFT verdict for shared in {stats}"));
     assert!(line.contains(",faster,"), "{line}");
     // Each turn's prompt is the last one, its reply and the new 24-token
-    // message, plus the template's constant cost per exchange. The reply
-    // goes back as text, and the server's tokenizer may split what the
-    // sampler produced into one token more or fewer (a fresh CI clone saw
-    // 10 and 11), so the cost is constant to within a token.
+    // message, plus the template's cost per exchange. The reply goes back
+    // as text, and the server's tokenizer may split what the sampler
+    // produced into a token or two more or fewer (CI clones saw {10, 11}
+    // and {9, 11}), so the cost per exchange is a small positive number
+    // that varies by a few tokens, never the history left out (growth of
+    // the message alone) or sent twice.
     let mut turns: Vec<_> = run
         .records
         .iter()
@@ -260,18 +262,17 @@ fn shared_prefixes_and_sessions_on_a_real_llama_cpp_server() {
     for pair in turns.windows(2) {
         let (a, b) = (pair[0], pair[1]);
         if a.trial == b.trial && a.session == b.session {
-            let growth = b.prompt_tokens.unwrap() - a.prompt_tokens.unwrap();
-            overheads.insert(growth - a.completion_tokens.unwrap() - 24);
+            let growth = b.prompt_tokens.unwrap() as i64 - a.prompt_tokens.unwrap() as i64;
+            overheads.insert(growth - a.completion_tokens.unwrap() as i64 - 24);
             grown += 1;
         }
     }
     assert!(grown >= 3 * 4, "sessions of 4 turns: {turns:?}");
     let (low, high) = (*overheads.first().unwrap(), *overheads.last().unwrap());
     assert!(
-        high - low <= 1,
-        "the history grows by reply + message + a constant (±1 token): {overheads:?}"
+        low > 0 && high < 24 && high - low <= 4,
+        "the history grows by reply + message + a template cost of a few tokens: {overheads:?}"
     );
-    assert!(*overheads.first().unwrap() < 24, "{overheads:?}");
 }
 
 /// An experiment file of experiments/llama-cpp with its paths made absolute.
@@ -346,7 +347,7 @@ fn two_releases_of_the_server_in_one_randomized_run() {
 }
 
 #[test]
-fn a_factorial_run_shows_that_concurrency_pays_only_when_the_server_batches() {
+fn a_factorial_run_finds_that_concurrency_costs_per_token_time_only_when_the_server_batches() {
     let Some(_root) = llama_root() else { return };
     let _one = one_server_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
@@ -369,14 +370,45 @@ fn a_factorial_run_shows_that_concurrency_pays_only_when_the_server_batches() {
     };
     // 12 trials − (intercept, 2 main effects, 1 interaction, 2 block) = 6.
     assert_eq!(row("ttft_p50_ms", "Residual")[2], "6.0");
-    // Four requests in flight queue behind one slot, not behind four: the
-    // TTFT cost of concurrency depends on the server's batch.
-    let p: f64 = row("ttft_p50_ms", "concurrency:n_parallel")[5]
+    // With one slot, four requests in flight queue and are decoded one at
+    // a time, so the time per output token does not move with concurrency;
+    // with four slots they are decoded together and each step is slower.
+    // That is mechanical (F above 150 in every run seen), where TTFT's
+    // interaction is real but at the mercy of a shared 2-core machine
+    // (p from 1e-5 to 0.09 in CI).
+    let p: f64 = row("tpot_mean_ms", "concurrency:n_parallel")[5]
         .parse()
         .unwrap();
-    assert!(p < 0.05, "interaction p {p}: {effects}");
+    assert!(p < 0.01, "interaction p {p}: {effects}");
     let trials = infer_bench::results::read_parquet(&dir.join("trials.parquet")).unwrap();
     for factor in ["quant", "concurrency", "n_parallel"] {
         assert!(trials.column(factor).is_ok(), "trials.parquet has {factor}");
     }
+    // ...and it goes the mechanical way: concurrency slows each token more
+    // where the server batches.
+    let ints = |name: &str| -> Vec<i64> {
+        let c = trials.column(name).unwrap().i64().unwrap();
+        c.iter().map(Option::unwrap).collect()
+    };
+    let (conc, np) = (ints("concurrency"), ints("n_parallel"));
+    let tpot: Vec<f64> = trials
+        .column("tpot_mean_ms")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .map(Option::unwrap)
+        .collect();
+    let mean = |c: i64, n: i64| {
+        let v: Vec<f64> = (0..tpot.len())
+            .filter(|&i| conc[i] == c && np[i] == n)
+            .map(|i| tpot[i])
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let (batched, queued) = (mean(4, 4) - mean(1, 4), mean(4, 1) - mean(1, 1));
+    assert!(
+        batched > queued,
+        "TPOT cost of concurrency: {batched} ms with 4 slots, {queued} ms with 1"
+    );
 }
