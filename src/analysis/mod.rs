@@ -9,7 +9,9 @@ mod itl;
 mod memory;
 pub mod published;
 pub mod service;
+pub mod spill;
 pub mod stats;
+pub mod stream;
 mod summary;
 mod trials;
 pub mod verdict;
@@ -17,7 +19,7 @@ pub mod welch;
 
 pub use itl::itl_by;
 pub use memory::{memory_by_trial, monitor_frame};
-pub use summary::{config_summary, ACROSS_TRIALS};
+pub use summary::{config_summary, pooled_by_config, ACROSS_TRIALS};
 pub use trials::trial_metrics;
 
 use crate::experiment::Slo;
@@ -103,7 +105,23 @@ pub fn trials_with_memory(
     configs: &[Configuration],
     terms: &ServiceTerms,
 ) -> PolarsResult<DataFrame> {
-    let trials = trial_metrics(requests, &terms.slo)?
+    with_memory(
+        trial_metrics(requests, &terms.slo)?,
+        monitor,
+        configs,
+        terms,
+    )
+}
+
+/// Per-trial metrics (from [`trial_metrics`] or the streamed analysis)
+/// joined with each trial's memory, cost and factor levels.
+pub fn with_memory(
+    trials: DataFrame,
+    monitor: &DataFrame,
+    configs: &[Configuration],
+    terms: &ServiceTerms,
+) -> PolarsResult<DataFrame> {
+    let trials = trials
         .lazy()
         .join(
             memory_by_trial(monitor)?.lazy(),
@@ -154,6 +172,7 @@ fn level_column(factor: &str, taken: &[String]) -> String {
     }
 }
 
+/// The analysis of records in memory (tests, benchmarks, small runs).
 pub fn analyse(
     requests: &DataFrame,
     monitor: &DataFrame,
@@ -161,8 +180,24 @@ pub fn analyse(
     decision: compare::Decision,
     terms: &ServiceTerms,
 ) -> PolarsResult<Analysis> {
-    let trials = trials_with_memory(requests, monitor, configs, terms)?;
-    let summary = in_plan_order(config_summary(requests, &trials)?, configs)?;
+    let parts = stream::Parts {
+        trials: trial_metrics(requests, &terms.slo)?,
+        pooled: pooled_by_config(requests)?,
+    };
+    analyse_parts(parts, monitor, configs, decision, terms)
+}
+
+/// The analysis from per-trial metrics and per-configuration pooled
+/// figures, however they were computed.
+pub fn analyse_parts(
+    parts: stream::Parts,
+    monitor: &DataFrame,
+    configs: &[Configuration],
+    decision: compare::Decision,
+    terms: &ServiceTerms,
+) -> PolarsResult<Analysis> {
+    let trials = with_memory(parts.trials, monitor, configs, terms)?;
+    let summary = in_plan_order(config_summary(&parts.pooled, &trials)?, configs)?;
     let mut rows = typed_rows(&summary, &terms.slo)?;
     let order = |label: &str| {
         configs

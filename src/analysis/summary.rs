@@ -20,7 +20,9 @@ pub const ACROSS_TRIALS: &[&str] = &[
     "send_lag_p99_ms",
 ];
 
-pub fn config_summary(requests: &DataFrame, trials: &DataFrame) -> PolarsResult<DataFrame> {
+/// `pooled` holds one row per configuration over all its requests
+/// ([`pooled_by_config`], or the streamed analysis's).
+pub fn config_summary(pooled: &DataFrame, trials: &DataFrame) -> PolarsResult<DataFrame> {
     let mut across = vec![len().cast(DataType::UInt32).alias("trials")];
     for m in ACROSS_TRIALS {
         across.push(col(*m).mean().alias(format!("{m}_mean")));
@@ -36,6 +38,20 @@ pub fn config_summary(requests: &DataFrame, trials: &DataFrame) -> PolarsResult<
         .group_by_stable([col("config"), col("factor"), col("level")])
         .agg(across);
 
+    by_trial
+        .join(
+            pooled.clone().lazy(),
+            [col("config")],
+            [col("config")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .collect()
+}
+
+/// Per configuration, over every request of every trial: counts, latency
+/// percentiles, token means, the server's split. The streamed analysis
+/// computes the same columns without the records in memory.
+pub fn pooled_by_config(requests: &DataFrame) -> PolarsResult<DataFrame> {
     let mut pooled = vec![
         len().cast(DataType::UInt32).alias("requests"),
         col("ok").cast(DataType::UInt32).sum().alias("ok_requests"),
@@ -47,21 +63,13 @@ pub fn config_summary(requests: &DataFrame, trials: &DataFrame) -> PolarsResult<
     pooled.extend(percentiles("tpot", "ms"));
     pooled.extend(token_columns());
     pooled.extend(server_split());
-    let by_request = requests
+    requests
         .clone()
         .lazy()
         .group_by_stable([col("config")])
         .agg(pooled)
         .join(
             super::itl::itl_by(requests, "config")?.lazy(),
-            [col("config")],
-            [col("config")],
-            JoinArgs::new(JoinType::Left),
-        );
-
-    by_trial
-        .join(
-            by_request,
             [col("config")],
             [col("config")],
             JoinArgs::new(JoinType::Left),

@@ -270,3 +270,145 @@ fn does_not_change_is_decided_by_equivalence_not_by_a_missing_verdict() {
         ExpectOutcome::Refuted
     );
 }
+
+/// Records with everything the analysis treats apart: failures, cuts at
+/// the trial's end, retries, missing TTFT, the server's split, cached
+/// tokens, open-loop lateness, SLO misses, and varied gaps.
+fn awkward_records() -> Vec<Record> {
+    let mut out = Vec::new();
+    for trial in 0..6 {
+        let config = trial % 3;
+        for i in 0..700 {
+            let w = ((trial * 7919 + i * 104_729) % 1000) as f64;
+            let mut r = record(
+                trial,
+                config,
+                i,
+                i as f64 * 0.01 + trial as f64,
+                20.0 + config as f64 * 5.0 + w / 50.0,
+                200.0 + w / 3.0,
+                4 + (i % 5) as u64,
+            );
+            r.repetition = (trial / 3) as u32;
+            r.itl_ms = (0..(i % 7))
+                .map(|k| 5.0 + ((i * 31 + k * 17) % 89) as f64 * 0.125)
+                .collect();
+            r.scheduled_s = Some(i as f64 * 0.01);
+            r.queue_ms = Some(w / 100.0);
+            r.wait_ms = (i % 3 == 0).then_some(w / 400.0);
+            r.server_prompt_ms = (config == 1).then_some(w / 60.0);
+            r.cached_tokens = (i % 2 == 0).then_some(i as u64 % 11);
+            r.prompt_tokens = Some(10 + (i % 3 == 0) as u64);
+            r.retried = i % 97 == 0;
+            match i % 53 {
+                0 => {
+                    r.ok = false;
+                    r.http_status = Some(503);
+                    r.error = Some("overloaded".into());
+                    r.ttft_ms = None;
+                    r.itl_ms.clear();
+                }
+                1 => {
+                    r.ok = false;
+                    r.http_status = None;
+                    r.error = Some(crate::client::CANCELLED.into());
+                }
+                2 => r.ttft_ms = None,
+                _ => {}
+            }
+            out.push(r);
+        }
+    }
+    // The journal holds records in the order requests ended.
+    out.sort_by_key(|r| (r.trial, (r.request * 37) % 701));
+    out
+}
+
+/// Frames equal column for column: the same columns and values, floats to
+/// within rounding (sums are taken in another order).
+fn assert_frames_match(a: &DataFrame, b: &DataFrame, what: &str) {
+    let mut names_a: Vec<String> = a.get_column_names().iter().map(|c| c.to_string()).collect();
+    let mut names_b: Vec<String> = b.get_column_names().iter().map(|c| c.to_string()).collect();
+    names_a.sort();
+    names_b.sort();
+    assert_eq!(names_a, names_b, "{what}: columns");
+    assert_eq!(a.height(), b.height(), "{what}: rows");
+    for name in &names_a {
+        let (x, y) = (a.column(name).unwrap(), b.column(name).unwrap());
+        if x.dtype().is_primitive_numeric() || y.dtype().is_primitive_numeric() {
+            let x = x.cast(&DataType::Float64).unwrap();
+            let y = y.cast(&DataType::Float64).unwrap();
+            for (i, (u, v)) in x
+                .f64()
+                .unwrap()
+                .iter()
+                .zip(y.f64().unwrap().iter())
+                .enumerate()
+            {
+                let same = match (u, v) {
+                    (Some(u), Some(v)) => (u - v).abs() <= 1e-9 * u.abs().max(1.0),
+                    (u, v) => u == v,
+                };
+                assert!(same, "{what}: {name} row {i}: {u:?} against {v:?}");
+            }
+        } else {
+            assert!(x.equals_missing(y), "{what}: {name}: {x:?} against {y:?}");
+        }
+    }
+}
+
+#[test]
+fn the_streamed_analysis_equals_the_analysis_in_memory() {
+    let configs = vec![
+        config(0, "baseline", 1),
+        config(1, "concurrency=2", 2),
+        config(2, "concurrency=4", 4),
+    ];
+    let records = awkward_records();
+    let terms = ServiceTerms {
+        slo: Slo {
+            ttft_ms: Some(30.0),
+            e2e_ms: Some(400.0),
+            ..Default::default()
+        },
+        cost: None,
+    };
+    let monitor = monitor_frame(&[]).unwrap();
+    let whole = requests_frame(&records, &configs).unwrap();
+    let in_memory = analyse(&whole, &monitor, &configs, Default::default(), &terms).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = stream::Streaming::new(&configs, terms.slo, dir.path()).unwrap();
+    // Chunks smaller than a trial, as the report reads them.
+    for trial in records.chunk_by(|a, b| a.trial == b.trial) {
+        for chunk in trial.chunks(256) {
+            s.add(chunk, &requests_frame(chunk, &configs).unwrap())
+                .unwrap();
+        }
+    }
+    let (parts, digest) = s.finish().unwrap();
+    let streamed = analyse_parts(parts, &monitor, &configs, Default::default(), &terms).unwrap();
+
+    assert_frames_match(&in_memory.trials, &streamed.trials, "trials");
+    assert_frames_match(&in_memory.summary, &streamed.summary, "summary");
+    assert_eq!(in_memory.rows, streamed.rows);
+    assert_eq!(digest.requests, records.len());
+    assert_eq!(digest.retried, records.iter().filter(|r| r.retried).count());
+    let failed = records.iter().filter(|r| r.config == 1 && !r.ok).count();
+    assert_eq!(digest.configs[1].failed, failed);
+    assert_eq!(digest.configs[1].reasons.values().sum::<usize>(), failed);
+    // The charts' points are exact order statistics of the pooled values.
+    let mut ttft: Vec<f64> = records
+        .iter()
+        .filter(|r| r.config == 2 && r.ok)
+        .filter_map(|r| r.ttft_ms)
+        .collect();
+    ttft.sort_by(f64::total_cmp);
+    let points = &digest.configs[2].ttft_ecdf;
+    assert_eq!(points.len(), stream::ECDF_STEPS);
+    let k = 199;
+    let rank = (k + 1) * ttft.len() / stream::ECDF_STEPS - 1;
+    assert_eq!(points[k].0, ttft[rank]);
+    // The spill folder is gone with the analysis.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

@@ -96,6 +96,47 @@ pub(crate) fn server_split() -> Vec<Expr> {
 /// the share of requests that met the SLOs and goodput (those per second),
 /// and in an open loop the achieved send rate and the client's send lag.
 pub fn trial_metrics(requests: &DataFrame, slo: &Slo) -> PolarsResult<DataFrame> {
+    trial_aggregates(requests, slo)?
+        .lazy()
+        .join(
+            super::itl::itl_by(requests, "trial")?.lazy(),
+            [col("trial")],
+            [col("trial")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .sort(["trial"], SortMultipleOptions::default())
+        .collect()
+}
+
+/// The request columns [`trial_aggregates`] reads (the streamed analysis
+/// keeps only these of a trial).
+pub(crate) const AGGREGATED: &[&str] = &[
+    "trial",
+    "config",
+    "factor",
+    "level",
+    "repetition",
+    "ok",
+    "error",
+    "retried",
+    "sent_s",
+    "scheduled_s",
+    "queue_ms",
+    "wait_ms",
+    "ttft_ms",
+    "e2e_ms",
+    "tpot_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "requested_input_tokens",
+    "requested_output_tokens",
+    "server_prompt_ms",
+    "cached_tokens",
+];
+
+/// Every per-trial metric but the inter-token percentiles, which need the
+/// gap lists (see [`trial_metrics`] and the streamed analysis).
+pub(crate) fn trial_aggregates(requests: &DataFrame, slo: &Slo) -> PolarsResult<DataFrame> {
     let lag = || col("queue_ms") - col("wait_ms").fill_null(lit(0.0));
     let mut aggs = vec![
         len().cast(DataType::UInt32).alias("requests"),
@@ -151,12 +192,6 @@ pub fn trial_metrics(requests: &DataFrame, slo: &Slo) -> PolarsResult<DataFrame>
             col("repetition"),
         ])
         .agg(aggs)
-        .join(
-            super::itl::itl_by(requests, "trial")?.lazy(),
-            [col("trial")],
-            [col("trial")],
-            JoinArgs::new(JoinType::Left),
-        )
         .with_column((col("last_end_s") - col("first_send_s")).alias("wall_s"))
         .with_columns([
             (col("output_tokens").cast(DataType::Float64) / col("wall_s")).alias("output_tok_s"),

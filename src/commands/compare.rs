@@ -5,7 +5,7 @@ use crate::analysis::compare::{Comparison, Decision};
 use crate::error::{InputError, RegressionError};
 use crate::metrics::METRICS;
 use crate::report::html::compare::Side;
-use crate::results::{read_run, RunData};
+use crate::results::{open_run, RunData};
 use crate::runner;
 use anyhow::Context as _;
 use polars::prelude::DataFrame;
@@ -35,7 +35,7 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Com
         }
     }
     check_decision(o.decision)?;
-    let (ra, rb) = (read_run(a)?, read_run(b)?);
+    let (ra, rb) = (open_run(a)?, open_run(b)?);
     if ra.manifest.experiment_name != rb.manifest.experiment_name && !o.force {
         return Err(InputError::new(format!(
             "the runs are of different experiments ('{}' and '{}'); --force compares them anyway, matching configurations by their factor levels",

@@ -201,7 +201,7 @@ fn run(
     };
     if let Some(dir) = &overrides.resume {
         // A resume runs the plan the run started with, overrides included.
-        let m = crate::results::read_run(dir)?.manifest;
+        let m = crate::results::open_run(dir)?.manifest;
         if !given.is_empty() && given != m.overrides {
             return Err(crate::error::InputError::new(format!(
                 "--repetitions/--requests differ from the run's ({:?}); a resume keeps the run's plan, expected none",

@@ -9,7 +9,7 @@ use crate::analysis::verdict::Equivalence;
 use crate::error::InputError;
 use crate::experiment::LoadedExperiment;
 use crate::report::{aligned, format_num, p_value, pct};
-use crate::results::{environment, read_run, RunData};
+use crate::results::{environment, open_run, RunData};
 use crate::runner;
 use std::path::{Path, PathBuf};
 
@@ -70,12 +70,12 @@ fn run_and_read(
         },
     ))?;
     runner::report_dir(&dir, &[])?;
-    read_run(&dir)
+    open_run(&dir)
 }
 
 /// The recorded run again: same experiment text, seed and plan.
 fn again(run: &Path, o: &ReproduceOptions) -> anyhow::Result<()> {
-    let original = read_run(run)?;
+    let original = open_run(run)?;
     let m = &original.manifest;
     // The experiment file as it was: the original path when it still holds
     // the same text (its relative paths then resolve as before), else the copy.

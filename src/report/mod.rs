@@ -41,6 +41,8 @@ pub struct ReportInput<'a> {
     pub expectations: &'a [Checked],
     /// A factorial run's type-II ANOVA per metric (`effects.csv`).
     pub effects: &'a [(String, crate::analysis::anova::Term)],
+    /// Failures, warnings and distributions, gathered as the records streamed by.
+    pub digest: &'a crate::analysis::stream::Digest,
 }
 
 impl ReportInput<'_> {

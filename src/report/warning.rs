@@ -4,7 +4,6 @@
 
 use super::ReportInput;
 use crate::metrics::label as metric_label;
-use crate::record::Record;
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -99,25 +98,23 @@ pub fn warnings(input: &ReportInput) -> Vec<Warning> {
             reason: f.reason.lines().next().unwrap_or_default().to_string(),
         });
     }
-    out.extend(of_records(&input.run.records, input.run.torn_tail));
+    out.extend(of_records(input.digest));
     out
 }
 
 /// What the records say about the server's conduct beyond the failures.
-fn of_records(records: &[Record], torn_tail: bool) -> Vec<Warning> {
+fn of_records(digest: &crate::analysis::stream::Digest) -> Vec<Warning> {
     let mut out = Vec::new();
-    let retried = records.iter().filter(|r| r.retried).count();
-    if retried > 0 {
-        out.push(Warning::Retried(retried));
+    if digest.retried > 0 {
+        out.push(Warning::Retried(digest.retried));
     }
-    let mut warned = records.iter().filter(|r| !r.warnings.is_empty());
-    if let Some(first) = warned.next() {
+    if let Some(first) = &digest.first_warning {
         out.push(Warning::NotBelieved {
-            requests: 1 + warned.count(),
-            first: first.warnings.join("; "),
+            requests: digest.warned,
+            first: first.clone(),
         });
     }
-    if torn_tail {
+    if digest.torn_tail {
         out.push(Warning::TornLog);
     }
     out

@@ -123,7 +123,10 @@ pub fn level_columns(
         .map(|factor| {
             let levels: Vec<Option<Level>> = rows.iter().map(|&i| value(i, factor)).collect();
             let name = name(factor);
-            let all = |p: fn(&Level) -> bool| levels.iter().flatten().all(p);
+            // The type is the factor's, not the rows': a chunk of one
+            // configuration's requests gets the same columns as the whole.
+            let all =
+                |p: fn(&Level) -> bool| configs.iter().filter_map(|c| c.values.get(factor)).all(p);
             if all(|l| matches!(l, Level::Int(_))) {
                 let v: Vec<Option<i64>> = levels
                     .iter()

@@ -6,7 +6,7 @@ use super::run_dir::{
     new_run_id, DoneLine, DONE_LOG, EXPERIMENT_COPY, MANIFEST, MONITOR_LOG, PLAN, PROMPTS_COPY,
     REQUESTS_LOG,
 };
-use super::{read_run, RunData};
+use super::{open_run, RunData};
 use crate::error::InputError;
 use anyhow::Context as _;
 use std::io::Write;
@@ -121,7 +121,7 @@ fn check(runs: &[RunData]) -> anyhow::Result<usize> {
 pub fn merge_runs(dirs: &[PathBuf], out: Option<&Path>) -> anyhow::Result<PathBuf> {
     let runs: Vec<RunData> = dirs
         .iter()
-        .map(|d| read_run(d))
+        .map(|d| open_run(d))
         .collect::<anyhow::Result<_>>()?;
     check(&runs)?;
     let first = &runs[0];
@@ -150,15 +150,37 @@ pub fn merge_runs(dirs: &[PathBuf], out: Option<&Path>) -> anyhow::Result<PathBu
         f.flush()?;
         Ok(())
     };
-    let mut records: Vec<&super::Record> = runs.iter().flat_map(|r| &r.records).collect();
-    records.sort_by_key(|r| (r.trial, r.request));
-    write_lines(
-        REQUESTS_LOG,
-        records
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<Result<_, _>>()?,
-    )?;
+    // Records a trial at a time, in trial order: a merge of millions of
+    // records holds a chunk of them, not the run.
+    let journals: Vec<super::journal::Journal> = runs
+        .iter()
+        .map(|r| {
+            r.journal()?.ok_or_else(|| {
+                refuse(
+                    &r.dir,
+                    "no requests.jsonl, expected a shard's run folder".into(),
+                )
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let mut log = std::io::BufWriter::new(std::fs::File::create(dir.join(REQUESTS_LOG))?);
+    let mut per_trial: std::collections::BTreeMap<usize, usize> = Default::default();
+    let mut order: Vec<(usize, &super::journal::Journal)> = journals
+        .iter()
+        .flat_map(|j| j.trials().map(move |t| (t, j)))
+        .collect();
+    order.sort_by_key(|(t, _)| *t);
+    for (trial, journal) in order {
+        journal.for_each_chunk(trial, 1 << 14, |chunk| {
+            *per_trial.entry(trial).or_default() += chunk.len();
+            for r in &chunk {
+                super::write_record(&mut log, r)?;
+            }
+            Ok(())
+        })?;
+    }
+    log.flush()?;
+    let recorded: usize = per_trial.values().sum();
     let mut samples: Vec<&crate::monitor::Sample> = runs.iter().flat_map(|r| &r.samples).collect();
     samples.sort_by(|a, b| {
         (a.trial, a.t_s)
@@ -177,7 +199,7 @@ pub fn merge_runs(dirs: &[PathBuf], out: Option<&Path>) -> anyhow::Result<PathBu
         .map(|t| {
             serde_json::to_string(&DoneLine {
                 trial: t,
-                records: records.iter().filter(|r| r.trial == t).count(),
+                records: per_trial.get(&t).copied().unwrap_or(0),
             })
         })
         .collect::<Result<_, _>>()?;
@@ -201,7 +223,7 @@ pub fn merge_runs(dirs: &[PathBuf], out: Option<&Path>) -> anyhow::Result<PathBu
     );
     m.trials_planned = trials;
     m.trials_done = trials;
-    m.requests_recorded = records.len();
+    m.requests_recorded = recorded;
     m.servers = runs
         .iter()
         .flat_map(|r| r.manifest.servers.clone())

@@ -2,6 +2,7 @@
 
 pub mod environment;
 mod frame;
+pub mod journal;
 mod manifest;
 mod merge;
 mod reader;
@@ -14,7 +15,7 @@ pub use manifest::{
     now_rfc3339, sha256_hex, FailedTrial, Host, Manifest, Overrides, RepetitionsStop, Status, Tool,
 };
 pub use merge::merge_runs;
-pub use reader::{read_run, RunData};
+pub use reader::{open_run, read_run, RunData};
 pub use run_dir::{RunWriter, MANIFEST, MONITOR, REQUESTS, TRIALS};
 pub use tally::{Sketch, Tally};
 
@@ -32,6 +33,46 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path) -> anyhow::Result<()> {
     let file = std::fs::File::create(path)?;
     ParquetWriter::new(file).finish(df)?;
     Ok(())
+}
+
+/// A Parquet file written a frame at a time, a row group each, under a
+/// temporary name until [`ParquetBatches::finish`]: a report cut short leaves
+/// the last complete file, not half of a new one.
+pub struct ParquetBatches {
+    path: std::path::PathBuf,
+    tmp: std::path::PathBuf,
+    writer: Option<polars_io::parquet::write::BatchedWriter<std::fs::File>>,
+}
+
+impl ParquetBatches {
+    pub fn new(path: &Path) -> Self {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        ParquetBatches {
+            path: path.to_path_buf(),
+            tmp: path.with_file_name(format!(".{name}.tmp")),
+            writer: None,
+        }
+    }
+
+    pub fn write(&mut self, df: &DataFrame) -> anyhow::Result<()> {
+        let writer = match &mut self.writer {
+            Some(w) => w,
+            None => self.writer.insert(
+                ParquetWriter::new(std::fs::File::create(&self.tmp)?).batched(df.schema())?,
+            ),
+        };
+        writer.write_batch(df)?;
+        Ok(())
+    }
+
+    /// Close the file and give it its name; nothing is written without a batch.
+    pub fn finish(self) -> anyhow::Result<()> {
+        if let Some(w) = self.writer {
+            w.finish()?;
+            std::fs::rename(&self.tmp, &self.path)?;
+        }
+        Ok(())
+    }
 }
 
 pub fn read_parquet(path: &Path) -> anyhow::Result<DataFrame> {

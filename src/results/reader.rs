@@ -18,9 +18,38 @@ pub struct RunData {
     pub samples: Vec<crate::monitor::Sample>,
     /// A torn last line (the run was killed while writing it) was skipped.
     pub torn_tail: bool,
+    /// The trials `done.jsonl` lists; none in folders from before it.
+    pub done: Option<std::collections::BTreeSet<usize>>,
 }
 
+impl RunData {
+    /// The request journal, indexed, with only the finished trials' records;
+    /// none for a reference run kept without it (trials.parquet only).
+    pub fn journal(&self) -> anyhow::Result<Option<super::journal::Journal>> {
+        let log = self.dir.join(REQUESTS_LOG);
+        if !log.exists() && self.dir.join(super::TRIALS).is_file() {
+            return Ok(None);
+        }
+        let done = self.done.clone();
+        super::journal::Journal::open(&log, move |t| done.as_ref().is_none_or(|d| d.contains(&t)))
+            .map(Some)
+    }
+}
+
+/// The run folder with every record in memory, sorted by trial and request:
+/// for small runs and tests. The report streams instead ([`open_run`]).
 pub fn read_run(dir: &Path) -> anyhow::Result<RunData> {
+    let mut run = open_run(dir)?;
+    if let Some(journal) = run.journal()? {
+        run.records = journal.all()?;
+        run.torn_tail = journal.torn_tail;
+        run.records.sort_by_key(|r| (r.trial, r.request));
+    }
+    Ok(run)
+}
+
+/// The run folder without its records: manifest, plan, monitor samples.
+pub fn open_run(dir: &Path) -> anyhow::Result<RunData> {
     let manifest_path = dir.join(MANIFEST);
     if !manifest_path.is_file() {
         return Err(InputError::in_file(dir, "not a run folder: no manifest.json").into());
@@ -41,14 +70,6 @@ pub fn read_run(dir: &Path) -> anyhow::Result<RunData> {
         configurations[i] = line.configuration;
         trials.push(line.trial);
     }
-    // A reference run committed without its request log (manifest, plan,
-    // experiment copy, trials.parquet) still compares by its trials.
-    let log = dir.join(REQUESTS_LOG);
-    let (mut records, torn_tail) = if !log.exists() && dir.join(super::TRIALS).is_file() {
-        (Vec::new(), false)
-    } else {
-        read_jsonl::<Record>(&log)?
-    };
     let monitor_log = dir.join(MONITOR_LOG);
     let mut samples = if monitor_log.is_file() {
         read_jsonl::<crate::monitor::Sample>(&monitor_log)?.0
@@ -57,26 +78,27 @@ pub fn read_run(dir: &Path) -> anyhow::Result<RunData> {
     };
     // A trial cut off while its records were written is not done: leave its
     // records out (folders from before done.jsonl keep everything).
-    if dir.join(DONE_LOG).is_file() {
+    let done = if dir.join(DONE_LOG).is_file() {
         let done = super::run_dir::read_done(dir)?;
-        records.retain(|r| done.contains(&r.trial));
         samples.retain(|s| done.contains(&s.trial));
-    }
+        Some(done)
+    } else {
+        None
+    };
     // Adaptive repetitions that stopped early: the plan's later blocks were
     // never meant to run.
     if let Some(stop) = &manifest.repetitions_stop {
         trials.retain(|t| t.repetition < stop.blocks);
     }
-    // The log holds records in the order requests ended.
-    records.sort_by_key(|r| (r.trial, r.request));
     Ok(RunData {
         samples,
         dir: dir.to_path_buf(),
         manifest,
         configurations,
         trials,
-        records,
-        torn_tail,
+        records: Vec::new(),
+        torn_tail: false,
+        done,
     })
 }
 

@@ -152,7 +152,7 @@ impl RunWriter {
         plan: &Plan,
     ) -> anyhow::Result<(Self, std::collections::BTreeSet<usize>)> {
         use crate::error::InputError;
-        let data = super::read_run(dir)?;
+        let data = super::open_run(dir)?;
         let mut manifest = data.manifest;
         let refuse = |what: &str, path: &str| -> anyhow::Error {
             InputError::in_file(

@@ -11,7 +11,7 @@ use std::path::Path;
 /// listed metrics, and where it is: (half-width / |mean|, config, metric).
 /// Infinite where a configuration has no interval yet.
 fn widest(dir: &Path, a: &Adaptive) -> anyhow::Result<(f64, String, String)> {
-    let run = crate::results::read_run(dir)?;
+    let run = crate::results::open_run(dir)?;
     let trials = super::trial_table(&run)?;
     let mut worst = (0.0, String::new(), String::new());
     for metric in &a.until.metrics {

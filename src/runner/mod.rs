@@ -355,6 +355,6 @@ fn schedule_note(tally: &Tally, rate: f64) -> String {
 
 /// Re-analyse `dir` and write its tables and reports.
 pub fn report_dir(dir: &Path, formats: &[String]) -> anyhow::Result<ReportOutput> {
-    let run = crate::results::read_run(dir)?;
+    let run = crate::results::open_run(dir)?;
     analyse_run(&run, formats)
 }

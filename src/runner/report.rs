@@ -2,6 +2,7 @@
 
 use crate::analysis;
 use crate::report::{self, ReportInput};
+use crate::results::journal::Journal;
 use crate::results::{self, RunData, MONITOR, REQUESTS, TRIALS};
 
 pub struct ReportOutput {
@@ -12,29 +13,57 @@ pub struct ReportOutput {
     pub written: Vec<std::path::PathBuf>,
 }
 
-/// Build `requests.parquet`, `trials.parquet`, `summary.csv` and the
-/// requested report files from the durable request log.
-/// The per-trial table of a run, computed from its records.
+/// Records read and analysed at a time: a bound on the memory a chunk
+/// takes (about 1 KB a record as text, as much again parsed).
+const CHUNK: usize = 16 << 10;
+
+/// The per-trial table of a run, computed from its records (or, for a
+/// reference run kept without them, read from its trials.parquet).
 pub fn trial_table(run: &RunData) -> anyhow::Result<polars::prelude::DataFrame> {
-    let stored = run.dir.join(results::TRIALS);
-    if run.records.is_empty() && stored.is_file() {
-        // A reference run kept without its request log.
-        return results::read_parquet(&stored);
-    }
-    anyhow::ensure!(
-        !run.records.is_empty(),
-        "{}: the run has no records",
-        run.dir.display()
-    );
-    let requests = results::requests_frame(&run.records, &run.configurations)?;
-    let monitor = analysis::monitor_frame(&run.samples)?;
+    let Some(journal) = run.journal()? else {
+        return results::read_parquet(&run.dir.join(results::TRIALS));
+    };
     let terms = experiment_of(run).map(|e| terms(&e)).unwrap_or_default();
-    Ok(analysis::trials_with_memory(
-        &requests,
+    let (parts, _) = stream(run, &journal, &terms, None)?;
+    let monitor = analysis::monitor_frame(&run.samples)?;
+    Ok(analysis::with_memory(
+        parts.trials,
         &monitor,
         &run.configurations,
         &terms,
     )?)
+}
+
+/// The journal through the streamed analysis, a trial and a chunk at a
+/// time, and into `requests.parquet` where `parquet` names it.
+fn stream(
+    run: &RunData,
+    journal: &Journal,
+    terms: &analysis::ServiceTerms,
+    parquet: Option<&std::path::Path>,
+) -> anyhow::Result<(analysis::stream::Parts, analysis::stream::Digest)> {
+    anyhow::ensure!(
+        journal.records() > 0,
+        "{}: the run has no records yet",
+        run.dir.display()
+    );
+    let mut analysis = analysis::stream::Streaming::new(&run.configurations, terms.slo, &run.dir)?;
+    let mut table = parquet.map(results::ParquetBatches::new);
+    for trial in journal.trials() {
+        journal.for_each_chunk(trial, CHUNK, |records| {
+            let frame = results::requests_frame(&records, &run.configurations)?;
+            if let Some(t) = &mut table {
+                t.write(&frame)?;
+            }
+            analysis.add(&records, &frame)
+        })?;
+    }
+    if let Some(t) = table {
+        t.finish()?;
+    }
+    let (parts, mut digest) = analysis.finish()?;
+    digest.torn_tail = journal.torn_tail;
+    Ok((parts, digest))
 }
 
 /// The SLOs and price the experiment declared (the defaults where its copy is gone).
@@ -52,14 +81,15 @@ fn experiment_of(run: &RunData) -> Option<crate::experiment::Experiment> {
     crate::experiment::parse(&copy, &text).ok()
 }
 
+/// Build `requests.parquet`, `trials.parquet`, `summary.csv` and the
+/// requested report files from the durable request log.
 pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOutput> {
-    anyhow::ensure!(
-        !run.records.is_empty(),
-        "{}: the run has no records yet",
-        run.dir.display()
-    );
-    let mut requests = results::requests_frame(&run.records, &run.configurations)?;
-    let mut monitor = analysis::monitor_frame(&run.samples)?;
+    let journal = run.journal()?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: a reference run kept without its requests.jsonl cannot be reported again; compare or reproduce it",
+            run.dir.display()
+        )
+    })?;
     // alpha, threshold and expectations come from the experiment copy.
     let spec = experiment_of(run);
     let (stats, expect) = spec
@@ -68,14 +98,15 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
         .unwrap_or_default();
     let decision = analysis::compare::Decision::from(stats);
     let terms = spec.as_ref().map(terms).unwrap_or_default();
-    let mut a = analysis::analyse(&requests, &monitor, &run.configurations, decision, &terms)?;
-    let mut written = Vec::new();
+    let (parts, digest) = stream(run, &journal, &terms, Some(&run.dir.join(REQUESTS)))?;
+    let mut monitor = analysis::monitor_frame(&run.samples)?;
+    let mut a = analysis::analyse_parts(parts, &monitor, &run.configurations, decision, &terms)?;
+    let mut written = vec![run.dir.join(REQUESTS)];
     let mut out = |name: &str| {
         let p = run.dir.join(name);
         written.push(p.clone());
         p
     };
-    results::write_parquet(&mut requests, &out(REQUESTS))?;
     results::write_parquet(&mut a.trials, &out(TRIALS))?;
     if monitor.height() > 0 {
         results::write_parquet(&mut monitor, &out(MONITOR))?;
@@ -107,6 +138,7 @@ pub fn analyse_run(run: &RunData, formats: &[String]) -> anyhow::Result<ReportOu
         decision,
         expectations: &checked,
         effects: &effects,
+        digest: &digest,
     };
     let mut terminal = String::new();
     // summary.csv, report.md and report.html are always written; --format

@@ -2,12 +2,12 @@
 //! headline metrics (mean with its 95 % CI, baseline marked), throughput and
 //! latency against load, TTFT against input length, and latency ECDFs.
 
-use super::svg::{ecdf, Chart, Point, Series, Shape, XAxis};
+use super::svg::{Chart, Point, Series, Shape, XAxis};
 use crate::analysis::compare::ConfigEstimate;
+use crate::analysis::stream::{ConfigDigest, Digest};
 use crate::level::Level;
 use crate::metrics::label as metric_label;
 use crate::plan::Configuration;
-use crate::record::Record;
 
 /// A chart with the legend and caption the page shows under it.
 pub struct Figure {
@@ -323,24 +323,18 @@ pub fn input_length_figure(
 /// requests only.
 pub fn distribution_figure(
     configs: &[Configuration],
-    records: &[Record],
+    digest: &Digest,
     title: &str,
-    value: fn(&Record) -> Option<f64>,
+    points: fn(&ConfigDigest) -> &Vec<(f64, f64)>,
 ) -> Figure {
     let series = configs
         .iter()
-        .map(|c| {
-            let values: Vec<f64> = records
-                .iter()
-                .filter(|r| r.config == c.index && r.ok)
-                .filter_map(value)
-                .collect();
-            Series {
-                name: c.label.clone(),
-                points: ecdf(&values),
-                shape: Shape::Step,
-                marked: None,
-            }
+        .zip(&digest.configs)
+        .map(|(c, d)| Series {
+            name: c.label.clone(),
+            points: points(d).iter().map(|&(x, y)| Point::new(x, y)).collect(),
+            shape: Shape::Step,
+            marked: None,
         })
         .filter(|s| !s.points.is_empty())
         .collect();

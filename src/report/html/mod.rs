@@ -141,10 +141,10 @@ impl Exporter for Html {
             page.section("input-length", "TTFT vs input length", &figure_grid(&[f]));
         }
         let distributions: Vec<Figure> = vec![
-            charts::distribution_figure(&run.configurations, &run.records, "TTFT", |r| r.ttft_ms),
-            charts::distribution_figure(&run.configurations, &run.records, "E2E", |r| {
-                Some(r.e2e_ms)
+            charts::distribution_figure(&run.configurations, input.digest, "TTFT", |c| {
+                &c.ttft_ecdf
             }),
+            charts::distribution_figure(&run.configurations, input.digest, "E2E", |c| &c.e2e_ecdf),
         ];
         page.section(
             "distributions",
@@ -331,34 +331,17 @@ fn design(input: &ReportInput) -> Option<String> {
 
 fn errors(input: &ReportInput) -> String {
     let run = input.run;
+    let digest = input.digest;
     // Per configuration: failed count and the reasons, most frequent first.
-    let mut by_config: Vec<(String, usize, usize, BTreeMap<String, usize>)> = run
+    let by_config: Vec<(String, usize, usize, &BTreeMap<String, usize>)> = run
         .configurations
         .iter()
-        .map(|c| (c.label.clone(), 0, 0, BTreeMap::new()))
+        .zip(&digest.configs)
+        .map(|(c, d)| (c.label.clone(), d.requests, d.failed, &d.reasons))
         .collect();
-    for r in &run.records {
-        let Some(entry) = by_config.get_mut(r.config) else {
-            continue;
-        };
-        entry.1 += 1;
-        if !r.ok {
-            entry.2 += 1;
-            let mut reason = r.error.clone().unwrap_or_else(|| "unknown".into());
-            if let Some(status) = r.http_status {
-                reason = format!("HTTP {status}: {reason}");
-            }
-            // Long messages are truncated on a character boundary.
-            if let Some((at, _)) = reason.char_indices().nth(200) {
-                reason.truncate(at);
-                reason.push('…');
-            }
-            *entry.3.entry(reason).or_default() += 1;
-        }
-    }
     let failed: usize = by_config.iter().map(|e| e.2).sum();
     if failed == 0 {
-        return format!("<p>None: all {} requests succeeded.</p>", run.records.len());
+        return format!("<p>None: all {} requests succeeded.</p>", digest.requests);
     }
     let header: Vec<String> = ["configuration", "failed/requests", "error rate", "reasons"]
         .iter()
@@ -368,7 +351,7 @@ fn errors(input: &ReportInput) -> String {
         .into_iter()
         .filter(|e| e.2 > 0)
         .map(|(label, total, failed, reasons)| {
-            let mut reasons: Vec<(String, usize)> = reasons.into_iter().collect();
+            let mut reasons: Vec<(&String, &usize)> = reasons.iter().collect();
             reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
             let reasons: Vec<String> = reasons.iter().map(|(r, n)| format!("{n}× {r}")).collect();
             (
@@ -387,7 +370,7 @@ fn errors(input: &ReportInput) -> String {
     format!(
         "<p>{failed} of {} requests failed. Latency percentiles cover successful requests only; \
          the error rate is a metric of its own.</p>{}",
-        run.records.len(),
+        digest.requests,
         table(&header, &rows)
     )
 }

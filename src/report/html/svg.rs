@@ -14,8 +14,6 @@ const TOP: f64 = 16.0;
 const BOTTOM: f64 = 46.0;
 /// Series styles the CSS defines; further series reuse them in turn.
 pub const PALETTE: usize = 8;
-/// An ECDF with more points than this is drawn through this many quantiles.
-const MAX_STEPS: usize = 400;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum XAxis {
@@ -146,25 +144,6 @@ fn level_label(x: f64) -> String {
     } else {
         crate::report::format_num(Some(x))
     }
-}
-
-/// `points` as an ECDF: the fraction of values at or below each value.
-pub fn ecdf(values: &[f64]) -> Vec<Point> {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n == 0 {
-        return Vec::new();
-    }
-    let keep: Vec<usize> = if n <= MAX_STEPS {
-        (0..n).collect()
-    } else {
-        // Evenly spaced ranks, the last always kept so the curve reaches 1.
-        (1..=MAX_STEPS).map(|k| k * n / MAX_STEPS - 1).collect()
-    };
-    keep.into_iter()
-        .map(|i| Point::new(v[i], (i + 1) as f64 / n as f64))
-        .collect()
 }
 
 impl Chart {
@@ -407,24 +386,6 @@ mod tests {
         assert!(t[0] <= 5.0 && *t.last().unwrap() >= 5.0 && t.len() > 1);
         assert_eq!(tick_label(0.30000000000000004, 0.1), "0.3");
         assert_eq!(tick_label(1500.0, 500.0), "1500");
-    }
-
-    #[test]
-    fn ecdf_steps_reach_one_and_thin_out_long_samples() {
-        let e = ecdf(&[3.0, 1.0, 2.0, f64::NAN]);
-        assert_eq!(
-            e,
-            vec![
-                Point::new(1.0, 1.0 / 3.0),
-                Point::new(2.0, 2.0 / 3.0),
-                Point::new(3.0, 1.0)
-            ]
-        );
-        let many: Vec<f64> = (0..10_000).map(f64::from).collect();
-        let e = ecdf(&many);
-        assert_eq!(e.len(), MAX_STEPS);
-        assert_eq!(e.last().unwrap().y, 1.0);
-        assert!(e.windows(2).all(|w| w[0].x < w[1].x && w[0].y < w[1].y));
     }
 
     #[test]
