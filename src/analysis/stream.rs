@@ -23,6 +23,9 @@ pub struct Parts {
     pub pooled: DataFrame,
 }
 
+/// The request columns the analysis reads (a frame of these will do).
+pub const COLUMNS: &[&str] = super::trials::AGGREGATED;
+
 /// Points of an empirical CDF a chart draws per configuration.
 pub const ECDF_STEPS: usize = 400;
 /// Distinct failure reasons kept per configuration; the rest are counted
@@ -268,9 +271,7 @@ impl Streaming {
             self.pooled[r.config].add(r)?;
             self.digest.add(r);
         }
-        current
-            .parts
-            .push(frame.select(super::trials::AGGREGATED.iter().copied())?);
+        current.parts.push(frame.select(COLUMNS.iter().copied())?);
         Ok(())
     }
 

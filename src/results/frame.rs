@@ -7,6 +7,16 @@ pub use crate::record::RECORD_COLUMNS;
 use polars::prelude::*;
 
 pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsResult<DataFrame> {
+    requests_columns(records, configs, |_| true)
+}
+
+/// The columns of `requests.parquet` that `keep` names, in its order, each
+/// built only if kept (the gap lists are most of the cost).
+pub fn requests_columns(
+    records: &[Record],
+    configs: &[Configuration],
+    keep: impl Fn(&str) -> bool,
+) -> PolarsResult<DataFrame> {
     // Each configuration's label, factor and level, rendered once.
     let names: Vec<(String, String, String)> = configs
         .iter()
@@ -27,27 +37,37 @@ pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsRe
             .collect()
     };
     let col_u64 = |name: &str, f: &dyn Fn(&Record) -> Option<u64>| {
-        Column::new(name.into(), records.iter().map(f).collect::<Vec<_>>())
+        keep(name).then(|| Column::new(name.into(), records.iter().map(f).collect::<Vec<_>>()))
     };
     let col_f64 = |name: &str, f: &dyn Fn(&Record) -> Option<f64>| {
-        Column::new(name.into(), records.iter().map(f).collect::<Vec<_>>())
+        keep(name).then(|| Column::new(name.into(), records.iter().map(f).collect::<Vec<_>>()))
     };
     let col_str = |name: &str, f: &dyn Fn(&Record) -> Option<String>| {
-        Column::new(name.into(), records.iter().map(f).collect::<Vec<_>>())
+        keep(name).then(|| Column::new(name.into(), records.iter().map(f).collect::<Vec<_>>()))
     };
-    let itl: ListChunked = records
-        .iter()
-        .map(|r| Some(Series::new(PlSmallStr::EMPTY, &r.itl_ms)))
-        .collect();
+    let col_bool = |name: &str, f: &dyn Fn(&Record) -> Option<bool>| {
+        keep(name).then(|| Column::new(name.into(), records.iter().map(f).collect::<Vec<_>>()))
+    };
+    let itl = || -> Column {
+        let lists: ListChunked = records
+            .iter()
+            .map(|r| Some(Series::new(PlSmallStr::EMPTY, &r.itl_ms)))
+            .collect();
+        lists.into_series().with_name("itl_ms".into()).into_column()
+    };
 
     let mut columns = vec![
         col_u64("trial", &|r| Some(r.trial as u64)),
-        Column::new("config".into(), named(|n| &n.0)),
-        Column::new("factor".into(), named(|n| &n.1)),
-        Column::new("level".into(), named(|n| &n.2)),
+        keep("config").then(|| Column::new("config".into(), named(|n| &n.0))),
+        keep("factor").then(|| Column::new("factor".into(), named(|n| &n.1))),
+        keep("level").then(|| Column::new("level".into(), named(|n| &n.2))),
         col_u64("repetition", &|r| Some(u64::from(r.repetition))),
     ];
-    columns.extend(factor_columns(records, configs));
+    columns.extend(
+        factor_columns(records, configs)
+            .into_iter()
+            .map(|c| keep(c.name()).then_some(c)),
+    );
     columns.extend([
         col_u64("request", &|r| Some(r.request as u64)),
         col_f64("sent_s", &|r| Some(r.sent_s)),
@@ -57,7 +77,7 @@ pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsRe
         col_f64("ttft_ms", &|r| r.ttft_ms),
         col_f64("e2e_ms", &|r| Some(r.e2e_ms)),
         col_f64("tpot_ms", &|r| r.tpot_ms),
-        itl.into_series().with_name("itl_ms".into()).into_column(),
+        keep("itl_ms").then(itl),
         col_u64("prompt_tokens", &|r| r.prompt_tokens),
         col_u64("completion_tokens", &|r| r.completion_tokens),
         col_u64("requested_input_tokens", &|r| r.requested_input_tokens),
@@ -68,10 +88,7 @@ pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsRe
                 crate::record::TokensSource::Events => "events".into(),
             })
         }),
-        Column::new(
-            "ok".into(),
-            records.iter().map(|r| r.ok).collect::<Vec<_>>(),
-        ),
+        col_bool("ok", &|r| Some(r.ok)),
         col_u64("http_status", &|r| r.http_status.map(u64::from)),
         col_str("error", &|r| r.error.clone()),
         col_str("finish_reason", &|r| r.finish_reason.clone()),
@@ -79,14 +96,8 @@ pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsRe
         col_f64("server_decode_ms", &|r| r.server_decode_ms),
         col_u64("cached_tokens", &|r| r.cached_tokens),
         col_f64("connect_ms", &|r| r.connect_ms),
-        Column::new(
-            "reused".into(),
-            records.iter().map(|r| r.reused).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "retried".into(),
-            records.iter().map(|r| r.retried).collect::<Vec<_>>(),
-        ),
+        col_bool("reused", &|r| r.reused),
+        col_bool("retried", &|r| Some(r.retried)),
         col_str("warnings", &|r| {
             (!r.warnings.is_empty()).then(|| r.warnings.join("; "))
         }),
@@ -96,7 +107,7 @@ pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsRe
         col_u64("session", &|r| r.session),
         col_u64("turn", &|r| r.turn.map(u64::from)),
     ]);
-    DataFrame::new(records.len(), columns)
+    DataFrame::new(records.len(), columns.into_iter().flatten().collect())
 }
 
 /// One column per factor (and baseline constant) with each request's value.

@@ -56,7 +56,7 @@ impl Journal {
                 break;
             }
             let mut rest = &block[..got];
-            while let Some(nl) = rest.iter().position(|b| *b == b'\n') {
+            while let Some(nl) = memchr::memchr(b'\n', rest) {
                 let line: &[u8] = if carry.is_empty() {
                     &rest[..nl]
                 } else {
@@ -146,12 +146,18 @@ impl Journal {
                 let buf = loop {
                     let mut buf = vec![0u8; want];
                     file.read_exact_at(&mut buf, at)?;
-                    if at + want as u64 == seg.end || buf.contains(&b'\n') {
+                    if at + want as u64 == seg.end || memchr::memchr(b'\n', &buf).is_some() {
                         break buf;
                     }
                     want = ((seg.end - at) as usize).min(want * 2);
                 };
-                let mut lines: Vec<&[u8]> = buf.split(|b| *b == b'\n').collect();
+                let mut lines: Vec<&[u8]> = Vec::with_capacity(chunk.max(1) + 1);
+                let mut from = 0;
+                for nl in memchr::memchr_iter(b'\n', &buf) {
+                    lines.push(&buf[from..nl]);
+                    from = nl + 1;
+                }
+                lines.push(&buf[from..]);
                 if at + buf.len() as u64 != seg.end {
                     lines.pop(); // partial: read again with the next piece
                 }
@@ -206,12 +212,14 @@ fn parse_lines(path: &Path, lines: &[&[u8]], first_line: usize) -> anyhow::Resul
         .min(lines.len().div_ceil(1024))
         .max(1);
     let per = lines.len().div_ceil(threads);
-    let parsed: Vec<Result<Vec<Record>, (usize, usize, String)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = lines
+    type Parsed = Result<Vec<Record>, (usize, usize, String)>;
+    let parsed: Vec<Parsed> = std::thread::scope(|s| {
+        let handles = lines
             .chunks(per.max(1))
             .enumerate()
             .map(|(k, part)| {
-                s.spawn(move || {
+                let thread = std::thread::Builder::new().name(format!("parse-{k}"));
+                thread.spawn_scoped(s, move || {
                     part.iter()
                         .enumerate()
                         .filter(|(_, l)| !l.trim_ascii().is_empty())
@@ -222,12 +230,14 @@ fn parse_lines(path: &Path, lines: &[&[u8]], first_line: usize) -> anyhow::Resul
                         .collect()
                 })
             })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a parser thread panicked"))
-            .collect()
-    });
+            .collect::<std::io::Result<Vec<_>>>();
+        handles.map(|handles: Vec<_>| {
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a parser thread panicked"))
+                .collect()
+        })
+    })?;
     let mut out = Vec::with_capacity(lines.len());
     for part in parsed {
         let mut part = part.map_err(|(i, col, e)| {

@@ -10,13 +10,13 @@ mod run_dir;
 mod tally;
 
 pub use crate::record::{Record, RequestSlot};
-pub use frame::{level_columns, requests_frame, RECORD_COLUMNS};
+pub use frame::{level_columns, requests_columns, requests_frame, RECORD_COLUMNS};
 pub use manifest::{
     now_rfc3339, sha256_hex, FailedTrial, Host, Manifest, Overrides, RepetitionsStop, Status, Tool,
 };
 pub use merge::merge_runs;
 pub use reader::{open_run, read_run, RunData};
-pub use run_dir::{RunWriter, MANIFEST, MONITOR, REQUESTS, TRIALS};
+pub use run_dir::{RunWriter, DONE_LOG, MANIFEST, MONITOR, REQUESTS, REQUESTS_LOG, TRIALS};
 pub use tally::{Sketch, Tally};
 
 use polars::prelude::*;
@@ -66,13 +66,32 @@ impl ParquetBatches {
     }
 
     /// Close the file and give it its name; nothing is written without a batch.
-    pub fn finish(self) -> anyhow::Result<()> {
-        if let Some(w) = self.writer {
+    pub fn finish(mut self) -> anyhow::Result<()> {
+        if let Some(w) = self.writer.take() {
             w.finish()?;
             std::fs::rename(&self.tmp, &self.path)?;
         }
         Ok(())
     }
+}
+
+impl Drop for ParquetBatches {
+    /// Not finished: an error stopped the report, and the half-written
+    /// file goes (the last complete one, if any, stays).
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// `derived` exists and was written after every one of `sources` that exists.
+pub fn is_current(derived: &Path, sources: &[&Path]) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let Some(at) = modified(derived) else {
+        return false;
+    };
+    sources.iter().all(|s| modified(s).is_none_or(|t| t <= at))
 }
 
 pub fn read_parquet(path: &Path) -> anyhow::Result<DataFrame> {

@@ -1,9 +1,11 @@
 //! From a run folder's records to its tables and reports.
 
 use crate::analysis;
+use crate::record::Record;
 use crate::report::{self, ReportInput};
 use crate::results::journal::Journal;
 use crate::results::{self, RunData, MONITOR, REQUESTS, TRIALS};
+use polars::prelude::DataFrame;
 
 pub struct ReportOutput {
     /// What the terminal formats rendered (the table, ...).
@@ -15,7 +17,7 @@ pub struct ReportOutput {
 
 /// Records read and analysed at a time: a bound on the memory a chunk
 /// takes (about 1 KB a record as text, as much again parsed).
-const CHUNK: usize = 16 << 10;
+const CHUNK: usize = 8 << 10;
 
 /// The per-trial table of a run, computed from its records (or, for a
 /// reference run kept without them, read from its trials.parquet).
@@ -48,19 +50,71 @@ fn stream(
         run.dir.display()
     );
     let mut analysis = analysis::stream::Streaming::new(&run.configurations, terms.slo, &run.dir)?;
-    let mut table = parquet.map(results::ParquetBatches::new);
-    for trial in journal.trials() {
-        journal.for_each_chunk(trial, CHUNK, |records| {
-            let frame = results::requests_frame(&records, &run.configurations)?;
-            if let Some(t) = &mut table {
-                t.write(&frame)?;
+    // Three stages on their own threads, a chunk or two apart: parsing the
+    // journal (itself on every core), the analysis, and the Parquet writer.
+    // The channels hold one chunk each, so memory stays a few chunks.
+    std::thread::scope(|s| -> anyhow::Result<()> {
+        let (chunks, parsed) = std::sync::mpsc::sync_channel::<anyhow::Result<Vec<Record>>>(1);
+        let reader = std::thread::Builder::new().name("journal".into());
+        reader.spawn_scoped(s, move || {
+            for trial in journal.trials() {
+                let read = journal.for_each_chunk(trial, CHUNK, |records| {
+                    // A closed channel: the analysis stopped on an error.
+                    chunks
+                        .send(Ok(records))
+                        .map_err(|_| anyhow::anyhow!("stopped"))
+                });
+                if let Err(e) = read {
+                    let _ = chunks.send(Err(e));
+                    return;
+                }
             }
-            analysis.add(&records, &frame)
         })?;
-    }
-    if let Some(t) = table {
-        t.finish()?;
-    }
+        let (frames, to_write) = std::sync::mpsc::sync_channel::<DataFrame>(1);
+        // requests.parquet is derived from the journal: written again only
+        // where the journal (or the list of finished trials) is newer.
+        let parquet = parquet.filter(|p| {
+            !results::is_current(
+                p,
+                &[
+                    &run.dir.join(results::REQUESTS_LOG),
+                    &run.dir.join(results::DONE_LOG),
+                ],
+            )
+        });
+        let writer = match parquet {
+            Some(path) => {
+                let mut table = results::ParquetBatches::new(path);
+                let thread = std::thread::Builder::new().name("parquet".into());
+                Some(thread.spawn_scoped(s, move || -> anyhow::Result<_> {
+                    for frame in to_write {
+                        table.write(&frame)?;
+                    }
+                    Ok(table)
+                })?)
+            }
+            None => None,
+        };
+        for records in parsed {
+            let records = records?;
+            let frame = if writer.is_some() {
+                results::requests_frame(&records, &run.configurations)?
+            } else {
+                let used = analysis::stream::COLUMNS;
+                results::requests_columns(&records, &run.configurations, |c| used.contains(&c))?
+            };
+            if writer.is_some() && frames.send(frame.clone()).is_err() {
+                break; // the writer failed: its error follows
+            }
+            analysis.add(&records, &frame)?;
+        }
+        drop(frames);
+        // Named only now that every record is in it.
+        if let Some(w) = writer {
+            w.join().expect("the Parquet writer panicked")?.finish()?;
+        }
+        Ok(())
+    })?;
     let (parts, mut digest) = analysis.finish()?;
     digest.torn_tail = journal.torn_tail;
     Ok((parts, digest))
