@@ -104,3 +104,41 @@ pub fn write_csv(df: &mut DataFrame, path: &Path) -> anyhow::Result<()> {
     CsvWriter::new(&mut file).include_header(true).finish(df)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_derived_table_is_current_until_a_source_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, table) = (
+            dir.path().join("requests.jsonl"),
+            dir.path().join("t.parquet"),
+        );
+        let missing = dir.path().join("done.jsonl");
+        std::fs::write(&journal, "{}\n").unwrap();
+        assert!(!is_current(&table, &[&journal]), "no table yet");
+        let df = df!("a" => [1u32, 2]).unwrap();
+        let mut batches = ParquetBatches::new(&table);
+        batches.write(&df).unwrap();
+        assert!(!table.exists(), "named only when finished");
+        batches.finish().unwrap();
+        assert_eq!(read_parquet(&table).unwrap().height(), 2);
+        assert!(is_current(&table, &[&journal, &missing]));
+        // A record appended later makes it stale.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&journal, "{}\n{}\n").unwrap();
+        assert!(!is_current(&table, &[&journal]));
+        // An unfinished writer leaves nothing behind.
+        let other = dir.path().join("u.parquet");
+        let mut batches = ParquetBatches::new(&other);
+        batches.write(&df).unwrap();
+        drop(batches);
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 2, "{left:?}");
+    }
+}
