@@ -32,7 +32,7 @@ pub const ECDF_STEPS: usize = 400;
 /// together, so a server that fails every request its own way cannot grow
 /// the report.
 const REASONS_KEPT: usize = 50;
-pub const OTHER_REASONS: &str = "other reasons";
+const OTHER_REASONS: &str = "other reasons";
 
 /// What the reports show of the requests beyond the tables.
 #[derive(Debug, Clone, Default)]
@@ -311,7 +311,7 @@ impl Streaming {
         }
         let trials = trials.sort(["trial"], SortMultipleOptions::default())?;
         let mut digest = self.digest;
-        let mut columns: BTreeMap<&str, Vec<Option<f64>>> = BTreeMap::new();
+        let mut columns: BTreeMap<String, Vec<Option<f64>>> = BTreeMap::new();
         let mut counts: [Vec<u32>; 4] = Default::default();
         let mut labels = Vec::new();
         for (i, p) in self.pooled.iter_mut().enumerate() {
@@ -326,7 +326,7 @@ impl Streaming {
                 v.push(n);
             }
             let mut put =
-                |name: &'static str, v: Option<f64>| columns.entry(name).or_default().push(v);
+                |name: &str, v: Option<f64>| columns.entry(name.to_string()).or_default().push(v);
             for (name, spill) in [
                 ("ttft", &mut p.ttft),
                 ("e2e", &mut p.e2e),
@@ -334,14 +334,8 @@ impl Streaming {
                 ("itl", &mut p.itl),
             ] {
                 let v = spill.percentiles(0..spill.len(), &QS)?;
-                let names: [&'static str; 3] = match name {
-                    "ttft" => ["ttft_p50_ms", "ttft_p95_ms", "ttft_p99_ms"],
-                    "e2e" => ["e2e_p50_ms", "e2e_p95_ms", "e2e_p99_ms"],
-                    "tpot" => ["tpot_p50_ms", "tpot_p95_ms", "tpot_p99_ms"],
-                    _ => ["itl_p50_ms", "itl_p95_ms", "itl_p99_ms"],
-                };
-                for (n, v) in names.into_iter().zip(v) {
-                    put(n, v);
+                for (q, v) in ["p50", "p95", "p99"].into_iter().zip(v) {
+                    put(&format!("{name}_{q}_ms"), v);
                 }
             }
             let median = |s: &mut Spill| s.percentiles(0..s.len(), &[0.5]).map(|v| v[0]);

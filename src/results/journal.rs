@@ -92,10 +92,7 @@ impl Journal {
             }
         }
         if j.torn_tail {
-            eprintln!(
-                "warning: {}: its last line was cut off (the run was killed or the disk filled while writing it) and is left out",
-                path.display()
-            );
+            warn_torn(path);
         }
         Ok(j)
     }
@@ -183,6 +180,14 @@ impl Journal {
         }
         Ok(out)
     }
+}
+
+/// Said once per log whose last line a kill or a full disk cut off.
+pub(super) fn warn_torn(path: &Path) {
+    eprintln!(
+        "warning: {}: its last line was cut off (the run was killed or the disk filled while writing it) and is left out",
+        path.display()
+    );
 }
 
 /// The `trial` of a journal line: read from its leading `{"trial":N` where

@@ -112,10 +112,7 @@ fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<(Ve
         InputError::in_file(path, format!("corrupt record: {e}")).at(Some((line, column)))
     })?;
     if torn {
-        eprintln!(
-            "warning: {}: its last line was cut off (the run was killed or the disk filled while writing it) and is left out",
-            path.display()
-        );
+        super::journal::warn_torn(path);
     }
     Ok((out, torn))
 }
