@@ -100,6 +100,10 @@ pub enum Command {
         /// calls B equivalent to A when it shows the difference within it.
         #[arg(long, default_value_t = 0.05)]
         equivalence: f64,
+        /// Holm's family: `run` (every comparison of every metric: at most
+        /// alpha chance of any false verdict) or `metric` (each metric's own).
+        #[arg(long, default_value = "run")]
+        family: crate::experiment::Family,
         /// Also write every comparison (Welch and TOST columns) to this CSV file.
         #[arg(long)]
         csv: Option<PathBuf>,

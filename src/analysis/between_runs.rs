@@ -1,8 +1,8 @@
 //! Two runs side by side: configurations matched by their factor levels,
 //! each metric tested with Welch (run B against run A), Holm across the
-//! comparisons of one metric, and a verdict of regression or improvement.
+//! family (every comparison, or each metric's), and a verdict of regression or improvement.
 
-use super::compare::{compare_values, decide, values_by_config, Comparison, Decision};
+use super::compare::{compare_values, decide_families, values_by_config, Comparison, Decision};
 use crate::metrics::METRICS;
 use crate::plan::Configuration;
 use polars::prelude::DataFrame;
@@ -68,24 +68,20 @@ pub fn compare_runs(
             continue;
         }
         let empty = Vec::new();
-        let mut family: Vec<Comparison> = pairs
-            .iter()
-            .map(|(ca, cb)| {
-                let mut c = compare_values(
-                    m,
-                    vb.get(&cb.label).unwrap_or(&empty),
-                    va.get(&ca.label).unwrap_or(&empty),
-                    d,
-                );
-                c.factor = config_key(ca);
-                c.level = cb.label.clone();
-                c.baseline_level = ca.label.clone();
-                c
-            })
-            .collect();
-        decide(&mut family, d);
-        out.extend(family);
+        out.extend(pairs.iter().map(|(ca, cb)| {
+            let mut c = compare_values(
+                m,
+                vb.get(&cb.label).unwrap_or(&empty),
+                va.get(&ca.label).unwrap_or(&empty),
+                d,
+            );
+            c.factor = config_key(ca);
+            c.level = cb.label.clone();
+            c.baseline_level = ca.label.clone();
+            c
+        }));
     }
+    decide_families(&mut out, d);
     Ok(out)
 }
 

@@ -1,10 +1,11 @@
 //! Each non-baseline level against the baseline of its factor, per metric:
-//! Welch's t-test on per-trial values, Holm–Bonferroni across the
-//! comparisons of one metric in the run (the family), and a verdict that
+//! Welch's t-test on per-trial values, Holm–Bonferroni across the family
+//! (every comparison of the run, or of one metric), and a verdict that
 //! needs both significance and a change larger than the noise threshold.
 
 use super::verdict::{Equivalence, Tone, Verdict};
 use super::welch::{estimate, holm, tost, welch, Estimate, Welch};
+use crate::experiment::Family;
 use crate::metrics::{by_column as metric_by_column, Metric, METRICS};
 use crate::plan::Configuration;
 use polars::prelude::*;
@@ -18,15 +19,12 @@ pub struct Decision {
     pub alpha: f64,
     pub threshold: f64,
     pub equivalence: f64,
+    pub family: Family,
 }
 
 impl Default for Decision {
     fn default() -> Self {
-        Decision {
-            alpha: 0.05,
-            threshold: 0.02,
-            equivalence: 0.05,
-        }
+        crate::experiment::StatsSpec::default().into()
     }
 }
 
@@ -36,6 +34,7 @@ impl From<crate::experiment::StatsSpec> for Decision {
             alpha: s.alpha,
             threshold: s.threshold,
             equivalence: s.equivalence,
+            family: s.family,
         }
     }
 }
@@ -179,8 +178,21 @@ pub fn compare_tested(
     c
 }
 
+/// Holm over the families `d` names (the whole run, or each metric's
+/// comparisons, which lie together in `rows`), then the verdicts.
+pub fn decide_families(rows: &mut [Comparison], d: Decision) {
+    match d.family {
+        Family::Run => decide(rows, d),
+        Family::Metric => {
+            for family in rows.chunk_by_mut(|a, b| a.metric == b.metric) {
+                decide(family, d);
+            }
+        }
+    }
+}
+
 /// Holm across `family` (the testable ones), then the verdicts.
-pub fn decide(family: &mut [Comparison], d: Decision) {
+fn decide(family: &mut [Comparison], d: Decision) {
     let tested: Vec<usize> = (0..family.len())
         .filter(|&i| family[i].p.is_some())
         .collect();
@@ -241,29 +253,25 @@ pub fn against_baseline(
         }
         let empty = Vec::new();
         let b = values.get(&baseline.label).unwrap_or(&empty);
-        let mut family: Vec<Comparison> = configs[1..]
-            .iter()
-            .map(|c| {
-                let a = values.get(&c.label).unwrap_or(&empty);
-                let mut cmp = compare_values(m, a, b, d);
-                let factor = c.factor.clone().unwrap_or_default();
-                cmp.baseline_level = baseline
-                    .values
-                    .get(&factor)
-                    .map(ToString::to_string)
-                    .unwrap_or_default();
-                cmp.factor = factor;
-                cmp.level = c
-                    .level
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default();
-                cmp
-            })
-            .collect();
-        decide(&mut family, d);
-        out.extend(family);
+        out.extend(configs[1..].iter().map(|c| {
+            let a = values.get(&c.label).unwrap_or(&empty);
+            let mut cmp = compare_values(m, a, b, d);
+            let factor = c.factor.clone().unwrap_or_default();
+            cmp.baseline_level = baseline
+                .values
+                .get(&factor)
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            cmp.factor = factor;
+            cmp.level = c
+                .level
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            cmp
+        }));
     }
+    decide_families(&mut out, d);
     Ok(out)
 }
 

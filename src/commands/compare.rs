@@ -135,11 +135,12 @@ fn compare_tables(
 fn render(a: &RunData, b: &RunData, rows: &[Comparison], d: Decision) -> String {
     use crate::report::aligned;
     let mut out = format!(
-        "A: {} ({})\nB: {} ({})\nB against A: Welch's t-test over trials, Holm-adjusted per metric; a verdict needs p < {} and a change over {}%.\nEquivalence: TOST within ±{}% of A's mean, p < {} (the 90% CI inside the margin).\n\n",
+        "A: {} ({})\nB: {} ({})\nB against A: Welch's t-test over trials, Holm-adjusted {}; a verdict needs p < {} and a change over {}%.\nEquivalence: TOST within ±{}% of A's mean, p < {} (the 90% CI inside the margin).\n\n",
         a.dir.display(),
         a.manifest.run_id,
         b.dir.display(),
         b.manifest.run_id,
+        d.family.describe(),
         d.alpha,
         d.threshold * 100.0,
         d.equivalence * 100.0,

@@ -134,6 +134,8 @@ pub struct StatsSpec {
     /// TOST calls two configurations equivalent when it shows the
     /// difference within it.
     pub equivalence: f64,
+    /// Which p-values Holm adjusts together.
+    pub family: Family,
 }
 
 impl Default for StatsSpec {
@@ -142,6 +144,42 @@ impl Default for StatsSpec {
             alpha: 0.05,
             threshold: 0.02,
             equivalence: 0.05,
+            family: Family::Run,
+        }
+    }
+}
+
+/// The family of Welch comparisons that Holm adjusts together.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// Every comparison of every metric in the run: the chance of any false
+    /// verdict in the whole run stays at most alpha.
+    #[default]
+    Run,
+    /// Each metric's comparisons on their own: at most alpha per metric, so
+    /// a run that tests eight metrics can hold more than one false verdict
+    /// in twenty runs.
+    Metric,
+}
+
+impl Family {
+    /// How the family reads in a report's sentence ("Holm-adjusted …").
+    pub fn describe(self) -> &'static str {
+        match self {
+            Family::Run => "across every comparison of every metric",
+            Family::Metric => "within each metric",
+        }
+    }
+}
+
+impl std::str::FromStr for Family {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "run" => Ok(Family::Run),
+            "metric" => Ok(Family::Metric),
+            _ => Err(format!("expected run or metric, not {s:?}")),
         }
     }
 }

@@ -62,9 +62,10 @@ impl Exporter for Markdown {
         let (header, rows) = significance_lines(input);
         if !rows.is_empty() {
             out.push_str(&format!(
-                "\n## Against the baseline\n\nWelch's t-test over per-trial values, Holm–Bonferroni across the comparisons of each metric; \
+                "\n## Against the baseline\n\nWelch's t-test over per-trial values, Holm–Bonferroni {}; \
                  a verdict needs an adjusted p below {} and a change larger than {} %. \
                  TOST says whether the two are the same within ±{} % (equivalent), not (different), or cannot tell (inconclusive). Every metric is in `stats.csv`.\n\n",
+                input.decision.family.describe(),
                 input.decision.alpha,
                 input.decision.threshold * 100.0,
                 input.decision.equivalence * 100.0

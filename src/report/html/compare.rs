@@ -177,9 +177,10 @@ pub fn compare_page(
         .map(|(line, c)| (line, Some(tone(c).class())))
         .collect();
     let verdicts = format!(
-        "<p>Welch's t-test of B against A over per-trial values, Holm-adjusted within each metric; a verdict needs an \
+        "<p>Welch's t-test of B against A over per-trial values, Holm-adjusted {}; a verdict needs an \
          adjusted p below {} and a change larger than {} %. TOST says whether B is the same as A within ±{} % \
          (equivalent), is not (different), or cannot tell (inconclusive).</p>{}",
+        d.family.describe(),
         d.alpha,
         d.threshold * 100.0,
         d.equivalence * 100.0,

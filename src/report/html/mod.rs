@@ -167,11 +167,12 @@ impl Exporter for Html {
                 .map(|(r, c)| (r, Some(tone(c).class())))
                 .collect();
             let body = format!(
-                "<p>Welch's t-test over per-trial values, Holm–Bonferroni across the comparisons of each metric; \
+                "<p>Welch's t-test over per-trial values, Holm–Bonferroni {}; \
                  a verdict needs an adjusted p below {} and a change larger than {} %; \
                  TOST says whether the two are the same within ±{} %. \
                  <span class=\"better\">Better</span>, <span class=\"worse\">worse</span> and unchanged are coloured. \
                  Every metric is in <code>stats.csv</code>.</p>{}",
+                input.decision.family.describe(),
                 input.decision.alpha,
                 input.decision.threshold * 100.0,
                 input.decision.equivalence * 100.0,
@@ -434,7 +435,7 @@ const DEFINITIONS: &str = "<dl class=\"defs\">\
 <dt>ITL</dt><dd>Inter-token latency: the gaps between content events.</dd>\
 <dt>output tok/s</dt><dd>A trial's output tokens (the server's own count) over the time from its first send to its last completion; mean across trials.</dd>\
 <dt>95 % interval</dt><dd>Student's t interval of the mean of the per-trial values.</dd>\
-<dt>Verdicts</dt><dd>Welch's t-test against the baseline over per-trial values, Holm-adjusted within each metric; a verdict needs significance and a change larger than the threshold.</dd>\
+<dt>Verdicts</dt><dd>Welch's t-test against the baseline over per-trial values, Holm-adjusted (across every comparison of the run, or within each metric where <code>stats.family</code> says so); a verdict needs significance and a change larger than the threshold.</dd>\
 </dl>";
 
 #[cfg(test)]
