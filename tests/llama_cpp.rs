@@ -206,7 +206,12 @@ fn shared_prefixes_and_sessions_on_a_real_llama_cpp_server() {
         );
     let exp = tmp.path().join("workloads.yaml");
     std::fs::write(&exp, text).unwrap();
-    run(tmp.path(), &exp, &["--requests", "6"], 0);
+    run(
+        tmp.path(),
+        &exp,
+        &["--requests", "6", "--format", "table,json"],
+        0,
+    );
     let dir = single_run(tmp.path(), "llama-cpp-workloads");
     let run = read_run(&dir).unwrap();
     assert_eq!(run.records.len(), 3 * 3 * 6);
@@ -243,7 +248,10 @@ fn shared_prefixes_and_sessions_on_a_real_llama_cpp_server() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     let expectation = &summary["expectations"][0];
     assert_eq!(expectation["outcome"], "confirmed", "{expectation}");
-    assert!(expectation["rel_diff"].as_f64().unwrap() < -0.3, "{expectation}");
+    assert!(
+        expectation["rel_diff"].as_f64().unwrap() < -0.3,
+        "{expectation}"
+    );
     // Each turn's prompt is the last one, its reply and the new 24-token
     // message, plus the template's cost per exchange. The reply goes back
     // as text, and the server's tokenizer may split what the sampler
