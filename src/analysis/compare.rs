@@ -283,9 +283,20 @@ pub struct ConfigEstimate {
     pub metric: String,
     pub estimate: Estimate,
     /// Minimal detectable relative change at 80 % power against the
-    /// baseline (Welch, two-sided, alpha before Holm); for the baseline
-    /// itself, against a configuration as noisy as it.
+    /// baseline (Welch, two-sided, at alpha / m: the bar Holm sets for a
+    /// change that is the only one among its family's m comparisons); for
+    /// the baseline itself, against a configuration as noisy as it.
     pub mde_rel_80: Option<f64>,
+}
+
+/// How many tested comparisons share Holm's family with `metric`'s: the
+/// run's, or the metric's own (at least 1).
+pub fn family_size(comparisons: &[Comparison], family: Family, metric: &str) -> usize {
+    comparisons
+        .iter()
+        .filter(|c| c.p.is_some() && (family == Family::Run || c.metric == metric))
+        .count()
+        .max(1)
 }
 
 /// Power the minimal detectable change is stated at.
@@ -294,10 +305,13 @@ pub const POWER: f64 = 0.8;
 pub fn estimates(
     trials: &DataFrame,
     configs: &[Configuration],
-    alpha: f64,
+    d: Decision,
+    comparisons: &[Comparison],
 ) -> PolarsResult<Vec<ConfigEstimate>> {
     let mut out = Vec::new();
     for m in METRICS {
+        // A change alone among m comparisons is held to alpha / m by Holm.
+        let alpha = d.alpha / family_size(comparisons, d.family, m.column) as f64;
         let values = values_by_config(trials, m.column)?;
         let baseline = configs.first().and_then(|b| values.get(&b.label));
         for c in configs {

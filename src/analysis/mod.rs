@@ -206,9 +206,10 @@ pub fn analyse_parts(
             .unwrap_or(usize::MAX)
     };
     rows.sort_by_key(|r| order(&r.config));
+    let comparisons = compare::against_baseline(&trials, configs, decision)?;
     Ok(Analysis {
-        comparisons: compare::against_baseline(&trials, configs, decision)?,
-        estimates: compare::estimates(&trials, configs, decision.alpha)?,
+        estimates: compare::estimates(&trials, configs, decision, &comparisons)?,
+        comparisons,
         trials,
         summary,
         rows,

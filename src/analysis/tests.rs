@@ -271,6 +271,99 @@ fn does_not_change_is_decided_by_equivalence_not_by_a_missing_verdict() {
     );
 }
 
+#[test]
+fn holm_adjusts_the_family_the_decision_names_and_the_detectable_change_pays_for_it() {
+    use crate::experiment::Family;
+    let configs = [
+        config(0, "baseline", 1),
+        config(1, "concurrency=2", 2),
+        config(2, "concurrency=4", 4),
+    ];
+    let labels = [["baseline"; 4], ["concurrency=2"; 4], ["concurrency=4"; 4]].concat();
+    // The catalogue's other metrics, unmeasured: no family of their own.
+    let unmeasured = crate::metrics::METRICS
+        .iter()
+        .filter(|m| !["output_tok_s", "ttft_p50_ms"].contains(&m.column))
+        .map(|m| Column::new(m.column.into(), [None::<f64>; 12]));
+    let trials = DataFrame::new(
+        12,
+        unmeasured
+            .chain([
+                Column::new("config".into(), labels),
+                Column::new(
+                    "output_tok_s".into(),
+                    [
+                        [100.0, 101.0, 99.0, 100.5],
+                        [103.0, 104.5, 101.0, 103.9],
+                        [100.2, 99.1, 101.3, 100.0],
+                    ]
+                    .concat(),
+                ),
+                Column::new(
+                    "ttft_p50_ms".into(),
+                    [
+                        [20.0, 21.0, 19.5, 20.2],
+                        [19.0, 18.1, 19.6, 18.4],
+                        [20.5, 19.9, 20.8, 20.1],
+                    ]
+                    .concat(),
+                ),
+            ])
+            .collect(),
+    )
+    .unwrap();
+    for family in [Family::Run, Family::Metric] {
+        let d = compare::Decision {
+            family,
+            ..compare::Decision::default()
+        };
+        let rows = compare::against_baseline(&trials, &configs, d).unwrap();
+        assert_eq!(rows.len(), 4, "two metrics × two levels: {rows:?}");
+        for metric in ["output_tok_s", "ttft_p50_ms"] {
+            let family_rows: Vec<&compare::Comparison> = rows
+                .iter()
+                .filter(|c| family == Family::Run || c.metric == metric)
+                .collect();
+            let raw: Vec<f64> = family_rows.iter().map(|c| c.p.unwrap()).collect();
+            let adjusted: Vec<f64> = family_rows.iter().map(|c| c.p_holm.unwrap()).collect();
+            assert_eq!(adjusted, welch::holm(&raw), "{family:?} {metric}");
+            let m = compare::family_size(&rows, family, metric);
+            assert_eq!(m, family_rows.len());
+            // The detectable change is Welch's at alpha / m.
+            let est = compare::estimates(&trials, &configs, d, &rows).unwrap();
+            let four = est
+                .iter()
+                .find(|e| e.config == "concurrency=4" && e.metric == metric)
+                .unwrap();
+            let values = |label: &str| -> Vec<f64> {
+                let i = configs.iter().position(|c| c.label == label).unwrap();
+                let col = trials.column(metric).unwrap().f64().unwrap();
+                (i * 4..i * 4 + 4).map(|k| col.get(k).unwrap()).collect()
+            };
+            let (a, b) = (values("concurrency=4"), values("baseline"));
+            let w = welch::welch(&a, &b).unwrap();
+            let expected = welch::detectable_difference(w.se, w.df, 0.05 / m as f64, 0.8).unwrap()
+                / stats::mean(&b).unwrap();
+            assert!(
+                (four.mde_rel_80.unwrap() - expected).abs() < 1e-12,
+                "{family:?} {metric}"
+            );
+        }
+    }
+    // The same data decided both ways: the run's family of four holds the
+    // 3 % rise in throughput to a stricter bar than its metric's pair does.
+    let p_holm = |family| {
+        let d = compare::Decision {
+            family,
+            ..compare::Decision::default()
+        };
+        compare::against_baseline(&trials, &configs, d).unwrap()[0]
+            .p_holm
+            .unwrap()
+    };
+    assert!(p_holm(Family::Run) > p_holm(Family::Metric));
+}
+
 /// Records with everything the analysis treats apart: failures, cuts at
 /// the trial's end, retries, missing TTFT, the server's split, cached
 /// tokens, open-loop lateness, SLO misses, and varied gaps.

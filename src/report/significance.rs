@@ -91,10 +91,12 @@ pub fn sensitivity_line(input: &ReportInput) -> Option<String> {
     if parts.is_empty() {
         return None;
     }
+    let d = input.decision;
+    let m = crate::analysis::compare::family_size(input.comparisons, d.family, SENSITIVITY[0]);
     Some(format!(
-        "Sensitivity: this run could detect changes of {} (80 % power, Welch at α = {} before Holm, against the baseline, for the least precise configuration; per configuration in estimates.csv)",
+        "Sensitivity: this run could detect changes of {} (80 % power, Welch at α / m = {} / {m}: Holm's bar for a change alone among {m} comparisons; against the baseline, for the least precise configuration; per configuration in estimates.csv)",
         parts.join(", "),
-        input.decision.alpha
+        d.alpha
     ))
 }
 
