@@ -64,7 +64,7 @@ impl Exporter for Markdown {
             out.push_str(&format!(
                 "\n## Against the baseline\n\nWelch's t-test over per-trial values, Holm–Bonferroni {}; \
                  a verdict needs an adjusted p below {} and a change larger than {} %. \
-                 TOST says whether the two are the same within ±{} % (equivalent), not (different), or cannot tell (inconclusive). Every metric is in `stats.csv`.\n\n",
+                 TOST says whether the two are the same within ±{} % (equivalent), not (different), or cannot tell (inconclusive), each comparison on its own, not adjusted. Every metric is in `stats.csv`.\n\n",
                 input.decision.family.describe(),
                 input.decision.alpha,
                 input.decision.threshold * 100.0,

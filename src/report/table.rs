@@ -71,7 +71,7 @@ impl Exporter for Table {
         let (header, rows) = significance_lines(input);
         if !rows.is_empty() {
             out.push_str(&format!(
-                "\nAgainst the baseline (Welch's t-test over trials, Holm-adjusted {}; a verdict needs p < {} and a change over {}%; TOST: the same within ±{}%?):\n",
+                "\nAgainst the baseline (Welch's t-test over trials, Holm-adjusted {}; a verdict needs p < {} and a change over {}%; TOST, each on its own: the same within ±{}%?):\n",
                 input.decision.family.describe(),
                 input.decision.alpha,
                 input.decision.threshold * 100.0,

@@ -179,7 +179,7 @@ pub fn compare_page(
     let verdicts = format!(
         "<p>Welch's t-test of B against A over per-trial values, Holm-adjusted {}; a verdict needs an \
          adjusted p below {} and a change larger than {} %. TOST says whether B is the same as A within ±{} % \
-         (equivalent), is not (different), or cannot tell (inconclusive).</p>{}",
+         (equivalent), is not (different), or cannot tell (inconclusive), each comparison on its own.</p>{}",
         d.family.describe(),
         d.alpha,
         d.threshold * 100.0,

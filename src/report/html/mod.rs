@@ -169,7 +169,7 @@ impl Exporter for Html {
             let body = format!(
                 "<p>Welch's t-test over per-trial values, Holm–Bonferroni {}; \
                  a verdict needs an adjusted p below {} and a change larger than {} %; \
-                 TOST says whether the two are the same within ±{} %. \
+                 TOST says whether the two are the same within ±{} % (each comparison on its own, not adjusted). \
                  <span class=\"better\">Better</span>, <span class=\"worse\">worse</span> and unchanged are coloured. \
                  Every metric is in <code>stats.csv</code>.</p>{}",
                 input.decision.family.describe(),
