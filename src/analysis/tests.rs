@@ -272,6 +272,40 @@ fn does_not_change_is_decided_by_equivalence_not_by_a_missing_verdict() {
 }
 
 #[test]
+fn tost_verdicts_in_stats_csv_follow_statsmodels() {
+    use verdict::Equivalence;
+    // The samples of welch::tests::tost_matches_statsmodels (statsmodels
+    // 0.15.0 ttost_ind(b, a, -Δ, Δ, usevar='unequal'); scipy 1.17.1's 90 %
+    // and 95 % intervals of the difference).
+    let a = [100.0, 102.0, 98.5, 101.2, 99.7];
+    let b = [101.0, 100.5, 99.9, 102.3, 100.8, 101.6];
+    let m = crate::metrics::by_column("output_tok_s").unwrap();
+    let at = |b: &[f64], delta: f64| {
+        let d = compare::Decision {
+            equivalence: delta,
+            ..compare::Decision::default()
+        };
+        compare::compare_values(&m, b, &a, d)
+    };
+    // δ 5 %: p_tost 0.00033 < 0.05, the 90 % interval [−0.604, 2.077] inside ±5.014.
+    let c = at(&b, 0.05);
+    assert!((c.p_tost.unwrap() - 0.0003302607968006759).abs() < 1e-10);
+    assert!((c.ci90_low.unwrap() * 100.28 - -0.6037993465075369).abs() < 1e-8);
+    assert!((c.ci90_high.unwrap() * 100.28 - 2.077132679840865).abs() < 1e-8);
+    assert_eq!(c.equivalence, Equivalence::Equivalent);
+    // δ 1 %: p_tost 0.358; the 95 % interval [−0.944, 2.417] straddles ±1.003.
+    let c = at(&b, 0.01);
+    assert!((c.p_tost.unwrap() - 0.35769256627491575).abs() < 1e-9);
+    assert_eq!(c.equivalence, Equivalence::Inconclusive);
+    // B 10 higher: the 95 % interval moves to [9.056, 12.417], wholly
+    // outside ±5.014.
+    let shifted: Vec<f64> = b.iter().map(|x| x + 10.0).collect();
+    assert_eq!(at(&shifted, 0.05).equivalence, Equivalence::Different);
+    // ...and inside ±15 % it is the same again.
+    assert_eq!(at(&shifted, 0.15).equivalence, Equivalence::Equivalent);
+}
+
+#[test]
 fn holm_adjusts_the_family_the_decision_names_and_the_detectable_change_pays_for_it() {
     use crate::experiment::Family;
     let configs = [
