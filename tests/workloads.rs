@@ -124,6 +124,83 @@ fn four_workload_kinds_in_one_randomized_run() {
             assert_eq!(b.turn, Some(1));
         }
     }
+    // report.md shows the same, from the streamed digest: the lengths as
+    // asked and as served, and the conversations turn by turn.
+    let md = std::fs::read_to_string(run.dir.join("report.md")).unwrap();
+    let fmt = |v: Option<f64>| infer_bench::report::format_num(v);
+    let q = |v: &[f64], p: f64| infer_bench::analysis::stats::percentile(v, p);
+    let of = |l: &str, f: fn(&infer_bench::record::Record) -> Option<u64>| -> Vec<f64> {
+        run.records
+            .iter()
+            .filter(|r| label(r) == l && r.ok)
+            .filter_map(|r| f(r).map(|v| v as f64))
+            .collect()
+    };
+    let asked = of("baseline", |r| r.requested_input_tokens);
+    let lengths = md_table(&md, "## Lengths asked and served");
+    let baseline = lengths.iter().find(|r| r[0] == "baseline").unwrap();
+    assert_eq!(
+        baseline[1],
+        format!(
+            "{} / {} / {}",
+            fmt(q(&asked, 0.1)),
+            fmt(q(&asked, 0.5)),
+            fmt(q(&asked, 0.9))
+        ),
+        "{lengths:?}"
+    );
+    assert_eq!(baseline[1], baseline[2], "served exactly as asked");
+    let rag = lengths.iter().find(|r| r[0] == "workload=rag").unwrap();
+    assert_eq!(rag[1], "432", "a constant length is one number");
+    let by_turn = md_table(&md, "## Conversations by turn");
+    assert_eq!(
+        by_turn.len(),
+        3,
+        "three turns of one configuration: {by_turn:?}"
+    );
+    for (row, turn) in by_turn.iter().zip(1u32..) {
+        let of_turn = |f: fn(&infer_bench::record::Record) -> Option<f64>| -> Vec<f64> {
+            turns
+                .iter()
+                .filter(|r| r.turn == Some(turn))
+                .filter_map(|r| f(r))
+                .collect()
+        };
+        let prompts = of_turn(|r| r.prompt_tokens.map(|v| v as f64));
+        let mean = prompts.iter().sum::<f64>() / prompts.len() as f64;
+        let ttft = of_turn(|r| r.ttft_ms);
+        assert_eq!(
+            row[..6],
+            [
+                "workload=agent".to_string(),
+                turn.to_string(),
+                format!("{0}/{0}", prompts.len()),
+                fmt(Some(mean)),
+                "–".to_string(),
+                fmt(q(&ttft, 0.5)),
+            ],
+            "turn {turn}"
+        );
+    }
+}
+
+/// The rows of the Markdown table under `heading`, cells trimmed.
+fn md_table(md: &str, heading: &str) -> Vec<Vec<String>> {
+    let after = &md[md
+        .find(heading)
+        .unwrap_or_else(|| panic!("no {heading} in {md}"))..];
+    after
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|l| {
+            l.trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect()
 }
 
 #[test]

@@ -13,6 +13,7 @@ pub mod spill;
 pub mod stats;
 pub mod stream;
 mod summary;
+pub mod traffic;
 mod trials;
 pub mod verdict;
 pub mod welch;

@@ -9,6 +9,7 @@
 //! from records in memory, column for column (tested side by side).
 
 use super::spill::Spill;
+use super::traffic::{Lengths, Traffic, TurnRow};
 use crate::experiment::Slo;
 use crate::plan::Configuration;
 use crate::record::Record;
@@ -59,6 +60,10 @@ pub struct ConfigDigest {
     /// successful requests, at most [`ECDF_STEPS`].
     pub ttft_ecdf: Vec<(f64, f64)>,
     pub e2e_ecdf: Vec<(f64, f64)>,
+    /// Lengths asked and served.
+    pub lengths: Lengths,
+    /// A conversation workload's turns, in order (empty without sessions).
+    pub turns: Vec<TurnRow>,
 }
 
 impl Digest {
@@ -129,6 +134,7 @@ struct Pooled {
     means: [Mean; 5],
     input_exact: Mean,
     output_exact: Mean,
+    traffic: Traffic,
 }
 
 impl Pooled {
@@ -148,6 +154,7 @@ impl Pooled {
             means: [Mean::default(); 5],
             input_exact: Mean::default(),
             output_exact: Mean::default(),
+            traffic: Traffic::new(dir.to_path_buf(), config),
         }
     }
 
@@ -155,6 +162,7 @@ impl Pooled {
         self.requests += 1;
         self.retries += u32::from(r.retried);
         self.cancelled += u32::from(r.error.as_deref() == Some(crate::client::CANCELLED));
+        self.traffic.add(r)?;
         if !r.ok {
             return Ok(());
         }
@@ -358,6 +366,7 @@ impl Streaming {
             put("output_exact_share", p.output_exact.get());
             digest.configs[i].ttft_ecdf = p.ttft.ecdf(ECDF_STEPS)?;
             digest.configs[i].e2e_ecdf = p.e2e.ecdf(ECDF_STEPS)?;
+            (digest.configs[i].lengths, digest.configs[i].turns) = p.traffic.finish()?;
         }
         let height = labels.len();
         let mut frame = vec![Column::new("config".into(), labels)];

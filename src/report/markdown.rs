@@ -2,8 +2,9 @@
 
 use super::cells::{cells, HEADERS};
 use super::{
-    effects_lines, expectation_lines, rate_summary, sensitivity_line, service_lines,
-    significance_lines, slo_words, warnings, Exporter, ReportInput,
+    effects_lines, expectation_lines, length_lines, rate_summary, sensitivity_line, service_lines,
+    significance_lines, slo_words, turn_lines, warnings, Exporter, ReportInput, LENGTHS_NOTE,
+    TURNS_NOTE,
 };
 
 pub struct Markdown;
@@ -90,6 +91,25 @@ impl Exporter for Markdown {
         let (header, rows) = effects_lines(input);
         if !rows.is_empty() {
             out.push_str("\n## Effects and interactions\n\nType-II ANOVA over per-trial values: main effects, two-factor interactions, the repetition as a block. Every metric is in `effects.csv`.\n\n");
+            out.push_str(&format!("| {} |\n", header.join(" | ")));
+            out.push_str(&format!("| {} |\n", vec!["--"; header.len()].join(" | ")));
+            for r in rows {
+                let r: Vec<String> = r.iter().map(|c| escape(c)).collect();
+                out.push_str(&format!("| {} |\n", r.join(" | ")));
+            }
+        }
+        for (title, note, (header, rows)) in [
+            (
+                "Lengths asked and served",
+                LENGTHS_NOTE,
+                length_lines(input),
+            ),
+            ("Conversations by turn", TURNS_NOTE, turn_lines(input)),
+        ] {
+            if rows.is_empty() {
+                continue;
+            }
+            out.push_str(&format!("\n## {title}\n\n{note}.\n\n"));
             out.push_str(&format!("| {} |\n", header.join(" | ")));
             out.push_str(&format!("| {} |\n", vec!["--"; header.len()].join(" | ")));
             for r in rows {

@@ -9,6 +9,7 @@ mod markdown;
 pub(crate) mod service;
 pub(crate) mod significance;
 mod table;
+mod traffic;
 mod warning;
 
 use crate::analysis::compare::{Comparison, ConfigEstimate, Decision};
@@ -25,6 +26,7 @@ pub use significance::{
     significance_lines,
 };
 pub use table::aligned;
+pub use traffic::{length_lines, turn_lines, LENGTHS_NOTE, TURNS_NOTE};
 pub use warning::{warnings, Warning};
 
 /// What every report format gets.

@@ -2,8 +2,8 @@
 
 use super::cells::{cells, HEADERS};
 use super::{
-    effects_lines, expectation_lines, rate_summary, sensitivity_line, service_lines,
-    significance_lines, slo_words, warnings, Exporter, ReportInput,
+    effects_lines, expectation_lines, length_lines, rate_summary, sensitivity_line, service_lines,
+    significance_lines, slo_words, turn_lines, warnings, Exporter, ReportInput,
 };
 
 pub struct Table;
@@ -92,6 +92,18 @@ impl Exporter for Table {
         if !rows.is_empty() {
             out.push_str("\nEffects (type-II ANOVA over trials, repetition as a block; every metric in effects.csv):\n");
             out.push_str(&aligned(&header, &rows));
+        }
+        for (title, (header, rows)) in [
+            (
+                "Lengths asked and served (p10 / p50 / p90)",
+                length_lines(input),
+            ),
+            ("Conversations by turn", turn_lines(input)),
+        ] {
+            if !rows.is_empty() {
+                out.push_str(&format!("\n{title}:\n"));
+                out.push_str(&aligned(&header, &rows));
+            }
         }
         let expected = expectation_lines(input);
         if !expected.is_empty() {

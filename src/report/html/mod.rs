@@ -151,6 +151,31 @@ impl Exporter for Html {
             "Latency distributions",
             &figure_grid(&distributions),
         );
+        for (id, title, note, (header, rows)) in [
+            (
+                "lengths",
+                "Lengths asked and served",
+                crate::report::LENGTHS_NOTE,
+                crate::report::length_lines(input),
+            ),
+            (
+                "turns",
+                "Conversations by turn",
+                crate::report::TURNS_NOTE,
+                crate::report::turn_lines(input),
+            ),
+        ] {
+            if rows.is_empty() {
+                continue;
+            }
+            let rows: Vec<(Vec<String>, Option<&str>)> =
+                rows.into_iter().map(|r| (r, None)).collect();
+            page.section(
+                id,
+                title,
+                &format!("<p>{}.</p>{}", escape(note), table(&header, &rows)),
+            );
+        }
 
         page.section("slo", "Service levels and cost", &service(input));
 
