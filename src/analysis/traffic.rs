@@ -89,18 +89,20 @@ impl Counts {
 }
 
 /// One length's distribution over a configuration's successful requests.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct Spread {
+    /// Successful requests with this length known.
     pub n: u64,
     pub mean: f64,
     pub p10: f64,
     pub p50: f64,
     pub p90: f64,
+    /// Distinct values: 1 is a constant length.
     pub distinct: usize,
 }
 
-/// Asked and served lengths of one configuration.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Asked and served lengths of one configuration (tokens).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct Lengths {
     pub asked_input: Option<Spread>,
     pub served_input: Option<Spread>,
@@ -120,7 +122,7 @@ impl Lengths {
 }
 
 /// One turn of a configuration's conversations.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct TurnRow {
     pub turn: u32,
     pub requests: u32,

@@ -34,6 +34,16 @@ pub struct Summary<'a> {
     /// Welch + Holm against the baseline.
     pub comparisons: &'a [crate::analysis::compare::Comparison],
     pub expectations: &'a [crate::analysis::expect::Checked],
+    /// Per configuration: lengths asked and served, and conversations by turn.
+    pub traffic: Vec<Traffic<'a>>,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct Traffic<'a> {
+    pub config: &'a str,
+    pub lengths: &'a crate::analysis::traffic::Lengths,
+    /// Empty without sessions.
+    pub turns: &'a [crate::analysis::traffic::TurnRow],
 }
 
 /// The JSON Schema of summary.json.
@@ -71,6 +81,17 @@ impl Exporter for Json {
             estimates: input.estimates,
             comparisons: input.comparisons,
             expectations: input.expectations,
+            traffic: input
+                .run
+                .configurations
+                .iter()
+                .zip(&input.digest.configs)
+                .map(|(c, d)| Traffic {
+                    config: &c.label,
+                    lengths: &d.lengths,
+                    turns: &d.turns,
+                })
+                .collect(),
         };
         Ok(serde_json::to_string_pretty(&doc)? + "\n")
     }
