@@ -326,8 +326,22 @@ fn estimate_duration(l: &LoadedExperiment, plan: &plan::Plan) -> (Duration, &'st
     let mut total = 0.0;
     for trial in &plan.trials {
         let c = plan.config_of(trial);
-        let input = c.input_tokens().unwrap_or(100) as f64;
-        let output = c.output_tokens().unwrap_or(runner::DEFAULT_MAX_TOKENS) as f64;
+        let typical = c
+            .values
+            .get("workload")
+            .and_then(|w| e.workloads.get(&w.to_string()))
+            .map(|w| w.typical())
+            .unwrap_or_default();
+        let input = c
+            .input_tokens()
+            .map(|v| v as f64)
+            .or(typical.input_tokens)
+            .unwrap_or(100.0);
+        let output = c
+            .output_tokens()
+            .map(|v| v as f64)
+            .or(typical.output_tokens)
+            .unwrap_or(runner::DEFAULT_MAX_TOKENS as f64);
         let conc = c.concurrency() as f64;
         let request_s = match &sim {
             Some(m) => {
@@ -337,7 +351,7 @@ fn estimate_duration(l: &LoadedExperiment, plan: &plan::Plan) -> (Duration, &'st
                     / 1000.0
             }
             None => input / 1000.0 + output / 50.0,
-        };
+        } + typical.think_s;
         // Requests beyond the server's parallelism wait; a closed loop with c
         // in flight completes about min(c, slots) requests per request time.
         let parallel = sim

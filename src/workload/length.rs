@@ -86,6 +86,35 @@ impl<'de> Deserialize<'de> for Length {
 }
 
 impl Length {
+    /// The declared mean, clamps aside: a rough length for estimates.
+    pub fn mean(&self) -> f64 {
+        match self {
+            Length::Fixed(v) => *v as f64,
+            Length::Dist(Dist::Uniform { min, max }) => (*min + *max) as f64 / 2.0,
+            Length::Dist(Dist::Normal { mean, .. } | Dist::Lognormal { mean, .. }) => *mean,
+            Length::Dist(Dist::Empirical {
+                values, weights, ..
+            }) => {
+                let w = |i: usize| {
+                    weights
+                        .as_ref()
+                        .map_or(1.0, |w| w.get(i).copied().unwrap_or(0.0))
+                };
+                let total: f64 = (0..values.len()).map(w).sum();
+                let sum: f64 = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| v as f64 * w(i))
+                    .sum();
+                if total > 0.0 {
+                    sum / total
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+
     /// What is wrong with this length, if anything.
     pub fn check(&self) -> Result<(), String> {
         let positive = |name: &str, v: f64| {

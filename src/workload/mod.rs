@@ -13,7 +13,9 @@ pub mod trace;
 
 pub use dataset::{Dataset, Entry, Message, Role};
 pub use length::{Dist, Length};
-pub use spec::{Format, Kind, OutputLength, PromptFilter, Sessions, SharedPrefix, WorkloadSpec};
+pub use spec::{
+    Format, Kind, OutputLength, PromptFilter, Sessions, SharedPrefix, Typical, WorkloadSpec,
+};
 pub use trace::TraceRow;
 
 use crate::error::InputError;

@@ -167,7 +167,49 @@ pub enum Kind {
     SharedPrefix,
 }
 
+/// A workload's rough per-request figures, for `validate`'s duration
+/// estimate: none where only the data knows (a dataset's prompts, a trace).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Typical {
+    pub input_tokens: Option<f64>,
+    pub output_tokens: Option<f64>,
+    /// A conversation's think time, spread over its turns.
+    pub think_s: f64,
+}
+
 impl WorkloadSpec {
+    pub fn typical(&self) -> Typical {
+        let output = match &self.output_tokens {
+            Some(OutputLength::Length(l)) => Some(l.mean()),
+            _ => None,
+        };
+        if let Some(s) = &self.sessions {
+            let (turns, out) = (f64::from(s.turns.max(1)), s.output_tokens.mean());
+            // Turn k sends the history: the first message and k − 1
+            // exchanges; averaged over the turns.
+            let input = s.first_input_tokens.mean()
+                + (turns - 1.0) / 2.0 * (s.turn_input_tokens.mean() + out);
+            let think = s.think_time.map_or(0.0, |t| t.0.as_secs_f64());
+            return Typical {
+                input_tokens: Some(input),
+                output_tokens: Some(out),
+                think_s: think * (turns - 1.0) / turns,
+            };
+        }
+        if let Some(p) = &self.shared_prefix {
+            return Typical {
+                input_tokens: Some(p.prefix_tokens as f64 + p.suffix_tokens.mean()),
+                output_tokens: Some(p.output_tokens.mean()),
+                think_s: 0.0,
+            };
+        }
+        Typical {
+            input_tokens: self.input_tokens.as_ref().map(Length::mean),
+            output_tokens: output,
+            think_s: 0.0,
+        }
+    }
+
     /// The kind, or the key that does not belong with the others (and why).
     pub fn kind(&self) -> Result<Kind, (&'static str, String)> {
         let kinds: Vec<(Kind, &'static str)> = [

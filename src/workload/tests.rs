@@ -104,3 +104,31 @@ fn keys_of_another_kind_are_refused_where_they_are() {
     let err = load(Path::new("/x/e.yaml"), yaml, &specs).unwrap_err();
     assert!(err.message.contains("one of dataset"), "{err}");
 }
+
+#[test]
+fn typical_lengths_for_the_duration_estimate() {
+    let specs: IndexMap<String, WorkloadSpec> = serde_yaml::from_str(
+        "chat: {input_tokens: {dist: lognormal, mean: 120, sd: 60, min: 16}, output_tokens: {dist: uniform, min: 10, max: 30}}\n\
+         picks: {input_tokens: {dist: empirical, values: [100, 400], weights: [3, 1]}, output_tokens: 8}\n\
+         rag: {shared_prefix: {groups: 4, prefix_tokens: 400, suffix_tokens: 32, output_tokens: 16}}\n\
+         agent: {sessions: {turns: 3, first_input_tokens: 120, turn_input_tokens: 30, output_tokens: 16, think_time: 60ms}}\n\
+         data: {dataset: d.json, output_tokens: from_dataset}\n",
+    )
+    .unwrap();
+    let t = |name: &str| specs[name].typical();
+    assert_eq!(
+        (t("chat").input_tokens, t("chat").output_tokens),
+        (Some(120.0), Some(20.0))
+    );
+    assert_eq!(t("picks").input_tokens, Some(175.0));
+    assert_eq!(
+        (t("rag").input_tokens, t("rag").output_tokens),
+        (Some(432.0), Some(16.0))
+    );
+    // Turns send 120, 120 + 46 and 120 + 92 tokens; two of three wait 60 ms.
+    let agent = t("agent");
+    assert_eq!(agent.input_tokens, Some(166.0));
+    assert!((agent.think_s - 0.04).abs() < 1e-12, "{agent:?}");
+    // Only the data knows a dataset's lengths.
+    assert_eq!(t("data"), Typical::default());
+}
