@@ -102,7 +102,7 @@ pub enum Command {
         equivalence: f64,
         /// Holm's family: `run` (every comparison of every metric: at most
         /// alpha chance of any false verdict) or `metric` (each metric's own).
-        #[arg(long, default_value = "run")]
+        #[arg(long, value_enum, default_value = "run")]
         family: crate::experiment::Family,
         /// Also write every comparison (Welch and TOST columns) to this CSV file.
         #[arg(long)]

@@ -345,4 +345,6 @@ fn typed_rows(df: &DataFrame, slo: &Slo) -> PolarsResult<Vec<ConfigSummary>> {
 }
 
 #[cfg(test)]
+mod decision_tests;
+#[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@ mod repetitions;
 pub mod limits;
 mod sim_spec;
 mod spec;
+mod stats_spec;
 mod validate;
 
 pub use crate::duration::HumanDuration;
@@ -16,6 +17,7 @@ pub use limits::size_of_plan;
 pub use repetitions::{Adaptive, Repetitions, Until};
 pub use sim_spec::{Faults, SimModel, UNLIMITED_SLOTS};
 pub use spec::*;
+pub use stats_spec::{Expectation, ExpectedChange, Family, StatsSpec};
 
 use crate::error::InputError;
 use crate::prompts::PromptSet;

@@ -37,7 +37,7 @@ pub struct Until {
 }
 
 fn metrics_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    let one = super::spec::metric_schema(g);
+    let one = super::stats_spec::metric_schema(g);
     schemars::json_schema!({"type": "array", "items": one, "minItems": 1})
 }
 
