@@ -5,8 +5,7 @@
 mod common;
 
 use common::{bin, experiment, run, single_run};
-use infer_bench::experiment::LoadKind;
-use infer_bench::load::arrivals;
+use infer_bench::load::{arrivals, Arrivals};
 use infer_bench::results::read_run;
 use serde_json::Value;
 
@@ -49,9 +48,7 @@ trial: {requests: 300}
     for trial in 0..2 {
         // The schedule is the seed's, drawn again here independently.
         let expected = arrivals::offsets(
-            LoadKind::Poisson,
-            200.0,
-            1.0,
+            &Arrivals::Poisson { rate: 200.0 },
             Some(300),
             None,
             arrivals::trial_seed(11, trial),
@@ -101,6 +98,48 @@ trial: {requests: 300}
         "{achieved} vs {mean}"
     );
     assert!(base["send_lag_p99_ms"]["mean"].as_f64().is_some());
+}
+
+/// A linear ramp end to end: each request goes out when the ramp has made
+/// it due (Λ(t) = from·t + (rate − from)·t² / (2·over), then `rate`), and
+/// `validate` estimates the trial from that schedule.
+#[test]
+fn a_ramp_sends_each_request_when_the_ramp_makes_it_due() {
+    let out = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        out.path(),
+        "ramp.yaml",
+        r#"
+name: ramp
+seed: 5
+target: {builtin: sim, model: sim-q4_K_M, sim: {slots: 64, jitter: 0}}
+prompts: "{prompts}"
+load: {kind: ramp, from: 10, over: 2s}
+baseline: {rate: 50, input_tokens: 20, output_tokens: 2}
+repetitions: 1
+warmup: {requests: 1}
+trial: {requests: 80}
+"#,
+    );
+    let validate = bin().arg("validate").arg(&exp).assert().success();
+    let stdout = String::from_utf8_lossy(&validate.get_output().stdout).to_string();
+    // 60 due by 2 s, the other 19 at 50/s: the last at 2.38 s.
+    assert!(stdout.contains("estimate:       3s"), "{stdout}");
+    run(out.path(), &exp, &["--format", "json"], 0);
+    let data = read_run(&single_run(out.path(), "ramp")).unwrap();
+    let mut records = data.records.clone();
+    records.sort_by_key(|r| r.request);
+    assert_eq!(records.len(), 80);
+    let due = |t: f64| {
+        let r = t.min(2.0);
+        10.0 * r + 40.0 * r * r / 4.0 + 50.0 * (t - 2.0).max(0.0)
+    };
+    for (k, r) in records.iter().enumerate() {
+        let at = r.scheduled_s.unwrap();
+        assert!((due(at) - k as f64).abs() < 1e-6, "request {k} at {at}");
+        assert!(r.ok, "{:?}", r.error);
+    }
+    assert!((records[60].scheduled_s.unwrap() - 2.0).abs() < 1e-9);
 }
 
 #[test]
@@ -298,6 +337,26 @@ fn load_settings_that_contradict_each_other_exit_2() {
             "burst",
             "load: {kind: gamma, burstiness: 0}\nbaseline: {rate: 5}",
             "burstiness must be a number > 0",
+        ),
+        (
+            "ramp-nofrom",
+            "load: {kind: ramp, over: 10s}\nbaseline: {rate: 5}",
+            "a ramp needs 'from'",
+        ),
+        (
+            "ramp-noover",
+            "load: {kind: ramp, from: 1}\nbaseline: {rate: 5}",
+            "a ramp needs 'over'",
+        ),
+        (
+            "ramp-negative",
+            "load: {kind: ramp, from: -1, over: 10s}\nbaseline: {rate: 5}",
+            "from must be a rate of at least 0",
+        ),
+        (
+            "from-not-ramp",
+            "load: {kind: poisson, from: 1}\nbaseline: {rate: 5}",
+            "expected 'kind: ramp'",
         ),
         (
             "price",

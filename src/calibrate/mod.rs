@@ -15,8 +15,8 @@ pub use sim_process::SimProcess;
 use crate::cli::CalibrateArgs;
 use crate::client::{Client, ClientConfig, GenRequest};
 use crate::error::InputError;
-use crate::experiment::{Api, LoadKind};
-use crate::load::{self, TrialLoad};
+use crate::experiment::Api;
+use crate::load::{self, Arrivals, LoadModel, TrialLoad, Work};
 use crate::monitor;
 use crate::results::{Host, Record};
 use crate::sim::Truth;
@@ -209,22 +209,20 @@ enum Point {
     Open(f64),
 }
 
-fn requests(n: usize, tokens: u64, tag: &str) -> Arc<Vec<GenRequest>> {
-    Arc::new(
-        (0..n)
-            .map(|i| GenRequest {
-                model: "sim".into(),
-                prompt: format!("calibration {tag} request {i}: the keeper lit the lamp"),
-                batch: Vec::new(),
-                system: None,
-                max_tokens: Some(tokens),
-                exact_output: true,
-                params: Default::default(),
-                requested_output_tokens: Some(tokens),
-                ..Default::default()
-            })
-            .collect(),
-    )
+fn requests(n: usize, tokens: u64, tag: &str) -> Vec<GenRequest> {
+    (0..n)
+        .map(|i| GenRequest {
+            model: "sim".into(),
+            prompt: format!("calibration {tag} request {i}: the keeper lit the lamp"),
+            batch: Vec::new(),
+            system: None,
+            max_tokens: Some(tokens),
+            exact_output: true,
+            params: Default::default(),
+            requested_output_tokens: Some(tokens),
+            ..Default::default()
+        })
+        .collect()
 }
 
 async fn measure(
@@ -235,9 +233,14 @@ async fn measure(
     log_path: &Path,
     request_s: f64,
 ) -> anyhow::Result<(Row, bool)> {
-    let (n, in_flight, offsets) = shape(args, point, request_s);
+    let (n, in_flight, model) = shape(args, point, request_s);
     // Warm up as many connections as the point will hold open.
-    let warm = load::warm_up(client.clone(), requests(in_flight, 2, "warm-up"), in_flight).await;
+    let warm = load::warm_up(
+        client.clone(),
+        Arc::new(requests(in_flight, 2, "warm-up")),
+        in_flight,
+    )
+    .await;
     if let Some(failed) = warm.iter().find(|o| !o.ok) {
         anyhow::bail!(
             "calibration warm-up failed: {}",
@@ -250,21 +253,16 @@ async fn measure(
         trial: 0,
         config: 0,
         repetition: 0,
-        concurrency: in_flight,
         requests: Some(n),
         duration: None,
         batch: 1,
-        // Streams of one fixed length would otherwise all send in the same
-        // instant, round after round: spread them over one request's time,
-        // as a real server's varying lengths would.
-        ramp: Duration::from_secs_f64(request_s),
     };
     let measured = requests(n, args.tokens, "measured");
     let own_peak = monitor::reset_own_peak_rss();
     let cpu_before = monitor::own_cpu_s();
     let sim_before = sim.cpu_s();
     let start = Instant::now();
-    drive(client, measured, trial, offsets.as_deref(), log_path).await?;
+    drive(client, measured, trial, &model, log_path).await?;
     let wall_s = start.elapsed().as_secs_f64();
     let usage = Usage {
         wall_s,
@@ -292,38 +290,53 @@ async fn measure(
     Ok((row, own_peak))
 }
 
-/// A point's requests, how many are in flight at most, and an open loop's
-/// arrival offsets.
-fn shape(args: &CalibrateArgs, point: Point, request_s: f64) -> (usize, usize, Option<Vec<f64>>) {
+/// A point's requests, how many are in flight at most, and its load model.
+fn shape(args: &CalibrateArgs, point: Point, request_s: f64) -> (usize, usize, LoadModel) {
     match point {
-        Point::Closed(c) => ((c * args.rounds).max(MIN_REQUESTS), c, None),
+        Point::Closed(c) => {
+            let model = LoadModel::Closed {
+                concurrency: c,
+                // Streams of one fixed length would otherwise all send in
+                // the same instant, round after round: spread them over one
+                // request's time, as a real server's varying lengths would.
+                stagger: Duration::from_secs_f64(request_s),
+            };
+            ((c * args.rounds).max(MIN_REQUESTS), c, model)
+        }
         Point::Open(rate) => {
             let n = ((rate * args.seconds).round() as usize).max(2);
-            let offsets = load::arrivals::offsets(LoadKind::Poisson, rate, 1.0, Some(n), None, 7);
             let in_flight = ((rate * request_s).ceil() as usize).clamp(1, n);
-            (n, in_flight, Some(offsets))
+            let model = LoadModel::Open {
+                arrivals: Arrivals::Poisson { rate },
+                max_in_flight: None,
+            };
+            (n, in_flight, model)
         }
     }
 }
+
+/// The arrivals' seed of every open point, so that two calibrations send
+/// at the same offsets.
+const ARRIVALS_SEED: u64 = 7;
 
 /// Run the point's load through the run's own path, its records streamed
 /// to `log_path` as a run's are: the log is part of the harness.
 async fn drive(
     client: &Arc<Client>,
-    measured: Arc<Vec<GenRequest>>,
+    measured: Vec<GenRequest>,
     trial: TrialLoad,
-    offsets: Option<&[f64]>,
+    model: &LoadModel,
     log_path: &Path,
 ) -> anyhow::Result<()> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Record>(4096);
-    let work = async {
-        match offsets {
-            Some(offsets) => {
-                load::open_loop(client.clone(), measured, trial, offsets, None, tx).await
-            }
-            None => load::closed_loop(client.clone(), measured, trial, tx).await,
-        }
-    };
+    let work = load::run(
+        model,
+        client.clone(),
+        Work::Pool(measured),
+        trial,
+        ARRIVALS_SEED,
+        tx,
+    );
     let file = std::fs::File::create(log_path)
         .with_context(|| format!("creating {}", log_path.display()))?;
     let log = async {

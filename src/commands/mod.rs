@@ -10,6 +10,7 @@ mod slurm;
 
 use crate::cli::Command;
 use crate::experiment::{self, LoadedExperiment};
+use crate::load;
 use crate::plan;
 use crate::runner::{self, RunOptions};
 use std::path::Path;
@@ -316,7 +317,8 @@ fn round_secs(d: Duration) -> Duration {
 }
 
 /// A rough duration: the sim's own latency model for `builtin: sim`, or an
-/// assumed 50 tokens/s per stream and 1000 prompt tokens/s for real servers.
+/// assumed 50 tokens/s per stream and 1000 prompt tokens/s for real servers,
+/// each trial's time taken from its load model (`load::trial_seconds`).
 fn estimate_duration(l: &LoadedExperiment, plan: &plan::Plan) -> (Duration, &'static str) {
     let e = &l.experiment;
     let sim = e
@@ -326,46 +328,19 @@ fn estimate_duration(l: &LoadedExperiment, plan: &plan::Plan) -> (Duration, &'st
     let mut total = 0.0;
     for trial in &plan.trials {
         let c = plan.config_of(trial);
-        let typical = c
-            .values
-            .get("workload")
-            .and_then(|w| e.workloads.get(&w.to_string()))
-            .map(|w| w.typical())
-            .unwrap_or_default();
-        let input = c
-            .input_tokens()
-            .map(|v| v as f64)
-            .or(typical.input_tokens)
-            .unwrap_or(100.0);
-        let output = c
-            .output_tokens()
-            .map(|v| v as f64)
-            .or(typical.output_tokens)
-            .unwrap_or(runner::DEFAULT_MAX_TOKENS as f64);
-        let conc = c.concurrency() as f64;
-        let request_s = match &sim {
-            Some(m) => {
-                let active = conc.min(m.slots as f64) as usize;
-                (m.prefill_ms(input as usize, 1.0)
-                    + (output - 1.0).max(0.0) * m.gap_ms(active, 1.0))
-                    / 1000.0
-            }
-            None => input / 1000.0 + output / 50.0,
-        } + typical.think_s;
-        // Requests beyond the server's parallelism wait; a closed loop with c
-        // in flight completes about min(c, slots) requests per request time.
-        let parallel = sim
-            .as_ref()
-            .map_or(conc, |m| conc.min(m.slots as f64))
-            .max(1.0);
-        let warm = f64::from(e.warmup.requests) * request_s / parallel;
-        let measured = match (e.trial.requests, e.trial.duration) {
-            (Some(n), Some(d)) => (f64::from(n) * request_s / parallel).min(d.0.as_secs_f64()),
-            (Some(n), None) => f64::from(n) * request_s / parallel,
-            (None, Some(d)) => d.0.as_secs_f64(),
-            (None, None) => 0.0,
+        let pace = pace_of(l, c, sim.as_ref());
+        let model = load::LoadModel::of(l, c);
+        let warm_up = load::LoadModel::Closed {
+            concurrency: c.concurrency(),
+            stagger: Duration::ZERO,
         };
-        total += warm + measured;
+        let warm = Some(e.warmup.requests as usize);
+        total += load::trial_seconds(&warm_up, warm, None, pace, None);
+        let (requests, span) = match l.workload_of(c).and_then(|w| w.trace.as_ref()) {
+            Some(rows) => trace_size(rows, e.trial.duration.map(|d| d.0)),
+            None => (e.trial.requests.map(|n| n as usize), None),
+        };
+        total += load::trial_seconds(&model, requests, e.trial.duration.map(|d| d.0), pace, span);
     }
     let basis = if sim.is_some() {
         "from the sim's latency model"
@@ -373,6 +348,51 @@ fn estimate_duration(l: &LoadedExperiment, plan: &plan::Plan) -> (Duration, &'st
         "assuming ~50 output tok/s per stream; a guess until a first run"
     };
     (Duration::from_secs_f64(total), basis)
+}
+
+/// A trace's requests within the trial's duration, and the last one's arrival.
+fn trace_size(
+    rows: &[crate::workload::TraceRow],
+    duration: Option<Duration>,
+) -> (Option<usize>, Option<f64>) {
+    let end = duration.map_or(f64::INFINITY, |d| d.as_secs_f64());
+    let within: Vec<f64> = rows.iter().map(|r| r.at_s).filter(|at| *at < end).collect();
+    (Some(within.len()), within.last().copied())
+}
+
+/// One request's time alone, from the lengths the configuration (or its
+/// workload) asks for, and the server's slots where the sim says.
+fn pace_of(
+    l: &LoadedExperiment,
+    c: &plan::Configuration,
+    sim: Option<&crate::experiment::SimModel>,
+) -> load::Pace {
+    let typical = l
+        .workload_of(c)
+        .map(|w| w.spec.typical())
+        .unwrap_or_default();
+    let input = c
+        .input_tokens()
+        .map(|v| v as f64)
+        .or(typical.input_tokens)
+        .unwrap_or(100.0);
+    let output = c
+        .output_tokens()
+        .map(|v| v as f64)
+        .or(typical.output_tokens)
+        .unwrap_or(runner::DEFAULT_MAX_TOKENS as f64);
+    let request_s = match sim {
+        Some(m) => {
+            let active = (c.concurrency() as f64).min(m.slots as f64) as usize;
+            (m.prefill_ms(input as usize, 1.0) + (output - 1.0).max(0.0) * m.gap_ms(active, 1.0))
+                / 1000.0
+        }
+        None => input / 1000.0 + output / 50.0,
+    } + typical.think_s;
+    load::Pace {
+        request_s,
+        server_slots: sim.map(|m| m.slots as f64),
+    }
 }
 
 fn print_plan(path: &Path, json: bool, shards: Option<usize>) -> anyhow::Result<()> {

@@ -208,6 +208,10 @@ pub enum LoadKind {
     Gamma,
     /// Open loop: one arrival every 1 / `rate` seconds.
     Constant,
+    /// Open loop: the rate moves linearly from `from` to `rate` over
+    /// `over`, then holds at `rate`; arrivals evenly spaced in the ramp's
+    /// own time (arrival k when k requests are due).
+    Ramp,
 }
 
 impl LoadKind {
@@ -241,6 +245,12 @@ pub struct OpenLoad {
     /// wait is recorded as queueing). Unlimited when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_in_flight: Option<u32>,
+    /// `ramp` only: requests per second at the trial's start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<f64>,
+    /// `ramp` only: how long the rate takes to reach `rate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over: Option<HumanDuration>,
 }
 
 fn default_burstiness() -> f64 {
@@ -263,9 +273,14 @@ impl LoadSpec {
     }
 
     pub fn max_in_flight(&self) -> Option<u32> {
+        self.details().and_then(|d| d.max_in_flight)
+    }
+
+    /// The details written beside the kind, if any.
+    pub fn details(&self) -> Option<&OpenLoad> {
         match self {
             LoadSpec::Kind(_) => None,
-            LoadSpec::Detailed(d) => d.max_in_flight,
+            LoadSpec::Detailed(d) => Some(d),
         }
     }
 }

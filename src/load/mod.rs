@@ -1,15 +1,23 @@
-//! Load generation: warm-up, then a closed loop of `concurrency` requests in
-//! flight or an open loop of scheduled arrivals (`open_loop`). The request
-//! path only timestamps and sends its record down the caller's channel; the
-//! caller streams them to disk as they come, so a trial's memory does not
-//! grow with its length.
+//! Load generation: warm-up, then the trial's requests as its load model
+//! issues them ([`LoadModel`], dispatched in [`run`] alone): a closed loop
+//! of `concurrency` streams, an open loop of drawn arrivals, a trace's own
+//! arrivals, or conversations. Every loop shares one skeleton (`crew`): the
+//! trial's bounds, cancellation at its cut-off, and a record for a request
+//! whose task died. The request path only timestamps and sends its record
+//! down the caller's channel; the caller streams them to disk as they come,
+//! so a trial's memory does not grow with its length.
 
 pub mod arrivals;
+mod closed_loop;
+mod crew;
+mod estimate;
+mod model;
 mod open_loop;
 mod sessions;
 
-pub use open_loop::open_loop;
-pub use sessions::{sessions, Conversations, SESSION_BROKEN};
+pub use estimate::{trial_seconds, Pace};
+pub use model::{Arrivals, LoadModel};
+pub use sessions::{Conversations, SESSION_BROKEN};
 
 use crate::client::{Client, GenRequest, Outcome};
 use crate::record::{Record, RequestSlot};
@@ -25,24 +33,19 @@ use tokio::time::Instant;
 /// the server does.
 pub const TRIAL_END_GRACE: Duration = Duration::from_secs(5);
 
-/// What one trial asks of the load generator.
-#[derive(Debug, Clone)]
+/// What one trial asks of the load generator, whatever its model.
+#[derive(Debug, Clone, Copy)]
 pub struct TrialLoad {
     pub trial: usize,
     pub config: usize,
     pub repetition: u32,
-    pub concurrency: usize,
     /// Stop after this many requests (if set)...
     pub requests: Option<usize>,
     /// ...or once this much time has passed (if set), whichever comes first.
     pub duration: Option<Duration>,
     /// Prompts per request (`batch_size`).
     pub batch: usize,
-    /// Closed loop: stream k of n starts k/n of this after the first, so
-    /// that streams of equal length do not all send in the same instant.
-    pub ramp: Duration,
 }
-
 impl TrialLoad {
     /// Where request `i` of this trial sits, and what `req` asks for.
     pub fn slot(&self, i: usize, req: &GenRequest) -> RequestSlot {
@@ -88,59 +91,84 @@ pub async fn warm_up(
     outcomes
 }
 
-/// Closed loop: each of `concurrency` workers sends its next request as soon
-/// as its previous one ends, until the trial's count or duration is reached.
-/// Requests cycle through `requests` when a duration outlasts the pool.
-/// Returns how many requests were sent: each of them is one record.
-pub async fn closed_loop(
+/// A trial's measured requests, in the shape its load model sends them.
+pub enum Work {
+    /// Sent in order, cycled when a duration outlasts the pool.
+    Pool(Vec<GenRequest>),
+    /// A trace's requests, each with its arrival in seconds after the start.
+    Timed {
+        requests: Vec<GenRequest>,
+        at_s: Vec<f64>,
+    },
+    Conversations(Conversations),
+}
+
+/// Issue `work` under `model`: the one dispatch of every load model. An
+/// open loop draws its arrivals from `seed`. Returns how many requests were
+/// sent (or planned into records): each of them is one record.
+pub async fn run(
+    model: &LoadModel,
     client: Arc<Client>,
-    requests: Arc<Vec<GenRequest>>,
+    work: Work,
     load: TrialLoad,
+    seed: u64,
     records: mpsc::Sender<Record>,
 ) -> usize {
-    let limit = load.requests.unwrap_or(usize::MAX);
-    let start = Instant::now();
-    let deadline = load.duration.map(|d| start + d);
-    let cutoff = deadline.map(|d| d + TRIAL_END_GRACE);
-    let next = Arc::new(AtomicUsize::new(0));
-    let sent = Arc::new(AtomicUsize::new(0));
-    let mut set = JoinSet::new();
-    let streams = load.concurrency.max(1);
-    for k in 0..streams {
-        let first = start + load.ramp.mul_f64(k as f64 / streams as f64);
-        let (client, requests, next, sent, tx, load) = (
-            client.clone(),
-            requests.clone(),
-            next.clone(),
-            sent.clone(),
-            records.clone(),
-            load.clone(),
-        );
-        set.spawn(async move {
-            tokio::time::sleep_until(first).await;
-            loop {
-                if deadline.is_some_and(|d| Instant::now() >= d) || requests.is_empty() {
-                    break;
-                }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= limit {
-                    break;
-                }
-                sent.fetch_add(1, Ordering::Relaxed);
-                let req = &requests[i % requests.len()];
-                let outcome = client.generate_until(req, cutoff).await;
-                let sent_s = outcome.sent.duration_since(start).as_secs_f64();
-                if tx
-                    .send(outcome.into_record(load.slot(i, req), sent_s))
-                    .await
-                    .is_err()
-                {
-                    break;
-                }
-            }
-        });
+    use closed_loop::closed_loop;
+    use open_loop::open_loop;
+    match (model, work) {
+        (
+            LoadModel::Closed {
+                concurrency,
+                stagger,
+            },
+            Work::Pool(requests),
+        ) => {
+            let shape = (*concurrency, *stagger);
+            closed_loop(client, Arc::new(requests), load, shape, records).await
+        }
+        (
+            LoadModel::Open {
+                arrivals,
+                max_in_flight,
+            },
+            Work::Pool(requests),
+        ) => {
+            let at_s = arrivals::offsets(arrivals, load.requests, load.duration, seed);
+            let requests = Arc::new(requests);
+            open_loop(client, requests, load, &at_s, *max_in_flight, records).await
+        }
+        (LoadModel::Trace { max_in_flight }, Work::Timed { requests, at_s }) => {
+            let requests = Arc::new(requests);
+            open_loop(client, requests, load, &at_s, *max_in_flight, records).await
+        }
+        (LoadModel::Sessions { concurrency }, Work::Conversations(c)) => {
+            sessions::sessions(client, Arc::new(c), load, *concurrency, records).await
+        }
+        (model, work) => mismatch(model, work, &load, records).await,
     }
-    drop(records);
-    while set.join_next().await.is_some() {}
-    sent.load(Ordering::Relaxed)
+}
+
+/// Work of another shape than its model's (a bug of the caller): each
+/// request is still one record, failed and unsent.
+async fn mismatch(
+    model: &LoadModel,
+    work: Work,
+    load: &TrialLoad,
+    records: mpsc::Sender<Record>,
+) -> usize {
+    let requests: Vec<GenRequest> = match work {
+        Work::Pool(r) | Work::Timed { requests: r, .. } => r,
+        Work::Conversations(c) => c.turns.into_iter().flatten().collect(),
+    };
+    let n = load.requests.unwrap_or(requests.len()).min(requests.len());
+    let reason =
+        format!("client error (a bug): the {model:?} load model got requests of another shape");
+    for (i, req) in requests.iter().take(n).enumerate() {
+        let outcome = Outcome::failed(Instant::now(), reason.clone());
+        let _ = records
+            .send(outcome.into_record(load.slot(i, req), 0.0))
+            .await;
+    }
+    n
 }

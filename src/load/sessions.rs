@@ -4,7 +4,8 @@
 //! time. A turn whose predecessor failed has no history to send: it is
 //! recorded as failed, unsent, so each planned request is still one record.
 
-use super::{TrialLoad, TRIAL_END_GRACE};
+use super::crew::{Crew, Hand};
+use super::TrialLoad;
 use crate::client::{Client, GenRequest, Outcome};
 use crate::record::Record;
 use crate::workload::{Message, Role};
@@ -12,7 +13,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 /// The error of a turn not sent because an earlier one failed.
@@ -30,85 +30,110 @@ pub struct Conversations {
 
 /// Run the conversations; returns how many requests were planned into
 /// records (sent or not), each of them one record.
-pub async fn sessions(
+pub(super) async fn sessions(
     client: Arc<Client>,
     conversations: Arc<Conversations>,
     load: TrialLoad,
+    concurrency: usize,
     records: mpsc::Sender<Record>,
 ) -> usize {
-    let start = Instant::now();
-    let deadline = load.duration.map(|d| start + d);
-    let cutoff = deadline.map(|d| d + TRIAL_END_GRACE);
+    let mut crew = Crew::new(load.duration, records);
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
-    let mut set = JoinSet::new();
-    for _ in 0..load.concurrency.max(1) {
-        let (client, all, next, done, tx, load) = (
+    for _ in 0..concurrency.max(1) {
+        let (client, all, next, done, hand) = (
             client.clone(),
             conversations.clone(),
             next.clone(),
             done.clone(),
-            records.clone(),
-            load.clone(),
+            crew.hand(),
         );
-        set.spawn(async move {
-            loop {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
+        crew.spawn(async move {
+            while !hand.bounds.over() {
+                let s = next.fetch_add(1, Ordering::Relaxed);
+                if s >= all.turns.len() {
                     break;
                 }
-                let s = next.fetch_add(1, Ordering::Relaxed);
-                let Some(turns) = all.turns.get(s) else { break };
-                // Request numbers: the turns of earlier sessions come first.
-                let base: usize = all.turns[..s].iter().map(Vec::len).sum();
-                let mut history: Vec<Message> = Vec::new();
-                let mut broken = false;
-                for (k, turn) in turns.iter().enumerate() {
-                    let mut slot = load.slot(base + k, turn);
-                    slot.session = Some(s as u64);
-                    slot.turn = Some(k as u32 + 1);
-                    if broken {
-                        let outcome = Outcome::failed(Instant::now(), SESSION_BROKEN.into());
-                        let sent_s = outcome.sent.duration_since(start).as_secs_f64();
-                        done.fetch_add(1, Ordering::Relaxed);
-                        let _ = tx.send(outcome.into_record(slot, sent_s)).await;
-                        continue;
-                    }
-                    if k > 0 {
-                        // A duration that ends mid-session ends the session.
-                        if !all.think_time.is_zero() {
-                            tokio::time::sleep(all.think_time).await;
-                        }
-                        if deadline.is_some_and(|d| Instant::now() >= d) {
-                            break;
-                        }
-                    }
-                    let mut req = turn.clone();
-                    req.history = history.clone();
-                    req.keep_text = true;
-                    if let Some(h) = &all.header {
-                        req.headers.push((h.clone(), format!("{}-{s}", load.trial)));
-                    }
-                    done.fetch_add(1, Ordering::Relaxed);
-                    let mut outcome = client.generate_until(&req, cutoff).await;
-                    let reply = outcome.text.take();
-                    broken = !outcome.ok;
-                    let sent_s = outcome.sent.duration_since(start).as_secs_f64();
-                    if tx.send(outcome.into_record(slot, sent_s)).await.is_err() {
-                        return;
-                    }
-                    history.push(Message {
-                        role: Role::User,
-                        content: req.prompt,
-                    });
-                    history.push(Message {
-                        role: Role::Assistant,
-                        content: reply.unwrap_or_default(),
-                    });
+                let session = Session {
+                    client: &client,
+                    all: &all,
+                    load: &load,
+                    hand: &hand,
+                    done: &done,
+                };
+                if !session.converse(s).await {
+                    return;
                 }
             }
         });
     }
-    drop(records);
-    while set.join_next().await.is_some() {}
+    crew.finish().await;
     done.load(Ordering::Relaxed)
+}
+
+/// What a conversation needs from its worker.
+struct Session<'a> {
+    client: &'a Client,
+    all: &'a Conversations,
+    load: &'a TrialLoad,
+    hand: &'a Hand,
+    done: &'a AtomicUsize,
+}
+
+impl Session<'_> {
+    /// Conversation `s`, turn by turn; false once records have nowhere to go.
+    async fn converse(&self, s: usize) -> bool {
+        let turns = &self.all.turns[s];
+        // Request numbers: the turns of earlier sessions come first.
+        let base: usize = self.all.turns[..s].iter().map(Vec::len).sum();
+        let mut history: Vec<Message> = Vec::new();
+        let mut broken = false;
+        for (k, turn) in turns.iter().enumerate() {
+            let mut slot = self.load.slot(base + k, turn);
+            slot.session = Some(s as u64);
+            slot.turn = Some(k as u32 + 1);
+            if broken {
+                let outcome = Outcome::failed(Instant::now(), SESSION_BROKEN.into());
+                self.done.fetch_add(1, Ordering::Relaxed);
+                let _ = self.hand.send_outcome(outcome, slot).await;
+                continue;
+            }
+            if k > 0 {
+                // A duration that ends mid-session ends the session.
+                if !self.all.think_time.is_zero() {
+                    tokio::time::sleep(self.all.think_time).await;
+                }
+                if self.hand.bounds.over() {
+                    break;
+                }
+            }
+            let mut req = turn.clone();
+            req.history = history.clone();
+            req.keep_text = true;
+            if let Some(h) = &self.all.header {
+                req.headers
+                    .push((h.clone(), format!("{}-{s}", self.load.trial)));
+            }
+            self.done.fetch_add(1, Ordering::Relaxed);
+            self.hand.hold(slot, Instant::now());
+            let mut outcome = self
+                .client
+                .generate_until(&req, self.hand.bounds.cutoff)
+                .await;
+            let reply = outcome.text.take();
+            broken = !outcome.ok;
+            if !self.hand.send_outcome(outcome, slot).await {
+                return false;
+            }
+            history.push(Message {
+                role: Role::User,
+                content: req.prompt,
+            });
+            history.push(Message {
+                role: Role::Assistant,
+                content: reply.unwrap_or_default(),
+            });
+        }
+        true
+    }
 }

@@ -6,7 +6,7 @@
 use super::compose::Composer;
 use crate::client::{Client, GenRequest};
 use crate::experiment::LoadedExperiment;
-use crate::load::Conversations;
+use crate::load::{Conversations, Work};
 use crate::plan::{Configuration, Trial};
 use crate::prompts::template;
 use crate::workload::{Ask, Kind, Workload};
@@ -16,14 +16,11 @@ use std::time::Duration;
 /// Requests for a trial's warm-up and for its measurement.
 pub struct Prepared {
     pub warmup: Vec<GenRequest>,
-    pub measured: Vec<GenRequest>,
+    /// The measured requests, shaped as the trial's load model sends them.
+    pub work: Work,
     /// The trial's own request count, where it has one (a count, a trace's
-    /// rows); none where a duration ends it and `measured` is a pool.
+    /// rows); none where a duration ends it and the requests are a pool.
     pub planned: Option<usize>,
-    /// A trace: each measured request's arrival, seconds after the start.
-    pub arrivals: Option<Vec<f64>>,
-    /// Sessions: the conversations, turn by turn.
-    pub sessions: Option<Conversations>,
 }
 
 /// Prompts prepared for a trial that runs by duration only, cycled if the
@@ -79,48 +76,60 @@ pub async fn prepare(
     let measured = composer
         .requests(&template, &shapes.measured, first, batch)
         .await?;
-    let arrivals: Option<Vec<f64>> = (w.kind == Kind::Trace).then(|| {
-        let end = e
-            .trial
-            .duration
-            .map_or(f64::INFINITY, |d| d.0.as_secs_f64());
-        shapes
-            .measured
-            .iter()
-            .filter_map(|s| s.at_s)
-            .filter(|at| *at < end)
-            .collect()
-    });
+    let arrivals = (w.kind == Kind::Trace).then(|| trace_arrivals(e, &shapes.measured));
     let planned = match (&arrivals, requests) {
         (Some(a), _) => Some(a.len()),
         (None, Some(_)) => Some(measured.len()),
         (None, None) => None,
     };
-    // A session's turns go to its conversation; the loop sends nothing else.
-    let (measured, sessions) = match (&w.spec.sessions, w.kind) {
-        (Some(s), Kind::Sessions) => {
-            let mut turns = measured.into_iter();
-            let conversations = shapes
-                .sessions
-                .iter()
-                .map(|c| turns.by_ref().take(c.turns.len()).collect())
-                .collect();
-            let conversations = Conversations {
-                turns: conversations,
-                think_time: s.think_time.map_or(Duration::ZERO, |d| d.0),
-                header: s.session_header.clone(),
-            };
-            (Vec::new(), Some(conversations))
-        }
-        _ => (measured, None),
+    let work = match (arrivals, &w.spec.sessions, w.kind) {
+        (Some(at_s), _, _) => Work::Timed {
+            requests: measured,
+            at_s,
+        },
+        (None, Some(s), Kind::Sessions) => Work::Conversations(conversations(measured, &shapes, s)),
+        _ => Work::Pool(measured),
     };
     Ok(Prepared {
         warmup,
-        measured,
+        work,
         planned,
-        arrivals,
-        sessions,
     })
+}
+
+/// A trace's arrivals that fall within the trial's duration.
+fn trace_arrivals(
+    e: &crate::experiment::Experiment,
+    measured: &[crate::workload::Shape],
+) -> Vec<f64> {
+    let end = e
+        .trial
+        .duration
+        .map_or(f64::INFINITY, |d| d.0.as_secs_f64());
+    measured
+        .iter()
+        .filter_map(|s| s.at_s)
+        .filter(|at| *at < end)
+        .collect()
+}
+
+/// A session's turns go to its conversation; the loop sends nothing else.
+fn conversations(
+    measured: Vec<GenRequest>,
+    shapes: &crate::workload::TrialShapes,
+    spec: &crate::workload::Sessions,
+) -> Conversations {
+    let mut turns = measured.into_iter();
+    let conversations = shapes
+        .sessions
+        .iter()
+        .map(|c| turns.by_ref().take(c.turns.len()).collect())
+        .collect();
+    Conversations {
+        turns: conversations,
+        think_time: spec.think_time.map_or(Duration::ZERO, |d| d.0),
+        header: spec.session_header.clone(),
+    }
 }
 
 /// String fields are templates; a rendered number or boolean is sent as one.

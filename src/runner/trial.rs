@@ -4,7 +4,7 @@
 use super::prepare;
 use super::session::Connection;
 use crate::experiment::LoadedExperiment;
-use crate::load::{self, TrialLoad};
+use crate::load::{self, LoadModel, TrialLoad};
 use crate::monitor::{self, Targets};
 use crate::plan::{Configuration, Trial};
 use crate::record::Record;
@@ -35,74 +35,29 @@ pub(super) async fn run_one_trial(
     let prepared = prepare::prepare(l, &conn.client, config, trial)
         .await
         .with_context(|| format!("trial {} ({})", trial.index, config.label))?;
-    let concurrency = config.concurrency();
-    let warm = load::warm_up(conn.client.clone(), Arc::new(prepared.warmup), concurrency).await;
-    if !warm.is_empty() && warm.iter().all(|o| !o.ok) {
-        let reason =
-            crate::redact::for_terminal(warm[0].error.as_deref().unwrap_or_default()).into_owned();
-        anyhow::bail!(
-            "trial {} ({}): every warm-up request failed, first: {reason}",
-            trial.index,
-            config.label
-        );
-    }
+    warm_up(conn, prepared.warmup, config, trial).await?;
     let trial_load = TrialLoad {
         trial: trial.index,
         config: config.index,
         repetition: trial.repetition,
-        concurrency,
         requests: prepared.planned,
         duration: e.trial.duration.map(|d| d.0),
         batch: config.batch_size(),
-        ramp: std::time::Duration::ZERO,
     };
-    let measured = Arc::new(prepared.measured);
-    let kind = e.load.kind();
-    let rate = config
-        .values
-        .get("rate")
-        .and_then(crate::level::Level::as_f64)
-        .filter(|_| kind.is_open() && prepared.arrivals.is_none());
-    let cap = e.load.max_in_flight().map(|n| n as usize);
+    let model = LoadModel::of(l, config);
+    let seed = load::arrivals::trial_seed(e.seed, trial.index);
     // The load sends each record down `tx` as its request ends; they go
     // to the log at once, and only a bounded tally stays in memory.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Record>(4096);
-    let client = conn.client.clone();
-    let work = async {
-        // A trace brings its own arrival times; sessions their own turns.
-        if let Some(offsets) = &prepared.arrivals {
-            return load::open_loop(client, measured, trial_load, offsets, cap, tx).await;
-        }
-        if let Some(conversations) = prepared.sessions {
-            return load::sessions(client, Arc::new(conversations), trial_load, tx).await;
-        }
-        match rate {
-            Some(rate) => {
-                let offsets = load::arrivals::offsets(
-                    kind,
-                    rate,
-                    e.load.burstiness(),
-                    trial_load.requests,
-                    trial_load.duration,
-                    load::arrivals::trial_seed(e.seed, trial.index),
-                );
-                load::open_loop(client, measured, trial_load, &offsets, cap, tx).await
-            }
-            None => load::closed_loop(client, measured, trial_load, tx).await,
-        }
-    };
-    let log = async {
-        let mut tally = Tally::default();
-        let mut failed_write = None;
-        while let Some(r) = rx.recv().await {
-            tally.add(&r);
-            finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if failed_write.is_none() {
-                failed_write = writer.record(&r).err();
-            }
-        }
-        (tally, failed_write)
-    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<Record>(4096);
+    let work = load::run(
+        &model,
+        conn.client.clone(),
+        prepared.work,
+        trial_load,
+        seed,
+        tx,
+    );
+    let log = log_records(rx, writer, finished);
     let ((sent, samples), (tally, failed_write)) =
         tokio::join!(monitor::during(targets, trial.index, work), log);
     if let Some(e) = failed_write {
@@ -126,5 +81,49 @@ pub(super) async fn run_one_trial(
         );
     }
     writer.trial_done(trial.index, tally.records, &samples)?;
-    Ok(TrialRun { tally, rate })
+    Ok(TrialRun {
+        tally,
+        rate: model.rate(),
+    })
+}
+
+/// The warm-up (not recorded) at the configuration's concurrency; a server
+/// that fails every warm-up request ends the trial before it is measured.
+async fn warm_up(
+    conn: &Connection,
+    warmup: Vec<crate::client::GenRequest>,
+    config: &Configuration,
+    trial: &Trial,
+) -> anyhow::Result<()> {
+    let concurrency = config.concurrency();
+    let warm = load::warm_up(conn.client.clone(), Arc::new(warmup), concurrency).await;
+    if !warm.is_empty() && warm.iter().all(|o| !o.ok) {
+        let reason =
+            crate::redact::for_terminal(warm[0].error.as_deref().unwrap_or_default()).into_owned();
+        anyhow::bail!(
+            "trial {} ({}): every warm-up request failed, first: {reason}",
+            trial.index,
+            config.label
+        );
+    }
+    Ok(())
+}
+
+/// Each record to the log as it comes, a bounded tally kept; the first
+/// failed write is kept to report once the load is over.
+async fn log_records(
+    mut rx: tokio::sync::mpsc::Receiver<Record>,
+    writer: &mut RunWriter,
+    finished: Arc<AtomicUsize>,
+) -> (Tally, Option<anyhow::Error>) {
+    let mut tally = Tally::default();
+    let mut failed_write = None;
+    while let Some(r) = rx.recv().await {
+        tally.add(&r);
+        finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if failed_write.is_none() {
+            failed_write = writer.record(&r).err();
+        }
+    }
+    (tally, failed_write)
 }

@@ -40,11 +40,12 @@ impl Validator<'_> {
                     "max_in_flight must be at least 1",
                 ));
             }
+            self.ramp()?;
         } else {
             if has("rate") {
                 return Err(self.err(
                     &[section("rate"), "rate"],
-                    "'rate' needs an open loop, expected 'load: poisson' (or gamma, constant) beside it",
+                    "'rate' needs an open loop, expected 'load: poisson' (or gamma, constant, ramp) beside it",
                 ));
             }
             if matches!(e.load, crate::experiment::LoadSpec::Detailed(_)) {
@@ -58,6 +59,46 @@ impl Validator<'_> {
             return Err(self.err(
                 &[section("batch_size"), "batch_size"],
                 "batch_size sends a list of prompts in one request, which only api: completions takes",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A ramp needs where it starts and how long it takes; no other kind
+    /// takes either.
+    fn ramp(&self) -> Result<(), InputError> {
+        let load = &self.l.experiment.load;
+        let (from, over) = load.details().map_or((None, None), |d| (d.from, d.over));
+        if load.kind() != crate::experiment::LoadKind::Ramp {
+            let key = match (from, over) {
+                (Some(_), _) => "from",
+                (None, Some(_)) => "over",
+                (None, None) => return Ok(()),
+            };
+            return Err(self.err(
+                &["load", key],
+                "'from' and 'over' shape a ramp, expected 'kind: ramp' beside them",
+            ));
+        }
+        match from {
+            Some(f) if f >= 0.0 && f.is_finite() => {}
+            Some(_) => {
+                return Err(self.err(
+                    &["load", "from"],
+                    "from must be a rate of at least 0 requests per second",
+                ))
+            }
+            None => {
+                return Err(self.err(
+                    &["load"],
+                    "a ramp needs 'from' (requests per second at the trial's start) and 'over' (e.g. '30s'); it rises or falls to the configuration's rate",
+                ))
+            }
+        }
+        if over.is_none_or(|d| d.0.is_zero()) {
+            return Err(self.err(
+                &["load"],
+                "a ramp needs 'over', a duration longer than 0 (e.g. '30s'): how long the rate takes to move from 'from' to the configuration's rate",
             ));
         }
         Ok(())

@@ -1,0 +1,57 @@
+//! Closed loop: each of `concurrency` streams sends its next request as soon
+//! as its previous one ends, until the trial's count or duration is reached.
+//! Requests cycle through the pool when a duration outlasts it.
+
+use super::crew::Crew;
+use super::TrialLoad;
+use crate::client::{Client, GenRequest};
+use crate::record::Record;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// Returns how many requests were sent: each of them is one record.
+pub(super) async fn closed_loop(
+    client: Arc<Client>,
+    requests: Arc<Vec<GenRequest>>,
+    load: TrialLoad,
+    (concurrency, stagger): (usize, Duration),
+    records: mpsc::Sender<Record>,
+) -> usize {
+    let limit = load.requests.unwrap_or(usize::MAX);
+    let mut crew = Crew::new(load.duration, records);
+    let next = Arc::new(AtomicUsize::new(0));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let streams = concurrency.max(1);
+    for k in 0..streams {
+        let first = crew.bounds().start + stagger.mul_f64(k as f64 / streams as f64);
+        let (client, requests, next, sent, hand) = (
+            client.clone(),
+            requests.clone(),
+            next.clone(),
+            sent.clone(),
+            crew.hand(),
+        );
+        crew.spawn(async move {
+            tokio::time::sleep_until(first).await;
+            while !hand.bounds.over() && !requests.is_empty() {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= limit {
+                    break;
+                }
+                sent.fetch_add(1, Ordering::Relaxed);
+                let req = &requests[i % requests.len()];
+                let slot = load.slot(i, req);
+                hand.hold(slot, Instant::now());
+                let outcome = client.generate_until(req, hand.bounds.cutoff).await;
+                if !hand.send_outcome(outcome, slot).await {
+                    break;
+                }
+            }
+        });
+    }
+    crew.finish().await;
+    sent.load(Ordering::Relaxed)
+}
