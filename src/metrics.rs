@@ -31,6 +31,9 @@ pub struct Metric {
     pub charted: bool,
     /// Its axis starts at zero (amounts); latencies are drawn where the data is.
     pub from_zero: bool,
+    /// A column of the summary table (mean ± sd across trials) in every
+    /// format: the terminal, report.md and report.html.
+    pub tabled: bool,
 }
 
 impl Metric {
@@ -50,6 +53,11 @@ impl Metric {
 
     const fn zero_based(mut self) -> Metric {
         self.from_zero = true;
+        self
+    }
+
+    const fn tabled(mut self) -> Metric {
+        self.tabled = true;
         self
     }
 }
@@ -100,6 +108,7 @@ const fn metric(
         shown: false,
         charted: false,
         from_zero: false,
+        tabled: false,
     }
 }
 
@@ -114,7 +123,8 @@ pub const METRICS: &[Metric] = &[
     )
     .shown()
     .charted()
-    .zero_based(),
+    .zero_based()
+    .tabled(),
     metric(
         "requests_per_s",
         "req/s",
@@ -123,7 +133,8 @@ pub const METRICS: &[Metric] = &[
         "successful requests / the same wall time",
     )
     .charted()
-    .zero_based(),
+    .zero_based()
+    .tabled(),
     metric(
         "ttft_p50_ms",
         "TTFT p50 ms",
@@ -204,6 +215,34 @@ pub const METRICS: &[Metric] = &[
     ),
 ];
 
+/// Per-trial figures that describe how the load was offered rather than
+/// how the server did: summarised across trials like the headline metrics,
+/// never tested against the baseline.
+pub const DIAGNOSTICS: &[Metric] = &[
+    metric(
+        "achieved_rate_rps",
+        "sent req/s",
+        "requests/s",
+        AMOUNT,
+        "open loop: (requests − 1) / (last send − first send)",
+    ),
+    metric(
+        "send_lag_p99_ms",
+        "send lag p99 ms",
+        "ms",
+        LATENCY,
+        "open loop: 99th percentile of the client's own lateness, `queue_ms − wait_ms`",
+    ),
+];
+
+/// Every metric summarised across trials (`<column>_mean`, `<column>_sd`
+/// in summary.csv, and one entry each in summary.json's configurations):
+/// the headline metrics, then the diagnostics.
+pub fn summarised() -> impl Iterator<Item = &'static Metric> {
+    METRICS.iter().chain(DIAGNOSTICS)
+}
+
+/// A tested metric by its column (what `expect:` and `compare` accept).
 pub fn by_column(column: &str) -> Option<Metric> {
     METRICS.iter().copied().find(|m| m.column == column)
 }
@@ -233,12 +272,13 @@ pub fn columns() -> Vec<&'static str> {
     METRICS.iter().map(|m| m.column).collect()
 }
 
-/// The catalogue as the README's Markdown table.
+/// The catalogue as the README's Markdown table: the tested metrics, then
+/// the diagnostics (their definitions say "open loop").
 pub fn markdown_table() -> String {
     let mut out = String::from(
         "| metric (`expect:`, `trials.parquet`) | label | unit | better | per trial |\n| --- | --- | --- | --- | --- |\n",
     );
-    for m in METRICS {
+    for m in summarised() {
         let better = match m.direction {
             Direction::HigherIsBetter => "higher",
             Direction::LowerIsBetter => "lower",
@@ -258,10 +298,16 @@ mod tests {
     #[test]
     fn columns_are_unique_and_found() {
         let mut seen = std::collections::HashSet::new();
-        for m in METRICS {
+        for m in summarised() {
             assert!(seen.insert(m.column), "{} twice", m.column);
+        }
+        for m in METRICS {
             assert_eq!(by_column(m.column).map(|x| x.label), Some(m.label));
         }
+        assert!(
+            by_column(DIAGNOSTICS[0].column).is_none(),
+            "diagnostics are not tested"
+        );
         assert_eq!(label("no_such_metric"), "no_such_metric");
     }
 

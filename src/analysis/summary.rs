@@ -1,33 +1,18 @@
 //! Per-configuration summary: mean ± sample standard deviation of each
-//! trial-level metric across trials, and percentiles across all requests of
+//! trial-level metric of the registry (`metrics::summarised`) across trials, and percentiles across all requests of
 //! the configuration.
 
 use super::trials::{percentiles, server_split, token_columns};
 use polars::prelude::*;
 
-/// Trial-level metrics summarised across trials as `<name>_mean`, `<name>_sd`.
-pub const ACROSS_TRIALS: &[&str] = &[
-    "output_tok_s",
-    "requests_per_s",
-    "ttft_p50_ms",
-    "e2e_p50_ms",
-    "error_rate",
-    "slo_attainment",
-    "goodput_rps",
-    "usd_per_1m_output_tokens",
-    "usd_per_1m_tokens",
-    "achieved_rate_rps",
-    "send_lag_p99_ms",
-];
-
 /// `pooled` holds one row per configuration over all its requests
 /// ([`pooled_by_config`], or the streamed analysis's).
 pub fn config_summary(pooled: &DataFrame, trials: &DataFrame) -> PolarsResult<DataFrame> {
     let mut across = vec![len().cast(DataType::UInt32).alias("trials")];
-    for m in ACROSS_TRIALS {
-        across.push(col(*m).mean().alias(format!("{m}_mean")));
+    for m in crate::metrics::summarised().map(|m| m.column) {
+        across.push(col(m).mean().alias(format!("{m}_mean")));
         // Sample standard deviation (ddof = 1).
-        across.push(col(*m).std(1).alias(format!("{m}_sd")));
+        across.push(col(m).std(1).alias(format!("{m}_sd")));
     }
     across.push(col("peak_rss_mb").max().alias("peak_rss_mb"));
     across.push(col("peak_gpu_memory_mb").max().alias("peak_gpu_memory_mb"));

@@ -1,4 +1,5 @@
 use super::*;
+use crate::experiment::Slo;
 use crate::level::Level;
 use crate::plan::Configuration;
 use crate::record::TokensSource;
@@ -127,7 +128,7 @@ fn trial_metrics_follow_the_definitions() {
     assert_eq!(a.rows[0].ok_requests, 4);
     assert_eq!(a.rows[0].trials, 1);
     // One trial: no standard deviation.
-    assert_eq!(a.rows[0].output_tok_s.sd, None);
+    assert_eq!(a.rows[0].metric("output_tok_s").sd, None);
 }
 
 #[test]
@@ -144,8 +145,12 @@ fn across_trial_sd_is_the_sample_sd() {
     let a = analyse_without_monitor(&df, &configs);
     let per_trial: Vec<f64> = e2es.iter().map(|e| 4.0 / (e / 1000.0)).collect();
     let r = &a.rows[0];
-    assert!((r.output_tok_s.mean.unwrap() - stats::mean(&per_trial).unwrap()).abs() < 1e-9);
-    assert!((r.output_tok_s.sd.unwrap() - stats::sample_sd(&per_trial).unwrap()).abs() < 1e-9);
+    assert!(
+        (r.metric("output_tok_s").mean.unwrap() - stats::mean(&per_trial).unwrap()).abs() < 1e-9
+    );
+    assert!(
+        (r.metric("output_tok_s").sd.unwrap() - stats::sample_sd(&per_trial).unwrap()).abs() < 1e-9
+    );
 }
 
 #[test]

@@ -1,24 +1,80 @@
-//! The summary's columns as text, shared by the terminal and Markdown tables.
+//! The summary table's columns, each a header and its cell together so the
+//! two cannot drift: the pooled request figures, then every metric the
+//! registry marks `tabled` (mean ± sd across trials), then lengths and
+//! memory. Shared by the terminal, Markdown and HTML tables.
 
 use crate::analysis::{ConfigSummary, MeanSd};
+use crate::metrics::{Metric, METRICS};
 
-pub const HEADERS: &[&str] = &[
-    "configuration",
-    "trials",
-    "ok/requests",
-    "TTFT p50 ms",
-    "TTFT p95 ms",
-    "TTFT p99 ms",
-    "E2E p50 ms",
-    "E2E p95 ms",
-    "TPOT p50 ms",
-    "ITL p50 ms",
-    "output tok/s",
-    "req/s",
-    "in tok (asked→got)",
-    "out tok (asked→got)",
-    "peak memory MB",
+/// A column of the table: its header and how a row fills it.
+type Column = (&'static str, fn(&ConfigSummary) -> String);
+
+const LEADING: &[Column] = &[
+    ("configuration", |r| r.config.clone()),
+    ("trials", |r| r.trials.to_string()),
+    ("ok/requests", ok_of),
+    ("TTFT p50 ms", |r| format_num(r.ttft_ms.p50)),
+    ("TTFT p95 ms", |r| format_num(r.ttft_ms.p95)),
+    ("TTFT p99 ms", |r| format_num(r.ttft_ms.p99)),
+    ("E2E p50 ms", |r| format_num(r.e2e_ms.p50)),
+    ("E2E p95 ms", |r| format_num(r.e2e_ms.p95)),
+    ("TPOT p50 ms", |r| format_num(r.tpot_ms.p50)),
+    ("ITL p50 ms", |r| format_num(r.itl_ms.p50)),
 ];
+
+const TRAILING: &[Column] = &[
+    ("in tok (asked→got)", |r| {
+        asked_got(r.requested_input_tokens, r.prompt_tokens_mean)
+    }),
+    ("out tok (asked→got)", |r| {
+        asked_got(r.requested_output_tokens, r.completion_tokens_mean)
+    }),
+    ("peak memory MB", |r| {
+        match (r.peak_memory_mb, r.memory_kind) {
+            (Some(m), Some(kind)) => format!("{} {kind}", format_num(Some(m))),
+            _ => "–".into(),
+        }
+    }),
+];
+
+/// How many registry metrics the table shows (a const, so the headers are one).
+const fn tabled_count() -> usize {
+    let (mut n, mut i) = (0, 0);
+    while i < METRICS.len() {
+        n += METRICS[i].tabled as usize;
+        i += 1;
+    }
+    n
+}
+
+const WIDTH: usize = LEADING.len() + tabled_count() + TRAILING.len();
+
+const HEADER_ARRAY: [&str; WIDTH] = {
+    let mut out = [""; WIDTH];
+    let mut at = 0;
+    let mut i = 0;
+    while i < LEADING.len() {
+        out[at] = LEADING[i].0;
+        (at, i) = (at + 1, i + 1);
+    }
+    i = 0;
+    while i < METRICS.len() {
+        if METRICS[i].tabled {
+            out[at] = METRICS[i].label;
+            at += 1;
+        }
+        i += 1;
+    }
+    i = 0;
+    while i < TRAILING.len() {
+        out[at] = TRAILING[i].0;
+        (at, i) = (at + 1, i + 1);
+    }
+    out
+};
+
+/// The summary table's headers, in column order.
+pub const HEADERS: &[&str] = &HEADER_ARRAY;
 
 /// A number with precision that suits its size; `–` when missing.
 pub fn format_num(v: Option<f64>) -> String {
@@ -63,27 +119,15 @@ fn ok_of(r: &ConfigSummary) -> String {
     cell
 }
 
+/// A row of the summary table, one cell per header.
 pub fn cells(r: &ConfigSummary) -> Vec<String> {
-    vec![
-        r.config.clone(),
-        r.trials.to_string(),
-        ok_of(r),
-        format_num(r.ttft_ms.p50),
-        format_num(r.ttft_ms.p95),
-        format_num(r.ttft_ms.p99),
-        format_num(r.e2e_ms.p50),
-        format_num(r.e2e_ms.p95),
-        format_num(r.tpot_ms.p50),
-        format_num(r.itl_ms.p50),
-        mean_sd(r.output_tok_s),
-        mean_sd(r.requests_per_s),
-        asked_got(r.requested_input_tokens, r.prompt_tokens_mean),
-        asked_got(r.requested_output_tokens, r.completion_tokens_mean),
-        match (r.peak_memory_mb, r.memory_kind) {
-            (Some(m), Some(kind)) => format!("{} {kind}", format_num(Some(m))),
-            _ => "–".into(),
-        },
-    ]
+    let tabled = METRICS.iter().filter(|m| m.tabled);
+    LEADING
+        .iter()
+        .map(|(_, cell)| cell(r))
+        .chain(tabled.map(|m: &Metric| mean_sd(r.metric(m.column))))
+        .chain(TRAILING.iter().map(|(_, cell)| cell(r)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -97,5 +141,14 @@ mod tests {
         assert_eq!(format_num(Some(1.2345)), "1.23");
         assert_eq!(format_num(None), "–");
         assert_eq!(format_num(Some(f64::NAN)), "–");
+    }
+
+    #[test]
+    fn the_headers_are_the_columns_and_the_tabled_metrics() {
+        assert_eq!(HEADERS.len(), WIDTH);
+        assert!(HEADERS.iter().all(|h| !h.is_empty()));
+        assert_eq!(HEADERS[LEADING.len()], "output tok/s");
+        assert_eq!(HEADERS[LEADING.len() + 1], "req/s");
+        assert_eq!(HEADERS.last(), Some(&"peak memory MB"));
     }
 }

@@ -86,11 +86,11 @@ pub fn service_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
     let open = input
         .rows
         .iter()
-        .any(|r| r.achieved_rate_rps.mean.is_some());
+        .any(|r| r.metric("achieved_rate_rps").mean.is_some());
     let cost = input
         .rows
         .iter()
-        .any(|r| r.usd_per_1m_output_tokens.mean.is_some());
+        .any(|r| r.metric("usd_per_1m_output_tokens").mean.is_some());
     let mut header: Vec<String> = [
         "configuration",
         "SLO met",
@@ -117,13 +117,16 @@ pub fn service_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
         .map(|r: &ConfigSummary| {
             let mut row = vec![
                 r.config.clone(),
-                share(r.slo_attainment),
-                mean_sd(r.goodput_rps),
+                share(r.metric("slo_attainment")),
+                mean_sd(r.metric("goodput_rps")),
                 yes_no(r.slo.p50),
                 yes_no(r.slo.p95),
             ];
             if open {
-                row.extend([mean_sd(r.achieved_rate_rps), mean_sd(r.send_lag_p99_ms)]);
+                row.extend([
+                    mean_sd(r.metric("achieved_rate_rps")),
+                    mean_sd(r.metric("send_lag_p99_ms")),
+                ]);
             }
             if cost {
                 row.extend([
@@ -164,23 +167,23 @@ pub fn rate_summary(input: &ReportInput) -> Option<String> {
         .max_by(|a, b| a.0.total_cmp(&b.0));
     let peak = swept
         .iter()
-        .filter(|(_, r)| r.goodput_rps.mean.is_some())
+        .filter(|(_, r)| r.metric("goodput_rps").mean.is_some())
         .max_by(|a, b| {
-            let g = |r: &ConfigSummary| r.goodput_rps.mean.unwrap_or(0.0);
+            let g = |r: &ConfigSummary| r.metric("goodput_rps").mean.unwrap_or(0.0);
             g(a.1).total_cmp(&g(b.1))
         });
     let mut line = match best {
         Some((rate, r)) => format!(
             "highest rate meeting the SLOs: {rate} req/s ({}, {} of requests within)",
             r.config,
-            share(r.slo_attainment)
+            share(r.metric("slo_attainment"))
         ),
         None => "no rate meets the SLOs".to_string(),
     };
     if let Some((rate, r)) = peak {
         line.push_str(&format!(
             "; goodput peaks at {rate} req/s offered ({} req/s)",
-            format_num(r.goodput_rps.mean)
+            format_num(r.metric("goodput_rps").mean)
         ));
     }
     Some(line)

@@ -259,7 +259,7 @@ fn service(input: &ReportInput) -> String {
     if input
         .rows
         .iter()
-        .all(|r| r.usd_per_1m_output_tokens.mean.is_none())
+        .all(|r| r.metric("usd_per_1m_output_tokens").mean.is_none())
     {
         body.push_str(
             "<p class=\"note\">No price declared: add <code>cost: {usd_per_hour: 2.5}</code> to the experiment              for the cost per million tokens.</p>",
