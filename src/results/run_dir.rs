@@ -4,6 +4,8 @@
 //! trial, so a killed run keeps every finished trial; the Parquet tables are
 //! written from that log when the run ends (or by `infer-bench report`).
 
+mod resume;
+
 use super::manifest::{
     now_rfc3339, sha256_hex, FileRef, Host, Manifest, RepetitionsStop, Status, Tool,
 };
@@ -142,98 +144,6 @@ impl RunWriter {
         Ok(w)
     }
 
-    /// Reopen an interrupted run folder to finish it: the experiment and
-    /// prompt set must be byte for byte the ones it started with, and the
-    /// plan the same. Records of a trial that did not finish are dropped.
-    /// Returns the writer and the trials already done.
-    pub fn resume(
-        dir: &Path,
-        loaded: &LoadedExperiment,
-        plan: &Plan,
-    ) -> anyhow::Result<(Self, std::collections::BTreeSet<usize>)> {
-        use crate::error::InputError;
-        let data = super::open_run(dir)?;
-        let mut manifest = data.manifest;
-        let refuse = |what: &str, path: &str| -> anyhow::Error {
-            InputError::in_file(
-                &loaded.path,
-                format!(
-                    "{what} changed since run {} started ({path}); resuming would mix two experiments, \
-                     expected the same file (start a new run instead)",
-                    manifest.run_id
-                ),
-            )
-            .into()
-        };
-        if sha256_hex(loaded.source.as_bytes()) != manifest.experiment.sha256 {
-            return Err(refuse("the experiment file", &manifest.experiment.path));
-        }
-        let prompts = std::fs::read(&loaded.prompts_path)
-            .with_context(|| format!("reading {}", loaded.prompts_path.display()))?;
-        if sha256_hex(&prompts) != manifest.prompts.sha256 {
-            return Err(refuse("the prompt set", &manifest.prompts.path));
-        }
-        let same_plan = data.trials.len() == plan.trials.len()
-            && data.trials.iter().zip(&plan.trials).all(|(a, b)| {
-                (a.index, a.config, a.repetition) == (b.index, b.config, b.repetition)
-            });
-        if !same_plan {
-            return Err(InputError::in_file(
-                dir,
-                "the plan differs from the run's (other --repetitions or --requests?), expected the same plan",
-            )
-            .into());
-        }
-        let done = read_done(dir)?;
-        // Keep only the records and samples of finished trials, atomically.
-        let keep = |name: &str| -> anyhow::Result<usize> {
-            let path = dir.join(name);
-            // As bytes: a line torn inside a UTF-8 character must not
-            // make the whole log unreadable.
-            let bytes = std::fs::read(&path).unwrap_or_default();
-            let mut kept = Vec::new();
-            let mut n = 0;
-            for line in bytes.split(|b| *b == b'\n') {
-                #[derive(Deserialize)]
-                struct TrialOf {
-                    trial: usize,
-                }
-                if let Ok(t) = serde_json::from_slice::<TrialOf>(line) {
-                    if done.contains(&t.trial) {
-                        kept.extend_from_slice(line);
-                        kept.push(b'\n');
-                        n += 1;
-                    }
-                }
-            }
-            let tmp = dir.join(format!(".{name}.tmp"));
-            std::fs::write(&tmp, kept)?;
-            File::open(&tmp)?.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
-            Ok(n)
-        };
-        let records = keep(REQUESTS_LOG)?;
-        keep(MONITOR_LOG)?;
-        manifest.status = Status::Running;
-        manifest.ended_at = None;
-        manifest.error = None;
-        manifest.trials_done = done.len();
-        manifest.requests_recorded = records;
-        manifest.resumed_at.push(now_rfc3339());
-        let mut w = RunWriter {
-            log: BufWriter::with_capacity(LOG_BUFFER, append(&dir.join(REQUESTS_LOG))?),
-            monitor: BufWriter::new(append(&dir.join(MONITOR_LOG))?),
-            done: append(&dir.join(DONE_LOG))?,
-            dir: dir.to_path_buf(),
-            earlier_servers: manifest.servers.clone(),
-            manifest,
-            durable_len: 0,
-        };
-        w.durable_len = w.log.get_ref().metadata()?.len();
-        w.write_manifest()?;
-        Ok((w, done))
-    }
-
     /// This run holds one shard of the plan: `trials` of it.
     pub fn set_shard(&mut self, shard: crate::plan::Shard, trials: usize) -> anyhow::Result<()> {
         self.manifest.shard = Some(shard);
@@ -278,8 +188,6 @@ impl RunWriter {
         self.write_manifest()
     }
 
-    /// Append one record to the log as it comes (buffered: a trial's records
-    /// become durable together, in [`RunWriter::trial_done`]).
     /// Adaptive repetitions stopped after `stop.blocks` blocks: the plan's
     /// later blocks are not run, and readers leave them out.
     pub fn stop_repetitions(
@@ -292,6 +200,8 @@ impl RunWriter {
         self.write_manifest()
     }
 
+    /// Append one record to the log as it comes (buffered: a trial's records
+    /// become durable together, in [`RunWriter::trial_done`]).
     pub fn record(&mut self, r: &Record) -> anyhow::Result<()> {
         super::write_record(&mut self.log, r)
     }
