@@ -83,54 +83,8 @@ impl RunWriter {
             .with_context(|| format!("reading {}", loaded.prompts_path.display()))?;
         std::fs::write(dir.join(PROMPTS_COPY), &prompts_text)?;
 
-        let mut plan_file = BufWriter::new(File::create(dir.join(PLAN))?);
-        for trial in &plan.trials {
-            let line = PlanLine {
-                trial: trial.clone(),
-                configuration: plan.config_of(trial).clone(),
-            };
-            serde_json::to_writer(&mut plan_file, &line)?;
-            plan_file.write_all(b"\n")?;
-        }
-        plan_file.flush()?;
-
-        let manifest = Manifest {
-            run_id,
-            experiment_name: e.name.clone(),
-            status: Status::Running,
-            tool: Tool::this(),
-            experiment: FileRef {
-                path: loaded.path.display().to_string(),
-                sha256: sha256_hex(loaded.source.as_bytes()),
-                copy: EXPERIMENT_COPY.into(),
-            },
-            prompts: FileRef {
-                path: loaded.prompts_path.display().to_string(),
-                sha256: sha256_hex(&prompts_text),
-                copy: PROMPTS_COPY.into(),
-            },
-            seed: e.seed,
-            host: Host::this(),
-            target_url: None,
-            started_at: now_rfc3339(),
-            ended_at: None,
-            trials_planned: plan.trials.len(),
-            trials_done: 0,
-            requests_recorded: 0,
-            error: None,
-            servers: Vec::new(),
-            server_restarts: 0,
-            gpu: None,
-            overrides,
-            resumed_at: Vec::new(),
-            failed_trials: Vec::new(),
-            shard: None,
-            slurm_job: std::env::var("SLURM_ARRAY_JOB_ID")
-                .or_else(|_| std::env::var("SLURM_JOB_ID"))
-                .ok(),
-            merged_from: Vec::new(),
-            repetitions_stop: None,
-        };
+        write_plan(&dir, plan)?;
+        let manifest = new_manifest(run_id, loaded, plan, &prompts_text, overrides);
         let w = RunWriter {
             log: BufWriter::with_capacity(LOG_BUFFER, append(&dir.join(REQUESTS_LOG))?),
             monitor: BufWriter::new(append(&dir.join(MONITOR_LOG))?),
@@ -263,6 +217,69 @@ impl RunWriter {
         std::fs::write(&tmp, text)?;
         std::fs::rename(&tmp, self.dir.join(MANIFEST))?;
         Ok(())
+    }
+}
+
+/// `plan.jsonl`: each trial with its configuration spelled out.
+fn write_plan(dir: &Path, plan: &Plan) -> anyhow::Result<()> {
+    let mut plan_file = BufWriter::new(File::create(dir.join(PLAN))?);
+    for trial in &plan.trials {
+        let line = PlanLine {
+            trial: trial.clone(),
+            configuration: plan.config_of(trial).clone(),
+        };
+        serde_json::to_writer(&mut plan_file, &line)?;
+        plan_file.write_all(b"\n")?;
+    }
+    plan_file.flush()?;
+    Ok(())
+}
+
+/// A new run's manifest: running, nothing done yet.
+fn new_manifest(
+    run_id: String,
+    loaded: &LoadedExperiment,
+    plan: &Plan,
+    prompts_text: &[u8],
+    overrides: super::manifest::Overrides,
+) -> Manifest {
+    let e = &loaded.experiment;
+    Manifest {
+        run_id,
+        experiment_name: e.name.clone(),
+        status: Status::Running,
+        tool: Tool::this(),
+        experiment: FileRef {
+            path: loaded.path.display().to_string(),
+            sha256: sha256_hex(loaded.source.as_bytes()),
+            copy: EXPERIMENT_COPY.into(),
+        },
+        prompts: FileRef {
+            path: loaded.prompts_path.display().to_string(),
+            sha256: sha256_hex(prompts_text),
+            copy: PROMPTS_COPY.into(),
+        },
+        seed: e.seed,
+        host: Host::this(),
+        target_url: None,
+        started_at: now_rfc3339(),
+        ended_at: None,
+        trials_planned: plan.trials.len(),
+        trials_done: 0,
+        requests_recorded: 0,
+        error: None,
+        servers: Vec::new(),
+        server_restarts: 0,
+        gpu: None,
+        overrides,
+        resumed_at: Vec::new(),
+        failed_trials: Vec::new(),
+        shard: None,
+        slurm_job: std::env::var("SLURM_ARRAY_JOB_ID")
+            .or_else(|_| std::env::var("SLURM_JOB_ID"))
+            .ok(),
+        merged_from: Vec::new(),
+        repetitions_stop: None,
     }
 }
 
