@@ -113,34 +113,7 @@ pub fn type2(factors: &[&str], obs: &[Observation]) -> Option<Vec<Term>> {
     if n < 2 {
         return None;
     }
-    let column = |i: usize| -> Vec<&str> { obs.iter().map(|o| o.levels[i].as_str()).collect() };
-    // Factors that vary in the data; a constant one has no effect to test.
-    let varying: Vec<usize> = (0..factors.len())
-        .filter(|&i| !dummies(&column(i)).is_empty())
-        .collect();
-    let main: Vec<Vec<Vec<f64>>> = (0..factors.len()).map(|i| dummies(&column(i))).collect();
-    let mut effects: Vec<(Effect, Vec<Vec<f64>>)> = varying
-        .iter()
-        .map(|&i| (Effect::Factors(vec![i]), main[i].clone()))
-        .collect();
-    for (k, &i) in varying.iter().enumerate() {
-        for &j in &varying[k + 1..] {
-            let cols = main[i]
-                .iter()
-                .flat_map(|a| {
-                    main[j]
-                        .iter()
-                        .map(move |b| a.iter().zip(b).map(|(x, y)| x * y).collect())
-                })
-                .collect();
-            effects.push((Effect::Factors(vec![i, j]), cols));
-        }
-    }
-    let blocks: Vec<&str> = obs.iter().map(|o| o.block.as_str()).collect();
-    let block = dummies(&blocks);
-    if !block.is_empty() {
-        effects.push((Effect::Block, block));
-    }
+    let effects = design(factors.len(), obs);
     let y: Vec<f64> = obs.iter().map(|o| o.y).collect();
     let fit = |keep: &dyn Fn(&Effect) -> bool| {
         let cols: Vec<&Vec<f64>> = effects
@@ -152,33 +125,17 @@ pub fn type2(factors: &[&str], obs: &[Observation]) -> Option<Vec<Term>> {
     };
     let (rss, rank) = fit(&|_| true);
     let df_resid = n.checked_sub(rank).filter(|d| *d > 0)? as f64;
-    let mut out = Vec::new();
-    for (effect, _) in &effects {
-        // Without the term and whatever contains it; then with the term.
-        let (rss_without, rank_without) = fit(&|e| !e.contains(effect));
-        let (rss_with, rank_with) = fit(&|e| !e.contains(effect) || e == effect);
-        let df = rank_with.saturating_sub(rank_without) as f64;
-        let sum_sq = (rss_without - rss_with).max(0.0);
-        let name = match effect {
-            Effect::Block => BLOCK.to_string(),
-            Effect::Factors(f) => f.iter().map(|&i| factors[i]).collect::<Vec<_>>().join(":"),
-        };
-        let (f, p) = if df > 0.0 && rss > 0.0 {
-            let f = (sum_sq / df) / (rss / df_resid);
-            let p = FisherSnedecor::new(df, df_resid).ok().map(|d| d.sf(f));
-            (Some(f), p)
-        } else {
-            (None, None)
-        };
-        out.push(Term {
-            term: name,
-            df,
-            sum_sq,
-            f,
-            p,
-            partial_eta_sq: (sum_sq + rss > 0.0).then(|| sum_sq / (sum_sq + rss)),
-        });
-    }
+    let mut out: Vec<Term> = effects
+        .iter()
+        .map(|(effect, _)| {
+            // Without the term and whatever contains it; then with the term.
+            let (rss_without, rank_without) = fit(&|e| !e.contains(effect));
+            let (rss_with, rank_with) = fit(&|e| !e.contains(effect) || e == effect);
+            let df = rank_with.saturating_sub(rank_without) as f64;
+            let sum_sq = (rss_without - rss_with).max(0.0);
+            f_test(name(effect, factors), df, sum_sq, rss, df_resid)
+        })
+        .collect();
     out.push(Term {
         term: "Residual".into(),
         df: df_resid,
@@ -188,6 +145,69 @@ pub fn type2(factors: &[&str], obs: &[Observation]) -> Option<Vec<Term>> {
         partial_eta_sq: None,
     });
     Some(out)
+}
+
+/// The model's terms with their dummy columns: the main effects of the
+/// factors that vary, their two-factor interactions, and the block.
+fn design(factors: usize, obs: &[Observation]) -> Vec<(Effect, Vec<Vec<f64>>)> {
+    let column = |i: usize| -> Vec<&str> { obs.iter().map(|o| o.levels[i].as_str()).collect() };
+    // Factors that vary in the data; a constant one has no effect to test.
+    let varying: Vec<usize> = (0..factors)
+        .filter(|&i| !dummies(&column(i)).is_empty())
+        .collect();
+    let main: Vec<Vec<Vec<f64>>> = (0..factors).map(|i| dummies(&column(i))).collect();
+    let mut effects: Vec<(Effect, Vec<Vec<f64>>)> = varying
+        .iter()
+        .map(|&i| (Effect::Factors(vec![i]), main[i].clone()))
+        .collect();
+    for (k, &i) in varying.iter().enumerate() {
+        for &j in &varying[k + 1..] {
+            effects.push((Effect::Factors(vec![i, j]), interaction(&main[i], &main[j])));
+        }
+    }
+    let blocks: Vec<&str> = obs.iter().map(|o| o.block.as_str()).collect();
+    let block = dummies(&blocks);
+    if !block.is_empty() {
+        effects.push((Effect::Block, block));
+    }
+    effects
+}
+
+/// The interaction's columns: each product of a column of `a` with one of `b`.
+fn interaction(a: &[Vec<f64>], b: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    a.iter()
+        .flat_map(|x| {
+            b.iter()
+                .map(move |y| x.iter().zip(y).map(|(u, v)| u * v).collect())
+        })
+        .collect()
+}
+
+/// `quant`, `quant:concurrency` or `repetition`.
+fn name(effect: &Effect, factors: &[&str]) -> String {
+    match effect {
+        Effect::Block => BLOCK.to_string(),
+        Effect::Factors(f) => f.iter().map(|&i| factors[i]).collect::<Vec<_>>().join(":"),
+    }
+}
+
+/// A term's row: its F test against the residual, where it adds anything.
+fn f_test(term: String, df: f64, sum_sq: f64, rss: f64, df_resid: f64) -> Term {
+    let (f, p) = if df > 0.0 && rss > 0.0 {
+        let f = (sum_sq / df) / (rss / df_resid);
+        let p = FisherSnedecor::new(df, df_resid).ok().map(|d| d.sf(f));
+        (Some(f), p)
+    } else {
+        (None, None)
+    };
+    Term {
+        term,
+        df,
+        sum_sq,
+        f,
+        p,
+        partial_eta_sq: (sum_sq + rss > 0.0).then(|| sum_sq / (sum_sq + rss)),
+    }
 }
 
 #[cfg(test)]

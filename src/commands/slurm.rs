@@ -102,12 +102,22 @@ pub fn submit(o: &Submit) -> anyhow::Result<()> {
         return Ok(());
     }
     let folder = out.join(name);
-    std::fs::create_dir_all(&folder)?;
+    let job = sbatch(o, &folder, &text)?;
+    if !o.wait {
+        return Ok(());
+    }
+    wait_gone(&job)?;
+    collect(o, &folder, &job)
+}
+
+/// Write the script into `folder` and submit it; returns the job id.
+fn sbatch(o: &Submit, folder: &Path, text: &str) -> anyhow::Result<String> {
+    std::fs::create_dir_all(folder)?;
     let path = folder.join(format!(
         "slurm-{}.sbatch",
         crate::results::now_rfc3339().replace([':', '-'], "")
     ));
-    std::fs::write(&path, &text)?;
+    std::fs::write(&path, text)?;
     let answer = sbatch_output(
         Command::new("sbatch").arg("--parsable").arg(&path),
         "sbatch",
@@ -119,21 +129,28 @@ pub fn submit(o: &Submit) -> anyhow::Result<()> {
         o.shards,
         path.display()
     );
-    if !o.wait {
-        return Ok(());
-    }
-    // squeue lists the array's tasks until the last one has ended.
+    Ok(job)
+}
+
+/// Wait until squeue no longer lists the job: it lists the array's tasks
+/// until the last one has ended.
+fn wait_gone(job: &str) -> anyhow::Result<()> {
     loop {
         let left = sbatch_output(
-            Command::new("squeue").args(["-h", "-j", &job, "-o", "%i %T"]),
+            Command::new("squeue").args(["-h", "-j", job, "-o", "%i %T"]),
             "squeue",
         )?;
         if left.is_empty() {
-            break;
+            return Ok(());
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-    let shards = shard_runs(&folder, &job)?;
+}
+
+/// Say how each shard of the ended job went; merge them (`--merge`) or say
+/// how, once every shard completed.
+fn collect(o: &Submit, folder: &Path, job: &str) -> anyhow::Result<()> {
+    let shards = shard_runs(folder, job)?;
     let complete = shards
         .iter()
         .filter(|(_, m)| m.status == crate::results::Status::Complete)

@@ -57,90 +57,126 @@ pub async fn during<F: Future>(
     if targets.is_empty() {
         return (work.await, Vec::new());
     }
-    let (stop, mut stopped) = watch::channel(false);
+    let (stop, stopped) = watch::channel(false);
     crate::tls::install_provider();
-    let sampler = tokio::spawn(async move {
-        let http = reqwest::Client::new();
-        let start = Instant::now();
-        let mut samples = Vec::new();
-        let mut last_cpu: Option<(f64, f64)> = None;
-        loop {
-            let t_s = start.elapsed().as_secs_f64();
-            let mut push = |source: &str, name: String, value: f64| {
-                samples.push(Sample {
-                    trial,
-                    t_s,
-                    source: source.into(),
-                    name,
-                    value,
-                });
-            };
-            let usage = targets.pgid.and_then(group_usage);
-            if let Some(u) = &usage {
-                push("process", "rss_mb".into(), u.rss_bytes as f64 / 1e6);
-                if let Some((t0, c0)) = last_cpu {
-                    if t_s > t0 {
-                        push(
-                            "process",
-                            "cpu_percent".into(),
-                            (u.cpu_s - c0) / (t_s - t0) * 100.0,
-                        );
-                    }
-                }
-                last_cpu = Some((t_s, u.cpu_s));
-            }
-            if let Some(gpu) = &targets.gpu {
-                let pids = usage.as_ref().map(|u| u.pids.as_slice()).unwrap_or(&[]);
-                let readings = gpu.read(pids);
-                let total: u64 = readings.iter().map(|r| r.memory_used_bytes).sum();
-                if !readings.is_empty() {
-                    push("gpu", "gpu_memory_used_mb".into(), total as f64 / 1e6);
-                }
-                let server: Vec<u64> = readings
-                    .iter()
-                    .filter_map(|r| r.server_memory_bytes)
-                    .collect();
-                if !server.is_empty() {
-                    let mb = server.iter().sum::<u64>() as f64 / 1e6;
-                    push("gpu", "gpu_server_memory_mb".into(), mb);
-                }
-                for r in readings {
-                    push(
-                        "gpu",
-                        format!("gpu{}_memory_used_mb", r.index),
-                        r.memory_used_bytes as f64 / 1e6,
-                    );
-                    if let Some(u) = r.utilization_percent {
-                        push(
-                            "gpu",
-                            format!("gpu{}_utilization_percent", r.index),
-                            f64::from(u),
-                        );
-                    }
-                }
-            }
-            if let Some((url, prefixes)) = &targets.metrics {
-                let answer = http.get(url).timeout(Duration::from_secs(1)).send().await;
-                if let Ok(text) = match answer {
-                    Ok(r) if r.status().is_success() => r.text().await,
-                    _ => Ok(String::new()),
-                } {
-                    for (series, value) in parse_metrics(&text, prefixes) {
-                        push("metrics", series, value);
-                    }
-                }
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(targets.interval) => {}
-                _ = stopped.changed() => break,
-            }
-        }
-        samples
-    });
+    let sampler = tokio::spawn(sample(targets, trial, stopped));
     let out = work.await;
     let _ = stop.send(true);
     let samples = sampler.await.unwrap_or_default();
     (out, samples)
+}
+
+/// Read every target each `interval` until `stopped` changes.
+async fn sample(targets: Targets, trial: usize, mut stopped: watch::Receiver<bool>) -> Vec<Sample> {
+    let http = reqwest::Client::new();
+    let start = Instant::now();
+    let mut rec = Recorder {
+        trial,
+        samples: Vec::new(),
+        last_cpu: None,
+    };
+    loop {
+        let t_s = start.elapsed().as_secs_f64();
+        let usage = targets.pgid.and_then(group_usage);
+        if let Some(u) = &usage {
+            rec.process(t_s, u);
+        }
+        if let Some(gpu) = &targets.gpu {
+            let pids = usage.as_ref().map(|u| u.pids.as_slice()).unwrap_or(&[]);
+            rec.gpu(t_s, gpu.read(pids));
+        }
+        if let Some((url, prefixes)) = &targets.metrics {
+            if let Some(text) = scrape(&http, url).await {
+                for (series, value) in parse_metrics(&text, prefixes) {
+                    rec.push(t_s, "metrics", series, value);
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(targets.interval) => {}
+            _ = stopped.changed() => break,
+        }
+    }
+    rec.samples
+}
+
+/// The `/metrics` page; empty when the server answers with an error, none
+/// when its body cannot be read.
+async fn scrape(http: &reqwest::Client, url: &str) -> Option<String> {
+    let answer = http.get(url).timeout(Duration::from_secs(1)).send().await;
+    match answer {
+        Ok(r) if r.status().is_success() => r.text().await.ok(),
+        _ => Some(String::new()),
+    }
+}
+
+/// One trial's samples, as they are read.
+struct Recorder {
+    trial: usize,
+    samples: Vec<Sample>,
+    /// The previous reading's time and the group's CPU seconds, for a rate.
+    last_cpu: Option<(f64, f64)>,
+}
+
+impl Recorder {
+    fn push(&mut self, t_s: f64, source: &str, name: String, value: f64) {
+        self.samples.push(Sample {
+            trial: self.trial,
+            t_s,
+            source: source.into(),
+            name,
+            value,
+        });
+    }
+
+    /// The server group's memory, and its CPU use since the last reading.
+    fn process(&mut self, t_s: f64, u: &GroupUsage) {
+        self.push(t_s, "process", "rss_mb".into(), u.rss_bytes as f64 / 1e6);
+        if let Some((t0, c0)) = self.last_cpu {
+            if t_s > t0 {
+                self.push(
+                    t_s,
+                    "process",
+                    "cpu_percent".into(),
+                    (u.cpu_s - c0) / (t_s - t0) * 100.0,
+                );
+            }
+        }
+        self.last_cpu = Some((t_s, u.cpu_s));
+    }
+
+    /// GPU memory in all and the server's share of it, then each device's
+    /// memory and utilisation.
+    fn gpu(&mut self, t_s: f64, readings: Vec<GpuReading>) {
+        let total: u64 = readings.iter().map(|r| r.memory_used_bytes).sum();
+        if !readings.is_empty() {
+            self.push(t_s, "gpu", "gpu_memory_used_mb".into(), total as f64 / 1e6);
+        }
+        let server: Vec<u64> = readings
+            .iter()
+            .filter_map(|r| r.server_memory_bytes)
+            .collect();
+        if !server.is_empty() {
+            let mb = server.iter().sum::<u64>() as f64 / 1e6;
+            self.push(t_s, "gpu", "gpu_server_memory_mb".into(), mb);
+        }
+        for r in readings {
+            self.push(
+                t_s,
+                "gpu",
+                format!("gpu{}_memory_used_mb", r.index),
+                r.memory_used_bytes as f64 / 1e6,
+            );
+            if let Some(u) = r.utilization_percent {
+                self.push(
+                    t_s,
+                    "gpu",
+                    format!("gpu{}_utilization_percent", r.index),
+                    f64::from(u),
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -33,10 +33,55 @@ pub async fn fill_to<C: TokenCounter>(
     filler: &[&str],
     target: usize,
 ) -> anyhow::Result<Filled> {
-    let compose = |k: usize, pad: &str| -> String {
-        let mut s = String::with_capacity(head.len() + body.len() + k * 8);
-        s.push_str(head);
-        for (i, w) in filler.iter().cycle().take(k).enumerate() {
+    let prompt = Parts { head, body, filler };
+    if filler.iter().all(|w| w.trim().is_empty()) {
+        return Err(InputError::new(
+            "the prompt set's filler has no words, expected some text to fill prompts to input_tokens",
+        )
+        .into());
+    }
+    let base = counter.count(&prompt.compose(0, "")).await?;
+    if base >= target {
+        if base != target {
+            return Err(InputError::new(format!(
+                "the prompt alone is {base} tokens, longer than input_tokens = {target}; \
+                 use a shorter template or a larger input_tokens"
+            ))
+            .into());
+        }
+        return Ok(Filled {
+            text: prompt.compose(0, ""),
+            tokens: base,
+        });
+    }
+    let fit = bracket(counter, &prompt, base, target).await?;
+    let (words, tokens) = if fit.lo_tokens == target {
+        (fit.lo, fit.lo_tokens)
+    } else {
+        bisect(counter, &prompt, target, fit).await?
+    };
+    if tokens == target {
+        return Ok(Filled {
+            text: prompt.compose(words, ""),
+            tokens,
+        });
+    }
+    close_gap(counter, &prompt, target, words, tokens).await
+}
+
+/// The parts of a filled prompt: the head, the filler words (cycled) and the body.
+struct Parts<'a> {
+    head: &'a str,
+    body: &'a str,
+    filler: &'a [&'a str],
+}
+
+impl Parts<'_> {
+    /// The prompt with `k` filler words, then `pad`.
+    fn compose(&self, k: usize, pad: &str) -> String {
+        let mut s = String::with_capacity(self.head.len() + self.body.len() + k * 8);
+        s.push_str(self.head);
+        for (i, w) in self.filler.iter().cycle().take(k).enumerate() {
             if i > 0 {
                 s.push(' ');
             }
@@ -49,39 +94,36 @@ pub async fn fill_to<C: TokenCounter>(
         if k > 0 {
             s.push_str("\n\n");
         }
-        s.push_str(body);
+        s.push_str(self.body);
         s
+    }
+}
+
+/// Word counts either side of the target: `lo` words count `lo_tokens` ≤
+/// target; `hi` words count more, unless `lo_tokens` is the target.
+struct Bracket {
+    lo: usize,
+    lo_tokens: usize,
+    hi: usize,
+}
+
+/// Double the word count from the gap until it overshoots the target.
+async fn bracket<C: TokenCounter>(
+    counter: &C,
+    prompt: &Parts<'_>,
+    base: usize,
+    target: usize,
+) -> anyhow::Result<Bracket> {
+    let mut fit = Bracket {
+        lo: 0,
+        lo_tokens: base,
+        hi: (target - base).max(1),
     };
-
-    if filler.iter().all(|w| w.trim().is_empty()) {
-        return Err(InputError::new(
-            "the prompt set's filler has no words, expected some text to fill prompts to input_tokens",
-        )
-        .into());
-    }
-    let base = counter.count(&compose(0, "")).await?;
-    if base >= target {
-        if base != target {
-            return Err(InputError::new(format!(
-                "the prompt alone is {base} tokens, longer than input_tokens = {target}; \
-                 use a shorter template or a larger input_tokens"
-            ))
-            .into());
-        }
-        return Ok(Filled {
-            text: compose(0, ""),
-            tokens: base,
-        });
-    }
-
-    // Find an upper bound on the word count, then the largest k whose count ≤ target.
-    let mut lo = 0usize; // count(lo) ≤ target
-    let mut lo_tokens = base;
-    let mut hi = (target - base).max(1);
     loop {
-        let n = counter.count(&compose(hi, "")).await?;
+        let hi = fit.hi;
+        let n = counter.count(&prompt.compose(hi, "")).await?;
         if n > target {
-            break;
+            return Ok(fit);
         }
         // Every filler word adds tokens: a count that does not keep up is a
         // tokenizer that does not count this text (or a server that lies).
@@ -91,19 +133,30 @@ pub async fn fill_to<C: TokenCounter>(
                  its token count stopped growing with the text; check target.tokenize"
             );
         }
-        lo = hi;
-        lo_tokens = n;
+        fit.lo = hi;
+        fit.lo_tokens = n;
         if n == target {
-            return Ok(Filled {
-                text: compose(hi, ""),
-                tokens: n,
-            });
+            return Ok(fit);
         }
-        hi *= 2;
+        fit.hi *= 2;
     }
+}
+
+/// The largest word count whose count is ≤ target, and that count.
+async fn bisect<C: TokenCounter>(
+    counter: &C,
+    prompt: &Parts<'_>,
+    target: usize,
+    fit: Bracket,
+) -> anyhow::Result<(usize, usize)> {
+    let Bracket {
+        mut lo,
+        mut lo_tokens,
+        mut hi,
+    } = fit;
     while hi - lo > 1 {
         let mid = lo + (hi - lo) / 2;
-        let n = counter.count(&compose(mid, "")).await?;
+        let n = counter.count(&prompt.compose(mid, "")).await?;
         if n <= target {
             lo = mid;
             lo_tokens = n;
@@ -114,24 +167,28 @@ pub async fn fill_to<C: TokenCounter>(
             hi = mid;
         }
     }
-    if lo_tokens == target {
-        return Ok(Filled {
-            text: compose(lo, ""),
-            tokens: lo_tokens,
-        });
-    }
+    Ok((lo, lo_tokens))
+}
 
-    // Close the remaining gap (usually 1 token: the next word is two tokens).
+/// Close the remaining gap after `words` filler words (usually 1 token: the
+/// next word is two tokens) with single-token pads.
+async fn close_gap<C: TokenCounter>(
+    counter: &C,
+    prompt: &Parts<'_>,
+    target: usize,
+    words: usize,
+    tokens: usize,
+) -> anyhow::Result<Filled> {
     let mut best = Filled {
-        text: compose(lo, ""),
-        tokens: lo_tokens,
+        text: prompt.compose(words, ""),
+        tokens,
     };
     let mut pad = String::new();
-    for _ in 0..(target - lo_tokens) * 2 + PADS.len() {
+    for _ in 0..(target - tokens) * 2 + PADS.len() {
         let mut advanced = false;
         for p in PADS {
             let candidate = format!("{pad}{p}");
-            let text = compose(lo, &candidate);
+            let text = prompt.compose(words, &candidate);
             let n = counter.count(&text).await?;
             if n == target {
                 return Ok(Filled { text, tokens: n });

@@ -3,6 +3,7 @@
 //! above its verdicts.
 
 use super::Manifest;
+use crate::server::Launch;
 use std::collections::BTreeSet;
 
 /// One line of the environment: what it is, and its value (`–` unknown).
@@ -23,8 +24,38 @@ fn joined(values: impl IntoIterator<Item = String>) -> String {
 }
 
 pub fn environment(m: &Manifest) -> Vec<Item> {
+    let mut items = machine(m);
+    items.extend(servers(&m.servers));
+    items
+}
+
+fn item(what: &'static str, value: String) -> Item {
+    Item { what, value }
+}
+
+/// The tool, the machine it ran on, and the target it measured.
+fn machine(m: &Manifest) -> Vec<Item> {
     let unknown = || "–".to_string();
-    let servers = &m.servers;
+    let os = format!(
+        "{} {} {}",
+        m.host.os,
+        m.host.kernel.clone().unwrap_or_default(),
+        m.host.arch
+    )
+    .replace("  ", " ");
+    vec![
+        item("infer-bench", m.tool.to_string()),
+        item("OS", os),
+        item("CPU", m.host.cpu_model.clone().unwrap_or_else(unknown)),
+        item("cores", m.host.cpus.to_string()),
+        item("host", m.host.hostname.clone()),
+        item("GPU and driver", m.gpu.clone().unwrap_or_else(unknown)),
+        item("target", m.target_url.clone().unwrap_or_else(unknown)),
+    ]
+}
+
+/// What the launched servers were: program, build, slots, model file.
+fn servers(servers: &[Launch]) -> Vec<Item> {
     // The program a launch ran (its first word): two server versions are
     // two programs; llama.cpp's /props adds its build.
     let program = joined(servers.iter().map(|s| {
@@ -51,56 +82,10 @@ pub fn environment(m: &Manifest) -> Vec<Item> {
         ))
     }));
     vec![
-        Item {
-            what: "infer-bench",
-            value: m.tool.to_string(),
-        },
-        Item {
-            what: "OS",
-            value: format!(
-                "{} {} {}",
-                m.host.os,
-                m.host.kernel.clone().unwrap_or_default(),
-                m.host.arch
-            )
-            .replace("  ", " "),
-        },
-        Item {
-            what: "CPU",
-            value: m.host.cpu_model.clone().unwrap_or_else(unknown),
-        },
-        Item {
-            what: "cores",
-            value: m.host.cpus.to_string(),
-        },
-        Item {
-            what: "host",
-            value: m.host.hostname.clone(),
-        },
-        Item {
-            what: "GPU and driver",
-            value: m.gpu.clone().unwrap_or_else(unknown),
-        },
-        Item {
-            what: "target",
-            value: m.target_url.clone().unwrap_or_else(unknown),
-        },
-        Item {
-            what: "server program",
-            value: program,
-        },
-        Item {
-            what: "server build",
-            value: build,
-        },
-        Item {
-            what: "server slots",
-            value: slots,
-        },
-        Item {
-            what: "model",
-            value: models,
-        },
+        item("server program", program),
+        item("server build", build),
+        item("server slots", slots),
+        item("model", models),
     ]
 }
 

@@ -4,6 +4,8 @@
 //! trial, so a killed run keeps every finished trial; the Parquet tables are
 //! written from that log when the run ends (or by `infer-bench report`).
 
+mod resume;
+
 use super::manifest::{
     now_rfc3339, sha256_hex, FileRef, Host, Manifest, RepetitionsStop, Status, Tool,
 };
@@ -81,54 +83,8 @@ impl RunWriter {
             .with_context(|| format!("reading {}", loaded.prompts_path.display()))?;
         std::fs::write(dir.join(PROMPTS_COPY), &prompts_text)?;
 
-        let mut plan_file = BufWriter::new(File::create(dir.join(PLAN))?);
-        for trial in &plan.trials {
-            let line = PlanLine {
-                trial: trial.clone(),
-                configuration: plan.config_of(trial).clone(),
-            };
-            serde_json::to_writer(&mut plan_file, &line)?;
-            plan_file.write_all(b"\n")?;
-        }
-        plan_file.flush()?;
-
-        let manifest = Manifest {
-            run_id,
-            experiment_name: e.name.clone(),
-            status: Status::Running,
-            tool: Tool::this(),
-            experiment: FileRef {
-                path: loaded.path.display().to_string(),
-                sha256: sha256_hex(loaded.source.as_bytes()),
-                copy: EXPERIMENT_COPY.into(),
-            },
-            prompts: FileRef {
-                path: loaded.prompts_path.display().to_string(),
-                sha256: sha256_hex(&prompts_text),
-                copy: PROMPTS_COPY.into(),
-            },
-            seed: e.seed,
-            host: Host::this(),
-            target_url: None,
-            started_at: now_rfc3339(),
-            ended_at: None,
-            trials_planned: plan.trials.len(),
-            trials_done: 0,
-            requests_recorded: 0,
-            error: None,
-            servers: Vec::new(),
-            server_restarts: 0,
-            gpu: None,
-            overrides,
-            resumed_at: Vec::new(),
-            failed_trials: Vec::new(),
-            shard: None,
-            slurm_job: std::env::var("SLURM_ARRAY_JOB_ID")
-                .or_else(|_| std::env::var("SLURM_JOB_ID"))
-                .ok(),
-            merged_from: Vec::new(),
-            repetitions_stop: None,
-        };
+        write_plan(&dir, plan)?;
+        let manifest = new_manifest(run_id, loaded, plan, &prompts_text, overrides);
         let w = RunWriter {
             log: BufWriter::with_capacity(LOG_BUFFER, append(&dir.join(REQUESTS_LOG))?),
             monitor: BufWriter::new(append(&dir.join(MONITOR_LOG))?),
@@ -140,98 +96,6 @@ impl RunWriter {
         };
         w.write_manifest()?;
         Ok(w)
-    }
-
-    /// Reopen an interrupted run folder to finish it: the experiment and
-    /// prompt set must be byte for byte the ones it started with, and the
-    /// plan the same. Records of a trial that did not finish are dropped.
-    /// Returns the writer and the trials already done.
-    pub fn resume(
-        dir: &Path,
-        loaded: &LoadedExperiment,
-        plan: &Plan,
-    ) -> anyhow::Result<(Self, std::collections::BTreeSet<usize>)> {
-        use crate::error::InputError;
-        let data = super::open_run(dir)?;
-        let mut manifest = data.manifest;
-        let refuse = |what: &str, path: &str| -> anyhow::Error {
-            InputError::in_file(
-                &loaded.path,
-                format!(
-                    "{what} changed since run {} started ({path}); resuming would mix two experiments, \
-                     expected the same file (start a new run instead)",
-                    manifest.run_id
-                ),
-            )
-            .into()
-        };
-        if sha256_hex(loaded.source.as_bytes()) != manifest.experiment.sha256 {
-            return Err(refuse("the experiment file", &manifest.experiment.path));
-        }
-        let prompts = std::fs::read(&loaded.prompts_path)
-            .with_context(|| format!("reading {}", loaded.prompts_path.display()))?;
-        if sha256_hex(&prompts) != manifest.prompts.sha256 {
-            return Err(refuse("the prompt set", &manifest.prompts.path));
-        }
-        let same_plan = data.trials.len() == plan.trials.len()
-            && data.trials.iter().zip(&plan.trials).all(|(a, b)| {
-                (a.index, a.config, a.repetition) == (b.index, b.config, b.repetition)
-            });
-        if !same_plan {
-            return Err(InputError::in_file(
-                dir,
-                "the plan differs from the run's (other --repetitions or --requests?), expected the same plan",
-            )
-            .into());
-        }
-        let done = read_done(dir)?;
-        // Keep only the records and samples of finished trials, atomically.
-        let keep = |name: &str| -> anyhow::Result<usize> {
-            let path = dir.join(name);
-            // As bytes: a line torn inside a UTF-8 character must not
-            // make the whole log unreadable.
-            let bytes = std::fs::read(&path).unwrap_or_default();
-            let mut kept = Vec::new();
-            let mut n = 0;
-            for line in bytes.split(|b| *b == b'\n') {
-                #[derive(Deserialize)]
-                struct TrialOf {
-                    trial: usize,
-                }
-                if let Ok(t) = serde_json::from_slice::<TrialOf>(line) {
-                    if done.contains(&t.trial) {
-                        kept.extend_from_slice(line);
-                        kept.push(b'\n');
-                        n += 1;
-                    }
-                }
-            }
-            let tmp = dir.join(format!(".{name}.tmp"));
-            std::fs::write(&tmp, kept)?;
-            File::open(&tmp)?.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
-            Ok(n)
-        };
-        let records = keep(REQUESTS_LOG)?;
-        keep(MONITOR_LOG)?;
-        manifest.status = Status::Running;
-        manifest.ended_at = None;
-        manifest.error = None;
-        manifest.trials_done = done.len();
-        manifest.requests_recorded = records;
-        manifest.resumed_at.push(now_rfc3339());
-        let mut w = RunWriter {
-            log: BufWriter::with_capacity(LOG_BUFFER, append(&dir.join(REQUESTS_LOG))?),
-            monitor: BufWriter::new(append(&dir.join(MONITOR_LOG))?),
-            done: append(&dir.join(DONE_LOG))?,
-            dir: dir.to_path_buf(),
-            earlier_servers: manifest.servers.clone(),
-            manifest,
-            durable_len: 0,
-        };
-        w.durable_len = w.log.get_ref().metadata()?.len();
-        w.write_manifest()?;
-        Ok((w, done))
     }
 
     /// This run holds one shard of the plan: `trials` of it.
@@ -278,8 +142,6 @@ impl RunWriter {
         self.write_manifest()
     }
 
-    /// Append one record to the log as it comes (buffered: a trial's records
-    /// become durable together, in [`RunWriter::trial_done`]).
     /// Adaptive repetitions stopped after `stop.blocks` blocks: the plan's
     /// later blocks are not run, and readers leave them out.
     pub fn stop_repetitions(
@@ -292,6 +154,8 @@ impl RunWriter {
         self.write_manifest()
     }
 
+    /// Append one record to the log as it comes (buffered: a trial's records
+    /// become durable together, in [`RunWriter::trial_done`]).
     pub fn record(&mut self, r: &Record) -> anyhow::Result<()> {
         super::write_record(&mut self.log, r)
     }
@@ -353,6 +217,69 @@ impl RunWriter {
         std::fs::write(&tmp, text)?;
         std::fs::rename(&tmp, self.dir.join(MANIFEST))?;
         Ok(())
+    }
+}
+
+/// `plan.jsonl`: each trial with its configuration spelled out.
+fn write_plan(dir: &Path, plan: &Plan) -> anyhow::Result<()> {
+    let mut plan_file = BufWriter::new(File::create(dir.join(PLAN))?);
+    for trial in &plan.trials {
+        let line = PlanLine {
+            trial: trial.clone(),
+            configuration: plan.config_of(trial).clone(),
+        };
+        serde_json::to_writer(&mut plan_file, &line)?;
+        plan_file.write_all(b"\n")?;
+    }
+    plan_file.flush()?;
+    Ok(())
+}
+
+/// A new run's manifest: running, nothing done yet.
+fn new_manifest(
+    run_id: String,
+    loaded: &LoadedExperiment,
+    plan: &Plan,
+    prompts_text: &[u8],
+    overrides: super::manifest::Overrides,
+) -> Manifest {
+    let e = &loaded.experiment;
+    Manifest {
+        run_id,
+        experiment_name: e.name.clone(),
+        status: Status::Running,
+        tool: Tool::this(),
+        experiment: FileRef {
+            path: loaded.path.display().to_string(),
+            sha256: sha256_hex(loaded.source.as_bytes()),
+            copy: EXPERIMENT_COPY.into(),
+        },
+        prompts: FileRef {
+            path: loaded.prompts_path.display().to_string(),
+            sha256: sha256_hex(prompts_text),
+            copy: PROMPTS_COPY.into(),
+        },
+        seed: e.seed,
+        host: Host::this(),
+        target_url: None,
+        started_at: now_rfc3339(),
+        ended_at: None,
+        trials_planned: plan.trials.len(),
+        trials_done: 0,
+        requests_recorded: 0,
+        error: None,
+        servers: Vec::new(),
+        server_restarts: 0,
+        gpu: None,
+        overrides,
+        resumed_at: Vec::new(),
+        failed_trials: Vec::new(),
+        shard: None,
+        slurm_job: std::env::var("SLURM_ARRAY_JOB_ID")
+            .or_else(|_| std::env::var("SLURM_JOB_ID"))
+            .ok(),
+        merged_from: Vec::new(),
+        repetitions_stop: None,
     }
 }
 

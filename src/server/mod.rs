@@ -100,23 +100,35 @@ impl ServerManager {
     /// Make sure the server `config` needs is running; returns its base URL
     /// and whether it was (re)started.
     pub async fn ensure(&mut self, config: &Configuration) -> anyhow::Result<(String, bool)> {
-        let render =
-            |ctx: &template::Context, t: &str| template::render(t, ctx).map_err(anyhow::Error::msg);
         // The command with the port left symbolic decides whether the running
         // server can serve this configuration.
         let key = render(&self.context(config, None), &self.spec.command)?;
-        if let Some(r) = &mut self.current {
-            if r.key == key && r.process.exited().is_none() {
-                if let Some(l) = self.launches.last_mut() {
-                    if l.configurations.last() != Some(&config.label) {
-                        l.configurations.push(config.label.clone());
-                    }
-                }
-                return Ok((r.base_url.clone(), false));
-            }
+        if let Some(base_url) = self.reuse(&key, config) {
+            return Ok((base_url, false));
         }
         self.stop();
+        let base_url = self.launch(config, key).await?;
+        Ok((base_url, true))
+    }
 
+    /// The running server's base URL if it runs the command `key` and is
+    /// alive; the configuration joins its launch.
+    fn reuse(&mut self, key: &str, config: &Configuration) -> Option<String> {
+        let r = self.current.as_mut()?;
+        if r.key != key || r.process.exited().is_some() {
+            return None;
+        }
+        if let Some(l) = self.launches.last_mut() {
+            if l.configurations.last() != Some(&config.label) {
+                l.configurations.push(config.label.clone());
+            }
+        }
+        Some(r.base_url.clone())
+    }
+
+    /// Start the server for `config`, wait until it is ready, and record the
+    /// launch; returns its base URL.
+    async fn launch(&mut self, config: &Configuration, key: String) -> anyhow::Result<String> {
         let port = match self.spec.port {
             Some(p) => p,
             None => free_port()?,
@@ -127,24 +139,8 @@ impl ServerManager {
             .with_context(|| format!("cannot split the server command: {command}"))?;
         let base_url = render(&ctx, &self.base_url_template)?;
         let index = self.launches.len();
-        // A resumed run folder already holds earlier sessions' logs: never overwrite one.
-        let mut n = index;
-        while self.run_dir.join(format!("server-{n:02}.log")).exists() {
-            n += 1;
-        }
-        let log_name = format!("server-{n:02}.log");
-        let env: Vec<(String, String)> = self
-            .spec
-            .env
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let mut process = ServerProcess::spawn(
-            &argv,
-            &env,
-            &self.run_dir.join(&log_name),
-            self.spec.stop_grace.0,
-        )?;
+        let log_name = self.unused_log_name(index);
+        let mut process = self.spawn(&argv, &log_name)?;
         let started_at = crate::clock::now_rfc3339();
         let root = base_url
             .trim_end_matches('/')
@@ -164,24 +160,7 @@ impl ServerManager {
                     redact(&argv)
                 )
             })?;
-
-        let mut fingerprint = Fingerprint {
-            props: self.get_json(&format!("{root}/props")).await,
-            models: self.get_json(&format!("{base_url}/models")).await,
-            model_file: None,
-        };
-        if let Some(t) = &self.spec.model_path {
-            let path = PathBuf::from(render(&ctx, t)?);
-            fingerprint.model_file = Some(match self.hashed.get(&path) {
-                Some(m) => m.clone(),
-                None => {
-                    let m = model_file(&path)
-                        .with_context(|| format!("hashing model file {}", path.display()))?;
-                    self.hashed.insert(path, m.clone());
-                    m
-                }
-            });
-        }
+        let fingerprint = self.read_fingerprint(&ctx, &root, &base_url).await?;
         self.launches.push(Launch {
             index,
             command: redact(&argv),
@@ -200,7 +179,60 @@ impl ServerManager {
             process,
             base_url: base_url.clone(),
         });
-        Ok((base_url, true))
+        Ok(base_url)
+    }
+
+    /// `server-NN.log` for launch `index`, or the next number free: a resumed
+    /// run folder already holds earlier sessions' logs, never overwrite one.
+    fn unused_log_name(&self, index: usize) -> String {
+        let mut n = index;
+        while self.run_dir.join(format!("server-{n:02}.log")).exists() {
+            n += 1;
+        }
+        format!("server-{n:02}.log")
+    }
+
+    fn spawn(&self, argv: &[String], log_name: &str) -> anyhow::Result<ServerProcess> {
+        let env: Vec<(String, String)> = self
+            .spec
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        ServerProcess::spawn(
+            argv,
+            &env,
+            &self.run_dir.join(log_name),
+            self.spec.stop_grace.0,
+        )
+    }
+
+    /// What the ready server says of itself, and the model file's hash
+    /// (hashed once per path and run).
+    async fn read_fingerprint(
+        &mut self,
+        ctx: &template::Context,
+        root: &str,
+        base_url: &str,
+    ) -> anyhow::Result<Fingerprint> {
+        let mut fingerprint = Fingerprint {
+            props: self.get_json(&format!("{root}/props")).await,
+            models: self.get_json(&format!("{base_url}/models")).await,
+            model_file: None,
+        };
+        if let Some(t) = &self.spec.model_path {
+            let path = PathBuf::from(render(ctx, t)?);
+            fingerprint.model_file = Some(match self.hashed.get(&path) {
+                Some(m) => m.clone(),
+                None => {
+                    let m = model_file(&path)
+                        .with_context(|| format!("hashing model file {}", path.display()))?;
+                    self.hashed.insert(path, m.clone());
+                    m
+                }
+            });
+        }
+        Ok(fingerprint)
     }
 
     async fn get_json(&self, url: &str) -> Option<serde_json::Value> {
@@ -245,6 +277,10 @@ impl ServerManager {
             log_tail(&r.process.log, 15)
         ))
     }
+}
+
+fn render(ctx: &template::Context, t: &str) -> anyhow::Result<String> {
+    template::render(t, ctx).map_err(anyhow::Error::msg)
 }
 
 impl Drop for ServerManager {

@@ -1,0 +1,115 @@
+//! Reopening an interrupted run folder to finish it: only with the inputs
+//! and plan it started with, and only the finished trials' records kept.
+
+use super::{append, read_done, RunWriter, DONE_LOG, LOG_BUFFER, MONITOR_LOG, REQUESTS_LOG};
+use crate::error::InputError;
+use crate::experiment::LoadedExperiment;
+use crate::plan::Plan;
+use crate::results::manifest::{now_rfc3339, sha256_hex, Manifest, Status};
+use anyhow::Context as _;
+use serde::Deserialize;
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+impl RunWriter {
+    /// Reopen an interrupted run folder to finish it: the experiment and
+    /// prompt set must be byte for byte the ones it started with, and the
+    /// plan the same. Records of a trial that did not finish are dropped.
+    /// Returns the writer and the trials already done.
+    pub fn resume(
+        dir: &Path,
+        loaded: &LoadedExperiment,
+        plan: &Plan,
+    ) -> anyhow::Result<(Self, BTreeSet<usize>)> {
+        let data = crate::results::open_run(dir)?;
+        let mut manifest = data.manifest;
+        same_inputs(loaded, &manifest)?;
+        let same_plan = data.trials.len() == plan.trials.len()
+            && data.trials.iter().zip(&plan.trials).all(|(a, b)| {
+                (a.index, a.config, a.repetition) == (b.index, b.config, b.repetition)
+            });
+        if !same_plan {
+            return Err(InputError::in_file(
+                dir,
+                "the plan differs from the run's (other --repetitions or --requests?), expected the same plan",
+            )
+            .into());
+        }
+        let done = read_done(dir)?;
+        let records = keep_done(dir, REQUESTS_LOG, &done)?;
+        keep_done(dir, MONITOR_LOG, &done)?;
+        manifest.status = Status::Running;
+        manifest.ended_at = None;
+        manifest.error = None;
+        manifest.trials_done = done.len();
+        manifest.requests_recorded = records;
+        manifest.resumed_at.push(now_rfc3339());
+        let mut w = RunWriter {
+            log: BufWriter::with_capacity(LOG_BUFFER, append(&dir.join(REQUESTS_LOG))?),
+            monitor: BufWriter::new(append(&dir.join(MONITOR_LOG))?),
+            done: append(&dir.join(DONE_LOG))?,
+            dir: dir.to_path_buf(),
+            earlier_servers: manifest.servers.clone(),
+            manifest,
+            durable_len: 0,
+        };
+        w.durable_len = w.log.get_ref().metadata()?.len();
+        w.write_manifest()?;
+        Ok((w, done))
+    }
+}
+
+/// The experiment file and prompt set are byte for byte the run's.
+fn same_inputs(loaded: &LoadedExperiment, manifest: &Manifest) -> anyhow::Result<()> {
+    let refuse = |what: &str, path: &str| -> anyhow::Error {
+        InputError::in_file(
+            &loaded.path,
+            format!(
+                "{what} changed since run {} started ({path}); resuming would mix two experiments, \
+                 expected the same file (start a new run instead)",
+                manifest.run_id
+            ),
+        )
+        .into()
+    };
+    if sha256_hex(loaded.source.as_bytes()) != manifest.experiment.sha256 {
+        return Err(refuse("the experiment file", &manifest.experiment.path));
+    }
+    let prompts = std::fs::read(&loaded.prompts_path)
+        .with_context(|| format!("reading {}", loaded.prompts_path.display()))?;
+    if sha256_hex(&prompts) != manifest.prompts.sha256 {
+        return Err(refuse("the prompt set", &manifest.prompts.path));
+    }
+    Ok(())
+}
+
+/// Keep only the lines of log `name` that belong to finished trials,
+/// atomically; returns how many were kept.
+fn keep_done(dir: &Path, name: &str, done: &BTreeSet<usize>) -> anyhow::Result<usize> {
+    #[derive(Deserialize)]
+    struct TrialOf {
+        trial: usize,
+    }
+    let path = dir.join(name);
+    // As bytes: a line torn inside a UTF-8 character must not
+    // make the whole log unreadable.
+    let bytes = std::fs::read(&path).unwrap_or_default();
+    let mut kept = Vec::new();
+    let mut n = 0;
+    for line in bytes.split(|b| *b == b'\n') {
+        if let Ok(t) = serde_json::from_slice::<TrialOf>(line) {
+            if done.contains(&t.trial) {
+                kept.extend_from_slice(line);
+                kept.push(b'\n');
+                n += 1;
+            }
+        }
+    }
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, kept)?;
+    File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(n)
+}
