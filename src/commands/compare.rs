@@ -81,17 +81,19 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Com
     Ok(rows)
 }
 
+/// The flags' statistics, held to the rule of an experiment's `stats:`.
 pub(super) fn check_decision(d: Decision) -> anyhow::Result<()> {
-    if !(d.alpha > 0.0 && d.alpha < 0.5)
-        || d.threshold < 0.0
-        || d.equivalence.is_nan()
-        || d.equivalence <= 0.0
-    {
-        return Err(InputError::new(
+    let spec = crate::experiment::StatsSpec {
+        alpha: d.alpha,
+        threshold: d.threshold,
+        equivalence: d.equivalence,
+        family: d.family,
+    };
+    crate::experiment::validate::stats(&spec).map_err(|_| {
+        InputError::new(
             "--alpha must lie in (0, 0.5), --threshold be ≥ 0 and --equivalence above 0",
         )
-        .into());
-    }
+    })?;
     Ok(())
 }
 

@@ -19,8 +19,6 @@ pub use spec::{
 pub use trace::TraceRow;
 
 use crate::error::InputError;
-use crate::yaml::locate_key;
-use indexmap::IndexMap;
 use rand::seq::SliceRandom;
 use rand::RngExt;
 use std::path::Path;
@@ -44,134 +42,106 @@ pub struct Workload {
     pub trace: Option<Arc<Vec<TraceRow>>>,
 }
 
-/// Read every workload's data files (relative to the experiment file) and
-/// check its keys; faults are located in the experiment or the data file.
-pub fn load(
-    experiment: &Path,
-    source: &str,
-    specs: &IndexMap<String, WorkloadSpec>,
-) -> Result<IndexMap<String, Workload>, InputError> {
-    let dir = experiment.parent().unwrap_or_else(|| Path::new("."));
-    let mut out = IndexMap::new();
-    for (name, spec) in specs {
-        let fault = |key: &str, msg: String| {
-            InputError::in_file(experiment, format!("workload '{name}': {msg}")).at(locate_key(
-                source,
-                &["workloads", name, key],
-            )
-            .or(locate_key(source, &["workloads", name])))
-        };
-        let kind = spec.kind().map_err(|(key, m)| fault(key, m))?;
-        check_lengths(spec).map_err(|(key, m)| fault(key, m))?;
-        let mut w = Workload {
-            name: name.clone(),
-            spec: spec.clone(),
-            kind,
-            dataset: None,
-            trace: None,
-        };
-        if let Some(file) = &spec.dataset {
-            let path = dir.join(file);
-            let format = spec
-                .format
-                .or_else(|| by_extension(&path, false))
-                .ok_or_else(|| fault("dataset", format!("cannot tell the format of '{file}' by its extension: set `format:` (sharegpt, jsonl or csv)")))?;
-            let d = dataset::read(&path, format, spec.column.as_deref())?;
-            if matches!(spec.output_tokens, Some(OutputLength::FromDataset))
-                && format == Format::Csv
-            {
-                return Err(fault(
-                    "output_tokens",
-                    "from_dataset: a CSV dataset has no replies or lengths".into(),
-                ));
-            }
-            w.dataset = Some(Arc::new(d));
-        }
-        if let Some(file) = &spec.trace {
-            let path = dir.join(file);
-            let format = spec
-                .format
-                .or_else(|| by_extension(&path, true))
-                .ok_or_else(|| fault("trace", format!("cannot tell the format of '{file}' by its extension: set `format:` (azure, mooncake or jsonl)")))?;
-            if spec.block_tokens.is_some() && format != Format::Mooncake {
-                return Err(fault(
-                    "block_tokens",
-                    "block_tokens is for mooncake traces".into(),
-                ));
-            }
-            let rows = trace::read(&path, format)?;
-            let scale = spec.time_scale.unwrap_or(1.0);
-            if !(scale.is_finite() && scale > 0.0) {
-                return Err(fault(
-                    "time_scale",
-                    format!("time_scale {scale}, expected a number above 0"),
-                ));
-            }
-            let start = spec.start.map_or(0.0, |d| d.0.as_secs_f64());
-            let end = spec
-                .duration
-                .map_or(f64::INFINITY, |d| start + d.0.as_secs_f64());
-            let window: Vec<TraceRow> = rows
-                .into_iter()
-                .filter(|r| r.at_s >= start && r.at_s < end)
-                .map(|mut r| {
-                    r.at_s = (r.at_s - start) * scale;
-                    r
-                })
-                .collect();
-            if window.is_empty() {
-                return Err(fault(
-                    "start",
-                    format!("no rows of '{file}' in the window from start for duration"),
-                ));
-            }
-            w.trace = Some(Arc::new(window));
-        }
-        out.insert(name.clone(), w);
-    }
-    Ok(out)
+/// A fault of a workload: at a key of its spec (the experiment locates
+/// it there), or in a data file (located in that file).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WorkloadError {
+    #[error("{message}")]
+    Key { key: &'static str, message: String },
+    #[error(transparent)]
+    Data(#[from] InputError),
 }
 
-fn check_lengths(spec: &WorkloadSpec) -> Result<(), (&'static str, String)> {
-    let mut lengths: Vec<(&'static str, &Length)> = Vec::new();
-    if let Some(l) = &spec.input_tokens {
-        lengths.push(("input_tokens", l));
-    }
-    if let Some(OutputLength::Length(l)) = &spec.output_tokens {
-        lengths.push(("output_tokens", l));
-    }
-    if let Some(s) = &spec.sessions {
-        if s.turns == 0 {
-            return Err(("sessions", "turns is 0, expected 1 or more".into()));
+impl WorkloadError {
+    fn key(key: &'static str, message: impl Into<String>) -> Self {
+        WorkloadError::Key {
+            key,
+            message: message.into(),
         }
-        lengths.extend([
-            ("sessions", &s.first_input_tokens),
-            ("sessions", &s.turn_input_tokens),
-            ("sessions", &s.output_tokens),
-        ]);
     }
-    if let Some(p) = &spec.shared_prefix {
-        if p.groups == 0 || p.prefix_tokens == 0 {
-            return Err((
-                "shared_prefix",
-                "groups and prefix_tokens must be 1 or more".into(),
-            ));
-        }
-        lengths.extend([
-            ("shared_prefix", &p.suffix_tokens),
-            ("shared_prefix", &p.output_tokens),
-        ]);
+}
+
+/// Read a workload of kind `kind` (its spec checked) and its data files,
+/// relative to the experiment's folder `dir`.
+pub fn read(
+    dir: &Path,
+    name: &str,
+    spec: &WorkloadSpec,
+    kind: Kind,
+) -> Result<Workload, WorkloadError> {
+    let mut w = Workload {
+        name: name.to_string(),
+        spec: spec.clone(),
+        kind,
+        dataset: None,
+        trace: None,
+    };
+    if let Some(file) = &spec.dataset {
+        w.dataset = Some(Arc::new(read_dataset(dir, file, spec)?));
     }
-    if spec.block_tokens == Some(0) {
-        return Err((
-            "block_tokens",
-            "block_tokens is 0, expected 1 or more".into(),
+    if let Some(file) = &spec.trace {
+        w.trace = Some(Arc::new(read_trace(dir, file, spec)?));
+    }
+    Ok(w)
+}
+
+fn read_dataset(dir: &Path, file: &str, spec: &WorkloadSpec) -> Result<Dataset, WorkloadError> {
+    let path = dir.join(file);
+    let format = spec
+        .format
+        .or_else(|| by_extension(&path, false))
+        .ok_or_else(|| WorkloadError::key("dataset", format!("cannot tell the format of '{file}' by its extension: set `format:` (sharegpt, jsonl or csv)")))?;
+    let d = dataset::read(&path, format, spec.column.as_deref())?;
+    if matches!(spec.output_tokens, Some(OutputLength::FromDataset)) && format == Format::Csv {
+        return Err(WorkloadError::key(
+            "output_tokens",
+            "from_dataset: a CSV dataset has no replies or lengths",
         ));
     }
-    for (key, l) in lengths {
-        l.check().map_err(|m| (key, format!("{key}: {m}")))?;
+    Ok(d)
+}
+
+/// The trace's rows in the window from `start` for `duration`, offsets
+/// scaled by `time_scale` and taken from the window's start.
+fn read_trace(dir: &Path, file: &str, spec: &WorkloadSpec) -> Result<Vec<TraceRow>, WorkloadError> {
+    let path = dir.join(file);
+    let format = spec
+        .format
+        .or_else(|| by_extension(&path, true))
+        .ok_or_else(|| WorkloadError::key("trace", format!("cannot tell the format of '{file}' by its extension: set `format:` (azure, mooncake or jsonl)")))?;
+    if spec.block_tokens.is_some() && format != Format::Mooncake {
+        return Err(WorkloadError::key(
+            "block_tokens",
+            "block_tokens is for mooncake traces",
+        ));
     }
-    Ok(())
+    let rows = trace::read(&path, format)?;
+    let scale = spec.time_scale.unwrap_or(1.0);
+    if !(scale.is_finite() && scale > 0.0) {
+        return Err(WorkloadError::key(
+            "time_scale",
+            format!("time_scale {scale}, expected a number above 0"),
+        ));
+    }
+    let start = spec.start.map_or(0.0, |d| d.0.as_secs_f64());
+    let end = spec
+        .duration
+        .map_or(f64::INFINITY, |d| start + d.0.as_secs_f64());
+    let window: Vec<TraceRow> = rows
+        .into_iter()
+        .filter(|r| r.at_s >= start && r.at_s < end)
+        .map(|mut r| {
+            r.at_s = (r.at_s - start) * scale;
+            r
+        })
+        .collect();
+    if window.is_empty() {
+        return Err(WorkloadError::key(
+            "start",
+            format!("no rows of '{file}' in the window from start for duration"),
+        ));
+    }
+    Ok(window)
 }
 
 fn by_extension(path: &Path, trace: bool) -> Option<Format> {
