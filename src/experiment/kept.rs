@@ -71,8 +71,14 @@ mod tests {
     #[test]
     fn the_defaults_name_the_values_used() {
         let d = defaults();
-        assert!(d.contains("ttft_ms 500") && d.contains("p95_latency_s 10"), "{d}");
-        assert!(d.contains("alpha 0.05") && d.contains("equivalence 0.05"), "{d}");
+        assert!(
+            d.contains("ttft_ms 500") && d.contains("p95_latency_s 10"),
+            "{d}"
+        );
+        assert!(
+            d.contains("alpha 0.05") && d.contains("equivalence 0.05"),
+            "{d}"
+        );
         assert!(!d.contains("tpot_ms"), "{d}");
     }
 }

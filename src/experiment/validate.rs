@@ -16,7 +16,7 @@ mod load;
 mod templates;
 mod workloads;
 
-pub use command::{input_lengths, open_files, open_files_for, overrides, shards, sharded_run};
+pub use command::{input_lengths, open_files, open_files_for, overrides, sharded_run, shards};
 pub use counts::stats;
 pub(super) use workloads::read_workloads;
 
@@ -238,4 +238,3 @@ fn list(levels: &[Level]) -> String {
     let items: Vec<String> = levels.iter().map(ToString::to_string).collect();
     format!("[{}]", items.join(", "))
 }
-

@@ -221,19 +221,34 @@ const GROUP: u64 = 2;
 /// Warm-up draws use request numbers of their own.
 const WARM: usize = 1 << 40;
 
+/// Request `i`'s draw of `l` in the trial `ask` names, on `stream`.
+fn draw(l: &Length, ask: &Ask, i: usize, stream: u64) -> u64 {
+    l.draw(ask.seed, ask.trial, i, stream)
+}
+
 impl Workload {
     /// The shapes of one trial: a pure function of the seed and the trial.
     pub fn shapes(&self, ask: &Ask) -> TrialShapes {
-        let draw = |l: &Length, i: usize, stream: u64| l.draw(ask.seed, ask.trial, i, stream);
+        match self.kind {
+            Kind::Lengths | Kind::Dataset => self.length_shapes(ask),
+            Kind::Trace => self.trace_shapes(ask),
+            Kind::SharedPrefix => self.prefix_shapes(ask),
+            Kind::Sessions => self.session_shapes(ask),
+        }
+    }
+
+    /// Lengths drawn per request (or the configuration's), the text from
+    /// the prompt set or the dataset's order.
+    fn length_shapes(&self, ask: &Ask) -> TrialShapes {
         let lengths = |i: usize| Shape {
             input_tokens: self
                 .spec
                 .input_tokens
                 .as_ref()
-                .map(|l| draw(l, i, INPUT))
+                .map(|l| draw(l, ask, i, INPUT))
                 .or(ask.input_tokens),
             output_tokens: match &self.spec.output_tokens {
-                Some(OutputLength::Length(l)) => Some(draw(l, i, OUTPUT)),
+                Some(OutputLength::Length(l)) => Some(draw(l, ask, i, OUTPUT)),
                 _ => ask.output_tokens,
             },
             text: if self.kind == Kind::Dataset {
@@ -243,101 +258,115 @@ impl Workload {
             },
             at_s: None,
         };
-        let mut out = TrialShapes::default();
-        match self.kind {
-            Kind::Lengths | Kind::Dataset => {
-                out.warmup = (0..ask.warmup).map(|i| lengths(WARM + i)).collect();
-                out.measured = (0..ask.requests).map(lengths).collect();
-                if let Some(d) = &self.dataset {
-                    out.entries = self.order(d.entries.len(), ask);
-                }
-            }
-            Kind::Trace => {
-                let rows = self.trace.as_deref().map_or(&[][..], Vec::as_slice);
-                let row_shape = |r: &TraceRow, text: Text, at: Option<f64>| Shape {
-                    input_tokens: Some(r.input_tokens),
-                    output_tokens: Some(r.output_tokens),
-                    text,
-                    at_s: at,
-                };
-                // Warm-up: the first rows' lengths, with no shared blocks (so
-                // it does not warm the cache for the measured requests).
-                out.warmup = rows
-                    .iter()
-                    .cycle()
-                    .take(ask.warmup)
-                    .map(|r| row_shape(r, Text::Prompt, None))
-                    .collect();
-                let take = if ask.counted {
-                    ask.requests
+        let mut out = TrialShapes {
+            warmup: (0..ask.warmup).map(|i| lengths(WARM + i)).collect(),
+            measured: (0..ask.requests).map(lengths).collect(),
+            ..TrialShapes::default()
+        };
+        if let Some(d) = &self.dataset {
+            out.entries = self.order(d.entries.len(), ask);
+        }
+        out
+    }
+
+    fn trace_shapes(&self, ask: &Ask) -> TrialShapes {
+        let rows = self.trace.as_deref().map_or(&[][..], Vec::as_slice);
+        let row_shape = |r: &TraceRow, text: Text, at: Option<f64>| Shape {
+            input_tokens: Some(r.input_tokens),
+            output_tokens: Some(r.output_tokens),
+            text,
+            at_s: at,
+        };
+        // Warm-up: the first rows' lengths, with no shared blocks (so
+        // it does not warm the cache for the measured requests).
+        let warmup = rows
+            .iter()
+            .cycle()
+            .take(ask.warmup)
+            .map(|r| row_shape(r, Text::Prompt, None))
+            .collect();
+        let take = if ask.counted {
+            ask.requests
+        } else {
+            usize::MAX
+        };
+        let measured = rows
+            .iter()
+            .take(take)
+            .map(|r| {
+                let text = if r.hash_ids.is_empty() {
+                    Text::Prompt
                 } else {
-                    usize::MAX
+                    Text::Blocks(r.hash_ids.clone())
                 };
-                out.measured = rows
-                    .iter()
-                    .take(take)
-                    .map(|r| {
-                        let text = if r.hash_ids.is_empty() {
-                            Text::Prompt
-                        } else {
-                            Text::Blocks(r.hash_ids.clone())
-                        };
-                        row_shape(r, text, Some(r.at_s))
-                    })
-                    .collect();
+                row_shape(r, text, Some(r.at_s))
+            })
+            .collect();
+        TrialShapes {
+            warmup,
+            measured,
+            ..TrialShapes::default()
+        }
+    }
+
+    fn prefix_shapes(&self, ask: &Ask) -> TrialShapes {
+        let Some(p) = self.spec.shared_prefix.as_ref() else {
+            return TrialShapes::default();
+        };
+        let one = |i: usize| {
+            let mut rng = length::request_rng(ask.seed, ask.trial, i, GROUP);
+            let g = rng.random_range(0..p.groups);
+            Shape {
+                input_tokens: Some(p.prefix_tokens + draw(&p.suffix_tokens, ask, i, INPUT)),
+                output_tokens: Some(draw(&p.output_tokens, ask, i, OUTPUT)),
+                text: Text::Prefix(g),
+                at_s: None,
             }
-            Kind::SharedPrefix => {
-                let p = self
-                    .spec
-                    .shared_prefix
-                    .as_ref()
-                    .expect("kind says shared_prefix");
-                let one = |i: usize| {
-                    let mut rng = length::request_rng(ask.seed, ask.trial, i, GROUP);
-                    let g = rng.random_range(0..p.groups);
-                    Shape {
-                        input_tokens: Some(p.prefix_tokens + draw(&p.suffix_tokens, i, INPUT)),
-                        output_tokens: Some(draw(&p.output_tokens, i, OUTPUT)),
-                        text: Text::Prefix(g),
-                        at_s: None,
-                    }
-                };
-                out.warmup = (0..ask.warmup).map(|i| one(WARM + i)).collect();
-                out.measured = (0..ask.requests).map(one).collect();
+        };
+        TrialShapes {
+            warmup: (0..ask.warmup).map(|i| one(WARM + i)).collect(),
+            measured: (0..ask.requests).map(one).collect(),
+            ..TrialShapes::default()
+        }
+    }
+
+    fn session_shapes(&self, ask: &Ask) -> TrialShapes {
+        let Some(s) = self.spec.sessions.as_ref() else {
+            return TrialShapes::default();
+        };
+        let mut out = TrialShapes::default();
+        let turns = s.turns as usize;
+        out.warmup = (0..ask.warmup)
+            .map(|i| Shape {
+                input_tokens: Some(draw(&s.first_input_tokens, ask, WARM + i, INPUT)),
+                output_tokens: Some(draw(&s.output_tokens, ask, WARM + i, OUTPUT)),
+                text: Text::Prompt,
+                at_s: None,
+            })
+            .collect();
+        // Request i is turn i mod turns of session i / turns; the last
+        // session may be cut short by the trial's count.
+        for i in 0..ask.requests {
+            let (session, turn) = (i / turns, i % turns);
+            let input = if turn == 0 {
+                &s.first_input_tokens
+            } else {
+                &s.turn_input_tokens
+            };
+            let pair = (
+                draw(input, ask, i, INPUT),
+                draw(&s.output_tokens, ask, i, OUTPUT),
+            );
+            if turn == 0 {
+                out.sessions.push(SessionShape { turns: Vec::new() });
             }
-            Kind::Sessions => {
-                let s = self.spec.sessions.as_ref().expect("kind says sessions");
-                let turns = s.turns as usize;
-                out.warmup = (0..ask.warmup)
-                    .map(|i| Shape {
-                        input_tokens: Some(draw(&s.first_input_tokens, WARM + i, INPUT)),
-                        output_tokens: Some(draw(&s.output_tokens, WARM + i, OUTPUT)),
-                        text: Text::Prompt,
-                        at_s: None,
-                    })
-                    .collect();
-                // Request i is turn i mod turns of session i / turns; the
-                // last session may be cut short by the trial's count.
-                for i in 0..ask.requests {
-                    let (session, turn) = (i / turns, i % turns);
-                    let input = if turn == 0 {
-                        &s.first_input_tokens
-                    } else {
-                        &s.turn_input_tokens
-                    };
-                    let pair = (draw(input, i, INPUT), draw(&s.output_tokens, i, OUTPUT));
-                    if turn == 0 {
-                        out.sessions.push(SessionShape { turns: Vec::new() });
-                    }
-                    out.sessions[session].turns.push(pair);
-                    out.measured.push(Shape {
-                        input_tokens: Some(pair.0),
-                        output_tokens: Some(pair.1),
-                        text: Text::Prompt,
-                        at_s: None,
-                    });
-                }
-            }
+            out.sessions[session].turns.push(pair);
+            out.measured.push(Shape {
+                input_tokens: Some(pair.0),
+                output_tokens: Some(pair.1),
+                text: Text::Prompt,
+                at_s: None,
+            });
         }
         out
     }

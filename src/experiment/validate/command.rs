@@ -97,7 +97,10 @@ const SAMPLES: usize = 32;
 /// Whether every `input_tokens` level can be reached, counted with the
 /// target's own tokenizer `count`: a prompt template longer than the
 /// smallest level is a fault of the experiment, found before a run.
-pub fn input_lengths(l: &LoadedExperiment, count: impl Fn(&str) -> usize) -> Result<(), InputError> {
+pub fn input_lengths(
+    l: &LoadedExperiment,
+    count: impl Fn(&str) -> usize,
+) -> Result<(), InputError> {
     let e = &l.experiment;
     let system = match (e.target.api, &l.prompts.system) {
         (Api::Chat, Some(s)) => count(s),

@@ -63,7 +63,12 @@ impl Validator<'_> {
     fn repetitions(&self) -> Result<(), InputError> {
         let r = &self.l.experiment.repetitions;
         if r.blocks() == 0 {
-            return Err(self.broke(&["repetitions"], Rule::Zero { what: "repetitions" }));
+            return Err(self.broke(
+                &["repetitions"],
+                Rule::Zero {
+                    what: "repetitions",
+                },
+            ));
         }
         limits::at_most("repetitions", r.blocks(), limits::MAX_REPETITIONS)
             .map_err(|m| self.broke(&["repetitions"], m))?;

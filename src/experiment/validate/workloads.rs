@@ -6,9 +6,7 @@
 use super::{list, Validator};
 use crate::error::InputError;
 use crate::experiment::Api;
-use crate::workload::{
-    Kind, Length, OutputLength, Workload, WorkloadError, WorkloadSpec, FACTOR,
-};
+use crate::workload::{Kind, Length, OutputLength, Workload, WorkloadError, WorkloadSpec, FACTOR};
 use crate::yaml::locate_key;
 use indexmap::IndexMap;
 use std::path::Path;
