@@ -17,8 +17,9 @@ pub struct InputError {
     pub location: Option<(usize, usize)>,
     pub message: String,
     /// The rule the input broke, where a caller may act on which one;
-    /// `None` where the message is all there is to it.
-    pub rule: Option<Rule>,
+    /// `None` where the message is all there is to it. (Boxed: an error
+    /// stays small on the way up.)
+    pub rule: Option<Box<Rule>>,
 }
 
 impl InputError {
@@ -62,7 +63,7 @@ impl From<Rule> for InputError {
     fn from(rule: Rule) -> Self {
         Self {
             message: rule.to_string(),
-            rule: Some(rule),
+            rule: Some(Box::new(rule)),
             ..Self::new("")
         }
     }

@@ -147,3 +147,30 @@ impl Validator<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::error::{Rule, StatsRule};
+    use std::path::Path;
+
+    /// The rule travels with its place: a caller can tell which one broke.
+    #[test]
+    fn a_broken_stats_rule_is_typed_and_located() {
+        let prompts = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts/general.yaml");
+        let text = format!(
+            "name: t\ntarget: {{builtin: sim, model: m}}\nprompts: {}\n\
+             baseline: {{concurrency: 1}}\ntrial: {{requests: 2}}\nstats: {{alpha: 0.7}}\n",
+            prompts.display()
+        );
+        let err = crate::experiment::load_str(Path::new("x.yaml"), text).unwrap_err();
+        assert_eq!(
+            err.rule.as_deref(),
+            Some(&Rule::Stats(StatsRule::Alpha(0.7)))
+        );
+        assert_eq!(err.location, Some((6, 9)), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "x.yaml:6:9: alpha must lie between 0 and 0.5, got 0.7"
+        );
+    }
+}
