@@ -15,7 +15,6 @@ pub use crate::level::Level;
 pub use crate::yaml::locate_key;
 pub use configuration::{configurations, Configuration};
 pub use kept::kept_copy;
-pub use limits::size_of_plan;
 pub use repetitions::{Adaptive, Repetitions, Until};
 pub use sim_spec::{Faults, SimModel, UNLIMITED_SLOTS};
 pub use spec::*;

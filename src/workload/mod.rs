@@ -12,7 +12,7 @@ mod spec;
 pub mod trace;
 
 pub use dataset::{Dataset, Entry, Message, Role};
-pub use length::{Dist, Length};
+pub use length::{Dist, Length, LengthError};
 pub use spec::{
     Format, Kind, OutputLength, PromptFilter, Sessions, SharedPrefix, Typical, WorkloadSpec,
 };
