@@ -4,7 +4,7 @@
 //! renders), its limits, its workloads, and the checks that need what only
 //! a command has (overrides, shards, open files, a tokenizer). Each fault is
 //! an [`InputError`] located in the file (exit 2); those a caller acts on
-//! carry their [`Rule`](crate::error::Rule).
+//! carry their [`Rule`].
 
 use super::limits;
 use super::{locate_key, Level, LoadedExperiment};
