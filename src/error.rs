@@ -101,6 +101,8 @@ pub enum Rule {
     Zero { what: &'static str },
     #[error(transparent)]
     Stats(#[from] StatsRule),
+    #[error("unknown metric '{name}', expected one of {}", crate::metrics::columns().join(", "))]
+    UnknownMetric { name: String },
     #[error("{count} shards need at least {count} repetitions (whole blocks are split), the plan has {blocks}")]
     TooFewBlocks { count: usize, blocks: usize },
     #[error("adaptive repetitions decide block by block on the whole run's trials, so they cannot be sharded; give repetitions a number to shard")]

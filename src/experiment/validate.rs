@@ -17,7 +17,7 @@ mod templates;
 mod workloads;
 
 pub use command::{input_lengths, open_files, open_files_for, overrides, sharded_run, shards};
-pub use counts::stats;
+pub use counts::{metric, stats};
 pub(super) use workloads::read_workloads;
 
 /// The checks of a loaded experiment, in the order its faults are told;

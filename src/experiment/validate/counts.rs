@@ -22,6 +22,16 @@ pub fn stats(s: &StatsSpec) -> Result<(), StatsRule> {
     Ok(())
 }
 
+/// A metric named by its column (`output_tok_s`, `ttft_p50_ms`, ...).
+pub fn metric(name: &str) -> Result<(), Rule> {
+    match crate::metrics::by_column(name) {
+        Some(_) => Ok(()),
+        None => Err(Rule::UnknownMetric {
+            name: name.to_string(),
+        }),
+    }
+}
+
 impl Validator<'_> {
     pub(super) fn counts(&self) -> Result<(), InputError> {
         let e = &self.l.experiment;
@@ -97,15 +107,7 @@ impl Validator<'_> {
             ));
         }
         for m in &a.until.metrics {
-            if crate::metrics::by_column(m).is_none() {
-                return Err(self.err(
-                    &["repetitions", "until", "metrics"],
-                    format!(
-                        "unknown metric '{m}', expected one of {}",
-                        crate::metrics::columns().join(", ")
-                    ),
-                ));
-            }
+            metric(m).map_err(|r| self.broke(&["repetitions", "until", "metrics"], r))?;
         }
         Ok(())
     }
@@ -114,13 +116,7 @@ impl Validator<'_> {
         let e = &self.l.experiment;
         for (i, x) in e.expect.iter().enumerate() {
             let err = |m: String| self.err(&["expect"], format!("expectation {}: {m}", i + 1));
-            if crate::metrics::by_column(&x.metric).is_none() {
-                return Err(err(format!(
-                    "unknown metric '{}', expected one of {}",
-                    x.metric,
-                    crate::metrics::columns().join(", ")
-                )));
-            }
+            metric(&x.metric).map_err(|r| err(r.to_string()))?;
             let Some(levels) = e.factors.get(&x.factor) else {
                 return Err(err(format!(
                     "'{}' is not a factor of this experiment",
