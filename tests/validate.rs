@@ -263,3 +263,56 @@ fn a_large_factorial_plan_is_warned_about_with_the_ofat_size_beside_it() {
             "warning: the factorial plan has 27 configurations (81 trials), 3.9× the one-factor-at-a-time plan's 7",
         ));
 }
+
+/// The checks that need a command's flags keep the experiment's rules:
+/// shards need a block each, an override is at least 1, and `compare`
+/// holds its statistics flags to the rule of `stats:`.
+#[test]
+fn the_commands_checks_are_exit_2_with_their_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = experiment(dir.path(), "x.yaml", GOOD);
+    let stderr = |args: &[&str]| {
+        let out = bin().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        stderr
+    };
+    let path = path.display().to_string();
+    let e = stderr(&["plan", "--shards", "4", &path]);
+    assert!(
+        e.contains(
+            "x.yaml: 4 shards need at least 4 repetitions (whole blocks are split), the plan has 3"
+        ),
+        "{e}"
+    );
+    let out = dir.path().display().to_string();
+    let e = stderr(&["run", "--quiet", "--out", &out, "--requests", "0", &path]);
+    assert!(e.contains("error: --requests must be at least 1"), "{e}");
+    let e = stderr(&[
+        "run",
+        "--quiet",
+        "--out",
+        &out,
+        "--repetitions",
+        "10001",
+        &path,
+    ]);
+    assert!(
+        e.contains("error: --repetitions 10001 is more than the most infer-bench takes (10000)"),
+        "{e}"
+    );
+    for flags in [
+        "--alpha=0.5",
+        "--equivalence=0",
+        "--threshold=-1",
+        "--threshold=inf",
+    ] {
+        let e = stderr(&["compare", "a", "b", flags]);
+        assert!(
+            e.contains(
+                "--alpha must lie in (0, 0.5), --threshold be ≥ 0 and --equivalence above 0"
+            ),
+            "{flags}: {e}"
+        );
+    }
+}

@@ -102,8 +102,8 @@ pub fn calibrate(args: &CalibrateArgs) -> anyhow::Result<()> {
         .chain(args.rate.iter().map(|r| r * request_s * 1.5))
         .fold(1.0, f64::max);
     if let Some((soft, hard)) = crate::runner::raise_open_files() {
-        crate::runner::check_open_files(most_in_flight as u64, soft, hard)
-            .map_err(InputError::new)?;
+        crate::experiment::validate::open_files_for(most_in_flight as u64, soft, hard)
+            .map_err(InputError::from)?;
     }
     let sim = SimProcess::start(args.ttft_ms, args.itl_ms)?;
     let scratch =

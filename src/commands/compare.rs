@@ -3,7 +3,6 @@
 use crate::analysis::between_runs::{compare_runs, is_regression, tally, RunTrials};
 use crate::analysis::compare::{Comparison, Decision};
 use crate::error::{InputError, RegressionError};
-use crate::metrics::METRICS;
 use crate::report::html::compare::Side;
 use crate::results::{open_run, RunData};
 use crate::runner;
@@ -25,14 +24,7 @@ pub struct CompareOptions {
 /// Compare two run folders; prints the table and returns the comparisons.
 pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Comparison>> {
     for m in &o.metrics {
-        if !METRICS.iter().any(|x| x.column == m) {
-            let names: Vec<&str> = METRICS.iter().map(|x| x.column).collect();
-            return Err(InputError::new(format!(
-                "unknown metric '{m}', expected one of {}",
-                names.join(", ")
-            ))
-            .into());
-        }
+        crate::experiment::validate::metric(m).map_err(InputError::from)?;
     }
     check_decision(o.decision)?;
     let (ra, rb) = (open_run(a)?, open_run(b)?);
@@ -81,17 +73,19 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Com
     Ok(rows)
 }
 
+/// The flags' statistics, held to the rule of an experiment's `stats:`.
 pub(super) fn check_decision(d: Decision) -> anyhow::Result<()> {
-    if !(d.alpha > 0.0 && d.alpha < 0.5)
-        || d.threshold < 0.0
-        || d.equivalence.is_nan()
-        || d.equivalence <= 0.0
-    {
-        return Err(InputError::new(
+    let spec = crate::experiment::StatsSpec {
+        alpha: d.alpha,
+        threshold: d.threshold,
+        equivalence: d.equivalence,
+        family: d.family,
+    };
+    crate::experiment::validate::stats(&spec).map_err(|_| {
+        InputError::new(
             "--alpha must lie in (0, 0.5), --threshold be ≥ 0 and --equivalence above 0",
         )
-        .into());
-    }
+    })?;
     Ok(())
 }
 

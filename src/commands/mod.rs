@@ -166,28 +166,11 @@ pub fn apply_overrides(
     loaded: &mut experiment::LoadedExperiment,
     o: crate::results::Overrides,
 ) -> anyhow::Result<()> {
-    if let Some(r) = o.repetitions {
-        if r == 0 {
-            return Err(crate::error::InputError::new("--repetitions must be at least 1").into());
-        }
-        loaded.experiment.repetitions = experiment::Repetitions::Fixed(r);
-    }
-    if let Some(n) = o.requests {
-        if n == 0 {
-            return Err(crate::error::InputError::new("--requests must be at least 1").into());
-        }
-        let max = experiment::limits::MAX_REQUESTS;
-        experiment::limits::at_most("--requests", n, max).map_err(crate::error::InputError::new)?;
-        loaded.experiment.trial.requests = Some(n);
-    }
-    if let Some(r) = o.repetitions {
-        let max = experiment::limits::MAX_REPETITIONS;
-        experiment::limits::at_most("--repetitions", r, max)
-            .map_err(crate::error::InputError::new)?;
-    }
-    experiment::size_of_plan(&loaded.experiment)
-        .map_err(|m| crate::error::InputError::in_file(&loaded.path, m))?;
-    Ok(())
+    Ok(experiment::validate::overrides(
+        loaded,
+        o.repetitions,
+        o.requests,
+    )?)
 }
 
 fn run(

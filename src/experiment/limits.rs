@@ -16,19 +16,23 @@ pub const MAX_RATE: f64 = 1_000_000.0;
 pub const MAX_BATCH: u64 = 4096;
 pub const MAX_TOKENS: u64 = 10_000_000;
 
-/// `what` is at most `max`, or the message that says so.
-pub fn at_most<T: PartialOrd + std::fmt::Display>(what: &str, n: T, max: T) -> Result<(), String> {
+use crate::error::Rule;
+
+/// `what` is at most `max`, or the rule that says so.
+pub fn at_most<T: PartialOrd + std::fmt::Display>(what: &str, n: T, max: T) -> Result<(), Rule> {
     if n > max {
-        return Err(format!(
-            "{what} {n} is more than the most infer-bench takes ({max})"
-        ));
+        return Err(Rule::TooLarge {
+            what: what.to_string(),
+            value: n.to_string(),
+            max: max.to_string(),
+        });
     }
     Ok(())
 }
 
 /// The plan's size (configurations × repetitions), checked before anything
 /// is planned: `--repetitions` comes through here too.
-pub fn size_of_plan(e: &super::Experiment) -> Result<(), String> {
+pub fn size_of_plan(e: &super::Experiment) -> Result<(), Rule> {
     let configurations = match e.design {
         super::Design::Ofat => 1 + e.factors.values().map(Vec::len).sum::<usize>(),
         super::Design::Factorial => e

@@ -1,19 +1,20 @@
 //! Experiment files: typed spec, loading with located errors, validation.
 
 mod configuration;
+mod kept;
 mod repetitions;
 
 pub mod limits;
 mod sim_spec;
 mod spec;
 mod stats_spec;
-mod validate;
+pub mod validate;
 
 pub use crate::duration::HumanDuration;
 pub use crate::level::Level;
 pub use crate::yaml::locate_key;
 pub use configuration::{configurations, Configuration};
-pub use limits::size_of_plan;
+pub use kept::kept_copy;
 pub use repetitions::{Adaptive, Repetitions, Until};
 pub use sim_spec::{Faults, SimModel, UNLIMITED_SLOTS};
 pub use spec::*;
@@ -67,7 +68,7 @@ pub fn load_str(path: &Path, source: String) -> Result<LoadedExperiment, InputEr
             InputError::in_file(path, e.message).at(locate_key(&source, &["prompts"]))
         }
     })?;
-    let workloads = crate::workload::load(path, &source, &experiment.workloads)?;
+    let workloads = validate::read_workloads(path, &source, &experiment.workloads)?;
     let loaded = LoadedExperiment {
         path: path.to_path_buf(),
         source,

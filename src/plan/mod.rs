@@ -100,12 +100,7 @@ impl Shard {
             .map(|t| t.repetition as usize + 1)
             .max()
             .unwrap_or(0);
-        if blocks < self.count {
-            return Err(format!(
-                "{} shards need at least {} repetitions (whole blocks are split), the plan has {blocks}",
-                self.count, self.count
-            ));
-        }
+        crate::experiment::validate::shards(self.count, blocks).map_err(|r| r.to_string())?;
         Ok(plan
             .trials
             .iter()

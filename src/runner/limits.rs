@@ -1,11 +1,7 @@
 //! Open files: every request in flight holds a socket. The soft limit is
 //! raised to the hard one before a run; a run that would still need more
-//! is refused up front with what to do, instead of failing mid-trial with
-//! "too many open files".
-
-/// Files the process needs beside its sockets: the run folder's logs,
-/// the runtime, a launched server's pipes.
-const SPARE: u64 = 64;
+//! is refused up front with what to do (`experiment::validate::open_files`),
+//! instead of failing mid-trial with "too many open files".
 
 /// `(soft, hard)` after raising the soft limit as far as allowed.
 pub fn raise_open_files() -> Option<(u64, u64)> {
@@ -33,31 +29,12 @@ pub fn raise_open_files() -> Option<(u64, u64)> {
     Some((r.rlim_cur as u64, r.rlim_max as u64))
 }
 
-/// An error where `in_flight` requests (plus spare files) do not fit `soft`.
-pub fn check_open_files(in_flight: u64, soft: u64, hard: u64) -> Result<(), String> {
-    let need = in_flight + SPARE;
-    if need <= soft {
-        return Ok(());
-    }
-    Err(format!(
-        "{in_flight} requests in flight need about {need} open files, but the limit is {soft} \
-         (hard limit {hard}); raise it (`ulimit -n {need}`, or LimitNOFILE= for a service) or lower \
-         the concurrency"
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn refuses_what_does_not_fit_and_says_how_to_fix_it() {
-        assert!(check_open_files(100, 1024, 4096).is_ok());
-        let e = check_open_files(1000, 1024, 1024).unwrap_err();
-        assert!(
-            e.contains("1064 open files") && e.contains("ulimit -n 1064"),
-            "{e}"
-        );
+    fn raising_keeps_what_the_process_had() {
         // Raising never lowers what the process had.
         let (soft, hard) = raise_open_files().unwrap();
         assert_eq!(soft, hard);

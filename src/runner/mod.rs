@@ -10,11 +10,11 @@ mod report;
 mod session;
 mod trial;
 
-pub use limits::{check_open_files, raise_open_files};
+pub use limits::raise_open_files;
 pub use prepare::DEFAULT_MAX_TOKENS;
 pub use report::{analyse_run, trial_table, ReportOutput};
 
-use crate::experiment::LoadedExperiment;
+use crate::experiment::{validate, LoadedExperiment};
 use crate::monitor::Gpu;
 use crate::plan::{self, Plan};
 use crate::results::{RunWriter, Status, Tally};
@@ -64,20 +64,10 @@ async fn stop_signal() -> &'static str {
 /// comes is abandoned: its records are not written, and a resume runs it again.
 pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<PathBuf> {
     let plan = plan::expand(&l.experiment);
-    // Sockets for the most requests in flight at once (a closed loop's
-    // concurrency, or an open loop's cap), checked before any run folder exists.
+    // Sockets for the most requests in flight at once, checked before any
+    // run folder exists.
     if let Some((soft, hard)) = limits::raise_open_files() {
-        let in_flight = match l.experiment.load.max_in_flight() {
-            Some(cap) => u64::from(cap),
-            None => plan
-                .configurations
-                .iter()
-                .map(|c| c.concurrency() as u64)
-                .max()
-                .unwrap_or(1),
-        };
-        limits::check_open_files(in_flight, soft, hard)
-            .map_err(|m| crate::error::InputError::in_file(&l.path, m))?;
+        validate::open_files(l, soft, hard)?;
     }
     let shard_of = |shard: plan::Shard| -> anyhow::Result<Vec<usize>> {
         Ok(shard
@@ -85,12 +75,8 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
             .map_err(|m| crate::error::InputError::in_file(&l.path, m))?)
     };
     // Checked before the run folder exists.
-    if opts.shard.is_some() && l.experiment.repetitions.adaptive().is_some() {
-        return Err(crate::error::InputError::in_file(
-            &l.path,
-            "adaptive repetitions decide block by block on the whole run's trials, so they cannot be sharded; give repetitions a number to shard",
-        )
-        .into());
+    if opts.shard.is_some() {
+        validate::sharded_run(l)?;
     }
     let asked = match opts.shard {
         Some(s) => Some((s, shard_of(s)?)),

@@ -130,9 +130,7 @@ fn terms(e: &crate::experiment::Experiment) -> analysis::ServiceTerms {
 
 /// The experiment as the run folder keeps it.
 fn experiment_of(run: &RunData) -> Option<crate::experiment::Experiment> {
-    let copy = run.dir.join(&run.manifest.experiment.copy);
-    let text = std::fs::read_to_string(&copy).ok()?;
-    crate::experiment::parse(&copy, &text).ok()
+    crate::experiment::kept_copy(&run.dir.join(&run.manifest.experiment.copy))
 }
 
 /// Build `requests.parquet`, `trials.parquet`, `summary.csv` and the

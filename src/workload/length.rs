@@ -85,6 +85,28 @@ impl<'de> Deserialize<'de> for Length {
     }
 }
 
+/// What is wrong with a length: its text is the message, after the key
+/// that holds it.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+pub enum LengthError {
+    #[error("a length of 0 tokens, expected 1 or more")]
+    Zero,
+    #[error("{name} is {value}, expected a number above 0")]
+    NotPositive { name: &'static str, value: f64 },
+    #[error("{what} {min} is above max {max}")]
+    Inverted {
+        what: &'static str,
+        min: u64,
+        max: u64,
+    },
+    #[error("empirical: no values")]
+    NoValues,
+    #[error("empirical: {weights} weights for {values} values, expected one each")]
+    Weights { weights: usize, values: usize },
+    #[error("empirical: weights must be 0 or more, and not all 0")]
+    BadWeights,
+}
+
 impl Length {
     /// The declared mean, clamps aside: a rough length for estimates.
     pub fn mean(&self) -> f64 {
@@ -116,58 +138,61 @@ impl Length {
     }
 
     /// What is wrong with this length, if anything.
-    pub fn check(&self) -> Result<(), String> {
-        let positive = |name: &str, v: f64| {
+    pub fn check(&self) -> Result<(), LengthError> {
+        let positive = |name: &'static str, v: f64| {
             if v.is_finite() && v > 0.0 {
                 Ok(())
             } else {
-                Err(format!("{name} is {v}, expected a number above 0"))
+                Err(LengthError::NotPositive { name, value: v })
             }
         };
-        match self {
-            Length::Fixed(0) => Err("a length of 0 tokens, expected 1 or more".into()),
-            Length::Fixed(_) => Ok(()),
-            Length::Dist(d) => {
-                match d {
-                    Dist::Uniform { min, max } if min > max => {
-                        return Err(format!("uniform: min {min} is above max {max}"))
+        let d = match self {
+            Length::Fixed(0) => return Err(LengthError::Zero),
+            Length::Fixed(_) => return Ok(()),
+            Length::Dist(d) => d,
+        };
+        match d {
+            Dist::Uniform { min, max } if min > max => {
+                return Err(LengthError::Inverted {
+                    what: "uniform: min",
+                    min: *min,
+                    max: *max,
+                })
+            }
+            Dist::Uniform { .. } => {}
+            Dist::Normal { mean, sd, .. } | Dist::Lognormal { mean, sd, .. } => {
+                positive("mean", *mean)?;
+                positive("sd", *sd)?;
+            }
+            Dist::Empirical {
+                values, weights, ..
+            } => {
+                if values.is_empty() {
+                    return Err(LengthError::NoValues);
+                }
+                if let Some(w) = weights {
+                    if w.len() != values.len() {
+                        return Err(LengthError::Weights {
+                            weights: w.len(),
+                            values: values.len(),
+                        });
                     }
-                    Dist::Uniform { .. } => {}
-                    Dist::Normal { mean, sd, .. } | Dist::Lognormal { mean, sd, .. } => {
-                        positive("mean", *mean)?;
-                        positive("sd", *sd)?;
-                    }
-                    Dist::Empirical {
-                        values, weights, ..
-                    } => {
-                        if values.is_empty() {
-                            return Err("empirical: no values".into());
-                        }
-                        if let Some(w) = weights {
-                            if w.len() != values.len() {
-                                return Err(format!(
-                                    "empirical: {} weights for {} values, expected one each",
-                                    w.len(),
-                                    values.len()
-                                ));
-                            }
-                            if w.iter().any(|x| !x.is_finite() || *x < 0.0)
-                                || w.iter().sum::<f64>() <= 0.0
-                            {
-                                return Err(
-                                    "empirical: weights must be 0 or more, and not all 0".into()
-                                );
-                            }
-                        }
+                    if w.iter().any(|x| !x.is_finite() || *x < 0.0) || w.iter().sum::<f64>() <= 0.0
+                    {
+                        return Err(LengthError::BadWeights);
                     }
                 }
-                let (lo, hi) = d.clamps();
-                if hi < lo {
-                    return Err(format!("min {lo} is above max {hi}"));
-                }
-                Ok(())
             }
         }
+        let (lo, hi) = d.clamps();
+        if hi < lo {
+            return Err(LengthError::Inverted {
+                what: "min",
+                min: lo,
+                max: hi,
+            });
+        }
+        Ok(())
     }
 
     /// The length of request `request` of trial `trial`: its own generator,

@@ -12,15 +12,13 @@ mod spec;
 pub mod trace;
 
 pub use dataset::{Dataset, Entry, Message, Role};
-pub use length::{Dist, Length};
+pub use length::{Dist, Length, LengthError};
 pub use spec::{
     Format, Kind, OutputLength, PromptFilter, Sessions, SharedPrefix, Typical, WorkloadSpec,
 };
 pub use trace::TraceRow;
 
 use crate::error::InputError;
-use crate::yaml::locate_key;
-use indexmap::IndexMap;
 use rand::seq::SliceRandom;
 use rand::RngExt;
 use std::path::Path;
@@ -44,134 +42,106 @@ pub struct Workload {
     pub trace: Option<Arc<Vec<TraceRow>>>,
 }
 
-/// Read every workload's data files (relative to the experiment file) and
-/// check its keys; faults are located in the experiment or the data file.
-pub fn load(
-    experiment: &Path,
-    source: &str,
-    specs: &IndexMap<String, WorkloadSpec>,
-) -> Result<IndexMap<String, Workload>, InputError> {
-    let dir = experiment.parent().unwrap_or_else(|| Path::new("."));
-    let mut out = IndexMap::new();
-    for (name, spec) in specs {
-        let fault = |key: &str, msg: String| {
-            InputError::in_file(experiment, format!("workload '{name}': {msg}")).at(locate_key(
-                source,
-                &["workloads", name, key],
-            )
-            .or(locate_key(source, &["workloads", name])))
-        };
-        let kind = spec.kind().map_err(|(key, m)| fault(key, m))?;
-        check_lengths(spec).map_err(|(key, m)| fault(key, m))?;
-        let mut w = Workload {
-            name: name.clone(),
-            spec: spec.clone(),
-            kind,
-            dataset: None,
-            trace: None,
-        };
-        if let Some(file) = &spec.dataset {
-            let path = dir.join(file);
-            let format = spec
-                .format
-                .or_else(|| by_extension(&path, false))
-                .ok_or_else(|| fault("dataset", format!("cannot tell the format of '{file}' by its extension: set `format:` (sharegpt, jsonl or csv)")))?;
-            let d = dataset::read(&path, format, spec.column.as_deref())?;
-            if matches!(spec.output_tokens, Some(OutputLength::FromDataset))
-                && format == Format::Csv
-            {
-                return Err(fault(
-                    "output_tokens",
-                    "from_dataset: a CSV dataset has no replies or lengths".into(),
-                ));
-            }
-            w.dataset = Some(Arc::new(d));
-        }
-        if let Some(file) = &spec.trace {
-            let path = dir.join(file);
-            let format = spec
-                .format
-                .or_else(|| by_extension(&path, true))
-                .ok_or_else(|| fault("trace", format!("cannot tell the format of '{file}' by its extension: set `format:` (azure, mooncake or jsonl)")))?;
-            if spec.block_tokens.is_some() && format != Format::Mooncake {
-                return Err(fault(
-                    "block_tokens",
-                    "block_tokens is for mooncake traces".into(),
-                ));
-            }
-            let rows = trace::read(&path, format)?;
-            let scale = spec.time_scale.unwrap_or(1.0);
-            if !(scale.is_finite() && scale > 0.0) {
-                return Err(fault(
-                    "time_scale",
-                    format!("time_scale {scale}, expected a number above 0"),
-                ));
-            }
-            let start = spec.start.map_or(0.0, |d| d.0.as_secs_f64());
-            let end = spec
-                .duration
-                .map_or(f64::INFINITY, |d| start + d.0.as_secs_f64());
-            let window: Vec<TraceRow> = rows
-                .into_iter()
-                .filter(|r| r.at_s >= start && r.at_s < end)
-                .map(|mut r| {
-                    r.at_s = (r.at_s - start) * scale;
-                    r
-                })
-                .collect();
-            if window.is_empty() {
-                return Err(fault(
-                    "start",
-                    format!("no rows of '{file}' in the window from start for duration"),
-                ));
-            }
-            w.trace = Some(Arc::new(window));
-        }
-        out.insert(name.clone(), w);
-    }
-    Ok(out)
+/// A fault of a workload: at a key of its spec (the experiment locates
+/// it there), or in a data file (located in that file).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WorkloadError {
+    #[error("{message}")]
+    Key { key: &'static str, message: String },
+    #[error(transparent)]
+    Data(#[from] InputError),
 }
 
-fn check_lengths(spec: &WorkloadSpec) -> Result<(), (&'static str, String)> {
-    let mut lengths: Vec<(&'static str, &Length)> = Vec::new();
-    if let Some(l) = &spec.input_tokens {
-        lengths.push(("input_tokens", l));
-    }
-    if let Some(OutputLength::Length(l)) = &spec.output_tokens {
-        lengths.push(("output_tokens", l));
-    }
-    if let Some(s) = &spec.sessions {
-        if s.turns == 0 {
-            return Err(("sessions", "turns is 0, expected 1 or more".into()));
+impl WorkloadError {
+    fn key(key: &'static str, message: impl Into<String>) -> Self {
+        WorkloadError::Key {
+            key,
+            message: message.into(),
         }
-        lengths.extend([
-            ("sessions", &s.first_input_tokens),
-            ("sessions", &s.turn_input_tokens),
-            ("sessions", &s.output_tokens),
-        ]);
     }
-    if let Some(p) = &spec.shared_prefix {
-        if p.groups == 0 || p.prefix_tokens == 0 {
-            return Err((
-                "shared_prefix",
-                "groups and prefix_tokens must be 1 or more".into(),
-            ));
-        }
-        lengths.extend([
-            ("shared_prefix", &p.suffix_tokens),
-            ("shared_prefix", &p.output_tokens),
-        ]);
+}
+
+/// Read a workload of kind `kind` (its spec checked) and its data files,
+/// relative to the experiment's folder `dir`.
+pub fn read(
+    dir: &Path,
+    name: &str,
+    spec: &WorkloadSpec,
+    kind: Kind,
+) -> Result<Workload, WorkloadError> {
+    let mut w = Workload {
+        name: name.to_string(),
+        spec: spec.clone(),
+        kind,
+        dataset: None,
+        trace: None,
+    };
+    if let Some(file) = &spec.dataset {
+        w.dataset = Some(Arc::new(read_dataset(dir, file, spec)?));
     }
-    if spec.block_tokens == Some(0) {
-        return Err((
-            "block_tokens",
-            "block_tokens is 0, expected 1 or more".into(),
+    if let Some(file) = &spec.trace {
+        w.trace = Some(Arc::new(read_trace(dir, file, spec)?));
+    }
+    Ok(w)
+}
+
+fn read_dataset(dir: &Path, file: &str, spec: &WorkloadSpec) -> Result<Dataset, WorkloadError> {
+    let path = dir.join(file);
+    let format = spec
+        .format
+        .or_else(|| by_extension(&path, false))
+        .ok_or_else(|| WorkloadError::key("dataset", format!("cannot tell the format of '{file}' by its extension: set `format:` (sharegpt, jsonl or csv)")))?;
+    let d = dataset::read(&path, format, spec.column.as_deref())?;
+    if matches!(spec.output_tokens, Some(OutputLength::FromDataset)) && format == Format::Csv {
+        return Err(WorkloadError::key(
+            "output_tokens",
+            "from_dataset: a CSV dataset has no replies or lengths",
         ));
     }
-    for (key, l) in lengths {
-        l.check().map_err(|m| (key, format!("{key}: {m}")))?;
+    Ok(d)
+}
+
+/// The trace's rows in the window from `start` for `duration`, offsets
+/// scaled by `time_scale` and taken from the window's start.
+fn read_trace(dir: &Path, file: &str, spec: &WorkloadSpec) -> Result<Vec<TraceRow>, WorkloadError> {
+    let path = dir.join(file);
+    let format = spec
+        .format
+        .or_else(|| by_extension(&path, true))
+        .ok_or_else(|| WorkloadError::key("trace", format!("cannot tell the format of '{file}' by its extension: set `format:` (azure, mooncake or jsonl)")))?;
+    if spec.block_tokens.is_some() && format != Format::Mooncake {
+        return Err(WorkloadError::key(
+            "block_tokens",
+            "block_tokens is for mooncake traces",
+        ));
     }
-    Ok(())
+    let rows = trace::read(&path, format)?;
+    let scale = spec.time_scale.unwrap_or(1.0);
+    if !(scale.is_finite() && scale > 0.0) {
+        return Err(WorkloadError::key(
+            "time_scale",
+            format!("time_scale {scale}, expected a number above 0"),
+        ));
+    }
+    let start = spec.start.map_or(0.0, |d| d.0.as_secs_f64());
+    let end = spec
+        .duration
+        .map_or(f64::INFINITY, |d| start + d.0.as_secs_f64());
+    let window: Vec<TraceRow> = rows
+        .into_iter()
+        .filter(|r| r.at_s >= start && r.at_s < end)
+        .map(|mut r| {
+            r.at_s = (r.at_s - start) * scale;
+            r
+        })
+        .collect();
+    if window.is_empty() {
+        return Err(WorkloadError::key(
+            "start",
+            format!("no rows of '{file}' in the window from start for duration"),
+        ));
+    }
+    Ok(window)
 }
 
 fn by_extension(path: &Path, trace: bool) -> Option<Format> {
@@ -251,19 +221,34 @@ const GROUP: u64 = 2;
 /// Warm-up draws use request numbers of their own.
 const WARM: usize = 1 << 40;
 
+/// Request `i`'s draw of `l` in the trial `ask` names, on `stream`.
+fn draw(l: &Length, ask: &Ask, i: usize, stream: u64) -> u64 {
+    l.draw(ask.seed, ask.trial, i, stream)
+}
+
 impl Workload {
     /// The shapes of one trial: a pure function of the seed and the trial.
     pub fn shapes(&self, ask: &Ask) -> TrialShapes {
-        let draw = |l: &Length, i: usize, stream: u64| l.draw(ask.seed, ask.trial, i, stream);
+        match self.kind {
+            Kind::Lengths | Kind::Dataset => self.length_shapes(ask),
+            Kind::Trace => self.trace_shapes(ask),
+            Kind::SharedPrefix => self.prefix_shapes(ask),
+            Kind::Sessions => self.session_shapes(ask),
+        }
+    }
+
+    /// Lengths drawn per request (or the configuration's), the text from
+    /// the prompt set or the dataset's order.
+    fn length_shapes(&self, ask: &Ask) -> TrialShapes {
         let lengths = |i: usize| Shape {
             input_tokens: self
                 .spec
                 .input_tokens
                 .as_ref()
-                .map(|l| draw(l, i, INPUT))
+                .map(|l| draw(l, ask, i, INPUT))
                 .or(ask.input_tokens),
             output_tokens: match &self.spec.output_tokens {
-                Some(OutputLength::Length(l)) => Some(draw(l, i, OUTPUT)),
+                Some(OutputLength::Length(l)) => Some(draw(l, ask, i, OUTPUT)),
                 _ => ask.output_tokens,
             },
             text: if self.kind == Kind::Dataset {
@@ -273,101 +258,115 @@ impl Workload {
             },
             at_s: None,
         };
-        let mut out = TrialShapes::default();
-        match self.kind {
-            Kind::Lengths | Kind::Dataset => {
-                out.warmup = (0..ask.warmup).map(|i| lengths(WARM + i)).collect();
-                out.measured = (0..ask.requests).map(lengths).collect();
-                if let Some(d) = &self.dataset {
-                    out.entries = self.order(d.entries.len(), ask);
-                }
-            }
-            Kind::Trace => {
-                let rows = self.trace.as_deref().map_or(&[][..], Vec::as_slice);
-                let row_shape = |r: &TraceRow, text: Text, at: Option<f64>| Shape {
-                    input_tokens: Some(r.input_tokens),
-                    output_tokens: Some(r.output_tokens),
-                    text,
-                    at_s: at,
-                };
-                // Warm-up: the first rows' lengths, with no shared blocks (so
-                // it does not warm the cache for the measured requests).
-                out.warmup = rows
-                    .iter()
-                    .cycle()
-                    .take(ask.warmup)
-                    .map(|r| row_shape(r, Text::Prompt, None))
-                    .collect();
-                let take = if ask.counted {
-                    ask.requests
+        let mut out = TrialShapes {
+            warmup: (0..ask.warmup).map(|i| lengths(WARM + i)).collect(),
+            measured: (0..ask.requests).map(lengths).collect(),
+            ..TrialShapes::default()
+        };
+        if let Some(d) = &self.dataset {
+            out.entries = self.order(d.entries.len(), ask);
+        }
+        out
+    }
+
+    fn trace_shapes(&self, ask: &Ask) -> TrialShapes {
+        let rows = self.trace.as_deref().map_or(&[][..], Vec::as_slice);
+        let row_shape = |r: &TraceRow, text: Text, at: Option<f64>| Shape {
+            input_tokens: Some(r.input_tokens),
+            output_tokens: Some(r.output_tokens),
+            text,
+            at_s: at,
+        };
+        // Warm-up: the first rows' lengths, with no shared blocks (so
+        // it does not warm the cache for the measured requests).
+        let warmup = rows
+            .iter()
+            .cycle()
+            .take(ask.warmup)
+            .map(|r| row_shape(r, Text::Prompt, None))
+            .collect();
+        let take = if ask.counted {
+            ask.requests
+        } else {
+            usize::MAX
+        };
+        let measured = rows
+            .iter()
+            .take(take)
+            .map(|r| {
+                let text = if r.hash_ids.is_empty() {
+                    Text::Prompt
                 } else {
-                    usize::MAX
+                    Text::Blocks(r.hash_ids.clone())
                 };
-                out.measured = rows
-                    .iter()
-                    .take(take)
-                    .map(|r| {
-                        let text = if r.hash_ids.is_empty() {
-                            Text::Prompt
-                        } else {
-                            Text::Blocks(r.hash_ids.clone())
-                        };
-                        row_shape(r, text, Some(r.at_s))
-                    })
-                    .collect();
+                row_shape(r, text, Some(r.at_s))
+            })
+            .collect();
+        TrialShapes {
+            warmup,
+            measured,
+            ..TrialShapes::default()
+        }
+    }
+
+    fn prefix_shapes(&self, ask: &Ask) -> TrialShapes {
+        let Some(p) = self.spec.shared_prefix.as_ref() else {
+            return TrialShapes::default();
+        };
+        let one = |i: usize| {
+            let mut rng = length::request_rng(ask.seed, ask.trial, i, GROUP);
+            let g = rng.random_range(0..p.groups);
+            Shape {
+                input_tokens: Some(p.prefix_tokens + draw(&p.suffix_tokens, ask, i, INPUT)),
+                output_tokens: Some(draw(&p.output_tokens, ask, i, OUTPUT)),
+                text: Text::Prefix(g),
+                at_s: None,
             }
-            Kind::SharedPrefix => {
-                let p = self
-                    .spec
-                    .shared_prefix
-                    .as_ref()
-                    .expect("kind says shared_prefix");
-                let one = |i: usize| {
-                    let mut rng = length::request_rng(ask.seed, ask.trial, i, GROUP);
-                    let g = rng.random_range(0..p.groups);
-                    Shape {
-                        input_tokens: Some(p.prefix_tokens + draw(&p.suffix_tokens, i, INPUT)),
-                        output_tokens: Some(draw(&p.output_tokens, i, OUTPUT)),
-                        text: Text::Prefix(g),
-                        at_s: None,
-                    }
-                };
-                out.warmup = (0..ask.warmup).map(|i| one(WARM + i)).collect();
-                out.measured = (0..ask.requests).map(one).collect();
+        };
+        TrialShapes {
+            warmup: (0..ask.warmup).map(|i| one(WARM + i)).collect(),
+            measured: (0..ask.requests).map(one).collect(),
+            ..TrialShapes::default()
+        }
+    }
+
+    fn session_shapes(&self, ask: &Ask) -> TrialShapes {
+        let Some(s) = self.spec.sessions.as_ref() else {
+            return TrialShapes::default();
+        };
+        let mut out = TrialShapes::default();
+        let turns = s.turns as usize;
+        out.warmup = (0..ask.warmup)
+            .map(|i| Shape {
+                input_tokens: Some(draw(&s.first_input_tokens, ask, WARM + i, INPUT)),
+                output_tokens: Some(draw(&s.output_tokens, ask, WARM + i, OUTPUT)),
+                text: Text::Prompt,
+                at_s: None,
+            })
+            .collect();
+        // Request i is turn i mod turns of session i / turns; the last
+        // session may be cut short by the trial's count.
+        for i in 0..ask.requests {
+            let (session, turn) = (i / turns, i % turns);
+            let input = if turn == 0 {
+                &s.first_input_tokens
+            } else {
+                &s.turn_input_tokens
+            };
+            let pair = (
+                draw(input, ask, i, INPUT),
+                draw(&s.output_tokens, ask, i, OUTPUT),
+            );
+            if turn == 0 {
+                out.sessions.push(SessionShape { turns: Vec::new() });
             }
-            Kind::Sessions => {
-                let s = self.spec.sessions.as_ref().expect("kind says sessions");
-                let turns = s.turns as usize;
-                out.warmup = (0..ask.warmup)
-                    .map(|i| Shape {
-                        input_tokens: Some(draw(&s.first_input_tokens, WARM + i, INPUT)),
-                        output_tokens: Some(draw(&s.output_tokens, WARM + i, OUTPUT)),
-                        text: Text::Prompt,
-                        at_s: None,
-                    })
-                    .collect();
-                // Request i is turn i mod turns of session i / turns; the
-                // last session may be cut short by the trial's count.
-                for i in 0..ask.requests {
-                    let (session, turn) = (i / turns, i % turns);
-                    let input = if turn == 0 {
-                        &s.first_input_tokens
-                    } else {
-                        &s.turn_input_tokens
-                    };
-                    let pair = (draw(input, i, INPUT), draw(&s.output_tokens, i, OUTPUT));
-                    if turn == 0 {
-                        out.sessions.push(SessionShape { turns: Vec::new() });
-                    }
-                    out.sessions[session].turns.push(pair);
-                    out.measured.push(Shape {
-                        input_tokens: Some(pair.0),
-                        output_tokens: Some(pair.1),
-                        text: Text::Prompt,
-                        at_s: None,
-                    });
-                }
-            }
+            out.sessions[session].turns.push(pair);
+            out.measured.push(Shape {
+                input_tokens: Some(pair.0),
+                output_tokens: Some(pair.1),
+                text: Text::Prompt,
+                at_s: None,
+            });
         }
         out
     }

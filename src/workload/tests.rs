@@ -1,4 +1,5 @@
 use super::*;
+use indexmap::IndexMap;
 
 fn workloads(yaml: &str) -> IndexMap<String, Workload> {
     let dir = tempfile::tempdir().unwrap();
@@ -12,8 +13,13 @@ fn workloads(yaml: &str) -> IndexMap<String, Workload> {
     )
     .unwrap();
     let specs: IndexMap<String, WorkloadSpec> = serde_yaml::from_str(yaml).unwrap();
-    let exp = dir.path().join("e.yaml");
-    load(&exp, yaml, &specs).unwrap()
+    specs
+        .iter()
+        .map(|(name, spec)| {
+            let kind = spec.kind().unwrap();
+            (name.clone(), read(dir.path(), name, spec, kind).unwrap())
+        })
+        .collect()
 }
 
 fn ask(requests: usize) -> Ask {
@@ -85,24 +91,6 @@ fn shared_prefixes_draw_groups() {
         seen.insert(g);
     }
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![0, 1, 2]);
-}
-
-#[test]
-fn keys_of_another_kind_are_refused_where_they_are() {
-    let yaml = "workloads:\n  w:\n    trace: t.csv\n    column: prompt\n";
-    let specs: IndexMap<String, IndexMap<String, WorkloadSpec>> =
-        serde_yaml::from_str(yaml).unwrap();
-    let err = load(Path::new("/x/e.yaml"), yaml, &specs["workloads"]).unwrap_err();
-    assert_eq!(err.location, Some((4, 5)), "{err}");
-    assert!(
-        err.message
-            .contains("'column' has no meaning for a trace workload"),
-        "{err}"
-    );
-    let yaml = "w: {dataset: a.json, sessions: {turns: 1, first_input_tokens: 1, turn_input_tokens: 1, output_tokens: 1}}";
-    let specs: IndexMap<String, WorkloadSpec> = serde_yaml::from_str(yaml).unwrap();
-    let err = load(Path::new("/x/e.yaml"), yaml, &specs).unwrap_err();
-    assert!(err.message.contains("one of dataset"), "{err}");
 }
 
 #[test]

@@ -35,9 +35,11 @@ impl Validator<'_> {
                 return Err(self.err(&["load", "burstiness"], "burstiness must be a number > 0"));
             }
             if e.load.max_in_flight() == Some(0) {
-                return Err(self.err(
+                return Err(self.broke(
                     &["load", "max_in_flight"],
-                    "max_in_flight must be at least 1",
+                    crate::error::Rule::Zero {
+                        what: "max_in_flight",
+                    },
                 ));
             }
             self.ramp()?;
@@ -104,7 +106,7 @@ impl Validator<'_> {
         Ok(())
     }
 
-    pub(super) fn slo_and_cost(&self) -> Result<(), InputError> {
+    pub(super) fn slo(&self) -> Result<(), InputError> {
         let e = &self.l.experiment;
         let s = &e.slo;
         for (name, v) in [
@@ -137,6 +139,11 @@ impl Validator<'_> {
                 "min_attainment must lie between 0 and 1",
             ));
         }
+        Ok(())
+    }
+
+    pub(super) fn cost(&self) -> Result<(), InputError> {
+        let e = &self.l.experiment;
         let Some(cost) = &e.cost else {
             return Ok(());
         };

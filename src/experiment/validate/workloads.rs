@@ -1,11 +1,83 @@
-//! The checks of the `workloads:` section against the rest of the
+//! The checks of the `workloads:` section: each workload's keys and
+//! lengths, its data files as they are read, and against the rest of the
 //! experiment: the `workload` factor names declared workloads, and each
 //! kind gets the API and load it needs.
 
 use super::{list, Validator};
 use crate::error::InputError;
 use crate::experiment::Api;
-use crate::workload::{Kind, FACTOR};
+use crate::workload::{Kind, Length, OutputLength, Workload, WorkloadError, WorkloadSpec, FACTOR};
+use crate::yaml::locate_key;
+use indexmap::IndexMap;
+use std::path::Path;
+
+/// Check every workload's spec and read its data files (relative to the
+/// experiment file); faults are located in the experiment or the data file.
+pub(in crate::experiment) fn read_workloads(
+    experiment: &Path,
+    source: &str,
+    specs: &IndexMap<String, WorkloadSpec>,
+) -> Result<IndexMap<String, Workload>, InputError> {
+    let dir = experiment.parent().unwrap_or_else(|| Path::new("."));
+    let mut out = IndexMap::new();
+    for (name, spec) in specs {
+        let fault = |key: &str, msg: String| {
+            let at = locate_key(source, &["workloads", name, key])
+                .or(locate_key(source, &["workloads", name]));
+            InputError::in_file(experiment, format!("workload '{name}': {msg}")).at(at)
+        };
+        let kind = spec.kind().map_err(|(key, m)| fault(key, m))?;
+        check_lengths(spec).map_err(|(key, m)| fault(key, m))?;
+        let w = crate::workload::read(dir, name, spec, kind).map_err(|e| match e {
+            WorkloadError::Key { key, message } => fault(key, message),
+            WorkloadError::Data(e) => e,
+        })?;
+        out.insert(name.clone(), w);
+    }
+    Ok(out)
+}
+
+fn check_lengths(spec: &WorkloadSpec) -> Result<(), (&'static str, String)> {
+    let mut lengths: Vec<(&'static str, &Length)> = Vec::new();
+    if let Some(l) = &spec.input_tokens {
+        lengths.push(("input_tokens", l));
+    }
+    if let Some(OutputLength::Length(l)) = &spec.output_tokens {
+        lengths.push(("output_tokens", l));
+    }
+    if let Some(s) = &spec.sessions {
+        if s.turns == 0 {
+            return Err(("sessions", "turns is 0, expected 1 or more".into()));
+        }
+        lengths.extend([
+            ("sessions", &s.first_input_tokens),
+            ("sessions", &s.turn_input_tokens),
+            ("sessions", &s.output_tokens),
+        ]);
+    }
+    if let Some(p) = &spec.shared_prefix {
+        if p.groups == 0 || p.prefix_tokens == 0 {
+            return Err((
+                "shared_prefix",
+                "groups and prefix_tokens must be 1 or more".into(),
+            ));
+        }
+        lengths.extend([
+            ("shared_prefix", &p.suffix_tokens),
+            ("shared_prefix", &p.output_tokens),
+        ]);
+    }
+    if spec.block_tokens == Some(0) {
+        return Err((
+            "block_tokens",
+            "block_tokens is 0, expected 1 or more".into(),
+        ));
+    }
+    for (key, l) in lengths {
+        l.check().map_err(|m| (key, format!("{key}: {m}")))?;
+    }
+    Ok(())
+}
 
 impl Validator<'_> {
     pub(super) fn workloads(&self) -> Result<(), InputError> {
@@ -82,5 +154,28 @@ impl Validator<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_of_another_kind_are_refused_where_they_are() {
+        let yaml = "workloads:\n  w:\n    trace: t.csv\n    column: prompt\n";
+        let specs: IndexMap<String, IndexMap<String, WorkloadSpec>> =
+            serde_yaml::from_str(yaml).unwrap();
+        let err = read_workloads(Path::new("/x/e.yaml"), yaml, &specs["workloads"]).unwrap_err();
+        assert_eq!(err.location, Some((4, 5)), "{err}");
+        assert!(
+            err.message
+                .contains("'column' has no meaning for a trace workload"),
+            "{err}"
+        );
+        let yaml = "w: {dataset: a.json, sessions: {turns: 1, first_input_tokens: 1, turn_input_tokens: 1, output_tokens: 1}}";
+        let specs: IndexMap<String, WorkloadSpec> = serde_yaml::from_str(yaml).unwrap();
+        let err = read_workloads(Path::new("/x/e.yaml"), yaml, &specs).unwrap_err();
+        assert!(err.message.contains("one of dataset"), "{err}");
     }
 }

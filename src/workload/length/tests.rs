@@ -142,7 +142,8 @@ fn draws_are_seeded_per_request() {
 #[test]
 fn bad_lengths_say_what_is_wrong() {
     let err = |y: &str| {
-        serde_yaml::from_str::<Length>(y).map_or_else(|e| e.to_string(), |l| l.check().unwrap_err())
+        serde_yaml::from_str::<Length>(y)
+            .map_or_else(|e| e.to_string(), |l| l.check().unwrap_err().to_string())
     };
     assert!(
         err("{dist: normal, mean: 100}").contains("sd"),
