@@ -9,6 +9,7 @@ mod progress;
 mod report;
 mod session;
 mod trial;
+mod trials;
 
 pub use limits::raise_open_files;
 pub use prepare::DEFAULT_MAX_TOKENS;
@@ -35,9 +36,6 @@ pub struct RunOptions {
     /// Run only this part of the plan (a Slurm array task, say).
     pub shard: Option<plan::Shard>,
 }
-
-/// A server that dies this many trials running is not coming back.
-const MAX_DEATHS_IN_A_ROW: usize = 3;
 
 /// What a signal handler needs to say what it interrupted.
 type InFlight = std::sync::Arc<std::sync::Mutex<Option<String>>>;
@@ -69,42 +67,7 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
     if let Some((soft, hard)) = limits::raise_open_files() {
         validate::open_files(l, soft, hard)?;
     }
-    let shard_of = |shard: plan::Shard| -> anyhow::Result<Vec<usize>> {
-        Ok(shard
-            .trials(&plan)
-            .map_err(|m| crate::error::InputError::in_file(&l.path, m))?)
-    };
-    // Checked before the run folder exists.
-    if opts.shard.is_some() {
-        validate::sharded_run(l)?;
-    }
-    let asked = match opts.shard {
-        Some(s) => Some((s, shard_of(s)?)),
-        None => None,
-    };
-    let (mut writer, mut done) = match &opts.resume {
-        Some(dir) => RunWriter::resume(dir, l, &plan)
-            .with_context(|| format!("resuming run folder {}", dir.display()))?,
-        None => (
-            RunWriter::create(&opts.out, l, &plan, opts.overrides)?,
-            Default::default(),
-        ),
-    };
-    // A shard skips the other shards' trials as a resume skips done ones.
-    let shard = match (asked, writer.shard()) {
-        (Some(a), _) => Some(a),
-        (None, Some(s)) => Some((s, shard_of(s)?)),
-        (None, None) => None,
-    };
-    if let Some((shard, mine)) = shard {
-        writer.set_shard(shard, mine.len())?;
-        done.extend(
-            plan.trials
-                .iter()
-                .map(|t| t.index)
-                .filter(|i| !mine.contains(i)),
-        );
-    }
+    let (mut writer, done) = open_folder(l, opts, &plan)?;
     let dir = writer.dir.clone();
     let gpu = match Gpu::init() {
         Ok(g) => {
@@ -117,11 +80,17 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
         }
     };
     let mut session = Session::start(l, &dir, gpu)?;
-
     let in_flight: InFlight = Default::default();
     let mut interrupted = None;
+    let trials = trials::Trials {
+        l,
+        plan: &plan,
+        session: &mut session,
+        writer: &mut writer,
+        in_flight: &in_flight,
+    };
     let outcome = tokio::select! {
-        r = run_trials(l, &plan, &done, &mut session, &mut writer, opts, &in_flight) => r,
+        r = trials.run(&done, opts) => r,
         why = stop_signal() => {
             let trial = in_flight.lock().ok().and_then(|t| t.clone());
             let what = match trial {
@@ -133,6 +102,62 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
         }
     };
     session.stop();
+    finish(l, &mut writer, &session, outcome, interrupted)?;
+    Ok(dir)
+}
+
+/// A new run folder, or the one resumed, and the trials it need not run:
+/// those done, and a shard's the other shards'.
+fn open_folder(
+    l: &LoadedExperiment,
+    opts: &RunOptions,
+    plan: &Plan,
+) -> anyhow::Result<(RunWriter, std::collections::BTreeSet<usize>)> {
+    let shard_of = |shard: plan::Shard| -> anyhow::Result<Vec<usize>> {
+        Ok(shard
+            .trials(plan)
+            .map_err(|m| crate::error::InputError::in_file(&l.path, m))?)
+    };
+    // Checked before the run folder exists.
+    if opts.shard.is_some() {
+        validate::sharded_run(l)?;
+    }
+    let asked = match opts.shard {
+        Some(s) => Some((s, shard_of(s)?)),
+        None => None,
+    };
+    let (mut writer, mut done) = match &opts.resume {
+        Some(dir) => RunWriter::resume(dir, l, plan)
+            .with_context(|| format!("resuming run folder {}", dir.display()))?,
+        None => (
+            RunWriter::create(&opts.out, l, plan, opts.overrides)?,
+            Default::default(),
+        ),
+    };
+    // A shard skips the other shards' trials as a resume skips done ones.
+    let shard = match (asked, writer.shard()) {
+        (Some(a), _) => Some(a),
+        (None, Some(s)) => Some((s, shard_of(s)?)),
+        (None, None) => None,
+    };
+    if let Some((shard, mine)) = shard {
+        writer.set_shard(shard, mine.len())?;
+        let others = plan.trials.iter().map(|t| t.index);
+        done.extend(others.filter(|i| !mine.contains(i)));
+    }
+    Ok((writer, done))
+}
+
+/// The manifest's last word on the run: complete, interrupted or failed,
+/// and for the last two the way to resume.
+fn finish(
+    l: &LoadedExperiment,
+    writer: &mut RunWriter,
+    session: &Session,
+    outcome: anyhow::Result<()>,
+    interrupted: Option<String>,
+) -> anyhow::Result<()> {
+    let dir = writer.dir.clone();
     // On a full disk the manifest may not be writable either: the run's own
     // error, with the way to resume, is what must reach the user. (Setting
     // the servers can fail there, but `finish` writes them after making room.)
@@ -155,125 +180,6 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
         )));
     }
     manifest.with_context(|| format!("run folder {}", dir.display()))?;
-    Ok(dir)
-}
-
-async fn run_trials(
-    l: &LoadedExperiment,
-    plan: &Plan,
-    done: &std::collections::BTreeSet<usize>,
-    session: &mut Session,
-    writer: &mut RunWriter,
-    opts: &RunOptions,
-    in_flight: &InFlight,
-) -> anyhow::Result<()> {
-    let e = &l.experiment;
-    let mut target_url = String::new();
-    let per_trial = e.trial.requests.map(|n| n as usize);
-    let mut progress = progress::Progress::new(opts.progress, plan.trials.len(), per_trial);
-    let mut deaths = 0;
-    let per_block = plan.configurations.len();
-    for trial in plan.trials.iter().filter(|t| !done.contains(&t.index)) {
-        // Adaptive repetitions: before each new block, are the blocks so far enough?
-        if let Some(a) = e.repetitions.adaptive() {
-            if trial.index % per_block == 0 {
-                if let Some(stop) = adaptive::check(&writer.dir, a, trial.repetition)? {
-                    progress.note(&format!("          stopping: {}", stop.reason));
-                    writer.stop_repetitions(stop, per_block)?;
-                    return Ok(());
-                }
-            }
-        }
-        let config = plan.config_of(trial);
-        if let Ok(mut f) = in_flight.lock() {
-            *f = Some(format!(
-                "{} ({} rep {})",
-                trial.index,
-                config.label,
-                trial.repetition + 1
-            ));
-        }
-        let finished = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        progress.trial_started(
-            format!("{} rep {}", config.label, trial.repetition + 1),
-            finished.clone(),
-        );
-        let conn = session
-            .connect(l, config)
-            .await
-            .with_context(|| format!("trial {} ({})", trial.index, config.label))?;
-        if conn.base_url != target_url {
-            target_url.clone_from(&conn.base_url);
-            writer.set_target_url(&target_url)?;
-        }
-        if conn.restarted {
-            writer.set_servers(&session.launches())?;
-            // Sockets kept from the server before are dead.
-            conn.client.reset_connections();
-        }
-        let targets = session.monitor_targets(&conn.base_url);
-        let ran = trial::run_one_trial(l, trial, config, &conn, targets, writer, finished).await?;
-        let (tally, rate) = (ran.tally, ran.rate);
-        if let Ok(mut f) = in_flight.lock() {
-            *f = None;
-        }
-        let mut line = progress_line(plan, trial, &config.label, &tally, conn.restarted);
-        if let Some(rate) = rate {
-            line.push_str(&schedule_note(&tally, rate));
-        }
-        progress.trial_done(&line);
-        if let Some(max) = e.trial.max_error_rate {
-            let failed = tally.failed();
-            let rate = failed as f64 / (tally.records - tally.cancelled).max(1) as f64;
-            if rate > max {
-                let first = tally.first_error.clone().unwrap_or_default();
-                anyhow::bail!(
-                    "trial {} ({}): {failed} of {} requests failed ({:.0}% > max_error_rate {:.0}%), first: {first}",
-                    trial.index,
-                    config.label,
-                    tally.records,
-                    rate * 100.0,
-                    max * 100.0
-                );
-            }
-        }
-        // A launched server that died during the trial: the trial is marked
-        // failed (its records, failures included, stay), the next trial
-        // relaunches the server. Three deaths in a row end the run.
-        match session.check_alive() {
-            Ok(()) => deaths = 0,
-            Err(why) => {
-                deaths += 1;
-                let reason = format!("{why:#}");
-                writer.trial_failed(crate::results::FailedTrial {
-                    trial: trial.index,
-                    config: config.label.clone(),
-                    reason: reason.clone(),
-                })?;
-                writer.set_servers(&session.launches())?;
-                let first = reason.lines().next().unwrap_or_default();
-                progress.note(&format!(
-                    "          trial {} ({}) failed: {first}; the server is relaunched for the next trial",
-                    trial.index, config.label
-                ));
-                if deaths >= MAX_DEATHS_IN_A_ROW {
-                    anyhow::bail!(
-                        "the server died in {deaths} trials in a row, last in trial {} ({}): {reason}",
-                        trial.index,
-                        config.label
-                    );
-                }
-            }
-        }
-    }
-    // Every block ran: say whether the last one reached the precision.
-    if let Some(a) = e.repetitions.adaptive() {
-        let blocks = e.repetitions.blocks();
-        if let Some(stop) = adaptive::check(&writer.dir, a, blocks)? {
-            progress.note(&format!("          {}", stop.reason));
-            writer.stop_repetitions(stop, per_block)?;
-        }
-    }
     Ok(())
 }
 
