@@ -1,8 +1,10 @@
-//! The service-level and cost table shared by the terminal, Markdown and
-//! HTML reports, and the line that names the highest rate meeting the SLOs.
+//! The service-level and cost table of the report, and the line that names
+//! the highest rate meeting the SLOs.
 
 use super::cells::format_num;
+use super::document::{strings, Table};
 use super::ReportInput;
+use crate::analysis::verdict::Tone;
 use crate::analysis::{ConfigSummary, MeanSd};
 use crate::experiment::Slo;
 
@@ -81,8 +83,9 @@ fn cost_cell(input: &ReportInput, config: &str, metric: &str) -> String {
     }
 }
 
-/// Header and rows; open-loop and cost columns only where a row has them.
-pub fn service_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
+/// One row per configuration, toned by whether it meets the SLOs; open-loop
+/// and cost columns only where a row has them.
+pub fn service_table(input: &ReportInput) -> Table {
     let open = input
         .rows
         .iter()
@@ -91,17 +94,14 @@ pub fn service_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
         .rows
         .iter()
         .any(|r| r.usd_per_1m_output_tokens.mean.is_some());
-    let mut header: Vec<String> = [
+    let mut header = strings(&[
         "configuration",
         "SLO met",
         "goodput req/s",
         "E2E p50 ok",
         "E2E p95 ok",
         "meets SLOs",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ]);
     if open {
         header.extend(["sent req/s".to_string(), "send lag p99 ms".to_string()]);
     }
@@ -111,6 +111,7 @@ pub fn service_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
             "$/1M tokens [95% CI]".to_string(),
         ]);
     }
+    let meets = header.iter().position(|h| h == "meets SLOs");
     let rows = input
         .rows
         .iter()
@@ -132,10 +133,19 @@ pub fn service_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
                 ]);
             }
             row.push(yes_no(r.slo.meets));
-            row
+            let tone = match meets.and_then(|i| row.get(i)).map(String::as_str) {
+                Some("yes") => Some(Tone::Better),
+                Some("NO") => Some(Tone::Worse),
+                _ => None,
+            };
+            (row, tone)
         })
         .collect();
-    (header, rows)
+    Table {
+        header,
+        rows,
+        align: super::document::Align::Unstated,
+    }
 }
 
 /// Where `rate` varies: the highest rate whose configuration meets the SLOs,
