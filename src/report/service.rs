@@ -2,7 +2,7 @@
 //! the highest rate meeting the SLOs.
 
 use super::cells::format_num;
-use super::document::{strings, Table};
+use super::document::Table;
 use super::ReportInput;
 use crate::analysis::verdict::Tone;
 use crate::analysis::{ConfigSummary, MeanSd};
@@ -83,62 +83,49 @@ fn cost_cell(input: &ReportInput, config: &str, metric: &str) -> String {
     }
 }
 
+/// A column of the service table: its header and its cell for a row.
+type Column<'a> = (&'static str, Box<dyn Fn(&ConfigSummary) -> String + 'a>);
+
 /// One row per configuration, toned by whether it meets the SLOs; open-loop
-/// and cost columns only where a row has them.
+/// and cost columns only where a row has them, the verdict last. Each column
+/// is declared with its header, so a cell cannot land under another's.
 pub fn service_table(input: &ReportInput) -> Table {
-    let open = input
-        .rows
-        .iter()
-        .any(|r| r.achieved_rate_rps.mean.is_some());
-    let cost = input
-        .rows
-        .iter()
-        .any(|r| r.usd_per_1m_output_tokens.mean.is_some());
-    let mut header = strings(&[
-        "configuration",
-        "SLO met",
-        "goodput req/s",
-        "E2E p50 ok",
-        "E2E p95 ok",
-        "meets SLOs",
-    ]);
-    if open {
-        header.extend(["sent req/s".to_string(), "send lag p99 ms".to_string()]);
+    let rows = input.rows;
+    let mut columns: Vec<Column> = vec![
+        ("configuration", Box::new(|r| r.config.clone())),
+        ("SLO met", Box::new(|r| share(r.slo_attainment))),
+        ("goodput req/s", Box::new(|r| mean_sd(r.goodput_rps))),
+        ("E2E p50 ok", Box::new(|r| yes_no(r.slo.p50))),
+        ("E2E p95 ok", Box::new(|r| yes_no(r.slo.p95))),
+    ];
+    if rows.iter().any(|r| r.achieved_rate_rps.mean.is_some()) {
+        columns.push(("sent req/s", Box::new(|r| mean_sd(r.achieved_rate_rps))));
+        columns.push(("send lag p99 ms", Box::new(|r| mean_sd(r.send_lag_p99_ms))));
     }
-    if cost {
-        header.extend([
-            "$/1M output tok [95% CI]".to_string(),
-            "$/1M tokens [95% CI]".to_string(),
-        ]);
-    }
-    let meets = header.iter().position(|h| h == "meets SLOs");
-    let rows = input
-        .rows
+    if rows
         .iter()
-        .map(|r: &ConfigSummary| {
-            let mut row = vec![
-                r.config.clone(),
-                share(r.slo_attainment),
-                mean_sd(r.goodput_rps),
-                yes_no(r.slo.p50),
-                yes_no(r.slo.p95),
-            ];
-            if open {
-                row.extend([mean_sd(r.achieved_rate_rps), mean_sd(r.send_lag_p99_ms)]);
-            }
-            if cost {
-                row.extend([
-                    cost_cell(input, &r.config, "usd_per_1m_output_tokens"),
-                    cost_cell(input, &r.config, "usd_per_1m_tokens"),
-                ]);
-            }
-            row.push(yes_no(r.slo.meets));
-            let tone = match meets.and_then(|i| row.get(i)).map(String::as_str) {
-                Some("yes") => Some(Tone::Better),
-                Some("NO") => Some(Tone::Worse),
-                _ => None,
+        .any(|r| r.usd_per_1m_output_tokens.mean.is_some())
+    {
+        columns.push((
+            "$/1M output tok [95% CI]",
+            Box::new(|r| cost_cell(input, &r.config, "usd_per_1m_output_tokens")),
+        ));
+        columns.push((
+            "$/1M tokens [95% CI]",
+            Box::new(|r| cost_cell(input, &r.config, "usd_per_1m_tokens")),
+        ));
+    }
+    columns.push(("meets SLOs", Box::new(|r| yes_no(r.slo.meets))));
+    let header = columns.iter().map(|(h, _)| h.to_string()).collect();
+    let rows = rows
+        .iter()
+        .map(|r| {
+            let tone = match r.slo.meets {
+                Some(true) => Some(Tone::Better),
+                Some(false) => Some(Tone::Worse),
+                None => None,
             };
-            (row, tone)
+            (columns.iter().map(|(_, cell)| cell(r)).collect(), tone)
         })
         .collect();
     Table {
