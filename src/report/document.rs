@@ -30,6 +30,17 @@ impl Media {
     /// The terminal and Markdown: the text reports.
     pub const TEXT: Media = Media(1 | 2);
     pub const ALL: Media = Media(1 | 2 | 4);
+    pub const NONE: Media = Media(0);
+
+    /// These formats where `shown`, else none.
+    #[must_use]
+    pub fn when(self, shown: bool) -> Media {
+        if shown {
+            self
+        } else {
+            Media::NONE
+        }
+    }
 
     pub fn has(self, m: Medium) -> bool {
         let bit = match m {

@@ -95,7 +95,7 @@ fn service(input: &ReportInput) -> Section {
             Block::Prose(Prose::new(vec![
                 own("Objectives: "),
                 text(&slo),
-                own(". Goodput counts the requests per second that met every per-request objective;          a failed request meets none."),
+                own(". Goodput counts the requests per second that met every per-request objective; a failed request meets none."),
             ])),
         )
         .with(Media::ALL, Block::Table(service_table(input)));
@@ -120,7 +120,7 @@ fn service(input: &ReportInput) -> Section {
             Block::Prose(Prose::note(vec![
                 own("No price declared: add "),
                 code("cost: {usd_per_hour: 2.5}"),
-                own(" to the experiment              for the cost per million tokens."),
+                own(" to the experiment for the cost per million tokens."),
             ])),
         );
     }
@@ -213,13 +213,10 @@ fn effects(input: &ReportInput) -> Section {
     };
     let mut s = Section::new(SectionId::Effects, title);
     page::interaction_charts(input, &mut s);
-    let media = match (text_shown, page_shown) {
-        (true, true) => Media::ALL,
-        (true, false) => Media::TEXT,
-        (false, true) => Media::PAGE,
-        (false, false) => return s,
-    };
-    let spans = vec![
+    if !text_shown && !page_shown {
+        return s;
+    }
+    let prose = vec![
         own(
             "Type-II ANOVA over per-trial values: main effects, two-factor interactions, \
              the repetition as a block. Every metric is in ",
@@ -227,18 +224,14 @@ fn effects(input: &ReportInput) -> Section {
         code("effects.csv"),
         own("."),
     ];
-    let page_spans = vec![
-        own("Type-II ANOVA over per-trial values: main effects, two-factor interactions,                  the repetition as a block. Every metric is in "),
-        code("effects.csv"),
-        own("."),
-    ];
-    if text_shown {
-        s.push(Media::MARKDOWN, Block::Prose(Prose::new(spans)));
-    }
-    if page_shown {
-        s.push(Media::PAGE, Block::Prose(Prose::new(page_spans)));
-    }
-    s.with(media, Block::Table(table))
+    s.with(
+        Media::MARKDOWN.when(text_shown) | Media::PAGE.when(page_shown),
+        Block::Prose(Prose::new(prose)),
+    )
+    .with(
+        Media::TEXT.when(text_shown) | Media::PAGE.when(page_shown),
+        Block::Table(table),
+    )
 }
 
 /// The sentence above the lengths table.
