@@ -286,3 +286,107 @@ impl Table {
 pub fn strings(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{html, markdown, table};
+
+    /// A summary table, then a section each format words its own way, with
+    /// a block for Markdown alone, one for the page alone and warnings for
+    /// the text formats.
+    fn doc() -> Document {
+        let summary = Table {
+            header: strings(&["configuration", "req/s"]),
+            rows: vec![
+                (strings(&["baseline", "1.00"]), None),
+                (strings(&["c=<2>|", "12.5"]), Some(Tone::Worse)),
+            ],
+            align: Align::LabelThenNumbers,
+        };
+        let verdicts = Section::new(
+            SectionId::Significance,
+            Title {
+                terminal: Some("Verdicts (terse)".into()),
+                ..Title::same("Verdicts")
+            },
+        )
+        .with(
+            Media::ALL,
+            Block::Prose(Prose::note(vec![
+                Span::Text("a <b>|[x]".into()),
+                Span::Own(" in ".into()),
+                Span::Code("stats.csv".into()),
+                Span::Own(".".into()),
+            ])),
+        )
+        .with(
+            Media::MARKDOWN,
+            Block::Prose(Prose::new(vec![Span::Own("markdown only".into())])),
+        )
+        .with(Media::PAGE, Block::Figures(Vec::new()));
+        let warnings = Section::new(SectionId::Warnings, Title::default())
+            .with(Media::TEXT, Block::Warnings(vec!["odd\u{1b}[31m".into()]));
+        Document {
+            experiment: "exp".into(),
+            run_id: "RUN".into(),
+            target: Some("http://t".into()),
+            description: None,
+            facts: vec![("run", "RUN".into())],
+            // The page puts the summary first whatever the document's order.
+            sections: vec![
+                verdicts,
+                Section::new(SectionId::Summary, Title::page("Summary"))
+                    .with(Media::ALL, Block::Table(summary)),
+                warnings,
+            ],
+        }
+    }
+
+    #[test]
+    fn the_terminal_renders_the_documents_text_blocks() {
+        assert_eq!(
+            table::render(&doc()),
+            "exp · run RUN\n\
+             \nVerdicts (terse):\n\
+             a <b>|[x] in stats.csv.\n\
+             configuration  req/s\n\
+             ─────────────  ─────\n\
+             baseline        1.00\n\
+             c=<2>|          12.5\n\
+             warning: odd\\u{1b}[31m\n"
+        );
+    }
+
+    #[test]
+    fn markdown_renders_the_same_blocks_escaped() {
+        assert_eq!(
+            markdown::render(&doc()),
+            "# exp\n\nRun `RUN` against `http://t`.\n\
+             \n## Verdicts\n\
+             \na &lt;b&gt;\\|\\[x\\] in `stats.csv`.\n\
+             \nmarkdown only\n\
+             \n| configuration | req/s |\n| :-- | --: |\n| baseline | 1.00 |\n| c=&lt;2&gt;\\| | 12.5 |\n\
+             \n- ⚠ odd\u{1b}\\[31m\n"
+        );
+    }
+
+    #[test]
+    fn the_page_orders_its_sections_and_keeps_the_tones() {
+        let page = html::render(&doc());
+        let (summary, verdicts) = (
+            page.find("<section id=\"summary\">").unwrap(),
+            page.find("<section id=\"significance\">").unwrap(),
+        );
+        assert!(summary < verdicts, "{page}");
+        assert!(page.contains(
+            "<p class=\"note\">a &lt;b&gt;|[x] in <code>stats.csv</code>.</p><div class=\"grid\"></div>"
+        ));
+        assert!(page.contains("<tr class=\"worse\"><td>c=&lt;2&gt;|</td><td>12.5</td></tr>"));
+        assert!(
+            !page.contains("markdown only") && !page.contains("odd"),
+            "{page}"
+        );
+        assert!(!page.contains("warnings"), "untitled: not on the page");
+    }
+}

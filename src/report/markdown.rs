@@ -26,25 +26,30 @@ impl Exporter for Markdown {
     }
 
     fn render(&self, _input: &ReportInput, doc: &Document) -> anyhow::Result<String> {
-        let mut out = format!("# {}\n\nRun `{}`", doc.experiment, doc.run_id);
-        if let Some(t) = &doc.target {
-            out.push_str(&format!(" against `{t}`"));
-        }
-        out.push_str(".\n");
-        // Every block after a blank line.
-        for s in &doc.sections {
-            if let Some(title) = s.title.get(Medium::Markdown) {
-                out.push_str(&format!("\n## {title}\n"));
-            }
-            for b in s.shown(Medium::Markdown) {
-                if let Some(text) = block(b) {
-                    out.push('\n');
-                    out.push_str(&text);
-                }
-            }
-        }
-        Ok(out)
+        Ok(render(doc))
     }
+}
+
+/// The document as Markdown.
+pub fn render(doc: &Document) -> String {
+    let mut out = format!("# {}\n\nRun `{}`", doc.experiment, doc.run_id);
+    if let Some(t) = &doc.target {
+        out.push_str(&format!(" against `{t}`"));
+    }
+    out.push_str(".\n");
+    // Every block after a blank line.
+    for s in &doc.sections {
+        if let Some(title) = s.title.get(Medium::Markdown) {
+            out.push_str(&format!("\n## {title}\n"));
+        }
+        for b in s.shown(Medium::Markdown) {
+            if let Some(text) = block(b) {
+                out.push('\n');
+                out.push_str(&text);
+            }
+        }
+    }
+    out
 }
 
 /// A block as Markdown, ending in a line break; `None` for charts.

@@ -50,17 +50,22 @@ impl Exporter for Table {
     }
 
     fn render(&self, _input: &ReportInput, doc: &Document) -> anyhow::Result<String> {
-        let mut out = format!("{} · run {}\n", doc.experiment, doc.run_id);
-        for s in &doc.sections {
-            if let Some(title) = s.title.get(Medium::Terminal) {
-                out.push_str(&format!("\n{title}:\n"));
-            }
-            for b in s.shown(Medium::Terminal) {
-                block(&mut out, b);
-            }
-        }
-        Ok(out)
+        Ok(render(doc))
     }
+}
+
+/// The document as the terminal shows it.
+pub fn render(doc: &Document) -> String {
+    let mut out = format!("{} · run {}\n", doc.experiment, doc.run_id);
+    for s in &doc.sections {
+        if let Some(title) = s.title.get(Medium::Terminal) {
+            out.push_str(&format!("\n{title}:\n"));
+        }
+        for b in s.shown(Medium::Terminal) {
+            block(&mut out, b);
+        }
+    }
+    out
 }
 
 fn block(out: &mut String, b: &Block) {

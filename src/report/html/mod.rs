@@ -65,20 +65,26 @@ impl Exporter for Html {
     }
 
     fn render(&self, _input: &ReportInput, doc: &Document) -> anyhow::Result<String> {
-        let mut page = Page::new(&format!("{} · infer-bench", doc.experiment));
-        page.header(&doc.experiment, doc.description.as_deref());
-        page.facts(&doc.facts);
-        let mut sections: Vec<&Section> = doc.sections.iter().collect();
-        sections.sort_by_key(|s| place(&s.id));
-        for s in sections {
-            let Some(title) = s.title.get(Medium::Page) else {
-                continue;
-            };
-            let body: String = s.shown(Medium::Page).map(block).collect();
-            page.section(&s.id.anchor(), title, &body);
-        }
-        Ok(page.finish())
+        Ok(render(doc))
     }
+}
+
+/// The document as a page: its sections in the page's order, each with the
+/// blocks the page shows.
+pub fn render(doc: &Document) -> String {
+    let mut page = Page::new(&format!("{} · infer-bench", doc.experiment));
+    page.header(&doc.experiment, doc.description.as_deref());
+    page.facts(&doc.facts);
+    let mut sections: Vec<&Section> = doc.sections.iter().collect();
+    sections.sort_by_key(|s| place(&s.id));
+    for s in sections {
+        let Some(title) = s.title.get(Medium::Page) else {
+            continue;
+        };
+        let body: String = s.shown(Medium::Page).map(block).collect();
+        page.section(&s.id.anchor(), title, &body);
+    }
+    page.finish()
 }
 
 /// Where the page puts a section: the design and the summary, then the
