@@ -1,6 +1,6 @@
 //! Reports: the pipeline from a run folder's records to its tables and
 //! reports ([`pipeline`]), one document built from the analysis
-//! ([`document`], [`sections`]), and one trait with one file per format that
+//! ([`document`], [`build_document`]), and one trait with one file per format that
 //! renders it. Reports only format what `analysis` computed.
 
 mod cells;
