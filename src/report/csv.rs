@@ -10,7 +10,11 @@ impl Exporter for Csv {
         Some("summary.csv")
     }
 
-    fn render(&self, input: &ReportInput, _doc: &super::Document) -> anyhow::Result<String> {
+    fn render(
+        &self,
+        input: &ReportInput,
+        _doc: &super::document::Document,
+    ) -> anyhow::Result<String> {
         let mut df = input.summary.clone();
         let mut buf = Vec::new();
         CsvWriter::new(&mut buf)

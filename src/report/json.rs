@@ -57,7 +57,11 @@ impl Exporter for Json {
         Some("summary.json")
     }
 
-    fn render(&self, input: &ReportInput, _doc: &super::Document) -> anyhow::Result<String> {
+    fn render(
+        &self,
+        input: &ReportInput,
+        _doc: &super::document::Document,
+    ) -> anyhow::Result<String> {
         let m = &input.run.manifest;
         let doc = Summary {
             schema_version: SCHEMA_VERSION,

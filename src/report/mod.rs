@@ -1,5 +1,5 @@
 //! Reports: the pipeline from a run folder's records to its tables and
-//! reports ([`pipeline`]), one document built from the analysis
+//! reports ([`analyse_run`]), one document built from the analysis
 //! ([`document`], [`build_document`]), and one trait with one file per format that
 //! renders it. Reports only format what `analysis` computed.
 
@@ -9,7 +9,7 @@ pub mod document;
 pub mod html;
 pub mod json;
 mod markdown;
-pub mod pipeline;
+mod pipeline;
 mod sections;
 pub(crate) mod service;
 pub(crate) mod significance;
@@ -22,10 +22,10 @@ use crate::analysis::expect::Checked;
 use crate::analysis::ConfigSummary;
 use crate::experiment::Experiment;
 use crate::results::RunData;
+use document::Document;
 use polars::prelude::DataFrame;
 
 pub use cells::{format_num, HEADERS};
-pub use document::Document;
 pub use pipeline::{analyse_run, report_dir, trial_table, ReportOutput};
 pub use sections::build_document;
 pub use service::{rate_summary, service_table, slo_words};
