@@ -25,7 +25,7 @@ pub enum Command {
         /// Extra report formats besides the terminal table, summary.csv,
         /// report.md and report.html: json (summary.json).
         #[arg(long, value_delimiter = ',', default_value = "table")]
-        format: Vec<String>,
+        format: Vec<crate::report::Format>,
         /// No progress bar or lines.
         #[arg(long, short)]
         quiet: bool,
@@ -79,7 +79,7 @@ pub enum Command {
         run: PathBuf,
         /// Formats: table, md, csv, json, html (csv, md and html are always written).
         #[arg(long, value_delimiter = ',', default_value = "table")]
-        format: Vec<String>,
+        format: Vec<crate::report::Format>,
     },
     /// Compare the same configurations in two runs (B against A) with Welch tests.
     Compare {

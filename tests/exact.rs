@@ -9,6 +9,7 @@
 //! - a trial of 4 requests back to back: wall time 4 × 90 ms = 360 ms, so
 //!   output tok/s = 4 × 5 / 0.36 = 55.5̅ and req/s = 4 / 0.36 = 11.1̅.
 
+use infer_bench::report::{report_dir, Format};
 use infer_bench::results::{read_parquet, read_run, TRIALS};
 use infer_bench::runner::{self, RunOptions};
 use std::time::Duration;
@@ -131,8 +132,8 @@ fn the_run_path_gives_the_formulas_to_the_last_digit() {
         .unwrap();
     let dir = paused.block_on(scripted_run(tmp.path()));
     // The analysis (polars) outside the paused runtime.
-    let formats = ["table".to_string(), "md".to_string()];
-    let out = runner::report_dir(&dir, &formats).unwrap();
+    let formats = [Format::Table, Format::Md];
+    let out = report_dir(&dir, &formats).unwrap();
 
     let run = read_run(&dir).unwrap();
     assert_eq!(run.records.len(), 8);

@@ -4,8 +4,8 @@ use crate::analysis::between_runs::{compare_runs, is_regression, tally, RunTrial
 use crate::analysis::compare::{Comparison, Decision};
 use crate::error::{InputError, RegressionError};
 use crate::report::html::compare::Side;
+use crate::report::trial_table;
 use crate::results::{open_run, RunData};
-use crate::runner;
 use anyhow::Context as _;
 use polars::prelude::DataFrame;
 use std::path::Path;
@@ -35,7 +35,7 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Com
         ))
         .into());
     }
-    let (ta, tb) = (runner::trial_table(&ra)?, runner::trial_table(&rb)?);
+    let (ta, tb) = (trial_table(&ra)?, trial_table(&rb)?);
     let rows = compare_tables(&ra, &ta, &rb, &tb, &o.metrics, o.decision)?;
     print!("{}", render(&ra, &rb, &rows, o.decision));
     if let Some(path) = &o.csv {
@@ -95,7 +95,7 @@ pub(super) fn compare_loaded(
     metrics: &[String],
     d: Decision,
 ) -> anyhow::Result<Vec<Comparison>> {
-    let (ta, tb) = (runner::trial_table(a)?, runner::trial_table(b)?);
+    let (ta, tb) = (trial_table(a)?, trial_table(b)?);
     compare_tables(a, &ta, b, &tb, metrics, d)
 }
 

@@ -12,6 +12,7 @@ use crate::cli::Command;
 use crate::experiment::{self, LoadedExperiment};
 use crate::load;
 use crate::plan;
+use crate::report::Format;
 use crate::runner::{self, RunOptions};
 use std::path::Path;
 use std::time::Duration;
@@ -66,7 +67,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Merge { runs, out } => merge::merge(&runs, out.as_deref()),
         Command::Slurm(crate::cli::SlurmCommand::Submit(args)) => slurm::submit(&args),
         Command::Report { run, format } => {
-            let output = runner::report_dir(&run, &format)?;
+            let output = crate::report::report_dir(&run, &format)?;
             print!("{}", output.terminal);
             Ok(())
         }
@@ -176,7 +177,7 @@ pub fn apply_overrides(
 fn run(
     path: &Path,
     out: &Path,
-    formats: &[String],
+    formats: &[Format],
     quiet: bool,
     overrides: Overrides,
 ) -> anyhow::Result<()> {
@@ -199,15 +200,6 @@ fn run(
     }
     apply_overrides(&mut loaded, given)?;
     reach::check_input_lengths(&loaded)?;
-    for f in formats {
-        if crate::report::exporter(f).is_none() {
-            return Err(crate::error::InputError::new(format!(
-                "unknown report format '{f}', expected one of {}",
-                crate::report::FORMATS.join(", ")
-            ))
-            .into());
-        }
-    }
     let dir = runtime()?.block_on(runner::run(
         &loaded,
         &RunOptions {
@@ -220,10 +212,10 @@ fn run(
     ))?;
     let mut formats = formats.to_vec();
     if overrides.json {
-        formats.retain(|f| f != "table");
-        formats.push("json".into());
+        formats.retain(|f| *f != Format::Table);
+        formats.push(Format::Json);
     }
-    let output = runner::report_dir(&dir, &formats)?;
+    let output = crate::report::report_dir(&dir, &formats)?;
     if overrides.json {
         print!("{}", std::fs::read_to_string(dir.join("summary.json"))?);
     } else {

@@ -69,7 +69,7 @@ fn run_and_read(
             shard,
         },
     ))?;
-    runner::report_dir(&dir, &[])?;
+    crate::report::report_dir(&dir, &[])?;
     open_run(&dir)
 }
 
@@ -234,7 +234,7 @@ fn published(path: &Path, table: &Path, o: &ReproduceOptions) -> anyhow::Result<
         .filter(|r| r.sd.is_none() || r.n.is_none())
         .count();
     let now = run_and_read(&loaded, o, Default::default(), None)?;
-    let trials = runner::trial_table(&now)?;
+    let trials = crate::report::trial_table(&now)?;
     let compared = crate::analysis::published::against_run(&rows, &trials, d)?;
     let mut out = format!(
         "published: {}\nnow:       {} ({})\n\n",

@@ -6,15 +6,15 @@ use polars::prelude::*;
 pub struct Csv;
 
 impl Exporter for Csv {
-    fn name(&self) -> &'static str {
-        "csv"
-    }
-
     fn file_name(&self) -> Option<&'static str> {
         Some("summary.csv")
     }
 
-    fn render(&self, input: &ReportInput) -> anyhow::Result<String> {
+    fn render(
+        &self,
+        input: &ReportInput,
+        _doc: &super::document::Document,
+    ) -> anyhow::Result<String> {
         let mut df = input.summary.clone();
         let mut buf = Vec::new();
         CsvWriter::new(&mut buf)

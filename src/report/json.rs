@@ -53,15 +53,15 @@ pub fn summary_schema() -> String {
 }
 
 impl Exporter for Json {
-    fn name(&self) -> &'static str {
-        "json"
-    }
-
     fn file_name(&self) -> Option<&'static str> {
         Some("summary.json")
     }
 
-    fn render(&self, input: &ReportInput) -> anyhow::Result<String> {
+    fn render(
+        &self,
+        input: &ReportInput,
+        _doc: &super::document::Document,
+    ) -> anyhow::Result<String> {
         let m = &input.run.manifest;
         let doc = Summary {
             schema_version: SCHEMA_VERSION,

@@ -1,11 +1,7 @@
-//! `report.md`.
+//! `report.md`: the report's document as Markdown.
 
-use super::cells::{cells, HEADERS};
-use super::{
-    effects_lines, expectation_lines, length_lines, rate_summary, sensitivity_line, service_lines,
-    significance_lines, slo_words, turn_lines, warnings, Exporter, ReportInput, LENGTHS_NOTE,
-    TURNS_NOTE,
-};
+use super::document::{Align, Block, Document, Medium, Span, Table};
+use super::{Exporter, ReportInput};
 
 pub struct Markdown;
 
@@ -25,121 +21,98 @@ fn escape(s: &str) -> String {
 }
 
 impl Exporter for Markdown {
-    fn name(&self) -> &'static str {
-        "md"
-    }
-
     fn file_name(&self) -> Option<&'static str> {
         Some("report.md")
     }
 
-    fn render(&self, input: &ReportInput) -> anyhow::Result<String> {
-        let mut out = format!("# {}\n\nRun `{}`", input.experiment(), input.run_id());
-        if let Some(t) = input.target() {
-            out.push_str(&format!(" against `{t}`"));
-        }
-        out.push_str(".\n\n");
-        out.push_str(&format!("| {} |\n", HEADERS.join(" | ")));
-        let align: Vec<&str> = (0..HEADERS.len())
-            .map(|i| if i == 0 { ":--" } else { "--:" })
-            .collect();
-        out.push_str(&format!("| {} |\n", align.join(" | ")));
-        for row in input.rows {
-            let c: Vec<String> = cells(row).iter().map(|s| escape(s)).collect();
-            out.push_str(&format!("| {} |\n", c.join(" | ")));
-        }
-        let slo = input.spec.map(|e| e.slo).unwrap_or_default();
-        out.push_str(&format!("\n## Service levels\n\n{}.\n\n", slo_words(&slo)));
-        let (header, rows) = service_lines(input);
-        out.push_str(&format!("| {} |\n", header.join(" | ")));
-        out.push_str(&format!("| {} |\n", vec!["--"; header.len()].join(" | ")));
-        for r in rows {
-            let r: Vec<String> = r.iter().map(|s| escape(s)).collect();
-            out.push_str(&format!("| {} |\n", r.join(" | ")));
-        }
-        if let Some(line) = rate_summary(input) {
-            out.push_str(&format!("\n{line}.\n"));
-        }
-        let (header, rows) = significance_lines(input);
-        if !rows.is_empty() {
-            out.push_str(&format!(
-                "\n## Against the baseline\n\nWelch's t-test over per-trial values, Holm–Bonferroni {}; \
-                 a verdict needs an adjusted p below {} and a change larger than {} %. \
-                 TOST says whether the two are the same within ±{} % (equivalent), not (different), or cannot tell (inconclusive), each comparison on its own, not adjusted. Every metric is in `stats.csv`.\n\n",
-                input.decision.family.describe(),
-                input.decision.alpha,
-                input.decision.threshold * 100.0,
-                input.decision.equivalence * 100.0
-            ));
-            out.push_str(&format!("| {} |\n", header.join(" | ")));
-            out.push_str(&format!("| {} |\n", vec!["--"; header.len()].join(" | ")));
-            for r in rows {
-                let r: Vec<String> = r.iter().map(|c| escape(c)).collect();
-                out.push_str(&format!("| {} |\n", r.join(" | ")));
-            }
-        }
-        if let Some(line) = sensitivity_line(input) {
-            out.push_str(&format!("\n{}.\n", escape(&line)));
-        }
-        if let Some(stop) = &input.run.manifest.repetitions_stop {
-            out.push_str(&format!(
-                "\nRepetitions: {} blocks; {}.\n",
-                stop.blocks,
-                escape(&stop.reason)
-            ));
-        }
-        let (header, rows) = effects_lines(input);
-        if !rows.is_empty() {
-            out.push_str("\n## Effects and interactions\n\nType-II ANOVA over per-trial values: main effects, two-factor interactions, the repetition as a block. Every metric is in `effects.csv`.\n\n");
-            out.push_str(&format!("| {} |\n", header.join(" | ")));
-            out.push_str(&format!("| {} |\n", vec!["--"; header.len()].join(" | ")));
-            for r in rows {
-                let r: Vec<String> = r.iter().map(|c| escape(c)).collect();
-                out.push_str(&format!("| {} |\n", r.join(" | ")));
-            }
-        }
-        for (title, note, (header, rows)) in [
-            (
-                "Lengths asked and served",
-                LENGTHS_NOTE,
-                length_lines(input),
-            ),
-            ("Conversations by turn", TURNS_NOTE, turn_lines(input)),
-        ] {
-            if rows.is_empty() {
-                continue;
-            }
-            out.push_str(&format!("\n## {title}\n\n{note}.\n\n"));
-            out.push_str(&format!("| {} |\n", header.join(" | ")));
-            out.push_str(&format!("| {} |\n", vec!["--"; header.len()].join(" | ")));
-            for r in rows {
-                let r: Vec<String> = r.iter().map(|c| escape(c)).collect();
-                out.push_str(&format!("| {} |\n", r.join(" | ")));
-            }
-        }
-        let expected = expectation_lines(input);
-        if !expected.is_empty() {
-            out.push_str("\n## Expectations\n\n");
-            for line in expected {
-                out.push_str(&format!("- {}\n", escape(&line)));
-            }
-        }
-        let warns = warnings(input);
-        if !warns.is_empty() {
-            out.push('\n');
-            for w in warns {
-                out.push_str(&format!("- ⚠ {}\n", escape(&w.to_string())));
-            }
-        }
-        out.push_str(
-            "\nPercentiles pool every successful request of a configuration (linear interpolation). \
-             Throughput is mean ± sample standard deviation across trials; a trial's throughput is its \
-             output tokens over first send → last completion. TTFT: send → first content event. \
-             TPOT: (E2E − TTFT) / (output tokens − 1). ITL: gaps between content events. \
-             Token counts are the server's own (`usage`).\n",
-        );
-        Ok(out)
+    fn render(&self, _input: &ReportInput, doc: &Document) -> anyhow::Result<String> {
+        Ok(render(doc))
     }
+}
+
+/// The document as Markdown.
+pub fn render(doc: &Document) -> String {
+    let mut out = format!("# {}\n\nRun `{}`", doc.experiment, doc.run_id);
+    if let Some(t) = &doc.target {
+        out.push_str(&format!(" against `{t}`"));
+    }
+    out.push_str(".\n");
+    // Every block after a blank line.
+    for s in &doc.sections {
+        if let Some(title) = s.title.get(Medium::Markdown) {
+            out.push_str(&format!("\n## {title}\n"));
+        }
+        for b in s.shown(Medium::Markdown) {
+            if let Some(text) = block(b) {
+                out.push('\n');
+                out.push_str(&text);
+            }
+        }
+    }
+    out
+}
+
+/// A block as Markdown, ending in a line break; `None` for charts.
+fn block(b: &Block) -> Option<String> {
+    let text = match b {
+        Block::Prose(p) => format!("{}\n", spans(&p.spans)),
+        Block::Table(t) => table(t),
+        Block::Checks(items) => items
+            .iter()
+            .map(|(line, _)| format!("- {}\n", escape(line)))
+            .collect(),
+        Block::Warnings(lines) => lines
+            .iter()
+            .map(|w| format!("- ⚠ {}\n", escape(w)))
+            .collect(),
+        Block::Groups(groups) => groups
+            .iter()
+            .map(|(heading, pairs)| {
+                let pairs: Vec<String> = pairs
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", escape(k), escape(v)))
+                    .collect();
+                format!("- {}: {}\n", escape(heading), pairs.join(", "))
+            })
+            .collect(),
+        Block::Definitions(terms) => terms
+            .iter()
+            .map(|(term, definition)| format!("- **{}**: {}\n", escape(term), spans(definition)))
+            .collect(),
+        Block::Figures(_) => return None,
+    };
+    Some(text)
+}
+
+fn table(t: &Table) -> String {
+    let divider: Vec<&str> = match t.align {
+        Align::Unstated => vec!["--"; t.header.len()],
+        Align::LabelThenNumbers => (0..t.header.len())
+            .map(|i| if i == 0 { ":--" } else { "--:" })
+            .collect(),
+    };
+    let mut out = format!(
+        "| {} |\n| {} |\n",
+        t.header.join(" | "),
+        divider.join(" | ")
+    );
+    for (row, _) in &t.rows {
+        let cells: Vec<String> = row.iter().map(|c| escape(c)).collect();
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+fn spans(spans: &[Span]) -> String {
+    spans
+        .iter()
+        .map(|s| match s {
+            Span::Own(t) => t.clone(),
+            Span::Text(t) | Span::Toned(_, t) => escape(t),
+            Span::Code(t) => format!("`{t}`"),
+            Span::Strong(t) => format!("**{}**", escape(t)),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,11 +1,16 @@
-//! Reports: one trait, one file per format. Reports only format what
-//! `analysis` computed.
+//! Reports: the pipeline from a run folder's records to its tables and
+//! reports ([`analyse_run`]), one document built from the analysis
+//! ([`document`], [`build_document`]), and one trait with one file per format that
+//! renders it. Reports only format what `analysis` computed.
 
 mod cells;
 mod csv;
+pub mod document;
 pub mod html;
 pub mod json;
 mod markdown;
+mod pipeline;
+mod sections;
 pub(crate) mod service;
 pub(crate) mod significance;
 mod table;
@@ -17,16 +22,19 @@ use crate::analysis::expect::Checked;
 use crate::analysis::ConfigSummary;
 use crate::experiment::Experiment;
 use crate::results::RunData;
+use document::Document;
 use polars::prelude::DataFrame;
 
 pub use cells::{format_num, HEADERS};
-pub use service::{rate_summary, service_lines, slo_words};
+pub use pipeline::{analyse_run, report_dir, trial_table, ReportOutput};
+pub use sections::build_document;
+pub use service::{rate_summary, service_table, slo_words};
 pub use significance::{
-    between_runs_lines, effects_lines, expectation_lines, p_value, pct, sensitivity_line,
-    significance_lines,
+    between_runs_lines, effects_table, expectation_lines, p_value, pct, sensitivity_line,
+    significance_table,
 };
 pub use table::aligned;
-pub use traffic::{length_lines, turn_lines, LENGTHS_NOTE, TURNS_NOTE};
+pub use traffic::{length_table, turn_table};
 pub use warning::{warnings, Warning};
 
 /// What every report format gets.
@@ -61,23 +69,38 @@ impl ReportInput<'_> {
     }
 }
 
-pub trait Exporter {
-    /// Format name on the command line (`--format`).
-    fn name(&self) -> &'static str;
-    /// File written into the run folder, or `None` for terminal-only formats.
-    fn file_name(&self) -> Option<&'static str>;
-    fn render(&self, input: &ReportInput) -> anyhow::Result<String>;
+/// A report format on the command line (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum Format {
+    /// The terminal table, printed.
+    Table,
+    /// `report.md`.
+    #[value(alias = "markdown")]
+    Md,
+    /// `summary.csv`.
+    Csv,
+    /// `summary.json`.
+    Json,
+    /// `report.html`.
+    Html,
 }
 
-pub fn exporter(name: &str) -> Option<Box<dyn Exporter>> {
-    match name {
-        "table" => Some(Box::new(table::Table)),
-        "md" | "markdown" => Some(Box::new(markdown::Markdown)),
-        "csv" => Some(Box::new(csv::Csv)),
-        "json" => Some(Box::new(json::Json)),
-        "html" => Some(Box::new(html::Html)),
-        _ => None,
+impl Format {
+    pub fn exporter(self) -> Box<dyn Exporter> {
+        match self {
+            Format::Table => Box::new(table::Table),
+            Format::Md => Box::new(markdown::Markdown),
+            Format::Csv => Box::new(csv::Csv),
+            Format::Json => Box::new(json::Json),
+            Format::Html => Box::new(html::Html),
+        }
     }
 }
 
-pub const FORMATS: &[&str] = &["table", "md", "csv", "json", "html"];
+pub trait Exporter {
+    /// File written into the run folder, or `None` for terminal-only formats.
+    fn file_name(&self) -> Option<&'static str>;
+    /// The report in this format: the document formats render `doc` (built
+    /// once from `input`), the data formats (csv, json) read `input`.
+    fn render(&self, input: &ReportInput, doc: &Document) -> anyhow::Result<String>;
+}

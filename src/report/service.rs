@@ -1,8 +1,10 @@
-//! The service-level and cost table shared by the terminal, Markdown and
-//! HTML reports, and the line that names the highest rate meeting the SLOs.
+//! The service-level and cost table of the report, and the line that names
+//! the highest rate meeting the SLOs.
 
 use super::cells::format_num;
+use super::document::Table;
 use super::ReportInput;
+use crate::analysis::verdict::Tone;
 use crate::analysis::{ConfigSummary, MeanSd};
 use crate::experiment::Slo;
 
@@ -81,64 +83,68 @@ fn cost_cell(input: &ReportInput, config: &str, metric: &str) -> String {
     }
 }
 
-/// Header and rows; open-loop and cost columns only where a row has them.
-pub fn service_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
-    let open = input
-        .rows
+/// A column of the service table: its header and its cell for a row.
+type Column<'a> = (&'static str, Box<dyn Fn(&ConfigSummary) -> String + 'a>);
+
+/// One row per configuration, toned by whether it meets the SLOs; open-loop
+/// and cost columns only where a row has them, the verdict last. Each column
+/// is declared with its header, so a cell cannot land under another's.
+pub fn service_table(input: &ReportInput) -> Table {
+    let rows = input.rows;
+    let mut columns: Vec<Column> = vec![
+        ("configuration", Box::new(|r| r.config.clone())),
+        ("SLO met", Box::new(|r| share(r.metric("slo_attainment")))),
+        (
+            "goodput req/s",
+            Box::new(|r| mean_sd(r.metric("goodput_rps"))),
+        ),
+        ("E2E p50 ok", Box::new(|r| yes_no(r.slo.p50))),
+        ("E2E p95 ok", Box::new(|r| yes_no(r.slo.p95))),
+    ];
+    if rows
         .iter()
-        .any(|r| r.metric("achieved_rate_rps").mean.is_some());
-    let cost = input
-        .rows
-        .iter()
-        .any(|r| r.metric("usd_per_1m_output_tokens").mean.is_some());
-    let mut header: Vec<String> = [
-        "configuration",
-        "SLO met",
-        "goodput req/s",
-        "E2E p50 ok",
-        "E2E p95 ok",
-        "meets SLOs",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    if open {
-        header.extend(["sent req/s".to_string(), "send lag p99 ms".to_string()]);
+        .any(|r| r.metric("achieved_rate_rps").mean.is_some())
+    {
+        columns.push((
+            "sent req/s",
+            Box::new(|r| mean_sd(r.metric("achieved_rate_rps"))),
+        ));
+        columns.push((
+            "send lag p99 ms",
+            Box::new(|r| mean_sd(r.metric("send_lag_p99_ms"))),
+        ));
     }
-    if cost {
-        header.extend([
-            "$/1M output tok [95% CI]".to_string(),
-            "$/1M tokens [95% CI]".to_string(),
-        ]);
-    }
-    let rows = input
-        .rows
+    if rows
         .iter()
-        .map(|r: &ConfigSummary| {
-            let mut row = vec![
-                r.config.clone(),
-                share(r.metric("slo_attainment")),
-                mean_sd(r.metric("goodput_rps")),
-                yes_no(r.slo.p50),
-                yes_no(r.slo.p95),
-            ];
-            if open {
-                row.extend([
-                    mean_sd(r.metric("achieved_rate_rps")),
-                    mean_sd(r.metric("send_lag_p99_ms")),
-                ]);
-            }
-            if cost {
-                row.extend([
-                    cost_cell(input, &r.config, "usd_per_1m_output_tokens"),
-                    cost_cell(input, &r.config, "usd_per_1m_tokens"),
-                ]);
-            }
-            row.push(yes_no(r.slo.meets));
-            row
+        .any(|r| r.metric("usd_per_1m_output_tokens").mean.is_some())
+    {
+        columns.push((
+            "$/1M output tok [95% CI]",
+            Box::new(|r| cost_cell(input, &r.config, "usd_per_1m_output_tokens")),
+        ));
+        columns.push((
+            "$/1M tokens [95% CI]",
+            Box::new(|r| cost_cell(input, &r.config, "usd_per_1m_tokens")),
+        ));
+    }
+    columns.push(("meets SLOs", Box::new(|r| yes_no(r.slo.meets))));
+    let header = columns.iter().map(|(h, _)| h.to_string()).collect();
+    let rows = rows
+        .iter()
+        .map(|r| {
+            let tone = match r.slo.meets {
+                Some(true) => Some(Tone::Better),
+                Some(false) => Some(Tone::Worse),
+                None => None,
+            };
+            (columns.iter().map(|(_, cell)| cell(r)).collect(), tone)
         })
         .collect();
-    (header, rows)
+    Table {
+        header,
+        rows,
+        align: super::document::Align::Unstated,
+    }
 }
 
 /// Where `rate` varies: the highest rate whose configuration meets the SLOs,

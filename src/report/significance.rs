@@ -1,7 +1,8 @@
-//! The comparisons against the baseline and the expectations, as text lines
-//! shared by the terminal and Markdown reports.
+//! The comparisons against the baseline, the effects and the expectations,
+//! as the report's tables and lines.
 
 use super::cells::format_num;
+use super::document::{strings, Table};
 use super::ReportInput;
 use crate::metrics::label as metric_label;
 
@@ -36,9 +37,10 @@ fn vs_label(c: &crate::analysis::compare::Comparison) -> String {
     }
 }
 
-/// Header and one row per comparison: level, metric, change [95 % CI], p (Holm), verdict.
-pub fn significance_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut header: Vec<String> = [
+/// One row per shown comparison, toned as its verdict reads: level,
+/// metric, change [95 % CI], p (Holm), g, verdict, TOST.
+pub fn significance_table(input: &ReportInput) -> Table {
+    let mut header = strings(&[
         "vs baseline",
         "metric",
         "change",
@@ -46,17 +48,14 @@ pub fn significance_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>
         "p (Holm)",
         "g",
         "verdict",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ]);
     header.push(format!("TOST ±{}%", input.decision.equivalence * 100.0));
     let rows = input
         .comparisons
         .iter()
         .filter(|c| crate::metrics::by_column(&c.metric).is_some_and(|m| m.shown))
         .map(|c| {
-            vec![
+            let cells = vec![
                 vs_label(c),
                 metric_label(&c.metric),
                 pct(c.rel_diff),
@@ -65,10 +64,15 @@ pub fn significance_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>
                 format_num(c.hedges_g),
                 c.verdict.to_string(),
                 c.equivalence.to_string(),
-            ]
+            ];
+            (cells, Some(crate::analysis::compare::tone(c)))
         })
         .collect();
-    (header, rows)
+    Table {
+        header,
+        rows,
+        align: super::document::Align::Unstated,
+    }
 }
 
 /// The metrics the sensitivity sentence names, where measured.
@@ -102,11 +106,8 @@ pub fn sensitivity_line(input: &ReportInput) -> Option<String> {
 
 /// A factorial run's type-II ANOVA for the shown metrics: metric, term,
 /// df, F, p, partial η². Every metric is in effects.csv.
-pub fn effects_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
-    let header = ["metric", "term", "df", "F", "p", "partial η²"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+pub fn effects_table(input: &ReportInput) -> Table {
+    let header = strings(&["metric", "term", "df", "F", "p", "partial η²"]);
     let rows = input
         .effects
         .iter()
@@ -128,11 +129,12 @@ pub fn effects_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
             ]
         })
         .collect();
-    (header, rows)
+    Table::new(header, rows)
 }
 
-/// One line per declared expectation: outcome, expectation, change, p.
-pub fn expectation_lines(input: &ReportInput) -> Vec<String> {
+/// One line per declared expectation (outcome, expectation, change, p),
+/// with the name of its outcome.
+pub fn expectation_lines(input: &ReportInput) -> Vec<(String, &'static str)> {
     input
         .expectations
         .iter()
@@ -147,7 +149,7 @@ pub fn expectation_lines(input: &ReportInput) -> Vec<String> {
             if !c.note.is_empty() {
                 line.push_str(&format!(": {}", c.note));
             }
-            line
+            (line, c.outcome.as_str())
         })
         .collect()
 }

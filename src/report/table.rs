@@ -1,10 +1,7 @@
-//! The terminal table.
+//! The terminal table: the report's document as aligned plain text.
 
-use super::cells::{cells, HEADERS};
-use super::{
-    effects_lines, expectation_lines, length_lines, rate_summary, sensitivity_line, service_lines,
-    significance_lines, slo_words, turn_lines, warnings, Exporter, ReportInput,
-};
+use super::document::{plain, Block, Document, Medium};
+use super::{Exporter, ReportInput};
 
 pub struct Table;
 
@@ -48,76 +45,62 @@ pub fn aligned(header: &[String], rows: &[Vec<String>]) -> String {
 }
 
 impl Exporter for Table {
-    fn name(&self) -> &'static str {
-        "table"
-    }
-
     fn file_name(&self) -> Option<&'static str> {
         None
     }
 
-    fn render(&self, input: &ReportInput) -> anyhow::Result<String> {
-        let mut out = format!("{} · run {}\n", input.experiment(), input.run_id());
-        let header: Vec<String> = HEADERS.iter().map(|h| h.to_string()).collect();
-        let rows: Vec<Vec<String>> = input.rows.iter().map(cells).collect();
-        out.push_str(&aligned(&header, &rows));
-        let slo = input.spec.map(|e| e.slo).unwrap_or_default();
-        out.push_str(&format!("\nService levels ({}):\n", slo_words(&slo)));
-        let (header, rows) = service_lines(input);
-        out.push_str(&aligned(&header, &rows));
-        if let Some(line) = rate_summary(input) {
-            out.push_str(&format!("{line}\n"));
+    fn render(&self, _input: &ReportInput, doc: &Document) -> anyhow::Result<String> {
+        Ok(render(doc))
+    }
+}
+
+/// The document as the terminal shows it.
+pub fn render(doc: &Document) -> String {
+    let mut out = format!("{} · run {}\n", doc.experiment, doc.run_id);
+    for s in &doc.sections {
+        if let Some(title) = s.title.get(Medium::Terminal) {
+            out.push_str(&format!("\n{title}:\n"));
         }
-        let (header, rows) = significance_lines(input);
-        if !rows.is_empty() {
-            out.push_str(&format!(
-                "\nAgainst the baseline (Welch's t-test over trials, Holm-adjusted {}; a verdict needs p < {} and a change over {}%; TOST, each on its own: the same within ±{}%?):\n",
-                input.decision.family.describe(),
-                input.decision.alpha,
-                input.decision.threshold * 100.0,
-                input.decision.equivalence * 100.0
-            ));
-            out.push_str(&aligned(&header, &rows));
+        for b in s.shown(Medium::Terminal) {
+            block(&mut out, b);
         }
-        if let Some(line) = sensitivity_line(input) {
-            out.push_str(&format!("{line}.\n"));
+    }
+    out
+}
+
+fn block(out: &mut String, b: &Block) {
+    match b {
+        Block::Prose(p) => {
+            out.push_str(&plain(&p.spans));
+            out.push('\n');
         }
-        if let Some(stop) = &input.run.manifest.repetitions_stop {
-            out.push_str(&format!(
-                "Repetitions: {} blocks; {}.\n",
-                stop.blocks, stop.reason
-            ));
+        Block::Table(t) => {
+            let rows: Vec<Vec<String>> = t.rows.iter().map(|(r, _)| r.clone()).collect();
+            out.push_str(&aligned(&t.header, &rows));
         }
-        let (header, rows) = effects_lines(input);
-        if !rows.is_empty() {
-            out.push_str("\nEffects (type-II ANOVA over trials, repetition as a block; every metric in effects.csv):\n");
-            out.push_str(&aligned(&header, &rows));
-        }
-        for (title, (header, rows)) in [
-            (
-                "Lengths asked and served (p10 / p50 / p90)",
-                length_lines(input),
-            ),
-            ("Conversations by turn", turn_lines(input)),
-        ] {
-            if !rows.is_empty() {
-                out.push_str(&format!("\n{title}:\n"));
-                out.push_str(&aligned(&header, &rows));
-            }
-        }
-        let expected = expectation_lines(input);
-        if !expected.is_empty() {
-            out.push_str("\nExpectations (Holm across them):\n");
-            for line in expected {
+        Block::Checks(items) => {
+            for (line, _) in items {
                 out.push_str(&format!("  {line}\n"));
             }
         }
         // Warnings quote servers (a dead server's last words): shown, not obeyed.
-        for w in warnings(input) {
-            let w = w.to_string();
-            let w = crate::redact::for_terminal(&w);
-            out.push_str(&format!("warning: {w}\n"));
+        Block::Warnings(lines) => {
+            for w in lines {
+                out.push_str(&format!("warning: {}\n", crate::redact::for_terminal(w)));
+            }
         }
-        Ok(out)
+        Block::Groups(groups) => {
+            for (heading, pairs) in groups {
+                let pairs: Vec<String> = pairs.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                out.push_str(&format!("{heading}: {}\n", pairs.join(", ")));
+            }
+        }
+        Block::Definitions(terms) => {
+            for (term, definition) in terms {
+                out.push_str(&format!("{term}: {}\n", plain(definition)));
+            }
+        }
+        // A terminal draws no charts.
+        Block::Figures(_) => {}
     }
 }

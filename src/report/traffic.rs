@@ -1,7 +1,8 @@
 //! The traffic as asked and as served: a workload's length distributions
 //! (p10 / p50 / p90 of the lengths asked for and of the server's counts) and
-//! a conversation's turns, for every format.
+//! a conversation's turns, as the report's tables.
 
+use super::document::{strings, Table};
 use super::{format_num, ReportInput};
 use crate::analysis::traffic::Spread;
 
@@ -19,23 +20,20 @@ fn spread(s: &Option<Spread>) -> String {
 }
 
 /// Per configuration: input and output lengths asked and served, when some
-/// configuration's lengths were drawn (or are a conversation's); else none.
-pub fn length_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
+/// configuration's lengths were drawn (or are a conversation's); else empty.
+pub fn length_table(input: &ReportInput) -> Table {
     let configs = &input.run.configurations;
     let digests = &input.digest.configs;
     if !digests.iter().any(|d| d.lengths.varies()) {
-        return (Vec::new(), Vec::new());
+        return Table::new(Vec::new(), Vec::new());
     }
-    let header = [
+    let header = strings(&[
         "configuration",
         "input asked",
         "input served",
         "output asked",
         "output served",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ]);
     let rows = configs
         .iter()
         .zip(digests)
@@ -51,13 +49,13 @@ pub fn length_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
             ]
         })
         .collect();
-    (header, rows)
+    Table::new(header, rows)
 }
 
 /// Per configuration with conversations, per turn: requests, successes,
-/// mean prompt and cached tokens, TTFT p50 and p95.
-pub fn turn_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
-    let header = [
+/// mean prompt and cached tokens, TTFT p50 and p95 (empty without any).
+pub fn turn_table(input: &ReportInput) -> Table {
+    let header = strings(&[
         "configuration",
         "turn",
         "ok/requests",
@@ -65,10 +63,7 @@ pub fn turn_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
         "cached tokens",
         "TTFT p50 ms",
         "TTFT p95 ms",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ]);
     let rows: Vec<Vec<String>> = input
         .run
         .configurations
@@ -88,14 +83,5 @@ pub fn turn_lines(input: &ReportInput) -> (Vec<String>, Vec<Vec<String>>) {
             })
         })
         .collect();
-    if rows.is_empty() {
-        return (Vec::new(), Vec::new());
-    }
-    (header, rows)
+    Table::new(header, rows)
 }
-
-/// The sentence above the lengths table.
-pub const LENGTHS_NOTE: &str = "Lengths of the successful requests, p10 / p50 / p90 (one number where every request had it): asked is what the workload drew, served is the server's own count (usage)";
-
-/// The sentence above the turns table.
-pub const TURNS_NOTE: &str = "Each turn sends the conversation so far: prompt tokens grow turn by turn, and a prefix cache shows as cached tokens. Prompt and cached tokens are means over the turn's successful requests; TTFT percentiles are exact";

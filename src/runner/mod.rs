@@ -6,22 +6,22 @@ mod compose;
 mod limits;
 mod prepare;
 mod progress;
-mod report;
 mod session;
 mod trial;
 mod trials;
 
 pub use limits::raise_open_files;
 pub use prepare::DEFAULT_MAX_TOKENS;
-pub use report::{analyse_run, trial_table, ReportOutput};
 
 use crate::experiment::{validate, LoadedExperiment};
 use crate::monitor::Gpu;
 use crate::plan::{self, Plan};
+// The adaptive repetitions read the trials done so far as the report does.
+use crate::report::trial_table;
 use crate::results::{RunWriter, Status, Tally};
 use anyhow::Context as _;
 use session::Session;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub struct RunOptions {
@@ -243,10 +243,4 @@ fn schedule_note(tally: &Tally, rate: f64) -> String {
         note.push_str(" — warning: the client could not keep the schedule");
     }
     note
-}
-
-/// Re-analyse `dir` and write its tables and reports.
-pub fn report_dir(dir: &Path, formats: &[String]) -> anyhow::Result<ReportOutput> {
-    let run = crate::results::open_run(dir)?;
-    analyse_run(&run, formats)
 }

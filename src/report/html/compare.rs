@@ -10,6 +10,7 @@ use crate::analysis::welch::estimate;
 use crate::metrics::label as metric_label;
 use crate::results::RunData;
 use polars::prelude::DataFrame;
+use std::collections::HashMap;
 use std::fmt::Write;
 
 /// One run and its per-trial table.
@@ -43,83 +44,98 @@ fn figures(a: &Side, b: &Side, rows: &[Comparison]) -> anyhow::Result<Vec<Figure
         if family.is_empty() {
             continue;
         }
-        let names: Vec<String> = family.iter().map(|c| c.baseline_level.clone()).collect();
-        let (va, vb) = (
-            values_by_config(a.trials, metric)?,
-            values_by_config(b.trials, metric)?,
-        );
-        let side = |values: &std::collections::HashMap<String, Vec<f64>>,
-                    labels: Vec<&str>,
-                    dx: f64,
-                    name: &str| {
-            let points = labels
-                .iter()
-                .enumerate()
-                .filter_map(|(i, l)| {
-                    let e = estimate(values.get(*l)?)?;
-                    Some(Point {
-                        x: i as f64 + dx,
-                        y: e.mean,
-                        interval: e.ci,
-                    })
-                })
-                .collect();
-            Series {
-                name: name.to_string(),
-                points,
-                shape: Shape::Points,
-                marked: None,
-            }
-        };
-        let a_labels: Vec<&str> = family.iter().map(|c| c.baseline_level.as_str()).collect();
-        let b_labels: Vec<&str> = family.iter().map(|c| c.level.as_str()).collect();
-        out.push(Figure {
-            chart: Chart {
-                title: format!("{} in A and B", metric_label(metric)),
-                x_label: "configuration".into(),
-                y_label: metric_label(metric),
-                x: XAxis::Categories(names.clone()),
-                series: vec![
-                    side(&va, a_labels, -0.12, "A"),
-                    side(&vb, b_labels, 0.12, "B"),
-                ],
-                y_from_zero: crate::metrics::from_zero(metric),
-            },
-            caption: "Mean of the per-trial values with its 95 % t interval, A left, B right."
-                .into(),
-        });
-        let change = Series {
-            name: "B against A".into(),
-            points: family
-                .iter()
-                .enumerate()
-                .filter_map(|(i, c)| {
-                    Some(Point {
-                        x: i as f64,
-                        y: c.rel_diff? * 100.0,
-                        interval: c
-                            .rel_ci_low
-                            .zip(c.rel_ci_high)
-                            .map(|(l, h)| (l * 100.0, h * 100.0)),
-                    })
-                })
-                .collect(),
-            shape: Shape::Points,
-            marked: None,
-        };
-        out.push(Figure {
-            chart: Chart {
-                title: format!("Change in {}", metric_label(metric)),
-                x_label: "configuration".into(),
-                y_label: "B vs A, %".into(),
-                x: XAxis::Categories(names),
-                series: vec![change],
-                y_from_zero: true,
-            },
-            caption: "B's change relative to A with the 95 % Welch interval; an interval that crosses the dashed zero line is no evidence of change.".into(),
-        });
+        out.push(means_figure(a, b, metric, &family)?);
+        out.push(change_figure(metric, &family));
     }
     Ok(out)
+}
+
+/// One side's means at the configurations named by `labels`, shifted by `dx`
+/// so A's and B's intervals stand apart.
+fn side_series(values: &HashMap<String, Vec<f64>>, labels: &[&str], dx: f64, name: &str) -> Series {
+    let points = labels
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let e = estimate(values.get(*l)?)?;
+            Some(Point {
+                x: i as f64 + dx,
+                y: e.mean,
+                interval: e.ci,
+            })
+        })
+        .collect();
+    Series {
+        name: name.to_string(),
+        points,
+        shape: Shape::Points,
+        marked: None,
+    }
+}
+
+/// A's and B's means of `metric` per configuration, with their 95 % intervals.
+fn means_figure(
+    a: &Side,
+    b: &Side,
+    metric: &str,
+    family: &[&Comparison],
+) -> anyhow::Result<Figure> {
+    let names: Vec<String> = family.iter().map(|c| c.baseline_level.clone()).collect();
+    let (va, vb) = (
+        values_by_config(a.trials, metric)?,
+        values_by_config(b.trials, metric)?,
+    );
+    let a_labels: Vec<&str> = family.iter().map(|c| c.baseline_level.as_str()).collect();
+    let b_labels: Vec<&str> = family.iter().map(|c| c.level.as_str()).collect();
+    Ok(Figure {
+        chart: Chart {
+            title: format!("{} in A and B", metric_label(metric)),
+            x_label: "configuration".into(),
+            y_label: metric_label(metric),
+            x: XAxis::Categories(names),
+            series: vec![
+                side_series(&va, &a_labels, -0.12, "A"),
+                side_series(&vb, &b_labels, 0.12, "B"),
+            ],
+            y_from_zero: crate::metrics::from_zero(metric),
+        },
+        caption: "Mean of the per-trial values with its 95 % t interval, A left, B right.".into(),
+    })
+}
+
+/// B's relative change in `metric` per configuration, with its Welch interval.
+fn change_figure(metric: &str, family: &[&Comparison]) -> Figure {
+    let names: Vec<String> = family.iter().map(|c| c.baseline_level.clone()).collect();
+    let change = Series {
+        name: "B against A".into(),
+        points: family
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| {
+                Some(Point {
+                    x: i as f64,
+                    y: c.rel_diff? * 100.0,
+                    interval: c
+                        .rel_ci_low
+                        .zip(c.rel_ci_high)
+                        .map(|(l, h)| (l * 100.0, h * 100.0)),
+                })
+            })
+            .collect(),
+        shape: Shape::Points,
+        marked: None,
+    };
+    Figure {
+        chart: Chart {
+            title: format!("Change in {}", metric_label(metric)),
+            x_label: "configuration".into(),
+            y_label: "B vs A, %".into(),
+            x: XAxis::Categories(names),
+            series: vec![change],
+            y_from_zero: true,
+        },
+        caption: "B's change relative to A with the 95 % Welch interval; an interval that crosses the dashed zero line is no evidence of change.".into(),
+    }
 }
 
 pub fn compare_page(

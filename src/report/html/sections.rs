@@ -1,0 +1,300 @@
+//! The parts of the report document only the page shows: the run's facts,
+//! the design, the charts, the errors, the servers and the definitions.
+
+use super::charts;
+use super::interactions::interaction_figures;
+use crate::analysis::verdict::Tone;
+use crate::report::document::{
+    strings, Block, Media, Prose, Section, SectionId, Span, Table, Title,
+};
+use crate::report::ReportInput;
+use std::collections::BTreeMap;
+
+/// Key facts of the run, under the page's heading.
+pub fn facts(input: &ReportInput) -> Vec<(&'static str, String)> {
+    let m = &input.run.manifest;
+    let mut facts = vec![
+        ("run", m.run_id.clone()),
+        ("status", format!("{:?}", m.status).to_lowercase()),
+        (
+            "when",
+            format!(
+                "{} → {}",
+                m.started_at,
+                m.ended_at.as_deref().unwrap_or("(not ended)")
+            ),
+        ),
+        (
+            "trials",
+            format!(
+                "{} of {} planned, {} requests",
+                m.trials_done, m.trials_planned, m.requests_recorded
+            ),
+        ),
+        ("seed", m.seed.to_string()),
+        ("tool", m.tool.to_string()),
+    ];
+    if let Some(stop) = &m.repetitions_stop {
+        facts.push((
+            "repetitions",
+            format!("{} blocks: {}", stop.blocks, stop.reason),
+        ));
+    }
+    facts.push((
+        "host",
+        format!(
+            "{} · {} {} · {} CPUs",
+            m.host.hostname, m.host.os, m.host.arch, m.host.cpus
+        ),
+    ));
+    if let Some(t) = &m.target_url {
+        facts.push(("target", t.clone()));
+    }
+    if let Some(g) = &m.gpu {
+        facts.push(("GPU", g.clone()));
+    }
+    if let Some(model) = input.spec.map(|e| e.target.model.clone()) {
+        facts.push(("model", model));
+    }
+    if let Some(e) = &m.error {
+        facts.push(("error", e.clone()));
+    }
+    facts
+}
+
+/// The baseline, the factors and the protocol, where the experiment is known.
+pub fn design(input: &ReportInput) -> Option<Section> {
+    let e = input.spec?;
+    let baseline = e
+        .baseline
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_string()))
+        .collect();
+    let factors = e
+        .factors
+        .iter()
+        .map(|(k, levels)| {
+            let levels: Vec<String> = levels.iter().map(ToString::to_string).collect();
+            (k.clone(), levels.join(", "))
+        })
+        .collect();
+    let trial = serde_json::to_value(&e.trial)
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    let protocol = vec![
+        ("repetitions".into(), e.repetitions.to_string()),
+        ("order".into(), format!("{:?}", e.order).to_lowercase()),
+        ("trial".into(), trial),
+        ("prompts".into(), e.prompts.clone()),
+    ];
+    let groups = vec![
+        ("Baseline".into(), baseline),
+        ("Factors, one at a time".into(), factors),
+        ("Protocol".into(), protocol),
+    ];
+    Some(
+        Section::new(SectionId::Design, Title::page("Design"))
+            .with(Media::PAGE, Block::Groups(groups)),
+    )
+}
+
+fn charts_section(id: SectionId, title: &str, figures: Vec<charts::Figure>) -> Section {
+    Section::new(id, Title::page(title)).with(Media::PAGE, Block::Figures(figures))
+}
+
+/// Per factor, its effect on the headline metrics.
+pub fn factor_charts(input: &ReportInput) -> Vec<Section> {
+    charts::factor_figures(&input.run.configurations, input.estimates)
+        .into_iter()
+        .map(|(factor, figures)| {
+            let title = format!("Effect of {factor}");
+            charts_section(SectionId::Factor(factor), &title, figures)
+        })
+        .collect()
+}
+
+/// A factorial run's interaction plots, at the head of its effects.
+pub fn interaction_charts(input: &ReportInput, section: &mut Section) {
+    if let Some(e) = input.spec.filter(|_| !input.effects.is_empty()) {
+        let figures = interaction_figures(
+            &input.run.configurations,
+            input.estimates,
+            &e.factors,
+            input.effects,
+        );
+        section.push(Media::PAGE, Block::Figures(figures));
+    }
+}
+
+/// Goodput and cost against the configurations, under the service levels.
+pub fn service_charts(input: &ReportInput, section: &mut Section) {
+    let figures = charts::service_figures(&input.run.configurations, input.estimates);
+    if !figures.is_empty() {
+        section.push(Media::PAGE, Block::Figures(figures));
+    }
+}
+
+/// Throughput and latency under load, TTFT against input length, and the
+/// latency distributions.
+pub fn load_charts(input: &ReportInput) -> Vec<Section> {
+    let configs = &input.run.configurations;
+    let mut out = Vec::new();
+    let load = charts::load_figures(configs, input.estimates);
+    if !load.is_empty() {
+        out.push(charts_section(
+            SectionId::Load,
+            "Throughput and latency under load",
+            load,
+        ));
+    }
+    if let Some(f) = charts::input_length_figure(configs, input.estimates) {
+        out.push(charts_section(
+            SectionId::InputLength,
+            "TTFT vs input length",
+            vec![f],
+        ));
+    }
+    let distributions = vec![
+        charts::distribution_figure(configs, input.digest, "TTFT", |c| &c.ttft_ecdf),
+        charts::distribution_figure(configs, input.digest, "E2E", |c| &c.e2e_ecdf),
+    ];
+    out.push(charts_section(
+        SectionId::Distributions,
+        "Latency distributions",
+        distributions,
+    ));
+    out
+}
+
+/// Per configuration: failed requests and their reasons, most frequent first.
+pub fn errors(input: &ReportInput) -> Section {
+    let digest = input.digest;
+    let section = Section::new(SectionId::Errors, Title::page("Errors"));
+    let by_config: Vec<(String, usize, usize, &BTreeMap<String, usize>)> = input
+        .run
+        .configurations
+        .iter()
+        .zip(&digest.configs)
+        .map(|(c, d)| (c.label.clone(), d.requests, d.failed, &d.reasons))
+        .collect();
+    let failed: usize = by_config.iter().map(|e| e.2).sum();
+    if failed == 0 {
+        let none = format!("None: all {} requests succeeded.", digest.requests);
+        return section.with(Media::PAGE, Block::Prose(Prose::new(vec![Span::Own(none)])));
+    }
+    let header = strings(&["configuration", "failed/requests", "error rate", "reasons"]);
+    let rows = by_config
+        .into_iter()
+        .filter(|e| e.2 > 0)
+        .map(|(label, total, failed, reasons)| {
+            let mut reasons: Vec<(&String, &usize)> = reasons.iter().collect();
+            reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
+            let reasons: Vec<String> = reasons.iter().map(|(r, n)| format!("{n}× {r}")).collect();
+            let rate = crate::report::pct(Some(failed as f64 / total.max(1) as f64));
+            let cells = vec![
+                label,
+                format!("{failed}/{total}"),
+                rate.trim_start_matches('+').to_string(),
+                reasons.join("; "),
+            ];
+            (cells, Some(Tone::Worse))
+        })
+        .collect();
+    let lead = format!(
+        "{failed} of {} requests failed. Latency percentiles cover successful requests only; \
+         the error rate is a metric of its own.",
+        digest.requests
+    );
+    section
+        .with(Media::PAGE, Block::Prose(Prose::new(vec![Span::Own(lead)])))
+        .with(
+            Media::PAGE,
+            Block::Table(Table {
+                header,
+                rows,
+                align: crate::report::document::Align::Unstated,
+            }),
+        )
+}
+
+/// The launched servers: command, readiness, configurations, model file, exit.
+pub fn servers(input: &ReportInput) -> Option<Section> {
+    let m = &input.run.manifest;
+    if m.servers.is_empty() {
+        return None;
+    }
+    let header = strings(&[
+        "#",
+        "command (secrets redacted)",
+        "ready s",
+        "served",
+        "model file",
+        "exit",
+    ]);
+    let rows = m
+        .servers
+        .iter()
+        .map(|l| {
+            let model = l
+                .fingerprint
+                .model_file
+                .as_ref()
+                .map(|f| {
+                    format!(
+                        "{} ({} B, sha256 {})",
+                        f.path,
+                        f.bytes,
+                        &f.sha256[..f.sha256.len().min(16)]
+                    )
+                })
+                .unwrap_or_else(|| "–".into());
+            vec![
+                l.index.to_string(),
+                l.command.clone(),
+                format!("{:.2}", l.ready_s),
+                l.configurations.join(", "),
+                model,
+                l.exit.clone().unwrap_or_else(|| "stopped".into()),
+            ]
+        })
+        .collect();
+    let lead = vec![
+        Span::Own(format!(
+            "{} launch(es), {} restart(s) forced by the randomized order. Each server's ",
+            m.servers.len(),
+            m.server_restarts
+        )),
+        Span::Code("/props".into()),
+        Span::Own(" and ".into()),
+        Span::Code("/v1/models".into()),
+        Span::Own(" answers are in ".into()),
+        Span::Code("manifest.json".into()),
+        Span::Own(".".into()),
+    ];
+    Some(
+        Section::new(SectionId::Servers, Title::page("Servers"))
+            .with(Media::PAGE, Block::Prose(Prose::new(lead)))
+            .with(Media::PAGE, Block::Table(Table::new(header, rows))),
+    )
+}
+
+/// How each number is made.
+pub fn definitions() -> Vec<(&'static str, Vec<Span>)> {
+    let own = |s: &str| vec![Span::Own(s.into())];
+    vec![
+        ("TTFT", own("Time to first token: from the request's send to the first streamed event that carries content, on a monotonic clock.")),
+        ("E2E", own("End-to-end latency: from send to the end of the stream.")),
+        ("TPOT", own("Time per output token after the first: (E2E − TTFT) / (output tokens − 1).")),
+        ("ITL", own("Inter-token latency: the gaps between content events.")),
+        ("output tok/s", own("A trial's output tokens (the server's own count) over the time from its first send to its last completion; mean across trials.")),
+        ("95 % interval", own("Student's t interval of the mean of the per-trial values.")),
+        (
+            "Verdicts",
+            vec![
+                Span::Own("Welch's t-test against the baseline over per-trial values, Holm-adjusted (across every comparison of the run, or within each metric where ".into()),
+                Span::Code("stats.family".into()),
+                Span::Own(" says so); a verdict needs significance and a change larger than the threshold.".into()),
+            ],
+        ),
+    ]
+}

@@ -1,0 +1,283 @@
+//! From a run folder's records to its tables and reports: the journal
+//! streamed through the analysis (and into `requests.parquet`), the tables
+//! written, the document built once and rendered in every format asked for.
+
+use super::{build_document, Format, ReportInput};
+use crate::analysis;
+use crate::experiment::Experiment;
+use crate::record::Record;
+use crate::results::journal::Journal;
+use crate::results::{self, RunData, MONITOR, REQUESTS, TRIALS};
+use polars::prelude::DataFrame;
+use std::path::{Path, PathBuf};
+
+pub struct ReportOutput {
+    /// What the terminal formats rendered (the table, ...).
+    pub terminal: String,
+    /// Expectations the run refuted.
+    pub refuted: usize,
+    pub written: Vec<PathBuf>,
+}
+
+/// Records read and analysed at a time: a bound on the memory a chunk
+/// takes (about 1 KB a record as text, as much again parsed).
+const CHUNK: usize = 8 << 10;
+
+/// The per-trial table of a run, computed from its records (or, for a
+/// reference run kept without them, read from its trials.parquet).
+pub fn trial_table(run: &RunData) -> anyhow::Result<DataFrame> {
+    let Some(journal) = run.journal()? else {
+        return results::read_parquet(&run.dir.join(results::TRIALS));
+    };
+    let terms = experiment_of(run).map(|e| terms(&e)).unwrap_or_default();
+    let (parts, _) = stream(run, &journal, &terms, None)?;
+    let monitor = analysis::monitor_frame(&run.samples)?;
+    Ok(analysis::with_memory(
+        parts.trials,
+        &monitor,
+        &run.configurations,
+        &terms,
+    )?)
+}
+
+/// The journal through the streamed analysis, a trial and a chunk at a
+/// time, and into `requests.parquet` where `parquet` names it.
+fn stream(
+    run: &RunData,
+    journal: &Journal,
+    terms: &analysis::ServiceTerms,
+    parquet: Option<&Path>,
+) -> anyhow::Result<(analysis::stream::Parts, analysis::stream::Digest)> {
+    anyhow::ensure!(
+        journal.records() > 0,
+        "{}: the run has no records yet",
+        run.dir.display()
+    );
+    let mut analysis = analysis::stream::Streaming::new(&run.configurations, terms.slo, &run.dir)?;
+    // requests.parquet is derived from the journal: written again only
+    // where the journal (or the list of finished trials) is newer.
+    let parquet = parquet.filter(|p| {
+        !results::is_current(
+            p,
+            &[
+                &run.dir.join(results::REQUESTS_LOG),
+                &run.dir.join(results::DONE_LOG),
+            ],
+        )
+    });
+    // Three stages on their own threads, a chunk or two apart: parsing the
+    // journal (itself on every core), the analysis, and the Parquet writer.
+    // The channels hold one chunk each, so memory stays a few chunks.
+    std::thread::scope(|s| -> anyhow::Result<()> {
+        let parsed = read_chunks(s, journal)?;
+        let (frames, to_write) = std::sync::mpsc::sync_channel::<DataFrame>(1);
+        let writer = match parquet {
+            Some(path) => Some(write_parquet(s, path, to_write)?),
+            None => None,
+        };
+        for records in parsed {
+            let records = records?;
+            let frame = if writer.is_some() {
+                results::requests_frame(&records, &run.configurations)?
+            } else {
+                let used = analysis::stream::COLUMNS;
+                results::requests_columns(&records, &run.configurations, |c| used.contains(&c))?
+            };
+            if writer.is_some() && frames.send(frame.clone()).is_err() {
+                break; // the writer failed: its error follows
+            }
+            analysis.add(&records, &frame)?;
+        }
+        drop(frames);
+        // Named only now that every record is in it.
+        if let Some(w) = writer {
+            w.join().expect("the Parquet writer panicked")?.finish()?;
+        }
+        Ok(())
+    })?;
+    let (parts, mut digest) = analysis.finish()?;
+    digest.torn_tail = journal.torn_tail;
+    Ok((parts, digest))
+}
+
+type Chunk = anyhow::Result<Vec<Record>>;
+
+/// The journal's records, a trial and a chunk at a time, parsed on a thread
+/// of their own; an error ends the stream.
+fn read_chunks<'scope>(
+    s: &'scope std::thread::Scope<'scope, '_>,
+    journal: &'scope Journal,
+) -> anyhow::Result<std::sync::mpsc::Receiver<Chunk>> {
+    let (chunks, parsed) = std::sync::mpsc::sync_channel::<Chunk>(1);
+    let reader = std::thread::Builder::new().name("journal".into());
+    reader.spawn_scoped(s, move || {
+        for trial in journal.trials() {
+            let read = journal.for_each_chunk(trial, CHUNK, |records| {
+                // A closed channel: the analysis stopped on an error.
+                chunks
+                    .send(Ok(records))
+                    .map_err(|_| anyhow::anyhow!("stopped"))
+            });
+            if let Err(e) = read {
+                let _ = chunks.send(Err(e));
+                return;
+            }
+        }
+    })?;
+    Ok(parsed)
+}
+
+/// A thread that writes the frames it is sent into the Parquet file at
+/// `path`, returned unfinished (its name given once every record is in).
+fn write_parquet<'scope>(
+    s: &'scope std::thread::Scope<'scope, '_>,
+    path: &Path,
+    frames: std::sync::mpsc::Receiver<DataFrame>,
+) -> anyhow::Result<std::thread::ScopedJoinHandle<'scope, anyhow::Result<results::ParquetBatches>>>
+{
+    let mut table = results::ParquetBatches::new(path);
+    let thread = std::thread::Builder::new().name("parquet".into());
+    Ok(thread.spawn_scoped(s, move || -> anyhow::Result<_> {
+        for frame in frames {
+            table.write(&frame)?;
+        }
+        Ok(table)
+    })?)
+}
+
+/// The SLOs and price the experiment declared (the defaults where its copy is gone).
+fn terms(e: &Experiment) -> analysis::ServiceTerms {
+    analysis::ServiceTerms {
+        slo: e.slo,
+        cost: e.cost.clone(),
+    }
+}
+
+/// The experiment as the run folder keeps it.
+fn experiment_of(run: &RunData) -> Option<Experiment> {
+    crate::experiment::kept_copy(&run.dir.join(&run.manifest.experiment.copy))
+}
+
+/// Re-analyse `dir` and write its tables and reports.
+pub fn report_dir(dir: &Path, formats: &[Format]) -> anyhow::Result<ReportOutput> {
+    let run = results::open_run(dir)?;
+    analyse_run(&run, formats)
+}
+
+/// The files written into the run folder, in the order written.
+struct Written {
+    dir: PathBuf,
+    paths: Vec<PathBuf>,
+}
+
+impl Written {
+    fn path(&mut self, name: &str) -> PathBuf {
+        let p = self.dir.join(name);
+        self.paths.push(p.clone());
+        p
+    }
+}
+
+/// Build `requests.parquet`, `trials.parquet`, `summary.csv` and the
+/// requested report files from the durable request log.
+pub fn analyse_run(run: &RunData, formats: &[Format]) -> anyhow::Result<ReportOutput> {
+    let journal = run.journal()?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: a reference run kept without its requests.jsonl cannot be reported again; compare or reproduce it",
+            run.dir.display()
+        )
+    })?;
+    // alpha, threshold and expectations come from the experiment copy.
+    let spec = experiment_of(run);
+    let stats = spec.as_ref().map(|e| e.stats).unwrap_or_default();
+    let decision = analysis::compare::Decision::from(stats);
+    let terms = spec.as_ref().map(terms).unwrap_or_default();
+    let (parts, digest) = stream(run, &journal, &terms, Some(&run.dir.join(REQUESTS)))?;
+    let mut monitor = analysis::monitor_frame(&run.samples)?;
+    let mut a = analysis::analyse_parts(parts, &monitor, &run.configurations, decision, &terms)?;
+    let mut written = Written {
+        dir: run.dir.clone(),
+        paths: vec![run.dir.join(REQUESTS)],
+    };
+    results::write_parquet(&mut a.trials, &written.path(TRIALS))?;
+    if monitor.height() > 0 {
+        results::write_parquet(&mut monitor, &written.path(MONITOR))?;
+    }
+    let expect = spec.as_ref().map(|e| e.expect.clone()).unwrap_or_default();
+    let checked = analysis::expect::check(&a.trials, &run.configurations, &expect, decision)?;
+    let mut estimates = analysis::compare::estimates_frame(&a.estimates)?;
+    results::write_csv(&mut estimates, &written.path("estimates.csv"))?;
+    let mut stats = analysis::compare::comparisons_frame(&a.comparisons)?;
+    results::write_csv(&mut stats, &written.path("stats.csv"))?;
+    let effects = effects(run, spec.as_ref(), &a.trials, &mut written)?;
+    let input = ReportInput {
+        run,
+        spec: spec.as_ref(),
+        rows: &a.rows,
+        summary: &a.summary,
+        comparisons: &a.comparisons,
+        estimates: &a.estimates,
+        decision,
+        expectations: &checked,
+        effects: &effects,
+        digest: &digest,
+    };
+    let terminal = write_reports(&input, formats, &mut written)?;
+    let refuted = checked
+        .iter()
+        .filter(|c| c.outcome == crate::analysis::verdict::ExpectOutcome::Refuted)
+        .count();
+    Ok(ReportOutput {
+        terminal,
+        refuted,
+        written: written.paths,
+    })
+}
+
+/// A factorial run's type-II ANOVA, into `effects.csv`: interactions need
+/// every combination, so only a factorial run has them.
+fn effects(
+    run: &RunData,
+    spec: Option<&Experiment>,
+    trials: &DataFrame,
+    written: &mut Written,
+) -> anyhow::Result<Vec<(String, analysis::anova::Term)>> {
+    match spec {
+        Some(e) if e.design == crate::experiment::Design::Factorial => {
+            let factors: Vec<String> = e.factors.keys().cloned().collect();
+            let rows = analysis::anova::effects(trials, &run.configurations, &factors)?;
+            let mut frame = analysis::anova::effects_frame(&rows)?;
+            results::write_csv(&mut frame, &written.path("effects.csv"))?;
+            Ok(rows)
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// Every report asked for, rendered from one document: summary.csv,
+/// report.md and report.html always, `formats` adds the others. Returns
+/// what the terminal formats rendered.
+fn write_reports(
+    input: &ReportInput,
+    formats: &[Format],
+    written: &mut Written,
+) -> anyhow::Result<String> {
+    let doc = build_document(input);
+    let mut terminal = String::new();
+    let mut seen = std::collections::HashSet::new();
+    for format in [Format::Csv, Format::Md, Format::Html]
+        .iter()
+        .chain(formats)
+    {
+        if !seen.insert(*format) {
+            continue;
+        }
+        let exporter = format.exporter();
+        let text = exporter.render(input, &doc)?;
+        match exporter.file_name() {
+            Some(file) => std::fs::write(written.path(file), text)?,
+            None => terminal.push_str(&text),
+        }
+    }
+    Ok(terminal)
+}
