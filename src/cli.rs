@@ -17,39 +17,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Plan and run an experiment, then analyse it and print the summary.
-    Run {
-        experiment: PathBuf,
-        /// Results root; the run goes to OUT/<experiment>/<run-id>/.
-        #[arg(long, default_value = "results")]
-        out: PathBuf,
-        /// Extra report formats besides the terminal table, summary.csv,
-        /// report.md and report.html: json (summary.json).
-        #[arg(long, value_delimiter = ',', default_value = "table")]
-        format: Vec<crate::report::Format>,
-        /// No progress bar or lines.
-        #[arg(long, short)]
-        quiet: bool,
-        /// Print summary.json on stdout instead of the table (for scripts).
-        #[arg(long)]
-        json: bool,
-        /// Override the experiment's repetitions (a quick look).
-        #[arg(long)]
-        repetitions: Option<u32>,
-        /// Override the requests per trial (a quick look).
-        #[arg(long)]
-        requests: Option<u32>,
-        /// Exit with code 3 when an `expect:` hypothesis is refuted.
-        #[arg(long)]
-        check: bool,
-        /// Finish an interrupted run folder: the trials not yet done, same plan
-        /// and seed; refused if the experiment or prompt set changed since.
-        #[arg(long, value_name = "RUN")]
-        resume: Option<PathBuf>,
-        /// Run only shard I of N (I from 0): whole repetition blocks, block b
-        /// to shard b mod N. `infer-bench merge` joins the shards' folders.
-        #[arg(long, value_name = "I/N")]
-        shard: Option<String>,
-    },
+    Run(RunArgs),
     /// Load and check an experiment; print the plan's size and a duration estimate.
     Validate { experiment: PathBuf },
     /// Print the trials in execution order.
@@ -79,41 +47,10 @@ pub enum Command {
         run: PathBuf,
         /// Formats: table, md, csv, json, html (csv, md and html are always written).
         #[arg(long, value_delimiter = ',', default_value = "table")]
-        format: Vec<crate::report::Format>,
+        format: Vec<infer_bench::report::Format>,
     },
     /// Compare the same configurations in two runs (B against A) with Welch tests.
-    Compare {
-        run_a: PathBuf,
-        run_b: PathBuf,
-        /// Exit with code 3 when a significant regression is found.
-        #[arg(long)]
-        fail_on_regression: bool,
-        /// Metrics to compare (columns of trials.parquet); all headline metrics when absent.
-        #[arg(long, value_delimiter = ',')]
-        metric: Vec<String>,
-        #[arg(long, default_value_t = 0.05)]
-        alpha: f64,
-        /// Smallest relative change that gets a verdict (0.02 = 2 %).
-        #[arg(long, default_value_t = 0.02)]
-        threshold: f64,
-        /// Equivalence margin δ relative to A's mean (0.05 = ±5 %): TOST
-        /// calls B equivalent to A when it shows the difference within it.
-        #[arg(long, default_value_t = 0.05)]
-        equivalence: f64,
-        /// Holm's family: `run` (every comparison of every metric: at most
-        /// alpha chance of any false verdict) or `metric` (each metric's own).
-        #[arg(long, value_enum, default_value = "run")]
-        family: crate::experiment::Family,
-        /// Also write every comparison (Welch and TOST columns) to this CSV file.
-        #[arg(long)]
-        csv: Option<PathBuf>,
-        /// Compare runs of different experiments.
-        #[arg(long)]
-        force: bool,
-        /// Where to write the HTML comparison [default: RUN_B/compare-<A's run id>.html].
-        #[arg(long)]
-        html: Option<PathBuf>,
-    },
+    Compare(CompareArgs),
     /// List the runs of one experiment over time and chart a metric across them.
     History {
         /// An experiment's results folder, e.g. results/quickstart.
@@ -130,66 +67,18 @@ pub enum Command {
     },
     /// Run a recorded experiment again (same seed, same plan) and test each
     /// configuration and metric for equivalence with the recorded result.
-    Reproduce {
-        /// A run folder (a committed reference needs only its manifest, plan,
-        /// experiment copy and trials.parquet), or with --published the
-        /// experiment file to run.
-        run: PathBuf,
-        /// A table of published results to reproduce instead of a run:
-        /// CSV with columns configuration, metric, mean, and optionally sd and n.
-        #[arg(long)]
-        published: Option<PathBuf>,
-        /// Equivalence margin δ relative to the recorded mean [default: the experiment's stats.equivalence].
-        #[arg(long)]
-        equivalence: Option<f64>,
-        /// Exit with code 3 when a configuration and metric did not reproduce
-        /// (shown different, not merely inconclusive).
-        #[arg(long)]
-        fail_on_difference: bool,
-        #[arg(long, default_value = "results")]
-        out: PathBuf,
-        #[arg(long, short)]
-        quiet: bool,
-    },
+    Reproduce(ReproduceArgs),
     /// Serve the built-in reference server (a simulation, not a model).
     Sim(SimArgs),
     /// Measure the harness's own error and overhead against a sim with fixed,
     /// known TTFT and ITL run in a separate process.
-    Calibrate(CalibrateArgs),
+    Calibrate(infer_bench::calibrate::CalibrateArgs),
     /// Print the JSON Schema of experiment files (or of summary.json).
     Schema {
         /// The schema of summary.json instead.
         #[arg(long)]
         summary: bool,
     },
-}
-
-#[derive(Debug, Clone, clap::Args)]
-pub struct CalibrateArgs {
-    /// Closed-loop load points: concurrent streams.
-    #[arg(long, value_delimiter = ',', default_value = "1,100,500,1000")]
-    pub concurrency: Vec<usize>,
-    /// Open-loop load points: Poisson arrivals per second (send lag).
-    #[arg(long, value_delimiter = ',', default_value = "1000")]
-    pub rate: Vec<f64>,
-    /// The sim's true time to first token.
-    #[arg(long, default_value_t = 50.0)]
-    pub ttft_ms: f64,
-    /// The sim's true gap between tokens.
-    #[arg(long, default_value_t = 10.0)]
-    pub itl_ms: f64,
-    /// Output tokens per request.
-    #[arg(long, default_value_t = 100)]
-    pub tokens: u64,
-    /// Closed loop: each stream sends this many requests one after another.
-    #[arg(long, default_value_t = 3)]
-    pub rounds: usize,
-    /// Open loop: seconds of arrivals per rate.
-    #[arg(long, default_value_t = 2.0)]
-    pub seconds: f64,
-    /// Also write the rows as JSON (`{"rows": [...]}`) to this file.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -264,4 +153,96 @@ pub struct SimArgs {
     /// log over (and empties it).
     #[arg(long)]
     pub record_truth: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    pub experiment: PathBuf,
+    /// Results root; the run goes to OUT/<experiment>/<run-id>/.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// Extra report formats besides the terminal table, summary.csv,
+    /// report.md and report.html: json (summary.json).
+    #[arg(long, value_delimiter = ',', default_value = "table")]
+    pub format: Vec<infer_bench::report::Format>,
+    /// No progress bar or lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print summary.json on stdout instead of the table (for scripts).
+    #[arg(long)]
+    pub json: bool,
+    /// Override the experiment's repetitions (a quick look).
+    #[arg(long)]
+    pub repetitions: Option<u32>,
+    /// Override the requests per trial (a quick look).
+    #[arg(long)]
+    pub requests: Option<u32>,
+    /// Exit with code 3 when an `expect:` hypothesis is refuted.
+    #[arg(long)]
+    pub check: bool,
+    /// Finish an interrupted run folder: the trials not yet done, same plan
+    /// and seed; refused if the experiment or prompt set changed since.
+    #[arg(long, value_name = "RUN")]
+    pub resume: Option<PathBuf>,
+    /// Run only shard I of N (I from 0): whole repetition blocks, block b
+    /// to shard b mod N. `infer-bench merge` joins the shards' folders.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    pub run_a: PathBuf,
+    pub run_b: PathBuf,
+    /// Exit with code 3 when a significant regression is found.
+    #[arg(long)]
+    pub fail_on_regression: bool,
+    /// Metrics to compare (columns of trials.parquet); all headline metrics when absent.
+    #[arg(long, value_delimiter = ',')]
+    pub metric: Vec<String>,
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Smallest relative change that gets a verdict (0.02 = 2 %).
+    #[arg(long, default_value_t = 0.02)]
+    pub threshold: f64,
+    /// Equivalence margin δ relative to A's mean (0.05 = ±5 %): TOST
+    /// calls B equivalent to A when it shows the difference within it.
+    #[arg(long, default_value_t = 0.05)]
+    pub equivalence: f64,
+    /// Holm's family: `run` (every comparison of every metric: at most
+    /// alpha chance of any false verdict) or `metric` (each metric's own).
+    #[arg(long, value_enum, default_value = "run")]
+    pub family: infer_bench::experiment::Family,
+    /// Also write every comparison (Welch and TOST columns) to this CSV file.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Compare runs of different experiments.
+    #[arg(long)]
+    pub force: bool,
+    /// Where to write the HTML comparison [default: RUN_B/compare-<A's run id>.html].
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReproduceArgs {
+    /// A run folder (a committed reference needs only its manifest, plan,
+    /// experiment copy and trials.parquet), or with --published the
+    /// experiment file to run.
+    pub run: PathBuf,
+    /// A table of published results to reproduce instead of a run:
+    /// CSV with columns configuration, metric, mean, and optionally sd and n.
+    #[arg(long)]
+    pub published: Option<PathBuf>,
+    /// Equivalence margin δ relative to the recorded mean [default: the experiment's stats.equivalence].
+    #[arg(long)]
+    pub equivalence: Option<f64>,
+    /// Exit with code 3 when a configuration and metric did not reproduce
+    /// (shown different, not merely inconclusive).
+    #[arg(long)]
+    pub fail_on_difference: bool,
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    #[arg(long, short)]
+    pub quiet: bool,
 }

@@ -12,10 +12,8 @@
 
 pub mod analysis;
 pub mod calibrate;
-pub mod cli;
 pub mod client;
 pub mod clock;
-pub mod commands;
 pub mod duration;
 pub mod error;
 pub mod experiment;

@@ -1,5 +1,9 @@
+mod cli;
+mod commands;
+
 use clap::Parser;
-use infer_bench::{cli::Cli, commands, error};
+use cli::Cli;
+use infer_bench::error;
 
 fn main() {
     // Die quietly on a closed pipe (`infer-bench plan x.yaml | head`) as

@@ -151,7 +151,7 @@ fn the_committed_summary_schema_is_current() {
 #[test]
 fn the_committed_schema_is_current() {
     let committed = std::fs::read_to_string(repo().join("schemas/experiment.schema.json")).unwrap();
-    let generated = infer_bench::commands::schema_json();
+    let generated = infer_bench::experiment::schema_json();
     assert_eq!(
         committed.trim_end(),
         generated.trim_end(),

@@ -5,6 +5,7 @@
 //! load point, and every record is compared with the sim's account of the
 //! same response.
 
+mod args;
 mod errors;
 mod sim_process;
 mod table;
@@ -12,7 +13,6 @@ mod table;
 pub use errors::{join, Errors, Spread};
 pub use sim_process::SimProcess;
 
-use crate::cli::CalibrateArgs;
 use crate::client::{Client, ClientConfig, GenRequest};
 use crate::error::InputError;
 use crate::experiment::Api;
@@ -21,6 +21,7 @@ use crate::monitor;
 use crate::results::{Host, Record};
 use crate::sim::Truth;
 use anyhow::Context as _;
+pub use args::CalibrateArgs;
 use serde::Serialize;
 use std::io::{BufRead, BufWriter, Write};
 use std::path::Path;

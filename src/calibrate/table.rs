@@ -1,7 +1,7 @@
 //! The calibration table, and one progress line per load point.
 
+use super::CalibrateArgs;
 use super::Row;
-use crate::cli::CalibrateArgs;
 use crate::results::Host;
 
 fn ms(v: Option<f64>) -> String {

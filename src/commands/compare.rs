@@ -1,12 +1,12 @@
 //! `infer-bench compare`: two run folders, configuration by configuration.
 
-use crate::analysis::between_runs::{compare_runs, is_regression, tally, RunTrials};
-use crate::analysis::compare::{Comparison, Decision};
-use crate::error::{InputError, RegressionError};
-use crate::report::html::compare::Side;
-use crate::report::trial_table;
-use crate::results::{open_run, RunData};
 use anyhow::Context as _;
+use infer_bench::analysis::between_runs::{compare_runs, is_regression, tally, RunTrials};
+use infer_bench::analysis::compare::{Comparison, Decision};
+use infer_bench::error::{InputError, RegressionError};
+use infer_bench::report::html::compare::Side;
+use infer_bench::report::trial_table;
+use infer_bench::results::{open_run, RunData};
 use polars::prelude::DataFrame;
 use std::path::Path;
 
@@ -24,7 +24,7 @@ pub struct CompareOptions {
 /// Compare two run folders; prints the table and returns the comparisons.
 pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Comparison>> {
     for m in &o.metrics {
-        crate::experiment::validate::metric(m).map_err(InputError::from)?;
+        infer_bench::experiment::validate::metric(m).map_err(InputError::from)?;
     }
     check_decision(o.decision)?;
     let (ra, rb) = (open_run(a)?, open_run(b)?);
@@ -39,11 +39,11 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Com
     let rows = compare_tables(&ra, &ta, &rb, &tb, &o.metrics, o.decision)?;
     print!("{}", render(&ra, &rb, &rows, o.decision));
     if let Some(path) = &o.csv {
-        let mut frame = crate::analysis::between_runs::frame(&rows)?;
-        crate::results::write_csv(&mut frame, path)?;
+        let mut frame = infer_bench::analysis::between_runs::frame(&rows)?;
+        infer_bench::results::write_csv(&mut frame, path)?;
         eprintln!("comparisons: {}", path.display());
     }
-    let page = crate::report::html::compare::compare_page(
+    let page = infer_bench::report::html::compare::compare_page(
         &Side {
             run: &ra,
             trials: &ta,
@@ -75,13 +75,13 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Com
 
 /// The flags' statistics, held to the rule of an experiment's `stats:`.
 pub(super) fn check_decision(d: Decision) -> anyhow::Result<()> {
-    let spec = crate::experiment::StatsSpec {
+    let spec = infer_bench::experiment::StatsSpec {
         alpha: d.alpha,
         threshold: d.threshold,
         equivalence: d.equivalence,
         family: d.family,
     };
-    crate::experiment::validate::stats(&spec).map_err(|_| {
+    infer_bench::experiment::validate::stats(&spec).map_err(|_| {
         InputError::new(
             "--alpha must lie in (0, 0.5), --threshold be ≥ 0 and --equivalence above 0",
         )
@@ -127,7 +127,7 @@ fn compare_tables(
 }
 
 fn render(a: &RunData, b: &RunData, rows: &[Comparison], d: Decision) -> String {
-    use crate::report::aligned;
+    use infer_bench::report::aligned;
     let mut out = format!(
         "A: {} ({})\nB: {} ({})\nB against A: Welch's t-test over trials, Holm-adjusted {}; a verdict needs p < {} and a change over {}%.\nEquivalence: TOST within ±{}% of A's mean, p < {} (the 90% CI inside the margin).\n\n",
         a.dir.display(),
@@ -140,7 +140,7 @@ fn render(a: &RunData, b: &RunData, rows: &[Comparison], d: Decision) -> String 
         d.equivalence * 100.0,
         d.alpha,
     );
-    let (header, table) = crate::report::between_runs_lines(rows);
+    let (header, table) = infer_bench::report::between_runs_lines(rows);
     out.push_str(&aligned(&header, &table));
     out.push_str(&format!("\n{}\n", tally(rows)));
     out

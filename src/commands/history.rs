@@ -1,12 +1,12 @@
 //! `infer-bench history`: the runs of one experiment over time.
 
-use crate::analysis::compare::values_by_config;
-use crate::analysis::welch::estimate;
-use crate::error::InputError;
-use crate::metrics::{by_column as metric_by_column, METRICS};
-use crate::report::html::history::{history_page, history_rows, HistoryRun};
-use crate::results::{read_parquet, Manifest, MANIFEST, TRIALS};
 use anyhow::Context as _;
+use infer_bench::analysis::compare::values_by_config;
+use infer_bench::analysis::welch::estimate;
+use infer_bench::error::InputError;
+use infer_bench::metrics::{by_column as metric_by_column, METRICS};
+use infer_bench::report::html::history::{history_page, history_rows, HistoryRun};
+use infer_bench::results::{read_parquet, Manifest, MANIFEST, TRIALS};
 use std::path::Path;
 
 /// Every run folder under `dir` with a manifest, oldest first; runs not yet
@@ -86,7 +86,7 @@ pub fn history(dir: &Path, metric: &str, config: &str, html: Option<&Path>) -> a
         );
     }
     let (header, rows) = history_rows(&runs, config);
-    print!("{}", crate::report::aligned(&header, &rows));
+    print!("{}", infer_bench::report::aligned(&header, &rows));
     let page = history_page(names[0], &runs, metric, config);
     let out = html
         .map(Path::to_path_buf)

@@ -9,11 +9,11 @@ mod sim;
 mod slurm;
 
 use crate::cli::Command;
-use crate::experiment::{self, LoadedExperiment};
-use crate::load;
-use crate::plan;
-use crate::report::Format;
-use crate::runner::{self, RunOptions};
+use infer_bench::experiment::{self, LoadedExperiment};
+use infer_bench::load;
+use infer_bench::plan;
+use infer_bench::report::Format;
+use infer_bench::runner::{self, RunOptions};
 use std::path::Path;
 use std::time::Duration;
 
@@ -22,37 +22,7 @@ const LARGE_FACTORIAL: usize = 24;
 
 pub fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Run {
-            experiment,
-            out,
-            format,
-            quiet,
-            json,
-            repetitions,
-            requests,
-            check,
-            resume,
-            shard,
-        } => run(
-            &experiment,
-            &out,
-            &format,
-            quiet,
-            Overrides {
-                repetitions,
-                requests,
-                check,
-                json,
-                resume,
-                shard: match shard {
-                    Some(s) => Some(
-                        plan::Shard::parse(&s)
-                            .map_err(|m| crate::error::InputError::new(format!("--shard: {m}")))?,
-                    ),
-                    None => None,
-                },
-            },
-        ),
+        Command::Run(args) => run_command(args),
         Command::Validate { experiment } => validate(&experiment),
         Command::Plan {
             experiment,
@@ -60,45 +30,23 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             shards,
         } => {
             if shards == Some(0) {
-                return Err(crate::error::InputError::new("--shards must be at least 1").into());
+                return Err(
+                    infer_bench::error::InputError::new("--shards must be at least 1").into(),
+                );
             }
             print_plan(&experiment, json, shards)
         }
         Command::Merge { runs, out } => merge::merge(&runs, out.as_deref()),
         Command::Slurm(crate::cli::SlurmCommand::Submit(args)) => slurm::submit(&args),
         Command::Report { run, format } => {
-            let output = crate::report::report_dir(&run, &format)?;
+            let output = infer_bench::report::report_dir(&run, &format)?;
             print!("{}", output.terminal);
             Ok(())
         }
         Command::Sim(args) => sim::serve(&args),
-        Command::Compare {
-            run_a,
-            run_b,
-            fail_on_regression,
-            metric,
-            alpha,
-            threshold,
-            equivalence,
-            family,
-            csv,
-            force,
-            html,
-        } => {
-            let options = compare::CompareOptions {
-                fail_on_regression,
-                metrics: metric,
-                decision: crate::analysis::compare::Decision {
-                    alpha,
-                    threshold,
-                    equivalence,
-                    family,
-                },
-                force,
-                html,
-                csv,
-            };
-            compare::compare(&run_a, &run_b, &options).map(|_| ())
+        Command::Compare(args) => {
+            let (a, b) = (args.run_a.clone(), args.run_b.clone());
+            compare::compare(&a, &b, &compare_options(args)).map(|_| ())
         }
         Command::History {
             dir,
@@ -106,32 +54,67 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             config,
             html,
         } => history::history(&dir, &metric, &config, html.as_deref()),
-        Command::Reproduce {
-            run,
-            published,
-            equivalence,
-            fail_on_difference,
-            out,
-            quiet,
-        } => reproduce::reproduce(
-            &run,
+        Command::Reproduce(args) => reproduce::reproduce(
+            &args.run,
             &reproduce::ReproduceOptions {
-                out,
-                quiet,
-                published,
-                equivalence,
-                fail_on_difference,
+                out: args.out,
+                quiet: args.quiet,
+                published: args.published,
+                equivalence: args.equivalence,
+                fail_on_difference: args.fail_on_difference,
             },
         ),
-        Command::Calibrate(args) => crate::calibrate::calibrate(&args),
+        Command::Calibrate(args) => infer_bench::calibrate::calibrate(&args),
         Command::Schema { summary } => {
             if summary {
-                println!("{}", crate::report::json::summary_schema());
+                println!("{}", infer_bench::report::json::summary_schema());
             } else {
-                println!("{}", schema_json());
+                println!("{}", experiment::schema_json());
             }
             Ok(())
         }
+    }
+}
+
+/// `run`: the command line's overrides of the experiment, checked, then the run.
+fn run_command(args: crate::cli::RunArgs) -> anyhow::Result<()> {
+    let shard = match args.shard {
+        Some(s) => Some(
+            plan::Shard::parse(&s)
+                .map_err(|m| infer_bench::error::InputError::new(format!("--shard: {m}")))?,
+        ),
+        None => None,
+    };
+    let overrides = Overrides {
+        repetitions: args.repetitions,
+        requests: args.requests,
+        check: args.check,
+        json: args.json,
+        resume: args.resume,
+        shard,
+    };
+    run(
+        &args.experiment,
+        &args.out,
+        &args.format,
+        args.quiet,
+        overrides,
+    )
+}
+
+fn compare_options(args: crate::cli::CompareArgs) -> compare::CompareOptions {
+    compare::CompareOptions {
+        fail_on_regression: args.fail_on_regression,
+        metrics: args.metric,
+        decision: infer_bench::analysis::compare::Decision {
+            alpha: args.alpha,
+            threshold: args.threshold,
+            equivalence: args.equivalence,
+            family: args.family,
+        },
+        force: args.force,
+        html: args.html,
+        csv: args.csv,
     }
 }
 
@@ -139,12 +122,6 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
-}
-
-/// The JSON Schema of experiment files, as committed in `schemas/`.
-pub fn schema_json() -> String {
-    let schema = schemars::schema_for!(experiment::Experiment);
-    serde_json::to_string_pretty(&schema).unwrap_or_default()
 }
 
 /// Command-line overrides of the experiment file, for a quick look.
@@ -165,7 +142,7 @@ pub struct Overrides {
 /// Apply `--repetitions` / `--requests` to the loaded experiment.
 pub fn apply_overrides(
     loaded: &mut experiment::LoadedExperiment,
-    o: crate::results::Overrides,
+    o: infer_bench::results::Overrides,
 ) -> anyhow::Result<()> {
     Ok(experiment::validate::overrides(
         loaded,
@@ -182,15 +159,15 @@ fn run(
     overrides: Overrides,
 ) -> anyhow::Result<()> {
     let mut loaded = experiment::load(path)?;
-    let mut given = crate::results::Overrides {
+    let mut given = infer_bench::results::Overrides {
         repetitions: overrides.repetitions,
         requests: overrides.requests,
     };
     if let Some(dir) = &overrides.resume {
         // A resume runs the plan the run started with, overrides included.
-        let m = crate::results::open_run(dir)?.manifest;
+        let m = infer_bench::results::open_run(dir)?.manifest;
         if !given.is_empty() && given != m.overrides {
-            return Err(crate::error::InputError::new(format!(
+            return Err(infer_bench::error::InputError::new(format!(
                 "--repetitions/--requests differ from the run's ({:?}); a resume keeps the run's plan, expected none",
                 m.overrides
             ))
@@ -215,7 +192,7 @@ fn run(
         formats.retain(|f| *f != Format::Table);
         formats.push(Format::Json);
     }
-    let output = crate::report::report_dir(&dir, &formats)?;
+    let output = infer_bench::report::report_dir(&dir, &formats)?;
     if overrides.json {
         print!("{}", std::fs::read_to_string(dir.join("summary.json"))?);
     } else {
@@ -224,7 +201,7 @@ fn run(
     eprintln!("results: {}", dir.display());
     eprintln!("report:  {}", dir.join("report.html").display());
     if overrides.check && output.refuted > 0 {
-        return Err(crate::error::RegressionError(format!(
+        return Err(infer_bench::error::RegressionError(format!(
             "{} expectation(s) refuted",
             output.refuted
         ))
@@ -327,7 +304,7 @@ fn estimate_duration(l: &LoadedExperiment, plan: &plan::Plan) -> (Duration, &'st
 
 /// A trace's requests within the trial's duration, and the last one's arrival.
 fn trace_size(
-    rows: &[crate::workload::TraceRow],
+    rows: &[infer_bench::workload::TraceRow],
     duration: Option<Duration>,
 ) -> (Option<usize>, Option<f64>) {
     let end = duration.map_or(f64::INFINITY, |d| d.as_secs_f64());
@@ -340,7 +317,7 @@ fn trace_size(
 fn pace_of(
     l: &LoadedExperiment,
     c: &plan::Configuration,
-    sim: Option<&crate::experiment::SimModel>,
+    sim: Option<&infer_bench::experiment::SimModel>,
 ) -> load::Pace {
     let typical = l
         .workload_of(c)
@@ -380,7 +357,7 @@ fn print_plan(path: &Path, json: bool, shards: Option<usize>) -> anyhow::Result<
             let shard = plan::Shard { index, count: n };
             let trials = shard
                 .trials(&plan)
-                .map_err(|m| crate::error::InputError::in_file(path, m))?;
+                .map_err(|m| infer_bench::error::InputError::in_file(path, m))?;
             if !json {
                 println!("shard {shard}: {} trials", trials.len());
             }

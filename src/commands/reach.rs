@@ -3,12 +3,12 @@
 //! infer-bench's own. Against a real server the same fault is found at the
 //! first trial, also as exit 2.
 
-use crate::error::InputError;
-use crate::experiment::LoadedExperiment;
+use infer_bench::error::InputError;
+use infer_bench::experiment::LoadedExperiment;
 
 pub fn check_input_lengths(l: &LoadedExperiment) -> Result<(), InputError> {
     if l.experiment.target.builtin.is_none() {
         return Ok(());
     }
-    crate::experiment::validate::input_lengths(l, crate::sim::tokenizer::count)
+    infer_bench::experiment::validate::input_lengths(l, infer_bench::sim::tokenizer::count)
 }

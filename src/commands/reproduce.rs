@@ -4,13 +4,13 @@
 //! within the margin (TOST), different, or inconclusive.
 
 use super::compare::{check_decision, compare_loaded};
-use crate::analysis::compare::{Comparison, Decision};
-use crate::analysis::verdict::Equivalence;
-use crate::error::InputError;
-use crate::experiment::LoadedExperiment;
-use crate::report::{aligned, format_num, p_value, pct};
-use crate::results::{environment, open_run, RunData};
-use crate::runner;
+use infer_bench::analysis::compare::{Comparison, Decision};
+use infer_bench::analysis::verdict::Equivalence;
+use infer_bench::error::InputError;
+use infer_bench::experiment::LoadedExperiment;
+use infer_bench::report::{aligned, format_num, p_value, pct};
+use infer_bench::results::{environment, open_run, RunData};
+use infer_bench::runner;
 use std::path::{Path, PathBuf};
 
 pub struct ReproduceOptions {
@@ -53,8 +53,8 @@ fn decision_of(l: &LoadedExperiment, o: &ReproduceOptions) -> anyhow::Result<Dec
 fn run_and_read(
     loaded: &LoadedExperiment,
     o: &ReproduceOptions,
-    overrides: crate::results::Overrides,
-    shard: Option<crate::plan::Shard>,
+    overrides: infer_bench::results::Overrides,
+    shard: Option<infer_bench::plan::Shard>,
 ) -> anyhow::Result<RunData> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -69,7 +69,7 @@ fn run_and_read(
             shard,
         },
     ))?;
-    crate::report::report_dir(&dir, &[])?;
+    infer_bench::report::report_dir(&dir, &[])?;
     open_run(&dir)
 }
 
@@ -81,9 +81,9 @@ fn again(run: &Path, o: &ReproduceOptions) -> anyhow::Result<()> {
     // the same text (its relative paths then resolve as before), else the copy.
     let original_path = Path::new(&m.experiment.path);
     let same = std::fs::read(original_path)
-        .is_ok_and(|b| crate::results::sha256_hex(&b) == m.experiment.sha256);
+        .is_ok_and(|b| infer_bench::results::sha256_hex(&b) == m.experiment.sha256);
     let mut loaded = if same {
-        crate::experiment::load(original_path)?
+        infer_bench::experiment::load(original_path)?
     } else {
         let copy = run.join(&m.experiment.copy);
         eprintln!(
@@ -92,10 +92,10 @@ fn again(run: &Path, o: &ReproduceOptions) -> anyhow::Result<()> {
             copy.display()
         );
         let text = std::fs::read_to_string(&copy)?;
-        let mut e = crate::experiment::parse(&copy, &text)?;
+        let mut e = infer_bench::experiment::parse(&copy, &text)?;
         e.prompts = m.prompts.copy.clone();
         let text = serde_yaml::to_string(&e)?;
-        crate::experiment::load_str(&copy, text)?
+        infer_bench::experiment::load_str(&copy, text)?
     };
     anyhow::ensure!(
         loaded.experiment.seed == m.seed,
@@ -126,7 +126,7 @@ fn gate(rows: &[Comparison], o: &ReproduceOptions, against: &Path) -> anyhow::Re
         .filter(|c| reproduction(c) == "not reproduced")
         .count();
     if o.fail_on_difference && different > 0 {
-        return Err(crate::error::RegressionError(format!(
+        return Err(infer_bench::error::RegressionError(format!(
             "{different} of {} results did not reproduce {}",
             rows.len(),
             against.display()
@@ -178,7 +178,7 @@ fn verdict_table(rows: &[Comparison], d: Decision, a: &str, b: &str) -> String {
             };
             vec![
                 c.baseline_level.clone(),
-                crate::metrics::label(&c.metric),
+                infer_bench::metrics::label(&c.metric),
                 format_num(c.mean_baseline),
                 format_num(c.mean),
                 pct(c.rel_diff),
@@ -205,15 +205,15 @@ fn verdict_table(rows: &[Comparison], d: Decision, a: &str, b: &str) -> String {
 
 /// The experiment at `path`, held against a published table.
 fn published(path: &Path, table: &Path, o: &ReproduceOptions) -> anyhow::Result<()> {
-    let loaded = crate::experiment::load(path)?;
+    let loaded = infer_bench::experiment::load(path)?;
     let d = decision_of(&loaded, o)?;
     let text = std::fs::read_to_string(table)
         .map_err(|e| InputError::in_file(table, format!("cannot read: {e}")))?;
-    let rows = crate::analysis::published::parse(&text)
+    let rows = infer_bench::analysis::published::parse(&text)
         .map_err(|(line, col, m)| InputError::in_file(table, m).at(Some((line, col))))?;
     // Every configuration must be one the experiment runs: checked before
     // the run, not after an hour of it.
-    let configs = crate::plan::configurations(&loaded.experiment);
+    let configs = infer_bench::plan::configurations(&loaded.experiment);
     for r in &rows {
         if !configs.iter().any(|c| c.label == r.configuration) {
             let labels: Vec<&str> = configs.iter().map(|c| c.label.as_str()).collect();
@@ -234,8 +234,8 @@ fn published(path: &Path, table: &Path, o: &ReproduceOptions) -> anyhow::Result<
         .filter(|r| r.sd.is_none() || r.n.is_none())
         .count();
     let now = run_and_read(&loaded, o, Default::default(), None)?;
-    let trials = crate::report::trial_table(&now)?;
-    let compared = crate::analysis::published::against_run(&rows, &trials, d)?;
+    let trials = infer_bench::report::trial_table(&now)?;
+    let compared = infer_bench::analysis::published::against_run(&rows, &trials, d)?;
     let mut out = format!(
         "published: {}\nnow:       {} ({})\n\n",
         table.display(),

@@ -2,8 +2,8 @@
 //! model and faults from the command line.
 
 use crate::cli::SimArgs;
-use crate::error::InputError;
-use crate::sim::{self, Faults, SimModel};
+use infer_bench::error::InputError;
+use infer_bench::sim::{self, Faults, SimModel};
 
 pub fn serve(args: &SimArgs) -> anyhow::Result<()> {
     let api_key = match &args.api_key_env {

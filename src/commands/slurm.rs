@@ -4,10 +4,10 @@
 //! shards' run folders are checked (and merged with `--merge`). Slurm is the
 //! scheduler; infer-bench only writes the script and reads the results.
 
-use crate::error::InputError;
-use crate::experiment;
-use crate::plan::{self, Shard};
 use anyhow::Context as _;
+use infer_bench::error::InputError;
+use infer_bench::experiment;
+use infer_bench::plan::{self, Shard};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -115,7 +115,7 @@ fn sbatch(o: &Submit, folder: &Path, text: &str) -> anyhow::Result<String> {
     std::fs::create_dir_all(folder)?;
     let path = folder.join(format!(
         "slurm-{}.sbatch",
-        crate::results::now_rfc3339().replace([':', '-'], "")
+        infer_bench::results::now_rfc3339().replace([':', '-'], "")
     ));
     std::fs::write(&path, text)?;
     let answer = sbatch_output(
@@ -153,7 +153,7 @@ fn collect(o: &Submit, folder: &Path, job: &str) -> anyhow::Result<()> {
     let shards = shard_runs(folder, job)?;
     let complete = shards
         .iter()
-        .filter(|(_, m)| m.status == crate::results::Status::Complete)
+        .filter(|(_, m)| m.status == infer_bench::results::Status::Complete)
         .count();
     for (dir, m) in &shards {
         println!(
@@ -190,14 +190,14 @@ fn collect(o: &Submit, folder: &Path, job: &str) -> anyhow::Result<()> {
 fn shard_runs(
     folder: &Path,
     job: &str,
-) -> anyhow::Result<Vec<(PathBuf, crate::results::Manifest)>> {
+) -> anyhow::Result<Vec<(PathBuf, infer_bench::results::Manifest)>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(folder)?.flatten() {
-        let manifest = entry.path().join(crate::results::MANIFEST);
+        let manifest = entry.path().join(infer_bench::results::MANIFEST);
         let Ok(text) = std::fs::read_to_string(&manifest) else {
             continue;
         };
-        let Ok(m) = serde_json::from_str::<crate::results::Manifest>(&text) else {
+        let Ok(m) = serde_json::from_str::<infer_bench::results::Manifest>(&text) else {
             continue;
         };
         if m.slurm_job.as_deref() == Some(job) {

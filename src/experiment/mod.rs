@@ -97,3 +97,10 @@ fn resolve_prompts(experiment_path: &Path, prompts: &str) -> PathBuf {
             .join(p)
     }
 }
+
+/// The JSON Schema of experiment files (`infer-bench schema`, committed as
+/// schemas/experiment.schema.json).
+pub fn schema_json() -> String {
+    let schema = schemars::schema_for!(Experiment);
+    serde_json::to_string_pretty(&schema).unwrap_or_default()
+}
