@@ -11,8 +11,10 @@
 //! No criterion: a median of a few timed samples is enough for figures
 //! quoted as ratios, and keeps the build light.
 
-use infer_bench::client::{replay, sse, Outcome, TokensSource};
-use infer_bench::results::{requests_frame, write_record, RequestSlot};
+use infer_bench::client::{replay, sse, Outcome};
+use infer_bench::record::RequestSlot;
+use infer_bench::record::TokensSource;
+use infer_bench::results::{requests_frame, write_record};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -6,8 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use infer_bench::client::{Client, ClientConfig, GenRequest, Outcome, TokensSource};
+use infer_bench::client::{Client, ClientConfig, GenRequest, Outcome};
 use infer_bench::experiment::Api;
+use infer_bench::record::TokensSource;
 use std::time::Duration;
 
 async fn serve(router: Router) -> String {

@@ -29,7 +29,7 @@ fn chat_by_duration_against_a_separate_server() {
     // ended, for 1 s: between 2 × ⌊1000 / slowest⌋ and 2 × ⌈1000 / fastest⌉
     // requests (a request starts until the second is over), from the
     // records' own latencies.
-    let first: Vec<&infer_bench::results::Record> =
+    let first: Vec<&infer_bench::record::Record> =
         run.records.iter().filter(|r| r.trial == 0).collect();
     let per_trial = first.len() as f64;
     let slowest = first.iter().map(|r| r.e2e_ms).fold(0.0, f64::max);

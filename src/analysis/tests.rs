@@ -2,8 +2,9 @@ use super::*;
 use crate::experiment::Slo;
 use crate::level::Level;
 use crate::plan::Configuration;
+use crate::record::Record;
 use crate::record::TokensSource;
-use crate::results::{requests_frame, Record};
+use crate::results::requests_frame;
 
 pub(super) fn config(index: usize, label: &str, conc: i64) -> Configuration {
     let mut values = indexmap::IndexMap::new();

@@ -3,7 +3,7 @@
 
 use super::Truth;
 use crate::analysis::stats::percentile;
-use crate::results::Record;
+use crate::record::Record;
 use serde::Serialize;
 use std::collections::HashMap;
 

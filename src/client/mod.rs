@@ -10,7 +10,6 @@ mod tokens;
 mod via_reqwest;
 mod wire;
 
-pub use crate::record::TokensSource;
 pub use outcome::{Outcome, CANCELLED};
 pub use timing::{MAX_CONTENT_EVENTS, MAX_PLAUSIBLE_TOKENS};
 pub use tokens::ChatCounter;

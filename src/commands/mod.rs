@@ -317,7 +317,7 @@ fn trace_size(
 fn pace_of(
     l: &LoadedExperiment,
     c: &plan::Configuration,
-    sim: Option<&infer_bench::experiment::SimModel>,
+    sim: Option<&infer_bench::sim::SimModel>,
 ) -> load::Pace {
     let typical = l
         .workload_of(c)

@@ -1,11 +1,11 @@
 //! Experiment files: typed spec, loading with located errors, validation.
 
-mod configuration;
+pub(crate) mod configuration;
 mod kept;
 mod repetitions;
 
 pub mod limits;
-mod sim_spec;
+pub(crate) mod sim_spec;
 mod spec;
 mod stats_spec;
 pub mod validate;
@@ -13,10 +13,9 @@ pub mod validate;
 pub use crate::duration::HumanDuration;
 pub use crate::level::Level;
 pub use crate::yaml::locate_key;
-pub use configuration::{configurations, Configuration};
+pub(crate) use configuration::{configurations, Configuration};
 pub use kept::kept_copy;
 pub use repetitions::{Adaptive, Repetitions, Until};
-pub use sim_spec::{Faults, SimModel, UNLIMITED_SLOTS};
 pub use spec::*;
 pub use stats_spec::{Expectation, ExpectedChange, Family, StatsSpec};
 

@@ -4,8 +4,8 @@ mod fill;
 mod set;
 pub mod template;
 
-pub use fill::{fill_to, Filled, TokenCounter};
-pub use set::{load, PromptSet, DEFAULT_FILLER};
+pub use fill::{fill_to, TokenCounter};
+pub use set::{load, PromptSet};
 
 /// A short prefix unique to one request, so a server's prefix cache can match
 /// at most a token or two of it and every request pays its full prefill.

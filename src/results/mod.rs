@@ -9,7 +9,7 @@ mod reader;
 mod run_dir;
 mod tally;
 
-pub use crate::record::{Record, RequestSlot};
+use crate::record::Record;
 pub use frame::{level_columns, requests_columns, requests_frame, RECORD_COLUMNS};
 pub use manifest::{
     now_rfc3339, sha256_hex, FailedTrial, Host, Manifest, Overrides, RepetitionsStop, Status, Tool,

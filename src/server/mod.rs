@@ -92,11 +92,6 @@ impl ServerManager {
         self.current.as_ref().map(|r| r.process.pid)
     }
 
-    /// Restarts so far: launches after the first.
-    pub fn restarts(&self) -> usize {
-        self.launches.len().saturating_sub(1)
-    }
-
     /// Make sure the server `config` needs is running; returns its base URL
     /// and whether it was (re)started.
     pub async fn ensure(&mut self, config: &Configuration) -> anyhow::Result<(String, bool)> {

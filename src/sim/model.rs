@@ -12,7 +12,7 @@
 //!   σ = `jitter` (0 turns noise off, which tests use to check timings).
 //! - Speed: a factor read from the model name (see [`speed_of`]).
 
-pub use crate::experiment::{Faults, SimModel};
+pub use crate::experiment::sim_spec::{Faults, SimModel};
 use rand::Rng;
 use rand_distr::{Distribution, LogNormal};
 

@@ -6,7 +6,7 @@
 mod keys;
 mod locate;
 
-pub use keys::{check, Fault, MAX_DEPTH};
+pub use keys::check;
 pub use locate::locate_key;
 
 use crate::error::InputError;
