@@ -67,7 +67,7 @@ trial: {{requests: 100}}
         .iter()
         .map(|k| injected(k))
         .sum::<usize>();
-    let failed: Vec<_> = data.records.iter().filter(|r| !r.ok).collect();
+    let failed: Vec<_> = data.records.iter().filter(|r| !r.ok()).collect();
     assert_eq!(
         failed.len(),
         failing,

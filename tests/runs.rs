@@ -45,7 +45,7 @@ fn chat_by_duration_against_a_separate_server() {
     assert!(run
         .records
         .iter()
-        .all(|r| r.ok && r.completion_tokens == Some(3)));
+        .all(|r| r.ok() && r.completion_tokens == Some(3)));
     assert!(
         run.records.iter().all(|r| r.sent_s < 1.0),
         "no request starts after the duration"
