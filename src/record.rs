@@ -234,3 +234,84 @@ pub struct RequestSlot {
     pub session: Option<u64>,
     pub turn: Option<u32>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A journal written before statuses (`"ok": bool`, the reason in
+    /// words), kept as a fixture.
+    const OLD_JOURNAL: &[u8] =
+        include_bytes!("../tests/fixtures/run-before-status/requests.jsonl");
+
+    #[test]
+    fn an_old_journal_reads_back_with_statuses_told_from_its_reasons() {
+        let records: Vec<Record> = OLD_JOURNAL
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| Record::from_json_line(l).unwrap())
+            .collect();
+        let count = |s: RequestStatus| records.iter().filter(|r| r.status == s).count();
+        let reasons = |s: RequestStatus| {
+            let mut v: Vec<&str> = records
+                .iter()
+                .filter(|r| r.status == s)
+                .filter_map(|r| r.error.as_deref())
+                .collect();
+            v.dedup();
+            v
+        };
+        assert_eq!(records.len(), 31);
+        assert_eq!(count(RequestStatus::Cancelled), 4);
+        assert_eq!(
+            reasons(RequestStatus::Cancelled),
+            ["cancelled: the trial's duration ended"]
+        );
+        assert_eq!(count(RequestStatus::Unsent), 6);
+        assert!(reasons(RequestStatus::Failed)
+            .iter()
+            .all(|e| e.starts_with("HTTP 500")));
+        assert_eq!(count(RequestStatus::Ok), 31 - 4 - 6 - count(RequestStatus::Failed));
+        assert!(records
+            .iter()
+            .all(|r| r.ok() == (r.status == RequestStatus::Ok)));
+    }
+
+    #[test]
+    fn a_line_of_today_carries_its_status_and_reads_back_the_same() {
+        let line = std::str::from_utf8(OLD_JOURNAL)
+            .unwrap()
+            .lines()
+            .find(|l| l.contains("cancelled: the trial"))
+            .unwrap();
+        let mut r = Record::from_json_line(line.as_bytes()).unwrap();
+        // The status, not the words, says what happened.
+        r.error = Some("stopped at the end".into());
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(text.starts_with("{\"trial\":"), "{text}");
+        assert!(text.contains("\"status\":\"cancelled\""), "{text}");
+        assert!(!text.contains("\"ok\""), "{text}");
+        assert_eq!(Record::from_json_line(text.as_bytes()).unwrap(), r);
+        // The words of an old reason on a line of today change nothing.
+        let failed = text
+            .replace("\"cancelled\"", "\"failed\"")
+            .replace("stopped at the end", "a server's own words");
+        let back = Record::from_json_line(failed.as_bytes()).unwrap();
+        assert_eq!(back.status, RequestStatus::Failed);
+        let bad = text.replace("\"cancelled\"", "\"lost\"");
+        let err = Record::from_json_line(bad.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("unknown variant `lost`"), "{err}");
+    }
+
+    #[test]
+    fn the_registry_lists_every_field_once_and_its_columns_in_order() {
+        let mut names: Vec<&str> = FIELDS.iter().map(|f| f.name).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(names.len(), before, "a name twice in the registry");
+        assert_eq!(RECORD_COLUMNS.last(), Some(&"status"));
+        assert!(ANALYSED.iter().all(|c| RECORD_COLUMNS.contains(c)));
+        assert!(!RECORD_COLUMNS.contains(&"batch_size"));
+    }
+}

@@ -151,3 +151,69 @@ pub fn level_columns(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{RequestStatus, ANALYSED};
+
+    fn configs() -> Vec<Configuration> {
+        [(1, "a"), (4, "b")]
+            .iter()
+            .enumerate()
+            .map(|(i, (c, q))| {
+                let mut values = indexmap::IndexMap::new();
+                values.insert("concurrency".to_string(), Level::Int(*c));
+                values.insert("quant".to_string(), Level::Str(q.to_string()));
+                Configuration {
+                    index: i,
+                    label: format!("c{i}"),
+                    factor: (i > 0).then(|| "concurrency".into()),
+                    level: (i > 0).then_some(Level::Int(*c)),
+                    values,
+                }
+            })
+            .collect()
+    }
+
+    fn records() -> Vec<Record> {
+        let line = r#"{"trial":0,"config":1,"repetition":0,"request":0,"sent_s":0.5,"queue_ms":null,"ttft_ms":3.0,"e2e_ms":9.0,"tpot_ms":1.5,"itl_ms":[1.0,2.0],"prompt_tokens":5,"completion_tokens":3,"requested_input_tokens":5,"requested_output_tokens":3,"tokens_source":"usage","status":"ok","http_status":200,"error":null,"finish_reason":"stop"}"#;
+        let r = Record::from_json_line(line.as_bytes()).unwrap();
+        let cancelled = Record {
+            status: RequestStatus::Cancelled,
+            request: 1,
+            ..r.clone()
+        };
+        vec![r, cancelled]
+    }
+
+    #[test]
+    fn the_registry_names_the_frames_columns_in_order() {
+        let configs = configs();
+        let frame = requests_frame(&records(), &configs).unwrap();
+        let names: Vec<&str> = frame
+            .get_column_names()
+            .into_iter()
+            .map(|n| n.as_str())
+            .collect();
+        // The factor columns follow the repetition.
+        let at = names.iter().position(|n| *n == "repetition").unwrap();
+        assert_eq!(names[at + 1..at + 3], ["concurrency", "quant"]);
+        let without: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| !configs[0].values.contains_key(*n))
+            .collect();
+        assert_eq!(without, RECORD_COLUMNS);
+        for c in ANALYSED {
+            assert!(names.contains(c), "analysed column {c} is not in the frame");
+        }
+        let analysed = requests_columns(&records(), &configs, |c| ANALYSED.contains(&c)).unwrap();
+        assert_eq!(analysed.width(), ANALYSED.len());
+        let column = |c: &str| frame.column(c).unwrap().as_materialized_series().clone();
+        assert_eq!(column("ok").bool().unwrap().get(1), Some(false));
+        assert_eq!(column("status").str().unwrap().get(1), Some("cancelled"));
+        assert_eq!(column("tokens_source").str().unwrap().get(0), Some("usage"));
+        assert_eq!(column("level").str().unwrap().get(0), Some("4"));
+    }
+}
