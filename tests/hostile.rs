@@ -180,6 +180,7 @@ async fn streams_and_silences_that_never_end_are_cut_off() {
     let cutoff = tokio::time::Instant::now() + Duration::from_millis(500);
     let o = c.generate_until(&request(), Some(cutoff)).await;
     assert_eq!(o.error.as_deref(), Some(infer_bench::client::CANCELLED));
+    assert_eq!(o.status, infer_bench::record::RequestStatus::Cancelled);
     assert!(o.e2e_ms < 2000.0);
 
     let c = client(h.url("silent"), Duration::from_millis(500));
@@ -301,6 +302,7 @@ fn a_trial_duration_ends_streams_that_never_end() {
     assert_eq!(run.records.len(), 2, "the two streams, cut off");
     for r in &run.records {
         assert_eq!(r.error.as_deref(), Some(infer_bench::client::CANCELLED));
+        assert_eq!(r.status, infer_bench::record::RequestStatus::Cancelled);
         assert!(r.ttft_ms.is_some());
     }
 }
