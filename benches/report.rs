@@ -110,7 +110,11 @@ fn record(trial: usize, config: usize, repetition: u32, i: usize) -> Record {
         requested_input_tokens: Some(64),
         requested_output_tokens: Some(GAPS as u64 + 1),
         tokens_source: TokensSource::Usage,
-        status: if ok { RequestStatus::Ok } else { RequestStatus::Failed },
+        status: if ok {
+            RequestStatus::Ok
+        } else {
+            RequestStatus::Failed
+        },
         http_status: Some(if ok { 200 } else { 503 }),
         error: (!ok).then(|| "HTTP 503: overloaded".to_string()),
         finish_reason: ok.then(|| "length".to_string()),

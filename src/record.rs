@@ -2,7 +2,7 @@
 //! `requests.parquet`. A leaf: the load generator makes records, results
 //! keep them, the analysis reads them, and none of them owns the type.
 //!
-//! A field is declared once, in [`request_fields!`]'s list below: the
+//! A field is declared once, in `request_fields!`'s list below: the
 //! struct, its Parquet column ([`FIELDS`]), the table's column names
 //! ([`RECORD_COLUMNS`]) and the columns the analysis reads ([`ANALYSED`])
 //! all come from that one entry.
@@ -24,7 +24,6 @@ pub enum TokensSource {
     /// No usage in the stream: the number of content events.
     Events,
 }
-
 
 /// A registry entry ([`Field`]) from a field's column spec: `none`,
 /// `column(COLUMN)` or `analysed(COLUMN)`, either with a column name first
@@ -68,8 +67,8 @@ macro_rules! field_entry {
 }
 
 /// The one list of a record's fields: each with its doc and serde
-/// attributes, its type, and its column spec (see [`field_entry!`]); then
-/// the columns derived from several fields, which the table puts last.
+/// attributes, its type, and its column spec (see `field_entry!`); then
+/// the columns derived from the fields, which the table puts last.
 /// Gives [`Record`] and [`FIELDS`] (and through them [`RECORD_COLUMNS`] and
 /// [`ANALYSED`]).
 macro_rules! request_fields {
@@ -214,7 +213,7 @@ impl Record {
     /// earlier one: every journal is read through here.
     pub fn from_json_line(line: &[u8]) -> serde_json::Result<Record> {
         let mut r: Record = serde_json::from_slice(line)?;
-        r.status = r.status.from_legacy(r.error.as_deref());
+        r.status = r.status.refined_by_legacy_reason(r.error.as_deref());
         Ok(r)
     }
 }
@@ -241,8 +240,7 @@ mod tests {
 
     /// A journal written before statuses (`"ok": bool`, the reason in
     /// words), kept as a fixture.
-    const OLD_JOURNAL: &[u8] =
-        include_bytes!("../tests/fixtures/run-before-status/requests.jsonl");
+    const OLD_JOURNAL: &[u8] = include_bytes!("../tests/fixtures/run-before-status/requests.jsonl");
 
     #[test]
     fn an_old_journal_reads_back_with_statuses_told_from_its_reasons() {
@@ -271,7 +269,10 @@ mod tests {
         assert!(reasons(RequestStatus::Failed)
             .iter()
             .all(|e| e.starts_with("HTTP 500")));
-        assert_eq!(count(RequestStatus::Ok), 31 - 4 - 6 - count(RequestStatus::Failed));
+        assert_eq!(
+            count(RequestStatus::Ok),
+            31 - 4 - 6 - count(RequestStatus::Failed)
+        );
         assert!(records
             .iter()
             .all(|r| r.ok() == (r.status == RequestStatus::Ok)));

@@ -200,7 +200,13 @@ trial: {requests: 30}
         .all(|r| r.error.as_deref() == Some(infer_bench::load::SESSION_BROKEN)));
     // Counted as failures of the configuration.
     let trials = infer_bench::results::read_parquet(&dir.join("trials.parquet")).unwrap();
-    let rate = trials.column("error_rate").unwrap().f64().unwrap().get(0).unwrap();
+    let rate = trials
+        .column("error_rate")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .get(0)
+        .unwrap();
     let ok = data.records.iter().filter(|r| r.ok()).count() as f64;
     assert!((rate - (1.0 - ok / data.records.len() as f64)).abs() < 1e-12);
 }

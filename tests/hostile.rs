@@ -74,7 +74,10 @@ async fn idle_connections_closed_by_the_server_are_not_used() {
     let c = client(h.url("idle-close"), Duration::from_secs(10));
     // 400 ms between requests: every kept socket has been closed by then.
     let outcomes = closed_loop(&c, 6, 2, Duration::from_millis(400)).await;
-    assert!(outcomes.iter().all(|o| o.ok() && !o.retried), "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|o| o.ok() && !o.retried),
+        "{outcomes:?}"
+    );
     assert_eq!(h.requests(), 6, "nothing sent twice");
     // Back to back, the kept connection is reused.
     let quick = closed_loop(&c, 4, 1, Duration::ZERO).await;

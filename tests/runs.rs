@@ -359,7 +359,9 @@ fn a_run_folder_from_before_statuses_reports_as_it_did() {
     // version may add columns).
     let csv = |d: &std::path::Path| {
         let text = read(d, "summary.csv");
-        let mut lines = text.lines().map(|l| l.split(',').map(String::from).collect::<Vec<_>>());
+        let mut lines = text
+            .lines()
+            .map(|l| l.split(',').map(String::from).collect::<Vec<_>>());
         let header = lines.next().unwrap();
         let rows: Vec<Vec<String>> = lines.collect();
         header
@@ -393,6 +395,13 @@ fn a_run_folder_from_before_statuses_reports_as_it_did() {
     // requests.parquet, written again from the old journal, says so too.
     let requests = infer_bench::results::read_parquet(&dir.join("requests.parquet")).unwrap();
     let status = requests.column("status").unwrap().as_materialized_series();
-    let count = |s: &str| status.str().unwrap().iter().filter(|v| *v == Some(s)).count();
+    let count = |s: &str| {
+        status
+            .str()
+            .unwrap()
+            .iter()
+            .filter(|v| *v == Some(s))
+            .count()
+    };
     assert_eq!((count("cancelled"), count("unsent")), (4, 6));
 }

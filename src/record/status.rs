@@ -37,13 +37,14 @@ impl RequestStatus {
     }
 
     /// The status of a line written before statuses were (`"ok": bool`,
-    /// read as `Ok` or `Failed`), told from the reason those versions wrote: the one place their
-    /// wording still counts, frozen here however the messages change.
+    /// read as `Ok` or `Failed`), told from the reason those versions
+    /// wrote: the one place their wording still counts, frozen here however
+    /// the messages change.
     ///
     /// A line of today says `failed` only for a failure of the server, never
     /// with these reasons (the client and the sessions set `cancelled` and
     /// `unsent` themselves), so refining every `failed` line reads both alike.
-    pub(super) fn from_legacy(self, error: Option<&str>) -> RequestStatus {
+    pub(super) fn refined_by_legacy_reason(self, error: Option<&str>) -> RequestStatus {
         const CANCELLED: &str = "cancelled: the trial's duration ended";
         const UNSENT: &str = "not sent: an earlier turn of this session failed";
         match (self, error) {
@@ -57,7 +58,7 @@ impl RequestStatus {
 /// A journal line's `status`, or the `ok` of a line written before
 /// statuses (its key an alias of `status`): `true` is `Ok`, `false` is
 /// `Failed` until [`super::Record::from_json_line`] reads the line's reason
-/// (see [`RequestStatus::from_legacy`]).
+/// (see [`RequestStatus::refined_by_legacy_reason`]).
 pub(super) fn read<'de, D: serde::Deserializer<'de>>(d: D) -> Result<RequestStatus, D::Error> {
     struct Visitor;
     impl serde::de::Visitor<'_> for Visitor {
