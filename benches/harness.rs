@@ -12,8 +12,7 @@
 //! quoted as ratios, and keeps the build light.
 
 use infer_bench::client::{replay, sse, Outcome};
-use infer_bench::record::RequestSlot;
-use infer_bench::record::TokensSource;
+use infer_bench::record::{RequestSlot, RequestStatus, TokensSource};
 use infer_bench::results::{requests_frame, write_record};
 use std::hint::black_box;
 use std::path::Path;
@@ -72,7 +71,7 @@ fn recorded_stream(tokens: usize) -> Vec<Vec<u8>> {
 fn outcome(tokens: usize) -> Outcome {
     Outcome {
         sent: TokioInstant::now(),
-        ok: true,
+        status: RequestStatus::Ok,
         http_status: Some(200),
         error: None,
         ttft_ms: Some(51.234),

@@ -19,7 +19,7 @@
 //! figures are the first report's wall time and peak RSS, and the later
 //! ones' median wall time and largest peak RSS.
 
-use infer_bench::record::{Record, TokensSource};
+use infer_bench::record::{Record, RequestStatus, TokensSource};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -110,7 +110,11 @@ fn record(trial: usize, config: usize, repetition: u32, i: usize) -> Record {
         requested_input_tokens: Some(64),
         requested_output_tokens: Some(GAPS as u64 + 1),
         tokens_source: TokensSource::Usage,
-        ok,
+        status: if ok {
+            RequestStatus::Ok
+        } else {
+            RequestStatus::Failed
+        },
         http_status: Some(if ok { 200 } else { 503 }),
         error: (!ok).then(|| "HTTP 503: overloaded".to_string()),
         finish_reason: ok.then(|| "length".to_string()),

@@ -98,7 +98,7 @@ async fn refused_connection_is_a_failed_record() {
     )
     .generate(&request())
     .await;
-    assert!(!o.ok);
+    assert!(!o.ok());
     assert!(
         o.error.as_deref().unwrap().contains("connection failed"),
         "{:?}",
@@ -123,7 +123,7 @@ async fn http_errors_keep_status_and_server_message() {
     let o = client(url, Duration::from_secs(5))
         .generate(&request())
         .await;
-    assert!(!o.ok);
+    assert!(!o.ok());
     assert_eq!(o.http_status, Some(400));
     assert_eq!(
         o.error.as_deref(),
@@ -141,7 +141,7 @@ async fn malformed_events_and_error_objects_fail_the_request() {
         Duration::from_secs(5),
     )
     .await;
-    assert!(!o.ok);
+    assert!(!o.ok());
     assert!(
         o.error.as_deref().unwrap().starts_with("malformed event"),
         "{:?}",
@@ -173,7 +173,7 @@ async fn timings_follow_event_arrival_and_usage_wins_over_event_count() {
                 ("data: {\"choices\":[{\"text\":\"c\",\"finish_reason\":\"length\"}]}\n\n", 40),
                 ("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3}}\n\ndata: [DONE]\n\n", 0),
             ], Duration::from_secs(5)).await;
-    assert!(o.ok, "{:?}", o.error);
+    assert!(o.ok(), "{:?}", o.error);
     let ttft = o.ttft_ms.unwrap();
     // Upper bounds leave room for a loaded machine; the lower ones are the point.
     assert!((60.0..150.0).contains(&ttft), "ttft {ttft}");
@@ -193,7 +193,7 @@ async fn without_usage_tokens_are_counted_from_events_and_flagged() {
                 ("data: {\"choices\":[{\"text\":\"a\"}]}\n\ndata: {\"choices\":[{\"text\":\"b\"}]}\n\n", 0),
                 ("data: [DONE]\n\n", 0),
             ], Duration::from_secs(5)).await;
-    assert!(o.ok);
+    assert!(o.ok());
     assert_eq!(o.completion_tokens, Some(2));
     assert_eq!(o.tokens_source, TokensSource::Events);
 }
@@ -208,7 +208,7 @@ async fn a_stalled_stream_times_out_as_a_failed_record() {
         Duration::from_millis(300),
     )
     .await;
-    assert!(!o.ok);
+    assert!(!o.ok());
     assert_eq!(o.error.as_deref(), Some("timeout after 0.3s"));
     assert_eq!(o.http_status, Some(200));
     assert!(o.e2e_ms >= 300.0);
@@ -270,7 +270,7 @@ async fn a_kept_alive_connection_closed_by_the_server_is_retried_once() {
     let c = client(format!("http://{addr}/v1"), Duration::from_secs(5));
     for i in 0..3 {
         let o = c.generate(&request()).await;
-        assert!(o.ok, "request {i}: {:?}", o.error);
+        assert!(o.ok(), "request {i}: {:?}", o.error);
     }
 }
 
@@ -290,7 +290,7 @@ async fn a_batch_streams_its_choices_and_sums_their_usage_as_llama_cpp_sends_it(
         ],
     )
     .await;
-    assert!(o.ok, "{:?}", o.error);
+    assert!(o.ok(), "{:?}", o.error);
     assert_eq!(o.prompt_tokens, Some(7));
     assert_eq!(o.completion_tokens, Some(3));
     assert_eq!(o.choice_events, vec![1, 2]);

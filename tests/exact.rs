@@ -144,7 +144,7 @@ fn the_run_path_gives_the_formulas_to_the_last_digit() {
         );
     }
     for r in &run.records {
-        assert!(r.ok, "{r:?}");
+        assert!(r.ok(), "{r:?}");
         assert!((r.ttft_ms.unwrap() - 50.0).abs() < 1e-9, "{r:?}");
         assert!((r.e2e_ms - 90.0).abs() < 1e-9, "{r:?}");
         assert!((r.tpot_ms.unwrap() - 10.0).abs() < 1e-9, "{r:?}");

@@ -67,7 +67,7 @@ trial: {{requests: 100}}
         .iter()
         .map(|k| injected(k))
         .sum::<usize>();
-    let failed: Vec<_> = data.records.iter().filter(|r| !r.ok).collect();
+    let failed: Vec<_> = data.records.iter().filter(|r| !r.ok()).collect();
     assert_eq!(
         failed.len(),
         failing,
@@ -144,4 +144,69 @@ trial: {requests: 20, max_error_rate: 0.5}
         "stopped after the first trial"
     );
     assert_eq!(data.records.len(), 20, "whose records are kept");
+}
+
+/// A session's turn after a failed one has no history to send: it is
+/// recorded `unsent`, with its reason, and counts as a failure.
+#[test]
+fn a_failed_turn_leaves_the_rest_of_its_session_unsent() {
+    use infer_bench::record::RequestStatus;
+    let out = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        out.path(),
+        "sessions.yaml",
+        r#"
+name: sessions
+target: {builtin: sim, model: m, api: chat, sim: {seed: 3, faults: {error: 0.3}}}
+prompts: "{prompts}"
+workloads:
+  agent: {sessions: {turns: 3, first_input_tokens: 40, turn_input_tokens: 24, output_tokens: 4}}
+baseline: {workload: agent, concurrency: 2}
+repetitions: 1
+warmup: {requests: 0}
+trial: {requests: 30}
+"#,
+    );
+    run(out.path(), &exp, &[], 0);
+    let dir = single_run(out.path(), "sessions");
+    let data = read_run(&dir).unwrap();
+    let mut sessions = std::collections::BTreeMap::<u64, Vec<_>>::new();
+    for r in &data.records {
+        sessions.entry(r.session.unwrap()).or_default().push(r);
+    }
+    let mut unsent = 0;
+    for turns in sessions.values_mut() {
+        turns.sort_by_key(|r| r.turn);
+        let failed = turns.iter().position(|r| !r.ok()).unwrap_or(turns.len());
+        for (k, r) in turns.iter().enumerate() {
+            let expected = match k.cmp(&failed) {
+                std::cmp::Ordering::Less => RequestStatus::Ok,
+                std::cmp::Ordering::Equal => RequestStatus::Failed,
+                std::cmp::Ordering::Greater => RequestStatus::Unsent,
+            };
+            assert_eq!(r.status, expected, "{r:?}");
+        }
+        unsent += turns.len() - (failed + 1).min(turns.len());
+    }
+    assert!(unsent > 0, "the faults broke a session");
+    let unsent_records: Vec<_> = data
+        .records
+        .iter()
+        .filter(|r| r.status == RequestStatus::Unsent)
+        .collect();
+    assert_eq!(unsent_records.len(), unsent);
+    assert!(unsent_records
+        .iter()
+        .all(|r| r.error.as_deref() == Some(infer_bench::load::SESSION_BROKEN)));
+    // Counted as failures of the configuration.
+    let trials = infer_bench::results::read_parquet(&dir.join("trials.parquet")).unwrap();
+    let rate = trials
+        .column("error_rate")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .get(0)
+        .unwrap();
+    let ok = data.records.iter().filter(|r| r.ok()).count() as f64;
+    assert!((rate - (1.0 - ok / data.records.len() as f64)).abs() < 1e-12);
 }

@@ -54,7 +54,7 @@ async fn a_server_that_closes_after_every_response_loses_no_request() {
     let outcomes = closed_loop(&c, 40, 4, Duration::ZERO).await;
     assert_eq!(outcomes.len(), 40);
     for o in &outcomes {
-        assert!(o.ok, "{:?}", o.error);
+        assert!(o.ok(), "{:?}", o.error);
         assert_eq!(o.completion_tokens, Some(3));
     }
     let retried = outcomes.iter().filter(|o| o.retried).count();
@@ -74,11 +74,14 @@ async fn idle_connections_closed_by_the_server_are_not_used() {
     let c = client(h.url("idle-close"), Duration::from_secs(10));
     // 400 ms between requests: every kept socket has been closed by then.
     let outcomes = closed_loop(&c, 6, 2, Duration::from_millis(400)).await;
-    assert!(outcomes.iter().all(|o| o.ok && !o.retried), "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|o| o.ok() && !o.retried),
+        "{outcomes:?}"
+    );
     assert_eq!(h.requests(), 6, "nothing sent twice");
     // Back to back, the kept connection is reused.
     let quick = closed_loop(&c, 4, 1, Duration::ZERO).await;
-    assert!(quick.iter().all(|o| o.ok));
+    assert!(quick.iter().all(|o| o.ok()));
     assert!(
         quick[1..].iter().all(|o| o.reused == Some(true)),
         "{quick:?}"
@@ -90,7 +93,7 @@ async fn a_request_read_and_dropped_is_a_failure_or_a_marked_retry() {
     let h = Hostile::start();
     // On a fresh connection, a drop is the server's failure: no retry.
     let o = one(&h, "drop-all").await;
-    assert!(!o.ok && !o.retried);
+    assert!(!o.ok() && !o.retried);
     assert!(o
         .error
         .as_deref()
@@ -103,8 +106,8 @@ async fn a_request_read_and_dropped_is_a_failure_or_a_marked_retry() {
     let c = client(h.url("drop-second"), Duration::from_secs(10));
     let first = c.generate(&request()).await;
     let second = c.generate(&request()).await;
-    assert!(first.ok && !first.retried);
-    assert!(second.ok && second.retried, "{second:?}");
+    assert!(first.ok() && !first.retried);
+    assert!(second.ok() && second.retried, "{second:?}");
     assert_eq!(
         second.reused,
         Some(false),
@@ -117,7 +120,7 @@ async fn interim_responses_are_skipped() {
     let h = Hostile::start();
     let started = Instant::now();
     let o = one(&h, "interim").await;
-    assert!(o.ok, "{:?}", o.error);
+    assert!(o.ok(), "{:?}", o.error);
     assert_eq!(o.http_status, Some(200));
     assert!(started.elapsed() < Duration::from_secs(2));
 }
@@ -127,7 +130,7 @@ async fn absurd_choice_indices_fail_the_request_without_a_panic() {
     let h = Hostile::start();
     for behaviour in ["index-max", "index-huge"] {
         let o = one(&h, behaviour).await;
-        assert!(!o.ok, "{behaviour}");
+        assert!(!o.ok(), "{behaviour}");
         let error = o.error.unwrap();
         assert!(error.contains("choice index"), "{error}");
     }
@@ -137,7 +140,7 @@ async fn absurd_choice_indices_fail_the_request_without_a_panic() {
 async fn implausible_usage_is_kept_with_a_warning() {
     let h = Hostile::start();
     let o = one(&h, "absurd-usage").await;
-    assert!(o.ok);
+    assert!(o.ok());
     assert_eq!(o.completion_tokens, Some(999_999_999_999_999));
     assert!(o.warnings[0].contains("implausible usage.completion_tokens"));
 }
@@ -146,13 +149,13 @@ async fn implausible_usage_is_kept_with_a_warning() {
 async fn sizes_from_the_wire_are_capped() {
     let h = Hostile::start();
     let o = one(&h, "endless-line").await;
-    assert!(!o.ok);
+    assert!(!o.ok());
     assert!(
         o.error.as_deref().unwrap().contains("SSE line over 8 MiB"),
         "{o:?}"
     );
     let o = one(&h, "endless-head").await;
-    assert!(!o.ok);
+    assert!(!o.ok());
     assert!(
         o.error
             .as_deref()
@@ -167,7 +170,7 @@ async fn streams_and_silences_that_never_end_are_cut_off() {
     let h = Hostile::start();
     let c = client(h.url("never-ends"), Duration::from_millis(700));
     let o = c.generate(&request()).await;
-    assert!(!o.ok);
+    assert!(!o.ok());
     assert!(o
         .error
         .as_deref()
@@ -180,11 +183,12 @@ async fn streams_and_silences_that_never_end_are_cut_off() {
     let cutoff = tokio::time::Instant::now() + Duration::from_millis(500);
     let o = c.generate_until(&request(), Some(cutoff)).await;
     assert_eq!(o.error.as_deref(), Some(infer_bench::client::CANCELLED));
+    assert_eq!(o.status, infer_bench::record::RequestStatus::Cancelled);
     assert!(o.e2e_ms < 2000.0);
 
     let c = client(h.url("silent"), Duration::from_millis(500));
     let o = c.generate(&request()).await;
-    assert!(!o.ok && o.error.as_deref().unwrap().starts_with("timeout"));
+    assert!(!o.ok() && o.error.as_deref().unwrap().starts_with("timeout"));
 }
 
 #[tokio::test]
@@ -199,7 +203,7 @@ async fn redirects_resets_and_keys() {
         .contains("http://elsewhere.example/v1/completions"));
 
     let o = one(&h, "reset").await;
-    assert!(!o.ok);
+    assert!(!o.ok());
     assert!(
         o.error.as_deref().unwrap().starts_with("stream broken"),
         "{o:?}"
@@ -261,7 +265,7 @@ fn runs_account_for_every_planned_request() {
         let mut seen: Vec<usize> = run.records.iter().map(|r| r.request).collect();
         seen.sort_unstable();
         assert_eq!(seen, (0..requests).collect::<Vec<_>>(), "{behaviour}");
-        let failed = run.records.iter().filter(|r| !r.ok).count();
+        let failed = run.records.iter().filter(|r| !r.ok()).count();
         assert_eq!(failed, failures, "{behaviour}");
         let text = std::fs::read_to_string(run.dir.join("requests.jsonl")).unwrap();
         assert!(!text.contains(KEY), "{behaviour}: key in the records");
@@ -301,6 +305,7 @@ fn a_trial_duration_ends_streams_that_never_end() {
     assert_eq!(run.records.len(), 2, "the two streams, cut off");
     for r in &run.records {
         assert_eq!(r.error.as_deref(), Some(infer_bench::client::CANCELLED));
+        assert_eq!(r.status, infer_bench::record::RequestStatus::Cancelled);
         assert!(r.ttft_ms.is_some());
     }
 }
@@ -375,8 +380,8 @@ mod any_bytes {
                     let started = Instant::now();
                     let o = c.generate(&request()).await;
                     assert!(started.elapsed() < Duration::from_secs(3));
-                    assert_eq!(o.ok, o.error.is_none(), "{o:?}");
-                    if o.ok {
+                    assert_eq!(o.ok(), o.error.is_none(), "{o:?}");
+                    if o.ok() {
                         assert!(bytes.windows(10).any(|w| w == b"HTTP/1.1 2"), "{o:?}");
                         assert!(o.http_status.is_some_and(|s| (200..300).contains(&s)));
                     }

@@ -22,7 +22,7 @@ async fn the_reqwest_path_keeps_the_same_accounts() {
     let c = client(h.url("close-after-response"));
     for i in 0..20 {
         let o = c.generate(&request()).await;
-        assert!(o.ok, "request {i}: {:?}", o.error);
+        assert!(o.ok(), "request {i}: {:?}", o.error);
         assert_eq!(o.reused, None, "reqwest does not say");
     }
 
@@ -30,12 +30,12 @@ async fn the_reqwest_path_keeps_the_same_accounts() {
     // before any response is sent once more, marked, and still fails here.
     let before = h.requests();
     let o = client(h.url("drop-all")).generate(&request()).await;
-    assert!(!o.ok && o.retried, "{o:?}");
+    assert!(!o.ok() && o.retried, "{o:?}");
     assert_eq!(h.requests() - before, 2);
 
     for behaviour in ["index-max", "endless-line", "reset"] {
         let o = client(h.url(behaviour)).generate(&request()).await;
-        assert!(!o.ok, "{behaviour}: {o:?}");
+        assert!(!o.ok(), "{behaviour}: {o:?}");
     }
     let o = client(h.url("redirect")).generate(&request()).await;
     assert_eq!(o.http_status, Some(301));
@@ -46,5 +46,5 @@ async fn the_reqwest_path_keeps_the_same_accounts() {
     let o = client(h.url("echo-key")).generate(&request()).await;
     assert!(!format!("{o:?}").contains(KEY));
     let o = client(h.url("interim")).generate(&request()).await;
-    assert!(o.ok, "{:?}", o.error);
+    assert!(o.ok(), "{:?}", o.error);
 }

@@ -43,7 +43,7 @@ fn quantisation_on_a_real_llama_cpp_server() {
     assert_eq!(m.status, Status::Complete);
     assert_eq!(run.records.len(), 2 * 3 * 8);
     for r in &run.records {
-        assert!(r.ok, "{r:?}");
+        assert!(r.ok(), "{r:?}");
         assert_eq!(
             r.prompt_tokens,
             Some(64),
@@ -122,7 +122,7 @@ fn the_concurrency_sweep_to_8_streams_loses_no_request() {
         4 * 2 * 8,
         "one record per planned request"
     );
-    let failed: Vec<_> = run.records.iter().filter(|r| !r.ok).collect();
+    let failed: Vec<_> = run.records.iter().filter(|r| !r.ok()).collect();
     assert!(failed.is_empty(), "{failed:?}");
     for r in &run.records {
         assert_eq!(r.completion_tokens, Some(32), "{r:?}");
@@ -152,7 +152,7 @@ fn chat_input_length_is_exact_on_a_real_llama_cpp_server() {
     let run = read_run(&single_run(tmp.path(), "chat")).unwrap();
     assert_eq!(run.records.len(), 3);
     for r in &run.records {
-        assert!(r.ok, "{r:?}");
+        assert!(r.ok(), "{r:?}");
         assert_eq!(
             (r.prompt_tokens, r.completion_tokens),
             (Some(90), Some(6)),
@@ -217,7 +217,7 @@ fn shared_prefixes_and_sessions_on_a_real_llama_cpp_server() {
     assert_eq!(run.records.len(), 3 * 3 * 6);
     let label = |r: &infer_bench::record::Record| run.configurations[r.config].label.clone();
     for r in &run.records {
-        assert!(r.ok, "{r:?}");
+        assert!(r.ok(), "{r:?}");
         if label(r) != "workload=agent" {
             assert_eq!(r.prompt_tokens, Some(608), "exact input: {r:?}");
         }
@@ -323,7 +323,7 @@ fn two_releases_of_the_server_in_one_randomized_run() {
     let dir = single_run(tmp.path(), "llama-cpp-two-servers");
     let run = read_run(&dir).unwrap();
     assert_eq!(run.records.len(), 2 * 3 * 6);
-    assert!(run.records.iter().all(|r| r.ok), "every request served");
+    assert!(run.records.iter().all(|r| r.ok()), "every request served");
     // Each release served its own trials, and said which it was.
     for v in [new, old] {
         let launches: Vec<_> = run

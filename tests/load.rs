@@ -137,7 +137,7 @@ trial: {requests: 80}
     for (k, r) in records.iter().enumerate() {
         let at = r.scheduled_s.unwrap();
         assert!((due(at) - k as f64).abs() < 1e-6, "request {k} at {at}");
-        assert!(r.ok, "{:?}", r.error);
+        assert!(r.ok(), "{:?}", r.error);
     }
     assert!((records[60].scheduled_s.unwrap() - 2.0).abs() < 1e-9);
 }
@@ -218,7 +218,7 @@ trial: {requests: 3}
         .collect();
     assert_eq!(batched.len(), 6);
     for r in batched {
-        assert!(r.ok, "{:?}", r.error);
+        assert!(r.ok(), "{:?}", r.error);
         assert_eq!(r.prompt_tokens, Some(160), "four prompts of 40 tokens");
         assert_eq!(r.completion_tokens, Some(32));
         assert_eq!(r.requested_input_tokens, Some(160));

@@ -46,9 +46,9 @@ fn quickstart_runs_and_writes_the_results_folder() {
     assert_eq!(run.records.len(), 96);
     assert_eq!(run.manifest.status, infer_bench::results::Status::Complete);
     assert!(
-        run.records.iter().all(|r| r.ok),
+        run.records.iter().all(|r| r.ok()),
         "a request failed: {:?}",
-        run.records.iter().find(|r| !r.ok)
+        run.records.iter().find(|r| !r.ok())
     );
     for r in &run.records {
         assert_eq!(

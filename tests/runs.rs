@@ -45,7 +45,7 @@ fn chat_by_duration_against_a_separate_server() {
     assert!(run
         .records
         .iter()
-        .all(|r| r.ok && r.completion_tokens == Some(3)));
+        .all(|r| r.ok() && r.completion_tokens == Some(3)));
     assert!(
         run.records.iter().all(|r| r.sent_s < 1.0),
         "no request starts after the duration"
@@ -328,4 +328,80 @@ fn records_reach_the_log_before_their_trial_ends() {
         "read back in request order"
     );
     assert!(run.records.iter().all(|r| r.response_id.is_some()));
+}
+
+/// A run folder written before requests had a status (`"ok": bool`, a
+/// cancelled request told by its reason), kept as a fixture with what that
+/// version reported of it: read back today, it reports the same, with its
+/// cut-off requests still cancelled, not failed.
+#[test]
+fn a_run_folder_from_before_statuses_reports_as_it_did() {
+    let fixture = common::repo().join("tests/fixtures/run-before-status");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    std::fs::create_dir(&dir).unwrap();
+    for f in [
+        "done.jsonl",
+        "experiment.yaml",
+        "manifest.json",
+        "monitor.jsonl",
+        "plan.jsonl",
+        "prompts.yaml",
+        "requests.jsonl",
+    ] {
+        std::fs::copy(fixture.join(f), dir.join(f)).unwrap();
+    }
+    bin().arg("report").arg(&dir).assert().success();
+    let read = |d: &std::path::Path, f: &str| std::fs::read_to_string(d.join(f)).unwrap();
+    assert_eq!(read(&dir, "report.md"), read(&fixture, "report.md"));
+    assert!(read(&dir, "report.md").contains("8/18 (3 cancelled)"));
+    // Every column that version wrote holds the same values (a later
+    // version may add columns).
+    let csv = |d: &std::path::Path| {
+        let text = read(d, "summary.csv");
+        let mut lines = text
+            .lines()
+            .map(|l| l.split(',').map(String::from).collect::<Vec<_>>());
+        let header = lines.next().unwrap();
+        let rows: Vec<Vec<String>> = lines.collect();
+        header
+            .into_iter()
+            .enumerate()
+            .map(|(i, h)| (h, rows.iter().map(|r| r[i].clone()).collect::<Vec<_>>()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let (now, then) = (csv(&dir), csv(&fixture));
+    for (column, values) in &then {
+        assert_eq!(now.get(column), Some(values), "summary.csv column {column}");
+    }
+    let now = infer_bench::results::read_parquet(&dir.join("trials.parquet")).unwrap();
+    let then = infer_bench::results::read_parquet(&fixture.join("trials.parquet")).unwrap();
+    for column in then.columns() {
+        let got = now.column(column.name()).unwrap();
+        assert!(
+            got.as_materialized_series()
+                .equals_missing(column.as_materialized_series()),
+            "trials.parquet column {}: {got:?} vs {column:?}",
+            column.name()
+        );
+    }
+    let cancelled: u32 = now
+        .column("cancelled")
+        .unwrap()
+        .as_materialized_series()
+        .sum()
+        .unwrap();
+    assert_eq!(cancelled, 4, "the requests cut off at the trials' end");
+    // requests.parquet, written again from the old journal, says so too.
+    let requests = infer_bench::results::read_parquet(&dir.join("requests.parquet")).unwrap();
+    let status = requests.column("status").unwrap().as_materialized_series();
+    let count = |s: &str| {
+        status
+            .str()
+            .unwrap()
+            .iter()
+            .filter(|v| *v == Some(s))
+            .count()
+    };
+    assert_eq!((count("cancelled"), count("unsent")), (4, 6));
 }

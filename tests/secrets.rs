@@ -55,7 +55,7 @@ trial: {requests: 4}
     let dir = single_run(out.path(), "secret");
     let data = infer_bench::results::read_run(&dir).unwrap();
     assert!(
-        data.records.iter().all(|r| r.ok),
+        data.records.iter().all(|r| r.ok()),
         "the keyed sim answered every request: {:?}",
         data.records.iter().find_map(|r| r.error.clone())
     );

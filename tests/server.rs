@@ -64,7 +64,7 @@ fn servers_restart_when_their_levels_change_and_stop_at_the_end() {
         .samples
         .iter()
         .any(|s| s.name == "rss_mb" && s.value > 1.0));
-    assert!(run.records.iter().all(|r| r.ok));
+    assert!(run.records.iter().all(|r| r.ok()));
 }
 
 #[test]
@@ -173,7 +173,7 @@ fn a_server_that_dies_mid_trial_is_relaunched_and_the_run_goes_on() {
     );
     assert_eq!(m.servers.len(), 2, "relaunched once");
     assert_eq!(data.records.len(), 12);
-    let failed: Vec<_> = data.records.iter().filter(|r| !r.ok).collect();
+    let failed: Vec<_> = data.records.iter().filter(|r| !r.ok()).collect();
     assert_eq!(failed.len(), 2, "the crashing request and the one after it");
     assert!(failed.iter().all(|r| r.trial == 1));
     assert!(stdout.contains("trial 1 (baseline) failed"), "{stdout}");

@@ -33,7 +33,7 @@ fn a_60_second_azure_trace_is_replayed_row_for_row_on_time() {
     records.sort_by_key(|r| r.request);
     assert_eq!(records.len(), rows.len(), "every row sent once");
     for (r, row) in records.iter().zip(&rows) {
-        assert!(r.ok, "{r:?}");
+        assert!(r.ok(), "{r:?}");
         // (serde_json's float parsing may differ from the written value in the last bit.)
         let due = r.scheduled_s.unwrap();
         assert!(
@@ -74,7 +74,7 @@ fn four_workload_kinds_in_one_randomized_run() {
     let run = read_run(&single_run(tmp.path(), "sim-workloads")).unwrap();
     let label = |r: &infer_bench::record::Record| run.configurations[r.config].label.clone();
     assert_eq!(run.records.len(), 4 * 2 * 12);
-    assert!(run.records.iter().all(|r| r.ok), "no request failed");
+    assert!(run.records.iter().all(|r| r.ok()), "no request failed");
     for r in &run.records {
         match label(r).as_str() {
             // Drawn lengths, exact on the server's count, not all the same.
@@ -132,7 +132,7 @@ fn four_workload_kinds_in_one_randomized_run() {
     let of = |l: &str, f: fn(&infer_bench::record::Record) -> Option<u64>| -> Vec<f64> {
         run.records
             .iter()
-            .filter(|r| label(r) == l && r.ok)
+            .filter(|r| label(r) == l && r.ok())
             .filter_map(|r| f(r).map(|v| v as f64))
             .collect()
     };
@@ -268,7 +268,7 @@ fn mooncake_blocks_are_shared_exactly_where_ids_are() {
     let kv: Vec<_> = run.records.iter().filter(|r| r.config == 0).collect();
     assert_eq!(kv.len(), rows.len());
     for r in kv {
-        assert!(r.ok, "{r:?}");
+        assert!(r.ok(), "{r:?}");
         assert_eq!(r.prompt_tokens, Some(rows[r.request].input_tokens));
     }
 }

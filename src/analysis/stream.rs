@@ -12,7 +12,7 @@ use super::spill::Spill;
 use super::traffic::{Lengths, Traffic, TurnRow};
 use crate::experiment::Slo;
 use crate::plan::Configuration;
-use crate::record::Record;
+use crate::record::{Record, RequestStatus};
 use polars::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,7 +25,7 @@ pub struct Parts {
 }
 
 /// The request columns the analysis reads (a frame of these will do).
-pub const COLUMNS: &[&str] = super::trials::AGGREGATED;
+pub const COLUMNS: &[&str] = crate::record::ANALYSED;
 
 /// Points of an empirical CDF a chart draws per configuration.
 pub const ECDF_STEPS: usize = 400;
@@ -80,7 +80,7 @@ impl Digest {
             return;
         };
         c.requests += 1;
-        if !r.ok {
+        if !r.ok() {
             c.failed += 1;
             let mut reason = r.error.clone().unwrap_or_else(|| "unknown".into());
             if let Some(status) = r.http_status {
@@ -161,9 +161,9 @@ impl Pooled {
     fn add(&mut self, r: &Record) -> std::io::Result<()> {
         self.requests += 1;
         self.retries += u32::from(r.retried);
-        self.cancelled += u32::from(r.error.as_deref() == Some(crate::client::CANCELLED));
+        self.cancelled += u32::from(r.status == RequestStatus::Cancelled);
         self.traffic.add(r)?;
-        if !r.ok {
+        if !r.ok() {
             return Ok(());
         }
         self.ok += 1;

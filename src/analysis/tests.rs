@@ -2,8 +2,7 @@ use super::*;
 use crate::experiment::Slo;
 use crate::level::Level;
 use crate::plan::Configuration;
-use crate::record::Record;
-use crate::record::TokensSource;
+use crate::record::{Record, RequestStatus, TokensSource};
 use crate::results::requests_frame;
 
 pub(super) fn config(index: usize, label: &str, conc: i64) -> Configuration {
@@ -45,7 +44,7 @@ fn record(
         requested_input_tokens: Some(10),
         requested_output_tokens: Some(4),
         tokens_source: TokensSource::Usage,
-        ok: true,
+        status: RequestStatus::Ok,
         http_status: Some(200),
         error: None,
         finish_reason: Some("length".into()),
@@ -88,7 +87,7 @@ fn trial_metrics_follow_the_definitions() {
         .map(|(i, t)| record(0, 0, i, i as f64, *t, 500.0, 4))
         .collect();
     // The failed request counts for the error rate, not for latency.
-    records[4].ok = false;
+    records[4].status = RequestStatus::Failed;
     records.push(record(1, 1, 0, 0.0, 5.0, 100.0, 4));
     records.push(record(1, 1, 1, 0.0, 7.0, 200.0, 4));
 
@@ -248,16 +247,16 @@ fn awkward_records() -> Vec<Record> {
             r.retried = i % 97 == 0;
             match i % 53 {
                 0 => {
-                    r.ok = false;
+                    r.status = RequestStatus::Failed;
                     r.http_status = Some(503);
                     r.error = Some("overloaded".into());
                     r.ttft_ms = None;
                     r.itl_ms.clear();
                 }
                 1 => {
-                    r.ok = false;
+                    r.status = RequestStatus::Cancelled;
                     r.http_status = None;
-                    r.error = Some(crate::client::CANCELLED.into());
+                    r.error = Some("cut off".into());
                 }
                 2 => r.ttft_ms = None,
                 _ => {}
@@ -340,13 +339,13 @@ fn the_streamed_analysis_equals_the_analysis_in_memory() {
     assert_eq!(in_memory.rows, streamed.rows);
     assert_eq!(digest.requests, records.len());
     assert_eq!(digest.retried, records.iter().filter(|r| r.retried).count());
-    let failed = records.iter().filter(|r| r.config == 1 && !r.ok).count();
+    let failed = records.iter().filter(|r| r.config == 1 && !r.ok()).count();
     assert_eq!(digest.configs[1].failed, failed);
     assert_eq!(digest.configs[1].reasons.values().sum::<usize>(), failed);
     // The charts' points are exact order statistics of the pooled values.
     let mut ttft: Vec<f64> = records
         .iter()
-        .filter(|r| r.config == 2 && r.ok)
+        .filter(|r| r.config == 2 && r.ok())
         .filter_map(|r| r.ttft_ms)
         .collect();
     ttft.sort_by(f64::total_cmp);

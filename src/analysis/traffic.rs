@@ -176,7 +176,7 @@ impl Traffic {
                 ttft: Spill::new(dir.join(format!("{config}-turn{t}-ttft"))),
             });
             turn.requests += 1;
-            if r.ok {
+            if r.ok() {
                 turn.ok += 1;
                 turn.prompt.add(r.prompt_tokens);
                 turn.cached.add(r.cached_tokens);
@@ -185,7 +185,7 @@ impl Traffic {
                 }
             }
         }
-        if r.ok {
+        if r.ok() {
             self.asked_input.add(r.requested_input_tokens);
             self.served_input.add(r.prompt_tokens);
             self.asked_output.add(r.requested_output_tokens);

@@ -3,6 +3,7 @@
 
 use super::service::slo_ok;
 use crate::experiment::Slo;
+use crate::record::RequestStatus;
 use polars::prelude::*;
 
 pub(crate) fn pct(c: &str, q: f64) -> Expr {
@@ -24,8 +25,8 @@ pub(crate) fn percentiles(metric: &str, unit: &str) -> Vec<Expr> {
 
 /// Requests cut off by a trial's end: recorded, but not the server's failures.
 pub(crate) fn cancelled() -> Expr {
-    col("error")
-        .eq(lit(crate::client::CANCELLED))
+    col("status")
+        .eq(lit(RequestStatus::Cancelled.as_str()))
         .fill_null(lit(false))
         .cast(DataType::UInt32)
         .sum()
@@ -108,34 +109,9 @@ pub fn trial_metrics(requests: &DataFrame, slo: &Slo) -> PolarsResult<DataFrame>
         .collect()
 }
 
-/// The request columns [`trial_aggregates`] reads (the streamed analysis
-/// keeps only these of a trial).
-pub(crate) const AGGREGATED: &[&str] = &[
-    "trial",
-    "config",
-    "factor",
-    "level",
-    "repetition",
-    "ok",
-    "error",
-    "retried",
-    "sent_s",
-    "scheduled_s",
-    "queue_ms",
-    "wait_ms",
-    "ttft_ms",
-    "e2e_ms",
-    "tpot_ms",
-    "prompt_tokens",
-    "completion_tokens",
-    "requested_input_tokens",
-    "requested_output_tokens",
-    "server_prompt_ms",
-    "cached_tokens",
-];
-
 /// Every per-trial metric but the inter-token percentiles, which need the
-/// gap lists (see [`trial_metrics`] and the streamed analysis).
+/// gap lists (see [`trial_metrics`] and the streamed analysis). It reads the
+/// request columns the registry marks analysed ([`crate::record::ANALYSED`]).
 pub(crate) fn trial_aggregates(requests: &DataFrame, slo: &Slo) -> PolarsResult<DataFrame> {
     let lag = || col("queue_ms") - col("wait_ms").fill_null(lit(0.0));
     let mut aggs = vec![

@@ -41,7 +41,7 @@ pub struct Errors {
 pub fn join(records: &[Record], truths: Vec<Truth>) -> Errors {
     let by_id: HashMap<String, Truth> = truths.into_iter().map(|t| (t.id.clone(), t)).collect();
     let mut e = Errors::default();
-    for r in records.iter().filter(|r| r.ok) {
+    for r in records.iter().filter(|r| r.ok()) {
         e.events += r.itl_ms.len() as u64 + u64::from(r.ttft_ms.is_some());
         let truth = r.response_id.as_ref().and_then(|id| by_id.get(id));
         let Some(truth) = truth.filter(|t| t.itl_ms.len() == r.itl_ms.len()) else {

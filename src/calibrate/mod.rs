@@ -243,7 +243,7 @@ async fn measure(
         in_flight,
     )
     .await;
-    if let Some(failed) = warm.iter().find(|o| !o.ok) {
+    if let Some(failed) = warm.iter().find(|o| !o.ok()) {
         anyhow::bail!(
             "calibration warm-up failed: {}",
             failed.error.clone().unwrap_or_default()
@@ -384,7 +384,7 @@ fn row_of(point: Point, records: &[Record], truths: Vec<Truth>, usage: Usage) ->
         concurrency,
         rate_rps,
         requests: records.len(),
-        failed: records.iter().filter(|r| !r.ok).count(),
+        failed: records.iter().filter(|r| !r.ok()).count(),
         unmatched: e.unmatched,
         ttft_error_p50_ms: ttft.p50,
         ttft_error_p99_ms: ttft.p99,

@@ -16,6 +16,7 @@ pub use tokens::ChatCounter;
 pub use wire::GenRequest;
 
 use crate::experiment::Api;
+use crate::record::RequestStatus;
 use anyhow::Context as _;
 use exchange::Exchange;
 use futures_util::FutureExt as _;
@@ -204,13 +205,18 @@ impl Client {
                 Ok(Exchange::Done) => return t.outcome,
                 Err(_) => {
                     let status = t.outcome.http_status;
-                    let reason = match why {
+                    return match why {
                         Cutoff::Timeout => {
-                            format!("timeout after {}s", self.config.timeout.as_secs_f64())
+                            let reason =
+                                format!("timeout after {}s", self.config.timeout.as_secs_f64());
+                            t.fail(status, reason)
                         }
-                        Cutoff::TrialEnd => CANCELLED.to_string(),
+                        // Cut off by the harness, not failed by the server.
+                        Cutoff::TrialEnd => Outcome {
+                            status: RequestStatus::Cancelled,
+                            ..t.fail(status, CANCELLED.to_string())
+                        },
                     };
-                    return t.fail(status, reason);
                 }
             }
         }

@@ -2,10 +2,11 @@
 //! becomes.
 
 use super::timing::Timing;
-use crate::record::{Record, RequestSlot, TokensSource};
+use crate::record::{Record, RequestSlot, RequestStatus, TokensSource};
 use tokio::time::Instant;
 
-/// The reason of a request still streaming when its trial's duration ended.
+/// The reason of a request still streaming when its trial's duration ended
+/// (its status says `Cancelled`; this is only its words).
 pub const CANCELLED: &str = "cancelled: the trial's duration ended";
 
 /// What happened to one request, with monotonic timings.
@@ -13,7 +14,8 @@ pub const CANCELLED: &str = "cancelled: the trial's duration ended";
 pub struct Outcome {
     /// Taken right before the request is handed to the HTTP stack.
     pub sent: Instant,
-    pub ok: bool,
+    /// How it ended; its reason, unless `Ok`, in `error`.
+    pub status: RequestStatus,
     pub http_status: Option<u16>,
     pub error: Option<String>,
     /// To the first event with non-empty content.
@@ -67,6 +69,11 @@ impl Outcome {
     pub fn failed(sent: Instant, reason: String) -> Outcome {
         Timing::new(sent, 1).fail(None, reason)
     }
+
+    /// Whether the request was answered in full.
+    pub fn ok(&self) -> bool {
+        self.status.is_ok()
+    }
 }
 
 impl Outcome {
@@ -76,7 +83,7 @@ impl Outcome {
         // A batch decodes its choices side by side: TPOT is per choice.
         let batch = slot.batch.max(1) as u64;
         let tpot_ms = match (self.ttft_ms, self.completion_tokens.map(|n| n / batch)) {
-            (Some(ttft), Some(n)) if n > 1 && self.ok => {
+            (Some(ttft), Some(n)) if n > 1 && self.ok() => {
                 Some((self.e2e_ms - ttft) / (n - 1) as f64)
             }
             _ => None,
@@ -104,7 +111,7 @@ impl Outcome {
             requested_input_tokens: slot.requested_input_tokens,
             requested_output_tokens: slot.requested_output_tokens,
             tokens_source: self.tokens_source,
-            ok: self.ok,
+            status: self.status,
             http_status: self.http_status,
             error: self.error,
             finish_reason: self.finish_reason,

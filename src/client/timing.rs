@@ -3,7 +3,7 @@
 
 use super::outcome::Outcome;
 use super::wire::{self, Chunk};
-use crate::record::TokensSource;
+use crate::record::{RequestStatus, TokensSource};
 use tokio::time::Instant;
 
 /// Prompt and completion tokens from a `usage` object.
@@ -45,7 +45,7 @@ impl Timing {
             choices: choices.max(1),
             outcome: Outcome {
                 sent,
-                ok: false,
+                status: RequestStatus::Failed,
                 http_status: None,
                 error: None,
                 ttft_ms: None,
@@ -254,13 +254,13 @@ impl Timing {
                 Some("stream ended without content, finish reason or usage".into());
             return;
         }
-        self.outcome.ok = true;
+        self.outcome.status = RequestStatus::Ok;
     }
 
     pub(super) fn error_at(&mut self, now: Instant, message: String) {
         self.outcome.e2e_ms = self.ms_since(now);
         self.settle_tokens();
-        self.outcome.ok = false;
+        self.outcome.status = RequestStatus::Failed;
         self.outcome.error = Some(message);
     }
 

@@ -220,7 +220,7 @@ mod tests {
         got.sort_by_key(|r| r.request);
         let requests: Vec<usize> = got.iter().map(|r| r.request).collect();
         assert_eq!(requests, [0, 1, 2]);
-        assert!(got.iter().all(|r| !r.ok && r.trial == 3));
+        assert!(got.iter().all(|r| !r.ok() && r.trial == 3));
         assert!(got[0].error.as_deref().unwrap().contains("a bug"));
         assert_eq!(got[1].error.as_deref(), Some("server said no"));
         assert_eq!(got[2].scheduled_s, Some(0.25));

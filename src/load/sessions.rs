@@ -7,7 +7,7 @@
 use super::crew::{Crew, Hand};
 use super::TrialLoad;
 use crate::client::{Client, GenRequest, Outcome};
-use crate::record::Record;
+use crate::record::{Record, RequestStatus};
 use crate::workload::{Message, Role};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -15,7 +15,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-/// The error of a turn not sent because an earlier one failed.
+/// The reason of a turn not sent because an earlier one failed (its status
+/// says `Unsent`; this is only its words).
 pub const SESSION_BROKEN: &str = "not sent: an earlier turn of this session failed";
 
 /// A trial's conversations and how they are paced.
@@ -93,7 +94,10 @@ impl Session<'_> {
             slot.session = Some(s as u64);
             slot.turn = Some(k as u32 + 1);
             if broken {
-                let outcome = Outcome::failed(Instant::now(), SESSION_BROKEN.into());
+                let outcome = Outcome {
+                    status: RequestStatus::Unsent,
+                    ..Outcome::failed(Instant::now(), SESSION_BROKEN.into())
+                };
                 self.done.fetch_add(1, Ordering::Relaxed);
                 let _ = self.hand.send_outcome(outcome, slot).await;
                 continue;
@@ -121,7 +125,7 @@ impl Session<'_> {
                 .generate_until(&req, self.hand.bounds.cutoff)
                 .await;
             let reply = outcome.text.take();
-            broken = !outcome.ok;
+            broken = !outcome.ok();
             if !self.hand.send_outcome(outcome, slot).await {
                 return false;
             }

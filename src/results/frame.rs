@@ -3,21 +3,75 @@
 use super::Record;
 use crate::level::Level;
 use crate::plan::Configuration;
-pub use crate::record::RECORD_COLUMNS;
+
+use crate::record::{Column as FieldColumn, FIELDS};
 use polars::prelude::*;
 
 pub fn requests_frame(records: &[Record], configs: &[Configuration]) -> PolarsResult<DataFrame> {
     requests_columns(records, configs, |_| true)
 }
 
-/// The columns of `requests.parquet` that `keep` names, in its order, each
-/// built only if kept (the gap lists are most of the cost).
+/// The columns of `requests.parquet` that `keep` names, in its order (the
+/// registry's, [`crate::record::FIELDS`]), each built only if kept (the gap
+/// lists are most of the cost).
 pub fn requests_columns(
     records: &[Record],
     configs: &[Configuration],
     keep: impl Fn(&str) -> bool,
 ) -> PolarsResult<DataFrame> {
-    // Each configuration's label, factor and level, rendered once.
+    let mut columns = Vec::new();
+    for field in FIELDS {
+        match field.column {
+            FieldColumn::None => {}
+            FieldColumn::Configuration => {
+                let plan = plan_columns(records, configs);
+                columns.extend(plan.into_iter().filter(|c| keep(c.name())));
+            }
+            FieldColumn::Repetition => {
+                if keep(field.name) {
+                    columns.push(values(field.name, records, |r| u64::from(r.repetition)));
+                }
+                let factors = factor_columns(records, configs);
+                columns.extend(factors.into_iter().filter(|c| keep(c.name())));
+            }
+            column if keep(field.name) => columns.push(column_of(field.name, column, records)),
+            _ => {}
+        }
+    }
+    DataFrame::new(records.len(), columns)
+}
+
+fn values<T>(name: &str, records: &[Record], f: impl Fn(&Record) -> T) -> Column
+where
+    Series: NamedFrom<Vec<T>, [T]>,
+{
+    Column::new(name.into(), records.iter().map(f).collect::<Vec<_>>())
+}
+
+/// One field's column, read off each record by the registry's getter.
+fn column_of(name: &str, column: FieldColumn, records: &[Record]) -> Column {
+    match column {
+        FieldColumn::U64(f) => values(name, records, f),
+        FieldColumn::F64(f) => values(name, records, f),
+        FieldColumn::Bool(f) => values(name, records, f),
+        FieldColumn::Text(f) => values(name, records, f),
+        FieldColumn::Name(f) => values(name, records, f),
+        FieldColumn::F64s(f) => {
+            let lists: ListChunked = records
+                .iter()
+                .map(|r| Some(Series::new(PlSmallStr::EMPTY, f(r))))
+                .collect();
+            lists.into_series().with_name(name.into()).into_column()
+        }
+        FieldColumn::Configuration | FieldColumn::Repetition | FieldColumn::None => {
+            unreachable!("the plan's columns are built from the configurations")
+        }
+    }
+}
+
+/// The configuration's label, factor and level of each request, each
+/// configuration's rendered once.
+fn plan_columns(records: &[Record], configs: &[Configuration]) -> [Column; 3] {
     let names: Vec<(String, String, String)> = configs
         .iter()
         .map(|c| {
@@ -30,84 +84,18 @@ pub fn requests_columns(
             )
         })
         .collect();
-    let named = |f: fn(&(String, String, String)) -> &str| -> Vec<&str> {
-        records
+    let named = |name: &str, f: fn(&(String, String, String)) -> &str| {
+        let v: Vec<&str> = records
             .iter()
             .map(|r| names.get(r.config).map_or("", f))
-            .collect()
-    };
-    let col_u64 = |name: &str, f: &dyn Fn(&Record) -> Option<u64>| {
-        keep(name).then(|| Column::new(name.into(), records.iter().map(f).collect::<Vec<_>>()))
-    };
-    let col_f64 = |name: &str, f: &dyn Fn(&Record) -> Option<f64>| {
-        keep(name).then(|| Column::new(name.into(), records.iter().map(f).collect::<Vec<_>>()))
-    };
-    let col_str = |name: &str, f: &dyn Fn(&Record) -> Option<String>| {
-        keep(name).then(|| Column::new(name.into(), records.iter().map(f).collect::<Vec<_>>()))
-    };
-    let col_bool = |name: &str, f: &dyn Fn(&Record) -> Option<bool>| {
-        keep(name).then(|| Column::new(name.into(), records.iter().map(f).collect::<Vec<_>>()))
-    };
-    let itl = || -> Column {
-        let lists: ListChunked = records
-            .iter()
-            .map(|r| Some(Series::new(PlSmallStr::EMPTY, &r.itl_ms)))
             .collect();
-        lists.into_series().with_name("itl_ms".into()).into_column()
+        Column::new(name.into(), v)
     };
-
-    let mut columns = vec![
-        col_u64("trial", &|r| Some(r.trial as u64)),
-        keep("config").then(|| Column::new("config".into(), named(|n| &n.0))),
-        keep("factor").then(|| Column::new("factor".into(), named(|n| &n.1))),
-        keep("level").then(|| Column::new("level".into(), named(|n| &n.2))),
-        col_u64("repetition", &|r| Some(u64::from(r.repetition))),
-    ];
-    columns.extend(
-        factor_columns(records, configs)
-            .into_iter()
-            .map(|c| keep(c.name()).then_some(c)),
-    );
-    columns.extend([
-        col_u64("request", &|r| Some(r.request as u64)),
-        col_f64("sent_s", &|r| Some(r.sent_s)),
-        col_f64("scheduled_s", &|r| r.scheduled_s),
-        col_f64("queue_ms", &|r| r.queue_ms),
-        col_f64("wait_ms", &|r| r.wait_ms),
-        col_f64("ttft_ms", &|r| r.ttft_ms),
-        col_f64("e2e_ms", &|r| Some(r.e2e_ms)),
-        col_f64("tpot_ms", &|r| r.tpot_ms),
-        keep("itl_ms").then(itl),
-        col_u64("prompt_tokens", &|r| r.prompt_tokens),
-        col_u64("completion_tokens", &|r| r.completion_tokens),
-        col_u64("requested_input_tokens", &|r| r.requested_input_tokens),
-        col_u64("requested_output_tokens", &|r| r.requested_output_tokens),
-        col_str("tokens_source", &|r| {
-            Some(match r.tokens_source {
-                crate::record::TokensSource::Usage => "usage".into(),
-                crate::record::TokensSource::Events => "events".into(),
-            })
-        }),
-        col_bool("ok", &|r| Some(r.ok)),
-        col_u64("http_status", &|r| r.http_status.map(u64::from)),
-        col_str("error", &|r| r.error.clone()),
-        col_str("finish_reason", &|r| r.finish_reason.clone()),
-        col_f64("server_prompt_ms", &|r| r.server_prompt_ms),
-        col_f64("server_decode_ms", &|r| r.server_decode_ms),
-        col_u64("cached_tokens", &|r| r.cached_tokens),
-        col_f64("connect_ms", &|r| r.connect_ms),
-        col_bool("reused", &|r| r.reused),
-        col_bool("retried", &|r| Some(r.retried)),
-        col_str("warnings", &|r| {
-            (!r.warnings.is_empty()).then(|| r.warnings.join("; "))
-        }),
-        col_f64("first_reasoning_ms", &|r| r.first_reasoning_ms),
-        col_f64("first_answer_ms", &|r| r.first_answer_ms),
-        col_u64("reasoning_tokens", &|r| r.reasoning_tokens),
-        col_u64("session", &|r| r.session),
-        col_u64("turn", &|r| r.turn.map(u64::from)),
-    ]);
-    DataFrame::new(records.len(), columns.into_iter().flatten().collect())
+    [
+        named("config", |n| &n.0),
+        named("factor", |n| &n.1),
+        named("level", |n| &n.2),
+    ]
 }
 
 /// One column per factor (and baseline constant) with each request's value.
@@ -162,4 +150,70 @@ pub fn level_columns(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{RequestStatus, ANALYSED, RECORD_COLUMNS};
+
+    fn configs() -> Vec<Configuration> {
+        [(1, "a"), (4, "b")]
+            .iter()
+            .enumerate()
+            .map(|(i, (c, q))| {
+                let mut values = indexmap::IndexMap::new();
+                values.insert("concurrency".to_string(), Level::Int(*c));
+                values.insert("quant".to_string(), Level::Str(q.to_string()));
+                Configuration {
+                    index: i,
+                    label: format!("c{i}"),
+                    factor: (i > 0).then(|| "concurrency".into()),
+                    level: (i > 0).then_some(Level::Int(*c)),
+                    values,
+                }
+            })
+            .collect()
+    }
+
+    fn records() -> Vec<Record> {
+        let line = r#"{"trial":0,"config":1,"repetition":0,"request":0,"sent_s":0.5,"queue_ms":null,"ttft_ms":3.0,"e2e_ms":9.0,"tpot_ms":1.5,"itl_ms":[1.0,2.0],"prompt_tokens":5,"completion_tokens":3,"requested_input_tokens":5,"requested_output_tokens":3,"tokens_source":"usage","status":"ok","http_status":200,"error":null,"finish_reason":"stop"}"#;
+        let r = Record::from_json_line(line.as_bytes()).unwrap();
+        let cancelled = Record {
+            status: RequestStatus::Cancelled,
+            request: 1,
+            ..r.clone()
+        };
+        vec![r, cancelled]
+    }
+
+    #[test]
+    fn the_registry_names_the_frames_columns_in_order() {
+        let configs = configs();
+        let frame = requests_frame(&records(), &configs).unwrap();
+        let names: Vec<&str> = frame
+            .get_column_names()
+            .into_iter()
+            .map(|n| n.as_str())
+            .collect();
+        // The factor columns follow the repetition.
+        let at = names.iter().position(|n| *n == "repetition").unwrap();
+        assert_eq!(names[at + 1..at + 3], ["concurrency", "quant"]);
+        let without: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| !configs[0].values.contains_key(*n))
+            .collect();
+        assert_eq!(without, RECORD_COLUMNS);
+        for c in ANALYSED {
+            assert!(names.contains(c), "analysed column {c} is not in the frame");
+        }
+        let analysed = requests_columns(&records(), &configs, |c| ANALYSED.contains(&c)).unwrap();
+        assert_eq!(analysed.width(), ANALYSED.len());
+        let column = |c: &str| frame.column(c).unwrap().as_materialized_series().clone();
+        assert_eq!(column("ok").bool().unwrap().get(1), Some(false));
+        assert_eq!(column("status").str().unwrap().get(1), Some("cancelled"));
+        assert_eq!(column("tokens_source").str().unwrap().get(0), Some("usage"));
+        assert_eq!(column("level").str().unwrap().get(0), Some("4"));
+    }
 }

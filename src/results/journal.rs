@@ -83,7 +83,7 @@ impl Journal {
         // An unterminated last line is kept only if it is whole.
         if !carry.trim_ascii().is_empty() {
             line_no += 1;
-            match serde_json::from_slice::<Record>(&carry) {
+            match Record::from_json_line(&carry) {
                 Ok(r) if keep(r.trial) => {
                     j.add(r.trial, offset, offset + carry.len() as u64, line_no)
                 }
@@ -229,7 +229,7 @@ fn parse_lines(path: &Path, lines: &[&[u8]], first_line: usize) -> anyhow::Resul
                         .enumerate()
                         .filter(|(_, l)| !l.trim_ascii().is_empty())
                         .map(|(i, l)| {
-                            serde_json::from_slice::<Record>(l)
+                            Record::from_json_line(l)
                                 .map_err(|e| (k * per + i, e.column(), e.to_string()))
                         })
                         .collect()

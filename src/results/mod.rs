@@ -10,7 +10,7 @@ mod run_dir;
 mod tally;
 
 use crate::record::Record;
-pub use frame::{level_columns, requests_columns, requests_frame, RECORD_COLUMNS};
+pub use frame::{level_columns, requests_columns, requests_frame};
 pub use manifest::{
     now_rfc3339, sha256_hex, FailedTrial, Host, Manifest, Overrides, RepetitionsStop, Status, Tool,
 };

@@ -4,6 +4,7 @@
 //! The exact statistics come later, from the records on disk.
 
 use super::Record;
+use crate::record::RequestStatus;
 
 /// Quantiles of positive values to within 1 % (relative), in a fixed
 /// number of logarithmic buckets: bucket k holds values in
@@ -109,16 +110,20 @@ fn widen(span: &mut Option<(f64, f64)>, t: f64) {
 impl Tally {
     pub fn add(&mut self, r: &Record) {
         self.records += 1;
-        if r.ok {
-            self.ok += 1;
-            if let Some(t) = r.ttft_ms {
-                self.ttft_ms.add(t);
+        match r.status {
+            RequestStatus::Ok => {
+                self.ok += 1;
+                if let Some(t) = r.ttft_ms {
+                    self.ttft_ms.add(t);
+                }
             }
-        } else if r.error.as_deref() == Some(crate::client::CANCELLED) {
-            self.cancelled += 1;
-        } else if self.first_error.is_none() {
-            let error = r.error.as_deref().unwrap_or_default();
-            self.first_error = Some(crate::redact::for_terminal(error).into_owned());
+            RequestStatus::Cancelled => self.cancelled += 1,
+            RequestStatus::Failed | RequestStatus::Unsent => {
+                if self.first_error.is_none() {
+                    let error = r.error.as_deref().unwrap_or_default();
+                    self.first_error = Some(crate::redact::for_terminal(error).into_owned());
+                }
+            }
         }
         self.retried += usize::from(r.retried);
         self.warned += usize::from(!r.warnings.is_empty());

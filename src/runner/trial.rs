@@ -97,7 +97,7 @@ async fn warm_up(
 ) -> anyhow::Result<()> {
     let concurrency = config.concurrency();
     let warm = load::warm_up(conn.client.clone(), Arc::new(warmup), concurrency).await;
-    if !warm.is_empty() && warm.iter().all(|o| !o.ok) {
+    if !warm.is_empty() && warm.iter().all(|o| !o.ok()) {
         let reason =
             crate::redact::for_terminal(warm[0].error.as_deref().unwrap_or_default()).into_owned();
         anyhow::bail!(
