@@ -198,7 +198,7 @@ fn analysis(b: &Bench) {
                 } else {
                     format!("concurrency={}", 1 << i)
                 },
-                factor: (i > 0).then(|| "concurrency".into()),
+                factors: (i > 0).then(|| "concurrency".into()).into_iter().collect(),
                 level: (i > 0).then_some(Level::Int(1 << i)),
                 values,
             }

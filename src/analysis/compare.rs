@@ -256,7 +256,7 @@ pub fn against_baseline(
         out.extend(configs[1..].iter().map(|c| {
             let a = values.get(&c.label).unwrap_or(&empty);
             let mut cmp = compare_values(m, a, b, d);
-            let factor = c.factor.clone().unwrap_or_default();
+            let factor = c.factors.join(",");
             cmp.baseline_level = baseline
                 .values
                 .get(&factor)

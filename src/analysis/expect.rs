@@ -31,7 +31,7 @@ fn label_of(
         .iter()
         .find(|c| {
             c.values.get(factor) == Some(level)
-                && (c.factor.is_none() || c.factor.as_deref() == Some(factor))
+                && (c.is_baseline() || c.single_factor() == Some(factor))
         })
         .map(|c| c.label.clone())
 }

@@ -11,7 +11,10 @@ pub(super) fn config(index: usize, label: &str, conc: i64) -> Configuration {
     Configuration {
         index,
         label: label.into(),
-        factor: (index > 0).then(|| "concurrency".into()),
+        factors: (index > 0)
+            .then(|| "concurrency".into())
+            .into_iter()
+            .collect(),
         level: (index > 0).then_some(Level::Int(conc)),
         values,
     }

@@ -46,7 +46,8 @@ fn load_runs(dir: &Path) -> anyhow::Result<Vec<HistoryRun>> {
             }
         }
         // The baseline first, then the others by name.
-        estimates.sort_by(|a, b| (a.0 != "baseline", &a.0).cmp(&(b.0 != "baseline", &b.0)));
+        let base = infer_bench::plan::BASELINE;
+        estimates.sort_by(|a, b| (a.0 != base, &a.0).cmp(&(b.0 != base, &b.0)));
         runs.push(HistoryRun {
             dir: path,
             manifest,

@@ -6,6 +6,10 @@ use crate::level::Level;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+/// The configuration every other is held against: its label, and the
+/// `factor` and `level` it has in the tables.
+pub const BASELINE: &str = "baseline";
+
 /// One assignment of every factor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Configuration {
@@ -14,9 +18,11 @@ pub struct Configuration {
     /// `baseline`, `factor=level`, or in a factorial design each factor
     /// that differs from the baseline: `quant=q8_0,concurrency=4`.
     pub label: String,
-    /// The swept factor, or `None` for the baseline; in a factorial design
-    /// the factors that differ from the baseline, comma-separated.
-    pub factor: Option<String>,
+    /// The factors whose level differs from the baseline's: none for the
+    /// baseline, one in OFAT, one or more in a factorial design.
+    /// plan.jsonl keeps them as it always has: `factor`, comma-joined or null.
+    #[serde(rename = "factor", with = "joined")]
+    pub factors: Vec<String>,
     pub level: Option<Level>,
     /// Every factor's (and baseline constant's) value.
     pub values: IndexMap<String, Level>,
@@ -47,8 +53,43 @@ impl Configuration {
         self.count("output_tokens")
     }
 
-    pub fn factor_label(&self) -> &str {
-        self.factor.as_deref().unwrap_or("baseline")
+    /// The `factor` column's text: the factors comma-joined, or `baseline`.
+    pub fn factor_label(&self) -> String {
+        if self.factors.is_empty() {
+            BASELINE.into()
+        } else {
+            self.factors.join(",")
+        }
+    }
+
+    pub fn is_baseline(&self) -> bool {
+        self.factors.is_empty()
+    }
+
+    /// The factor this configuration varies when it varies exactly one.
+    pub fn single_factor(&self) -> Option<&str> {
+        match self.factors.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+}
+
+/// `factors` as plan.jsonl has always written them: null for none, else
+/// the names comma-joined (factor names cannot hold a comma).
+mod joined {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(factors: &[String], s: S) -> Result<S::Ok, S::Error> {
+        match factors {
+            [] => s.serialize_none(),
+            many => s.serialize_some(&many.join(",")),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        let text = Option::<String>::deserialize(d)?;
+        Ok(text.map_or_else(Vec::new, |t| t.split(',').map(str::to_string).collect()))
     }
 }
 
@@ -56,8 +97,8 @@ impl Configuration {
 fn baseline(e: &Experiment) -> Configuration {
     Configuration {
         index: 0,
-        label: "baseline".into(),
-        factor: None,
+        label: BASELINE.into(),
+        factors: Vec::new(),
         level: None,
         values: e.baseline.clone(),
     }
@@ -119,7 +160,7 @@ fn factorial(e: &Experiment) -> Vec<Configuration> {
         out.push(Configuration {
             index: out.len(),
             label,
-            factor: Some(names.join(",")),
+            factors: names.iter().map(|n| n.to_string()).collect(),
             level: Some(level),
             values,
         });
@@ -141,11 +182,37 @@ fn one_at_a_time(e: &Experiment) -> Vec<Configuration> {
             out.push(Configuration {
                 index: out.len(),
                 label: format!("{name}={level}"),
-                factor: Some(name.clone()),
+                factors: vec![name.clone()],
                 level: Some(level.clone()),
                 values,
             });
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// plan.jsonl's `factor` as every version wrote it: null, one name, or
+    /// a factorial cell's names comma-joined; read and written alike.
+    #[test]
+    fn factors_read_and_write_plan_jsonl_as_before() {
+        for (text, factors, label) in [
+            (r#"null"#, vec![], "baseline"),
+            (r#""concurrency""#, vec!["concurrency"], "concurrency"),
+            (r#""quant,concurrency""#, vec!["quant", "concurrency"], "quant,concurrency"),
+        ] {
+            let line = format!(
+                r#"{{"index":1,"label":"x","factor":{text},"level":null,"values":{{}}}}"#
+            );
+            let c: Configuration = serde_json::from_str(&line).unwrap();
+            assert_eq!(c.factors, factors);
+            assert_eq!(c.factor_label(), label);
+            assert_eq!(c.is_baseline(), factors.is_empty());
+            assert_eq!(c.single_factor(), (factors.len() == 1).then(|| factors[0]));
+            assert_eq!(serde_json::to_string(&c).unwrap(), line);
+        }
+    }
 }

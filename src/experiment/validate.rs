@@ -135,6 +135,12 @@ impl Validator<'_> {
     fn factors(&self) -> Result<(), InputError> {
         let e = &self.l.experiment;
         for (name, levels) in &e.factors {
+            if name.contains(',') {
+                return Err(self.err(
+                    &["factors", name],
+                    format!("factor name '{name}' holds a comma, which joins the factors of a factorial cell; expected a name without one"),
+                ));
+            }
             if levels.is_empty() {
                 return Err(self.err(
                     &["factors", name],

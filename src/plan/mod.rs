@@ -3,7 +3,7 @@
 
 // Configurations are the experiment's (validation needs them); the plan
 // orders their trials.
-pub use crate::experiment::configuration::{configurations, Configuration};
+pub use crate::experiment::configuration::{configurations, Configuration, BASELINE};
 
 use crate::experiment::{Experiment, Order};
 use rand::rngs::StdRng;

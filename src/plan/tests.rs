@@ -47,13 +47,14 @@ fn factorial_runs_every_combination_once_per_block_baseline_first() {
     let one = &p.configurations[1];
     assert_eq!(
         (
-            one.factor.as_deref(),
+            one.single_factor(),
             one.level.as_ref().map(|l| l.to_string())
         ),
         (Some("f2"), Some("1".into()))
     );
     let two = &p.configurations[3];
-    assert_eq!(two.factor.as_deref(), Some("f1,f2"));
+    assert_eq!(two.factors, ["f1", "f2"]);
+    assert_eq!(two.factor_label(), "f1,f2");
     for block in p.trials.chunks(12) {
         let mut seen: Vec<usize> = block.iter().map(|t| t.config).collect();
         seen.sort_unstable();

@@ -151,7 +151,7 @@ pub fn service_table(input: &ReportInput) -> Table {
 /// and where goodput peaks.
 pub fn rate_summary(input: &ReportInput) -> Option<String> {
     let configs = &input.run.configurations;
-    if !configs.iter().any(|c| c.factor.as_deref() == Some("rate")) {
+    if !configs.iter().any(|c| c.single_factor() == Some("rate")) {
         return None;
     }
     let rate_of = |label: &str| {
@@ -164,7 +164,7 @@ pub fn rate_summary(input: &ReportInput) -> Option<String> {
     let swept: Vec<(f64, &ConfigSummary)> = input
         .rows
         .iter()
-        .filter(|r| r.factor == "rate" || r.factor == "baseline")
+        .filter(|r| r.factor == "rate" || r.factor == crate::plan::BASELINE)
         .filter_map(|r| Some((rate_of(&r.config)?, r)))
         .collect();
     let best = swept

@@ -80,7 +80,7 @@ fn plan_columns(records: &[Record], configs: &[Configuration]) -> [Column; 3] {
                 c.factor_label().to_string(),
                 c.level
                     .as_ref()
-                    .map_or_else(|| "baseline".into(), ToString::to_string),
+                    .map_or_else(|| crate::plan::BASELINE.into(), ToString::to_string),
             )
         })
         .collect();
@@ -168,7 +168,7 @@ mod tests {
                 Configuration {
                     index: i,
                     label: format!("c{i}"),
-                    factor: (i > 0).then(|| "concurrency".into()),
+                    factors: (i > 0).then(|| "concurrency".into()).into_iter().collect(),
                     level: (i > 0).then_some(Level::Int(*c)),
                     values,
                 }

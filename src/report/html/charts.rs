@@ -48,7 +48,7 @@ fn levels<'a>(configs: &'a [Configuration], factor: &str) -> Vec<(&'a Level, &'a
         .chain(
             configs
                 .iter()
-                .filter(|c| c.factor.as_deref() == Some(factor))
+                .filter(|c| c.single_factor() == Some(factor))
                 .filter_map(|c| c.level.as_ref().map(|l| (l, c))),
         )
         .collect();
@@ -96,7 +96,7 @@ fn factor_series(
     for ((_, config), x) in levels.iter().zip(xs) {
         if let Some(p) = estimate_point(estimates, &config.label, metric, *x) {
             if config.index == 0 {
-                marked = Some((points.len(), "baseline".to_string()));
+                marked = Some((points.len(), crate::plan::BASELINE.to_string()));
             }
             points.push(p);
         }
@@ -139,7 +139,7 @@ pub fn factor_figures(
     for c in configs.iter().skip(1) {
         // (A factorial cell that differs in several factors has them all,
         // comma-separated: its factors' charts come from the cells one away.)
-        if let Some(f) = c.factor.as_deref().filter(|f| !f.contains(',')) {
+        if let Some(f) = c.single_factor() {
             if !factors.contains(&f) {
                 factors.push(f);
             }
@@ -191,7 +191,7 @@ type LoadAxis<'a> = (
 fn load_axes(configs: &[Configuration]) -> Vec<LoadAxis<'_>> {
     LOAD_FACTORS
         .iter()
-        .filter(|f| configs.iter().any(|c| c.factor.as_deref() == Some(**f)))
+        .filter(|f| configs.iter().any(|c| c.single_factor() == Some(**f)))
         .map(|factor| {
             let levels = levels(configs, factor);
             let (axis, xs) = axis_for(&levels);
@@ -298,7 +298,7 @@ pub fn input_length_figure(
     estimates: &[ConfigEstimate],
 ) -> Option<Figure> {
     let factor = "input_tokens";
-    if !configs.iter().any(|c| c.factor.as_deref() == Some(factor)) {
+    if !configs.iter().any(|c| c.single_factor() == Some(factor)) {
         return None;
     }
     let levels = levels(configs, factor);
@@ -376,7 +376,7 @@ mod tests {
                 (Some(f), Some(l)) => format!("{f}={l}"),
                 _ => "baseline".into(),
             },
-            factor: factor.map(str::to_string),
+            factors: factor.map(str::to_string).into_iter().collect(),
             level,
             values,
         }
