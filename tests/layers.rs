@@ -20,9 +20,10 @@ const LAYERS: &[&[&str]] = &[
     &["analysis"],
     &["report"],
     &["runner"],
-    // The command line's types, then what they drive.
-    &["cli"],
     &["calibrate"],
+    // The binary's own (src/main.rs): the command line's types, then the
+    // commands they drive, on the library's public paths.
+    &["cli"],
     &["commands"],
 ];
 

@@ -90,7 +90,7 @@ struct Stat {
     rss_pages: u64,
 }
 
-/// Fields of /proc/<pid>/stat (proc(5)); the command name in parentheses may
+/// Fields of `/proc/<pid>/stat` (proc(5)); the command name in parentheses may
 /// hold spaces and parentheses, so fields are counted after the last ')'.
 fn parse_stat(text: &str) -> Option<Stat> {
     let rest = &text[text.rfind(')')? + 1..];
