@@ -4,7 +4,7 @@
 //! memory. Shared by the terminal, Markdown and HTML tables.
 
 use crate::analysis::{ConfigSummary, MeanSd};
-use crate::metrics::{Metric, METRICS};
+use crate::metrics::{Metric, DIAGNOSTICS, METRICS};
 
 /// A column of the table: its header and how a row fills it.
 type Column = (&'static str, fn(&ConfigSummary) -> String);
@@ -37,12 +37,20 @@ const TRAILING: &[Column] = &[
     }),
 ];
 
+/// The registry's two lists, in the order of `metrics::summarised`.
+const REGISTRY: [&[Metric]; 2] = [METRICS, DIAGNOSTICS];
+
 /// How many registry metrics the table shows (a const, so the headers are one).
 const fn tabled_count() -> usize {
-    let (mut n, mut i) = (0, 0);
-    while i < METRICS.len() {
-        n += METRICS[i].tabled as usize;
-        i += 1;
+    let mut n = 0;
+    let mut list = 0;
+    while list < REGISTRY.len() {
+        let mut i = 0;
+        while i < REGISTRY[list].len() {
+            n += REGISTRY[list][i].tabled as usize;
+            i += 1;
+        }
+        list += 1;
     }
     n
 }
@@ -57,13 +65,17 @@ const HEADER_ARRAY: [&str; WIDTH] = {
         out[at] = LEADING[i].0;
         (at, i) = (at + 1, i + 1);
     }
-    i = 0;
-    while i < METRICS.len() {
-        if METRICS[i].tabled {
-            out[at] = METRICS[i].label;
-            at += 1;
+    let mut list = 0;
+    while list < REGISTRY.len() {
+        i = 0;
+        while i < REGISTRY[list].len() {
+            if REGISTRY[list][i].tabled {
+                out[at] = REGISTRY[list][i].label;
+                at += 1;
+            }
+            i += 1;
         }
-        i += 1;
+        list += 1;
     }
     i = 0;
     while i < TRAILING.len() {
@@ -121,7 +133,7 @@ fn ok_of(r: &ConfigSummary) -> String {
 
 /// A row of the summary table, one cell per header.
 pub fn cells(r: &ConfigSummary) -> Vec<String> {
-    let tabled = METRICS.iter().filter(|m| m.tabled);
+    let tabled = crate::metrics::summarised().filter(|m| m.tabled);
     LEADING
         .iter()
         .map(|(_, cell)| cell(r))
