@@ -354,6 +354,11 @@ fn load_settings_that_contradict_each_other_exit_2() {
             "from must be a rate of at least 0",
         ),
         (
+            "ramp-huge",
+            "load: {kind: ramp, from: 2e6, over: 10s}\nbaseline: {rate: 5}",
+            "from 2000000 is more than the most",
+        ),
+        (
             "from-not-ramp",
             "load: {kind: poisson, from: 1}\nbaseline: {rate: 5}",
             "expected 'kind: ramp'",

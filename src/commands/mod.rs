@@ -289,7 +289,12 @@ fn estimate_duration(l: &LoadedExperiment, plan: &plan::Plan) -> (Duration, &'st
         let warm = Some(e.warmup.requests as usize);
         total += load::trial_seconds(&warm_up, warm, None, pace, None);
         let (requests, span) = match l.workload_of(c).and_then(|w| w.trace.as_ref()) {
-            Some(rows) => trace_size(rows, e.trial.duration.map(|d| d.0)),
+            Some(rows) => {
+                // A count takes the trace's first rows, as the trial will.
+                let limit = e.trial.requests.map(|n| n as usize * c.batch_size());
+                let rows = &rows[..limit.map_or(rows.len(), |n| n.min(rows.len()))];
+                trace_size(rows, e.trial.duration.map(|d| d.0))
+            }
             None => (e.trial.requests.map(|n| n as usize), None),
         };
         total += load::trial_seconds(&model, requests, e.trial.duration.map(|d| d.0), pace, span);

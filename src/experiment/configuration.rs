@@ -21,7 +21,7 @@ pub struct Configuration {
     /// The factors whose level differs from the baseline's: none for the
     /// baseline, one in OFAT, one or more in a factorial design.
     /// plan.jsonl keeps them as it always has: `factor`, comma-joined or null.
-    #[serde(rename = "factor", with = "joined")]
+    #[serde(rename = "factor", with = "joined", default)]
     pub factors: Vec<String>,
     pub level: Option<Level>,
     /// Every factor's (and baseline constant's) value.
@@ -202,11 +202,14 @@ mod tests {
         for (text, factors, label) in [
             (r#"null"#, vec![], "baseline"),
             (r#""concurrency""#, vec!["concurrency"], "concurrency"),
-            (r#""quant,concurrency""#, vec!["quant", "concurrency"], "quant,concurrency"),
+            (
+                r#""quant,concurrency""#,
+                vec!["quant", "concurrency"],
+                "quant,concurrency",
+            ),
         ] {
-            let line = format!(
-                r#"{{"index":1,"label":"x","factor":{text},"level":null,"values":{{}}}}"#
-            );
+            let line =
+                format!(r#"{{"index":1,"label":"x","factor":{text},"level":null,"values":{{}}}}"#);
             let c: Configuration = serde_json::from_str(&line).unwrap();
             assert_eq!(c.factors, factors);
             assert_eq!(c.factor_label(), label);

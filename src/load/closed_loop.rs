@@ -42,10 +42,15 @@ pub(super) async fn closed_loop(
                     break;
                 }
                 sent.fetch_add(1, Ordering::Relaxed);
-                let req = &requests[i % requests.len()];
-                let slot = load.slot(i, req);
+                let slot = load.slot(i, &requests[i % requests.len()]);
                 hand.hold(slot, Instant::now());
-                let outcome = client.generate_until(req, hand.bounds.cutoff).await;
+                let (client, requests, cutoff) =
+                    (client.clone(), requests.clone(), hand.bounds.cutoff);
+                let request = async move {
+                    let req = &requests[i % requests.len()];
+                    client.generate_until(req, cutoff).await
+                };
+                let outcome = hand.guarded(request).await;
                 if !hand.send_outcome(outcome, slot).await {
                     break;
                 }

@@ -87,6 +87,20 @@ impl Hand {
         self.records.send(record).await.is_ok()
     }
 
+    /// Run one request in a task of its own: a panic in it ends that
+    /// request alone, as a failed outcome, and the stream that sent it
+    /// goes on, so the trial keeps the load it was asked for.
+    pub(super) async fn guarded(
+        &self,
+        request: impl Future<Output = Outcome> + Send + 'static,
+    ) -> Outcome {
+        let sent = Instant::now();
+        match tokio::spawn(request).await {
+            Ok(outcome) => outcome,
+            Err(e) => Outcome::failed(sent, format!("client error (a bug): request task {e}")),
+        }
+    }
+
     /// `outcome` as the record at `slot`, sent.
     pub(super) async fn send_outcome(&self, outcome: Outcome, slot: RequestSlot) -> bool {
         let sent_s = self.bounds.at(outcome.sent);
@@ -167,7 +181,11 @@ impl Crew {
             return;
         };
         let outcome = Outcome::failed(held.sent, format!("client error (a bug): request task {e}"));
-        let mut record = outcome.into_record(held.slot, self.hand.bounds.at(held.sent));
+        // An open loop's request was due at its offset: that, exactly.
+        let sent_s = held
+            .scheduled_s
+            .unwrap_or_else(|| self.hand.bounds.at(held.sent));
+        let mut record = outcome.into_record(held.slot, sent_s);
         record.scheduled_s = held.scheduled_s;
         let _ = self.hand.records.send(record).await;
     }
@@ -224,6 +242,21 @@ mod tests {
         assert!(got[0].error.as_deref().unwrap().contains("a bug"));
         assert_eq!(got[1].error.as_deref(), Some("server said no"));
         assert_eq!(got[2].scheduled_s, Some(0.25));
-        assert!((got[2].sent_s - 0.25).abs() < 1e-9);
+        assert_eq!(got[2].sent_s, 0.25);
+    }
+
+    /// A request that panics inside its own task is a failed outcome for
+    /// the stream that sent it, which goes on to its next request.
+    #[tokio::test]
+    async fn a_guarded_request_that_panics_fails_alone() {
+        let (tx, _rx) = mpsc::channel(1);
+        let hand = Crew::new(None, tx).hand();
+        let failed = hand.guarded(async { panic!("request died") }).await;
+        assert!(!failed.ok());
+        assert!(failed.error.as_deref().unwrap().contains("a bug"));
+        let ok = hand
+            .guarded(async { Outcome::failed(Instant::now(), "second".into()) })
+            .await;
+        assert_eq!(ok.error.as_deref(), Some("second"));
     }
 }

@@ -101,19 +101,6 @@ impl LoadModel {
         }
     }
 
-    /// Requests in flight at most, where the model bounds them: what the
-    /// warm-up uses and what the open-file limit must allow.
-    pub fn in_flight(&self) -> Option<usize> {
-        match self {
-            LoadModel::Closed { concurrency, .. } | LoadModel::Sessions { concurrency } => {
-                Some(*concurrency)
-            }
-            LoadModel::Open { max_in_flight, .. } | LoadModel::Trace { max_in_flight } => {
-                *max_in_flight
-            }
-        }
-    }
-
     /// The nominal rate of an open loop with drawn arrivals.
     pub fn rate(&self) -> Option<f64> {
         match self {

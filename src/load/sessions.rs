@@ -74,7 +74,7 @@ pub(super) async fn sessions(
 
 /// What a conversation needs from its worker.
 struct Session<'a> {
-    client: &'a Client,
+    client: &'a Arc<Client>,
     all: &'a Conversations,
     load: &'a TrialLoad,
     hand: &'a Hand,
@@ -120,10 +120,10 @@ impl Session<'_> {
             }
             self.done.fetch_add(1, Ordering::Relaxed);
             self.hand.hold(slot, Instant::now());
-            let mut outcome = self
-                .client
-                .generate_until(&req, self.hand.bounds.cutoff)
-                .await;
+            let prompt = req.prompt.clone();
+            let (client, cutoff) = (self.client.clone(), self.hand.bounds.cutoff);
+            let request = async move { client.generate_until(&req, cutoff).await };
+            let mut outcome = self.hand.guarded(request).await;
             let reply = outcome.text.take();
             broken = !outcome.ok();
             if !self.hand.send_outcome(outcome, slot).await {
@@ -131,7 +131,7 @@ impl Session<'_> {
             }
             history.push(Message {
                 role: Role::User,
-                content: req.prompt,
+                content: prompt,
             });
             history.push(Message {
                 role: Role::Assistant,

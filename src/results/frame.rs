@@ -99,9 +99,17 @@ fn plan_columns(records: &[Record], configs: &[Configuration]) -> [Column; 3] {
 }
 
 /// One column per factor (and baseline constant) with each request's value.
+/// A factor named like a record column (`status`, which a run folder from
+/// before that column may hold) is `<name>_level`, so neither is lost.
 fn factor_columns(records: &[Record], configs: &[Configuration]) -> Vec<Column> {
     let rows: Vec<usize> = records.iter().map(|r| r.config).collect();
-    level_columns(&rows, configs, |name| name.to_string())
+    level_columns(&rows, configs, |name| {
+        if crate::record::RECORD_COLUMNS.contains(&name) {
+            format!("{name}_level")
+        } else {
+            name.to_string()
+        }
+    })
 }
 
 /// One column per factor (and baseline constant) with the value of each
@@ -174,6 +182,24 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    /// An old run folder's factor named `status` (refused in experiments
+    /// since that became a column) keeps its values beside the status.
+    #[test]
+    fn a_factor_named_like_a_column_keeps_its_values_apart() {
+        let mut configs = configs();
+        for c in &mut configs {
+            let level = c.values.shift_remove("quant").unwrap();
+            c.values.insert("status".into(), level);
+        }
+        let frame = requests_frame(&records(), &configs).unwrap();
+        let levels = frame.column("status_level").unwrap();
+        assert_eq!(levels.str().unwrap().get(0), Some("b"));
+        assert_eq!(
+            frame.column("status").unwrap().str().unwrap().get(0),
+            Some("ok")
+        );
     }
 
     fn records() -> Vec<Record> {

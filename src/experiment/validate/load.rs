@@ -53,7 +53,7 @@ impl Validator<'_> {
             if matches!(e.load, crate::experiment::LoadSpec::Detailed(_)) {
                 return Err(self.err(
                     &["load"],
-                    "burstiness and max_in_flight apply to an open loop, expected kind poisson, gamma or constant",
+                    "burstiness, max_in_flight, from and over apply to an open loop, expected kind poisson, gamma, constant or ramp",
                 ));
             }
         }
@@ -83,7 +83,7 @@ impl Validator<'_> {
             ));
         }
         match from {
-            Some(f) if f >= 0.0 && f.is_finite() => {}
+            Some(f) if f >= 0.0 && f.is_finite() => self.ramp_limits(f)?,
             Some(_) => {
                 return Err(self.err(
                     &["load", "from"],
@@ -102,6 +102,21 @@ impl Validator<'_> {
                 &["load"],
                 "a ramp needs 'over', a duration longer than 0 (e.g. '30s'): how long the rate takes to move from 'from' to the configuration's rate",
             ));
+        }
+        Ok(())
+    }
+
+    /// A ramp's start is a rate like any other: bounded, and so is what it
+    /// schedules over the trial (the ramp's integral is at most the larger
+    /// rate × the duration, and `rate` is checked beside its factor).
+    fn ramp_limits(&self, from: f64) -> Result<(), InputError> {
+        use crate::experiment::limits::{at_most, MAX_RATE, MAX_SCHEDULED};
+        let place = ["load", "from"];
+        at_most("from", from, MAX_RATE).map_err(|r| self.broke(&place, r))?;
+        if let Some(d) = self.l.experiment.trial.duration {
+            let scheduled = from * d.0.as_secs_f64();
+            at_most("from × trial duration", scheduled, MAX_SCHEDULED)
+                .map_err(|r| self.broke(&place, r))?;
         }
         Ok(())
     }
