@@ -10,12 +10,12 @@ mod sim;
 mod slurm;
 
 use crate::cli::Command;
-use output::{note, out, outln};
 use infer_bench::experiment::{self, LoadedExperiment};
 use infer_bench::load;
 use infer_bench::plan;
 use infer_bench::report::Format;
 use infer_bench::runner::{self, RunOptions};
+use output::{note, out, outln};
 use std::path::Path;
 use std::time::Duration;
 
