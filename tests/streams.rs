@@ -61,7 +61,7 @@ const EXPERIMENT: &str = "name: streams\ntarget: {builtin: sim, model: m}\npromp
      baseline: {concurrency: 1, output_tokens: 4}\nfactors:\n  concurrency: [1, 2]\n\
      repetitions: 2\nwarmup: {requests: 0}\ntrial: {requests: 3}\n";
 
-/// A finished run's folder (the newest under `out/streams/`).
+/// The run folders under `out/streams/`, oldest first.
 fn runs_of(out: &Path) -> Vec<PathBuf> {
     let mut runs: Vec<PathBuf> = std::fs::read_dir(out.join("streams"))
         .unwrap()
@@ -95,6 +95,10 @@ fn commands(tmp: &Path, out: &Path) -> Vec<(&'static str, Vec<String>)> {
         ("schema --summary", strings(&["schema", "--summary"], &[])),
         ("report", strings(&["report"], &[a])),
         ("compare", strings(&["compare"], &[a, b])),
+        (
+            "history",
+            strings(&["history"], &[&fixtures.join("streams")]),
+        ),
         ("run", strings(&["run", "--out"], &[out, &exp])),
     ]
 }
