@@ -1,5 +1,6 @@
 //! `infer-bench compare`: two run folders, configuration by configuration.
 
+use super::output::{note, out};
 use anyhow::Context as _;
 use infer_bench::analysis::between_runs::{compare_runs, is_regression, tally, RunTrials};
 use infer_bench::analysis::compare::{Comparison, Decision};
@@ -37,11 +38,12 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Com
     }
     let (ta, tb) = (trial_table(&ra)?, trial_table(&rb)?);
     let rows = compare_tables(&ra, &ta, &rb, &tb, &o.metrics, o.decision)?;
-    print!("{}", render(&ra, &rb, &rows, o.decision));
+    // The page and the verdict still follow a stdout that failed.
+    let printed = out!("{}", render(&ra, &rb, &rows, o.decision));
     if let Some(path) = &o.csv {
         let mut frame = infer_bench::analysis::between_runs::frame(&rows)?;
         infer_bench::results::write_csv(&mut frame, path)?;
-        eprintln!("comparisons: {}", path.display());
+        note!("comparisons: {}", path.display());
     }
     let page = infer_bench::report::html::compare::compare_page(
         &Side {
@@ -60,7 +62,7 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Com
         .clone()
         .unwrap_or_else(|| b.join(format!("compare-{}.html", ra.manifest.run_id)));
     std::fs::write(&html, page).with_context(|| format!("writing {}", html.display()))?;
-    eprintln!("report: {}", html.display());
+    note!("report: {}", html.display());
     if o.fail_on_regression && rows.iter().any(is_regression) {
         return Err(RegressionError(format!(
             "{} in {} against {}",
@@ -70,6 +72,7 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Com
         ))
         .into());
     }
+    printed?;
     Ok(rows)
 }
 

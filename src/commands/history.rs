@@ -1,5 +1,6 @@
 //! `infer-bench history`: the runs of one experiment over time.
 
+use super::output::{note, out};
 use anyhow::Context as _;
 use infer_bench::analysis::compare::values_by_config;
 use infer_bench::analysis::welch::estimate;
@@ -26,7 +27,7 @@ fn load_runs(dir: &Path) -> anyhow::Result<Vec<HistoryRun>> {
             .with_context(|| format!("{}: not a run manifest", manifest_path.display()))?;
         let trials_path = path.join(TRIALS);
         if !trials_path.is_file() {
-            eprintln!(
+            note!(
                 "{}: no {TRIALS} yet, left out (`infer-bench report {}` writes it)",
                 path.display(),
                 path.display()
@@ -81,18 +82,19 @@ pub fn history(dir: &Path, metric: &str, config: &str, html: Option<&Path>) -> a
         .collect();
     names.dedup();
     if names.len() > 1 {
-        eprintln!(
+        note!(
             "note: the folder holds runs of several experiments: {}",
             names.join(", ")
         );
     }
     let (header, rows) = history_rows(&runs, config);
-    print!("{}", infer_bench::report::aligned(&header, &rows));
+    // The page is still written after a stdout that failed.
+    let printed = out!("{}", infer_bench::report::aligned(&header, &rows));
     let page = history_page(names[0], &runs, metric, config);
     let out = html
         .map(Path::to_path_buf)
         .unwrap_or_else(|| dir.join("history.html"));
     std::fs::write(&out, page).with_context(|| format!("writing {}", out.display()))?;
-    eprintln!("report: {}", out.display());
-    Ok(())
+    note!("report: {}", out.display());
+    Ok(printed?)
 }

@@ -3,6 +3,7 @@
 mod compare;
 mod history;
 mod merge;
+pub mod output;
 mod reach;
 mod reproduce;
 mod sim;
@@ -14,6 +15,7 @@ use infer_bench::load;
 use infer_bench::plan;
 use infer_bench::report::Format;
 use infer_bench::runner::{self, RunOptions};
+use output::{note, out, outln};
 use std::path::Path;
 use std::time::Duration;
 
@@ -40,7 +42,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Slurm(crate::cli::SlurmCommand::Submit(args)) => slurm::submit(&args),
         Command::Report { run, format } => {
             let output = infer_bench::report::report_dir(&run, &format)?;
-            print!("{}", output.terminal);
+            out!("{}", output.terminal)?;
             Ok(())
         }
         Command::Sim(args) => sim::serve(&args),
@@ -67,9 +69,9 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Calibrate(args) => infer_bench::calibrate::calibrate(&args),
         Command::Schema { summary } => {
             if summary {
-                println!("{}", infer_bench::report::json::summary_schema());
+                outln!("{}", infer_bench::report::json::summary_schema())?;
             } else {
-                println!("{}", experiment::schema_json());
+                outln!("{}", experiment::schema_json())?;
             }
             Ok(())
         }
@@ -193,13 +195,15 @@ fn run(
         formats.push(Format::Json);
     }
     let output = infer_bench::report::report_dir(&dir, &formats)?;
-    if overrides.json {
-        print!("{}", std::fs::read_to_string(dir.join("summary.json"))?);
+    // The run is recorded by now: a stdout that fails still lets --check
+    // say whether an expectation was refuted.
+    let printed = if overrides.json {
+        out!("{}", std::fs::read_to_string(dir.join("summary.json"))?)
     } else {
-        print!("{}", output.terminal);
-    }
-    eprintln!("results: {}", dir.display());
-    eprintln!("report:  {}", dir.join("report.html").display());
+        out!("{}", output.terminal)
+    };
+    note!("results: {}", dir.display());
+    note!("report:  {}", dir.join("report.html").display());
     if overrides.check && output.refuted > 0 {
         return Err(infer_bench::error::RegressionError(format!(
             "{} expectation(s) refuted",
@@ -207,7 +211,7 @@ fn run(
         ))
         .into());
     }
-    Ok(())
+    Ok(printed?)
 }
 
 fn validate(path: &Path) -> anyhow::Result<()> {
@@ -217,26 +221,26 @@ fn validate(path: &Path) -> anyhow::Result<()> {
     let e = &loaded.experiment;
     let per_trial = e.trial.requests.map(|n| n as usize);
     let requests = per_trial.map(|n| n * plan.trials.len());
-    println!("{}: ok", path.display());
-    println!("  configurations: {}", plan.configurations.len());
-    println!(
+    outln!("{}: ok", path.display())?;
+    outln!("  configurations: {}", plan.configurations.len())?;
+    outln!(
         "  trials:         {} ({} repetitions)",
         plan.trials.len(),
         e.repetitions
-    );
+    )?;
     if e.design == experiment::Design::Factorial {
         let mut ofat = e.clone();
         ofat.design = experiment::Design::Ofat;
         let n_ofat = plan::configurations(&ofat).len();
         let blocks = e.repetitions.blocks() as usize;
-        println!(
+        outln!(
             "  design:         factorial, every combination: {} configurations, {} trials (one factor at a time: {n_ofat} configurations, {} trials)",
             plan.configurations.len(),
             plan.trials.len(),
             n_ofat * blocks
-        );
+        )?;
         if plan.configurations.len() > LARGE_FACTORIAL {
-            eprintln!(
+            note!(
                 "warning: the factorial plan has {} configurations ({} trials), {:.1}× the one-factor-at-a-time plan's {n_ofat}; fewer levels per factor, or `design: ofat` where interactions do not matter, would shorten it",
                 plan.configurations.len(),
                 plan.trials.len(),
@@ -245,22 +249,22 @@ fn validate(path: &Path) -> anyhow::Result<()> {
         }
     }
     match requests {
-        Some(n) => println!(
+        Some(n) => outln!(
             "  requests:       {n} measured + {} warm-up",
             e.warmup.requests as usize * plan.trials.len()
         ),
-        None => println!("  requests:       as many as fit each trial's duration"),
-    }
+        None => outln!("  requests:       as many as fit each trial's duration"),
+    }?;
     let (estimate, basis) = estimate_duration(&loaded, &plan);
     if let Some(var) = &e.target.api_key_env {
         if std::env::var_os(var).is_none() {
-            println!("  warning:        {var} (target.api_key_env) is not set; `run` will refuse to start");
+            outln!("  warning:        {var} (target.api_key_env) is not set; `run` will refuse to start")?;
         }
     }
-    println!(
+    outln!(
         "  estimate:       {} ({basis})",
         humantime::format_duration(round_secs(estimate))
-    );
+    )?;
     Ok(())
 }
 
@@ -364,7 +368,7 @@ fn print_plan(path: &Path, json: bool, shards: Option<usize>) -> anyhow::Result<
                 .trials(&plan)
                 .map_err(|m| infer_bench::error::InputError::in_file(path, m))?;
             if !json {
-                println!("shard {shard}: {} trials", trials.len());
+                outln!("shard {shard}: {} trials", trials.len())?;
             }
             for t in trials {
                 shard_of[t] = Some(index);
@@ -385,17 +389,17 @@ fn print_plan(path: &Path, json: bool, shards: Option<usize>) -> anyhow::Result<
             if let Some(s) = shard_of[t.index] {
                 line["shard"] = serde_json::json!(s);
             }
-            println!("{line}");
+            outln!("{line}")?;
         } else {
             let shard = shard_of[t.index]
                 .map(|s| format!("shard {s}  "))
                 .unwrap_or_default();
-            println!(
+            outln!(
                 "{:>4}  {shard}rep {:<3} {}",
                 t.index,
                 t.repetition + 1,
                 c.label
-            );
+            )?;
         }
     }
     Ok(())

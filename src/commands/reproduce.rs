@@ -4,6 +4,7 @@
 //! within the margin (TOST), different, or inconclusive.
 
 use super::compare::{check_decision, compare_loaded};
+use super::output::{note, out};
 use infer_bench::analysis::compare::{Comparison, Decision};
 use infer_bench::analysis::verdict::Equivalence;
 use infer_bench::error::InputError;
@@ -86,7 +87,7 @@ fn again(run: &Path, o: &ReproduceOptions) -> anyhow::Result<()> {
         infer_bench::experiment::load(original_path)?
     } else {
         let copy = run.join(&m.experiment.copy);
-        eprintln!(
+        note!(
             "{} changed or is gone; using the copy in the run folder ({}); its relative paths resolve against the run folder",
             original_path.display(),
             copy.display()
@@ -115,8 +116,9 @@ fn again(run: &Path, o: &ReproduceOptions) -> anyhow::Result<()> {
     );
     out.push_str(&environment_lines(&original, &now));
     out.push_str(&verdict_table(&rows, d, "recorded", "now"));
-    print!("{out}");
-    gate(&rows, o, &original.dir)
+    let printed = out!("{out}");
+    gate(&rows, o, &original.dir)?;
+    Ok(printed?)
 }
 
 /// With --fail-on-difference, rows shown different end the command with exit 3.
@@ -248,6 +250,7 @@ fn published(path: &Path, table: &Path, o: &ReproduceOptions) -> anyhow::Result<
         ));
     }
     out.push_str(&verdict_table(&compared, d, "published", "now"));
-    print!("{out}");
-    gate(&compared, o, table)
+    let printed = out!("{out}");
+    gate(&compared, o, table)?;
+    Ok(printed?)
 }

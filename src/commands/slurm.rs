@@ -4,6 +4,7 @@
 //! shards' run folders are checked (and merged with `--merge`). Slurm is the
 //! scheduler; infer-bench only writes the script and reads the results.
 
+use super::output::{out, outln};
 use anyhow::Context as _;
 use infer_bench::error::InputError;
 use infer_bench::experiment;
@@ -98,7 +99,7 @@ pub fn submit(o: &Submit) -> anyhow::Result<()> {
     );
     let text = script(o, name, &exe, &exp, &out);
     if o.dry_run {
-        print!("{text}");
+        out!("{text}")?;
         return Ok(());
     }
     let folder = out.join(name);
@@ -124,11 +125,11 @@ fn sbatch(o: &Submit, folder: &Path, text: &str) -> anyhow::Result<String> {
     )?;
     // `--parsable` prints `jobid` or `jobid;cluster`.
     let job = answer.split(';').next().unwrap_or_default().to_string();
-    println!(
+    outln!(
         "submitted job {job}: {} tasks ({})",
         o.shards,
         path.display()
-    );
+    )?;
     Ok(job)
 }
 
@@ -156,13 +157,13 @@ fn collect(o: &Submit, folder: &Path, job: &str) -> anyhow::Result<()> {
         .filter(|(_, m)| m.status == infer_bench::results::Status::Complete)
         .count();
     for (dir, m) in &shards {
-        println!(
+        outln!(
             "  shard {}: {:?}, {} trials ({})",
             m.shard.map(|s| s.to_string()).unwrap_or_default(),
             m.status,
             m.trials_done,
             dir.display()
-        );
+        )?;
     }
     if complete != o.shards {
         anyhow::bail!(
@@ -175,13 +176,13 @@ fn collect(o: &Submit, folder: &Path, job: &str) -> anyhow::Result<()> {
     if o.merge {
         super::merge::merge(&dirs, None)
     } else {
-        println!(
+        outln!(
             "merge them with: infer-bench merge {}",
             dirs.iter()
                 .map(|d| d.display().to_string())
                 .collect::<Vec<_>>()
                 .join(" ")
-        );
+        )?;
         Ok(())
     }
 }
