@@ -9,7 +9,6 @@ use crate::results::manifest::{now_rfc3339, sha256_hex, Manifest, Status};
 use anyhow::Context as _;
 use serde::Deserialize;
 use std::collections::BTreeSet;
-use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
 
@@ -23,6 +22,9 @@ impl RunWriter {
         loaded: &LoadedExperiment,
         plan: &Plan,
     ) -> anyhow::Result<(Self, BTreeSet<usize>)> {
+        for log in [REQUESTS_LOG, MONITOR_LOG, DONE_LOG] {
+            refuse_link(&dir.join(log))?;
+        }
         let data = crate::results::open_run(dir)?;
         let mut manifest = data.manifest;
         same_inputs(loaded, &manifest)?;
@@ -58,6 +60,19 @@ impl RunWriter {
         w.durable_len = w.log.get_ref().metadata()?.len();
         w.write_manifest()?;
         Ok((w, done))
+    }
+}
+
+/// A log a resume rewrites and appends to must be the folder's own file: a
+/// link would send the records (or read them) elsewhere.
+fn refuse_link(path: &Path) -> anyhow::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_symlink() => Err(InputError::in_file(
+            path,
+            "is a symbolic link, expected the run's own log (a resume never follows a link in a run folder)",
+        )
+        .into()),
+        _ => Ok(()),
     }
 }
 
@@ -107,9 +122,11 @@ fn keep_done(dir: &Path, name: &str, done: &BTreeSet<usize>) -> anyhow::Result<u
             }
         }
     }
-    let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&tmp, kept)?;
-    File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, &path)?;
+    // Synced before the rename: the log a resume trusts must not come back
+    // empty after a crash.
+    let (staged, mut file) = crate::results::Staged::new(&path)?;
+    std::io::Write::write_all(&mut file, &kept)?;
+    file.sync_all()?;
+    staged.commit()?;
     Ok(n)
 }
