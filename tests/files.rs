@@ -181,3 +181,43 @@ fn a_resume_refuses_a_link_in_place_of_any_log() {
     }
     assert_no_temporaries(&dir, &[]);
 }
+
+#[test]
+fn a_resume_refuses_a_dataset_changed_since_the_run_started() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("chats.json");
+    std::fs::copy(common::repo().join("data/sharegpt-sample.json"), &data).unwrap();
+    let exp = experiment(
+        tmp.path(),
+        "data.yaml",
+        "name: data\ntarget: {builtin: sim, model: m, api: chat, sim: {jitter: 0}}\nprompts: {prompts}\n\
+         workloads:\n  chats: {dataset: chats.json, format: sharegpt, output_tokens: from_dataset}\n\
+         baseline: {workload: chats, concurrency: 1}\nrepetitions: 2\nwarmup: {requests: 0}\ntrial: {requests: 2}\n",
+    );
+    run(tmp.path(), &exp, &[], 0);
+    let dir = single_run(tmp.path(), "data");
+    let manifest = infer_bench::results::read_run(&dir).unwrap().manifest;
+    let bytes = std::fs::read(&data).unwrap();
+    assert_eq!(manifest.data_files.len(), 1, "{:?}", manifest.data_files);
+    assert_eq!(
+        manifest.data_files[0].sha256,
+        infer_bench::results::sha256_hex(&bytes)
+    );
+    let resume = ["--resume", dir.to_str().unwrap()];
+    // Unchanged: the resume goes ahead (nothing left to run).
+    run(tmp.path(), &exp, &resume, 0);
+    // One byte more (still valid JSON): refused, naming the workload and file.
+    std::fs::write(&data, [bytes.as_slice(), b"\n"].concat()).unwrap();
+    let manifest_before = std::fs::read(dir.join("manifest.json")).unwrap();
+    let (_, stderr) = run(tmp.path(), &exp, &resume, 2);
+    assert!(
+        stderr.contains("the dataset of workload 'chats' changed since run")
+            && stderr.contains("chats.json"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("manifest.json")).unwrap(),
+        manifest_before,
+        "a refused resume touches nothing"
+    );
+}

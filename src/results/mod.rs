@@ -14,7 +14,8 @@ use crate::record::Record;
 pub use files::{append_log, write_file, write_with, Staged};
 pub use frame::{level_columns, requests_columns, requests_frame};
 pub use manifest::{
-    now_rfc3339, sha256_hex, FailedTrial, Host, Manifest, Overrides, RepetitionsStop, Status, Tool,
+    now_rfc3339, sha256_hex, DataFile, FailedTrial, Host, Manifest, Overrides, RepetitionsStop,
+    Status, Tool,
 };
 pub use merge::merge_runs;
 pub use reader::{open_run, read_run, RunData};

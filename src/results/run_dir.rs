@@ -84,7 +84,8 @@ impl RunWriter {
         super::write_file(&dir.join(PROMPTS_COPY), &prompts_text)?;
 
         write_plan(&dir, plan)?;
-        let manifest = new_manifest(run_id, loaded, plan, &prompts_text, overrides);
+        let mut manifest = new_manifest(run_id, loaded, plan, &prompts_text, overrides);
+        manifest.data_files = data_files(loaded)?;
         let w = RunWriter {
             log: BufWriter::with_capacity(LOG_BUFFER, append(&dir.join(REQUESTS_LOG))?),
             monitor: BufWriter::new(append(&dir.join(MONITOR_LOG))?),
@@ -277,7 +278,31 @@ fn new_manifest(
             .ok(),
         merged_from: Vec::new(),
         repetitions_stop: None,
+        data_files: Vec::new(),
     }
+}
+
+/// Each data file the workloads read, hashed as it is now.
+pub(super) fn data_files(
+    loaded: &LoadedExperiment,
+) -> anyhow::Result<Vec<super::manifest::DataFile>> {
+    let dir = loaded.path.parent().unwrap_or_else(|| Path::new("."));
+    let mut files = Vec::new();
+    for (name, w) in &loaded.workloads {
+        for (key, file) in [("dataset", &w.spec.dataset), ("trace", &w.spec.trace)] {
+            let Some(file) = file else { continue };
+            let path = dir.join(file);
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            files.push(super::manifest::DataFile {
+                workload: name.clone(),
+                key: key.into(),
+                path: path.display().to_string(),
+                sha256: sha256_hex(&bytes),
+            });
+        }
+    }
+    Ok(files)
 }
 
 /// The trials `done.jsonl` lists (a torn last line is a trial not done).

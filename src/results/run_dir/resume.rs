@@ -97,6 +97,23 @@ fn same_inputs(loaded: &LoadedExperiment, manifest: &Manifest) -> anyhow::Result
     if sha256_hex(&prompts) != manifest.prompts.sha256 {
         return Err(refuse("the prompt set", &manifest.prompts.path));
     }
+    // A run folder from before data files were hashed has none to check.
+    if manifest.data_files.is_empty() {
+        return Ok(());
+    }
+    let now = super::data_files(loaded)?;
+    for (i, was) in manifest.data_files.iter().enumerate() {
+        if now.get(i).is_none_or(|f| f.sha256 != was.sha256) {
+            let what = format!("the {} of workload '{}'", was.key, was.workload);
+            return Err(refuse(&what, &was.path));
+        }
+    }
+    if now.len() != manifest.data_files.len() {
+        return Err(refuse(
+            "the workloads' data files",
+            &loaded.path.display().to_string(),
+        ));
+    }
     Ok(())
 }
 
