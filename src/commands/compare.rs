@@ -1,7 +1,6 @@
 //! `infer-bench compare`: two run folders, configuration by configuration.
 
 use super::output::{note, out};
-use anyhow::Context as _;
 use infer_bench::analysis::between_runs::{compare_runs, is_regression, tally, RunTrials};
 use infer_bench::analysis::compare::{Comparison, Decision};
 use infer_bench::error::{InputError, RegressionError};
@@ -61,7 +60,7 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Com
         .html
         .clone()
         .unwrap_or_else(|| b.join(format!("compare-{}.html", ra.manifest.run_id)));
-    std::fs::write(&html, page).with_context(|| format!("writing {}", html.display()))?;
+    infer_bench::results::write_file(&html, page)?;
     note!("report: {}", html.display());
     if o.fail_on_regression && rows.iter().any(is_regression) {
         return Err(RegressionError(format!(

@@ -94,7 +94,7 @@ pub fn history(dir: &Path, metric: &str, config: &str, html: Option<&Path>) -> a
     let out = html
         .map(Path::to_path_buf)
         .unwrap_or_else(|| dir.join("history.html"));
-    std::fs::write(&out, page).with_context(|| format!("writing {}", out.display()))?;
+    infer_bench::results::write_file(&out, page)?;
     note!("report: {}", out.display());
     Ok(printed?)
 }

@@ -275,7 +275,7 @@ fn write_reports(
         let exporter = format.exporter();
         let text = exporter.render(input, &doc)?;
         match exporter.file_name() {
-            Some(file) => std::fs::write(written.path(file), text)?,
+            Some(file) => results::write_file(&written.path(file), text)?,
             None => terminal.push_str(&text),
         }
     }

@@ -62,6 +62,21 @@ pub struct Manifest {
     /// Adaptive repetitions: how many blocks ran and why it stopped there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repetitions_stop: Option<RepetitionsStop>,
+    /// The data files the workloads read (datasets, traces), hashed: a
+    /// resume refuses a changed one. Referenced, not copied (a trace can be
+    /// gigabytes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_files: Vec<DataFile>,
+}
+
+/// A data file a workload read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataFile {
+    pub workload: String,
+    /// `dataset` or `trace`: the key that names it.
+    pub key: String,
+    pub path: String,
+    pub sha256: String,
 }
 
 /// Where adaptive repetitions stopped, and why.

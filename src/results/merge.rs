@@ -30,7 +30,8 @@ pub fn merge_runs(dirs: &[PathBuf], out: Option<&Path>) -> anyhow::Result<PathBu
     let first = &runs[0];
     let (run_id, dir) = output_dir(first, out)?;
     for f in [EXPERIMENT_COPY, PROMPTS_COPY, PLAN] {
-        std::fs::copy(first.dir.join(f), dir.join(f)).with_context(|| format!("copying {f}"))?;
+        let bytes = std::fs::read(first.dir.join(f)).with_context(|| format!("copying {f}"))?;
+        super::write_file(&dir.join(f), bytes)?;
     }
     let per_trial = merge_requests(&runs, &dir)?;
     merge_monitor(&runs, &dir)?;
@@ -39,7 +40,7 @@ pub fn merge_runs(dirs: &[PathBuf], out: Option<&Path>) -> anyhow::Result<PathBu
     let recorded: usize = per_trial.values().sum();
     let m = merged_manifest(&runs, run_id, trials, recorded);
     let text = serde_json::to_string_pretty(&m)? + "\n";
-    std::fs::write(dir.join(MANIFEST), text)?;
+    super::write_file(&dir.join(MANIFEST), text)?;
     Ok(dir)
 }
 
@@ -62,13 +63,13 @@ fn output_dir(first: &RunData, out: Option<&Path>) -> anyhow::Result<(String, Pa
 }
 
 fn write_lines(path: &Path, lines: Vec<String>) -> anyhow::Result<()> {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-    for l in lines {
-        f.write_all(l.as_bytes())?;
-        f.write_all(b"\n")?;
-    }
-    f.flush()?;
-    Ok(())
+    super::write_with(path, |f| {
+        for l in lines {
+            f.write_all(l.as_bytes())?;
+            f.write_all(b"\n")?;
+        }
+        Ok(())
+    })
 }
 
 /// Write every shard's records to the merged requests log in trial order;
@@ -87,23 +88,24 @@ fn merge_requests(runs: &[RunData], dir: &Path) -> anyhow::Result<BTreeMap<usize
             })
         })
         .collect::<anyhow::Result<_>>()?;
-    let mut log = std::io::BufWriter::new(std::fs::File::create(dir.join(REQUESTS_LOG))?);
     let mut per_trial: BTreeMap<usize, usize> = Default::default();
     let mut order: Vec<(usize, &Journal)> = journals
         .iter()
         .flat_map(|j| j.trials().map(move |t| (t, j)))
         .collect();
     order.sort_by_key(|(t, _)| *t);
-    for (trial, journal) in order {
-        journal.for_each_chunk(trial, 1 << 14, |chunk| {
-            *per_trial.entry(trial).or_default() += chunk.len();
-            for r in &chunk {
-                super::write_record(&mut log, r)?;
-            }
-            Ok(())
-        })?;
-    }
-    log.flush()?;
+    super::write_with(&dir.join(REQUESTS_LOG), |log| {
+        for (trial, journal) in order {
+            journal.for_each_chunk(trial, 1 << 14, |chunk| {
+                *per_trial.entry(trial).or_default() += chunk.len();
+                for r in &chunk {
+                    super::write_record(&mut *log, r)?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
+    })?;
     Ok(per_trial)
 }
 

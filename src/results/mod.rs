@@ -1,6 +1,7 @@
 //! Run folders: manifest, plan, crash-safe records, Parquet tables.
 
 pub mod environment;
+mod files;
 mod frame;
 pub mod journal;
 mod manifest;
@@ -10,9 +11,11 @@ mod run_dir;
 mod tally;
 
 use crate::record::Record;
+pub use files::{append_log, write_file, write_with, Staged};
 pub use frame::{level_columns, requests_columns, requests_frame};
 pub use manifest::{
-    now_rfc3339, sha256_hex, FailedTrial, Host, Manifest, Overrides, RepetitionsStop, Status, Tool,
+    now_rfc3339, sha256_hex, DataFile, FailedTrial, Host, Manifest, Overrides, RepetitionsStop,
+    Status, Tool,
 };
 pub use merge::merge_runs;
 pub use reader::{open_run, read_run, RunData};
@@ -30,9 +33,10 @@ pub fn write_record(out: &mut impl std::io::Write, r: &Record) -> anyhow::Result
 }
 
 pub fn write_parquet(df: &mut DataFrame, path: &Path) -> anyhow::Result<()> {
-    let file = std::fs::File::create(path)?;
-    ParquetWriter::new(file).finish(df)?;
-    Ok(())
+    write_with(path, |out| {
+        ParquetWriter::new(out).finish(df)?;
+        Ok(())
+    })
 }
 
 /// A Parquet file written a frame at a time, a row group each, under a
@@ -40,26 +44,28 @@ pub fn write_parquet(df: &mut DataFrame, path: &Path) -> anyhow::Result<()> {
 /// the last complete file, not half of a new one.
 pub struct ParquetBatches {
     path: std::path::PathBuf,
-    tmp: std::path::PathBuf,
-    writer: Option<polars_io::parquet::write::BatchedWriter<std::fs::File>>,
+    writer: Option<(
+        Staged,
+        polars_io::parquet::write::BatchedWriter<std::fs::File>,
+    )>,
 }
 
 impl ParquetBatches {
     pub fn new(path: &Path) -> Self {
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
         ParquetBatches {
             path: path.to_path_buf(),
-            tmp: path.with_file_name(format!(".{name}.tmp")),
             writer: None,
         }
     }
 
     pub fn write(&mut self, df: &DataFrame) -> anyhow::Result<()> {
-        let writer = match &mut self.writer {
+        let (_, writer) = match &mut self.writer {
             Some(w) => w,
-            None => self.writer.insert(
-                ParquetWriter::new(std::fs::File::create(&self.tmp)?).batched(df.schema())?,
-            ),
+            None => {
+                let (staged, file) = Staged::new(&self.path)?;
+                let writer = ParquetWriter::new(file).batched(df.schema())?;
+                self.writer.insert((staged, writer))
+            }
         };
         writer.write_batch(df)?;
         Ok(())
@@ -67,28 +73,23 @@ impl ParquetBatches {
 
     /// Close the file and give it its name; nothing is written without a batch.
     pub fn finish(mut self) -> anyhow::Result<()> {
-        if let Some(w) = self.writer.take() {
+        if let Some((staged, w)) = self.writer.take() {
             w.finish()?;
-            std::fs::rename(&self.tmp, &self.path)?;
+            staged.commit()?;
         }
         Ok(())
     }
 }
 
-impl Drop for ParquetBatches {
-    /// Not finished: an error stopped the report, and the half-written
-    /// file goes (the last complete one, if any, stays).
-    fn drop(&mut self) {
-        if self.writer.take().is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
 /// `derived` exists and was written after every one of `sources` that exists.
+/// A link in its place is never current: it is written again (replacing the
+/// link), not read as the run's table.
 pub fn is_current(derived: &Path, sources: &[&Path]) -> bool {
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let Some(at) = modified(derived) else {
+    let own = std::fs::symlink_metadata(derived)
+        .ok()
+        .filter(|m| m.is_file());
+    let Some(at) = own.and_then(|m| m.modified().ok()) else {
         return false;
     };
     sources.iter().all(|s| modified(s).is_none_or(|t| t <= at))
@@ -100,9 +101,10 @@ pub fn read_parquet(path: &Path) -> anyhow::Result<DataFrame> {
 }
 
 pub fn write_csv(df: &mut DataFrame, path: &Path) -> anyhow::Result<()> {
-    let mut file = std::fs::File::create(path)?;
-    CsvWriter::new(&mut file).include_header(true).finish(df)?;
-    Ok(())
+    write_with(path, |out| {
+        CsvWriter::new(out).include_header(true).finish(df)?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::experiment::LoadedExperiment;
 use crate::plan::Plan;
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -62,8 +62,8 @@ pub struct RunWriter {
 /// on the runtime thread that also reads the streams.
 const LOG_BUFFER: usize = 64 << 10;
 
-fn append(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(path)
+fn append(path: &Path) -> anyhow::Result<File> {
+    super::append_log(path)
 }
 
 impl RunWriter {
@@ -78,13 +78,14 @@ impl RunWriter {
         let e = &loaded.experiment;
         let (run_id, dir) = new_run_dir(&out.join(&e.name))?;
 
-        std::fs::write(dir.join(EXPERIMENT_COPY), &loaded.source)?;
+        super::write_file(&dir.join(EXPERIMENT_COPY), &loaded.source)?;
         let prompts_text = std::fs::read(&loaded.prompts_path)
             .with_context(|| format!("reading {}", loaded.prompts_path.display()))?;
-        std::fs::write(dir.join(PROMPTS_COPY), &prompts_text)?;
+        super::write_file(&dir.join(PROMPTS_COPY), &prompts_text)?;
 
         write_plan(&dir, plan)?;
-        let manifest = new_manifest(run_id, loaded, plan, &prompts_text, overrides);
+        let mut manifest = new_manifest(run_id, loaded, plan, &prompts_text, overrides);
+        manifest.data_files = data_files(loaded)?;
         let w = RunWriter {
             log: BufWriter::with_capacity(LOG_BUFFER, append(&dir.join(REQUESTS_LOG))?),
             monitor: BufWriter::new(append(&dir.join(MONITOR_LOG))?),
@@ -211,28 +212,25 @@ impl RunWriter {
 
     /// Replace the manifest atomically (write a temporary file, rename).
     fn write_manifest(&self) -> anyhow::Result<()> {
-        let tmp = self.dir.join(".manifest.json.tmp");
         let mut text = serde_json::to_string_pretty(&self.manifest)?;
         text.push('\n');
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, self.dir.join(MANIFEST))?;
-        Ok(())
+        super::write_file(&self.dir.join(MANIFEST), text)
     }
 }
 
 /// `plan.jsonl`: each trial with its configuration spelled out.
 fn write_plan(dir: &Path, plan: &Plan) -> anyhow::Result<()> {
-    let mut plan_file = BufWriter::new(File::create(dir.join(PLAN))?);
-    for trial in &plan.trials {
-        let line = PlanLine {
-            trial: trial.clone(),
-            configuration: plan.config_of(trial).clone(),
-        };
-        serde_json::to_writer(&mut plan_file, &line)?;
-        plan_file.write_all(b"\n")?;
-    }
-    plan_file.flush()?;
-    Ok(())
+    super::write_with(&dir.join(PLAN), |plan_file| {
+        for trial in &plan.trials {
+            let line = PlanLine {
+                trial: trial.clone(),
+                configuration: plan.config_of(trial).clone(),
+            };
+            serde_json::to_writer(&mut *plan_file, &line)?;
+            plan_file.write_all(b"\n")?;
+        }
+        Ok(())
+    })
 }
 
 /// A new run's manifest: running, nothing done yet.
@@ -280,7 +278,31 @@ fn new_manifest(
             .ok(),
         merged_from: Vec::new(),
         repetitions_stop: None,
+        data_files: Vec::new(),
     }
+}
+
+/// Each data file the workloads read, hashed as it is now.
+pub(super) fn data_files(
+    loaded: &LoadedExperiment,
+) -> anyhow::Result<Vec<super::manifest::DataFile>> {
+    let dir = loaded.path.parent().unwrap_or_else(|| Path::new("."));
+    let mut files = Vec::new();
+    for (name, w) in &loaded.workloads {
+        for (key, file) in [("dataset", &w.spec.dataset), ("trace", &w.spec.trace)] {
+            let Some(file) = file else { continue };
+            let path = dir.join(file);
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            files.push(super::manifest::DataFile {
+                workload: name.clone(),
+                key: key.into(),
+                path: path.display().to_string(),
+                sha256: sha256_hex(&bytes),
+            });
+        }
+    }
+    Ok(files)
 }
 
 /// The trials `done.jsonl` lists (a torn last line is a trial not done).

@@ -9,7 +9,6 @@ use crate::results::manifest::{now_rfc3339, sha256_hex, Manifest, Status};
 use anyhow::Context as _;
 use serde::Deserialize;
 use std::collections::BTreeSet;
-use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
 
@@ -23,6 +22,9 @@ impl RunWriter {
         loaded: &LoadedExperiment,
         plan: &Plan,
     ) -> anyhow::Result<(Self, BTreeSet<usize>)> {
+        for log in [REQUESTS_LOG, MONITOR_LOG, DONE_LOG] {
+            refuse_link(&dir.join(log))?;
+        }
         let data = crate::results::open_run(dir)?;
         let mut manifest = data.manifest;
         same_inputs(loaded, &manifest)?;
@@ -61,6 +63,19 @@ impl RunWriter {
     }
 }
 
+/// A log a resume rewrites and appends to must be the folder's own file: a
+/// link would send the records (or read them) elsewhere.
+fn refuse_link(path: &Path) -> anyhow::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_symlink() => Err(InputError::in_file(
+            path,
+            "is a symbolic link, expected the run's own log (a resume never follows a link in a run folder)",
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
 /// The experiment file and prompt set are byte for byte the run's.
 fn same_inputs(loaded: &LoadedExperiment, manifest: &Manifest) -> anyhow::Result<()> {
     let refuse = |what: &str, path: &str| -> anyhow::Error {
@@ -81,6 +96,23 @@ fn same_inputs(loaded: &LoadedExperiment, manifest: &Manifest) -> anyhow::Result
         .with_context(|| format!("reading {}", loaded.prompts_path.display()))?;
     if sha256_hex(&prompts) != manifest.prompts.sha256 {
         return Err(refuse("the prompt set", &manifest.prompts.path));
+    }
+    // A run folder from before data files were hashed has none to check.
+    if manifest.data_files.is_empty() {
+        return Ok(());
+    }
+    let now = super::data_files(loaded)?;
+    for (i, was) in manifest.data_files.iter().enumerate() {
+        if now.get(i).is_none_or(|f| f.sha256 != was.sha256) {
+            let what = format!("the {} of workload '{}'", was.key, was.workload);
+            return Err(refuse(&what, &was.path));
+        }
+    }
+    if now.len() != manifest.data_files.len() {
+        return Err(refuse(
+            "the workloads' data files",
+            &loaded.path.display().to_string(),
+        ));
     }
     Ok(())
 }
@@ -107,9 +139,11 @@ fn keep_done(dir: &Path, name: &str, done: &BTreeSet<usize>) -> anyhow::Result<u
             }
         }
     }
-    let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&tmp, kept)?;
-    File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, &path)?;
+    // Synced before the rename: the log a resume trusts must not come back
+    // empty after a crash.
+    let (staged, mut file) = crate::results::Staged::new(&path)?;
+    std::io::Write::write_all(&mut file, &kept)?;
+    file.sync_all()?;
+    staged.commit()?;
     Ok(n)
 }
