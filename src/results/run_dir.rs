@@ -78,7 +78,14 @@ impl RunWriter {
         let e = &loaded.experiment;
         let (run_id, dir) = new_run_dir(&out.join(&e.name))?;
 
-        std::fs::write(dir.join(EXPERIMENT_COPY), &loaded.source)?;
+        std::fs::write(
+            dir.join(EXPERIMENT_COPY),
+            crate::redact::source(
+                &loaded.source,
+                e.target.base_url.as_deref(),
+                &e.target.headers,
+            ),
+        )?;
         let prompts_text = std::fs::read(&loaded.prompts_path)
             .with_context(|| format!("reading {}", loaded.prompts_path.display()))?;
         std::fs::write(dir.join(PROMPTS_COPY), &prompts_text)?;
