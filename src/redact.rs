@@ -99,9 +99,15 @@ pub fn source<'a>(
     text: &str,
     base_url: Option<&str>,
     headers: impl IntoIterator<Item = (&'a String, &'a String)>,
+    command: Option<&str>,
 ) -> String {
     let mut out = text.to_string();
-    Secrets::of_client(base_url.unwrap_or_default(), headers, None).scrub(&mut out);
+    let mut secrets = Secrets::of_client(base_url.unwrap_or_default(), headers, None);
+    let argv = command.and_then(shlex::split).unwrap_or_default();
+    for value in words(&argv).1 {
+        secrets.add(&value);
+    }
+    secrets.scrub(&mut out);
     out
 }
 
@@ -284,37 +290,45 @@ fn base64_decode(text: &str) -> Option<String> {
 /// variables named like a credential (`--api-key X`, `--hf-token=X`,
 /// `SECRET=X`) hidden, inside a word that holds several (`sh -c "… --api-key X"`) too.
 pub fn command(argv: &[String]) -> String {
-    let out = words(argv);
+    let (out, _) = words(argv);
     shlex::try_join(out.iter().map(String::as_str)).unwrap_or_else(|_| out.join(" "))
 }
 
-fn words(argv: &[String]) -> Vec<String> {
+/// The words redacted, and the values hidden (so a text quoting the
+/// command, as an experiment file does, can be scrubbed of them).
+fn words(argv: &[String]) -> (Vec<String>, Vec<String>) {
     let mut out = Vec::with_capacity(argv.len());
+    let mut hidden = Vec::new();
     let mut hide_next = false;
     for arg in argv {
         // A flag's value never starts a new long flag: `--api-key --host`
         // lacks the value, and `--host` is shown.
         if std::mem::take(&mut hide_next) && !arg.starts_with("--") {
             out.push(REDACTED.to_string());
+            hidden.push(arg.clone());
         } else if arg.contains(char::is_whitespace) {
-            out.push(inner(arg));
-        } else if let Some((name, _)) = arg.split_once('=').filter(|(n, _)| secret_name(n)) {
+            let (word, inside) = inner(arg);
+            out.push(word);
+            hidden.extend(inside);
+        } else if let Some((name, value)) = arg.split_once('=').filter(|(n, _)| secret_name(n)) {
             out.push(format!("{name}={REDACTED}"));
+            hidden.push(value.to_string());
         } else {
             hide_next = arg.starts_with('-') && secret_name(arg);
             out.push(arg.clone());
         }
     }
-    out
+    (out, hidden)
 }
 
 /// One word holding several (a shell string, or a flag and its value
 /// quoted together), redacted word by word.
-fn inner(word: &str) -> String {
+fn inner(word: &str) -> (String, Vec<String>) {
     let parts =
         shlex::split(word).unwrap_or_else(|| word.split_whitespace().map(str::to_string).collect());
     // Joined plainly: the outer join quotes the word once, as it was given.
-    words(&parts).join(" ")
+    let (out, hidden) = words(&parts);
+    (out.join(" "), hidden)
 }
 
 /// Cut `text` to at most `max` characters (on a character boundary),
@@ -384,9 +398,8 @@ mod tests {
     fn userinfo_echoed_as_password_basic_or_json_is_hidden() {
         let s = Secrets::of_client("http://bob:pa%22ss%5Cw0rd@h/v1", [], None);
         let basic = base64_encode(br#"bob:pa"ss\w0rd"#);
-        let mut t = format!(
-            r#"{{"echo":"pa\"ss\\w0rd"}} auth={basic} raw=pa"ss\w0rd url=pa%22ss%5Cw0rd"#
-        );
+        let mut t =
+            format!(r#"{{"echo":"pa\"ss\\w0rd"}} auth={basic} raw=pa"ss\w0rd url=pa%22ss%5Cw0rd"#);
         s.scrub(&mut t);
         assert_eq!(t, r#"{"echo":"***"} auth=*** raw=*** url=***"#);
     }
@@ -464,6 +477,13 @@ mod tests {
             "srv --api-key --host h"
         );
         assert_eq!(r(&["srv", "-m", "a b.gguf"]), "srv -m 'a b.gguf'");
+        // An experiment quoting the command is scrubbed of the same values.
+        let cmd = "env SECRET=sec-9 sh -c 'srv --api-key sec-10;'";
+        let yaml = format!("command: \"{cmd}\"\nkeep: sec-11");
+        assert_eq!(
+            source(&yaml, None, [], Some(cmd)),
+            "command: \"env SECRET=*** sh -c 'srv --api-key ***'\"\nkeep: sec-11"
+        );
     }
 
     #[test]

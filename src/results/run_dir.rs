@@ -84,6 +84,7 @@ impl RunWriter {
                 &loaded.source,
                 e.target.base_url.as_deref(),
                 &e.target.headers,
+                e.target.server.as_ref().map(|s| s.command.as_str()),
             ),
         )?;
         let prompts_text = std::fs::read(&loaded.prompts_path)
