@@ -225,7 +225,7 @@ fn a_url_password_and_its_basic_echo_appear_nowhere() {
     assert!(copy.contains("bob:***@"), "{copy}");
     let errors = errors(&dir);
     assert!(
-        !errors.is_empty() && errors.iter().all(|e| e.contains("401")),
+        !errors.is_empty() && errors.iter().all(|e| e.contains("401") && e.contains("Basic ***")),
         "{errors:?}"
     );
 }
