@@ -477,6 +477,12 @@ mod tests {
             "srv --api-key --host h"
         );
         assert_eq!(r(&["srv", "-m", "a b.gguf"]), "srv -m 'a b.gguf'");
+        // A command that cannot be split still hides what follows a key flag.
+        let broken = r(&["sh -c 'srv --api-key sec-12"]);
+        assert!(
+            !broken.contains("sec-12") && broken.contains("<redacted>"),
+            "{broken}"
+        );
         // An experiment quoting the command is scrubbed of the same values.
         let cmd = "env SECRET=sec-9 sh -c 'srv --api-key sec-10;'";
         let yaml = format!("command: \"{cmd}\"\nkeep: sec-11");

@@ -225,7 +225,10 @@ fn a_url_password_and_its_basic_echo_appear_nowhere() {
     assert!(copy.contains("bob:***@"), "{copy}");
     let errors = errors(&dir);
     assert!(
-        !errors.is_empty() && errors.iter().all(|e| e.contains("401") && e.contains("Basic ***")),
+        !errors.is_empty()
+            && errors
+                .iter()
+                .all(|e| e.contains("401") && e.contains("Basic ***")),
         "{errors:?}"
     );
 }
@@ -307,4 +310,53 @@ fn launch_command_secrets_in_every_spelling_appear_nowhere() {
         manifest.contains("LAUNCH_SECRET=<redacted>") && manifest.contains("--host 127.0.0.1"),
         "{manifest}"
     );
+}
+
+#[test]
+fn a_password_stored_by_an_older_version_is_shown_redacted() {
+    const OLD: &str = "pw-stored-earlier-e41b";
+    let sim = SimProcess::start();
+    let out = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{}/v1", sim.port);
+    let exp = echo_experiment(out.path(), "older", &url, "");
+    bin()
+        .args(["run", "--quiet", "--out"])
+        .arg(out.path())
+        .arg(&exp)
+        .assert()
+        .success();
+    let dir = single_run(out.path(), "older");
+    // As a folder written before URLs were redacted holds it.
+    let manifest = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let planted = url.replace("http://", &format!("http://carol:{OLD}@"));
+    std::fs::write(&manifest, text.replace(&url, &planted)).unwrap();
+    let report = bin()
+        .args(["report", "--format", "table,md,html"])
+        .arg(&dir)
+        .assert()
+        .success();
+    let history = bin()
+        .arg("history")
+        .arg(out.path().join("older"))
+        .arg("--html")
+        .arg(out.path().join("history.html"))
+        .assert()
+        .success();
+    for o in [report.get_output(), history.get_output()] {
+        for stream in [&o.stdout, &o.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            assert!(!text.contains(OLD), "{text}");
+        }
+    }
+    let history_out = String::from_utf8_lossy(&history.get_output().stdout).to_string();
+    assert!(history_out.contains("carol:***@"), "{history_out}");
+    for f in [
+        dir.join("report.md"),
+        dir.join("report.html"),
+        out.path().join("history.html"),
+    ] {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(!text.contains(OLD), "{} holds the password", f.display());
+    }
 }
