@@ -133,7 +133,7 @@ impl ServerManager {
         let argv = shlex::split(&command).with_context(|| {
             format!(
                 "cannot split the server command: {}",
-                redact(&[command.clone()])
+                redact(std::slice::from_ref(&command))
             )
         })?;
         let base_url = render(&ctx, &self.base_url_template)?;
