@@ -1,12 +1,334 @@
-//! Text from a server on its way to a record or a terminal: the API key
-//! taken out (before anything is cut, so no prefix survives), lengths
-//! bounded, control characters made visible.
+//! Everything on its way out of the process — a record, a manifest, a
+//! report, a terminal line — passes here: secrets taken out in every
+//! spelling a run can know (before anything is cut, so no prefix survives),
+//! lengths bounded, control characters made visible.
+//!
+//! A secret is hidden two ways: by value (the API key, URL passwords,
+//! credential headers, with their JSON-escaped and Basic base64 forms, as a
+//! server may echo them) and by shape (`user:pass@` in a URL, `Basic` and
+//! `Bearer` credentials, `--api-key` style words in a command), so one the
+//! run was never told of is hidden too.
+
+const HIDDEN: &str = "***";
+const REDACTED: &str = "<redacted>";
+
+/// The secret values one client or run knows of, longest first so that a
+/// secret containing another is replaced whole.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    values: Vec<String>,
+}
+
+impl Secrets {
+    /// What a client sends: its key, credential headers, and the URL's userinfo.
+    pub fn of_client<'a>(
+        base_url: &str,
+        headers: impl IntoIterator<Item = (&'a String, &'a String)>,
+        api_key: Option<&str>,
+    ) -> Self {
+        let mut s = Secrets::default();
+        if let Some(k) = api_key {
+            s.add(k);
+        }
+        for (name, value) in headers {
+            s.add_header(name, value);
+        }
+        s.add_url(base_url);
+        s
+    }
+
+    /// Add `value` and the forms a server may echo it in.
+    pub fn add(&mut self, value: &str) {
+        // Shorter values would hide ordinary words of every text.
+        if value.chars().count() < 4 {
+            return;
+        }
+        let escaped = serde_json::to_string(value).unwrap_or_default();
+        let escaped = escaped.trim_matches('"');
+        for v in [value, escaped] {
+            if !self.values.iter().any(|x| x == v) {
+                self.values.push(v.to_string());
+            }
+        }
+        self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    }
+
+    /// A header's value, when the header is named like a credential; its
+    /// token alone too, in case the server echoes only that.
+    pub fn add_header(&mut self, name: &str, value: &str) {
+        if !secret_name(name) {
+            return;
+        }
+        self.add(value);
+        if let Some((scheme, token)) = value.split_once(' ') {
+            self.add(token.trim());
+            if scheme.eq_ignore_ascii_case("basic") {
+                if let Some(plain) = base64_decode(token.trim()) {
+                    if let Some((_, pass)) = plain.split_once(':') {
+                        self.add(pass);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The password of a URL's userinfo, and the Basic credential it becomes.
+    pub fn add_url(&mut self, url: &str) {
+        if let Some((user, pass, raw)) = userinfo(url) {
+            self.add(&raw);
+            self.add(&pass);
+            self.add(&base64_encode(format!("{user}:{pass}").as_bytes()));
+        }
+    }
+
+    /// `text` with every known secret and every secret-shaped span hidden.
+    pub fn scrub(&self, text: &mut String) {
+        for v in &self.values {
+            key(text, v);
+        }
+        if let std::borrow::Cow::Owned(s) = shapes(text) {
+            *text = s;
+        }
+    }
+}
+
+/// An experiment's text as it may be copied into a run folder: the base
+/// URL's password and credential headers' values hidden (the hash of the
+/// original still tells `reproduce` whether the file changed).
+pub fn source<'a>(
+    text: &str,
+    base_url: Option<&str>,
+    headers: impl IntoIterator<Item = (&'a String, &'a String)>,
+    command: Option<&str>,
+) -> String {
+    let mut out = text.to_string();
+    let mut secrets = Secrets::of_client(base_url.unwrap_or_default(), headers, None);
+    let argv = command.and_then(shlex::split).unwrap_or_default();
+    for value in words(&argv).1 {
+        secrets.add(&value);
+    }
+    secrets.scrub(&mut out);
+    out
+}
+
+/// A header, flag or variable name that says its value is a credential.
+pub fn secret_name(name: &str) -> bool {
+    let n = name.trim_start_matches('-').to_ascii_lowercase();
+    [
+        "key",
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "auth",
+        "credential",
+        "cookie",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
 
 /// Replace every occurrence of `key` in `text` with `***`.
 pub fn key(text: &mut String, key: &str) {
     if !key.is_empty() && text.contains(key) {
-        *text = text.replace(key, "***");
+        *text = text.replace(key, HIDDEN);
     }
+}
+
+/// `url` as it may be stored or printed: a userinfo password hidden.
+pub fn url(url: &str) -> String {
+    shapes(url).into_owned()
+}
+
+/// Secret-shaped spans of `text` hidden whatever their value: URL userinfo
+/// passwords and `Basic`/`Bearer` credentials.
+pub fn shapes(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut out = userinfo_hidden(text);
+    for scheme in ["Basic ", "Bearer "] {
+        if out.contains(scheme) {
+            out = credential_hidden(&out, scheme).into();
+        }
+    }
+    out
+}
+
+/// `scheme` followed by a token: the token becomes `***`.
+fn credential_hidden(text: &str, scheme: &str) -> String {
+    let token = |c: char| c.is_ascii_alphanumeric() || "+/=-._~".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(scheme) {
+        let after = at + scheme.len();
+        out.push_str(&rest[..after]);
+        let tail = &rest[after..];
+        let len = tail.find(|c: char| !token(c)).unwrap_or(tail.len());
+        // A Basic credential is one that decodes to `user:password` (not
+        // the `Basic realm=` of a challenge, nor prose).
+        let is_basic =
+            scheme == "Basic " && base64_decode(&tail[..len]).is_some_and(|p| p.contains(':'));
+        if len > 0 && (scheme == "Bearer " || is_basic) {
+            out.push_str(HIDDEN);
+        } else {
+            out.push_str(&tail[..len]);
+        }
+        rest = &tail[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where the authority of a URL starting at `rest` ends.
+fn authority_end(rest: &str) -> usize {
+    rest.find(|c: char| "/?#\"'<>\\".contains(c) || c.is_whitespace())
+        .unwrap_or(rest.len())
+}
+
+/// Every `scheme://user:password@` in `text` with the password as `***`.
+fn userinfo_hidden(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('@') {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut changed = false;
+    while let Some(at) = rest.find("://") {
+        let start = at + 3;
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let auth = &tail[..authority_end(tail)];
+        match auth
+            .rfind('@')
+            .and_then(|a| Some((a, auth[..a].find(':')?)))
+        {
+            Some((a, colon)) if &auth[colon + 1..a] != HIDDEN => {
+                out.push_str(&auth[..=colon]);
+                out.push_str(HIDDEN);
+                out.push_str(&auth[a..]);
+                changed = true;
+            }
+            _ => out.push_str(auth),
+        }
+        rest = &tail[auth.len()..];
+    }
+    if !changed {
+        return text.into();
+    }
+    out.push_str(rest);
+    out.into()
+}
+
+/// The user and password of a URL's userinfo, percent-decoded, and the
+/// password as written.
+fn userinfo(url: &str) -> Option<(String, String, String)> {
+    let tail = &url[url.find("://")? + 3..];
+    let auth = &tail[..authority_end(tail)];
+    let (user, pass) = auth[..auth.rfind('@')?].split_once(':')?;
+    Some((percent_decode(user), percent_decode(pass), pass.to_string()))
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding, the alphabet of HTTP Basic credentials.
+fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn base64_decode(text: &str) -> Option<String> {
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in text.trim_end_matches('=').bytes() {
+        let v = B64.iter().position(|&x| x == c)? as u32;
+        bits = bits << 6 | v;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n & 0xff) as u8);
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// A launch command as it may be stored or printed: the values of flags and
+/// variables named like a credential (`--api-key X`, `--hf-token=X`,
+/// `SECRET=X`) hidden, inside a word that holds several (`sh -c "… --api-key X"`) too.
+pub fn command(argv: &[String]) -> String {
+    let (out, _) = words(argv);
+    shlex::try_join(out.iter().map(String::as_str)).unwrap_or_else(|_| out.join(" "))
+}
+
+/// The words redacted, and the values hidden (so a text quoting the
+/// command, as an experiment file does, can be scrubbed of them).
+fn words(argv: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut out = Vec::with_capacity(argv.len());
+    let mut hidden = Vec::new();
+    let mut hide_next = false;
+    for arg in argv {
+        // A flag's value never starts a new long flag: `--api-key --host`
+        // lacks the value, and `--host` is shown.
+        if std::mem::take(&mut hide_next) && !arg.starts_with("--") {
+            out.push(REDACTED.to_string());
+            hidden.push(arg.clone());
+        } else if arg.contains(char::is_whitespace) {
+            let (word, inside) = inner(arg);
+            out.push(word);
+            hidden.extend(inside);
+        } else if let Some((name, value)) = arg.split_once('=').filter(|(n, _)| secret_name(n)) {
+            out.push(format!("{name}={REDACTED}"));
+            hidden.push(value.to_string());
+        } else {
+            hide_next = arg.starts_with('-') && secret_name(arg);
+            out.push(arg.clone());
+        }
+    }
+    (out, hidden)
+}
+
+/// One word holding several (a shell string, or a flag and its value
+/// quoted together), redacted word by word.
+fn inner(word: &str) -> (String, Vec<String>) {
+    let parts =
+        shlex::split(word).unwrap_or_else(|| word.split_whitespace().map(str::to_string).collect());
+    // Joined plainly: the outer join quotes the word once, as it was given.
+    let (out, hidden) = words(&parts);
+    (out.join(" "), hidden)
 }
 
 /// Cut `text` to at most `max` characters (on a character boundary),
@@ -53,6 +375,121 @@ mod tests {
         let mut short = "ok".to_string();
         truncate(&mut short, 3);
         assert_eq!(short, "ok");
+    }
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        words.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_url_keeps_its_user_and_loses_its_password() {
+        assert_eq!(url("http://bob:p%40ss@h:8/v1"), "http://bob:***@h:8/v1");
+        assert_eq!(url("http://bob@h/v1"), "http://bob@h/v1");
+        assert_eq!(url("http://h/v1?a=b@c"), "http://h/v1?a=b@c");
+        let mut t = "error sending request for url (http://u:pw1234@[::1]:9/v1/completions)".into();
+        Secrets::default().scrub(&mut t);
+        assert_eq!(
+            t,
+            "error sending request for url (http://u:***@[::1]:9/v1/completions)"
+        );
+    }
+
+    #[test]
+    fn userinfo_echoed_as_password_basic_or_json_is_hidden() {
+        let s = Secrets::of_client("http://bob:pa%22ss%5Cw0rd@h/v1", [], None);
+        let basic = base64_encode(br#"bob:pa"ss\w0rd"#);
+        let mut t =
+            format!(r#"{{"echo":"pa\"ss\\w0rd"}} auth={basic} raw=pa"ss\w0rd url=pa%22ss%5Cw0rd"#);
+        s.scrub(&mut t);
+        assert_eq!(t, r#"{"echo":"***"} auth=*** raw=*** url=***"#);
+    }
+
+    #[test]
+    fn base64_round_trips_every_padding() {
+        for plain in ["a", "ab", "abc", "user:password", "ünï:cödé"] {
+            let e = base64_encode(plain.as_bytes());
+            assert_eq!(base64_decode(&e).as_deref(), Some(plain));
+        }
+        assert_eq!(base64_encode(b"user:pass"), "dXNlcjpwYXNz");
+    }
+
+    #[test]
+    fn credential_headers_are_secret_and_others_are_not() {
+        let h = [
+            ("X-Api-Key", "hdr-key-value"),
+            ("Cookie", "session=cookie-value"),
+            ("X-Upstream-Token", "tok-value"),
+            ("Authorization", "Basic dXNlcjpwYXNz"),
+            ("X-Request-Tag", "visible-tag"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let s = Secrets::of_client("http://h/v1", h.iter().map(|(k, v)| (k, v)), None);
+        let mut t =
+            "hdr-key-value session=cookie-value tok-value user:pass dXNlcjpwYXNz visible-tag"
+                .to_string();
+        s.scrub(&mut t);
+        assert_eq!(t, "*** *** *** user:*** *** visible-tag");
+    }
+
+    #[test]
+    fn basic_and_bearer_credentials_are_hidden_by_shape() {
+        assert_eq!(
+            shapes("Authorization: Basic dXNlcjpwYXNz, Bearer sk-unknown.1"),
+            "Authorization: Basic ***, Bearer ***"
+        );
+        // A challenge and prose are not credentials.
+        assert_eq!(
+            shapes("WWW-Authenticate: Basic realm=x"),
+            "WWW-Authenticate: Basic realm=x"
+        );
+    }
+
+    #[test]
+    fn command_secrets_in_every_spelling_are_hidden() {
+        let r = |w: &[&str]| command(&argv(w));
+        assert_eq!(
+            r(&[
+                "/usr/bin/env",
+                "SECRET=s1",
+                "HF_TOKEN=s2",
+                "PATH=/bin",
+                "cmd"
+            ]),
+            "/usr/bin/env 'SECRET=<redacted>' 'HF_TOKEN=<redacted>' 'PATH=/bin' cmd"
+        );
+        assert_eq!(
+            r(&["srv", "--api-key", "s3", "--port", "80"]),
+            "srv --api-key '<redacted>' --port 80"
+        );
+        assert_eq!(r(&["srv", "--hf-token=s4"]), "srv '--hf-token=<redacted>'");
+        // One argv word holding flag and value: the value hidden, `--host` shown.
+        assert_eq!(
+            r(&["srv", "--api-key s5", "--host", "0.0.0.0"]),
+            "srv '--api-key <redacted>' --host 0.0.0.0"
+        );
+        assert_eq!(
+            r(&["sh", "-c", "SECRET=s6 exec srv --api-key s7 --token=s8 --host 0.0.0.0"]),
+            "sh -c 'SECRET=<redacted> exec srv --api-key <redacted> --token=<redacted> --host 0.0.0.0'"
+        );
+        // A key flag with no value does not hide the next flag.
+        assert_eq!(
+            r(&["srv", "--api-key", "--host", "h"]),
+            "srv --api-key --host h"
+        );
+        assert_eq!(r(&["srv", "-m", "a b.gguf"]), "srv -m 'a b.gguf'");
+        // A command that cannot be split still hides what follows a key flag.
+        let broken = r(&["sh -c 'srv --api-key sec-12"]);
+        assert!(
+            !broken.contains("sec-12") && broken.contains("<redacted>"),
+            "{broken}"
+        );
+        // An experiment quoting the command is scrubbed of the same values.
+        let cmd = "env SECRET=sec-9 sh -c 'srv --api-key sec-10;'";
+        let yaml = format!("command: \"{cmd}\"\nkeep: sec-11");
+        assert_eq!(
+            source(&yaml, None, [], Some(cmd)),
+            "command: \"env SECRET=*** sh -c 'srv --api-key ***'\"\nkeep: sec-11"
+        );
     }
 
     #[test]

@@ -81,3 +81,282 @@ trial: {requests: 4}
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
     assert!(stderr.contains("INFER_BENCH_PLANTED_KEY"), "{stderr}");
 }
+
+/// A server that answers every request 401 with the request's head echoed
+/// twice: as sent and JSON-escaped (as an error object would carry it).
+fn echo_server() -> u16 {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(conn.try_clone().unwrap());
+                let (mut head, mut len) = (String::new(), 0usize);
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                    head.push_str(&line);
+                }
+                let _ = r.read_exact(&mut vec![0; len]);
+                let json = serde_json::to_string(&head).unwrap();
+                let body = format!("{{\"error\":{json}}} plain: {head}");
+                let _ = (&conn).write_all(
+                    format!(
+                        "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                );
+            });
+        }
+    });
+    port
+}
+
+/// Run `exp` with `env` through every report format and `history`, then
+/// hold that no `secret` is in any file of the run folder, the history
+/// page, or any output. Returns the run folder.
+fn run_keeps_secrets(
+    out: &std::path::Path,
+    name: &str,
+    exp: &std::path::Path,
+    env: &[(&str, &str)],
+    secrets: &[&str],
+) -> std::path::PathBuf {
+    let mut cmd = bin();
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let run = cmd
+        .args(["run", "--format", "table,json,md,csv,html", "--out"])
+        .arg(out)
+        .arg(exp)
+        .assert();
+    let dir = single_run(out, name);
+    let history = bin()
+        .arg("history")
+        .arg(out.join(name))
+        .arg("--html")
+        .arg(dir.join("history.html"))
+        .assert();
+    let report = bin()
+        .args(["report", "--format", "table,md,html"])
+        .arg(&dir)
+        .assert();
+    let outputs = [run.get_output(), history.get_output(), report.get_output()];
+    for (i, o) in outputs.iter().enumerate() {
+        for stream in [&o.stdout, &o.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            for s in secrets {
+                assert!(!text.contains(s), "output {i} shows {s}: {text}");
+            }
+        }
+    }
+    let all = files(&dir);
+    assert!(all.iter().any(|f| f.ends_with("history.html")), "{all:?}");
+    for f in all {
+        let bytes = std::fs::read(&f).unwrap();
+        for s in secrets {
+            let hit = bytes.windows(s.len()).any(|w| w == s.as_bytes());
+            assert!(!hit, "{} holds {s}", f.display());
+        }
+    }
+    dir
+}
+
+fn errors(dir: &std::path::Path) -> Vec<String> {
+    infer_bench::results::read_run(dir)
+        .unwrap()
+        .records
+        .iter()
+        .filter_map(|r| r.error.clone())
+        .collect()
+}
+
+const ECHO_EXPERIMENT: &str = r#"
+name: NAME
+target:
+  base_url: "URL"
+  model: m
+  timeout: 5s
+  HEADERS
+prompts: "{prompts}"
+baseline: {concurrency: 1}
+repetitions: 1
+warmup: {requests: 0}
+trial: {requests: 2}
+"#;
+
+fn echo_experiment(
+    dir: &std::path::Path,
+    name: &str,
+    url: &str,
+    headers: &str,
+) -> std::path::PathBuf {
+    experiment(
+        dir,
+        &format!("{name}.yaml"),
+        &ECHO_EXPERIMENT
+            .replace("NAME", name)
+            .replace("URL", url)
+            .replace("HEADERS", headers),
+    )
+}
+
+#[test]
+fn a_url_password_and_its_basic_echo_appear_nowhere() {
+    const PASS: &str = "pw-userinfo-5d1e9a";
+    // base64("bob:pw-userinfo-5d1e9a"), as an Authorization: Basic header carries it.
+    const BASIC: &str = "Ym9iOnB3LXVzZXJpbmZvLTVkMWU5YQ==";
+    let port = echo_server();
+    let out = tempfile::tempdir().unwrap();
+    let url = format!("http://bob:{PASS}@127.0.0.1:{port}/v1");
+    let exp = echo_experiment(out.path(), "userinfo", &url, "");
+    let dir = run_keeps_secrets(out.path(), "userinfo", &exp, &[], &[PASS, BASIC]);
+    let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+    assert!(manifest.contains("http://bob:***@127.0.0.1"), "{manifest}");
+    let copy = std::fs::read_to_string(dir.join("experiment.yaml")).unwrap();
+    assert!(copy.contains("bob:***@"), "{copy}");
+    let errors = errors(&dir);
+    assert!(
+        !errors.is_empty()
+            && errors
+                .iter()
+                .all(|e| e.contains("401") && e.contains("Basic ***")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn credential_headers_echoed_plain_and_json_escaped_appear_nowhere() {
+    const HKEY: &str = "hdr-key-2b7c41f0";
+    const COOKIE: &str = "ck-\"quoted\"-9e3d";
+    const TOKEN: &str = "tok-upstream-77aa01";
+    let port = echo_server();
+    let out = tempfile::tempdir().unwrap();
+    let headers = format!(
+        "headers: {{X-Api-Key: {HKEY}, Cookie: 'session={COOKIE}', X-Upstream-Token: {TOKEN}, X-Tag: visible-tag-31}}"
+    );
+    let url = format!("http://127.0.0.1:{port}/v1");
+    let exp = echo_experiment(out.path(), "headers", &url, &headers);
+    // JSON-escaped, the cookie reads ck-\"quoted\"-9e3d.
+    let escaped = COOKIE.replace('"', "\\\"");
+    let dir = run_keeps_secrets(
+        out.path(),
+        "headers",
+        &exp,
+        &[],
+        &[HKEY, COOKIE, &escaped, TOKEN],
+    );
+    let errors = errors(&dir);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("visible-tag-31") && e.contains("***")),
+        "the echo reached the record, redacted: {errors:?}"
+    );
+}
+
+#[test]
+fn an_api_key_echoed_by_a_server_appears_nowhere() {
+    let port = echo_server();
+    let out = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{port}/v1");
+    let exp = echo_experiment(
+        out.path(),
+        "keyecho",
+        &url,
+        "api_key_env: INFER_BENCH_ECHO_KEY",
+    );
+    let dir = run_keeps_secrets(
+        out.path(),
+        "keyecho",
+        &exp,
+        &[("INFER_BENCH_ECHO_KEY", KEY)],
+        &[KEY],
+    );
+    assert!(errors(&dir).iter().any(|e| e.contains("Bearer ***")));
+}
+
+#[test]
+fn launch_command_secrets_in_every_spelling_appear_nowhere() {
+    const ENV: &str = "env-secret-4c8d2e";
+    const SH_FLAG: &str = "sh-flag-secret-a19f";
+    const SH_EQ: &str = "sh-eq-secret-60b2";
+    let out = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("infer-bench");
+    let command = format!(
+        "/usr/bin/env LAUNCH_SECRET={ENV} sh -c 'true --api-key {SH_FLAG} --hf-token={SH_EQ} --host 127.0.0.1; exec {} sim --port {{{{ port }}}} --jitter 0'",
+        bin.display()
+    );
+    let exp = experiment(
+        out.path(),
+        "launch.yaml",
+        &format!(
+            "name: launch\ntarget:\n  model: m\n  server:\n    command: \"{}\"\n    ready: /health\nprompts: \"{{prompts}}\"\nbaseline: {{concurrency: 1, output_tokens: 2}}\nrepetitions: 1\ntrial: {{requests: 2}}\n",
+            command.replace('"', "\\\"")
+        ),
+    );
+    let dir = run_keeps_secrets(out.path(), "launch", &exp, &[], &[ENV, SH_FLAG, SH_EQ]);
+    let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+    // The redacted command still says what ran: `--host` is shown.
+    assert!(
+        manifest.contains("LAUNCH_SECRET=<redacted>") && manifest.contains("--host 127.0.0.1"),
+        "{manifest}"
+    );
+}
+
+#[test]
+fn a_password_stored_by_an_older_version_is_shown_redacted() {
+    const OLD: &str = "pw-stored-earlier-e41b";
+    let sim = SimProcess::start();
+    let out = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{}/v1", sim.port);
+    let exp = echo_experiment(out.path(), "older", &url, "");
+    bin()
+        .args(["run", "--quiet", "--out"])
+        .arg(out.path())
+        .arg(&exp)
+        .assert()
+        .success();
+    let dir = single_run(out.path(), "older");
+    // As a folder written before URLs were redacted holds it.
+    let manifest = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let planted = url.replace("http://", &format!("http://carol:{OLD}@"));
+    std::fs::write(&manifest, text.replace(&url, &planted)).unwrap();
+    let report = bin()
+        .args(["report", "--format", "table,md,html"])
+        .arg(&dir)
+        .assert()
+        .success();
+    let history = bin()
+        .arg("history")
+        .arg(out.path().join("older"))
+        .arg("--html")
+        .arg(out.path().join("history.html"))
+        .assert()
+        .success();
+    for o in [report.get_output(), history.get_output()] {
+        for stream in [&o.stdout, &o.stderr] {
+            let text = String::from_utf8_lossy(stream);
+            assert!(!text.contains(OLD), "{text}");
+        }
+    }
+    let history_out = String::from_utf8_lossy(&history.get_output().stdout).to_string();
+    assert!(history_out.contains("carol:***@"), "{history_out}");
+    for f in [
+        dir.join("report.md"),
+        dir.join("report.html"),
+        out.path().join("history.html"),
+    ] {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(!text.contains(OLD), "{} holds the password", f.display());
+    }
+}

@@ -50,6 +50,8 @@ pub struct Client {
     root_url: String,
     /// Generation over plain HTTP: the lean path (see `http1`).
     http1: Option<Arc<http1::Http1>>,
+    /// What a server's answers are scrubbed of before they are kept.
+    secrets: Arc<crate::redact::Secrets>,
 }
 
 impl Client {
@@ -88,7 +90,13 @@ impl Client {
         let tokenize_url = format!("{root_url}{}", config.tokenize_path);
         let http1 = http1::Http1::new(&generate_url, &config.headers, config.api_key.as_deref())
             .map(Arc::new);
+        let secrets = Arc::new(crate::redact::Secrets::of_client(
+            &config.base_url,
+            config.headers.iter().map(|(k, v)| (k, v)),
+            config.api_key.as_deref(),
+        ));
         Ok(Self {
+            secrets,
             http,
             config,
             generate_url,
@@ -137,7 +145,7 @@ impl Client {
                 Outcome::failed(asked, format!("client error (a bug): {what}"))
             }
         };
-        clean(&mut outcome, self.config.api_key.as_deref());
+        clean(&mut outcome, &self.secrets);
         outcome
     }
 
@@ -272,16 +280,14 @@ enum Cutoff {
 
 /// Every string a server sent, on its way to the record: the key taken out
 /// (a server may echo the request's headers anywhere), then cut to length.
-fn clean(o: &mut Outcome, api_key: Option<&str>) {
+fn clean(o: &mut Outcome, secrets: &crate::redact::Secrets) {
     let fields = [
         (o.error.as_mut(), 500),
         (o.response_id.as_mut(), 200),
         (o.finish_reason.as_mut(), 100),
     ];
     for (text, max) in fields.into_iter().filter_map(|(t, m)| Some((t?, m))) {
-        if let Some(key) = api_key {
-            crate::redact::key(text, key);
-        }
+        secrets.scrub(text);
         crate::redact::truncate(text, max);
     }
 }

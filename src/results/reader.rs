@@ -54,10 +54,12 @@ pub fn open_run(dir: &Path) -> anyhow::Result<RunData> {
     if !manifest_path.is_file() {
         return Err(InputError::in_file(dir, "not a run folder: no manifest.json").into());
     }
-    let manifest: Manifest = serde_json::from_str(&std::fs::read_to_string(&manifest_path)?)
+    let mut manifest: Manifest = serde_json::from_str(&std::fs::read_to_string(&manifest_path)?)
         .map_err(|e| {
             InputError::in_file(&manifest_path, e.to_string()).at(Some((e.line(), e.column())))
         })?;
+    // A folder written before URLs were redacted is shown redacted.
+    manifest.target_url = manifest.target_url.map(|u| crate::redact::url(&u));
 
     let (plan_lines, _) = read_jsonl::<PlanLine>(&dir.join(PLAN))?;
     let mut configurations: Vec<Configuration> = Vec::new();

@@ -78,7 +78,15 @@ impl RunWriter {
         let e = &loaded.experiment;
         let (run_id, dir) = new_run_dir(&out.join(&e.name))?;
 
-        super::write_file(&dir.join(EXPERIMENT_COPY), &loaded.source)?;
+        super::write_file(
+            &dir.join(EXPERIMENT_COPY),
+            crate::redact::source(
+                &loaded.source,
+                e.target.base_url.as_deref(),
+                &e.target.headers,
+                e.target.server.as_ref().map(|s| s.command.as_str()),
+            ),
+        )?;
         let prompts_text = std::fs::read(&loaded.prompts_path)
             .with_context(|| format!("reading {}", loaded.prompts_path.display()))?;
         super::write_file(&dir.join(PROMPTS_COPY), &prompts_text)?;

@@ -93,7 +93,8 @@ impl Trials<'_> {
             .with_context(|| format!("trial {} ({})", trial.index, config.label))?;
         if conn.base_url != state.target_url {
             state.target_url.clone_from(&conn.base_url);
-            self.writer.set_target_url(&state.target_url)?;
+            self.writer
+                .set_target_url(&crate::redact::url(&state.target_url))?;
         }
         if conn.restarted {
             self.writer.set_servers(&self.session.launches())?;

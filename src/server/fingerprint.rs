@@ -66,27 +66,7 @@ pub fn model_file(path: &Path) -> std::io::Result<ModelFile> {
 /// The command line with secrets replaced: values of flags that name a key,
 /// token or password, and `--flag=value` forms of them.
 pub fn redact(argv: &[String]) -> String {
-    let secret = |flag: &str| {
-        let f = flag.to_ascii_lowercase();
-        f.starts_with('-')
-            && ["key", "token", "secret", "password"]
-                .iter()
-                .any(|w| f.contains(w))
-    };
-    let mut out = Vec::with_capacity(argv.len());
-    let mut hide_next = false;
-    for arg in argv {
-        if hide_next {
-            out.push("<redacted>".to_string());
-            hide_next = false;
-        } else if let Some((flag, _)) = arg.split_once('=').filter(|(f, _)| secret(f)) {
-            out.push(format!("{flag}=<redacted>"));
-        } else {
-            hide_next = secret(arg);
-            out.push(arg.clone());
-        }
-    }
-    shlex::try_join(out.iter().map(String::as_str)).unwrap_or_else(|_| out.join(" "))
+    crate::redact::command(argv)
 }
 
 #[cfg(test)]

@@ -130,8 +130,12 @@ impl ServerManager {
         };
         let ctx = self.context(config, Some(port));
         let command = render(&ctx, &self.spec.command)?;
-        let argv = shlex::split(&command)
-            .with_context(|| format!("cannot split the server command: {command}"))?;
+        let argv = shlex::split(&command).with_context(|| {
+            format!(
+                "cannot split the server command: {}",
+                redact(std::slice::from_ref(&command))
+            )
+        })?;
         let base_url = render(&ctx, &self.base_url_template)?;
         let index = self.launches.len();
         let log_name = self.unused_log_name(index);

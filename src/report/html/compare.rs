@@ -27,7 +27,9 @@ fn run_column(run: &RunData) -> Vec<String> {
         m.experiment_name.clone(),
         m.started_at.clone(),
         m.tool.to_string(),
-        m.target_url.clone().unwrap_or_else(|| "–".into()),
+        m.target_url
+            .as_deref()
+            .map_or_else(|| "–".into(), crate::redact::url),
         crate::report::html::history::fingerprint(m),
         m.gpu.clone().unwrap_or_else(|| "–".into()),
         format!("{} · {} CPUs", m.host.hostname, m.host.cpus),

@@ -29,7 +29,10 @@ impl HistoryRun {
 /// server's build, the model it named; the target URL when nothing was launched.
 pub fn fingerprint(m: &Manifest) -> String {
     let Some(launch) = m.servers.first() else {
-        return m.target_url.clone().unwrap_or_else(|| "–".into());
+        return m
+            .target_url
+            .as_deref()
+            .map_or_else(|| "–".into(), crate::redact::url);
     };
     let f = &launch.fingerprint;
     let mut parts = Vec::new();
