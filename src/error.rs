@@ -157,3 +157,10 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         1
     }
 }
+
+/// A line on stderr for the user, dropped where stderr is closed or full:
+/// `eprintln!` would panic there, and a run must outlive its reader.
+pub fn warn(message: impl std::fmt::Display) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{message}");
+}

@@ -120,7 +120,10 @@ pub fn calibrate(args: &CalibrateArgs) -> anyhow::Result<()> {
     drop(sim);
 
     let host = Host::this();
-    print!("{}", table::render(&rows, &host, args));
+    // A full disk or a closed pipe on stdout is an error, not a panic.
+    use std::io::Write as _;
+    write!(std::io::stdout(), "{}", table::render(&rows, &host, args))
+        .context("writing to stdout")?;
     if let Some(path) = &args.json {
         let report = Report {
             tool: crate::results::Tool::this().to_string(),
@@ -132,7 +135,7 @@ pub fn calibrate(args: &CalibrateArgs) -> anyhow::Result<()> {
         let mut text = serde_json::to_string_pretty(&report)?;
         text.push('\n');
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-        eprintln!("calibration: {}", path.display());
+        crate::error::warn(format_args!("calibration: {}", path.display()));
     }
     Ok(())
 }
@@ -196,7 +199,7 @@ async fn measure_all(
         )
         .await?;
         per_point &= own_peak;
-        eprintln!("{}", table::progress(&row));
+        crate::error::warn(format_args!("{}", table::progress(&row)));
         rows.push(row);
     }
     Ok((rows, per_point))
@@ -284,10 +287,10 @@ async fn measure(
             .iter()
             .find_map(|r| r.error.clone())
             .unwrap_or_default();
-        eprintln!(
+        crate::error::warn(format_args!(
             "calibration: {} of {} requests failed, first: {first}",
             row.failed, row.requests
-        );
+        ));
     }
     Ok((row, own_peak))
 }

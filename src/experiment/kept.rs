@@ -27,11 +27,11 @@ pub fn kept_copy(copy: &Path) -> Option<Experiment> {
 }
 
 fn warn(why: &str) {
-    eprintln!("warning: {why}");
-    eprintln!(
+    crate::error::warn(format_args!("warning: {why}"));
+    crate::error::warn(format_args!(
         "warning: the run's experiment copy is unusable, so its analysis takes the defaults instead: {}",
         defaults()
-    );
+    ));
 }
 
 /// What an experiment that says nothing gets: the defaults a run folder

@@ -184,10 +184,10 @@ impl Journal {
 
 /// Said once per log whose last line a kill or a full disk cut off.
 pub(super) fn warn_torn(path: &Path) {
-    eprintln!(
+    crate::error::warn(format_args!(
         "warning: {}: its last line was cut off (the run was killed or the disk filled while writing it) and is left out",
         path.display()
-    );
+    ));
 }
 
 /// The `trial` of a journal line: read from its leading `{"trial":N` where

@@ -18,10 +18,10 @@ use tokio::sync::oneshot;
 /// Serve until the process ends.
 pub async fn serve(model: SimModel, addr: SocketAddr, options: SimOptions) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    eprintln!(
+    crate::error::warn(format_args!(
         "infer-bench sim listening on http://{}/v1",
         listener.local_addr()?
-    );
+    ));
     axum::serve(listener.tap_io(no_delay), router_with(model, options)).await
 }
 

@@ -234,10 +234,10 @@ fn generate(s: Arc<Shared>, body: Bytes, kind: Kind, arrived: Instant) -> Respon
     }
     let n = s.requests.fetch_add(1, Ordering::Relaxed);
     if s.options.exit_after.is_some_and(|k| n + 1 >= k) {
-        eprintln!(
+        crate::error::warn(format_args!(
             "infer-bench sim: exiting on request {} as told (--exit-after)",
             n + 1
-        );
+        ));
         std::process::exit(3);
     }
     let fault = match draw_fault(&s, n) {
