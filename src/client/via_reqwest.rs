@@ -86,9 +86,14 @@ fn closed_before_response(e: &reqwest::Error) -> bool {
     use std::error::Error as _;
     let mut source = e.source();
     while let Some(s) = source {
-        let text = s.to_string();
-        if text.contains("connection closed before message completed")
-            || text.contains("connection reset")
+        // The reset is an io::Error ("Connection reset by peer"): told by
+        // its kind, not its words, which a text match missed.
+        let reset = s
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionReset);
+        if reset
+            || s.to_string()
+                .contains("connection closed before message completed")
         {
             return true;
         }
