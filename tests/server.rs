@@ -119,6 +119,41 @@ fn ctrl_c_stops_the_server_and_marks_the_run_interrupted() {
     assert!(run.records.len() >= 4 && run.records.len() % 2 == 0);
 }
 
+/// A resumed run names its server's log past every taken name, a dangling
+/// link planted there included: the link is never followed, so nothing is
+/// written where it points.
+#[test]
+fn a_resumed_run_never_writes_its_server_log_through_a_planted_link() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = long_launched(tmp.path(), "relog");
+    let mut child = spawn_run(tmp.path(), &exp);
+    wait_for_manifest(tmp.path(), "relog", |m| m.trials_done >= 1);
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    child.wait().unwrap();
+    let dir = single_run(tmp.path(), "relog");
+    assert!(dir.join("server-00.log").is_file());
+    let outside = tmp.path().join("outside.log");
+    std::os::unix::fs::symlink(&outside, dir.join("server-01.log")).unwrap();
+
+    let mut resumed = std::process::Command::new(assert_cmd::cargo::cargo_bin("infer-bench"))
+        .args(["run", "--quiet"])
+        .arg(&exp)
+        .arg("--resume")
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let before = read_run(&dir).unwrap().manifest.trials_done;
+    wait_for_manifest(tmp.path(), "relog", |m| m.trials_done > before);
+    // SAFETY: as above.
+    unsafe { libc::kill(resumed.id() as i32, libc::SIGINT) };
+    resumed.wait().unwrap();
+    assert!(!outside.exists(), "the server's log went through the link");
+    assert!(dir.join("server-02.log").is_file());
+}
+
 /// Even a SIGKILL of infer-bench leaves no launched server behind: the
 /// kernel sends it SIGTERM when its parent dies.
 #[cfg(target_os = "linux")]

@@ -185,7 +185,13 @@ impl ServerManager {
     /// run folder already holds earlier sessions' logs, never overwrite one.
     fn unused_log_name(&self, index: usize) -> String {
         let mut n = index;
-        while self.run_dir.join(format!("server-{n:02}.log")).exists() {
+        // `symlink_metadata`, not `exists`: a dangling link is a taken name.
+        while self
+            .run_dir
+            .join(format!("server-{n:02}.log"))
+            .symlink_metadata()
+            .is_ok()
+        {
             n += 1;
         }
         format!("server-{n:02}.log")

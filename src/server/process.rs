@@ -24,7 +24,13 @@ impl ServerProcess {
         grace: Duration,
     ) -> anyhow::Result<Self> {
         let (program, args) = argv.split_first().context("the server command is empty")?;
-        let out = File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        // A new file only: a link planted at the log's name is never
+        // followed (the name is chosen free of links too).
+        let out = File::options()
+            .write(true)
+            .create_new(true)
+            .open(log)
+            .with_context(|| format!("creating {}", log.display()))?;
         let err = out.try_clone()?;
         let mut cmd = Command::new(program);
         cmd.args(args)
