@@ -28,11 +28,6 @@ pub fn write_stdout(args: std::fmt::Arguments) -> Result<(), StdoutError> {
         .map_err(StdoutError)
 }
 
-/// A line on stderr, or nothing where stderr is closed or full.
-pub fn write_stderr(args: std::fmt::Arguments) {
-    let _ = std::io::stderr().lock().write_fmt(args);
-}
-
 /// `print!` that returns `Result<(), StdoutError>`.
 macro_rules! out {
     ($($arg:tt)*) => {
@@ -47,10 +42,10 @@ macro_rules! outln {
     };
 }
 
-/// `eprintln!` that never panics.
+/// `eprintln!` that never panics (the library's `error::warn`).
 macro_rules! note {
     ($($arg:tt)*) => {
-        $crate::commands::output::write_stderr(format_args!("{}\n", format_args!($($arg)*)))
+        infer_bench::error::warn(format_args!($($arg)*))
     };
 }
 

@@ -4,7 +4,7 @@
 //! memory. Shared by the terminal, Markdown and HTML tables.
 
 use crate::analysis::{ConfigSummary, MeanSd};
-use crate::metrics::{Metric, DIAGNOSTICS, METRICS};
+use crate::metrics::{Metric, REGISTRY};
 
 /// A column of the table: its header and how a row fills it.
 type Column = (&'static str, fn(&ConfigSummary) -> String);
@@ -36,9 +36,6 @@ const TRAILING: &[Column] = &[
         }
     }),
 ];
-
-/// The registry's two lists, in the order of `metrics::summarised`.
-const REGISTRY: [&[Metric]; 2] = [METRICS, DIAGNOSTICS];
 
 /// How many registry metrics the table shows (a const, so the headers are one).
 const fn tabled_count() -> usize {

@@ -3,7 +3,7 @@
 //! where stderr is a file or a pipe (CI logs), nothing with `--quiet`.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::{IsTerminal, Write as _};
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,7 +77,7 @@ impl Progress {
                 bar.println(line);
                 bar.set_position((self.done * self.per_trial.unwrap_or(1)) as u64);
             }
-            None if self.lines => line_to_stderr(line),
+            None if self.lines => crate::error::warn(line),
             None => {}
         }
     }
@@ -88,7 +88,7 @@ impl Progress {
     pub fn note(&self, line: &str) {
         match &self.bar {
             Some(bar) => bar.println(line),
-            None if self.lines => line_to_stderr(line),
+            None if self.lines => crate::error::warn(line),
             None => {}
         }
     }
@@ -103,11 +103,4 @@ impl Drop for Progress {
             bar.finish_and_clear();
         }
     }
-}
-
-/// `eprintln!` panics on a closed or full stderr; a run whose log reader went
-/// away must still finish its trials and set its manifest, so the line is
-/// dropped instead.
-fn line_to_stderr(line: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
