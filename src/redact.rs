@@ -97,16 +97,17 @@ impl Secrets {
 }
 
 /// An experiment's text as it may be copied into a run folder: the base
-/// URL's password and credential headers' values hidden (the hash of the
-/// original still tells `reproduce` whether the file changed).
+/// URL's password and the values of credential-named headers and server
+/// environment variables hidden (the hash of the original still tells
+/// `reproduce` whether the file changed).
 pub fn source<'a>(
     text: &str,
     base_url: Option<&str>,
-    headers: impl IntoIterator<Item = (&'a String, &'a String)>,
+    named: impl IntoIterator<Item = (&'a String, &'a String)>,
     command: Option<&str>,
 ) -> String {
     let mut out = text.to_string();
-    let mut secrets = Secrets::of_client(base_url.unwrap_or_default(), headers, None);
+    let mut secrets = Secrets::of_client(base_url.unwrap_or_default(), named, None);
     let argv = command.and_then(shlex::split).unwrap_or_default();
     for value in words(&argv).1 {
         secrets.add(&value);

@@ -23,6 +23,7 @@ fn client(base_url: String, timeout: Duration) -> Client {
         base_url,
         api: Api::Completions,
         headers: vec![("x-test".into(), "1".into())],
+        secret_headers: Vec::new(),
         api_key: Some("secret".into()),
         timeout,
         tokenize_path: "/tokenize".into(),

@@ -285,10 +285,50 @@ fn an_api_key_echoed_by_a_server_appears_nowhere() {
 }
 
 #[test]
+fn header_values_from_the_environment_are_secrets_whatever_their_names() {
+    // `X-Tenant` is no credential's name: only its coming from the
+    // environment marks the value secret.
+    const TENANT: &str = "tenant-from-env-8e21c4";
+    let port = echo_server();
+    let out = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{port}/v1");
+    let headers = "headers_env: {X-Tenant: INFER_BENCH_TENANT}\n  headers: {X-Tag: visible-tag-52}";
+    let exp = echo_experiment(out.path(), "headerenv", &url, headers);
+    let dir = run_keeps_secrets(
+        out.path(),
+        "headerenv",
+        &exp,
+        &[("INFER_BENCH_TENANT", TENANT)],
+        &[TENANT],
+    );
+    let errors = errors(&dir);
+    assert!(
+        !errors.is_empty()
+            && errors
+                .iter()
+                .all(|e| e.contains("X-Tenant: ***") && e.contains("visible-tag-52")),
+        "the header went out and its echo was hidden: {errors:?}"
+    );
+    // An unset variable is refused before any request, naming the key.
+    bin()
+        .env_remove("INFER_BENCH_TENANT")
+        .args(["run", "--quiet", "--out"])
+        .arg(out.path())
+        .arg(&exp)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "target.headers_env.X-Tenant names 'INFER_BENCH_TENANT', which is not set",
+        ));
+}
+
+#[test]
 fn launch_command_secrets_in_every_spelling_appear_nowhere() {
     const ENV: &str = "env-secret-4c8d2e";
     const SH_FLAG: &str = "sh-flag-secret-a19f";
     const SH_EQ: &str = "sh-eq-secret-60b2";
+    // A server's environment, named like a credential.
+    const HF: &str = "hf-env-secret-3f9a71";
     let out = tempfile::tempdir().unwrap();
     let bin = assert_cmd::cargo::cargo_bin("infer-bench");
     let command = format!(
@@ -299,11 +339,16 @@ fn launch_command_secrets_in_every_spelling_appear_nowhere() {
         out.path(),
         "launch.yaml",
         &format!(
-            "name: launch\ntarget:\n  model: m\n  server:\n    command: \"{}\"\n    ready: /health\nprompts: \"{{prompts}}\"\nbaseline: {{concurrency: 1, output_tokens: 2}}\nrepetitions: 1\ntrial: {{requests: 2}}\n",
+            "name: launch\ntarget:\n  model: m\n  server:\n    command: \"{}\"\n    ready: /health\n    env: {{HF_TOKEN: {HF}, LOG_COLORS: plain-visible}}\nprompts: \"{{prompts}}\"\nbaseline: {{concurrency: 1, output_tokens: 2}}\nrepetitions: 1\ntrial: {{requests: 2}}\n",
             command.replace('"', "\\\"")
         ),
     );
-    let dir = run_keeps_secrets(out.path(), "launch", &exp, &[], &[ENV, SH_FLAG, SH_EQ]);
+    let dir = run_keeps_secrets(out.path(), "launch", &exp, &[], &[ENV, SH_FLAG, SH_EQ, HF]);
+    let copy = std::fs::read_to_string(dir.join("experiment.yaml")).unwrap();
+    assert!(
+        copy.contains("HF_TOKEN: ***") && copy.contains("plain-visible"),
+        "{copy}"
+    );
     let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
     // The redacted command still says what ran: `--host` is shown.
     assert!(

@@ -176,6 +176,7 @@ async fn measure_all(
         base_url: sim.base_url.clone(),
         api: Api::Completions,
         headers: Vec::new(),
+        secret_headers: Vec::new(),
         api_key: None,
         timeout: Duration::from_secs(120),
         tokenize_path: "/tokenize".into(),

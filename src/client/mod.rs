@@ -32,6 +32,9 @@ pub struct ClientConfig {
     pub base_url: String,
     pub api: Api,
     pub headers: Vec<(String, String)>,
+    /// Headers whose values are secrets whatever their names
+    /// (`target.headers_env`): sent as the others, hidden as the API key.
+    pub secret_headers: Vec<(String, String)>,
     pub api_key: Option<String>,
     pub timeout: Duration,
     pub tokenize_path: String,
@@ -58,14 +61,23 @@ impl Client {
     pub fn new(config: ClientConfig) -> anyhow::Result<Self> {
         crate::tls::install_provider();
         let mut headers = HeaderMap::new();
-        for (k, v) in &config.headers {
+        let secret = config.secret_headers.iter().map(|h| (h, true));
+        for ((k, v), sensitive) in config.headers.iter().map(|h| (h, false)).chain(secret) {
+            let mut value = HeaderValue::from_str(v)
+                .with_context(|| format!("invalid value for header '{k}'"))?;
+            value.set_sensitive(sensitive);
             headers.insert(
                 HeaderName::from_bytes(k.as_bytes())
                     .with_context(|| format!("invalid header name '{k}'"))?,
-                HeaderValue::from_str(v)
-                    .with_context(|| format!("invalid value for header '{k}'"))?,
+                value,
             );
         }
+        let all_headers: Vec<(String, String)> = config
+            .headers
+            .iter()
+            .chain(&config.secret_headers)
+            .cloned()
+            .collect();
         if let Some(key) = &config.api_key {
             let mut value =
                 HeaderValue::from_str(&format!("Bearer {key}")).context("invalid API key")?;
@@ -88,13 +100,17 @@ impl Client {
         };
         let root_url = server_root(&base).to_string();
         let tokenize_url = format!("{root_url}{}", config.tokenize_path);
-        let http1 = http1::Http1::new(&generate_url, &config.headers, config.api_key.as_deref())
-            .map(Arc::new);
-        let secrets = Arc::new(crate::redact::Secrets::of_client(
+        let http1 =
+            http1::Http1::new(&generate_url, &all_headers, config.api_key.as_deref()).map(Arc::new);
+        let mut secrets = crate::redact::Secrets::of_client(
             &config.base_url,
             config.headers.iter().map(|(k, v)| (k, v)),
             config.api_key.as_deref(),
-        ));
+        );
+        for (_, value) in &config.secret_headers {
+            secrets.add(value);
+        }
+        let secrets = Arc::new(secrets);
         Ok(Self {
             secrets,
             http,

@@ -256,9 +256,19 @@ fn validate(path: &Path) -> anyhow::Result<()> {
         None => outln!("  requests:       as many as fit each trial's duration"),
     }?;
     let (estimate, basis) = estimate_duration(&loaded, &plan);
-    if let Some(var) = &e.target.api_key_env {
+    let key = e
+        .target
+        .api_key_env
+        .iter()
+        .map(|v| (v, "target.api_key_env"));
+    let headers = e
+        .target
+        .headers_env
+        .values()
+        .map(|v| (v, "target.headers_env"));
+    for (var, field) in key.chain(headers) {
         if std::env::var_os(var).is_none() {
-            outln!("  warning:        {var} (target.api_key_env) is not set; `run` will refuse to start")?;
+            outln!("  warning:        {var} ({field}) is not set; `run` will refuse to start")?;
         }
     }
     outln!(

@@ -131,6 +131,11 @@ pub struct Target {
     /// Extra HTTP headers sent with each request.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub headers: IndexMap<String, String>,
+    /// Extra HTTP headers whose values are secrets, read from the environment:
+    /// header name → variable name (`{X-Api-Token: MY_TOKEN}`). Their values are
+    /// never written to results, and hidden wherever a server echoes them.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers_env: IndexMap<String, String>,
     /// Extra fields of the request body (e.g. `temperature`). String values are
     /// templates over the factor values; a rendered number or boolean is sent as one.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]

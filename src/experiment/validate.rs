@@ -129,7 +129,40 @@ impl Validator<'_> {
                 "tokenize must be a path starting with '/'",
             ));
         }
-        Ok(())
+        self.headers()
+    }
+
+    /// Header names a request can carry, each set once; values from the
+    /// environment name a variable.
+    fn headers(&self) -> Result<(), InputError> {
+        let t = &self.l.experiment.target;
+        for (field, names) in [("headers", &t.headers), ("headers_env", &t.headers_env)] {
+            for (name, value) in names {
+                if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                    return Err(self.err(
+                        &["target", field, name],
+                        format!("'{name}' is not an HTTP header name (letters, digits and -)"),
+                    ));
+                }
+                if field == "headers_env" && (value.is_empty() || value.contains(['=', '\0'])) {
+                    return Err(self.err(
+                        &["target", field, name],
+                        format!("header '{name}': expected the name of an environment variable"),
+                    ));
+                }
+            }
+        }
+        match t
+            .headers_env
+            .keys()
+            .find(|n| t.headers.keys().any(|h| h.eq_ignore_ascii_case(n)))
+        {
+            Some(name) => Err(self.err(
+                &["target", "headers_env", name],
+                format!("header '{name}' is set in both headers and headers_env"),
+            )),
+            None => Ok(()),
+        }
     }
 
     fn factors(&self) -> Result<(), InputError> {

@@ -83,7 +83,7 @@ impl RunWriter {
             crate::redact::source(
                 &loaded.source,
                 e.target.base_url.as_deref(),
-                &e.target.headers,
+                e.target.headers.iter().chain(server_env(e)),
                 e.target.server.as_ref().map(|s| s.command.as_str()),
             ),
         )?;
@@ -347,6 +347,11 @@ pub(super) fn new_run_dir(parent: &Path) -> anyhow::Result<(String, PathBuf)> {
         }
     }
     anyhow::bail!("no free run id under {} after 64 tries", parent.display())
+}
+
+/// The launched server's environment, where the experiment has one.
+fn server_env(e: &crate::experiment::Experiment) -> impl Iterator<Item = (&String, &String)> {
+    e.target.server.iter().flat_map(|s| s.env.iter())
 }
 
 #[cfg(test)]

@@ -184,18 +184,19 @@ fn check_slot_context(
 fn client_for(l: &LoadedExperiment, base_url: &str) -> anyhow::Result<Client> {
     let t = &l.experiment.target;
     let api_key = match &t.api_key_env {
-        Some(var) => Some(std::env::var(var).map_err(|_| {
-            InputError::in_file(
-                &l.path,
-                format!("target.api_key_env names '{var}', which is not set in the environment"),
-            )
-            .at(crate::yaml::locate_key(
-                &l.source,
-                &["target", "api_key_env"],
-            ))
-        })?),
+        Some(var) => Some(from_env(l, var, &["target", "api_key_env"])?),
         None => None,
     };
+    let secret_headers = t
+        .headers_env
+        .iter()
+        .map(|(name, var)| {
+            Ok((
+                name.clone(),
+                from_env(l, var, &["target", "headers_env", name])?,
+            ))
+        })
+        .collect::<anyhow::Result<_>>()?;
     Client::new(ClientConfig {
         base_url: base_url.to_string(),
         api: t.api,
@@ -204,9 +205,23 @@ fn client_for(l: &LoadedExperiment, base_url: &str) -> anyhow::Result<Client> {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        secret_headers,
         api_key,
         timeout: t.timeout.0,
         tokenize_path: t.tokenize.clone(),
         model: t.model.clone(),
+    })
+}
+
+/// The value of environment variable `var`, which the experiment names at `key`.
+fn from_env(l: &LoadedExperiment, var: &str, key: &[&str]) -> anyhow::Result<String> {
+    std::env::var(var).map_err(|_| {
+        let field = key.join(".");
+        InputError::in_file(
+            &l.path,
+            format!("{field} names '{var}', which is not set in the environment"),
+        )
+        .at(crate::yaml::locate_key(&l.source, key))
+        .into()
     })
 }

@@ -26,6 +26,7 @@ pub fn client(url: String, timeout: Duration) -> infer_bench::client::Client {
         base_url: url,
         api: infer_bench::experiment::Api::Completions,
         headers: Vec::new(),
+        secret_headers: Vec::new(),
         api_key: Some(KEY.into()),
         timeout,
         tokenize_path: "/tokenize".into(),
