@@ -264,3 +264,36 @@ trial: {requests: 2}
         keys(&schema["$defs"]["ConfigSummary"]["properties"])
     );
 }
+
+#[test]
+fn the_design_box_names_the_design_and_the_protocol_the_run_followed() {
+    let out = tempfile::tempdir().unwrap();
+    let body = "target: {builtin: sim, model: m, sim: {jitter: 0}}\nprompts: \"{prompts}\"\n\
+                baseline: {concurrency: 1, input_tokens: 20, output_tokens: 4}\n\
+                factors: {concurrency: [1, 2]}\nrepetitions: 3\nwarmup: {requests: 0}\ntrial: {requests: 4}\n";
+    for (name, design) in [("ofat", "ofat"), ("crossed", "factorial")] {
+        let text = format!("name: {name}\ndesign: {design}\n{body}");
+        let exp = experiment(out.path(), &format!("{name}.yaml"), &text);
+        run(
+            out.path(),
+            &exp,
+            &["--repetitions", "2", "--requests", "2"],
+            0,
+        );
+        let html =
+            std::fs::read_to_string(single_run(out.path(), name).join("report.html")).unwrap();
+        let (title, other) = match design {
+            "ofat" => ("Factors, one at a time", "every combination"),
+            _ => ("Factors, every combination (factorial)", "one at a time"),
+        };
+        assert!(html.contains(title) && !html.contains(other), "{name}");
+        assert!(
+            html.contains("2 (--repetitions; the file says 3)"),
+            "{name}: the repetitions run, not the file's"
+        );
+        assert!(
+            html.contains(":2}") && html.contains("(--requests; the file says 4)"),
+            "{name}: the requests run"
+        );
+    }
+}

@@ -189,7 +189,7 @@ fn compare_finds_a_regression_and_gates_on_it() {
         .code(3);
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(
-        stdout.contains("4 regressions, 0 improvements, 0 unchanged"),
+        stdout.contains("4 regressions, 0 improvements, 0 with no significant change"),
         "{stdout}"
     );
     assert!(

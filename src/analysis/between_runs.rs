@@ -123,7 +123,8 @@ pub fn frame(rows: &[Comparison]) -> PolarsResult<DataFrame> {
     df.select(first.iter().map(|s| s.to_string()).chain(rest))
 }
 
-/// "2 regressions, 1 improvement, 12 unchanged, 1 not testable".
+/// "2 regressions, 1 improvement, 12 with no significant change, 1 not
+/// testable": a change not shown is not shown absent, so never "unchanged".
 pub fn tally(rows: &[Comparison]) -> String {
     let regressions = rows.iter().filter(|c| is_regression(c)).count();
     let improvements = rows.iter().filter(|c| is_improvement(c)).count();
@@ -137,7 +138,7 @@ pub fn tally(rows: &[Comparison]) -> String {
     let mut parts = vec![
         plural(regressions, "regression", "regressions"),
         plural(improvements, "improvement", "improvements"),
-        format!("{unchanged} unchanged"),
+        format!("{unchanged} with no significant change"),
     ];
     if untestable > 0 {
         parts.push(format!("{untestable} not testable"));

@@ -49,15 +49,31 @@ pub fn attributed(processes: &[ProcessInfo], pids: &[u32]) -> Option<u64> {
     found
 }
 
+const NONE_FOUND: &str = "none found";
+
+/// Why NVML cannot be used, in the words a report shows after "GPU:". A
+/// machine without NVIDIA's driver is the common case, not a fault.
+fn unavailable(e: &nvml_wrapper::error::NvmlError) -> String {
+    use nvml_wrapper::error::NvmlError as E;
+    match e {
+        E::LibloadingError(_) | E::FailedToLoadSymbol(_) => {
+            format!("{NONE_FOUND} (no NVIDIA driver)")
+        }
+        E::DriverNotLoaded => format!("{NONE_FOUND} (the NVIDIA driver is not loaded)"),
+        E::NoPermission => "not readable (no permission for NVML)".into(),
+        other => format!("NVML unavailable: {other}"),
+    }
+}
+
 impl Gpu {
     /// NVML, or why it is unavailable.
     pub fn init() -> Result<Gpu, String> {
-        let nvml = Nvml::init().map_err(|e| format!("NVML unavailable: {e}"))?;
+        let nvml = Nvml::init().map_err(|e| unavailable(&e))?;
         let devices = nvml
             .device_count()
             .map_err(|e| format!("NVML device count: {e}"))?;
         if devices == 0 {
-            return Err("NVML found no GPU".into());
+            return Err(NONE_FOUND.into());
         }
         Ok(Gpu { nvml, devices })
     }
@@ -124,5 +140,17 @@ mod tests {
         assert_eq!(attributed(&listed, &[12]), None);
         assert_eq!(attributed(&listed, &[42]), None);
         assert_eq!(attributed(&[], &[10]), None);
+    }
+
+    #[test]
+    fn a_machine_without_the_driver_has_no_gpu_rather_than_an_error() {
+        use nvml_wrapper::error::NvmlError as E;
+        let missing = E::FailedToLoadSymbol("nvmlInit_v2".into());
+        assert_eq!(unavailable(&missing), "none found (no NVIDIA driver)");
+        assert_eq!(
+            unavailable(&E::DriverNotLoaded),
+            "none found (the NVIDIA driver is not loaded)"
+        );
+        assert!(unavailable(&E::Unknown).starts_with("NVML unavailable: "));
     }
 }

@@ -274,7 +274,12 @@ mod tests {
         // On machines with a GPU this finds it; on the others it must say why not.
         match Gpu::init() {
             Ok(gpu) => assert!(gpu.describe().contains('×')),
-            Err(why) => assert!(why.starts_with("NVML"), "{why}"),
+            Err(why) => assert!(
+                ["none found", "not readable", "NVML"]
+                    .iter()
+                    .any(|w| why.starts_with(w)),
+                "{why}"
+            ),
         }
     }
 }

@@ -170,7 +170,7 @@ fn significance(input: &ReportInput) -> Section {
             Span::Toned(Tone::Better, "Better".into()),
             own(", "),
             Span::Toned(Tone::Worse, "worse".into()),
-            own(" and unchanged are coloured. Every metric is in "),
+            own(" are coloured; no significant change is not evidence of none (equivalence says that). Every metric is in "),
             code("stats.csv"),
             own("."),
         ];

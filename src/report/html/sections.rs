@@ -62,6 +62,31 @@ pub fn facts(input: &ReportInput) -> Vec<(&'static str, String)> {
     facts
 }
 
+/// The protocol the run followed: the file's, with the command line's
+/// overrides in place of what they replaced (and the file's value named).
+fn protocol(
+    e: &crate::experiment::Experiment,
+    overrides: &crate::results::Overrides,
+) -> Vec<(String, String)> {
+    let mut trial = serde_json::to_value(&e.trial).unwrap_or_default();
+    let mut repetitions = e.repetitions.to_string();
+    if let Some(n) = overrides.repetitions {
+        repetitions = format!("{n} (--repetitions; the file says {repetitions})");
+    }
+    let mut requests_note = String::new();
+    if let (Some(n), Some(t)) = (overrides.requests, trial.as_object_mut()) {
+        let file = e.trial.requests.map_or("none".into(), |r| r.to_string());
+        requests_note = format!(" (--requests; the file says {file})");
+        t.insert("requests".into(), n.into());
+    }
+    vec![
+        ("repetitions".into(), repetitions),
+        ("order".into(), format!("{:?}", e.order).to_lowercase()),
+        ("trial".into(), format!("{trial}{requests_note}")),
+        ("prompts".into(), e.prompts.clone()),
+    ]
+}
+
 /// The baseline, the factors and the protocol, where the experiment is known.
 pub fn design(input: &ReportInput) -> Option<Section> {
     let e = input.spec?;
@@ -78,19 +103,17 @@ pub fn design(input: &ReportInput) -> Option<Section> {
             (k.clone(), levels.join(", "))
         })
         .collect();
-    let trial = serde_json::to_value(&e.trial)
-        .map(|v| v.to_string())
-        .unwrap_or_default();
-    let protocol = vec![
-        ("repetitions".into(), e.repetitions.to_string()),
-        ("order".into(), format!("{:?}", e.order).to_lowercase()),
-        ("trial".into(), trial),
-        ("prompts".into(), e.prompts.clone()),
-    ];
+    let factors_title = match e.design {
+        crate::experiment::Design::Ofat => "Factors, one at a time",
+        crate::experiment::Design::Factorial => "Factors, every combination (factorial)",
+    };
     let groups = vec![
         ("Baseline".into(), baseline),
-        ("Factors, one at a time".into(), factors),
-        ("Protocol".into(), protocol),
+        (factors_title.into(), factors),
+        (
+            "Protocol".into(),
+            protocol(e, &input.run.manifest.overrides),
+        ),
     ];
     Some(
         Section::new(SectionId::Design, Title::page("Design"))
