@@ -41,6 +41,15 @@ impl Metric {
         self.direction == Direction::HigherIsBetter
     }
 
+    /// The values it can take: every metric is an amount, a time, a rate, a
+    /// price or a share, none below zero and a share not above one.
+    pub fn range(&self) -> (f64, f64) {
+        match self.unit {
+            "share" => (0.0, 1.0),
+            _ => (0.0, f64::INFINITY),
+        }
+    }
+
     const fn shown(mut self) -> Metric {
         self.shown = true;
         self
@@ -254,6 +263,15 @@ pub fn by_column(column: &str) -> Option<Metric> {
 /// A metric's label for tables and charts (the column name if unknown).
 pub fn label(column: &str) -> String {
     by_column(column).map_or(column.to_string(), |m| m.label.to_string())
+}
+
+/// The values `column` can take (any, where it is no metric of the registry).
+pub fn range(column: &str) -> (f64, f64) {
+    REGISTRY
+        .iter()
+        .flat_map(|list| list.iter())
+        .find(|m| m.column == column)
+        .map_or((f64::NEG_INFINITY, f64::INFINITY), Metric::range)
 }
 
 /// Whether `column`'s axis starts at zero.

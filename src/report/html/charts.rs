@@ -27,11 +27,7 @@ fn estimate_point(
     let e = estimates
         .iter()
         .find(|e| e.config == config && e.metric == metric)?;
-    Some(Point {
-        x,
-        y: e.estimate.mean,
-        interval: e.estimate.ci,
-    })
+    Some(Point::estimate(x, e.estimate.mean, e.estimate.ci, metric))
 }
 
 /// The factor's levels in ascending order, the baseline's among them, with

@@ -54,17 +54,18 @@ fn figures(a: &Side, b: &Side, rows: &[Comparison]) -> anyhow::Result<Vec<Figure
 
 /// One side's means at the configurations named by `labels`, shifted by `dx`
 /// so A's and B's intervals stand apart.
-fn side_series(values: &HashMap<String, Vec<f64>>, labels: &[&str], dx: f64, name: &str) -> Series {
+fn side_series(
+    (values, metric): (&HashMap<String, Vec<f64>>, &str),
+    labels: &[&str],
+    dx: f64,
+    name: &str,
+) -> Series {
     let points = labels
         .iter()
         .enumerate()
         .filter_map(|(i, l)| {
             let e = estimate(values.get(*l)?)?;
-            Some(Point {
-                x: i as f64 + dx,
-                y: e.mean,
-                interval: e.ci,
-            })
+            Some(Point::estimate(i as f64 + dx, e.mean, e.ci, metric))
         })
         .collect();
     Series {
@@ -96,8 +97,8 @@ fn means_figure(
             y_label: metric_label(metric),
             x: XAxis::Categories(names),
             series: vec![
-                side_series(&va, &a_labels, -0.12, "A"),
-                side_series(&vb, &b_labels, 0.12, "B"),
+                side_series((&va, metric), &a_labels, -0.12, "A"),
+                side_series((&vb, metric), &b_labels, 0.12, "B"),
             ],
             y_from_zero: crate::metrics::from_zero(metric),
         },

@@ -134,11 +134,7 @@ pub fn history_figure(runs: &[HistoryRun], metric: &str) -> Figure {
                 .enumerate()
                 .filter_map(|(i, r)| {
                     let e = r.estimate(c, metric)?;
-                    Some(Point {
-                        x: i as f64,
-                        y: e.mean,
-                        interval: e.ci,
-                    })
+                    Some(Point::estimate(i as f64, e.mean, e.ci, metric))
                 })
                 .collect(),
             shape: Shape::Line,

@@ -39,6 +39,18 @@ impl Point {
             interval: None,
         }
     }
+
+    /// A mean of `metric` with its interval, the interval cut at the values
+    /// the metric can take: a t interval of a few trials reaches below zero
+    /// tok/s, which no trial can measure.
+    pub fn estimate(x: f64, mean: f64, interval: Option<(f64, f64)>, metric: &str) -> Self {
+        let (low, high) = crate::metrics::range(metric);
+        Point {
+            x,
+            y: mean,
+            interval: interval.map(|(a, b)| (a.clamp(low, high), b.clamp(low, high))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -386,6 +398,20 @@ mod tests {
         assert!(t[0] <= 5.0 && *t.last().unwrap() >= 5.0 && t.len() > 1);
         assert_eq!(tick_label(0.30000000000000004, 0.1), "0.3");
         assert_eq!(tick_label(1500.0, 500.0), "1500");
+    }
+
+    #[test]
+    fn whiskers_stop_at_what_a_metric_can_measure() {
+        // Two trials at 1 and 9 tok/s: the t interval is 5 ± 50.8.
+        let p = Point::estimate(0.0, 5.0, Some((-45.8, 55.8)), "output_tok_s");
+        assert_eq!((p.y, p.interval), (5.0, Some((0.0, 55.8))));
+        let p = Point::estimate(0.0, 0.9, Some((0.6, 1.2)), "slo_attainment");
+        assert_eq!(p.interval, Some((0.6, 1.0)));
+        let p = Point::estimate(0.0, 30.0, Some((-3.0, 63.0)), "send_lag_p99_ms");
+        assert_eq!(p.interval, Some((0.0, 63.0)));
+        // What is no metric of the registry is drawn as it came.
+        let p = Point::estimate(0.0, -2.0, Some((-9.0, 5.0)), "relative_change");
+        assert_eq!(p.interval, Some((-9.0, 5.0)));
     }
 
     #[test]
