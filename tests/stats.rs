@@ -481,11 +481,14 @@ fn a_factorial_run_finds_the_interaction_of_speed_and_concurrency() {
     let p: f64 = row("speed:concurrency")[5].parse().unwrap();
     assert!(p < 0.01, "interaction p {p}: {effects}");
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
-    assert!(
-        html.contains("Output tok/s by speed and concurrency")
-            || html.contains("by speed and concurrency"),
-        "no interaction plot"
-    );
+    // One interaction plot per headline metric: TPOT is where a server's
+    // slot count shows.
+    for label in infer_bench::metrics::shown().map(infer_bench::metrics::label) {
+        assert!(
+            html.contains(&format!("{label} by speed and concurrency")),
+            "no interaction plot of {label}"
+        );
+    }
     // The cell two factors away from the baseline is labelled by both.
     let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
     assert!(summary.contains("\"speed=2,concurrency=4\""), "{summary}");

@@ -9,7 +9,7 @@ use crate::metrics::label as metric_label;
 use crate::plan::Configuration;
 
 /// Interaction plots of a factorial run: for each pair of factors and each
-/// of throughput and TTFT p50, the mean at every combination of the pair's
+/// headline metric (the ones every report shows), the mean at every combination of the pair's
 /// levels (averaged over the other factors' levels), one line per level of
 /// the second factor. Parallel lines are no interaction; the caption gives
 /// the interaction's p from the type-II ANOVA.
@@ -23,7 +23,7 @@ pub fn interaction_figures(
     let mut out = Vec::new();
     for (i, a) in names.iter().enumerate() {
         for b in &names[i + 1..] {
-            for metric in ["output_tok_s", "ttft_p50_ms"] {
+            for metric in crate::metrics::shown() {
                 let mean_at = |x: &Level, l: &Level| -> Option<f64> {
                     let ys: Vec<f64> = configs
                         .iter()
