@@ -63,19 +63,69 @@ fn levels<'a>(configs: &'a [Configuration], factor: &str) -> Vec<(&'a Level, &'a
 fn axis_for(levels: &[(&Level, &Configuration)]) -> (XAxis, Vec<f64>) {
     let numbers: Option<Vec<f64>> = levels.iter().map(|(l, _)| l.as_f64()).collect();
     match numbers {
-        Some(xs) if !xs.is_empty() => {
-            let (lo, hi) = xs
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
-                    (a.min(*x), b.max(*x))
-                });
-            let log = lo > 0.0 && hi / lo >= 16.0;
-            (XAxis::Numeric { log }, xs)
-        }
+        Some(xs) if !xs.is_empty() => (numeric_axis(&xs), xs),
         _ => (
             XAxis::Categories(levels.iter().map(|(l, _)| l.to_string()).collect()),
             (0..levels.len()).map(|i| i as f64).collect(),
         ),
+    }
+}
+
+/// Where a factor's levels sit on the x axis, and the axis's words.
+struct Positions {
+    axis: XAxis,
+    xs: Vec<f64>,
+    label: String,
+}
+
+/// An open loop's levels at the rates the trials achieved (a Poisson
+/// trial of few requests lands far from its nominal rate; the table keeps
+/// the nominal one), every other factor's at its levels.
+fn positions(
+    factor: &str,
+    levels: &[(&Level, &Configuration)],
+    estimates: &[ConfigEstimate],
+) -> Positions {
+    let achieved: Option<Vec<f64>> = (factor == "rate")
+        .then(|| {
+            levels
+                .iter()
+                .map(|(_, c)| {
+                    estimates
+                        .iter()
+                        .find(|e| e.config == c.label && e.metric == "achieved_rate_rps")
+                        .map(|e| e.estimate.mean)
+                        .filter(|r| *r > 0.0)
+                })
+                .collect()
+        })
+        .flatten();
+    match achieved {
+        Some(xs) => Positions {
+            axis: numeric_axis(&xs),
+            xs,
+            label: "achieved rate, req/s".into(),
+        },
+        None => {
+            let (axis, xs) = axis_for(levels);
+            Positions {
+                axis,
+                xs,
+                label: factor.to_string(),
+            }
+        }
+    }
+}
+
+/// A numeric axis, logarithmic when the values span 16× or more and are all positive.
+fn numeric_axis(xs: &[f64]) -> XAxis {
+    let (lo, hi) = xs
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(*x), b.max(*x))
+        });
+    XAxis::Numeric {
+        log: lo > 0.0 && hi / lo >= 16.0,
     }
 }
 
@@ -145,10 +195,10 @@ pub fn factor_figures(
         .into_iter()
         .map(|factor| {
             let levels = levels(configs, factor);
-            let (axis, xs) = axis_for(&levels);
+            let at = positions(factor, &levels, estimates);
             let figures = crate::metrics::charted()
                 .filter_map(|metric| {
-                    let series = factor_series(&metric_label(metric), metric, &levels, &xs, estimates);
+                    let series = factor_series(&metric_label(metric), metric, &levels, &at.xs, estimates);
                     // All zeros where zero is ideal (no errors) says nothing.
                     let ideal = crate::metrics::by_column(metric)
                         .is_some_and(|m| m.from_zero && !m.higher_is_better());
@@ -158,9 +208,9 @@ pub fn factor_figures(
                     Some(Figure {
                         chart: Chart {
                             title: format!("{} by {factor}", metric_label(metric)),
-                            x_label: factor.to_string(),
+                            x_label: at.label.clone(),
                             y_label: metric_label(metric),
-                            x: axis.clone(),
+                            x: at.axis.clone(),
                             series: vec![series],
                             y_from_zero: crate::metrics::from_zero(metric),
                         },
@@ -176,22 +226,17 @@ pub fn factor_figures(
         .collect()
 }
 
-/// The load factors the plan varies, each with its levels and x axis.
-type LoadAxis<'a> = (
-    &'static str,
-    Vec<(&'a Level, &'a Configuration)>,
-    XAxis,
-    Vec<f64>,
-);
+/// The load factors the plan varies, each with its levels and where they sit.
+type LoadAxis<'a> = (&'static str, Vec<(&'a Level, &'a Configuration)>, Positions);
 
-fn load_axes(configs: &[Configuration]) -> Vec<LoadAxis<'_>> {
+fn load_axes<'a>(configs: &'a [Configuration], estimates: &[ConfigEstimate]) -> Vec<LoadAxis<'a>> {
     LOAD_FACTORS
         .iter()
         .filter(|f| configs.iter().any(|c| c.single_factor() == Some(**f)))
         .map(|factor| {
             let levels = levels(configs, factor);
-            let (axis, xs) = axis_for(&levels);
-            (*factor, levels, axis, xs)
+            let at = positions(factor, &levels, estimates);
+            (*factor, levels, at)
         })
         .collect()
 }
@@ -199,12 +244,13 @@ fn load_axes(configs: &[Configuration]) -> Vec<LoadAxis<'_>> {
 /// Throughput and latency against the offered load, where a load factor varies.
 pub fn load_figures(configs: &[Configuration], estimates: &[ConfigEstimate]) -> Vec<Figure> {
     let mut out = Vec::new();
-    for (factor, levels, axis, xs) in load_axes(configs) {
-        let series = |metrics: &[&str]| series_of(metrics, &levels, &xs, estimates);
+    for (factor, levels, at) in load_axes(configs, estimates) {
+        let (axis, xs) = (&at.axis, &at.xs);
+        let series = |metrics: &[&str]| series_of(metrics, &levels, xs, estimates);
         out.push(Figure {
             chart: Chart {
                 title: format!("Throughput vs {factor}"),
-                x_label: factor.to_string(),
+                x_label: at.label.clone(),
                 y_label: "output tokens/s".into(),
                 x: axis.clone(),
                 series: series(&["output_tok_s"]),
@@ -221,7 +267,7 @@ pub fn load_figures(configs: &[Configuration], estimates: &[ConfigEstimate]) -> 
             out.push(Figure {
                 chart: Chart {
                     title: format!("{name} vs {factor}"),
-                    x_label: factor.to_string(),
+                    x_label: at.label.clone(),
                     y_label: format!("{name} ms"),
                     x: axis.clone(),
                     series: series(&metrics),
@@ -241,14 +287,15 @@ pub fn load_figures(configs: &[Configuration], estimates: &[ConfigEstimate]) -> 
 /// configuration where a price is known.
 pub fn service_figures(configs: &[Configuration], estimates: &[ConfigEstimate]) -> Vec<Figure> {
     let mut out = Vec::new();
-    for (factor, levels, axis, xs) in load_axes(configs) {
+    for (factor, levels, at) in load_axes(configs, estimates) {
+        let (axis, xs) = (&at.axis, &at.xs);
         out.push(Figure {
             chart: Chart {
                 title: format!("Goodput vs {factor}"),
-                x_label: factor.to_string(),
+                x_label: at.label.clone(),
                 y_label: "req/s".into(),
                 x: axis.clone(),
-                series: series_of(&["goodput_rps", "requests_per_s"], &levels, &xs, estimates),
+                series: series_of(&["goodput_rps", "requests_per_s"], &levels, xs, estimates),
                 y_from_zero: true,
             },
             caption: format!(
@@ -434,6 +481,36 @@ mod tests {
         assert_eq!(quant.x, XAxis::Categories(vec!["q4".into(), "q8".into()]));
         // Metrics with no estimates get no chart.
         assert_eq!(figures[0].1.len(), 1);
+    }
+
+    #[test]
+    fn open_loop_charts_sit_at_the_achieved_rate() {
+        let base = [("rate", Level::Float(0.3))];
+        let configs = vec![
+            config(0, None, None, &base),
+            config(1, Some("rate"), Some(Level::Float(1.0)), &base),
+        ];
+        let mut estimates = vec![
+            est("baseline", "output_tok_s", &[5.0, 6.0]),
+            est("rate=1", "output_tok_s", &[15.0, 16.0]),
+        ];
+        // Without the achieved rate, the nominal levels.
+        let load = load_figures(&configs, &estimates);
+        let xs = |c: &Chart| c.series[0].points.iter().map(|p| p.x).collect::<Vec<_>>();
+        assert_eq!(xs(&load[0].chart), [0.3, 1.0]);
+        assert_eq!(load[0].chart.x_label, "rate");
+        estimates.push(est("baseline", "achieved_rate_rps", &[0.15, 0.25]));
+        estimates.push(est("rate=1", "achieved_rate_rps", &[0.9, 0.8]));
+        let load = load_figures(&configs, &estimates);
+        let factor = factor_figures(&configs, &estimates);
+        for chart in [&load[0].chart, &factor[0].1[0].chart] {
+            let at = xs(chart);
+            assert!(
+                (at[0] - 0.2).abs() < 1e-12 && (at[1] - 0.85).abs() < 1e-12,
+                "{at:?}"
+            );
+            assert_eq!(chart.x_label, "achieved rate, req/s");
+        }
     }
 
     #[test]
