@@ -405,3 +405,35 @@ fn a_run_folder_from_before_statuses_reports_as_it_did() {
     };
     assert_eq!((count("cancelled"), count("unsent")), (4, 6));
 }
+
+#[test]
+fn compare_of_runs_apart_names_the_levels_that_do_not_meet() {
+    let out = tempfile::tempdir().unwrap();
+    let body = "target: {builtin: sim, model: m, sim: {jitter: 0}}\nprompts: \"{prompts}\"\n\
+                repetitions: 1\nwarmup: {requests: 0}\ntrial: {requests: 2}\n";
+    let mut dirs = Vec::new();
+    for (name, baseline) in [
+        ("one", "{concurrency: 1, output_tokens: 4}"),
+        ("two", "{concurrency: 2, output_tokens: 4}"),
+    ] {
+        let text = format!("name: {name}\nbaseline: {baseline}\n{body}");
+        let exp = experiment(out.path(), &format!("{name}.yaml"), &text);
+        run(out.path(), &exp, &[], 0);
+        dirs.push(single_run(out.path(), name));
+    }
+    let o = bin()
+        .args(["compare", "--force"])
+        .args(&dirs)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        stderr.contains("share no configuration") && stderr.contains("concurrency: A 1 · B 2"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("output_tokens:"),
+        "the levels that meet are not named: {stderr}"
+    );
+}

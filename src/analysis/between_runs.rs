@@ -26,6 +26,41 @@ pub fn config_key(c: &Configuration) -> String {
         .join(", ")
 }
 
+/// Why two runs share no configuration: per factor whose levels do not
+/// meet, the levels each run has ("quant: A q4_K_M · B q8_0"), a factor
+/// only one run has saying "(not in B)".
+pub fn differing_levels(a: &[Configuration], b: &[Configuration]) -> Vec<String> {
+    let levels = |configs: &[Configuration], f: &str| -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for v in configs.iter().filter_map(|c| c.values.get(f)) {
+            let v = v.to_string();
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+        out
+    };
+    let mut names: Vec<&String> = a.iter().chain(b).flat_map(|c| c.values.keys()).collect();
+    names.sort();
+    names.dedup();
+    let side = |v: &[String]| match v.is_empty() {
+        true => "(none)".to_string(),
+        false => v.join(", "),
+    };
+    let apart: Vec<String> = names
+        .into_iter()
+        .filter_map(|f| {
+            let (la, lb) = (levels(a, f), levels(b, f));
+            let meet = la.iter().any(|l| lb.contains(l));
+            (!meet).then(|| format!("{f}: A {} · B {}", side(&la), side(&lb)))
+        })
+        .collect();
+    match apart.is_empty() {
+        true => vec!["every factor's levels meet, but in no one configuration of both runs".into()],
+        false => apart,
+    }
+}
+
 /// A regression is a significant change for the worse: slower, less
 /// throughput, more errors.
 pub fn is_regression(c: &Comparison) -> bool {
@@ -152,4 +187,52 @@ pub fn tally(rows: &[Comparison]) -> String {
         parts.join(", "),
         rows.len()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::level::Level;
+
+    fn config(values: &[(&str, Level)]) -> Configuration {
+        Configuration {
+            index: 0,
+            label: String::new(),
+            factors: Vec::new(),
+            level: None,
+            values: values
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn runs_apart_are_told_by_the_levels_that_do_not_meet() {
+        let q = |s: &str| Level::Str(s.into());
+        let a = [
+            config(&[("quant", q("q4")), ("concurrency", Level::Int(1))]),
+            config(&[("quant", q("q4")), ("concurrency", Level::Int(2))]),
+        ];
+        let b = [config(&[
+            ("quant", q("q8")),
+            ("concurrency", Level::Int(2)),
+            ("np", Level::Int(4)),
+        ])];
+        assert_eq!(
+            differing_levels(&a, &b),
+            ["np: A (none) · B 4", "quant: A q4 · B q8"]
+        );
+        // Each factor meets, no configuration does.
+        let c = [
+            config(&[("quant", q("q4")), ("concurrency", Level::Int(2))]),
+            config(&[("quant", q("q8")), ("concurrency", Level::Int(1))]),
+        ];
+        let d = [config(&[
+            ("quant", q("q4")),
+            ("concurrency", Level::Int(1)),
+        ])];
+        assert_eq!(differing_levels(&c, &d).len(), 1);
+        assert!(differing_levels(&c, &d)[0].starts_with("every factor's levels meet"));
+    }
 }

@@ -121,10 +121,16 @@ fn compare_tables(
         metrics,
         d,
     )?;
-    anyhow::ensure!(
-        !rows.is_empty(),
-        "the two runs share no configuration (by factor levels)"
-    );
+    if rows.is_empty() {
+        let why = infer_bench::analysis::between_runs::differing_levels(
+            &a.configurations,
+            &b.configurations,
+        );
+        anyhow::bail!(
+            "the two runs share no configuration (by factor levels); the levels that do not meet:\n  {}",
+            why.join("\n  ")
+        );
+    }
     Ok(rows)
 }
 
