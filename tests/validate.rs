@@ -316,3 +316,41 @@ fn the_commands_checks_are_exit_2_with_their_message() {
         );
     }
 }
+
+/// `plan --json` prints what a run writes to `plan.jsonl`, line for line,
+/// and the shard of each trial where the plan is split.
+#[test]
+fn plan_json_and_plan_jsonl_are_one_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        dir.path(),
+        "x.yaml",
+        &GOOD.replace("name: t", "name: shape"),
+    );
+    common::run(dir.path(), &exp, &[], 0);
+    let run = common::single_run(dir.path(), "shape");
+    let written = std::fs::read_to_string(run.join("plan.jsonl")).unwrap();
+    let lines = |text: &str| -> Vec<serde_json::Value> {
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let printed = bin().args(["plan", "--json"]).arg(&exp).output().unwrap();
+    let printed = lines(&String::from_utf8_lossy(&printed.stdout));
+    assert_eq!(printed, lines(&written));
+    assert_eq!(printed.len(), 6, "2 configurations × 3 repetitions");
+    assert!(printed
+        .iter()
+        .all(|l| l["configuration"]["values"]["concurrency"].is_u64()));
+    let sharded = bin()
+        .args(["plan", "--json", "--shards", "3"])
+        .arg(&exp)
+        .output()
+        .unwrap();
+    let sharded = lines(&String::from_utf8_lossy(&sharded.stdout));
+    for (mut s, p) in sharded.into_iter().zip(&printed) {
+        let shard = s.as_object_mut().unwrap().remove("shard").unwrap();
+        assert!(shard.as_u64().unwrap() < 3);
+        assert_eq!(&s, p);
+    }
+}

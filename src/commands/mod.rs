@@ -388,18 +388,12 @@ fn print_plan(path: &Path, json: bool, shards: Option<usize>) -> anyhow::Result<
     for t in &plan.trials {
         let c = plan.config_of(t);
         if json {
-            let mut line = serde_json::json!({
-                "trial": t.index,
-                "repetition": t.repetition,
-                "config": c.label,
-                "factor": c.factor_label(),
-                "level": c.level.as_ref().map(ToString::to_string),
-                "values": c.values,
-            });
-            if let Some(s) = shard_of[t.index] {
-                line["shard"] = serde_json::json!(s);
-            }
-            outln!("{line}")?;
+            let line = infer_bench::results::PlanLine {
+                trial: t.clone(),
+                configuration: c.clone(),
+                shard: shard_of[t.index],
+            };
+            outln!("{}", serde_json::to_string(&line)?)?;
         } else {
             let shard = shard_of[t.index]
                 .map(|s| format!("shard {s}  "))

@@ -31,11 +31,15 @@ pub const TRIALS: &str = "trials.parquet";
 pub const EXPERIMENT_COPY: &str = "experiment.yaml";
 pub const PROMPTS_COPY: &str = "prompts.yaml";
 
-/// One line of `plan.jsonl`: a trial with its configuration spelled out.
+/// One line of `plan.jsonl`, and of `plan --json`: a trial with its
+/// configuration spelled out.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlanLine {
     pub trial: crate::plan::Trial,
     pub configuration: crate::plan::Configuration,
+    /// The shard that runs it, where `plan --shards` split the plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<usize>,
 }
 
 /// One line of `done.jsonl`.
@@ -233,6 +237,7 @@ fn write_plan(dir: &Path, plan: &Plan) -> anyhow::Result<()> {
             let line = PlanLine {
                 trial: trial.clone(),
                 configuration: plan.config_of(trial).clone(),
+                shard: None,
             };
             serde_json::to_writer(&mut *plan_file, &line)?;
             plan_file.write_all(b"\n")?;
