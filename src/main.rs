@@ -21,6 +21,8 @@ fn main() {
         libc::mallopt(libc::M_ARENA_MAX, 4)
     };
     let cli = Cli::parse();
+    // The terminal report fits the terminal it is printed on.
+    infer_bench::report::fit_terminal_to(infer_bench::report::terminal_width());
     if let Err(err) = commands::dispatch(cli.command) {
         // The reader of stdout went away: it wanted no more, as `head` does.
         let stdout = err.chain().find_map(|e| e.downcast_ref::<StdoutError>());

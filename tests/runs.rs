@@ -437,3 +437,45 @@ fn compare_of_runs_apart_names_the_levels_that_do_not_meet() {
         "the levels that meet are not named: {stderr}"
     );
 }
+
+#[test]
+fn the_terminal_report_fits_the_width_it_is_given_and_files_keep_every_column() {
+    let out = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        out.path(),
+        "wide.yaml",
+        "name: wide\ntarget: {builtin: sim, model: m, sim: {jitter: 0}}\nprompts: \"{prompts}\"\n\
+         baseline: {concurrency: 1, input_tokens: 20, output_tokens: 4}\nfactors: {concurrency: [1, 2]}\n\
+         repetitions: 2\nwarmup: {requests: 0}\ntrial: {requests: 2}\n",
+    );
+    run(out.path(), &exp, &[], 0);
+    let dir = single_run(out.path(), "wide");
+    let table = |columns: Option<&str>| {
+        let mut cmd = bin();
+        match columns {
+            Some(c) => cmd.env("COLUMNS", c),
+            None => cmd.env_remove("COLUMNS"),
+        };
+        let o = cmd
+            .args(["report", "--format", "table"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let narrow = table(Some("90"));
+    for line in narrow.lines() {
+        assert!(
+            line.chars().count() <= 90,
+            "{} wide: {line}",
+            line.chars().count()
+        );
+    }
+    assert!(narrow.contains("left out to fit 90 columns") && !narrow.contains("ITL p50 ms  "));
+    // A pipe without COLUMNS keeps every column, as report.md does.
+    let whole = table(None);
+    assert!(whole.contains("ITL p50 ms") && !whole.contains("left out"));
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("ITL p50 ms"));
+}

@@ -6,30 +6,31 @@
 use crate::analysis::{ConfigSummary, MeanSd};
 use crate::metrics::{Metric, REGISTRY};
 
-/// A column of the table: its header and how a row fills it.
-type Column = (&'static str, fn(&ConfigSummary) -> String);
+/// A column of the table: its header, its rank (0: always shown; a narrow
+/// terminal leaves out the highest first) and how a row fills it.
+type Column = (&'static str, u8, fn(&ConfigSummary) -> String);
 
 const LEADING: &[Column] = &[
-    ("configuration", |r| r.config.clone()),
-    ("trials", |r| r.trials.to_string()),
-    ("ok/requests", ok_of),
-    ("TTFT p50 ms", |r| format_num(r.ttft_ms.p50)),
-    ("TTFT p95 ms", |r| format_num(r.ttft_ms.p95)),
-    ("TTFT p99 ms", |r| format_num(r.ttft_ms.p99)),
-    ("E2E p50 ms", |r| format_num(r.e2e_ms.p50)),
-    ("E2E p95 ms", |r| format_num(r.e2e_ms.p95)),
-    ("TPOT p50 ms", |r| format_num(r.tpot_ms.p50)),
-    ("ITL p50 ms", |r| format_num(r.itl_ms.p50)),
+    ("configuration", 0, |r| r.config.clone()),
+    ("trials", 4, |r| r.trials.to_string()),
+    ("ok/requests", 0, ok_of),
+    ("TTFT p50 ms", 0, |r| format_num(r.ttft_ms.p50)),
+    ("TTFT p95 ms", 2, |r| format_num(r.ttft_ms.p95)),
+    ("TTFT p99 ms", 3, |r| format_num(r.ttft_ms.p99)),
+    ("E2E p50 ms", 0, |r| format_num(r.e2e_ms.p50)),
+    ("E2E p95 ms", 2, |r| format_num(r.e2e_ms.p95)),
+    ("TPOT p50 ms", 1, |r| format_num(r.tpot_ms.p50)),
+    ("ITL p50 ms", 3, |r| format_num(r.itl_ms.p50)),
 ];
 
 const TRAILING: &[Column] = &[
-    ("in tok (asked→got)", |r| {
+    ("in tok (asked→got)", 2, |r| {
         asked_got(r.requested_input_tokens, r.prompt_tokens_mean)
     }),
-    ("out tok (asked→got)", |r| {
+    ("out tok (asked→got)", 2, |r| {
         asked_got(r.requested_output_tokens, r.completion_tokens_mean)
     }),
-    ("peak memory MB", |r| {
+    ("peak memory MB", 1, |r| {
         match (r.peak_memory_mb, r.memory_kind) {
             (Some(m), Some(kind)) => format!("{} {kind}", format_num(Some(m))),
             _ => "–".into(),
@@ -133,10 +134,22 @@ pub fn cells(r: &ConfigSummary) -> Vec<String> {
     let tabled = crate::metrics::summarised().filter(|m| m.tabled);
     LEADING
         .iter()
-        .map(|(_, cell)| cell(r))
+        .map(|(_, _, cell)| cell(r))
         .chain(tabled.map(|m: &Metric| mean_sd(r.metric(m.column))))
-        .chain(TRAILING.iter().map(|(_, cell)| cell(r)))
+        .chain(TRAILING.iter().map(|(_, _, cell)| cell(r)))
         .collect()
+}
+
+/// The columns a narrow terminal may leave out, the first to go first
+/// (the tabled metrics are always shown).
+pub fn optional() -> Vec<usize> {
+    let tabled = crate::metrics::summarised().filter(|m| m.tabled).count();
+    let ranks = LEADING
+        .iter()
+        .map(|c| c.1)
+        .chain(std::iter::repeat_n(0, tabled))
+        .chain(TRAILING.iter().map(|c| c.1));
+    super::document::by_rank(ranks)
 }
 
 #[cfg(test)]

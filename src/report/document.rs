@@ -266,6 +266,9 @@ pub struct Table {
     /// Each row's cells, and its tone where the row is better or worse.
     pub rows: Vec<(Vec<String>, Option<Tone>)>,
     pub align: Align,
+    /// Columns a narrow terminal may leave out, the first to go first;
+    /// files keep every column.
+    pub optional: Vec<usize>,
 }
 
 impl Table {
@@ -274,12 +277,25 @@ impl Table {
             header,
             rows: rows.into_iter().map(|r| (r, None)).collect(),
             align: Align::Unstated,
+            optional: Vec::new(),
         }
     }
 
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
+}
+
+/// Columns by rank, highest first and the rightmost of a rank first; rank
+/// 0 is never left out.
+pub fn by_rank(ranks: impl Iterator<Item = u8>) -> Vec<usize> {
+    let mut ranked: Vec<(u8, usize)> = ranks
+        .enumerate()
+        .map(|(i, r)| (r, i))
+        .filter(|(r, _)| *r > 0)
+        .collect();
+    ranked.sort_by(|a, b| b.cmp(a));
+    ranked.into_iter().map(|(_, i)| i).collect()
 }
 
 /// Owned strings from a list of names.
@@ -303,6 +319,7 @@ mod tests {
                 (strings(&["c=<2>|", "12.5"]), Some(Tone::Worse)),
             ],
             align: Align::LabelThenNumbers,
+            optional: Vec::new(),
         };
         let verdicts = Section::new(
             SectionId::Significance,

@@ -16,6 +16,7 @@ pub(crate) mod significance;
 mod table;
 mod traffic;
 mod warning;
+mod width;
 
 use crate::analysis::compare::{Comparison, ConfigEstimate, Decision};
 use crate::analysis::expect::Checked;
@@ -36,6 +37,7 @@ pub use significance::{
 pub use table::aligned;
 pub use traffic::{length_table, turn_table};
 pub use warning::{warnings, Warning};
+pub use width::{fit_terminal_to, terminal as terminal_width};
 
 /// What every report format gets.
 pub struct ReportInput<'a> {

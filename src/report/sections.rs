@@ -63,6 +63,7 @@ fn summary(input: &ReportInput, warned: &[String]) -> Section {
         header: HEADERS.iter().map(|h| h.to_string()).collect(),
         rows: input.rows.iter().map(|r| (cells(r), None)).collect(),
         align: Align::LabelThenNumbers,
+        optional: super::cells::optional(),
     };
     let mut s = Section::new(SectionId::Summary, Title::page("Summary"))
         .with(Media::ALL, Block::Table(table));

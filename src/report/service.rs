@@ -83,8 +83,9 @@ fn cost_cell(input: &ReportInput, config: &str, metric: &str) -> String {
     }
 }
 
-/// A column of the service table: its header and its cell for a row.
-type Column<'a> = (&'static str, Box<dyn Fn(&ConfigSummary) -> String + 'a>);
+/// A column of the service table: its header, its rank (0: always shown; a
+/// narrow terminal leaves out the highest first) and its cell for a row.
+type Column<'a> = (&'static str, u8, Box<dyn Fn(&ConfigSummary) -> String + 'a>);
 
 /// One row per configuration, toned by whether it meets the SLOs; open-loop
 /// and cost columns only where a row has them, the verdict last. Each column
@@ -92,14 +93,19 @@ type Column<'a> = (&'static str, Box<dyn Fn(&ConfigSummary) -> String + 'a>);
 pub fn service_table(input: &ReportInput) -> Table {
     let rows = input.rows;
     let mut columns: Vec<Column> = vec![
-        ("configuration", Box::new(|r| r.config.clone())),
-        ("SLO met", Box::new(|r| share(r.metric("slo_attainment")))),
+        ("configuration", 0, Box::new(|r| r.config.clone())),
+        (
+            "SLO met",
+            0,
+            Box::new(|r| share(r.metric("slo_attainment"))),
+        ),
         (
             "goodput req/s",
+            1,
             Box::new(|r| mean_sd(r.metric("goodput_rps"))),
         ),
-        ("E2E p50 ok", Box::new(|r| yes_no(r.slo.p50))),
-        ("E2E p95 ok", Box::new(|r| yes_no(r.slo.p95))),
+        ("E2E p50 ok", 2, Box::new(|r| yes_no(r.slo.p50))),
+        ("E2E p95 ok", 2, Box::new(|r| yes_no(r.slo.p95))),
     ];
     if rows
         .iter()
@@ -107,10 +113,12 @@ pub fn service_table(input: &ReportInput) -> Table {
     {
         columns.push((
             "sent req/s",
+            1,
             Box::new(|r| mean_sd(r.metric("achieved_rate_rps"))),
         ));
         columns.push((
             "send lag p99 ms",
+            3,
             Box::new(|r| mean_sd(r.metric("send_lag_p99_ms"))),
         ));
     }
@@ -120,15 +128,18 @@ pub fn service_table(input: &ReportInput) -> Table {
     {
         columns.push((
             "$/1M output tok [95% CI]",
+            1,
             Box::new(|r| cost_cell(input, &r.config, "usd_per_1m_output_tokens")),
         ));
         columns.push((
             "$/1M tokens [95% CI]",
+            2,
             Box::new(|r| cost_cell(input, &r.config, "usd_per_1m_tokens")),
         ));
     }
-    columns.push(("meets SLOs", Box::new(|r| yes_no(r.slo.meets))));
-    let header = columns.iter().map(|(h, _)| h.to_string()).collect();
+    columns.push(("meets SLOs", 0, Box::new(|r| yes_no(r.slo.meets))));
+    let header = columns.iter().map(|(h, _, _)| h.to_string()).collect();
+    let optional = super::document::by_rank(columns.iter().map(|c| c.1));
     let rows = rows
         .iter()
         .map(|r| {
@@ -137,13 +148,14 @@ pub fn service_table(input: &ReportInput) -> Table {
                 Some(false) => Some(Tone::Worse),
                 None => None,
             };
-            (columns.iter().map(|(_, cell)| cell(r)).collect(), tone)
+            (columns.iter().map(|(_, _, cell)| cell(r)).collect(), tone)
         })
         .collect();
     Table {
         header,
         rows,
         align: super::document::Align::Unstated,
+        optional,
     }
 }
 

@@ -72,6 +72,8 @@ pub fn significance_table(input: &ReportInput) -> Table {
         header,
         rows,
         align: super::document::Align::Unstated,
+        // The 95% CI first, then g, TOST and p: the change and its verdict stay.
+        optional: vec![3, 5, 7, 4],
     }
 }
 

@@ -1,6 +1,7 @@
 //! The terminal table: the report's document as aligned plain text.
 
 use super::document::{plain, Block, Document, Medium};
+use super::width::wrap;
 use super::{Exporter, ReportInput};
 
 pub struct Table;
@@ -54,50 +55,55 @@ impl Exporter for Table {
     }
 }
 
-/// The document as the terminal shows it.
+/// The document as the terminal shows it, fitted to the width the binary
+/// set for its terminal (none: every column).
 pub fn render(doc: &Document) -> String {
+    render_within(doc, super::width::fitted_width())
+}
+
+/// The document in at most `width` columns where one is given: prose
+/// wrapped, a table's optional columns left out (and named) until it fits.
+pub fn render_within(doc: &Document, width: Option<usize>) -> String {
     let mut out = format!("{} · run {}\n", doc.experiment, doc.run_id);
     for s in &doc.sections {
         if let Some(title) = s.title.get(Medium::Terminal) {
-            out.push_str(&format!("\n{title}:\n"));
+            out.push('\n');
+            out.push_str(&wrap(&format!("{title}:"), width));
         }
+        let mut body = String::new();
         for b in s.shown(Medium::Terminal) {
-            block(&mut out, b);
+            block(&mut body, b, width);
         }
+        out.push_str(&body);
     }
     out
 }
 
-fn block(out: &mut String, b: &Block) {
+fn block(out: &mut String, b: &Block, width: Option<usize>) {
     match b {
-        Block::Prose(p) => {
-            out.push_str(&plain(&p.spans));
-            out.push('\n');
-        }
-        Block::Table(t) => {
-            let rows: Vec<Vec<String>> = t.rows.iter().map(|(r, _)| r.clone()).collect();
-            out.push_str(&aligned(&t.header, &rows));
-        }
+        Block::Prose(p) => out.push_str(&wrap(&plain(&p.spans), width)),
+        Block::Table(t) => out.push_str(&super::width::fitted(t, width)),
         Block::Checks(items) => {
             for (line, _) in items {
-                out.push_str(&format!("  {line}\n"));
+                out.push_str(&wrap(&format!("  {line}"), width));
             }
         }
         // Warnings quote servers (a dead server's last words): shown, not obeyed.
         Block::Warnings(lines) => {
             for w in lines {
-                out.push_str(&format!("warning: {}\n", crate::redact::for_terminal(w)));
+                let line = format!("warning: {}", crate::redact::for_terminal(w));
+                out.push_str(&wrap(&line, width));
             }
         }
         Block::Groups(groups) => {
             for (heading, pairs) in groups {
                 let pairs: Vec<String> = pairs.iter().map(|(k, v)| format!("{k} {v}")).collect();
-                out.push_str(&format!("{heading}: {}\n", pairs.join(", ")));
+                out.push_str(&wrap(&format!("{heading}: {}", pairs.join(", ")), width));
             }
         }
         Block::Definitions(terms) => {
             for (term, definition) in terms {
-                out.push_str(&format!("{term}: {}\n", plain(definition)));
+                out.push_str(&wrap(&format!("{term}: {}", plain(definition)), width));
             }
         }
         // A terminal draws no charts.

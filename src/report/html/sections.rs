@@ -236,6 +236,7 @@ pub fn errors(input: &ReportInput) -> Section {
                 header,
                 rows,
                 align: crate::report::document::Align::Unstated,
+                optional: Vec::new(),
             }),
         )
 }
