@@ -8,11 +8,13 @@
 //! child process of this binary (`on_the_reqwest_path_too`), since the
 //! transport is chosen from the environment when a client is made.
 
+mod common;
 #[path = "hostile/server.rs"]
 mod server;
 
 use infer_bench::client::{Client, GenRequest, Outcome};
-use server::{request, Hostile};
+use infer_bench::results::read_run;
+use server::{request, Hostile, KEY};
 use std::time::Duration;
 
 fn client(h: &Hostile, behaviour: &str) -> Client {
@@ -46,7 +48,11 @@ async fn drop_kept_is_retried_once(h: &Hostile) {
         assert_eq!(o.completion_tokens, Some(3), "request {i}");
     }
     let retried: Vec<usize> = (0..20).filter(|&i| outcomes[i].retried).collect();
-    assert_eq!(retried.len(), 1, "only the first drop is retried: {retried:?}");
+    assert_eq!(
+        retried.len(),
+        1,
+        "only the first drop is retried: {retried:?}"
+    );
     assert!(retried[0] >= 1, "the first request had no kept connection");
     assert_eq!(h.requests(), 21, "20 answered + the one dropped");
 }
@@ -61,8 +67,14 @@ async fn a_held_request_fails(h: &Hostile) {
     assert!(!held.ok() && !held.retried, "{held:?}");
     assert!(held.e2e_ms >= 2000.0, "e2e {} ms", held.e2e_ms);
     let error = held.error.as_deref().unwrap();
-    assert!(error.contains("connection closed before the response, 2."), "{error}");
-    assert!(error.contains("after the request was written to a kept connection"), "{error}");
+    assert!(
+        error.contains("connection closed before the response, 2."),
+        "{error}"
+    );
+    assert!(
+        error.contains("after the request was written to a kept connection"),
+        "{error}"
+    );
     assert!(error.contains("not retried"), "{error}");
     assert_eq!(h.requests(), 2, "nothing sent twice");
 }
@@ -83,7 +95,11 @@ async fn a_partial_batch_fails(h: &Hostile) {
     let single = c.generate(&request()).await;
     assert!(single.ok(), "{:?}", single.error);
     let whole = client(h, "batch-whole").generate(&batch_of_four()).await;
-    assert!(whole.ok(), "a finish reason alone answers a prompt: {:?}", whole.error);
+    assert!(
+        whole.ok(),
+        "a finish reason alone answers a prompt: {:?}",
+        whole.error
+    );
     assert_eq!(whole.choice_events, vec![1, 1, 1]);
     assert_eq!(h.requests(), 3);
 }
@@ -107,7 +123,9 @@ async fn with_requests_in_flight_each_is_retried_at_most_once() {
     let mut tasks = Vec::new();
     for _ in 0..4 {
         let c = c.clone();
-        tasks.push(tokio::spawn(async move { in_turn(&c, 5, &request()).await }));
+        tasks.push(tokio::spawn(
+            async move { in_turn(&c, 5, &request()).await },
+        ));
     }
     let mut all = Vec::new();
     for t in tasks {
@@ -151,6 +169,57 @@ async fn a_batch_is_ok_only_when_every_prompt_is_answered() {
     a_partial_batch_fails(&Hostile::start()).await;
 }
 
+/// Whole runs: one record per planned request; the one retry marked and
+/// reported, the partial batches failed with their reason.
+#[test]
+fn runs_record_the_one_retry_and_every_partial_batch() {
+    let h = Hostile::start();
+    let tmp = tempfile::tempdir().unwrap();
+    for (behaviour, baseline, requests) in [
+        ("drop-kept", "{concurrency: 3}", 12),
+        ("batch-partial", "{concurrency: 2, batch_size: 4}", 4),
+    ] {
+        let text = format!(
+            "name: hostile-{behaviour}\nseed: 1\ntarget:\n  base_url: {}\n  model: m\n  api_key_env: HOSTILE_KEY\n  timeout: 5s\nprompts: {}\nbaseline: {baseline}\nfactors: {{}}\nrepetitions: 1\nwarmup: {{requests: 0}}\ntrial: {{requests: {requests}}}\n",
+            h.url(behaviour),
+            common::repo().join("prompts/general.yaml").display()
+        );
+        let exp = common::experiment(tmp.path(), &format!("{behaviour}.yaml"), &text);
+        let out = common::bin()
+            .arg("run")
+            .arg(&exp)
+            .arg("--out")
+            .arg(tmp.path())
+            .env("HOSTILE_KEY", KEY)
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{behaviour}: {stderr}");
+        let dir = common::single_run(tmp.path(), &format!("hostile-{behaviour}"));
+        let run = read_run(&dir).unwrap();
+        assert_eq!(run.records.len(), requests, "{behaviour}");
+        let report = std::fs::read_to_string(run.dir.join("report.md")).unwrap();
+        if behaviour == "drop-kept" {
+            assert!(run.records.iter().all(|r| r.ok()), "{behaviour}");
+            let retried = run.records.iter().filter(|r| r.retried).count();
+            assert!((1..=3).contains(&retried), "{retried} retried");
+            assert!(report.contains("went out again"), "{report}");
+        } else {
+            for r in &run.records {
+                assert!(!r.ok());
+                assert_eq!(
+                    r.error.as_deref(),
+                    Some(
+                        "batch incomplete: no answer for prompt 1, 2, 3 (choice index from 0) of 4"
+                    )
+                );
+                assert_eq!((r.batch_size, r.choice_tokens.clone()), (Some(4), vec![3]));
+            }
+        }
+    }
+}
+
 /// Runs the `reqwest::` cases of this binary again in a child process with
 /// `INFER_BENCH_CLIENT=reqwest`.
 #[test]
@@ -190,7 +259,10 @@ mod reqwest {
         if on_reqwest() {
             let h = Hostile::start();
             drop_kept_is_retried_once(&h).await;
-            assert_eq!(client(&h, "drop-kept").generate(&request()).await.reused, None);
+            assert_eq!(
+                client(&h, "drop-kept").generate(&request()).await.reused,
+                None
+            );
         }
     }
 

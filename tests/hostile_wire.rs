@@ -183,7 +183,8 @@ fn ipv6_server() -> Option<(u16, std::thread::JoinHandle<String>)> {
         reader.read_exact(&mut vec![0; length]).unwrap();
         let body = "data: {\"choices\":[{\"text\":\"a\",\"index\":0,\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
         let mut out = conn;
-        let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
+        let head =
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
         out.write_all(format!("{head}{body}").as_bytes()).unwrap();
         host
     });

@@ -2,6 +2,9 @@
 //! `INFER_BENCH_CLIENT=reqwest`. reqwest's pool checks a kept connection
 //! before reuse and hyper retries a request it never wrote; what is left to
 //! this file is a connection closed after the write, before any response.
+//! reqwest does not say whether that connection was kept, so the first such
+//! close within the race's bound is taken for the race and retried, and the
+//! client leaves the pool for good (`Client::via_reqwest`).
 
 use super::exchange::{self, Exchange};
 use super::stream::{Flow, StreamReader};

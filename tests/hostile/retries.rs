@@ -43,7 +43,8 @@ pub fn serve(behaviour: &str, req: &Request, conn: &mut Conn) -> std::io::Result
             for (t, i) in [("a", "0"), ("b", "1"), ("c", "2")] {
                 s.push_str(&chunk(&token(t, i)));
             }
-            let stop = "data: {\"choices\":[{\"text\":\"\",\"index\":3,\"finish_reason\":\"stop\"}]}\n\n";
+            let stop =
+                "data: {\"choices\":[{\"text\":\"\",\"index\":3,\"finish_reason\":\"stop\"}]}\n\n";
             s.push_str(&chunk(stop));
             s.push_str(&chunk(&last("3")));
             s.push_str("0\r\n\r\n");

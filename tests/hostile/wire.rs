@@ -19,16 +19,22 @@ pub fn serve(behaviour: &str, req: &Request, conn: &mut Conn) -> std::io::Result
             out.write_all(format!("\u{feff}{}", token("a", "0")).as_bytes())?;
             out.flush()?;
             std::thread::sleep(Duration::from_millis(300));
-            out.write_all(format!("{}{}{}", token("b", "0"), token("c", "0"), last("3")).as_bytes())?;
+            out.write_all(
+                format!("{}{}{}", token("b", "0"), token("c", "0"), last("3")).as_bytes(),
+            )?;
             return Ok(Some(Next::Close));
         }
         // No body, the connection kept open: nothing will ever come.
-        "no-content" => out.write_all(b"HTTP/1.1 204 No Content\r\nKeep-Alive: timeout=5\r\n\r\n")?,
+        "no-content" => {
+            out.write_all(b"HTTP/1.1 204 No Content\r\nKeep-Alive: timeout=5\r\n\r\n")?
+        }
         "empty-200" => out.write_all(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 0\r\n\r\n",
         )?,
         // 100 header lines in all (the stream's own three among them).
-        "headers-100" => out.write_all(good_stream().replacen("\r\n", &filler(97), 1).as_bytes())?,
+        "headers-100" => {
+            out.write_all(good_stream().replacen("\r\n", &filler(97), 1).as_bytes())?
+        }
         // 5000 short header lines: 60 KB, under the head's size cap.
         "headers-5000" => {
             out.write_all(good_stream().replacen("\r\n", &filler(5000), 1).as_bytes())?
@@ -48,7 +54,11 @@ pub fn serve(behaviour: &str, req: &Request, conn: &mut Conn) -> std::io::Result
                 out.write_all(good_stream().as_bytes())?;
             } else {
                 let scheme = auth.split(' ').next().unwrap_or("");
-                refuse(out, "401 Unauthorized", &format!("wanted Basic, got {scheme}"))?;
+                refuse(
+                    out,
+                    "401 Unauthorized",
+                    &format!("wanted Basic, got {scheme}"),
+                )?;
             }
         }
         // Answers only a target that kept the base URL's prefix and query:
