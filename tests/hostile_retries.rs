@@ -21,14 +21,20 @@ fn client(h: &Hostile, behaviour: &str) -> Client {
     server::client(h.url(behaviour), Duration::from_secs(10))
 }
 
-/// `n` requests one after the other, each as soon as the last ended.
-async fn in_turn(c: &Client, n: usize, req: &GenRequest) -> Vec<Outcome> {
+/// `n` requests one after the other, `pause` apart.
+async fn in_turn(c: &Client, n: usize, req: &GenRequest, pause: Duration) -> Vec<Outcome> {
     let mut out = Vec::new();
     for _ in 0..n {
         out.push(c.generate(req).await);
+        tokio::time::sleep(pause).await;
     }
     out
 }
+
+/// Longer than the pool's quick-close test (100 ms), which alone would
+/// have stopped reuse for a drop that follows its response at once: the
+/// issue's case, 18 retries of 20.
+const PAUSE: Duration = Duration::from_millis(150);
 
 /// A completion request of four prompts (`batch_size: 4`).
 fn batch_of_four() -> GenRequest {
@@ -42,7 +48,7 @@ fn batch_of_four() -> GenRequest {
 /// is retried (it cannot be told from the race), reuse then stops for
 /// good, and every later request goes on a new connection and is answered.
 async fn drop_kept_is_retried_once(h: &Hostile) {
-    let outcomes = in_turn(&client(h, "drop-kept"), 20, &request()).await;
+    let outcomes = in_turn(&client(h, "drop-kept"), 20, &request(), PAUSE).await;
     for (i, o) in outcomes.iter().enumerate() {
         assert!(o.ok(), "request {i}: {:?}", o.error);
         assert_eq!(o.completion_tokens, Some(3), "request {i}");
@@ -110,7 +116,7 @@ async fn a_server_that_drops_every_kept_request_gets_one_retry_then_no_reuse() {
     drop_kept_is_retried_once(&h).await;
     // After the first drop no connection is kept: each later request
     // opened its own.
-    let outcomes = in_turn(&client(&h, "drop-kept"), 4, &request()).await;
+    let outcomes = in_turn(&client(&h, "drop-kept"), 4, &request(), PAUSE).await;
     assert!(outcomes[2..]
         .iter()
         .all(|o| o.ok() && o.reused == Some(false) && o.connect_ms.is_some()));
@@ -123,9 +129,9 @@ async fn with_requests_in_flight_each_is_retried_at_most_once() {
     let mut tasks = Vec::new();
     for _ in 0..4 {
         let c = c.clone();
-        tasks.push(tokio::spawn(
-            async move { in_turn(&c, 5, &request()).await },
-        ));
+        tasks.push(tokio::spawn(async move {
+            in_turn(&c, 5, &request(), PAUSE).await
+        }));
     }
     let mut all = Vec::new();
     for t in tasks {
