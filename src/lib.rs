@@ -18,7 +18,7 @@
 //! Layers, bottom to top (a module uses only those below it; the table is
 //! `tests/layers.rs`, which checks every `crate::` path):
 //! leaves (`error`, `clock`, `level`, `metrics`, `record`, `redact`, `yaml`,
-//! `tls`) → `prompts`, `workload` → `experiment` → `plan` → `client`, `sim`,
+//! `tls`, `endpoint`) → `prompts`, `workload` → `experiment` → `plan` → `client`, `sim`,
 //! `monitor`, `server` → `load` → `results` → `analysis` → `report` →
 //! `runner` → `calibrate`; then the binary's `cli` and `commands`.
 
@@ -27,6 +27,7 @@ pub mod calibrate;
 pub mod client;
 mod clock;
 mod duration;
+mod endpoint;
 pub mod error;
 pub mod experiment;
 mod level;

@@ -9,7 +9,7 @@
 //! `Bearer` credentials, `--api-key` style words in a command), so one the
 //! run was never told of is hidden too.
 
-mod encoding;
+pub(crate) mod encoding;
 
 use encoding::{base64_decode, base64_encode, percent_decode};
 

@@ -10,6 +10,7 @@ const LAYERS: &[&[&str]] = &[
     // Leaves: shared types and helpers with no place in the flow.
     &[
         "error", "clock", "duration", "level", "metrics", "record", "redact", "yaml", "tls",
+        "endpoint",
     ],
     &["prompts", "workload"],
     &["experiment"],

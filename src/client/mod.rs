@@ -15,12 +15,14 @@ pub use timing::{MAX_CONTENT_EVENTS, MAX_PLAUSIBLE_TOKENS};
 pub use tokens::ChatCounter;
 pub use wire::GenRequest;
 
+use crate::endpoint::{endpoint, Under};
 use crate::experiment::Api;
 use crate::record::RequestStatus;
 use anyhow::Context as _;
 use exchange::Exchange;
 use futures_util::FutureExt as _;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use stream::{Flow, StreamReader};
@@ -45,12 +47,14 @@ pub struct ClientConfig {
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
+    /// reqwest without a pool, for generation once the server has dropped
+    /// a request written to a kept connection (see [`Client::transport`]).
+    http_fresh: reqwest::Client,
+    /// Set once the server dropped a request on the reqwest path's pool.
+    pool_dropped: Arc<AtomicBool>,
     config: ClientConfig,
     generate_url: String,
     tokenize_url: String,
-    /// The server root (base URL without `/v1`): llama.cpp and vLLM keep
-    /// their non-OpenAI endpoints there.
-    root_url: String,
     /// Generation over plain HTTP: the lean path (see `http1`).
     http1: Option<Arc<http1::Http1>>,
     /// What a server's answers are scrubbed of before they are kept.
@@ -78,30 +82,41 @@ impl Client {
             .chain(&config.secret_headers)
             .cloned()
             .collect();
-        if let Some(key) = &config.api_key {
+        let authorization = authorization(&config);
+        if let Some(auth) = &authorization {
             let mut value =
-                HeaderValue::from_str(&format!("Bearer {key}")).context("invalid API key")?;
+                HeaderValue::from_str(auth).context("invalid API key or URL credentials")?;
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
         // A redirect is recorded with its target, not followed: the
         // benchmark measures the server it was pointed at.
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .redirect(reqwest::redirect::Policy::none())
-            .tcp_nodelay(true)
+        let builder = || {
+            reqwest::Client::builder()
+                .default_headers(headers.clone())
+                .redirect(reqwest::redirect::Policy::none())
+                .tcp_nodelay(true)
+                .http1_max_headers(exchange::MAX_HEADERS)
+        };
+        let http = builder()
             .pool_idle_timeout(Duration::from_secs(90))
             .build()
             .context("building the HTTP client")?;
-        let base = config.base_url.trim_end_matches('/').to_string();
-        let generate_url = match config.api {
-            Api::Completions => format!("{base}/completions"),
-            Api::Chat => format!("{base}/chat/completions"),
-        };
-        let root_url = server_root(&base).to_string();
-        let tokenize_url = format!("{root_url}{}", config.tokenize_path);
+        let http_fresh = builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .context("building the HTTP client")?;
+        let generate_url = endpoint(
+            &config.base_url,
+            Under::Base,
+            match config.api {
+                Api::Completions => "completions",
+                Api::Chat => "chat/completions",
+            },
+        );
+        let tokenize_url = endpoint(&config.base_url, Under::Root, &config.tokenize_path);
         let http1 =
-            http1::Http1::new(&generate_url, &all_headers, config.api_key.as_deref()).map(Arc::new);
+            http1::Http1::new(&generate_url, &all_headers, authorization.as_deref()).map(Arc::new);
         let mut secrets = crate::redact::Secrets::of_client(
             &config.base_url,
             config.headers.iter().map(|(k, v)| (k, v)),
@@ -114,10 +129,11 @@ impl Client {
         Ok(Self {
             secrets,
             http,
+            http_fresh,
+            pool_dropped: Arc::default(),
             config,
             generate_url,
             tokenize_url,
-            root_url,
             http1,
         })
     }
@@ -165,9 +181,12 @@ impl Client {
         outcome
     }
 
+    /// One request, sent once more only where its first try was provably
+    /// lost to the idle-close race (see [`exchange::IDLE_CLOSE_RACE`]).
+    /// A retried request is timed from its first write: the retry's wait is
+    /// the request's (at most the race's bound longer), and it is marked.
     async fn generate_once(&self, encoded: &Encoded<'_>, cutoff: Option<Instant>) -> Outcome {
-        let (req, body) = (encoded.req, &encoded.body);
-        let choices = 1 + req.batch.len();
+        let req = encoded.req;
         // A header of this request alone must be one line: anything else
         // would smuggle a second header (or request) onto the wire.
         if let Some((k, _)) = req.headers.iter().find(|(k, v)| {
@@ -178,54 +197,22 @@ impl Client {
                 format!("invalid header '{k}' in the request"),
             );
         }
-        let mut retried = false;
+        let mut first_sent = None;
         loop {
-            let mut t;
-            let (exchange, why) = if let Some(lean) = &self.http1 {
-                let request = lean.request(body.as_bytes(), &req.headers);
-                let sent = Instant::now();
-                t = Timing::new(sent, choices);
-                if req.keep_text {
-                    t.keep_text();
-                }
-                let (deadline, why) = self.deadline(sent, cutoff);
-                let exchange = lean.exchange(&request, &mut t, retried);
-                (tokio::time::timeout_at(deadline, exchange).await, why)
-            } else {
-                // Serialise and build before the clock starts: only the exchange counts.
-                let mut builder = self
-                    .http
-                    .post(&self.generate_url)
-                    .header(reqwest::header::CONTENT_TYPE, "application/json");
-                for (k, v) in &req.headers {
-                    builder = builder.header(k, v);
-                }
-                let built = builder.body(body.clone()).build();
-                let sent = Instant::now();
-                t = Timing::new(sent, choices);
-                if req.keep_text {
-                    t.keep_text();
-                }
-                let request = match built {
-                    Ok(r) => r,
-                    Err(e) => return t.fail(None, format!("building request: {e}")),
-                };
-                let (deadline, why) = self.deadline(sent, cutoff);
-                let exchange = via_reqwest::exchange(&self.http, request, &mut t);
-                (tokio::time::timeout_at(deadline, exchange).await, why)
+            let retried = first_sent.is_some();
+            let (mut t, exchange, why) = match &self.http1 {
+                Some(lean) => self.via_lean(lean, encoded, first_sent, cutoff).await,
+                None => match self.via_reqwest(encoded, first_sent, cutoff).await {
+                    Ok(tried) => tried,
+                    Err(failed) => return failed,
+                },
             };
             t.outcome.retried = retried;
             match exchange {
-                // The server closed a kept-alive connection as we wrote to
-                // it, before any byte of a response: the request goes once
-                // more on a new connection, timed from there, and is marked.
-                Ok(Exchange::StaleConnection) if !retried => retried = true,
-                Ok(Exchange::StaleConnection) => {
-                    return t.fail(
-                        None,
-                        "request failed: connection closed before the response".into(),
-                    )
-                }
+                // A kept connection closed as we wrote to it, before any
+                // byte of a response: once more, on a new connection.
+                Ok(Exchange::StaleConnection) if !retried => first_sent = Some(t.outcome.sent),
+                Ok(Exchange::StaleConnection) => return t.fail(None, exchange::CLOSED.into()),
                 Ok(Exchange::Done) => return t.outcome,
                 Err(_) => {
                     let status = t.outcome.http_status;
@@ -246,6 +233,77 @@ impl Client {
         }
     }
 
+    /// A request's timing, begun at `sent` (a retry's: its first try's).
+    fn timing(req: &GenRequest, sent: Instant) -> Timing {
+        let mut t = Timing::new(sent, 1 + req.batch.len());
+        if req.keep_text {
+            t.keep_text();
+        }
+        t
+    }
+
+    /// One try on the lean path; a retry goes on a new connection.
+    async fn via_lean(
+        &self,
+        lean: &Arc<http1::Http1>,
+        encoded: &Encoded<'_>,
+        first_sent: Option<Instant>,
+        cutoff: Option<Instant>,
+    ) -> (
+        Timing,
+        Result<Exchange, tokio::time::error::Elapsed>,
+        Cutoff,
+    ) {
+        let request = lean.request(encoded.body.as_bytes(), &encoded.req.headers);
+        let sent = first_sent.unwrap_or_else(Instant::now);
+        let mut t = Self::timing(encoded.req, sent);
+        let (deadline, why) = self.deadline(sent, cutoff);
+        let exchange = lean.exchange(&request, &mut t, first_sent.is_some());
+        let ended = tokio::time::timeout_at(deadline, exchange).await;
+        (t, ended, why)
+    }
+
+    /// One try through reqwest, which cannot say whether a connection was
+    /// kept: while the server has dropped none, its pool is used, and a
+    /// drop within the race's bound is taken for the race (once: the pool
+    /// is left for good, as on the lean path); from then on every request
+    /// goes on a new connection, where a drop is the server's failure.
+    async fn via_reqwest(
+        &self,
+        encoded: &Encoded<'_>,
+        first_sent: Option<Instant>,
+        cutoff: Option<Instant>,
+    ) -> Result<
+        (
+            Timing,
+            Result<Exchange, tokio::time::error::Elapsed>,
+            Cutoff,
+        ),
+        Outcome,
+    > {
+        let pooled = first_sent.is_none() && !self.pool_dropped.load(Ordering::Relaxed);
+        let http = if pooled { &self.http } else { &self.http_fresh };
+        // Serialise and build before the clock starts: only the exchange counts.
+        let mut builder = http
+            .post(&self.generate_url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        for (k, v) in &encoded.req.headers {
+            builder = builder.header(k, v);
+        }
+        let built = builder.body(encoded.body.clone()).build();
+        let sent = first_sent.unwrap_or_else(Instant::now);
+        let t = Self::timing(encoded.req, sent);
+        let request = match built {
+            Ok(r) => r,
+            Err(e) => return Err(t.fail(None, format!("building request: {e}"))),
+        };
+        let (deadline, why) = self.deadline(sent, cutoff);
+        let mut t = t;
+        let exchange = via_reqwest::exchange(http, request, &mut t, pooled, &self.pool_dropped);
+        let ended = tokio::time::timeout_at(deadline, exchange).await;
+        Ok((t, ended, why))
+    }
+
     /// When a request sent at `sent` is given up, and why: the target's
     /// timeout or the trial's cutoff, whichever comes first.
     fn deadline(&self, sent: Instant, cutoff: Option<Instant>) -> (Instant, Cutoff) {
@@ -254,6 +312,13 @@ impl Client {
             Some(c) if c < timeout => (c, Cutoff::TrialEnd),
             _ => (timeout, Cutoff::Timeout),
         }
+    }
+
+    /// The URL of `path` at the server's root (the base URL without `/v1`),
+    /// the base URL's query kept: llama.cpp and vLLM keep their non-OpenAI
+    /// endpoints there.
+    pub(crate) fn at_root(&self, path: &str) -> String {
+        endpoint(&self.config.base_url, Under::Root, path)
     }
 
     /// Forget kept connections: the server behind this URL was relaunched.
@@ -308,7 +373,21 @@ fn clean(o: &mut Outcome, secrets: &crate::redact::Secrets) {
     }
 }
 
-/// `http://host:port/v1` → `http://host:port`: tokenize lives at the root.
-fn server_root(base: &str) -> &str {
-    base.strip_suffix("/v1").unwrap_or(base)
+/// The one `Authorization` a client sends: the API key as a Bearer token;
+/// else a `target.headers` entry of that name, as written; else the base
+/// URL's userinfo as Basic credentials (RFC 7617), taken out of every URL.
+/// An explicit credential beats one folded into the URL.
+fn authorization(config: &ClientConfig) -> Option<String> {
+    if let Some(key) = &config.api_key {
+        return Some(format!("Bearer {key}"));
+    }
+    let explicit = config
+        .headers
+        .iter()
+        .chain(&config.secret_headers)
+        .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
+    if explicit {
+        return None;
+    }
+    crate::endpoint::basic_authorization(&config.base_url)
 }

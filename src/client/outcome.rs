@@ -47,8 +47,10 @@ pub struct Outcome {
     pub reused: Option<bool>,
     /// Sent a second time on a new connection because the kept one it was
     /// written to had been closed by the server before any byte of a
-    /// response (the race of an idle close with our write). Counted in the
-    /// trial and the report; never done once a response has begun.
+    /// response, within 250 ms of the write (the race of an idle close with
+    /// our write). Its timings run from the first write. Counted in the
+    /// trial and the report; never done once a response has begun, nor
+    /// after the server's first such drop has ended connection reuse.
     pub retried: bool,
     /// What the server sent that is kept but not believed (absurd counts).
     pub warnings: Vec<String>,

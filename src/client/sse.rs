@@ -24,7 +24,16 @@ pub struct Parser {
     event: Option<String>,
     /// The previous chunk ended in CR: a leading LF in the next one belongs to it.
     pending_cr: bool,
+    /// Bytes of a leading UTF-8 byte order mark matched so far, and whether
+    /// the stream is past the point where one may be.
+    bom_seen: usize,
+    begun: bool,
 }
+
+/// The UTF-8 byte order mark, which the SSE standard (WHATWG HTML
+/// §9.2.6) strips from a stream's start; left in, it would make the first
+/// line's field `\u{feff}data` and drop the first event.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 impl Parser {
     pub fn new() -> Self {
@@ -40,6 +49,10 @@ impl Parser {
     pub fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<Event>) {
         // An empty read says nothing about a CR left pending by the last one.
         if bytes.is_empty() || self.overflow {
+            return;
+        }
+        bytes = self.skip_bom(bytes);
+        if bytes.is_empty() {
             return;
         }
         if self.pending_cr {
@@ -73,10 +86,33 @@ impl Parser {
         self.line.extend_from_slice(bytes);
     }
 
+    /// `bytes` past a leading byte order mark, however the reads cut it; the
+    /// bytes of a partial match that turned out not to be one go to the line.
+    fn skip_bom<'b>(&mut self, mut bytes: &'b [u8]) -> &'b [u8] {
+        while !self.begun {
+            let Some((&b, rest)) = bytes.split_first() else {
+                break;
+            };
+            if b == BOM[self.bom_seen] {
+                self.bom_seen += 1;
+                bytes = rest;
+                self.begun = self.bom_seen == BOM.len();
+            } else {
+                self.begun = true;
+                self.line.extend_from_slice(&BOM[..self.bom_seen]);
+            }
+        }
+        bytes
+    }
+
     /// End of stream: an event without its closing blank line still counts.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
         if self.overflow {
             return;
+        }
+        if !self.begun {
+            self.begun = true;
+            self.line.extend_from_slice(&BOM[..self.bom_seen]);
         }
         if !self.line.is_empty() {
             let line = std::mem::take(&mut self.line);
@@ -195,6 +231,20 @@ mod tests {
     fn an_empty_read_between_cr_and_lf_changes_nothing() {
         let e = parse_chunks(&[b"data: x\r", b"", b"\ndata: y\r\n\r\n"]);
         assert_eq!(data(&e), vec!["x\ny"]);
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_skipped_however_it_is_cut() {
+        let e = parse_chunks(&[b"\xEF\xBB\xBFdata: a\n\ndata: b\n\n"]);
+        assert_eq!(data(&e), vec!["a", "b"]);
+        let e = parse_chunks(&[b"\xEF", b"\xBB", b"\xBF", b"data: a\n\n"]);
+        assert_eq!(data(&e), vec!["a"]);
+        // Only at the start (later it is the line's), and a partial mark is
+        // kept as the bytes it was, not swallowed.
+        let e = parse_chunks(&[b"data: a\n\n\xEF\xBB\xBFdata: b\n\n"]);
+        assert_eq!(data(&e), vec!["a"]);
+        let e = parse_chunks(&[b"\xEF\xBB", b"data: a\n\n"]);
+        assert!(e.is_empty(), "{e:?}");
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub(super) struct Timing {
     /// Events that carried reasoning, and the server's own count of it.
     reasoning_events: u64,
     reasoning_usage: Option<u64>,
+    /// Choices of a batch that got content or a finish reason: a batch is
+    /// ok only when every prompt did.
+    answered: std::collections::BTreeSet<usize>,
 }
 
 impl Timing {
@@ -75,7 +78,37 @@ impl Timing {
             usage_by_choice: Default::default(),
             reasoning_events: 0,
             reasoning_usage: None,
+            answered: Default::default(),
         }
+    }
+
+    /// A batch of known size (`replay` does not know it: `usize::MAX`).
+    fn batch(&self) -> bool {
+        self.choices > 1 && self.choices != usize::MAX
+    }
+
+    /// Why a batch is not a success: the prompts (choice indexes) that got
+    /// neither content nor a finish reason.
+    fn unanswered(&self) -> Option<String> {
+        if !self.batch() {
+            return None;
+        }
+        let missing: Vec<usize> = (0..self.choices)
+            .filter(|i| !self.answered.contains(i))
+            .collect();
+        if missing.is_empty() {
+            return None;
+        }
+        // The record's reason is cut to length anyway: name the first ones.
+        let mut listed: Vec<String> = missing.iter().take(20).map(usize::to_string).collect();
+        if missing.len() > 20 {
+            listed.push(format!("and {} more", missing.len() - 20));
+        }
+        Some(format!(
+            "batch incomplete: no answer for prompt {} (choice index from 0) of {}",
+            listed.join(", "),
+            self.choices
+        ))
     }
 
     /// Keep the answer's text (choice 0) as it streams.
@@ -122,6 +155,13 @@ impl Timing {
                 counts.resize(c.index + 1, 0);
             }
             counts[c.index] += 1;
+        }
+        if self.batch() {
+            let answered = chunk
+                .choices
+                .iter()
+                .filter(|c| c.has_content() || c.finish_reason.is_some());
+            self.answered.extend(answered.map(|c| c.index));
         }
         if let Some(reason) = chunk.choices.iter().find_map(|c| c.finish_reason.clone()) {
             self.outcome.finish_reason = Some(reason);
@@ -252,6 +292,10 @@ impl Timing {
         {
             self.outcome.error =
                 Some("stream ended without content, finish reason or usage".into());
+            return;
+        }
+        if let Some(why) = self.unanswered() {
+            self.outcome.error = Some(why);
             return;
         }
         self.outcome.status = RequestStatus::Ok;

@@ -69,7 +69,7 @@ impl ChatCounter<'_> {
         let body = serde_json::json!({
             "messages": GenRequest::messages(self.system, &[], user),
         });
-        let url = format!("{}/apply-template", self.client.root_url);
+        let url = self.client.at_root("/apply-template");
         let response = self.client.http.post(&url).json(&body).send().await?;
         if !response.status().is_success() {
             let _ = self.templated.set(false);

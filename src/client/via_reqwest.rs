@@ -2,46 +2,57 @@
 //! `INFER_BENCH_CLIENT=reqwest`. reqwest's pool checks a kept connection
 //! before reuse and hyper retries a request it never wrote; what is left to
 //! this file is a connection closed after the write, before any response.
+//! reqwest does not say whether that connection was kept, so the first such
+//! close within the race's bound is taken for the race and retried, and the
+//! client leaves the pool for good (`Client::via_reqwest`).
 
 use super::exchange::{self, Exchange};
 use super::stream::{Flow, StreamReader};
 use super::timing::Timing;
 use futures_util::StreamExt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::time::Instant;
 
+/// One try; `pooled` when `http` keeps connections, and then a request
+/// closed before any response sets `pool_dropped` (reuse ends for good).
 pub(super) async fn exchange(
     http: &reqwest::Client,
     request: reqwest::Request,
     t: &mut Timing,
+    pooled: bool,
+    pool_dropped: &AtomicBool,
 ) -> Exchange {
     let response = match http.execute(request).await {
         Ok(r) => r,
         Err(e) => {
-            t.error_at(Instant::now(), describe(&e));
-            return if closed_before_response(&e) {
-                Exchange::StaleConnection
-            } else {
-                Exchange::Done
+            let now = Instant::now();
+            t.error_at(now, describe(&e));
+            if !(pooled && closed_before_response(&e)) {
+                return Exchange::Done;
+            }
+            pool_dropped.store(true, Ordering::Relaxed);
+            return match exchange::kept_closed(now.duration_since(t.outcome.sent)) {
+                Ok(retry) => retry,
+                Err(why) => {
+                    t.error_at(now, why);
+                    Exchange::Done
+                }
             };
         }
     };
     let status = response.status();
     t.outcome.http_status = Some(status.as_u16());
+    let json = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .is_some_and(|v| exchange::is_json(&String::from_utf8_lossy(v.as_bytes())));
     if !status.is_success() {
         let location = response
             .headers()
             .get(reqwest::header::LOCATION)
             .filter(|_| status.is_redirection())
             .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
-        // The body, bounded, for the server's reason.
-        let mut body = Vec::new();
-        let mut stream = response.bytes_stream();
-        while let Some(Ok(bytes)) = stream.next().await {
-            body.extend_from_slice(&bytes);
-            if body.len() > exchange::MAX_ERROR_BODY {
-                break;
-            }
-        }
+        let body = read_body(response).await;
         let mut reason = exchange::error_message(&String::from_utf8_lossy(&body));
         if let Some(location) = location {
             reason = format!("redirected to {location} (not followed) {reason}");
@@ -52,6 +63,37 @@ pub(super) async fn exchange(
         );
         return Exchange::Done;
     }
+    if let Some(why) = exchange::no_body(status.as_u16(), response.content_length()) {
+        t.error_at(Instant::now(), why);
+        return Exchange::Done;
+    }
+    if json {
+        let body = read_body(response).await;
+        let why = exchange::json_answer(status.as_u16(), &String::from_utf8_lossy(&body));
+        t.error_at(Instant::now(), why);
+        return Exchange::Done;
+    }
+    stream(response, t).await;
+    Exchange::Done
+}
+
+/// A body that is not a stream (an error's, a JSON answer's), read up to
+/// [`exchange::MAX_ERROR_BODY`].
+async fn read_body(response: reqwest::Response) -> Vec<u8> {
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(Ok(bytes)) = stream.next().await {
+        body.extend_from_slice(&bytes);
+        if body.len() > exchange::MAX_ERROR_BODY {
+            break;
+        }
+    }
+    body
+}
+
+/// A 2xx response's events, each stamped when the read that brought it
+/// returned.
+async fn stream(response: reqwest::Response, t: &mut Timing) {
     let mut stream = response.bytes_stream();
     let mut reader = StreamReader::default();
     let mut size: u64 = 0;
@@ -75,7 +117,7 @@ pub(super) async fn exchange(
             None => reader.finish(t, now),
         };
         if let Flow::Ended = flow {
-            return Exchange::Done;
+            return;
         }
     }
 }

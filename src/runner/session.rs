@@ -122,8 +122,9 @@ impl Session {
         };
         if let Backend::Launched(m) = &self.backend {
             targets.pgid = m.pid();
-            let root = base_url.trim_end_matches('/').trim_end_matches("/v1");
-            targets.metrics = Some((format!("{root}/metrics"), self.metric_prefixes.clone()));
+            let metrics =
+                crate::endpoint::endpoint(base_url, crate::endpoint::Under::Root, "/metrics");
+            targets.metrics = Some((metrics, self.metric_prefixes.clone()));
         }
         targets
     }

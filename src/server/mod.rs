@@ -9,6 +9,7 @@ mod process;
 pub use fingerprint::{model_file, redact, Fingerprint, ModelFile};
 pub use process::{free_port, log_tail, ServerProcess};
 
+use crate::endpoint::{endpoint, Under};
 use crate::experiment::ServerSpec;
 use crate::plan::Configuration;
 use crate::prompts::template;
@@ -141,14 +142,10 @@ impl ServerManager {
         let log_name = self.unused_log_name(index);
         let mut process = self.spawn(&argv, &log_name)?;
         let started_at = crate::clock::now_rfc3339();
-        let root = base_url
-            .trim_end_matches('/')
-            .trim_end_matches("/v1")
-            .to_string();
         let ready = process
             .wait_ready(
                 &self.http,
-                &format!("{root}{}", self.spec.ready),
+                &endpoint(&base_url, Under::Root, &self.spec.ready),
                 self.spec.ready_timeout.0,
             )
             .await
@@ -159,7 +156,7 @@ impl ServerManager {
                     redact(&argv)
                 )
             })?;
-        let fingerprint = self.read_fingerprint(&ctx, &root, &base_url).await?;
+        let fingerprint = self.read_fingerprint(&ctx, &base_url).await?;
         self.launches.push(Launch {
             index,
             command: redact(&argv),
@@ -217,12 +214,15 @@ impl ServerManager {
     async fn read_fingerprint(
         &mut self,
         ctx: &template::Context,
-        root: &str,
         base_url: &str,
     ) -> anyhow::Result<Fingerprint> {
         let mut fingerprint = Fingerprint {
-            props: self.get_json(&format!("{root}/props")).await,
-            models: self.get_json(&format!("{base_url}/models")).await,
+            props: self
+                .get_json(&endpoint(base_url, Under::Root, "/props"))
+                .await,
+            models: self
+                .get_json(&endpoint(base_url, Under::Base, "/models"))
+                .await,
             model_file: None,
         };
         if let Some(t) = &self.spec.model_path {

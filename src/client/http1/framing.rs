@@ -21,6 +21,8 @@ pub(super) struct Head {
     /// A redirect's target, recorded with its failure (never followed: a
     /// benchmark measures the server it was pointed at).
     pub(super) location: Option<String>,
+    /// `Content-Type`, to tell a JSON answer from an event stream.
+    pub(super) content_type: Option<String>,
     /// Bytes of the head, its blank line included.
     pub(super) len: usize,
 }
@@ -67,7 +69,7 @@ impl KeepAlive {
 pub(super) const MAX_HEAD: usize = 64 << 10;
 
 pub(super) fn parse_head(bytes: &[u8]) -> Result<Option<Head>, httparse::Error> {
-    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut headers = [httparse::EMPTY_HEADER; crate::client::exchange::MAX_HEADERS];
     let mut response = httparse::Response::new(&mut headers);
     let len = match response.parse(bytes)? {
         httparse::Status::Complete(len) => len,
@@ -79,6 +81,7 @@ pub(super) fn parse_head(bytes: &[u8]) -> Result<Option<Head>, httparse::Error> 
     let mut chunked = false;
     let mut keep_alive = KeepAlive::default();
     let mut location = None;
+    let mut content_type = None;
     for h in response.headers.iter() {
         let value = String::from_utf8_lossy(h.value).to_ascii_lowercase();
         if h.name.eq_ignore_ascii_case("transfer-encoding") && value.contains("chunked") {
@@ -90,6 +93,8 @@ pub(super) fn parse_head(bytes: &[u8]) -> Result<Option<Head>, httparse::Error> 
         } else if h.name.eq_ignore_ascii_case("location") {
             let text = String::from_utf8_lossy(h.value).into_owned();
             location = Some(text);
+        } else if h.name.eq_ignore_ascii_case("content-type") {
+            content_type = Some(value.clone());
         } else if h.name.eq_ignore_ascii_case("keep-alive") {
             keep_alive = KeepAlive::parse(&value);
         } else if h.name.eq_ignore_ascii_case("connection") {
@@ -103,6 +108,10 @@ pub(super) fn parse_head(bytes: &[u8]) -> Result<Option<Head>, httparse::Error> 
     if chunked {
         framing = Framing::Chunked;
     }
+    // RFC 9112 §6.3: these never have a body, whatever the head says.
+    if matches!(status, 204 | 304) {
+        framing = Framing::Length(0);
+    }
     if framing == Framing::Close {
         close = true;
     }
@@ -112,6 +121,7 @@ pub(super) fn parse_head(bytes: &[u8]) -> Result<Option<Head>, httparse::Error> 
         close,
         keep_alive,
         location,
+        content_type,
         len,
     }))
 }
@@ -247,6 +257,11 @@ mod tests {
         assert_eq!((h.framing, h.close), (Framing::Close, true));
         assert!(parse_head(b"HTTP/1.1 200 OK\r\nX: y").unwrap().is_none());
         assert!(parse_head(b"SSH-2.0-OpenSSH\r\n\r\n").is_err());
+        let h = parse_head(b"HTTP/1.1 204 No Content\r\nContent-Type: Application/JSON\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.framing, Framing::Length(0), "a 204 has no body");
+        assert_eq!(h.content_type.as_deref(), Some("application/json"));
         let h = parse_head(
             b"HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5, max=100\r\nContent-Length: 0\r\n\r\n",
         )

@@ -38,12 +38,14 @@ pub(super) struct Http1 {
 }
 
 impl Http1 {
-    /// For a plain-HTTP URL whose headers are safe to write as they are;
-    /// `None` sends the caller to reqwest.
+    /// For a plain-HTTP URL (without userinfo: the caller made it into
+    /// `authorization`) whose headers are safe to write as they are; `None`
+    /// sends the caller to reqwest. `authorization` replaces a header of
+    /// that name in `headers`, as reqwest's default headers do.
     pub(super) fn new(
         url: &str,
         headers: &[(String, String)],
-        api_key: Option<&str>,
+        authorization: Option<&str>,
     ) -> Option<Http1> {
         // `INFER_BENCH_CLIENT=reqwest` sends everything through reqwest: a
         // way round the lean path, and the other side of its comparison.
@@ -51,19 +53,15 @@ impl Http1 {
             return None;
         }
         let url = reqwest::Url::parse(url).ok()?;
-        if url.scheme() != "http" || !url.username().is_empty() {
+        if url.scheme() != "http" || !url.username().is_empty() || url.password().is_some() {
             return None;
         }
+        // An IPv6 literal comes with its brackets, as `Host` and `connect` want it.
         let host = url.host_str()?;
         if proxy::applies(host, &proxy::from_env()) {
             return None;
         }
         let port = url.port_or_known_default()?;
-        let host = if host.contains(':') {
-            format!("[{host}]")
-        } else {
-            host.to_string()
-        };
         let mut target = url.path().to_string();
         if let Some(q) = url.query() {
             target.push('?');
@@ -74,9 +72,10 @@ impl Http1 {
             ("Content-Type".into(), "application/json".into()),
             ("Accept".into(), "*/*".into()),
         ];
-        fields.extend(headers.iter().cloned());
-        if let Some(key) = api_key {
-            fields.push(("Authorization".into(), format!("Bearer {key}")));
+        let replaced = |k: &str| authorization.is_some() && k.eq_ignore_ascii_case("authorization");
+        fields.extend(headers.iter().filter(|(k, _)| !replaced(k)).cloned());
+        if let Some(value) = authorization {
+            fields.push(("Authorization".into(), value.to_string()));
         }
         let safe = |s: &str| !s.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0);
         if !fields
@@ -125,9 +124,10 @@ impl Http1 {
         let Some(mut conn) = self.connection(fresh, t).await else {
             return Exchange::Done;
         };
+        let wrote = Instant::now();
         if let Err(e) = conn.stream.write_all(request).await {
             if conn.reused() {
-                return self.stale(&conn);
+                return self.dropped(wrote, t);
             }
             t.error_at(Instant::now(), format!("request failed: {e}"));
             return Exchange::Done;
@@ -137,27 +137,60 @@ impl Http1 {
         let (head, now) = match self.read_head(&mut conn, &mut buf, &mut pending, t).await {
             Ok(Some(head)) => head,
             Ok(None) => return Exchange::Done,
-            Err(stale) => return stale,
+            Err(KeptClosed) => return self.dropped(wrote, t),
         };
         t.outcome.http_status = Some(head.status);
-        if (200..300).contains(&head.status) {
-            self.stream(conn, head, buf, pending, now, t).await;
-        } else {
-            error_response(conn, head, buf, pending, t).await;
+        let length = match head.framing {
+            Framing::Length(n) => Some(n),
+            _ => None,
+        };
+        let json = head.content_type.as_deref().is_some_and(exchange::is_json);
+        match exchange::no_body(head.status, length) {
+            _ if !(200..300).contains(&head.status) => {
+                error_response(conn, head, buf, pending, t).await;
+            }
+            Some(why) => t.error_at(now, why),
+            None if json => {
+                let (status, body) = (head.status, read_body(conn, head, buf, pending).await);
+                let why = exchange::json_answer(status, &String::from_utf8_lossy(&body));
+                t.error_at(Instant::now(), why);
+            }
+            None => self.stream(conn, head, buf, pending, now, t).await,
         }
         Exchange::Done
+    }
+
+    /// The server closed a kept connection with the request written and no
+    /// byte of a response: perhaps the idle-close race, perhaps a server
+    /// that drops requests. Either way no connection to it is reused again;
+    /// the request goes once more only if the close came within
+    /// [`exchange::IDLE_CLOSE_RACE`] of the write.
+    fn dropped(&self, wrote: Instant, t: &mut Timing) -> Exchange {
+        self.pool.stop_reuse_for_good();
+        let now = Instant::now();
+        match exchange::kept_closed(now.duration_since(wrote)) {
+            Ok(retry) => retry,
+            Err(why) => {
+                t.error_at(now, why);
+                Exchange::Done
+            }
+        }
     }
 
     /// A kept connection (unless `fresh`) or a new one, recorded in `t`;
     /// `None` when it cannot be had (the failure is in `t`).
     async fn connection(&self, fresh: bool, t: &mut Timing) -> Option<Conn> {
         let pooled = if fresh { None } else { self.pool.take() };
+        let connecting = Instant::now();
         let conn = match pooled {
             Some(c) => c,
             None => match TcpStream::connect(&self.addr).await {
                 Ok(c) => {
                     let _ = c.set_nodelay(true);
-                    t.outcome.connect_ms = Some(t.ms_since(Instant::now()));
+                    // From the connect's own start: a retried request's
+                    // `sent` is its first attempt's.
+                    let took = Instant::now().duration_since(connecting);
+                    t.outcome.connect_ms = Some(took.as_secs_f64() * 1000.0);
                     Conn::fresh(c)
                 }
                 Err(e) => {
@@ -248,18 +281,15 @@ impl Http1 {
         buf: &mut [u8],
         pending: &mut Vec<u8>,
         t: &mut Timing,
-    ) -> Result<Option<(Head, Instant)>, Exchange> {
+    ) -> Result<Option<(Head, Instant)>, KeptClosed> {
         let mut any = false;
         loop {
             let read = conn.stream.read(buf).await;
             let now = Instant::now();
             match read {
-                Ok(0) | Err(_) if conn.reused() && !any => return Err(self.stale(conn)),
+                Ok(0) | Err(_) if conn.reused() && !any => return Err(KeptClosed),
                 Ok(0) => {
-                    t.error_at(
-                        now,
-                        "request failed: connection closed before the response".into(),
-                    );
+                    t.error_at(now, exchange::CLOSED.into());
                     return Ok(None);
                 }
                 Ok(n) => {
@@ -293,6 +323,14 @@ impl Http1 {
                         return Ok(None);
                     }
                     Ok(None) => break,
+                    Err(httparse::Error::TooManyHeaders) => {
+                        let why = format!(
+                            "response head with over {} header lines: refused",
+                            exchange::MAX_HEADERS
+                        );
+                        t.error_at(now, why);
+                        return Ok(None);
+                    }
                     Err(e) => {
                         t.error_at(now, format!("request failed: malformed response head: {e}"));
                         return Ok(None);
@@ -300,15 +338,6 @@ impl Http1 {
                 }
             }
         }
-    }
-
-    /// A kept connection that the server had closed: nothing came back, so
-    /// the request may be sent once more on a new one.
-    fn stale(&self, conn: &Conn) -> Exchange {
-        if conn.closed_quickly() {
-            self.pool.stop_reuse();
-        }
-        Exchange::StaleConnection
     }
 
     /// Read what is left of a body the stream has already ended, briefly,
@@ -345,15 +374,9 @@ impl Http1 {
     }
 }
 
-/// A non-2xx response: its whole (bounded) body read for the server's
-/// reason, a redirect's target with it. The connection is not kept.
-async fn error_response(
-    mut conn: Conn,
-    head: Head,
-    mut buf: Vec<u8>,
-    mut pending: Vec<u8>,
-    t: &mut Timing,
-) {
+/// A body that is not a stream (an error's, a JSON answer's), read whole
+/// up to [`MAX_ERROR_BODY`]. The connection is not kept.
+async fn read_body(mut conn: Conn, head: Head, mut buf: Vec<u8>, mut pending: Vec<u8>) -> Vec<u8> {
     let mut decoder = Decoder::new(head.framing);
     let mut data = Vec::new();
     loop {
@@ -367,13 +390,25 @@ async fn error_response(
             Ok(n) => pending.extend_from_slice(&buf[..n]),
         }
     }
+    data
+}
+
+/// A non-2xx response: its whole (bounded) body read for the server's
+/// reason, a redirect's target with it. The connection is not kept.
+async fn error_response(conn: Conn, head: Head, buf: Vec<u8>, pending: Vec<u8>, t: &mut Timing) {
+    let (status, location) = (head.status, head.location.clone());
+    let redirect = head.redirect();
+    let data = read_body(conn, head, buf, pending).await;
     let text = String::from_utf8_lossy(&data);
     let mut reason = exchange::error_message(&text);
-    if let Some(location) = head.location.as_deref().filter(|_| head.redirect()) {
+    if let Some(location) = location.filter(|_| redirect) {
         reason = format!("redirected to {location} (not followed) {reason}");
     }
     t.error_at(
         Instant::now(),
-        format!("HTTP {}: {}", head.status, reason.trim_end()),
+        format!("HTTP {status}: {}", reason.trim_end()),
     );
 }
+
+/// A kept connection closed before any byte of a response came back.
+struct KeptClosed;

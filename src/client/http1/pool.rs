@@ -11,7 +11,11 @@
 //! - a non-blocking peek finds the peer has not closed it (as hyper's pool
 //!   and oha do), and no stray bytes wait on it;
 //! - the server has not been seen closing connections moments after a
-//!   response: once it has, this pool stops keeping any (`no_reuse`).
+//!   response: once it has, this pool stops keeping any (`no_reuse`);
+//! - the server has never dropped a request written to a kept connection:
+//!   once it has, whatever the cause, no connection to it is reused again,
+//!   relaunch or not (`dropped`), so that a later drop lands on a fresh
+//!   connection, where it is the server's failure and is recorded as one.
 
 use super::framing::KeepAlive;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -66,11 +70,17 @@ struct Idle {
 pub(super) struct Pool {
     idle: Mutex<Vec<Idle>>,
     no_reuse: AtomicBool,
+    /// The server dropped a request on a kept connection: reuse is over
+    /// for good (not undone by [`Pool::clear`]).
+    dropped: AtomicBool,
 }
 
 impl Pool {
     /// The newest idle connection still fit for a request, if any.
     pub(super) fn take(&self) -> Option<Conn> {
+        if self.dropped.load(Ordering::Relaxed) {
+            return None;
+        }
         loop {
             let idle = self.idle.lock().ok()?.pop()?;
             if idle.until.is_some_and(|t| Instant::now() >= t) {
@@ -90,6 +100,7 @@ impl Pool {
     pub(super) fn keep(&self, mut conn: Conn, keep_alive: KeepAlive) {
         // `max` counts the requests the server will still take on it.
         if self.no_reuse.load(Ordering::Relaxed)
+            || self.dropped.load(Ordering::Relaxed)
             || keep_alive.max == Some(0)
             || keep_alive.timeout_s == Some(0)
         {
@@ -114,6 +125,14 @@ impl Pool {
         if let Ok(mut idle) = self.idle.lock() {
             idle.clear();
         }
+    }
+
+    /// The server dropped a request written to a kept connection: no
+    /// connection is kept or reused from now on, whatever [`Pool::clear`]
+    /// says later.
+    pub(super) fn stop_reuse_for_good(&self) {
+        self.dropped.store(true, Ordering::Relaxed);
+        self.stop_reuse();
     }
 
     /// Whether connections are still kept (false once the server was seen
@@ -198,6 +217,16 @@ mod tests {
         assert!(pool.take().is_none(), "nothing kept after a quick close");
         pool.clear();
         assert!(pool.reusing(), "a relaunched server gets another chance");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_request_stops_reuse_for_good() {
+        let pool = Pool::default();
+        pool.stop_reuse_for_good();
+        pool.clear();
+        let (a, _a_peer) = pair().await;
+        pool.keep(Conn::fresh(a), KeepAlive::default());
+        assert!(pool.take().is_none(), "not even after a relaunch");
     }
 
     #[tokio::test]
