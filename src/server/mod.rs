@@ -7,11 +7,14 @@ mod fingerprint;
 mod process;
 
 pub use fingerprint::{model_file, redact, Fingerprint, ModelFile};
+use fingerprint::{kept, ANSWER_CAP, MODELS_FIELDS, PROPS_FIELDS};
 pub use process::{free_port, log_tail, ServerProcess};
 
 use crate::experiment::ServerSpec;
 use crate::plan::Configuration;
 use crate::prompts::template;
+use crate::redact::Secrets;
+use crate::side_request::{self, Bounds, SideError};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -54,7 +57,14 @@ pub struct ServerManager {
     current: Option<Running>,
     pub launches: Vec<Launch>,
     hashed: HashMap<PathBuf, ModelFile>,
+    /// What the server's answers and log are scrubbed of before they are
+    /// kept or shown: the run's client secrets and each launch command's.
+    secrets: Secrets,
 }
+
+/// How long a `/props` or `/v1/models` read may take: the server has just
+/// said it is ready, so a slow answer is a broken one.
+const FINGERPRINT_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl ServerManager {
     pub fn new(
@@ -62,6 +72,7 @@ impl ServerManager {
         base_url: Option<String>,
         experiment_dir: &Path,
         run_dir: &Path,
+        secrets: Secrets,
     ) -> anyhow::Result<Self> {
         crate::tls::install_provider();
         Ok(Self {
@@ -73,6 +84,7 @@ impl ServerManager {
             current: None,
             launches: Vec::new(),
             hashed: HashMap::new(),
+            secrets,
         })
     }
 
@@ -136,6 +148,7 @@ impl ServerManager {
                 redact(std::slice::from_ref(&command))
             )
         })?;
+        self.secrets.add_command(&argv);
         let base_url = render(&ctx, &self.base_url_template)?;
         let index = self.launches.len();
         let log_name = self.unused_log_name(index);
@@ -150,6 +163,7 @@ impl ServerManager {
                 &self.http,
                 &format!("{root}{}", self.spec.ready),
                 self.spec.ready_timeout.0,
+                &self.secrets,
             )
             .await
             .with_context(|| {
@@ -220,9 +234,11 @@ impl ServerManager {
         root: &str,
         base_url: &str,
     ) -> anyhow::Result<Fingerprint> {
+        let props = self.get_json(&format!("{root}/props")).await;
+        let models = self.get_json(&format!("{base_url}/models")).await;
         let mut fingerprint = Fingerprint {
-            props: self.get_json(&format!("{root}/props")).await,
-            models: self.get_json(&format!("{base_url}/models")).await,
+            props: props.map(|v| kept(v, PROPS_FIELDS, &self.secrets)),
+            models: models.map(|v| kept(v, MODELS_FIELDS, &self.secrets)),
             model_file: None,
         };
         if let Some(t) = &self.spec.model_path {
@@ -240,18 +256,31 @@ impl ServerManager {
         Ok(fingerprint)
     }
 
+    /// A JSON answer for the fingerprint; none where the server has no such
+    /// endpoint, and a warning where it answers too slowly or too much.
     async fn get_json(&self, url: &str) -> Option<serde_json::Value> {
-        let r = self
-            .http
-            .get(url)
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .ok()?;
-        if !r.status().is_success() {
-            return None;
+        let bounds = Bounds {
+            timeout: FINGERPRINT_TIMEOUT,
+            cap: ANSWER_CAP,
+        };
+        match side_request::get(&self.http, url, bounds).await {
+            Ok(a) if a.ok() => serde_json::from_slice(&a.body).ok(),
+            Ok(_) | Err(SideError::Transport { .. }) => None,
+            Err(e) => {
+                let mut why = e.to_string();
+                self.secrets.scrub(&mut why);
+                crate::error::warn(format!(
+                    "warning: {why}; the server's fingerprint goes without it"
+                ));
+                None
+            }
         }
-        r.json().await.ok()
+    }
+
+    /// What the server's answers are scrubbed of: the run's secrets and
+    /// those of every command launched so far.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
     }
 
     /// The running server's fingerprint.
@@ -279,7 +308,7 @@ impl ServerManager {
         let status = r.process.exited()?;
         Some(format!(
             "the server exited ({status}); its log ends:\n{}",
-            log_tail(&r.process.log, 15)
+            log_tail(&r.process.log, 15, &self.secrets)
         ))
     }
 }

@@ -1,11 +1,24 @@
 //! One launched server process: spawn in its own process group, wait until
 //! it answers, stop it (TERM to the group, KILL after a grace period).
 
+use crate::redact::Secrets;
+use crate::side_request::{self, Bounds};
 use anyhow::Context as _;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// One readiness probe: a few seconds, and a body of a status line's size
+/// (llama.cpp answers `{"status":"ok"}`).
+const PROBE: Bounds = Bounds {
+    timeout: Duration::from_secs(2),
+    cap: 64 << 10,
+};
+/// Bytes read from a log's end for its tail (a server log can be GBs).
+const TAIL_BYTES: u64 = 64 << 10;
+/// Characters kept of one line of a log's tail.
+const TAIL_LINE_CHARS: usize = 500;
 
 pub struct ServerProcess {
     child: Child,
@@ -76,31 +89,36 @@ impl ServerProcess {
         self.exit.clone()
     }
 
-    /// Poll `url` until it answers 200; fail early, with the log's tail, if
-    /// the process exits. Returns the time it took.
+    /// Poll `url` until it answers 200; fail early, with the log's tail
+    /// (scrubbed of `secrets`), if the process exits. Returns the time it took.
     pub async fn wait_ready(
         &mut self,
         http: &reqwest::Client,
         url: &str,
         timeout: Duration,
+        secrets: &Secrets,
     ) -> anyhow::Result<Duration> {
         let start = Instant::now();
         loop {
             if let Some(status) = self.exited() {
                 anyhow::bail!(
                     "the server exited ({status}) before it was ready; its log ends:\n{}",
-                    log_tail(&self.log, 15)
+                    log_tail(&self.log, 15, secrets)
                 );
             }
-            let answer = http.get(url).timeout(Duration::from_secs(2)).send().await;
-            if answer.is_ok_and(|r| r.status().is_success()) {
-                return Ok(start.elapsed());
-            }
+            let last = match side_request::get(http, url, PROBE).await {
+                Ok(a) if a.ok() => return Ok(start.elapsed()),
+                Ok(a) => format!("HTTP {}", a.status),
+                Err(e) => e.to_string(),
+            };
             if start.elapsed() > timeout {
+                let mut last = last;
+                secrets.scrub(&mut last);
                 anyhow::bail!(
-                    "the server did not answer {url} within {}s; its log ends:\n{}",
+                    "the server did not answer {} within {}s (last probe: {last}); its log ends:\n{}",
+                    crate::redact::url(url),
                     timeout.as_secs(),
-                    log_tail(&self.log, 15)
+                    log_tail(&self.log, 15, secrets)
                 );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -136,11 +154,35 @@ impl Drop for ServerProcess {
     }
 }
 
-/// The last `n` lines of a log file.
-pub fn log_tail(path: &Path, n: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
+/// The last `n` lines of a log file, as they may be shown or stored: read
+/// from its last [`TAIL_BYTES`] only, scrubbed of `secrets` (before any
+/// cut), each line cut to [`TAIL_LINE_CHARS`].
+pub fn log_tail(path: &Path, n: usize, secrets: &Secrets) -> String {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut bytes = Vec::new();
+    let mut from_middle = false;
+    if let Ok(mut f) = File::open(path) {
+        let len = f.metadata().map_or(0, |m| m.len());
+        from_middle = len > TAIL_BYTES;
+        if f.seek(SeekFrom::Start(len.saturating_sub(TAIL_BYTES))).is_ok() {
+            let _ = f.take(TAIL_BYTES).read_to_end(&mut bytes);
+        }
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    // A line begun before the bytes read is partial: a secret's tail in
+    // it would escape the scrub.
+    let skip = usize::from(from_middle);
+    let lines: Vec<&str> = text.lines().skip(skip).collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|line| {
+            let mut line = line.to_string();
+            secrets.scrub(&mut line);
+            crate::redact::truncate(&mut line, TAIL_LINE_CHARS);
+            line
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A port that was free a moment ago.
