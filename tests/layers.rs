@@ -9,7 +9,15 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     // Leaves: shared types and helpers with no place in the flow.
     &[
-        "error", "clock", "duration", "level", "metrics", "record", "redact", "side_request", "yaml",
+        "error",
+        "clock",
+        "duration",
+        "level",
+        "metrics",
+        "record",
+        "redact",
+        "side_request",
+        "yaml",
         "tls",
     ],
     &["prompts", "workload"],

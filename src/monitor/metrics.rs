@@ -86,12 +86,18 @@ mod tests {
         assert_eq!(got.series.len(), MAX_SERIES_PER_SAMPLE);
         assert_eq!(got.dropped, 100_000 - MAX_SERIES_PER_SAMPLE + 1);
         assert_eq!(got.series[0], ("llamacpp:s{n=\"0\"}".to_string(), 0.0));
-        assert_eq!(got.series[199], ("llamacpp:s{n=\"199\"}".to_string(), 199.0));
+        assert_eq!(
+            got.series[199],
+            ("llamacpp:s{n=\"199\"}".to_string(), 199.0)
+        );
     }
 
     #[test]
     fn a_name_too_long_is_dropped_not_cut() {
-        let long = format!("llamacpp:{} 1\nllamacpp:ok 2\n", "x".repeat(MAX_SERIES_CHARS));
+        let long = format!(
+            "llamacpp:{} 1\nllamacpp:ok 2\n",
+            "x".repeat(MAX_SERIES_CHARS)
+        );
         let got = parse(&long, &["llamacpp:".into()]);
         assert_eq!(got.series, vec![("llamacpp:ok".to_string(), 2.0)]);
         assert_eq!(got.dropped, 1);

@@ -314,6 +314,28 @@ mod tests {
         assert!(server.iter().all(|&mb| mb == 200.0), "{server:?}");
     }
 
+    #[test]
+    fn a_reading_keeps_at_most_the_capped_series_scrubbed() {
+        let mut rec = Recorder {
+            trial: 3,
+            samples: Vec::new(),
+            last_cpu: None,
+        };
+        let mut page = String::from("vllm:echo{key=\"sk-metrics-secret\"} 1\n");
+        for i in 0..1000 {
+            page.push_str(&format!("vllm:s{{i=\"{i}\"}} 2\n"));
+        }
+        let mut secrets = crate::redact::Secrets::default();
+        secrets.add("sk-metrics-secret");
+        for t_s in [0.0, 0.25] {
+            rec.metrics(t_s, &page, &["vllm:".into()], &secrets);
+        }
+        assert_eq!(rec.samples.len(), 2 * MAX_SERIES_PER_SAMPLE);
+        assert_eq!(rec.samples[0].name, "vllm:echo{key=\"***\"}");
+        assert_eq!(rec.samples[199].name, "vllm:s{i=\"198\"}");
+        assert!(WARNED_SERIES.load(Ordering::Relaxed));
+    }
+
     #[tokio::test]
     async fn nothing_to_sample_is_no_samples() {
         let (_, samples) = during(Targets::default(), 0, async {}).await;

@@ -6,8 +6,8 @@
 mod fingerprint;
 mod process;
 
-pub use fingerprint::{model_file, redact, Fingerprint, ModelFile};
 use fingerprint::{kept, ANSWER_CAP, MODELS_FIELDS, PROPS_FIELDS};
+pub use fingerprint::{model_file, redact, Fingerprint, ModelFile};
 pub use process::{free_port, log_tail, ServerProcess};
 
 use crate::experiment::ServerSpec;

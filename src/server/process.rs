@@ -164,7 +164,9 @@ pub fn log_tail(path: &Path, n: usize, secrets: &Secrets) -> String {
     if let Ok(mut f) = File::open(path) {
         let len = f.metadata().map_or(0, |m| m.len());
         from_middle = len > TAIL_BYTES;
-        if f.seek(SeekFrom::Start(len.saturating_sub(TAIL_BYTES))).is_ok() {
+        if f.seek(SeekFrom::Start(len.saturating_sub(TAIL_BYTES)))
+            .is_ok()
+        {
             let _ = f.take(TAIL_BYTES).read_to_end(&mut bytes);
         }
     }
@@ -190,4 +192,42 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_tail_is_read_from_the_end_scrubbed_and_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("server.log");
+        let mut text = "sk-old-secret-1 ".repeat(1 << 20);
+        text.push('\n');
+        for i in 0..20 {
+            text.push_str(&format!("line {i} --api-key sk-old-secret-1\n"));
+        }
+        text.push_str(&"z".repeat(10_000));
+        std::fs::write(&log, text).unwrap();
+        let mut secrets = Secrets::default();
+        secrets.add_command(&["x".into(), "--api-key".into(), "sk-old-secret-1".into()]);
+        let tail = log_tail(&log, 3, &secrets);
+        let want = format!(
+            "line 18 --api-key ***\nline 19 --api-key ***\n{}…",
+            "z".repeat(TAIL_LINE_CHARS)
+        );
+        assert_eq!(tail, want);
+    }
+
+    #[test]
+    fn a_log_shorter_than_the_bytes_read_keeps_its_first_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("server.log");
+        std::fs::write(&log, "first\nsecond\n").unwrap();
+        assert_eq!(log_tail(&log, 15, &Secrets::default()), "first\nsecond");
+        assert_eq!(
+            log_tail(&dir.path().join("none"), 15, &Secrets::default()),
+            ""
+        );
+    }
 }
