@@ -88,8 +88,7 @@ async fn exchange(
     let transport = |e: reqwest::Error| SideError::Transport {
         method: method.into(),
         url: crate::redact::url(url),
-        // reqwest's message names the URL as given; ours names it redacted.
-        why: crate::redact::url(&e.without_url().to_string()),
+        why: transport_reason(e),
     };
     let mut response = request.send().await.map_err(transport)?;
     let status = response.status().as_u16();
@@ -120,6 +119,20 @@ async fn exchange(
     Ok(Answer { status, body })
 }
 
+/// reqwest's error and its causes (`error sending request: connection
+/// refused`), without the URL it names as given: ours names it redacted.
+fn transport_reason(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut why = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        why.push_str(": ");
+        why.push_str(&c.to_string());
+        cause = c.source();
+    }
+    crate::redact::url(&why)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +158,11 @@ mod tests {
         format!("http://u:pw-secret@127.0.0.1:{port}/x")
     }
 
+    fn http() -> reqwest::Client {
+        crate::tls::install_provider();
+        reqwest::Client::new()
+    }
+
     fn bounds(cap: usize) -> Bounds {
         Bounds {
             timeout: Duration::from_secs(5),
@@ -155,7 +173,7 @@ mod tests {
     #[tokio::test]
     async fn reads_a_body_within_the_cap() {
         let url = serve("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 0);
-        let a = get(&reqwest::Client::new(), &url, bounds(5)).await.unwrap();
+        let a = get(&http(), &url, bounds(5)).await.unwrap();
         assert_eq!((a.status, a.body.as_slice()), (200, b"hello".as_slice()));
         assert!(a.ok());
     }
@@ -164,9 +182,7 @@ mod tests {
     async fn an_endless_body_stops_at_the_cap() {
         // No length announced: the read itself must stop.
         let url = serve("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", 64 << 20);
-        let e = get(&reqwest::Client::new(), &url, bounds(1 << 20))
-            .await
-            .unwrap_err();
+        let e = get(&http(), &url, bounds(1 << 20)).await.unwrap_err();
         let text = e.to_string();
         assert!(
             matches!(e, SideError::TooLarge { cap: 1_048_576, received, .. } if received > 1 << 20 && received < 8 << 20),
@@ -183,9 +199,7 @@ mod tests {
             "HTTP/1.1 200 OK\r\nContent-Length: 1500000000\r\n\r\n",
             1 << 20,
         );
-        let e = get(&reqwest::Client::new(), &url, bounds(1000))
-            .await
-            .unwrap_err();
+        let e = get(&http(), &url, bounds(1000)).await.unwrap_err();
         assert!(
             e.to_string()
                 .ends_with("the cap of 1000 bytes (0 bytes received, 1500000000 announced)"),
@@ -201,7 +215,7 @@ mod tests {
             timeout: Duration::from_millis(300),
             cap: 10,
         };
-        let e = get(&reqwest::Client::new(), &url, b).await.unwrap_err();
+        let e = get(&http(), &url, b).await.unwrap_err();
         assert!(started.elapsed() < Duration::from_secs(2));
         assert!(
             e.to_string().ends_with("no complete answer within 0.3s"),
@@ -210,15 +224,83 @@ mod tests {
         assert!(!e.to_string().contains("pw-secret"), "{e}");
     }
 
+    fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// One mechanism: outside the generation stream's own files, nothing
+    /// sends a request or reads an answer but this module.
+    #[test]
+    fn every_side_request_is_sent_here() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        let generation = ["client/via_reqwest.rs", "client/http1/", "side_request.rs"];
+        let sends = [
+            ".send()",
+            ".execute(",
+            ".json().await",
+            ".text().await",
+            ".bytes().await",
+            ".chunk().await",
+            "bytes_stream()",
+        ];
+        let mut found = Vec::new();
+        for file in files {
+            let rel = file
+                .strip_prefix(&src)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if generation.iter().any(|g| rel.starts_with(g)) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                if sends.iter().any(|p| line.contains(p)) {
+                    found.push(format!("src/{rel}:{}: {}", n + 1, line.trim()));
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "send side requests through side_request::send: {found:#?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_says_why() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}/health");
+        let e = get(&http(), &url, bounds(10))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!("GET {url}: error sending request")),
+            "{e}"
+        );
+        assert!(e.to_lowercase().contains("refused"), "{e}");
+    }
+
     #[tokio::test]
     async fn an_error_status_is_an_answer_without_its_body() {
         let url = serve(
             "HTTP/1.1 404 Not Found\r\nContent-Length: 1500000000\r\n\r\n",
             1 << 20,
         );
-        let a = get(&reqwest::Client::new(), &url, bounds(10))
-            .await
-            .unwrap();
+        let a = get(&http(), &url, bounds(10)).await.unwrap();
         assert_eq!(a.status, 404);
         assert!(a.body.is_empty() && !a.ok());
     }
