@@ -457,7 +457,7 @@ fn a_health_answer_without_end_is_never_ready() {
     assert_eq!(ran.code, Some(1), "{}", ran.stderr);
     assert!(ran.took < Duration::from_secs(20), "took {:?}", ran.took);
     assert_eq!(
-        ran.said("/health-huge/health: the answer passed the cap of 65536 bytes ("),
+        ran.said("/health-huge/health: the answer passed the cap of 4194304 bytes ("),
         1,
         "{}",
         ran.stderr

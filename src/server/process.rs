@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// One readiness probe: a few seconds, and a body of a status line's size
-/// (llama.cpp answers `{"status":"ok"}`).
+/// One readiness probe: a few seconds, and a body of the size of what
+/// `ready` paths answer (`/health`, or `/v1/models` and `/props`, whose
+/// chat template can be tens of KB).
 const PROBE: Bounds = Bounds {
     timeout: Duration::from_secs(2),
-    cap: 64 << 10,
+    cap: 4 << 20,
 };
 /// Bytes read from a log's end for its tail (a server log can be GBs).
 const TAIL_BYTES: u64 = 64 << 10;
