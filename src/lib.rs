@@ -18,9 +18,10 @@
 //! Layers, bottom to top (a module uses only those below it; the table is
 //! `tests/layers.rs`, which checks every `crate::` path):
 //! leaves (`error`, `clock`, `level`, `metrics`, `record`, `redact`,
-//! `side_request`, `yaml`, `tls`) → `prompts`, `workload` → `experiment` → `plan` → `client`, `sim`,
-//! `monitor`, `server` → `load` → `results` → `analysis` → `report` →
-//! `runner` → `calibrate`; then the binary's `cli` and `commands`.
+//! `side_request`, `yaml`, `tls`) → `prompts`, `workload` → `experiment` →
+//! `plan` → `client`, `sim`, `monitor`, `server` → `load` → `results` →
+//! `analysis` → `report` → `runner` → `calibrate`; then the binary's `cli`
+//! and `commands`.
 
 pub mod analysis;
 pub mod calibrate;
