@@ -17,10 +17,11 @@
 //!
 //! Layers, bottom to top (a module uses only those below it; the table is
 //! `tests/layers.rs`, which checks every `crate::` path):
-//! leaves (`error`, `clock`, `level`, `metrics`, `record`, `redact`, `yaml`,
-//! `tls`, `endpoint`) → `prompts`, `workload` → `experiment` → `plan` → `client`, `sim`,
-//! `monitor`, `server` → `load` → `results` → `analysis` → `report` →
-//! `runner` → `calibrate`; then the binary's `cli` and `commands`.
+//! leaves (`error`, `clock`, `level`, `metrics`, `record`, `redact`,
+//! `side_request`, `yaml`, `tls`, `endpoint`) → `prompts`, `workload` →
+//! `experiment` → `plan` → `client`, `sim`, `monitor`, `server` → `load` →
+//! `results` → `analysis` → `report` → `runner` → `calibrate`; then the
+//! binary's `cli` and `commands`.
 
 pub mod analysis;
 pub mod calibrate;
@@ -42,6 +43,7 @@ pub mod report;
 pub mod results;
 pub mod runner;
 mod server;
+mod side_request;
 pub mod sim;
 pub mod tls;
 pub mod workload;

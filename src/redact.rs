@@ -85,6 +85,14 @@ impl Secrets {
         }
     }
 
+    /// The values a launch command hides (`--api-key X`, `--hf-token=X`,
+    /// `SECRET=X`, inside an `sh -c` string too), as its server may echo them.
+    pub fn add_command(&mut self, argv: &[String]) {
+        for value in words(argv).1 {
+            self.add(&value);
+        }
+    }
+
     /// `text` with every known secret and every secret-shaped span hidden.
     pub fn scrub(&self, text: &mut String) {
         for v in &self.values {

@@ -9,7 +9,16 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     // Leaves: shared types and helpers with no place in the flow.
     &[
-        "error", "clock", "duration", "level", "metrics", "record", "redact", "yaml", "tls",
+        "error",
+        "clock",
+        "duration",
+        "level",
+        "metrics",
+        "record",
+        "redact",
+        "side_request",
+        "yaml",
+        "tls",
         "endpoint",
     ],
     &["prompts", "workload"],

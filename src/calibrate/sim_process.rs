@@ -3,9 +3,18 @@
 //! --record-truth` on a free port of 127.0.0.1, stopped on drop.
 
 use super::Truth;
+use crate::side_request::{self, Bounds};
 use anyhow::Context as _;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The truth log of one calibration point: our own sim, on this host, so
+/// generous bounds (a point's requests, each with its gaps, are a few MB).
+const TRUTH: Bounds = Bounds {
+    timeout: Duration::from_secs(60),
+    cap: 512 << 20,
+};
 
 pub struct SimProcess {
     child: Child,
@@ -70,16 +79,10 @@ impl SimProcess {
             requests: Vec<Truth>,
         }
         let url = format!("{}/sim/truth", self.root);
-        let answer: Answer = self
-            .http
-            .post(&url)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .with_context(|| format!("POST {url}"))?
-            .json()
-            .await
-            .context("reading the sim's truth log")?;
+        let answer = side_request::send(self.http.post(&url), "POST", &url, TRUTH).await?;
+        anyhow::ensure!(answer.ok(), "POST {url} answered HTTP {}", answer.status);
+        let answer: Answer =
+            serde_json::from_slice(&answer.body).context("reading the sim's truth log")?;
         Ok(answer.requests)
     }
 }

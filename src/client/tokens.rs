@@ -5,7 +5,13 @@
 use super::wire::{GenRequest, TokenizeResponse};
 use super::Client;
 use crate::prompts::TokenCounter;
+use crate::side_request::{self, Bounds};
 use anyhow::Context as _;
+
+/// Most bytes of a `/tokenize` or `/apply-template` answer read: the ids of
+/// 4 M tokens at 16 bytes each (`1234567, ` or with pieces), past any
+/// model's context.
+const TOKENS_ANSWER_CAP: usize = 64 << 20;
 
 impl Client {
     /// Tokens in `text` as the server counts them (special tokens included,
@@ -17,28 +23,30 @@ impl Client {
             "prompt": text,           // vLLM
             "model": self.config.model,
         });
-        let response = self
-            .http
-            .post(&self.tokenize_url)
-            .json(&body)
-            .send()
-            .await
-            .with_context(|| format!("POST {}", self.tokenize_url))?;
-        let status = response.status();
+        let url = &self.tokenize_url;
+        let request = self.http.post(url).json(&body);
+        let answer = side_request::send(request, "POST", url, self.side_bounds()).await?;
         anyhow::ensure!(
-            status.is_success(),
+            answer.ok(),
             "POST {} answered HTTP {}: exact input_tokens needs the server's tokenize endpoint (target.tokenize)",
-            self.tokenize_url,
-            status.as_u16()
+            crate::redact::url(url),
+            answer.status
         );
-        let answer: TokenizeResponse = response
-            .json()
-            .await
-            .context("reading the tokenize answer")?;
+        let answer: TokenizeResponse =
+            serde_json::from_slice(&answer.body).context("reading the tokenize answer")?;
         answer
             .count
             .or(answer.tokens.map(|t| t.len()))
             .context("tokenize answer has neither 'tokens' nor 'count'")
+    }
+
+    /// A tokenize or template answer: the target's own timeout (a server
+    /// that never answers fails the run's preparation, not hangs it).
+    fn side_bounds(&self) -> Bounds {
+        Bounds {
+            timeout: self.config.timeout,
+            cap: TOKENS_ANSWER_CAP,
+        }
     }
 }
 
@@ -70,13 +78,16 @@ impl ChatCounter<'_> {
             "messages": GenRequest::messages(self.system, &[], user),
         });
         let url = self.client.at_root("/apply-template");
-        let response = self.client.http.post(&url).json(&body).send().await?;
-        if !response.status().is_success() {
+        let request = self.client.http.post(&url).json(&body);
+        let bounds = self.client.side_bounds();
+        let answer = side_request::send(request, "POST", &url, bounds).await?;
+        if !answer.ok() {
             let _ = self.templated.set(false);
             return Ok(None);
         }
         let _ = self.templated.set(true);
-        let v: serde_json::Value = response.json().await?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&answer.body).context("reading the apply-template answer")?;
         Ok(v.get("prompt").and_then(|p| p.as_str()).map(str::to_string))
     }
 }

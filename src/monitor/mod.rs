@@ -7,13 +7,15 @@ mod metrics;
 mod process;
 
 pub use gpu::{Gpu, GpuReader, GpuReading};
-pub use metrics::parse as parse_metrics;
+pub use metrics::{parse as parse_metrics, MAX_SERIES_PER_SAMPLE};
 pub use process::{
     cpu_s_of, group_usage, own_cpu_s, own_peak_rss_bytes, reset_own_peak_rss, GroupUsage,
 };
 
+use crate::side_request::{self, Bounds, SideError};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -40,6 +42,26 @@ pub struct Targets {
     /// `http://host:port/metrics` and the series prefixes to keep.
     pub metrics: Option<(String, Vec<String>)>,
     pub interval: Duration,
+    /// What series names are scrubbed of before they are kept.
+    pub secrets: Arc<crate::redact::Secrets>,
+}
+
+/// One `/metrics` read: within the sampling interval's order, and
+/// [`metrics::PAGE_CAP`] bytes.
+const SCRAPE: Bounds = Bounds {
+    timeout: Duration::from_secs(1),
+    cap: metrics::PAGE_CAP,
+};
+
+/// Whether the run was told of series dropped, or of a page too long: once
+/// each, not at every reading.
+static WARNED_SERIES: AtomicBool = AtomicBool::new(false);
+static WARNED_PAGE: AtomicBool = AtomicBool::new(false);
+
+fn warn_once(flag: &AtomicBool, message: impl FnOnce() -> String) {
+    if !flag.swap(true, Ordering::Relaxed) {
+        crate::error::warn(message());
+    }
 }
 
 impl Targets {
@@ -87,9 +109,7 @@ async fn sample(targets: Targets, trial: usize, mut stopped: watch::Receiver<boo
         }
         if let Some((url, prefixes)) = &targets.metrics {
             if let Some(text) = scrape(&http, url).await {
-                for (series, value) in parse_metrics(&text, prefixes) {
-                    rec.push(t_s, "metrics", series, value);
-                }
+                rec.metrics(t_s, &text, prefixes, &targets.secrets);
             }
         }
         tokio::select! {
@@ -100,13 +120,18 @@ async fn sample(targets: Targets, trial: usize, mut stopped: watch::Receiver<boo
     rec.samples
 }
 
-/// The `/metrics` page; empty when the server answers with an error, none
-/// when its body cannot be read.
+/// The `/metrics` page; none when the server answers with an error, too
+/// late, or too much (that last said once).
 async fn scrape(http: &reqwest::Client, url: &str) -> Option<String> {
-    let answer = http.get(url).timeout(Duration::from_secs(1)).send().await;
-    match answer {
-        Ok(r) if r.status().is_success() => r.text().await.ok(),
-        _ => Some(String::new()),
+    match side_request::get(http, url, SCRAPE).await {
+        Ok(a) if a.ok() => Some(String::from_utf8_lossy(&a.body).into_owned()),
+        Err(e @ SideError::TooLarge { .. }) => {
+            warn_once(&WARNED_PAGE, || {
+                format!("warning: {e}; /metrics is not sampled while it is that long")
+            });
+            None
+        }
+        _ => None,
     }
 }
 
@@ -127,6 +152,32 @@ impl Recorder {
             name,
             value,
         });
+    }
+
+    /// One `/metrics` page's series under `prefixes`, at most
+    /// [`MAX_SERIES_PER_SAMPLE`], their names scrubbed of `secrets`.
+    fn metrics(
+        &mut self,
+        t_s: f64,
+        text: &str,
+        prefixes: &[String],
+        secrets: &crate::redact::Secrets,
+    ) {
+        let page = parse_metrics(text, prefixes);
+        if page.dropped > 0 {
+            warn_once(&WARNED_SERIES, || {
+                format!(
+                    "warning: /metrics lists {} series under {}; each reading keeps the first {MAX_SERIES_PER_SAMPLE} (and names of at most {} characters)",
+                    page.series.len() + page.dropped,
+                    prefixes.join(", "),
+                    metrics::MAX_SERIES_CHARS
+                )
+            });
+        }
+        for (mut series, value) in page.series {
+            secrets.scrub(&mut series);
+            self.push(t_s, "metrics", series, value);
+        }
     }
 
     /// The server group's memory, and its CPU use since the last reading.
@@ -261,6 +312,28 @@ mod tests {
             .collect();
         assert!(!server.is_empty(), "{samples:?}");
         assert!(server.iter().all(|&mb| mb == 200.0), "{server:?}");
+    }
+
+    #[test]
+    fn a_reading_keeps_at_most_the_capped_series_scrubbed() {
+        let mut rec = Recorder {
+            trial: 3,
+            samples: Vec::new(),
+            last_cpu: None,
+        };
+        let mut page = String::from("vllm:echo{key=\"sk-metrics-secret\"} 1\n");
+        for i in 0..1000 {
+            page.push_str(&format!("vllm:s{{i=\"{i}\"}} 2\n"));
+        }
+        let mut secrets = crate::redact::Secrets::default();
+        secrets.add("sk-metrics-secret");
+        for t_s in [0.0, 0.25] {
+            rec.metrics(t_s, &page, &["vllm:".into()], &secrets);
+        }
+        assert_eq!(rec.samples.len(), 2 * MAX_SERIES_PER_SAMPLE);
+        assert_eq!(rec.samples[0].name, "vllm:echo{key=\"***\"}");
+        assert_eq!(rec.samples[199].name, "vllm:s{i=\"198\"}");
+        assert!(WARNED_SERIES.load(Ordering::Relaxed));
     }
 
     #[tokio::test]

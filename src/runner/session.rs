@@ -47,7 +47,8 @@ impl Session {
             ),
             (None, Some(server), url) => {
                 let dir = l.path.parent().unwrap_or_else(|| Path::new("."));
-                let manager = ServerManager::new(server.clone(), url.clone(), dir, run_dir)?;
+                let manager =
+                    ServerManager::new(server.clone(), url.clone(), dir, run_dir, secrets(l))?;
                 Backend::Launched(Box::new(manager))
             }
             (None, None, Some(url)) => Backend::Fixed(url.clone()),
@@ -125,6 +126,7 @@ impl Session {
             let metrics =
                 crate::endpoint::endpoint(base_url, crate::endpoint::Under::Root, "/metrics");
             targets.metrics = Some((metrics, self.metric_prefixes.clone()));
+            targets.secrets = Arc::new(m.secrets().clone());
         }
         targets
     }
@@ -180,6 +182,23 @@ fn check_slot_context(
         .into());
     }
     Ok(())
+}
+
+/// What a launched server's answers, log and metrics are scrubbed of: the
+/// client's key, URL password and credential headers, and the server's own
+/// environment values named like credentials.
+fn secrets(l: &LoadedExperiment) -> crate::redact::Secrets {
+    let t = &l.experiment.target;
+    let key = t.api_key_env.as_ref().and_then(|v| std::env::var(v).ok());
+    let mut s = crate::redact::Secrets::of_client(
+        t.base_url.as_deref().unwrap_or_default(),
+        t.headers.iter(),
+        key.as_deref(),
+    );
+    for (name, value) in t.server.iter().flat_map(|s| &s.env) {
+        s.add_header(name, value);
+    }
+    s
 }
 
 fn client_for(l: &LoadedExperiment, base_url: &str) -> anyhow::Result<Client> {

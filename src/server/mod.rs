@@ -6,6 +6,7 @@
 mod fingerprint;
 mod process;
 
+use fingerprint::{kept, ANSWER_CAP, MODELS_FIELDS, PROPS_FIELDS};
 pub use fingerprint::{model_file, redact, Fingerprint, ModelFile};
 pub use process::{free_port, log_tail, ServerProcess};
 
@@ -13,6 +14,8 @@ use crate::endpoint::{endpoint, Under};
 use crate::experiment::ServerSpec;
 use crate::plan::Configuration;
 use crate::prompts::template;
+use crate::redact::Secrets;
+use crate::side_request::{self, Bounds, SideError};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -55,7 +58,14 @@ pub struct ServerManager {
     current: Option<Running>,
     pub launches: Vec<Launch>,
     hashed: HashMap<PathBuf, ModelFile>,
+    /// What the server's answers and log are scrubbed of before they are
+    /// kept or shown: the run's client secrets and each launch command's.
+    secrets: Secrets,
 }
+
+/// How long a `/props` or `/v1/models` read may take: the server has just
+/// said it is ready, so a slow answer is a broken one.
+const FINGERPRINT_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl ServerManager {
     pub fn new(
@@ -63,6 +73,7 @@ impl ServerManager {
         base_url: Option<String>,
         experiment_dir: &Path,
         run_dir: &Path,
+        secrets: Secrets,
     ) -> anyhow::Result<Self> {
         crate::tls::install_provider();
         Ok(Self {
@@ -74,6 +85,7 @@ impl ServerManager {
             current: None,
             launches: Vec::new(),
             hashed: HashMap::new(),
+            secrets,
         })
     }
 
@@ -137,6 +149,7 @@ impl ServerManager {
                 redact(std::slice::from_ref(&command))
             )
         })?;
+        self.secrets.add_command(&argv);
         let base_url = render(&ctx, &self.base_url_template)?;
         let index = self.launches.len();
         let log_name = self.unused_log_name(index);
@@ -147,6 +160,7 @@ impl ServerManager {
                 &self.http,
                 &endpoint(&base_url, Under::Root, &self.spec.ready),
                 self.spec.ready_timeout.0,
+                &self.secrets,
             )
             .await
             .with_context(|| {
@@ -216,13 +230,11 @@ impl ServerManager {
         ctx: &template::Context,
         base_url: &str,
     ) -> anyhow::Result<Fingerprint> {
+        let props = self.get_json(&endpoint(base_url, Under::Root, "/props")).await;
+        let models = self.get_json(&endpoint(base_url, Under::Base, "/models")).await;
         let mut fingerprint = Fingerprint {
-            props: self
-                .get_json(&endpoint(base_url, Under::Root, "/props"))
-                .await,
-            models: self
-                .get_json(&endpoint(base_url, Under::Base, "/models"))
-                .await,
+            props: props.map(|v| kept(v, PROPS_FIELDS, &self.secrets)),
+            models: models.map(|v| kept(v, MODELS_FIELDS, &self.secrets)),
             model_file: None,
         };
         if let Some(t) = &self.spec.model_path {
@@ -240,18 +252,31 @@ impl ServerManager {
         Ok(fingerprint)
     }
 
+    /// A JSON answer for the fingerprint; none where the server has no such
+    /// endpoint, and a warning where it answers too slowly or too much.
     async fn get_json(&self, url: &str) -> Option<serde_json::Value> {
-        let r = self
-            .http
-            .get(url)
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .ok()?;
-        if !r.status().is_success() {
-            return None;
+        let bounds = Bounds {
+            timeout: FINGERPRINT_TIMEOUT,
+            cap: ANSWER_CAP,
+        };
+        match side_request::get(&self.http, url, bounds).await {
+            Ok(a) if a.ok() => serde_json::from_slice(&a.body).ok(),
+            Ok(_) | Err(SideError::Transport { .. }) => None,
+            Err(e) => {
+                let mut why = e.to_string();
+                self.secrets.scrub(&mut why);
+                crate::error::warn(format!(
+                    "warning: {why}; the server's fingerprint goes without it"
+                ));
+                None
+            }
         }
-        r.json().await.ok()
+    }
+
+    /// What the server's answers are scrubbed of: the run's secrets and
+    /// those of every command launched so far.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
     }
 
     /// The running server's fingerprint.
@@ -279,7 +304,7 @@ impl ServerManager {
         let status = r.process.exited()?;
         Some(format!(
             "the server exited ({status}); its log ends:\n{}",
-            log_tail(&r.process.log, 15)
+            log_tail(&r.process.log, 15, &self.secrets)
         ))
     }
 }

@@ -1,11 +1,25 @@
 //! One launched server process: spawn in its own process group, wait until
 //! it answers, stop it (TERM to the group, KILL after a grace period).
 
+use crate::redact::Secrets;
+use crate::side_request::{self, Bounds};
 use anyhow::Context as _;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// One readiness probe: a few seconds, and a body of the size of what
+/// `ready` paths answer (`/health`, or `/v1/models` and `/props`, whose
+/// chat template can be tens of KB).
+const PROBE: Bounds = Bounds {
+    timeout: Duration::from_secs(2),
+    cap: 4 << 20,
+};
+/// Bytes read from a log's end for its tail (a server log can be GBs).
+const TAIL_BYTES: u64 = 64 << 10;
+/// Characters kept of one line of a log's tail.
+const TAIL_LINE_CHARS: usize = 500;
 
 pub struct ServerProcess {
     child: Child,
@@ -76,31 +90,36 @@ impl ServerProcess {
         self.exit.clone()
     }
 
-    /// Poll `url` until it answers 200; fail early, with the log's tail, if
-    /// the process exits. Returns the time it took.
+    /// Poll `url` until it answers 200; fail early, with the log's tail
+    /// (scrubbed of `secrets`), if the process exits. Returns the time it took.
     pub async fn wait_ready(
         &mut self,
         http: &reqwest::Client,
         url: &str,
         timeout: Duration,
+        secrets: &Secrets,
     ) -> anyhow::Result<Duration> {
         let start = Instant::now();
         loop {
             if let Some(status) = self.exited() {
                 anyhow::bail!(
                     "the server exited ({status}) before it was ready; its log ends:\n{}",
-                    log_tail(&self.log, 15)
+                    log_tail(&self.log, 15, secrets)
                 );
             }
-            let answer = http.get(url).timeout(Duration::from_secs(2)).send().await;
-            if answer.is_ok_and(|r| r.status().is_success()) {
-                return Ok(start.elapsed());
-            }
+            let last = match side_request::get(http, url, PROBE).await {
+                Ok(a) if a.ok() => return Ok(start.elapsed()),
+                Ok(a) => format!("HTTP {}", a.status),
+                Err(e) => e.to_string(),
+            };
             if start.elapsed() > timeout {
+                let mut last = last;
+                secrets.scrub(&mut last);
                 anyhow::bail!(
-                    "the server did not answer {url} within {}s; its log ends:\n{}",
+                    "the server did not answer {} within {}s (last probe: {last}); its log ends:\n{}",
+                    crate::redact::url(url),
                     timeout.as_secs(),
-                    log_tail(&self.log, 15)
+                    log_tail(&self.log, 15, secrets)
                 );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -136,11 +155,37 @@ impl Drop for ServerProcess {
     }
 }
 
-/// The last `n` lines of a log file.
-pub fn log_tail(path: &Path, n: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
+/// The last `n` lines of a log file, as they may be shown or stored: read
+/// from its last [`TAIL_BYTES`] only, scrubbed of `secrets` (before any
+/// cut), each line cut to [`TAIL_LINE_CHARS`].
+pub fn log_tail(path: &Path, n: usize, secrets: &Secrets) -> String {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut bytes = Vec::new();
+    let mut from_middle = false;
+    if let Ok(mut f) = File::open(path) {
+        let len = f.metadata().map_or(0, |m| m.len());
+        from_middle = len > TAIL_BYTES;
+        if f.seek(SeekFrom::Start(len.saturating_sub(TAIL_BYTES)))
+            .is_ok()
+        {
+            let _ = f.take(TAIL_BYTES).read_to_end(&mut bytes);
+        }
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    // A line begun before the bytes read is partial: a secret's tail in
+    // it would escape the scrub.
+    let skip = usize::from(from_middle);
+    let lines: Vec<&str> = text.lines().skip(skip).collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|line| {
+            let mut line = line.to_string();
+            secrets.scrub(&mut line);
+            crate::redact::truncate(&mut line, TAIL_LINE_CHARS);
+            line
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A port that was free a moment ago.
@@ -148,4 +193,42 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_tail_is_read_from_the_end_scrubbed_and_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("server.log");
+        let mut text = "sk-old-secret-1 ".repeat(1 << 20);
+        text.push('\n');
+        for i in 0..20 {
+            text.push_str(&format!("line {i} --api-key sk-old-secret-1\n"));
+        }
+        text.push_str(&"z".repeat(10_000));
+        std::fs::write(&log, text).unwrap();
+        let mut secrets = Secrets::default();
+        secrets.add_command(&["x".into(), "--api-key".into(), "sk-old-secret-1".into()]);
+        let tail = log_tail(&log, 3, &secrets);
+        let want = format!(
+            "line 18 --api-key ***\nline 19 --api-key ***\n{}…",
+            "z".repeat(TAIL_LINE_CHARS)
+        );
+        assert_eq!(tail, want);
+    }
+
+    #[test]
+    fn a_log_shorter_than_the_bytes_read_keeps_its_first_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("server.log");
+        std::fs::write(&log, "first\nsecond\n").unwrap();
+        assert_eq!(log_tail(&log, 15, &Secrets::default()), "first\nsecond");
+        assert_eq!(
+            log_tail(&dir.path().join("none"), 15, &Secrets::default()),
+            ""
+        );
+    }
 }
