@@ -19,7 +19,9 @@ pub use manifest::{
 };
 pub use merge::merge_runs;
 pub use reader::{open_run, read_run, RunData};
-pub use run_dir::{RunWriter, DONE_LOG, MANIFEST, MONITOR, REQUESTS, REQUESTS_LOG, TRIALS};
+pub use run_dir::{
+    data_files, RunWriter, DONE_LOG, MANIFEST, MONITOR, REQUESTS, REQUESTS_LOG, TRIALS,
+};
 pub use tally::{Sketch, Tally};
 
 use polars::prelude::*;
