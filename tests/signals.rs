@@ -8,6 +8,9 @@
 //! every planned request still one record.
 
 mod common;
+#[allow(dead_code)] // the hostile server's parts other tests use
+#[path = "hostile/server.rs"]
+mod server;
 
 use common::{bin, experiment, run, single_run};
 use infer_bench::record::{Record, RequestStatus};
@@ -347,4 +350,70 @@ fn a_healthy_run_with_some_failures_is_not_stopped() {
     assert_eq!(run.records.len(), 100);
     assert_eq!(count(&run.records, RequestStatus::Cancelled), 0);
     assert!(count(&run.records, RequestStatus::Failed) > 0);
+}
+
+/// A run against the hostile server's `behaviour` (concurrency 2).
+fn hostile_experiment(tmp: &Path, h: &server::Hostile, behaviour: &str, trial: &str) -> PathBuf {
+    experiment(
+        tmp,
+        &format!("{behaviour}.yaml"),
+        &format!(
+            "name: {behaviour}\ntarget: {{base_url: '{}', model: m, timeout: 5s}}\nprompts: {{prompts}}\n\
+             baseline: {{concurrency: 2}}\nrepetitions: 1\nwarmup: {{requests: 0}}\ntrial: {trial}\n",
+            h.url(behaviour)
+        ),
+    )
+}
+
+#[test]
+fn a_server_failing_every_request_at_once_is_backed_off_and_stopped() {
+    let h = server::Hostile::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = hostile_experiment(
+        tmp.path(),
+        &h,
+        "fail-fast",
+        "{duration: 5s, max_error_rate: 0.5}",
+    );
+    let start = Instant::now();
+    let (_, stderr) = run(tmp.path(), &exp, &[], 1);
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert!(stderr.contains("> max_error_rate 50%"), "{stderr}");
+    let run = read_run(&single_run(tmp.path(), "fail-fast")).unwrap();
+    let records = &run.records;
+    assert!(
+        (infer_bench::load::MIN_ENDED..200).contains(&records.len()),
+        "{} records",
+        records.len()
+    );
+    assert!(records
+        .iter()
+        .all(|r| r.status == RequestStatus::Failed && r.http_status == Some(500)));
+    // Each request the server read is one record: none retried, none lost.
+    assert_eq!(h.requests(), records.len());
+}
+
+#[test]
+fn a_server_that_comes_back_is_served_at_once_after_its_failures() {
+    let h = server::Hostile::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = hostile_experiment(tmp.path(), &h, "fail-first-30", "{requests: 100}");
+    run(tmp.path(), &exp, &[], 0);
+    let run = read_run(&single_run(tmp.path(), "fail-first-30")).unwrap();
+    let mut records = run.records;
+    assert_eq!(records.len(), 100);
+    assert_eq!(h.requests(), 100, "one request read per record");
+    assert_eq!(count(&records, RequestStatus::Failed), 30);
+    assert_eq!(count(&records, RequestStatus::Ok), 70);
+    // The first success clears each stream's backoff: the 70 answered
+    // requests go back to back, as fast as the server answers them.
+    records.sort_by(|a, b| a.sent_s.total_cmp(&b.sent_s));
+    let served: Vec<&Record> = records.iter().filter(|r| r.ok()).collect();
+    let span = served[served.len() - 1].sent_s - served[2].sent_s;
+    let busy: f64 = served[2..].iter().map(|r| r.e2e_ms / 1000.0).sum::<f64>() / 2.0;
+    assert!(
+        span < busy + 0.5,
+        "answered requests spread over {span:.3} s, {busy:.3} s of it answering"
+    );
 }
