@@ -113,8 +113,7 @@ fn leftovers(dir: &Path) -> Vec<String> {
 
 fn status_of(dir: &Path) -> (Status, usize) {
     let m: infer_bench::results::Manifest =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
     (m.status, m.trials_done)
 }
 
@@ -196,7 +195,10 @@ fn sigterm_stops_report_and_compare_with_nothing_half_written() {
         signal(&child, libc::SIGTERM);
         let (code, stderr, took) = finish(child, sent);
         assert_eq!(code, Some(1), "{name}: {stderr}");
-        assert!(took < Duration::from_secs(3), "{name}: stopped after {took:?}");
+        assert!(
+            took < Duration::from_secs(3),
+            "{name}: stopped after {took:?}"
+        );
         assert!(stderr.contains("interrupted (SIGTERM)"), "{name}: {stderr}");
         assert!(!stderr.contains("panicked"), "{name}: {stderr}");
         assert!(leftovers(&dir).is_empty(), "{name}: {:?}", leftovers(&dir));
@@ -296,7 +298,10 @@ fn a_counted_closed_loop_stops_early_with_its_unsent_requests_recorded_cancelled
     assert!(took < Duration::from_secs(4), "took {took:?}");
     assert_eq!(records.len(), 300, "every planned request is one record");
     let failed = count(&records, RequestStatus::Failed);
-    assert!((infer_bench::load::MIN_ENDED..40).contains(&failed), "{failed} failed");
+    assert!(
+        (infer_bench::load::MIN_ENDED..40).contains(&failed),
+        "{failed} failed"
+    );
     assert_eq!(count(&records, RequestStatus::Cancelled), 300 - failed);
     assert!(records
         .iter()
@@ -318,14 +323,22 @@ fn an_open_loop_keeps_its_schedule_and_stops_on_its_error_rate() {
     assert!(took < Duration::from_secs(3), "took {took:?}");
     assert_eq!(records.len(), 500, "every arrival is one record");
     let failed = count(&records, RequestStatus::Failed);
-    assert!((infer_bench::load::MIN_ENDED..60).contains(&failed), "{failed} failed");
+    assert!(
+        (infer_bench::load::MIN_ENDED..60).contains(&failed),
+        "{failed} failed"
+    );
     // No backoff: the failed ones went on their schedule (10 ms apart);
     // the rest keep the time they were due.
     let first = records.iter().find(|r| r.request == 0).unwrap().scheduled_s;
     let first = first.expect("an open loop's record has its schedule");
     for r in &records {
-        let due = r.scheduled_s.expect("an open loop's record has its schedule");
-        assert!((due - first - r.request as f64 / 100.0).abs() < 1e-6, "{r:?}");
+        let due = r
+            .scheduled_s
+            .expect("an open loop's record has its schedule");
+        assert!(
+            (due - first - r.request as f64 / 100.0).abs() < 1e-6,
+            "{r:?}"
+        );
         if r.status == RequestStatus::Failed {
             assert!(r.sent_s - due < 0.05, "sent late: {r:?}");
         }

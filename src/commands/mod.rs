@@ -46,9 +46,8 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
                 "stopped before the report was written whole; files finished stay, no half-written one does; `infer-bench report {}` writes it",
                 run.display()
             );
-            let output = signals::until_signal(&after, || {
-                infer_bench::report::report_dir(&run, &format)
-            })?;
+            let output =
+                signals::until_signal(&after, || infer_bench::report::report_dir(&run, &format))?;
             out!("{}", output.terminal)?;
             Ok(())
         }

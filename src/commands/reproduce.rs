@@ -140,9 +140,8 @@ fn check_data_files(
     let now = infer_bench::results::data_files(loaded)?;
     let mut changed = Vec::new();
     for was in &m.data_files {
-        let same_place = |f: &&infer_bench::results::DataFile| {
-            f.workload == was.workload && f.key == was.key
-        };
+        let same_place =
+            |f: &&infer_bench::results::DataFile| f.workload == was.workload && f.key == was.key;
         let what = format!("the {} of workload '{}'", was.key, was.workload);
         match now.iter().find(same_place) {
             Some(f) if f.sha256 == was.sha256 => {}
@@ -157,7 +156,11 @@ fn check_data_files(
         }
     }
     for f in &now {
-        if !m.data_files.iter().any(|w| w.workload == f.workload && w.key == f.key) {
+        if !m
+            .data_files
+            .iter()
+            .any(|w| w.workload == f.workload && w.key == f.key)
+        {
             // A run folder from before data files were hashed records none.
             if !m.data_files.is_empty() {
                 changed.push(format!(

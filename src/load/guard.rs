@@ -122,7 +122,11 @@ mod tests {
         for _ in 0..MIN_ENDED - 1 {
             watch.note(&record(RequestStatus::Failed));
         }
-        assert!(!watch.tripped(), "{} failures are not enough", MIN_ENDED - 1);
+        assert!(
+            !watch.tripped(),
+            "{} failures are not enough",
+            MIN_ENDED - 1
+        );
         // Cancelled requests do not count, either way.
         for _ in 0..100 {
             watch.note(&record(RequestStatus::Cancelled));
@@ -133,7 +137,11 @@ mod tests {
         // Exactly at the limit is not over it; no limit never trips.
         let half = ErrorWatch::new(Some(0.5));
         for i in 0..40 {
-            let s = if i % 2 == 0 { RequestStatus::Ok } else { RequestStatus::Failed };
+            let s = if i % 2 == 0 {
+                RequestStatus::Ok
+            } else {
+                RequestStatus::Failed
+            };
             half.note(&record(s));
         }
         assert!(!half.tripped());
