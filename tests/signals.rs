@@ -242,9 +242,10 @@ fn dead_experiment(tmp: &Path, load: &str, baseline: &str, trial: &str) -> PathB
     )
 }
 
-/// Runs `exp`, expecting the max_error_rate failure; returns the records
-/// (checked one per request number, 0..n) and how long the run took.
-fn dead_run(tmp: &Path, exp: &Path) -> (Vec<Record>, Duration) {
+/// Runs `exp`, expecting the max_error_rate failure whose first error
+/// says `reason`; returns the records (checked one per request number,
+/// 0..n) and how long the run took.
+fn dead_run(tmp: &Path, exp: &Path, reason: &str) -> (Vec<Record>, Duration) {
     let start = Instant::now();
     let (_, stderr) = run(tmp, exp, &[], 1);
     let took = start.elapsed();
@@ -252,7 +253,7 @@ fn dead_run(tmp: &Path, exp: &Path) -> (Vec<Record>, Duration) {
         stderr.contains("requests failed") && stderr.contains("> max_error_rate 50%"),
         "{stderr}"
     );
-    assert!(stderr.contains("Connection refused"), "{stderr}");
+    assert!(stderr.contains(reason), "{stderr}");
     let run = read_run(&single_run(tmp, "dead")).unwrap();
     assert_eq!(run.manifest.status, Status::Failed);
     assert_eq!(run.manifest.trials_done, 1, "the trial's records are kept");
@@ -278,7 +279,7 @@ fn a_duration_trial_against_a_dead_port_backs_off_and_stops_on_its_error_rate() 
         "concurrency: 1",
         "{duration: 5s, max_error_rate: 0.5}",
     );
-    let (records, took) = dead_run(tmp.path(), &exp);
+    let (records, took) = dead_run(tmp.path(), &exp, "Connection refused");
     assert!(took < Duration::from_secs(4), "took {took:?}");
     // Without the backoff one stream failed ~17 000 requests a second.
     assert!(
@@ -305,7 +306,7 @@ fn a_counted_closed_loop_stops_early_with_its_unsent_requests_recorded_cancelled
         "concurrency: 1",
         "{requests: 300, max_error_rate: 0.5}",
     );
-    let (records, took) = dead_run(tmp.path(), &exp);
+    let (records, took) = dead_run(tmp.path(), &exp, "Connection refused");
     assert!(took < Duration::from_secs(4), "took {took:?}");
     assert_eq!(records.len(), 300, "every planned request is one record");
     let failed = count(&records, RequestStatus::Failed);
@@ -329,7 +330,7 @@ fn an_open_loop_keeps_its_schedule_and_stops_on_its_error_rate() {
         "rate: 100",
         "{requests: 500, max_error_rate: 0.5}",
     );
-    let (records, took) = dead_run(tmp.path(), &exp);
+    let (records, took) = dead_run(tmp.path(), &exp, "Connection refused");
     // 500 arrivals at 100/s are 5 s; the trial stopped well before.
     assert!(took < Duration::from_secs(3), "took {took:?}");
     assert_eq!(records.len(), 500, "every arrival is one record");
@@ -355,6 +356,60 @@ fn an_open_loop_keeps_its_schedule_and_stops_on_its_error_rate() {
         }
     }
     assert_eq!(count(&records, RequestStatus::Cancelled), 500 - failed);
+}
+
+#[test]
+fn sessions_stop_early_with_their_unsent_turns_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        tmp.path(),
+        "dead.yaml",
+        // Every generation answered 500 at once (the sim still tokenizes,
+        // which filling the turns to their lengths needs).
+        "name: dead\ntarget: {builtin: sim, model: m, api: chat, sim: {faults: {error: 1.0}}}\nprompts: {prompts}\n\
+         workloads:\n  agent: {sessions: {turns: 3, first_input_tokens: 40, turn_input_tokens: 24, output_tokens: 4}}\n\
+         baseline: {workload: agent, concurrency: 1}\nrepetitions: 1\nwarmup: {requests: 0}\n\
+         trial: {requests: 120, max_error_rate: 0.5}\n",
+    );
+    let (records, took) = dead_run(tmp.path(), &exp, "injected fault");
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+    assert_eq!(records.len(), 120, "every planned turn is one record");
+    // A session begun fails its first turn and leaves the rest unsent;
+    // the sessions not begun when the rate stopped the trial are cancelled.
+    let mut sessions = std::collections::BTreeMap::<u64, Vec<&Record>>::new();
+    for r in &records {
+        sessions.entry(r.session.unwrap()).or_default().push(r);
+    }
+    assert_eq!(sessions.len(), 40);
+    let (mut begun, mut cut) = (0, 0);
+    for turns in sessions.values_mut() {
+        turns.sort_by_key(|r| r.turn);
+        let statuses: Vec<RequestStatus> = turns.iter().map(|r| r.status).collect();
+        if statuses[0] == RequestStatus::Failed {
+            begun += 1;
+            // Its later turns unsent, up to the one where the rate tripped
+            // (the session in progress then): the rest of it cancelled.
+            let unsent = statuses[1..]
+                .iter()
+                .take_while(|s| **s == RequestStatus::Unsent)
+                .count();
+            assert!(
+                statuses[1 + unsent..]
+                    .iter()
+                    .all(|s| *s == RequestStatus::Cancelled),
+                "{statuses:?}"
+            );
+            cut += usize::from(unsent < 2);
+        } else {
+            assert_eq!(statuses, [RequestStatus::Cancelled; 3]);
+            assert!(turns
+                .iter()
+                .all(|r| r.error.as_deref() == Some(infer_bench::load::STOPPED_EARLY)));
+        }
+    }
+    // Twenty turns ended (a failure and two unsent each) trip the rate.
+    assert!((7..=10).contains(&begun), "{begun} sessions begun");
+    assert!(cut <= 1, "only the session in progress is cut short");
 }
 
 #[test]
