@@ -241,6 +241,11 @@ pub struct ReproduceArgs {
     /// (shown different, not merely inconclusive).
     #[arg(long)]
     pub fail_on_difference: bool,
+    /// Run again although a dataset or trace the run read has changed
+    /// since (each is named with its old and new sha256 as a warning);
+    /// without it such a reproduction is refused (exit 2).
+    #[arg(long)]
+    pub allow_changed: bool,
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
     #[arg(long, short)]

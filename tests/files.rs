@@ -221,3 +221,60 @@ fn a_resume_refuses_a_dataset_changed_since_the_run_started() {
         "a refused resume touches nothing"
     );
 }
+
+/// `reproduce` reads the data files again: one changed since the run is
+/// named with its path and both hashes, and refused (exit 2, nothing run)
+/// unless `--allow-changed`, where the same words are a warning.
+#[test]
+fn reproduce_names_a_dataset_changed_since_the_run_and_refuses_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("chats.json");
+    std::fs::copy(common::repo().join("data/sharegpt-sample.json"), &data).unwrap();
+    let exp = experiment(
+        tmp.path(),
+        "data.yaml",
+        "name: data\ntarget: {builtin: sim, model: m, api: chat, sim: {jitter: 0}}\nprompts: {prompts}\n\
+         workloads:\n  chats: {dataset: chats.json, format: sharegpt, output_tokens: from_dataset}\n\
+         baseline: {workload: chats, concurrency: 1}\nrepetitions: 2\nwarmup: {requests: 0}\ntrial: {requests: 2}\n",
+    );
+    run(tmp.path(), &exp, &[], 0);
+    let dir = single_run(tmp.path(), "data");
+    let old = infer_bench::results::sha256_hex(&std::fs::read(&data).unwrap());
+    let again = tmp.path().join("again");
+    let reproduce = |extra: &[&str], code: i32| -> String {
+        let assert = bin()
+            .arg("reproduce")
+            .arg(&dir)
+            .args(["--quiet", "--out"])
+            .arg(&again)
+            .args(extra)
+            .assert()
+            .code(code);
+        String::from_utf8_lossy(&assert.get_output().stderr).to_string()
+    };
+    // Unchanged: it runs, without a word about the data.
+    let stderr = reproduce(&[], 0);
+    assert!(!stderr.contains("changed"), "{stderr}");
+    // One byte more (still valid JSON).
+    let bytes = std::fs::read(&data).unwrap();
+    std::fs::write(&data, [bytes.as_slice(), b"\n"].concat()).unwrap();
+    let new = infer_bench::results::sha256_hex(&std::fs::read(&data).unwrap());
+    let stderr = reproduce(&[], 2);
+    for part in [
+        "the dataset of workload 'chats' changed since run",
+        &data.display().to_string(),
+        &format!("sha256 {old} then, {new} now"),
+        "--allow-changed",
+    ] {
+        assert!(stderr.contains(part), "{part}: {stderr}");
+    }
+    let runs = || std::fs::read_dir(again.join("data")).unwrap().count();
+    assert_eq!(runs(), 1, "a refused reproduction runs nothing");
+    let stderr = reproduce(&["--allow-changed"], 0);
+    assert!(
+        stderr.contains("warning: the dataset of workload 'chats' changed since run")
+            && stderr.contains(&format!("sha256 {old} then, {new} now")),
+        "{stderr}"
+    );
+    assert_eq!(runs(), 2);
+}

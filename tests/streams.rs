@@ -183,3 +183,40 @@ fn a_closed_stdout_and_stderr_still_record_the_run() {
     assert_eq!(status.code(), Some(0));
     assert_run_complete(&out, "run, both closed");
 }
+
+/// A run whose stderr reader went away, then stopped by SIGTERM mid-run:
+/// the closed stream neither kills it (SIGPIPE) nor keeps it from marking
+/// its manifest `interrupted`, never leaving it `running`.
+#[test]
+fn a_run_with_a_closed_stderr_stopped_by_sigterm_is_marked_interrupted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        tmp.path(),
+        "long.yaml",
+        "name: long\ntarget: {builtin: sim, model: m}\nprompts: {prompts}\n\
+         baseline: {concurrency: 1, output_tokens: 20}\nrepetitions: 50\nwarmup: {requests: 0}\ntrial: {requests: 4}\n",
+    );
+    let out = tmp.path().join("out");
+    // Not --quiet: a progress line per trial goes to the closed stderr.
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("infer-bench"))
+        .args(strings(&["run", "--out"], &[&out, &exp]))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting infer-bench");
+    drop(child.stderr.take());
+    common::wait_for_manifest(&out, "long", |m| m.trials_done >= 2);
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{status:?}");
+    let dir = common::single_run(&out, "long");
+    let recorded = read_run(&dir).unwrap();
+    assert_eq!(recorded.manifest.status, Status::Interrupted);
+    assert!(recorded.manifest.trials_done >= 2);
+    assert!(recorded
+        .manifest
+        .error
+        .is_some_and(|e| e.contains("SIGTERM")));
+}

@@ -6,6 +6,7 @@ mod merge;
 pub mod output;
 mod reach;
 mod reproduce;
+mod signals;
 mod sim;
 mod slurm;
 
@@ -41,14 +42,21 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Merge { runs, out } => merge::merge(&runs, out.as_deref()),
         Command::Slurm(crate::cli::SlurmCommand::Submit(args)) => slurm::submit(&args),
         Command::Report { run, format } => {
-            let output = infer_bench::report::report_dir(&run, &format)?;
+            let after = format!(
+                "stopped before the report was written whole; files finished stay, no half-written one does; `infer-bench report {}` writes it",
+                run.display()
+            );
+            let output =
+                signals::until_signal(&after, || infer_bench::report::report_dir(&run, &format))?;
             out!("{}", output.terminal)?;
             Ok(())
         }
         Command::Sim(args) => sim::serve(&args),
         Command::Compare(args) => {
             let (a, b) = (args.run_a.clone(), args.run_b.clone());
-            compare::compare(&a, &b, &compare_options(args)).map(|_| ())
+            let o = compare_options(args);
+            let after = "stopped before the comparison was written; nothing was written half-way";
+            signals::until_signal(after, || compare::compare(&a, &b, &o)).map(|_| ())
         }
         Command::History {
             dir,
@@ -64,6 +72,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
                 published: args.published,
                 equivalence: args.equivalence,
                 fail_on_difference: args.fail_on_difference,
+                allow_changed: args.allow_changed,
             },
         ),
         Command::Calibrate(args) => infer_bench::calibrate::calibrate(&args),
@@ -194,7 +203,13 @@ fn run(
         formats.retain(|f| *f != Format::Table);
         formats.push(Format::Json);
     }
-    let output = infer_bench::report::report_dir(&dir, &formats)?;
+    // Every trial is recorded by now (the manifest says complete): a signal
+    // stops the report alone, and `report` writes it later.
+    let after = format!(
+        "the report phase was stopped; the run's trials are complete in {0} and `infer-bench report {0}` writes its report",
+        dir.display()
+    );
+    let output = signals::until_signal(&after, || infer_bench::report::report_dir(&dir, &formats))?;
     // The run is recorded by now: a stdout that fails still lets --check
     // say whether an expectation was refuted.
     let printed = if overrides.json {

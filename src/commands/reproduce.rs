@@ -23,6 +23,8 @@ pub struct ReproduceOptions {
     pub equivalence: Option<f64>,
     /// A result shown different is an error (exit 3).
     pub fail_on_difference: bool,
+    /// Run again even where a dataset or trace changed since the run.
+    pub allow_changed: bool,
 }
 
 /// What a comparison's equivalence verdict means for a reproduction.
@@ -70,7 +72,11 @@ fn run_and_read(
             shard,
         },
     ))?;
-    infer_bench::report::report_dir(&dir, &[])?;
+    let after = format!(
+        "the new run {0} is complete; `infer-bench report {0}` writes its report, `infer-bench compare` holds it against the recorded one",
+        dir.display()
+    );
+    super::signals::until_signal(&after, || infer_bench::report::report_dir(&dir, &[]))?;
     open_run(&dir)
 }
 
@@ -104,6 +110,7 @@ fn again(run: &Path, o: &ReproduceOptions) -> anyhow::Result<()> {
     );
     // The run's own --repetitions/--requests, so the plan is the same.
     super::apply_overrides(&mut loaded, m.overrides)?;
+    check_data_files(m, &loaded, o.allow_changed)?;
     let d = decision_of(&loaded, o)?;
     let now = run_and_read(&loaded, o, m.overrides, m.shard)?;
     let rows = compare_loaded(&original, &now, &[], d)?;
@@ -119,6 +126,65 @@ fn again(run: &Path, o: &ReproduceOptions) -> anyhow::Result<()> {
     let printed = out!("{out}");
     gate(&rows, o, &original.dir)?;
     Ok(printed?)
+}
+
+/// The datasets and traces the run read, held against the files the
+/// reproduction would read: a changed one makes it another experiment, so
+/// it is refused (exit 2) naming each file with its old and new hash, unless
+/// `--allow-changed`, where the same lines are a warning.
+fn check_data_files(
+    m: &infer_bench::results::Manifest,
+    loaded: &LoadedExperiment,
+    allow_changed: bool,
+) -> anyhow::Result<()> {
+    let now = infer_bench::results::data_files(loaded)?;
+    let mut changed = Vec::new();
+    for was in &m.data_files {
+        let same_place =
+            |f: &&infer_bench::results::DataFile| f.workload == was.workload && f.key == was.key;
+        let what = format!("the {} of workload '{}'", was.key, was.workload);
+        match now.iter().find(same_place) {
+            Some(f) if f.sha256 == was.sha256 => {}
+            Some(f) => changed.push(format!(
+                "{what} changed since run {}: {} (sha256 {} then, {} now)",
+                m.run_id, f.path, was.sha256, f.sha256
+            )),
+            None => changed.push(format!(
+                "{what} ({}, sha256 {}) is no longer read by the experiment",
+                was.path, was.sha256
+            )),
+        }
+    }
+    for f in &now {
+        if !m
+            .data_files
+            .iter()
+            .any(|w| w.workload == f.workload && w.key == f.key)
+        {
+            // A run folder from before data files were hashed records none.
+            if !m.data_files.is_empty() {
+                changed.push(format!(
+                    "the {} of workload '{}' ({}) was not read by run {}",
+                    f.key, f.workload, f.path, m.run_id
+                ));
+            }
+        }
+    }
+    if changed.is_empty() {
+        return Ok(());
+    }
+    if allow_changed {
+        for line in &changed {
+            note!("warning: {line}; reproducing anyway (--allow-changed)");
+        }
+        return Ok(());
+    }
+    Err(InputError::new(format!(
+        "{}; a reproduction would run another experiment, expected the same data files \
+         (restore them, or pass --allow-changed to run with the files as they are now)",
+        changed.join("; ")
+    ))
+    .into())
 }
 
 /// With --fail-on-difference, rows shown different end the command with exit 3.

@@ -1,11 +1,13 @@
 //! What every loop shares: the trial's clock and bounds, its tasks, and a
 //! ledger of the request each task holds, so that a task that dies (a
 //! panic, a cancellation) still leaves one failed record for the request it
-//! held, whichever loop spawned it.
+//! held, whichever loop spawned it; the trial's error rate, watched as its
+//! records go, which stops every loop once it is over `max_error_rate`.
 
+use super::guard::ErrorWatch;
 use super::TRIAL_END_GRACE;
 use crate::client::Outcome;
-use crate::record::{Record, RequestSlot};
+use crate::record::{Record, RequestSlot, RequestStatus};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -61,15 +63,52 @@ fn ledger(l: &Ledger) -> std::sync::MutexGuard<'_, HashMap<Id, Held>> {
     l.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The reason of a request a trial stopped on its error rate never sent
+/// (its status says `Cancelled`: the harness's, not the server's).
+pub const STOPPED_EARLY: &str =
+    "not sent: the trial stopped early, its error rate over trial.max_error_rate";
+
 /// A task's side of the crew: says which request it holds and sends records.
 #[derive(Clone)]
 pub(super) struct Hand {
     ledger: Ledger,
     records: mpsc::Sender<Record>,
+    watch: Arc<ErrorWatch>,
     pub(super) bounds: Bounds,
 }
 
 impl Hand {
+    /// Whether the stream sends no more: the duration ran out, or the
+    /// error rate went over its limit.
+    pub(super) fn over(&self) -> bool {
+        self.bounds.over() || self.watch.tripped()
+    }
+
+    /// Whether the error rate went over its limit.
+    pub(super) fn tripped(&self) -> bool {
+        self.watch.tripped()
+    }
+
+    /// The record of a planned request the trial will not send, having
+    /// stopped on its error rate: every planned request is still one record.
+    pub(super) async fn unsent(&self, slot: RequestSlot, scheduled_s: Option<f64>) {
+        let now = Instant::now();
+        let outcome = Outcome {
+            status: RequestStatus::Cancelled,
+            ..Outcome::failed(now, STOPPED_EARLY.into())
+        };
+        let sent_s = scheduled_s.unwrap_or_else(|| self.bounds.at(now));
+        let mut record = outcome.into_record(slot, sent_s);
+        record.scheduled_s = scheduled_s;
+        let _ = self.records.send(record).await;
+    }
+
+    /// Wait until `wake` (a backoff), or the trial's end if that is sooner.
+    pub(super) async fn pause_until(&self, wake: Instant) {
+        let wake = self.bounds.deadline.map_or(wake, |d| d.min(wake));
+        tokio::time::sleep_until(wake).await;
+    }
+
     /// The running task now holds the request at `slot`, sent at `sent`.
     pub(super) fn hold(&self, slot: RequestSlot, sent: Instant) {
         let held = Held {
@@ -84,6 +123,7 @@ impl Hand {
     /// listens (the trial was abandoned).
     pub(super) async fn send(&self, record: Record) -> bool {
         ledger(&self.ledger).remove(&tokio::task::id());
+        self.watch.note(&record);
         self.records.send(record).await.is_ok()
     }
 
@@ -121,9 +161,23 @@ impl Crew {
             hand: Hand {
                 ledger: Ledger::default(),
                 records,
+                watch: Arc::default(),
                 bounds: Bounds::new(duration),
             },
         }
+    }
+
+    /// The crew stops its loop once the error rate of the requests ended
+    /// is over `max_error_rate` (see [`super::guard::MIN_ENDED`]).
+    #[must_use]
+    pub(super) fn watching(mut self, max_error_rate: Option<f64>) -> Crew {
+        self.hand.watch = Arc::new(ErrorWatch::new(max_error_rate));
+        self
+    }
+
+    /// Whether the error rate went over its limit.
+    pub(super) fn tripped(&self) -> bool {
+        self.hand.watch.tripped()
     }
 
     pub(super) fn hand(&self) -> Hand {
@@ -187,6 +241,7 @@ impl Crew {
             .unwrap_or_else(|| self.hand.bounds.at(held.sent));
         let mut record = outcome.into_record(held.slot, sent_s);
         record.scheduled_s = held.scheduled_s;
+        self.hand.watch.note(&record);
         let _ = self.hand.records.send(record).await;
     }
 }

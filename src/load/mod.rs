@@ -11,11 +11,14 @@ pub mod arrivals;
 mod closed_loop;
 mod crew;
 mod estimate;
+mod guard;
 mod model;
 mod open_loop;
 mod sessions;
 
+pub use crew::STOPPED_EARLY;
 pub use estimate::{trial_seconds, Pace};
+pub use guard::MIN_ENDED;
 pub use model::{Arrivals, LoadModel};
 pub use sessions::{Conversations, SESSION_BROKEN};
 
@@ -114,8 +117,25 @@ pub async fn run(
     seed: u64,
     records: mpsc::Sender<Record>,
 ) -> usize {
+    run_watching(model, client, work, load, seed, records, None).await
+}
+
+/// [`run`], stopped early once more than `max_error_rate` of the requests
+/// ended so far failed (after [`MIN_ENDED`] of them): a count's requests not
+/// sent are recorded `cancelled` ([`STOPPED_EARLY`]).
+pub async fn run_watching(
+    model: &LoadModel,
+    client: Arc<Client>,
+    work: Work,
+    load: TrialLoad,
+    seed: u64,
+    records: mpsc::Sender<Record>,
+    max_error_rate: Option<f64>,
+) -> usize {
     use closed_loop::closed_loop;
     use open_loop::open_loop;
+    // The trial's clock starts with its crew, once its schedule is drawn.
+    let crew = |records| crew::Crew::new(load.duration, records).watching(max_error_rate);
     match (model, work) {
         (
             LoadModel::Closed {
@@ -125,7 +145,7 @@ pub async fn run(
             Work::Pool(requests),
         ) => {
             let shape = (*concurrency, *stagger);
-            closed_loop(client, Arc::new(requests), load, shape, records).await
+            closed_loop(client, Arc::new(requests), load, shape, crew(records)).await
         }
         (
             LoadModel::Open {
@@ -136,14 +156,14 @@ pub async fn run(
         ) => {
             let at_s = arrivals::offsets(arrivals, load.requests, load.duration, seed);
             let requests = Arc::new(requests);
-            open_loop(client, requests, load, &at_s, *max_in_flight, records).await
+            open_loop(client, requests, load, &at_s, *max_in_flight, crew(records)).await
         }
         (LoadModel::Trace { max_in_flight }, Work::Timed { requests, at_s }) => {
             let requests = Arc::new(requests);
-            open_loop(client, requests, load, &at_s, *max_in_flight, records).await
+            open_loop(client, requests, load, &at_s, *max_in_flight, crew(records)).await
         }
         (LoadModel::Sessions { concurrency }, Work::Conversations(c)) => {
-            sessions::sessions(client, Arc::new(c), load, *concurrency, records).await
+            sessions::sessions(client, Arc::new(c), load, *concurrency, crew(records)).await
         }
         (model, work) => mismatch(model, work, &load, records).await,
     }

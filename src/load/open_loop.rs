@@ -5,33 +5,37 @@
 //! send is not late by a task spawn; the record keeps when it was due
 //! (`scheduled_s`), how late it went (`queue_ms`) and how much of that was
 //! a wait for a `max_in_flight` slot (`wait_ms`).
+//!
+//! Failures do not slow it: its arrivals are the plan, and their number is
+//! bounded by the schedule (rate × duration, or the count). A trial whose
+//! error rate went over its limit stops sending; a count's arrivals not yet
+//! due are recorded unsent.
 
 use super::crew::Crew;
 use super::TrialLoad;
 use crate::client::{Client, GenRequest};
 use crate::clock::Clock;
-use crate::record::Record;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 /// How far ahead of its time a request's task starts.
 const LEAD: Duration = Duration::from_millis(20);
 
 /// Send request `i` at `offsets[i]` seconds after the start; returns how
-/// many were sent, each of them one record.
+/// many were planned into records (sent, or unsent after the trial stopped
+/// on its error rate), each of them one record.
 pub(super) async fn open_loop(
     client: Arc<Client>,
     requests: Arc<Vec<GenRequest>>,
     load: TrialLoad,
     offsets: &[f64],
     max_in_flight: Option<usize>,
-    records: mpsc::Sender<Record>,
+    mut crew: Crew,
 ) -> usize {
     let clock = Clock::start();
     let slots = max_in_flight.map(|n| Arc::new(Semaphore::new(n)));
-    let mut crew = Crew::new(load.duration, records);
     let start = crew.bounds().start;
     let mut sent = 0;
     for (i, &offset) in offsets.iter().enumerate() {
@@ -42,6 +46,10 @@ pub(super) async fn open_loop(
         clock
             .sleep_until(due.checked_sub(LEAD).unwrap_or(start).into_std())
             .await;
+        if crew.tripped() {
+            sent += unsent(&crew, &requests, &load, &offsets[i..], i).await;
+            break;
+        }
         let slot = load.slot(i, &requests[i % requests.len()]);
         let (client, requests, hand, clock, slots) = (
             client.clone(),
@@ -75,6 +83,27 @@ pub(super) async fn open_loop(
     crew.finish().await;
     clock.stop();
     sent
+}
+
+/// A count's arrivals from `first` on, not sent: the trial stopped on its
+/// error rate. Each is recorded at its due time; returns how many.
+async fn unsent(
+    crew: &Crew,
+    requests: &[GenRequest],
+    load: &TrialLoad,
+    offsets: &[f64],
+    first: usize,
+) -> usize {
+    if load.requests.is_none() {
+        return 0;
+    }
+    let hand = crew.hand();
+    for (k, &offset) in offsets.iter().enumerate() {
+        let i = first + k;
+        let slot = load.slot(i, &requests[i % requests.len()]);
+        hand.unsent(slot, Some(offset)).await;
+    }
+    offsets.len()
 }
 
 /// `later − earlier` in ms, 0 when `later` came first.

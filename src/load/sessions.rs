@@ -3,16 +3,19 @@
 //! server's own replies included — and one new user message, after a think
 //! time. A turn whose predecessor failed has no history to send: it is
 //! recorded as failed, unsent, so each planned request is still one record.
+//! A worker whose turn failed fast backs off before its next request; a
+//! trial whose error rate went over its limit stops, a count's turns not
+//! sent recorded as cancelled.
 
 use super::crew::{Crew, Hand};
+use super::guard::Backoff;
 use super::TrialLoad;
 use crate::client::{Client, GenRequest, Outcome};
-use crate::record::{Record, RequestStatus};
+use crate::record::RequestStatus;
 use crate::workload::{Message, Role};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 /// The reason of a turn not sent because an earlier one failed (its status
@@ -36,9 +39,8 @@ pub(super) async fn sessions(
     conversations: Arc<Conversations>,
     load: TrialLoad,
     concurrency: usize,
-    records: mpsc::Sender<Record>,
+    mut crew: Crew,
 ) -> usize {
-    let mut crew = Crew::new(load.duration, records);
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
     for _ in 0..concurrency.max(1) {
@@ -50,7 +52,8 @@ pub(super) async fn sessions(
             crew.hand(),
         );
         crew.spawn(async move {
-            while !hand.bounds.over() {
+            let mut backoff = Backoff::default();
+            while !hand.over() {
                 let s = next.fetch_add(1, Ordering::Relaxed);
                 if s >= all.turns.len() {
                     break;
@@ -62,14 +65,43 @@ pub(super) async fn sessions(
                     hand: &hand,
                     done: &done,
                 };
-                if !session.converse(s).await {
+                if !session.converse(s, &mut backoff).await {
                     return;
                 }
             }
         });
     }
+    let hand = crew.hand();
     crew.finish().await;
+    // A count's conversations not begun when the error rate stopped the trial.
+    if hand.tripped() && load.requests.is_some() {
+        let all = &conversations.turns;
+        let begun = next.load(Ordering::Relaxed).min(all.len());
+        let mut base: usize = all[..begun].iter().map(Vec::len).sum();
+        for (s, turns) in all.iter().enumerate().skip(begun) {
+            for (k, turn) in turns.iter().enumerate() {
+                hand.unsent(turn_slot(&load, turn, s, base, k), None).await;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            base += turns.len();
+        }
+    }
     done.load(Ordering::Relaxed)
+}
+
+/// Where turn `k` of conversation `s` sits: request `base + k`, the
+/// `base` turns of earlier conversations coming first.
+fn turn_slot(
+    load: &TrialLoad,
+    turn: &GenRequest,
+    s: usize,
+    base: usize,
+    k: usize,
+) -> crate::record::RequestSlot {
+    let mut slot = load.slot(base + k, turn);
+    slot.session = Some(s as u64);
+    slot.turn = Some(k as u32 + 1);
+    slot
 }
 
 /// What a conversation needs from its worker.
@@ -83,16 +115,23 @@ struct Session<'a> {
 
 impl Session<'_> {
     /// Conversation `s`, turn by turn; false once records have nowhere to go.
-    async fn converse(&self, s: usize) -> bool {
+    async fn converse(&self, s: usize, backoff: &mut Backoff) -> bool {
         let turns = &self.all.turns[s];
         // Request numbers: the turns of earlier sessions come first.
         let base: usize = self.all.turns[..s].iter().map(Vec::len).sum();
         let mut history: Vec<Message> = Vec::new();
         let mut broken = false;
         for (k, turn) in turns.iter().enumerate() {
-            let mut slot = self.load.slot(base + k, turn);
-            slot.session = Some(s as u64);
-            slot.turn = Some(k as u32 + 1);
+            let slot = turn_slot(self.load, turn, s, base, k);
+            if self.hand.tripped() {
+                // A count's turns are each one record; a duration's end here.
+                if self.load.requests.is_none() {
+                    break;
+                }
+                self.done.fetch_add(1, Ordering::Relaxed);
+                self.hand.unsent(slot, None).await;
+                continue;
+            }
             if broken {
                 let outcome = Outcome {
                     status: RequestStatus::Unsent,
@@ -126,8 +165,12 @@ impl Session<'_> {
             let mut outcome = self.hand.guarded(request).await;
             let reply = outcome.text.take();
             broken = !outcome.ok();
+            let wake = backoff.after(outcome.ok(), outcome.sent);
             if !self.hand.send_outcome(outcome, slot).await {
                 return false;
+            }
+            if let Some(wake) = wake {
+                self.hand.pause_until(wake).await;
             }
             history.push(Message {
                 role: Role::User,

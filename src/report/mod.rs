@@ -27,7 +27,7 @@ use document::Document;
 use polars::prelude::DataFrame;
 
 pub use cells::{format_num, HEADERS};
-pub use pipeline::{analyse_run, report_dir, trial_table, ReportOutput};
+pub use pipeline::{analyse_run, report_dir, request_stop, trial_table, ReportOutput, Stopped};
 pub use sections::build_document;
 pub use service::{rate_summary, service_table, slo_words};
 pub use significance::{

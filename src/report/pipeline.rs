@@ -10,6 +10,31 @@ use crate::results::journal::Journal;
 use crate::results::{self, RunData, MONITOR, REQUESTS, TRIALS};
 use polars::prelude::DataFrame;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set once a signal asks the report phase to stop (the command's handler
+/// sets it; the process ends soon after, so it is never cleared).
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Ask every report in progress to stop at its next checkpoint: between
+/// chunks of records and before each file. What it was writing is left
+/// under its temporary name, which is removed as the error unwinds, so a
+/// stopped report leaves the files it finished and no half of one.
+pub fn request_stop() {
+    STOP.store(true, Ordering::Relaxed);
+}
+
+/// The report phase stopped at a signal's request before it finished.
+#[derive(Debug, thiserror::Error)]
+#[error("the report was stopped before it finished")]
+pub struct Stopped;
+
+fn checkpoint() -> Result<(), Stopped> {
+    match STOP.load(Ordering::Relaxed) {
+        true => Err(Stopped),
+        false => Ok(()),
+    }
+}
 
 pub struct ReportOutput {
     /// What the terminal formats rendered (the table, ...).
@@ -76,6 +101,7 @@ fn stream(
             None => None,
         };
         for records in parsed {
+            checkpoint()?;
             let records = records?;
             let frame = if writer.is_some() {
                 results::requests_frame(&records, &run.configurations)?
@@ -90,6 +116,7 @@ fn stream(
         }
         drop(frames);
         // Named only now that every record is in it.
+        checkpoint()?;
         if let Some(w) = writer {
             w.join().expect("the Parquet writer panicked")?.finish()?;
         }
@@ -113,6 +140,7 @@ fn read_chunks<'scope>(
     reader.spawn_scoped(s, move || {
         for trial in journal.trials() {
             let read = journal.for_each_chunk(trial, CHUNK, |records| {
+                checkpoint()?;
                 // A closed channel: the analysis stopped on an error.
                 chunks
                     .send(Ok(records))
@@ -171,10 +199,12 @@ struct Written {
 }
 
 impl Written {
-    fn path(&mut self, name: &str) -> PathBuf {
+    /// The path of the next file, where no signal asked to stop first.
+    fn path(&mut self, name: &str) -> Result<PathBuf, Stopped> {
+        checkpoint()?;
         let p = self.dir.join(name);
         self.paths.push(p.clone());
-        p
+        Ok(p)
     }
 }
 
@@ -193,22 +223,23 @@ pub fn analyse_run(run: &RunData, formats: &[Format]) -> anyhow::Result<ReportOu
     let decision = analysis::compare::Decision::from(stats);
     let terms = spec.as_ref().map(terms).unwrap_or_default();
     let (parts, digest) = stream(run, &journal, &terms, Some(&run.dir.join(REQUESTS)))?;
+    checkpoint()?;
     let mut monitor = analysis::monitor_frame(&run.samples)?;
     let mut a = analysis::analyse_parts(parts, &monitor, &run.configurations, decision, &terms)?;
     let mut written = Written {
         dir: run.dir.clone(),
         paths: vec![run.dir.join(REQUESTS)],
     };
-    results::write_parquet(&mut a.trials, &written.path(TRIALS))?;
+    results::write_parquet(&mut a.trials, &written.path(TRIALS)?)?;
     if monitor.height() > 0 {
-        results::write_parquet(&mut monitor, &written.path(MONITOR))?;
+        results::write_parquet(&mut monitor, &written.path(MONITOR)?)?;
     }
     let expect = spec.as_ref().map(|e| e.expect.clone()).unwrap_or_default();
     let checked = analysis::expect::check(&a.trials, &run.configurations, &expect, decision)?;
     let mut estimates = analysis::compare::estimates_frame(&a.estimates)?;
-    results::write_csv(&mut estimates, &written.path("estimates.csv"))?;
+    results::write_csv(&mut estimates, &written.path("estimates.csv")?)?;
     let mut stats = analysis::compare::comparisons_frame(&a.comparisons)?;
-    results::write_csv(&mut stats, &written.path("stats.csv"))?;
+    results::write_csv(&mut stats, &written.path("stats.csv")?)?;
     let effects = effects(run, spec.as_ref(), &a.trials, &mut written)?;
     let input = ReportInput {
         run,
@@ -247,7 +278,7 @@ fn effects(
             let factors: Vec<String> = e.factors.keys().cloned().collect();
             let rows = analysis::anova::effects(trials, &run.configurations, &factors)?;
             let mut frame = analysis::anova::effects_frame(&rows)?;
-            results::write_csv(&mut frame, &written.path("effects.csv"))?;
+            results::write_csv(&mut frame, &written.path("effects.csv")?)?;
             Ok(rows)
         }
         _ => Ok(Vec::new()),
@@ -262,6 +293,7 @@ fn write_reports(
     formats: &[Format],
     written: &mut Written,
 ) -> anyhow::Result<String> {
+    checkpoint()?;
     let doc = build_document(input);
     let mut terminal = String::new();
     let mut seen = std::collections::HashSet::new();
@@ -275,7 +307,7 @@ fn write_reports(
         let exporter = format.exporter();
         let text = exporter.render(input, &doc)?;
         match exporter.file_name() {
-            Some(file) => results::write_file(&written.path(file), text)?,
+            Some(file) => results::write_file(&written.path(file)?, text)?,
             None => terminal.push_str(&text),
         }
     }

@@ -296,9 +296,7 @@ fn new_manifest(
 }
 
 /// Each data file the workloads read, hashed as it is now.
-pub(super) fn data_files(
-    loaded: &LoadedExperiment,
-) -> anyhow::Result<Vec<super::manifest::DataFile>> {
+pub fn data_files(loaded: &LoadedExperiment) -> anyhow::Result<Vec<super::manifest::DataFile>> {
     let dir = loaded.path.parent().unwrap_or_else(|| Path::new("."));
     let mut files = Vec::new();
     for (name, w) in &loaded.workloads {

@@ -40,8 +40,9 @@ pub struct RunOptions {
 /// What a signal handler needs to say what it interrupted.
 type InFlight = std::sync::Arc<std::sync::Mutex<Option<String>>>;
 
-/// Ctrl-C or SIGTERM (what `kill`, systemd and Slurm send first).
-async fn stop_signal() -> &'static str {
+/// Ctrl-C or SIGTERM (what `kill`, systemd and Slurm send first), as the
+/// words an interruption is reported with.
+pub async fn stop_signal() -> &'static str {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

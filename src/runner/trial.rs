@@ -49,13 +49,17 @@ pub(super) async fn run_one_trial(
     // The load sends each record down `tx` as its request ends; they go
     // to the log at once, and only a bounded tally stays in memory.
     let (tx, rx) = tokio::sync::mpsc::channel::<Record>(4096);
-    let work = load::run(
+    // `max_error_rate` stops the trial as it runs (a dead endpoint fails
+    // thousands of requests a second); the run's check after the trial
+    // then ends the run as it always did.
+    let work = load::run_watching(
         &model,
         conn.client.clone(),
         prepared.work,
         trial_load,
         seed,
         tx,
+        e.trial.max_error_rate,
     );
     let log = log_records(rx, writer, finished);
     let ((sent, samples), (tally, failed_write)) =

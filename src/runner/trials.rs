@@ -133,14 +133,20 @@ impl Trials<'_> {
             return Ok(());
         };
         let failed = tally.failed();
-        let rate = failed as f64 / (tally.records - tally.cancelled).max(1) as f64;
+        let ended = tally.records - tally.cancelled;
+        let rate = failed as f64 / ended.max(1) as f64;
         if rate > max {
             let first = tally.first_error.clone().unwrap_or_default();
+            // Cut-off and unsent requests are out of the rate: say so where
+            // there are any (a trial the rate stopped early has its rest so).
+            let cancelled = match tally.cancelled {
+                0 => String::new(),
+                n => format!(" ({n} more cancelled, not sent or cut off)"),
+            };
             anyhow::bail!(
-                "trial {} ({}): {failed} of {} requests failed ({:.0}% > max_error_rate {:.0}%), first: {first}",
+                "trial {} ({}): {failed} of {ended} requests failed{cancelled} ({:.0}% > max_error_rate {:.0}%), first: {first}",
                 trial.index,
                 config.label,
-                tally.records,
                 rate * 100.0,
                 max * 100.0
             );

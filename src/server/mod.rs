@@ -230,8 +230,12 @@ impl ServerManager {
         ctx: &template::Context,
         base_url: &str,
     ) -> anyhow::Result<Fingerprint> {
-        let props = self.get_json(&endpoint(base_url, Under::Root, "/props")).await;
-        let models = self.get_json(&endpoint(base_url, Under::Base, "/models")).await;
+        let props = self
+            .get_json(&endpoint(base_url, Under::Root, "/props"))
+            .await;
+        let models = self
+            .get_json(&endpoint(base_url, Under::Base, "/models"))
+            .await;
         let mut fingerprint = Fingerprint {
             props: props.map(|v| kept(v, PROPS_FIELDS, &self.secrets)),
             models: models.map(|v| kept(v, MODELS_FIELDS, &self.secrets)),
