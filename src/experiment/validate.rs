@@ -213,19 +213,19 @@ fn builtin_value(
     value: &Level,
     duration: Option<crate::duration::HumanDuration>,
 ) -> Result<(), InputError> {
-    let whole = |max: u64| match value.as_u64() {
-        Some(n) if n >= 1 => Ok(limits::at_most(name, n, max)?),
+    let whole = |check: fn(&str, u64) -> Result<u64, crate::error::Rule>| match value.as_u64() {
+        Some(n) if n >= 1 => Ok(check(name, n).map(drop)?),
         _ => Err(InputError::new(format!(
             "{name} must be a whole number ≥ 1, got {value}"
         ))),
     };
     match name {
-        "concurrency" => whole(limits::MAX_CONCURRENCY),
-        "input_tokens" | "output_tokens" => whole(limits::MAX_TOKENS),
-        "batch_size" => whole(limits::MAX_BATCH),
+        "concurrency" => whole(|w, n| limits::at_most(w, n, limits::MAX_CONCURRENCY).map(|()| n)),
+        "input_tokens" | "output_tokens" => whole(limits::tokens),
+        "batch_size" => whole(|w, n| limits::at_most(w, n, limits::MAX_BATCH).map(|()| n)),
         "rate" => match value.as_f64() {
             Some(r) if r > 0.0 && r.is_finite() => {
-                limits::at_most("rate", r, limits::MAX_RATE)?;
+                limits::rate("rate", r)?;
                 if let Some(d) = duration {
                     let scheduled = r * d.0.as_secs_f64();
                     limits::at_most("rate × trial duration", scheduled, limits::MAX_SCHEDULED)?;

@@ -167,6 +167,9 @@ fn jsonl(text: &str) -> Result<Dataset, (usize, String)> {
         if entry.output_tokens == Some(0) {
             return Err((n, "output_tokens is 0, expected 1 or more".into()));
         }
+        if let Some(t) = entry.output_tokens {
+            crate::limits::tokens("output_tokens", t).map_err(|r| (n, r.to_string()))?;
+        }
         entries.push(entry);
     }
     Ok(Dataset {
