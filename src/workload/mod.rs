@@ -164,6 +164,7 @@ fn span_text(s: f64) -> String {
     const YEAR: f64 = 365.25 * 86_400.0;
     match s {
         s if !s.is_finite() => format!("{s} s"),
+        s if s >= 1e6 * YEAR => format!("{:.1e} years", s / YEAR),
         s if s >= YEAR => format!("{:.0} years", s / YEAR),
         s if s >= 86_400.0 => format!("{:.0} days", s / 86_400.0),
         s => format!("{s:.0} s"),
