@@ -171,7 +171,10 @@ mod tests {
             assert!(span("span", bad).is_err(), "{bad}");
             assert!(rate("rate", bad).is_err(), "{bad}");
         }
-        assert!(span("span", 3.9e9).unwrap_err().to_string().contains("30days"));
+        assert!(span("span", 3.9e9)
+            .unwrap_err()
+            .to_string()
+            .contains("30days"));
         assert!(text("template", MAX_TEXT + 1).is_err());
         assert_eq!(duration_of(f64::NAN), Duration::ZERO);
         assert_eq!(duration_of(1e300), MAX_DURATION);

@@ -9,7 +9,8 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     // Leaves: shared types and helpers with no place in the flow.
     &[
-        "error", "clock", "duration", "level", "limits", "metrics", "record", "redact", "yaml", "tls",
+        "error", "clock", "duration", "level", "limits", "metrics", "record", "redact", "yaml",
+        "tls",
     ],
     &["prompts", "workload"],
     &["experiment"],

@@ -67,7 +67,10 @@ fn a_token_length_past_the_limit_is_refused_from_every_source() {
     workload_refused(
         "{input_tokens: 100000000000}",
         false,
-        &["e.yaml:5:", &format!("workload 'w': input_tokens {TOO_MANY}")],
+        &[
+            "e.yaml:5:",
+            &format!("workload 'w': input_tokens {TOO_MANY}"),
+        ],
     );
     workload_refused(
         "{output_tokens: {dist: uniform, min: 1, max: 100000000000}}",
@@ -124,8 +127,7 @@ fn a_huge_sigma_is_capped_at_the_limit() {
     );
     bin().arg("validate").arg(&exp).assert().success();
     // σ ≈ 2.15 on the log scale: about 2 % of draws would pass 10^7 tokens.
-    let l: Length =
-        serde_yaml::from_str("{dist: lognormal, mean: 1000000, sd: 10000000}").unwrap();
+    let l: Length = serde_yaml::from_str("{dist: lognormal, mean: 1000000, sd: 10000000}").unwrap();
     assert_eq!(l.max(), limits::MAX_TOKENS);
     let draws: Vec<u64> = (0..5000).map(|i| l.draw(1, 0, i, 0)).collect();
     assert!(draws.iter().all(|d| *d <= limits::MAX_TOKENS));
@@ -273,11 +275,12 @@ fn a_template_that_renders_gigabytes_stops_at_the_text_limit() {
     let exp = common::experiment(
         tmp.path(),
         "e.yaml",
-        &HEAD.replace(
-            "model: m}",
-            "model: \"{% for i in range(40) %}{{ 'x' * 100000000 }}{% endfor %}\"}",
-        )
-        .replace("{prompts}", "{prompts}\ntrial: {requests: 2}"),
+        &HEAD
+            .replace(
+                "model: m}",
+                "model: \"{% for i in range(40) %}{{ 'x' * 100000000 }}{% endfor %}\"}",
+            )
+            .replace("{prompts}", "{prompts}\ntrial: {requests: 2}"),
     );
     refused(
         &exp,
@@ -287,6 +290,58 @@ fn a_template_that_renders_gigabytes_stops_at_the_text_limit() {
             "bytes is more than the most infer-bench takes (67108864 bytes)",
         ],
     );
+}
+
+#[test]
+fn batches_count_their_prompts_against_the_request_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = common::experiment(
+        tmp.path(),
+        "e.yaml",
+        &format!("{HEAD}baseline: {{batch_size: 4096}}\ntrial: {{requests: 10000}}\n"),
+    );
+    refused(
+        &exp,
+        &["e.yaml:4:", "trial requests × batch_size 40960000 is more than the most infer-bench takes (10000000)"],
+    );
+}
+
+/// The faults of a limit carry their rule, whatever the source, so a
+/// caller can tell a limit from another fault.
+#[test]
+fn limit_faults_carry_their_rule() {
+    use infer_bench::error::Rule;
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("t.jsonl"),
+        "{\"timestamp\": 0, \"input_length\": 5, \"output_length\": 1}\n{\"timestamp\": 1e300, \"input_length\": 5, \"output_length\": 1}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("d.jsonl"),
+        "{\"prompt\": \"a\", \"output_tokens\": 100000000000}\n",
+    )
+    .unwrap();
+    let specs = [
+        "{input_tokens: 100000000000}",
+        "{input_tokens: {dist: normal, mean: .nan, sd: 1}}",
+        "{shared_prefix: {groups: 2, prefix_tokens: 9000000, suffix_tokens: 2000000, output_tokens: 5}}",
+        "{trace: t.jsonl, format: mooncake}",
+        "{dataset: d.jsonl, output_tokens: from_dataset}",
+    ];
+    for spec in specs {
+        let path = tmp.path().join("e.yaml");
+        let err = experiment::load_str(&path, experiment_text(spec, false, "m")).unwrap_err();
+        assert!(
+            matches!(
+                err.rule.as_deref(),
+                Some(Rule::TooLarge { .. } | Rule::NotValid { .. })
+            ),
+            "{spec}: {err} ({:?})",
+            err.rule
+        );
+        assert!(err.location.is_some(), "{spec}: {err}");
+    }
 }
 
 #[test]
@@ -303,7 +358,10 @@ fn run_refuses_the_same_before_anything_starts() {
     std::fs::write(tmp.path().join("t.csv"), text).unwrap();
     let exp = with_workload(tmp.path(), "{trace: t.csv}", false);
     let (_, err) = common::run(&out, &exp, &[], 2);
-    assert!(err.contains("t.csv:2:1: row at line 2 comes 124 years"), "{err}");
+    assert!(
+        err.contains("t.csv:2:1: row at line 2 comes 124 years"),
+        "{err}"
+    );
     assert!(!out.join("lim").exists());
 }
 
@@ -342,9 +400,8 @@ fn length() -> BoxedStrategy<String> {
     prop_oneof![
         big_u64(),
         (big_u64(), big_u64()).prop_map(|(a, b)| format!("{{dist: uniform, min: {a}, max: {b}}}")),
-        (big_f64(), big_f64(), big_u64()).prop_map(|(m, s, x)| format!(
-            "{{dist: lognormal, mean: {m}, sd: {s}, max: {x}}}"
-        )),
+        (big_f64(), big_f64(), big_u64())
+            .prop_map(|(m, s, x)| format!("{{dist: lognormal, mean: {m}, sd: {s}, max: {x}}}")),
         (big_f64(), big_f64()).prop_map(|(m, s)| format!("{{dist: normal, mean: {m}, sd: {s}}}")),
         (big_u64(), big_u64(), big_f64()).prop_map(|(a, b, w)| format!(
             "{{dist: empirical, values: [{a}, {b}], weights: [1, {w}]}}"
@@ -395,7 +452,10 @@ fn trace() -> BoxedStrategy<(String, String, String)> {
 }
 
 /// A workload's spec (and a data file it reads, if any), whether it needs `api: chat`.
-fn workload() -> BoxedStrategy<(String, Option<(String, String)>, bool)> {
+/// A workload's YAML, the data file it reads (name, text), whether it needs `api: chat`.
+type Case = (String, Option<(String, String)>, bool);
+
+fn workload() -> BoxedStrategy<Case> {
     prop_oneof![
         (length(), length()).prop_map(|(i, o)| (format!("{{input_tokens: {i}, output_tokens: {o}}}"), None, false)),
         (big_u64(), length(), length(), prop_oneof![Just("1s"), Just("29days")]).prop_map(|(t, a, b, th)| (
@@ -441,7 +501,10 @@ fn within_limits(l: &experiment::LoadedExperiment) -> Result<(), TestCaseError> 
             prop_assert!(n <= limits::MAX_TOKENS, "{}: input {n}", w.name);
         }
         for row in w.trace.iter().flat_map(|t| t.iter()) {
-            prop_assert!(row.at_s.is_finite() && (0.0..=max_s).contains(&row.at_s), "{row:?}");
+            prop_assert!(
+                row.at_s.is_finite() && (0.0..=max_s).contains(&row.at_s),
+                "{row:?}"
+            );
             prop_assert!(row.input_tokens <= limits::MAX_TOKENS, "{row:?}");
             prop_assert!(row.output_tokens <= limits::MAX_TOKENS, "{row:?}");
         }

@@ -200,19 +200,15 @@ impl Validator<'_> {
                     format!("factor name '{name}' is taken by a column of requests.parquet, expected another name"),
                 ));
             }
-            builtin_value(name, value, e.trial.duration)
-                .map_err(|m| self.locate(&[section, name], m))?;
+            builtin_value(name, value, e).map_err(|m| self.locate(&[section, name], m))?;
         }
         Ok(())
     }
 }
 
 /// A built-in factor's level: a count, a rate, a length within its limits.
-fn builtin_value(
-    name: &str,
-    value: &Level,
-    duration: Option<crate::duration::HumanDuration>,
-) -> Result<(), InputError> {
+fn builtin_value(name: &str, value: &Level, e: &super::Experiment) -> Result<(), InputError> {
+    let duration = e.trial.duration;
     let whole = |check: fn(&str, u64) -> Result<u64, crate::error::Rule>| match value.as_u64() {
         Some(n) if n >= 1 => Ok(check(name, n).map(drop)?),
         _ => Err(InputError::new(format!(
@@ -222,7 +218,21 @@ fn builtin_value(
     match name {
         "concurrency" => whole(|w, n| limits::at_most(w, n, limits::MAX_CONCURRENCY).map(|()| n)),
         "input_tokens" | "output_tokens" => whole(limits::tokens),
-        "batch_size" => whole(|w, n| limits::at_most(w, n, limits::MAX_BATCH).map(|()| n)),
+        "batch_size" => {
+            whole(|w, n| limits::at_most(w, n, limits::MAX_BATCH).map(|()| n))?;
+            // Each prompt of a batch is planned and filled before the trial
+            // starts: the prompts of a trial are a count of requests too.
+            let n = value.as_u64().unwrap_or(1);
+            let counts = [
+                ("trial", e.trial.requests),
+                ("warmup", Some(e.warmup.requests)),
+            ];
+            for (what, requests) in counts {
+                let prompts = u64::from(requests.unwrap_or(0)).saturating_mul(n);
+                limits::count(&format!("{what} requests × batch_size"), prompts)?;
+            }
+            Ok(())
+        }
         "rate" => match value.as_f64() {
             Some(r) if r > 0.0 && r.is_finite() => {
                 limits::rate("rate", r)?;

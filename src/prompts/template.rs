@@ -138,7 +138,10 @@ mod tests {
         let huge = "{% for i in range(40) %}{{ 'x' * 100000000 }}{% endfor %}";
         let err = render(huge, &Context::new()).unwrap_err();
         assert!(err.contains("the rendered template of"), "{err}");
-        assert!(err.contains("more than the most infer-bench takes"), "{err}");
+        assert!(
+            err.contains("more than the most infer-bench takes"),
+            "{err}"
+        );
         let literal = format!("{{{{ '{}' }}}}", "y".repeat(limits::MAX_TEXT));
         let err = render(&literal, &Context::new()).unwrap_err();
         assert!(err.contains("the template of"), "{err}");

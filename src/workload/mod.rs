@@ -344,10 +344,12 @@ impl Workload {
             let mut rng = length::request_rng(ask.seed, ask.trial, i, GROUP);
             let g = rng.random_range(0..p.groups);
             Shape {
-                input_tokens: Some(
-                    p.prefix_tokens
-                        .saturating_add(draw(&p.suffix_tokens, ask, i, INPUT)),
-                ),
+                input_tokens: Some(p.prefix_tokens.saturating_add(draw(
+                    &p.suffix_tokens,
+                    ask,
+                    i,
+                    INPUT,
+                ))),
                 output_tokens: Some(draw(&p.output_tokens, ask, i, OUTPUT)),
                 text: Text::Prefix(g),
                 at_s: None,

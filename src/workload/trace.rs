@@ -179,11 +179,14 @@ fn jsonl_rows<L: serde::de::DeserializeOwned>(
         if line.trim().is_empty() {
             continue;
         }
-        let l: L =
-            serde_json::from_str(line).map_err(|e| fault(n, format!("{e}; expected {expected}")))?;
+        let l: L = serde_json::from_str(line)
+            .map_err(|e| fault(n, format!("{e}; expected {expected}")))?;
         let (at, input, output, hash_ids) = fields(l);
         if !at.is_finite() || at < 0.0 {
-            return Err(fault(n, format!("timestamp {at}, expected a time 0 or later")));
+            return Err(fault(
+                n,
+                format!("timestamp {at}, expected a time 0 or later"),
+            ));
         }
         if input == 0 || output == 0 {
             return Err(fault(n, "a length of 0 tokens, expected 1 or more"));
@@ -249,7 +252,13 @@ pub fn timestamp(text: &str) -> Result<f64, String> {
         _ => return Err(bad("time not HH:MM:SS")),
     };
     // Years a calendar names (and whose day count cannot overflow).
-    if !(1..=9999).contains(&y) || !(1..=12).contains(&mo) || !(1..=31).contains(&da) || h > 23 || mi > 59 || s > 60 {
+    if !(1..=9999).contains(&y)
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&da)
+        || h > 23
+        || mi > 59
+        || s > 60
+    {
         return Err(bad("a field out of range"));
     }
     if !fraction.chars().all(|c| c.is_ascii_digit()) || fraction.len() > 9 {

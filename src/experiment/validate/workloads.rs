@@ -82,15 +82,31 @@ fn lengths(spec: &WorkloadSpec) -> Vec<(&'static str, &'static str, &Length)> {
     }
     if let Some(s) = &spec.sessions {
         lengths.extend([
-            ("sessions", "sessions first_input_tokens", &s.first_input_tokens),
-            ("sessions", "sessions turn_input_tokens", &s.turn_input_tokens),
+            (
+                "sessions",
+                "sessions first_input_tokens",
+                &s.first_input_tokens,
+            ),
+            (
+                "sessions",
+                "sessions turn_input_tokens",
+                &s.turn_input_tokens,
+            ),
             ("sessions", "sessions output_tokens", &s.output_tokens),
         ]);
     }
     if let Some(p) = &spec.shared_prefix {
         lengths.extend([
-            ("shared_prefix", "shared_prefix suffix_tokens", &p.suffix_tokens),
-            ("shared_prefix", "shared_prefix output_tokens", &p.output_tokens),
+            (
+                "shared_prefix",
+                "shared_prefix suffix_tokens",
+                &p.suffix_tokens,
+            ),
+            (
+                "shared_prefix",
+                "shared_prefix output_tokens",
+                &p.output_tokens,
+            ),
         ]);
     }
     lengths
@@ -108,13 +124,19 @@ fn check_limits(spec: &WorkloadSpec) -> Result<(), (&'static str, Rule)> {
         let at = |r| ("sessions", r);
         limits::count("sessions turns", u64::from(s.turns)).map_err(at)?;
         let later = u64::from(s.turns.saturating_sub(1));
-        let exchange = s.turn_input_tokens.max().saturating_add(s.output_tokens.max());
+        let exchange = s
+            .turn_input_tokens
+            .max()
+            .saturating_add(s.output_tokens.max());
         let history = s
             .first_input_tokens
             .max()
             .saturating_add(later.saturating_mul(exchange));
-        limits::tokens("sessions: the last turn's prompt (its whole history)", history)
-            .map_err(at)?;
+        limits::tokens(
+            "sessions: the last turn's prompt (its whole history)",
+            history,
+        )
+        .map_err(at)?;
         if let Some(t) = s.think_time {
             let total = t.0.as_secs_f64() * later as f64;
             limits::seconds("sessions: think_time over the turns", total).map_err(at)?;
@@ -131,7 +153,10 @@ fn check_limits(spec: &WorkloadSpec) -> Result<(), (&'static str, Rule)> {
         limits::tokens("block_tokens", b).map_err(|r| ("block_tokens", r))?;
     }
     if let Some(f) = &spec.filter {
-        for (what, v) in [("filter min_tokens", f.min_tokens), ("filter max_tokens", f.max_tokens)] {
+        for (what, v) in [
+            ("filter min_tokens", f.min_tokens),
+            ("filter max_tokens", f.max_tokens),
+        ] {
             if let Some(v) = v {
                 limits::tokens(what, v).map_err(|r| ("filter", r))?;
             }
