@@ -293,6 +293,30 @@ fn a_template_that_renders_gigabytes_stops_at_the_text_limit() {
 }
 
 #[test]
+fn the_sims_times_are_durations_like_any_other() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (key, shown) in [
+        ("ttft_base_ms", "1e297s"),
+        ("decode_ms_per_token", "1e297s"),
+    ] {
+        let exp = common::experiment(
+            tmp.path(),
+            "e.yaml",
+            &HEAD.replace("model: m}", &format!("model: m, sim: {{{key}: 1e300}}}}")),
+        );
+        let text = std::fs::read_to_string(&exp).unwrap() + "trial: {requests: 2}\n";
+        std::fs::write(&exp, text).unwrap();
+        refused(
+            &exp,
+            &[
+                "e.yaml:2:",
+                &format!("sim {key} {shown} is more than the most infer-bench takes (30days)"),
+            ],
+        );
+    }
+}
+
+#[test]
 fn batches_count_their_prompts_against_the_request_limit() {
     let tmp = tempfile::tempdir().unwrap();
     let exp = common::experiment(
@@ -303,6 +327,22 @@ fn batches_count_their_prompts_against_the_request_limit() {
     refused(
         &exp,
         &["e.yaml:4:", "trial requests × batch_size 40960000 is more than the most infer-bench takes (10000000)"],
+    );
+    // `--requests` makes the same count.
+    let exp = common::experiment(
+        tmp.path(),
+        "e.yaml",
+        &format!("{HEAD}baseline: {{batch_size: 4096}}\ntrial: {{requests: 2}}\n"),
+    );
+    let out = bin()
+        .args(["run", "--requests", "10000"])
+        .arg(&exp)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("trial requests × batch_size 40960000 is more than the most"),
+        "{err}"
     );
 }
 

@@ -250,6 +250,21 @@ fn builtin_value(name: &str, value: &Level, e: &super::Experiment) -> Result<(),
     }
 }
 
+/// Each prompt of a batch is planned and filled before the trial starts:
+/// a trial's prompts (requests × `batch`) are a count of requests too.
+/// `--requests` comes through here as well.
+pub(super) fn batch_prompts(e: &super::Experiment, batch: u64) -> Result<(), crate::error::Rule> {
+    let counts = [
+        ("trial", e.trial.requests),
+        ("warmup", Some(e.warmup.requests)),
+    ];
+    for (what, requests) in counts {
+        let prompts = u64::from(requests.unwrap_or(0)).saturating_mul(batch);
+        limits::count(&format!("{what} requests × batch_size"), prompts)?;
+    }
+    Ok(())
+}
+
 fn list(levels: &[Level]) -> String {
     let items: Vec<String> = levels.iter().map(ToString::to_string).collect();
     format!("[{}]", items.join(", "))
