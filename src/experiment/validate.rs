@@ -220,18 +220,7 @@ fn builtin_value(name: &str, value: &Level, e: &super::Experiment) -> Result<(),
         "input_tokens" | "output_tokens" => whole(limits::tokens),
         "batch_size" => {
             whole(|w, n| limits::at_most(w, n, limits::MAX_BATCH).map(|()| n))?;
-            // Each prompt of a batch is planned and filled before the trial
-            // starts: the prompts of a trial are a count of requests too.
-            let n = value.as_u64().unwrap_or(1);
-            let counts = [
-                ("trial", e.trial.requests),
-                ("warmup", Some(e.warmup.requests)),
-            ];
-            for (what, requests) in counts {
-                let prompts = u64::from(requests.unwrap_or(0)).saturating_mul(n);
-                limits::count(&format!("{what} requests × batch_size"), prompts)?;
-            }
-            Ok(())
+            Ok(batch_prompts(e, value.as_u64().unwrap_or(1))?)
         }
         "rate" => match value.as_f64() {
             Some(r) if r > 0.0 && r.is_finite() => {

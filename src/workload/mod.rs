@@ -138,9 +138,12 @@ fn read_trace(dir: &Path, file: &str, spec: &WorkloadSpec) -> Result<Vec<TraceRo
         .collect();
     // The replay waits until each row's time: the span is a duration, held
     // to the one limit, at the row that first passes it.
-    if let Some(row) = window.iter().find(|r| limits::span("", r.at_s).is_err()) {
-        let rule = limits::span("the trace's time span", row.at_s).err();
-        let mut e = rule.map_or_else(|| InputError::new(""), InputError::from);
+    let past = window.iter().find_map(|r| {
+        let rule = limits::span("the trace's time span", r.at_s).err()?;
+        Some((r, rule))
+    });
+    if let Some((row, rule)) = past {
+        let mut e = InputError::from(rule);
         e.message = format!(
             "row at line {} comes {} after the replay's first row (line {}): {}",
             row.line,
