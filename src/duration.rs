@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 /// Any duration in an experiment (trial, timeout, warm-up, grace).
-pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+pub use crate::limits::MAX_DURATION;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HumanDuration(pub Duration);

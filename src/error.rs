@@ -99,6 +99,13 @@ pub enum Rule {
     },
     #[error("{what} must be at least 1")]
     Zero { what: &'static str },
+    /// Not a number of the kind at all: NaN, infinite, negative.
+    #[error("{what} is {value}, expected {expected}")]
+    NotValid {
+        what: String,
+        value: String,
+        expected: &'static str,
+    },
     #[error(transparent)]
     Stats(#[from] StatsRule),
     #[error("unknown metric '{name}', expected one of {}", crate::metrics::columns().join(", "))]

@@ -17,7 +17,7 @@
 //!
 //! Layers, bottom to top (a module uses only those below it; the table is
 //! `tests/layers.rs`, which checks every `crate::` path):
-//! leaves (`error`, `clock`, `level`, `metrics`, `record`, `redact`,
+//! leaves (`error`, `clock`, `level`, `limits`, `metrics`, `record`, `redact`,
 //! `side_request`, `yaml`, `tls`, `endpoint`) → `prompts`, `workload` →
 //! `experiment` → `plan` → `client`, `sim`, `monitor`, `server` → `load` →
 //! `results` → `analysis` → `report` → `runner` → `calibrate`; then the
@@ -32,6 +32,7 @@ mod endpoint;
 pub mod error;
 pub mod experiment;
 mod level;
+mod limits;
 pub mod load;
 pub mod metrics;
 mod monitor;

@@ -13,6 +13,7 @@ const LAYERS: &[&[&str]] = &[
         "clock",
         "duration",
         "level",
+        "limits",
         "metrics",
         "record",
         "redact",

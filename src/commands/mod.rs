@@ -333,7 +333,12 @@ fn estimate_duration(l: &LoadedExperiment, plan: &plan::Plan) -> (Duration, &'st
     } else {
         "assuming ~50 output tok/s per stream; a guess until a first run"
     };
-    (Duration::from_secs_f64(total), basis)
+    // Saturating: a sum of estimates must not panic `validate` (each
+    // quantity is limited, but their product over a plan is not).
+    (
+        Duration::try_from_secs_f64(total).unwrap_or(Duration::MAX),
+        basis,
+    )
 }
 
 /// A trace's requests within the trial's duration, and the last one's arrival.

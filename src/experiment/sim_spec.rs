@@ -179,6 +179,17 @@ impl SimModel {
                 return Err(format!("sim {name} must be a finite number ≥ 0, got {v}"));
             }
         }
+        // Each is a time the sim waits: one limit for every duration.
+        for (name, ms) in [
+            ("sim ttft_base_ms", self.ttft_base_ms),
+            ("sim prefill_ms_per_token", self.prefill_ms_per_token),
+            ("sim decode_ms_per_token", self.decode_ms_per_token),
+            ("sim stall_ms", self.faults.stall_ms),
+        ] {
+            crate::limits::seconds(name, ms / 1000.0).map_err(|r| r.to_string())?;
+        }
+        crate::limits::seconds("sim slow_start_s", self.faults.slow_start_s)
+            .map_err(|r| r.to_string())?;
         self.faults.check()?;
         if self.jitter > 2.0 {
             return Err(format!(

@@ -233,32 +233,31 @@ impl Validator<'_> {
                     format!("factor name '{name}' is taken by a column of requests.parquet, expected another name"),
                 ));
             }
-            builtin_value(name, value, e.trial.duration)
-                .map_err(|m| self.locate(&[section, name], m))?;
+            builtin_value(name, value, e).map_err(|m| self.locate(&[section, name], m))?;
         }
         Ok(())
     }
 }
 
 /// A built-in factor's level: a count, a rate, a length within its limits.
-fn builtin_value(
-    name: &str,
-    value: &Level,
-    duration: Option<crate::duration::HumanDuration>,
-) -> Result<(), InputError> {
-    let whole = |max: u64| match value.as_u64() {
-        Some(n) if n >= 1 => Ok(limits::at_most(name, n, max)?),
+fn builtin_value(name: &str, value: &Level, e: &super::Experiment) -> Result<(), InputError> {
+    let duration = e.trial.duration;
+    let whole = |check: fn(&str, u64) -> Result<u64, crate::error::Rule>| match value.as_u64() {
+        Some(n) if n >= 1 => Ok(check(name, n).map(drop)?),
         _ => Err(InputError::new(format!(
             "{name} must be a whole number ≥ 1, got {value}"
         ))),
     };
     match name {
-        "concurrency" => whole(limits::MAX_CONCURRENCY),
-        "input_tokens" | "output_tokens" => whole(limits::MAX_TOKENS),
-        "batch_size" => whole(limits::MAX_BATCH),
+        "concurrency" => whole(|w, n| limits::at_most(w, n, limits::MAX_CONCURRENCY).map(|()| n)),
+        "input_tokens" | "output_tokens" => whole(limits::tokens),
+        "batch_size" => {
+            whole(|w, n| limits::at_most(w, n, limits::MAX_BATCH).map(|()| n))?;
+            Ok(batch_prompts(e, value.as_u64().unwrap_or(1))?)
+        }
         "rate" => match value.as_f64() {
             Some(r) if r > 0.0 && r.is_finite() => {
-                limits::at_most("rate", r, limits::MAX_RATE)?;
+                limits::rate("rate", r)?;
                 if let Some(d) = duration {
                     let scheduled = r * d.0.as_secs_f64();
                     limits::at_most("rate × trial duration", scheduled, limits::MAX_SCHEDULED)?;
@@ -271,6 +270,21 @@ fn builtin_value(
         },
         _ => Ok(()),
     }
+}
+
+/// Each prompt of a batch is planned and filled before the trial starts:
+/// a trial's prompts (requests × `batch`) are a count of requests too.
+/// `--requests` comes through here as well.
+pub(super) fn batch_prompts(e: &super::Experiment, batch: u64) -> Result<(), crate::error::Rule> {
+    let counts = [
+        ("trial", e.trial.requests),
+        ("warmup", Some(e.warmup.requests)),
+    ];
+    for (what, requests) in counts {
+        let prompts = u64::from(requests.unwrap_or(0)).saturating_mul(batch);
+        limits::count(&format!("{what} requests × batch_size"), prompts)?;
+    }
+    Ok(())
 }
 
 fn list(levels: &[Level]) -> String {

@@ -202,7 +202,7 @@ impl Crew {
         task: impl Future<Output = ()> + Send + 'static,
     ) {
         let id = self.set.spawn(task).id();
-        let sent = self.hand.bounds.start + Duration::from_secs_f64(scheduled_s);
+        let sent = self.hand.bounds.start + crate::limits::duration_of(scheduled_s);
         let held = Held {
             slot,
             sent,

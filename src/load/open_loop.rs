@@ -42,7 +42,7 @@ pub(super) async fn open_loop(
         if requests.is_empty() {
             break;
         }
-        let due = start + Duration::from_secs_f64(offset);
+        let due = start + crate::limits::duration_of(offset);
         clock
             .sleep_until(due.checked_sub(LEAD).unwrap_or(start).into_std())
             .await;

@@ -4,6 +4,7 @@
 //! must stop the experiment before it runs, not send empty model names.
 
 use crate::level::Level;
+use crate::limits;
 use indexmap::IndexMap;
 use minijinja::{Environment, UndefinedBehavior, Value};
 use std::collections::{BTreeMap, HashSet};
@@ -27,11 +28,21 @@ fn env() -> Environment<'static> {
 /// Instructions one render may run: a long prompt template needs thousands.
 const TEMPLATE_FUEL: u64 = 5_000_000;
 
-/// Render `source` with `ctx`; the error is minijinja's message.
+/// Render `source` with `ctx`; the error is minijinja's message, or the
+/// text limit's where the template or what it renders is past it. Fuel
+/// bounds the instructions, not the bytes: a few instructions can repeat a
+/// string to gigabytes, so the output is capped as it is written.
 pub fn render(source: &str, ctx: &Context) -> Result<String, String> {
+    limits::text("the template", source.len()).map_err(|r| r.to_string())?;
     let env = env();
     let tmpl = env.template_from_str(source).map_err(|e| e.to_string())?;
-    tmpl.render(ctx).map_err(|e| {
+    let mut out = Capped::default();
+    let rendered = tmpl.render_captured_to(ctx, &mut out).map(drop);
+    if let Some(bytes) = out.over {
+        let rule = limits::text("the rendered template", bytes).err();
+        return Err(rule.map_or_else(|| "rendered text too large".into(), |r| r.to_string()));
+    }
+    rendered.map_err(|e| {
         // minijinja says "undefined value" without the name; name it.
         let mut missing: Vec<String> = tmpl
             .undeclared_variables(false)
@@ -48,7 +59,33 @@ pub fn render(source: &str, ctx: &Context) -> Result<String, String> {
         } else {
             e.to_string()
         }
-    })
+    })?;
+    // Whole `str`s were written, so the bytes are UTF-8.
+    String::from_utf8(out.bytes).map_err(|e| e.to_string())
+}
+
+/// A render's output, refused once it passes the text limit.
+#[derive(Default)]
+struct Capped {
+    bytes: Vec<u8>,
+    /// The size the write that passed the limit would have made.
+    over: Option<usize>,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let total = self.bytes.len().saturating_add(buf.len());
+        if limits::text("", total).is_err() {
+            self.over = Some(total);
+            return Err(std::io::Error::other("rendered text past the limit"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The top-level variables a template reads.
@@ -93,6 +130,21 @@ mod tests {
         assert!(err.contains("fuel"), "{err}");
         let recursive = "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}";
         assert!(render(recursive, &Context::new()).is_err());
+    }
+
+    #[test]
+    fn huge_strings_stop_at_the_text_limit() {
+        // Few instructions, each repeating a string to 100 MB (minijinja's own cap).
+        let huge = "{% for i in range(40) %}{{ 'x' * 100000000 }}{% endfor %}";
+        let err = render(huge, &Context::new()).unwrap_err();
+        assert!(err.contains("the rendered template of"), "{err}");
+        assert!(
+            err.contains("more than the most infer-bench takes"),
+            "{err}"
+        );
+        let literal = format!("{{{{ '{}' }}}}", "y".repeat(limits::MAX_TEXT));
+        let err = render(&literal, &Context::new()).unwrap_err();
+        assert!(err.contains("the template of"), "{err}");
     }
 
     #[test]

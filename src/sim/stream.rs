@@ -171,8 +171,10 @@ async fn run(s: Arc<Shared>, mut job: Job, tx: mpsc::Sender<Piece>, stream: bool
     (job, text)
 }
 
+/// Saturating: a model's product of factors (contention × tokens × ms)
+/// must not panic the server, whatever the experiment asked.
 fn ms(x: f64) -> Duration {
-    Duration::from_secs_f64(x.max(0.0) / 1000.0)
+    crate::limits::duration_of(x / 1000.0)
 }
 
 fn envelope(job: &Job) -> serde_json::Value {

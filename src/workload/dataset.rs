@@ -64,7 +64,7 @@ pub fn read(path: &Path, format: Format, column: Option<&str>) -> Result<Dataset
             InputError::in_file(path, format!("not a ShareGPT dataset: {e}"))
                 .at(Some((e.line(), e.column())))
         })?,
-        Format::Jsonl => jsonl(&text).map_err(|(line, m)| at(line, m))?,
+        Format::Jsonl => jsonl(&text).map_err(|(line, e)| e.or_in(path, Some((line, 1))))?,
         Format::Csv => csv_prompts(&text, column.unwrap_or("prompt")).map_err(|(l, m)| at(l, m))?,
         Format::Azure | Format::Mooncake => {
             return Err(InputError::in_file(
@@ -117,7 +117,8 @@ fn sharegpt(text: &str) -> Result<Dataset, serde_json::Error> {
     Ok(Dataset { entries, skipped })
 }
 
-fn jsonl(text: &str) -> Result<Dataset, (usize, String)> {
+/// Faults at a line: a message, or a limit's rule (kept for the caller).
+fn jsonl(text: &str) -> Result<Dataset, (usize, InputError)> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Line {
@@ -137,7 +138,9 @@ fn jsonl(text: &str) -> Result<Dataset, (usize, String)> {
         let l: Line = serde_json::from_str(line).map_err(|e| {
             (
                 n,
-                format!("{e}; expected {{\"prompt\": ...}} or {{\"messages\": [...]}}"),
+                InputError::new(format!(
+                    "{e}; expected {{\"prompt\": ...}} or {{\"messages\": [...]}}"
+                )),
             )
         })?;
         let entry = match (l.prompt, l.messages) {
@@ -158,14 +161,17 @@ fn jsonl(text: &str) -> Result<Dataset, (usize, String)> {
                         reply: None,
                         output_tokens: l.output_tokens,
                     },
-                    _ => return Err((n, "the last message is not the user's: expected a conversation that ends with a user message".into())),
+                    _ => return Err((n, InputError::new("the last message is not the user's: expected a conversation that ends with a user message"))),
                 }
             }
-            (Some(_), Some(_)) => return Err((n, "both 'prompt' and 'messages', expected one".into())),
-            (None, None) => return Err((n, "neither 'prompt' nor 'messages'".into())),
+            (Some(_), Some(_)) => return Err((n, InputError::new("both 'prompt' and 'messages', expected one"))),
+            (None, None) => return Err((n, InputError::new("neither 'prompt' nor 'messages'"))),
         };
         if entry.output_tokens == Some(0) {
-            return Err((n, "output_tokens is 0, expected 1 or more".into()));
+            return Err((n, InputError::new("output_tokens is 0, expected 1 or more")));
+        }
+        if let Some(t) = entry.output_tokens {
+            crate::limits::tokens("output_tokens", t).map_err(|r| (n, r.into()))?;
         }
         entries.push(entry);
     }
@@ -245,10 +251,10 @@ mod tests {
         assert_eq!(ok.entries[1].prompt, "q");
         let (line, m) = jsonl("{\"prompt\":\"a\"}\n{\"promt\":\"b\"}\n").unwrap_err();
         assert_eq!(line, 2);
-        assert!(m.contains("promt"), "{m}");
+        assert!(m.message.contains("promt"), "{m}");
         let (line, m) = jsonl("{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"content\":\"a\"}]}").unwrap_err();
         assert_eq!(line, 1);
-        assert!(m.contains("last message"), "{m}");
+        assert!(m.message.contains("last message"), "{m}");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Token lengths: a constant, or a distribution drawn per request from the
 //! seed, so two runs of one experiment send the same lengths.
 
+use crate::error::Rule;
+use crate::limits;
 use rand::distr::weighted::WeightedIndex;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -112,7 +114,7 @@ impl Length {
     pub fn mean(&self) -> f64 {
         match self {
             Length::Fixed(v) => *v as f64,
-            Length::Dist(Dist::Uniform { min, max }) => (*min + *max) as f64 / 2.0,
+            Length::Dist(Dist::Uniform { min, max }) => (*min as f64 + *max as f64) / 2.0,
             Length::Dist(Dist::Normal { mean, .. } | Dist::Lognormal { mean, .. }) => *mean,
             Length::Dist(Dist::Empirical {
                 values, weights, ..
@@ -195,6 +197,40 @@ impl Length {
         Ok(())
     }
 
+    /// Every token count this length names or can draw within the one
+    /// token limit: a number, a distribution's parameters and clamps, its
+    /// values. A draw past the limit cannot happen: an open distribution
+    /// (no `max`) is clamped to it ([`Dist::clamps`]).
+    /// `what` names the length in the message (`input_tokens`).
+    pub fn within_limits(&self, what: &str) -> Result<(), Rule> {
+        let d = match self {
+            Length::Fixed(n) => return limits::tokens(what, *n).map(drop),
+            Length::Dist(d) => d,
+        };
+        let (min, max) = match d {
+            Dist::Uniform { min, max } => (Some(*min), Some(*max)),
+            Dist::Normal { mean, sd, min, max } | Dist::Lognormal { mean, sd, min, max } => {
+                limits::tokens_f64(&format!("{what} mean"), *mean)?;
+                limits::tokens_f64(&format!("{what} sd"), *sd)?;
+                (*min, *max)
+            }
+            Dist::Empirical {
+                values, min, max, ..
+            } => {
+                for v in values {
+                    limits::tokens(&format!("{what} value"), *v)?;
+                }
+                (*min, *max)
+            }
+        };
+        for (bound, v) in [("min", min), ("max", max)] {
+            if let Some(v) = v {
+                limits::tokens(&format!("{what} {bound}"), v)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The length of request `request` of trial `trial`: its own generator,
     /// so a draw does not depend on how many came before.
     pub fn draw(&self, seed: u64, trial: usize, request: usize, stream: u64) -> u64 {
@@ -223,7 +259,7 @@ impl Length {
 }
 
 impl Dist {
-    /// The clamps, at least 1 token.
+    /// The clamps: at least 1 token, at most the token limit.
     pub fn clamps(&self) -> (u64, u64) {
         let (min, max) = match self {
             Dist::Uniform { min, max } => (Some(*min), Some(*max)),
@@ -231,7 +267,10 @@ impl Dist {
             | Dist::Lognormal { min, max, .. }
             | Dist::Empirical { min, max, .. } => (*min, *max),
         };
-        (min.unwrap_or(1).max(1), max.unwrap_or(u64::MAX))
+        (
+            min.unwrap_or(1).max(1),
+            max.unwrap_or(limits::MAX_TOKENS).min(limits::MAX_TOKENS),
+        )
     }
 
     pub fn sample(&self, rng: &mut StdRng) -> u64 {

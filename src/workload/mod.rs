@@ -19,6 +19,7 @@ pub use spec::{
 pub use trace::TraceRow;
 
 use crate::error::InputError;
+use crate::limits;
 use rand::seq::SliceRandom;
 use rand::RngExt;
 use std::path::Path;
@@ -135,6 +136,23 @@ fn read_trace(dir: &Path, file: &str, spec: &WorkloadSpec) -> Result<Vec<TraceRo
             r
         })
         .collect();
+    // The replay waits until each row's time: the span is a duration, held
+    // to the one limit, at the row that first passes it.
+    let past = window.iter().find_map(|r| {
+        let rule = limits::span("the trace's time span", r.at_s).err()?;
+        Some((r, rule))
+    });
+    if let Some((row, rule)) = past {
+        let mut e = InputError::from(rule);
+        e.message = format!(
+            "row at line {} comes {} after the replay's first row (line {}): {}",
+            row.line,
+            span_text(row.at_s),
+            window[0].line,
+            e.message
+        );
+        return Err(e.or_in(&path, Some((row.line, 1))).into());
+    }
     if window.is_empty() {
         return Err(WorkloadError::key(
             "start",
@@ -142,6 +160,18 @@ fn read_trace(dir: &Path, file: &str, spec: &WorkloadSpec) -> Result<Vec<TraceRo
         ));
     }
     Ok(window)
+}
+
+/// Seconds as a reader takes them in: `124 years` rather than `3.9e9s`.
+fn span_text(s: f64) -> String {
+    const YEAR: f64 = 365.25 * 86_400.0;
+    match s {
+        s if !s.is_finite() => format!("{s} s"),
+        s if s >= 1e6 * YEAR => format!("{:.1e} years", s / YEAR),
+        s if s >= YEAR => format!("{:.0} years", s / YEAR),
+        s if s >= 86_400.0 => format!("{:.0} days", s / 86_400.0),
+        s => format!("{s:.0} s"),
+    }
 }
 
 fn by_extension(path: &Path, trace: bool) -> Option<Format> {
@@ -317,7 +347,12 @@ impl Workload {
             let mut rng = length::request_rng(ask.seed, ask.trial, i, GROUP);
             let g = rng.random_range(0..p.groups);
             Shape {
-                input_tokens: Some(p.prefix_tokens + draw(&p.suffix_tokens, ask, i, INPUT)),
+                input_tokens: Some(p.prefix_tokens.saturating_add(draw(
+                    &p.suffix_tokens,
+                    ask,
+                    i,
+                    INPUT,
+                ))),
                 output_tokens: Some(draw(&p.output_tokens, ask, i, OUTPUT)),
                 text: Text::Prefix(g),
                 at_s: None,
@@ -395,7 +430,7 @@ impl Workload {
             Kind::Trace => self.trace.as_ref()?.iter().map(|r| r.input_tokens).max(),
             Kind::SharedPrefix => {
                 let p = self.spec.shared_prefix.as_ref()?;
-                Some(p.prefix_tokens + p.suffix_tokens.max())
+                Some(p.prefix_tokens.saturating_add(p.suffix_tokens.max()))
             }
             Kind::Sessions | Kind::Dataset => None,
         }

@@ -5,6 +5,7 @@
 use super::csv;
 use super::spec::Format;
 use crate::error::InputError;
+use crate::limits;
 use serde::Deserialize;
 use std::path::Path;
 
@@ -18,6 +19,16 @@ pub struct TraceRow {
     /// Mooncake: one id per prefix block; requests that share an id share
     /// that block of their prompt.
     pub hash_ids: Vec<u64>,
+    /// The row's line in its file, for a fault found once rows are sorted
+    /// and windowed (a time span past the limit).
+    pub line: usize,
+}
+
+/// A fault at a line of the trace: a message, or a limit's rule.
+type Fault = (usize, InputError);
+
+fn fault(line: usize, message: impl Into<String>) -> Fault {
+    (line, InputError::new(message))
 }
 
 pub fn read(path: &Path, format: Format) -> Result<Vec<TraceRow>, InputError> {
@@ -34,9 +45,14 @@ pub fn read(path: &Path, format: Format) -> Result<Vec<TraceRow>, InputError> {
             ))
         }
     }
-    .map_err(|(line, m)| InputError::in_file(path, m).at(Some((line, 1))))?;
+    .map_err(|(line, e)| e.or_in(path, Some((line, 1))))?;
     if rows.is_empty() {
         return Err(InputError::in_file(path, "no requests in the trace"));
+    }
+    if let Some(past) = rows.get(limits::MAX_REQUESTS as usize) {
+        let rule = limits::count("rows in the trace", rows.len() as u64).err();
+        let e = rule.map_or_else(|| InputError::new("too many rows"), InputError::from);
+        return Err(e.or_in(path, Some((past.line, 1))));
     }
     Ok(rows)
 }
@@ -53,12 +69,12 @@ fn settle(mut rows: Vec<(f64, TraceRow)>) -> Vec<TraceRow> {
         .collect()
 }
 
-fn azure(text: &str) -> Result<Vec<TraceRow>, (usize, String)> {
-    let rows = csv::rows(text)?;
+fn azure(text: &str) -> Result<Vec<TraceRow>, Fault> {
+    let rows = csv::rows(text).map_err(|(line, m)| fault(line, m))?;
     let Some((header, rows)) = rows.split_first() else {
-        return Err((
+        return Err(fault(
             1,
-            "empty file, expected TIMESTAMP,ContextTokens,GeneratedTokens".into(),
+            "empty file, expected TIMESTAMP,ContextTokens,GeneratedTokens",
         ));
     };
     let col = |name: &str| {
@@ -67,7 +83,7 @@ fn azure(text: &str) -> Result<Vec<TraceRow>, (usize, String)> {
             .iter()
             .position(|f| f.trim() == name)
             .ok_or_else(|| {
-                (
+                fault(
                     header.line,
                     format!("no column '{name}' in the header, expected TIMESTAMP,ContextTokens,GeneratedTokens"),
                 )
@@ -84,33 +100,37 @@ fn azure(text: &str) -> Result<Vec<TraceRow>, (usize, String)> {
             row.fields
                 .get(i)
                 .map(|f| f.trim())
-                .ok_or_else(|| (row.line, format!("no {name} field")))
+                .ok_or_else(|| fault(row.line, format!("no {name} field")))
         };
-        let at = timestamp(field(t, "TIMESTAMP")?).map_err(|m| (row.line, m))?;
+        let at = timestamp(field(t, "TIMESTAMP")?).map_err(|m| fault(row.line, m))?;
         out.push((
             at,
             TraceRow {
                 at_s: 0.0,
                 input_tokens: tokens(field(input, "ContextTokens")?, "ContextTokens")
-                    .map_err(|m| (row.line, m))?,
+                    .map_err(|e| (row.line, e))?,
                 output_tokens: tokens(field(output, "GeneratedTokens")?, "GeneratedTokens")
-                    .map_err(|m| (row.line, m))?,
+                    .map_err(|e| (row.line, e))?,
                 hash_ids: Vec::new(),
+                line: row.line,
             },
         ));
     }
     Ok(settle(out))
 }
 
-fn tokens(text: &str, name: &str) -> Result<u64, String> {
+/// A row's token count: a whole number from 1 to the token limit.
+fn tokens(text: &str, name: &str) -> Result<u64, InputError> {
     match text.parse::<u64>() {
-        Ok(0) => Err(format!("{name} is 0, expected 1 or more")),
-        Ok(n) => Ok(n),
-        Err(_) => Err(format!("{name} '{text}' is not a whole number")),
+        Ok(0) => Err(InputError::new(format!("{name} is 0, expected 1 or more"))),
+        Ok(n) => Ok(limits::tokens(name, n)?),
+        Err(_) => Err(InputError::new(format!(
+            "{name} '{text}' is not a whole number"
+        ))),
     }
 }
 
-fn mooncake(text: &str) -> Result<Vec<TraceRow>, (usize, String)> {
+fn mooncake(text: &str) -> Result<Vec<TraceRow>, Fault> {
     #[derive(Deserialize)]
     struct Line {
         timestamp: f64,
@@ -133,7 +153,7 @@ fn mooncake(text: &str) -> Result<Vec<TraceRow>, (usize, String)> {
     )
 }
 
-fn plain(text: &str) -> Result<Vec<TraceRow>, (usize, String)> {
+fn plain(text: &str) -> Result<Vec<TraceRow>, Fault> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Line {
@@ -152,21 +172,27 @@ fn jsonl_rows<L: serde::de::DeserializeOwned>(
     text: &str,
     expected: &str,
     fields: impl Fn(L) -> (f64, u64, u64, Vec<u64>),
-) -> Result<Vec<TraceRow>, (usize, String)> {
+) -> Result<Vec<TraceRow>, Fault> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
         if line.trim().is_empty() {
             continue;
         }
-        let l: L =
-            serde_json::from_str(line).map_err(|e| (n, format!("{e}; expected {expected}")))?;
+        let l: L = serde_json::from_str(line)
+            .map_err(|e| fault(n, format!("{e}; expected {expected}")))?;
         let (at, input, output, hash_ids) = fields(l);
         if !at.is_finite() || at < 0.0 {
-            return Err((n, format!("timestamp {at}, expected a time 0 or later")));
+            return Err(fault(
+                n,
+                format!("timestamp {at}, expected a time 0 or later"),
+            ));
         }
         if input == 0 || output == 0 {
-            return Err((n, "a length of 0 tokens, expected 1 or more".into()));
+            return Err(fault(n, "a length of 0 tokens, expected 1 or more"));
+        }
+        for (name, v) in [("input length", input), ("output length", output)] {
+            limits::tokens(name, v).map_err(|r| (n, r.into()))?;
         }
         out.push((
             at,
@@ -175,6 +201,7 @@ fn jsonl_rows<L: serde::de::DeserializeOwned>(
                 input_tokens: input,
                 output_tokens: output,
                 hash_ids,
+                line: n,
             },
         ));
     }
@@ -201,6 +228,9 @@ pub fn timestamp(text: &str) -> Result<f64, String> {
                     .ok_or_else(|| bad("zone not ±HH:MM"))?;
                 let h: i64 = h.parse().map_err(|_| bad("zone hours"))?;
                 let m: i64 = m.parse().map_err(|_| bad("zone minutes"))?;
+                if !(0..=23).contains(&h) || !(0..=59).contains(&m) {
+                    return Err(bad("zone out of range"));
+                }
                 sign * (h * 3600 + m * 60)
             };
             (&rest[..i], secs)
@@ -221,7 +251,14 @@ pub fn timestamp(text: &str) -> Result<f64, String> {
         }
         _ => return Err(bad("time not HH:MM:SS")),
     };
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&da) || h > 23 || mi > 59 || s > 60 {
+    // Years a calendar names (and whose day count cannot overflow).
+    if !(1..=9999).contains(&y)
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&da)
+        || h > 23
+        || mi > 59
+        || s > 60
+    {
         return Err(bad("a field out of range"));
     }
     if !fraction.chars().all(|c| c.is_ascii_digit()) || fraction.len() > 9 {
@@ -277,7 +314,7 @@ mod tests {
         let (line, m) = azure("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:04,x,2\n")
             .unwrap_err();
         assert_eq!(line, 2);
-        assert!(m.contains("ContextTokens 'x'"), "{m}");
+        assert!(m.message.contains("ContextTokens 'x'"), "{m}");
     }
 
     #[test]

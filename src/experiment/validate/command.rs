@@ -29,6 +29,16 @@ pub fn overrides(
         }
         limits::at_most("--requests", n, limits::MAX_REQUESTS)?;
         l.experiment.trial.requests = Some(n);
+        let e = &l.experiment;
+        let batches = e
+            .baseline
+            .get("batch_size")
+            .into_iter()
+            .chain(e.factors.get("batch_size").into_iter().flatten());
+        for b in batches {
+            super::batch_prompts(e, b.as_u64().unwrap_or(1))
+                .map_err(|r| InputError::from(r).or_in(&l.path, None))?;
+        }
     }
     if let Some(r) = repetitions {
         limits::at_most("--repetitions", r, limits::MAX_REPETITIONS)?;

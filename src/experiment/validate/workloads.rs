@@ -4,8 +4,8 @@
 //! kind gets the API and load it needs.
 
 use super::{list, Validator};
-use crate::error::InputError;
-use crate::experiment::Api;
+use crate::error::{InputError, Rule};
+use crate::experiment::{limits, Api};
 use crate::workload::{Kind, Length, OutputLength, Workload, WorkloadError, WorkloadSpec, FACTOR};
 use crate::yaml::locate_key;
 use indexmap::IndexMap;
@@ -27,6 +27,13 @@ pub(in crate::experiment) fn read_workloads(
             InputError::in_file(experiment, format!("workload '{name}': {msg}")).at(at)
         };
         let kind = spec.kind().map_err(|(key, m)| fault(key, m))?;
+        check_limits(spec).map_err(|(key, rule)| {
+            let mut e = InputError::from(rule);
+            e.message = format!("workload '{name}': {}", e.message);
+            let at = locate_key(source, &["workloads", name, key])
+                .or(locate_key(source, &["workloads", name]));
+            e.or_in(experiment, at)
+        })?;
         check_lengths(spec).map_err(|(key, m)| fault(key, m))?;
         let w = crate::workload::read(dir, name, spec, kind).map_err(|e| match e {
             WorkloadError::Key { key, message } => fault(key, message),
@@ -38,22 +45,10 @@ pub(in crate::experiment) fn read_workloads(
 }
 
 fn check_lengths(spec: &WorkloadSpec) -> Result<(), (&'static str, String)> {
-    let mut lengths: Vec<(&'static str, &Length)> = Vec::new();
-    if let Some(l) = &spec.input_tokens {
-        lengths.push(("input_tokens", l));
-    }
-    if let Some(OutputLength::Length(l)) = &spec.output_tokens {
-        lengths.push(("output_tokens", l));
-    }
     if let Some(s) = &spec.sessions {
         if s.turns == 0 {
             return Err(("sessions", "turns is 0, expected 1 or more".into()));
         }
-        lengths.extend([
-            ("sessions", &s.first_input_tokens),
-            ("sessions", &s.turn_input_tokens),
-            ("sessions", &s.output_tokens),
-        ]);
     }
     if let Some(p) = &spec.shared_prefix {
         if p.groups == 0 || p.prefix_tokens == 0 {
@@ -62,10 +57,6 @@ fn check_lengths(spec: &WorkloadSpec) -> Result<(), (&'static str, String)> {
                 "groups and prefix_tokens must be 1 or more".into(),
             ));
         }
-        lengths.extend([
-            ("shared_prefix", &p.suffix_tokens),
-            ("shared_prefix", &p.output_tokens),
-        ]);
     }
     if spec.block_tokens == Some(0) {
         return Err((
@@ -73,8 +64,103 @@ fn check_lengths(spec: &WorkloadSpec) -> Result<(), (&'static str, String)> {
             "block_tokens is 0, expected 1 or more".into(),
         ));
     }
-    for (key, l) in lengths {
+    for (key, _, l) in lengths(spec) {
         l.check().map_err(|m| (key, format!("{key}: {m}")))?;
+    }
+    Ok(())
+}
+
+/// Every length a workload's spec asks for: the key that holds it (where
+/// a fault is located), its name, the length.
+fn lengths(spec: &WorkloadSpec) -> Vec<(&'static str, &'static str, &Length)> {
+    let mut lengths = Vec::new();
+    if let Some(l) = &spec.input_tokens {
+        lengths.push(("input_tokens", "input_tokens", l));
+    }
+    if let Some(OutputLength::Length(l)) = &spec.output_tokens {
+        lengths.push(("output_tokens", "output_tokens", l));
+    }
+    if let Some(s) = &spec.sessions {
+        lengths.extend([
+            (
+                "sessions",
+                "sessions first_input_tokens",
+                &s.first_input_tokens,
+            ),
+            (
+                "sessions",
+                "sessions turn_input_tokens",
+                &s.turn_input_tokens,
+            ),
+            ("sessions", "sessions output_tokens", &s.output_tokens),
+        ]);
+    }
+    if let Some(p) = &spec.shared_prefix {
+        lengths.extend([
+            (
+                "shared_prefix",
+                "shared_prefix suffix_tokens",
+                &p.suffix_tokens,
+            ),
+            (
+                "shared_prefix",
+                "shared_prefix output_tokens",
+                &p.output_tokens,
+            ),
+        ]);
+    }
+    lengths
+}
+
+/// The spec's quantities against the one limit of their kind: each length
+/// (a number, a distribution's parameters and clamps), and what they add up
+/// to: a conversation's last prompt carries its whole history, a shared
+/// prefix its suffix, a conversation's think times one after another.
+fn check_limits(spec: &WorkloadSpec) -> Result<(), (&'static str, Rule)> {
+    for (key, what, l) in lengths(spec) {
+        l.within_limits(what).map_err(|r| (key, r))?;
+    }
+    if let Some(s) = &spec.sessions {
+        let at = |r| ("sessions", r);
+        limits::count("sessions turns", u64::from(s.turns)).map_err(at)?;
+        let later = u64::from(s.turns.saturating_sub(1));
+        let exchange = s
+            .turn_input_tokens
+            .max()
+            .saturating_add(s.output_tokens.max());
+        let history = s
+            .first_input_tokens
+            .max()
+            .saturating_add(later.saturating_mul(exchange));
+        limits::tokens(
+            "sessions: the last turn's prompt (its whole history)",
+            history,
+        )
+        .map_err(at)?;
+        if let Some(t) = s.think_time {
+            let total = t.0.as_secs_f64() * later as f64;
+            limits::seconds("sessions: think_time over the turns", total).map_err(at)?;
+        }
+    }
+    if let Some(p) = &spec.shared_prefix {
+        let at = |r| ("shared_prefix", r);
+        limits::count("shared_prefix groups", u64::from(p.groups)).map_err(at)?;
+        limits::tokens("shared_prefix prefix_tokens", p.prefix_tokens).map_err(at)?;
+        let longest = p.prefix_tokens.saturating_add(p.suffix_tokens.max());
+        limits::tokens("shared_prefix: prefix_tokens + suffix_tokens", longest).map_err(at)?;
+    }
+    if let Some(b) = spec.block_tokens {
+        limits::tokens("block_tokens", b).map_err(|r| ("block_tokens", r))?;
+    }
+    if let Some(f) = &spec.filter {
+        for (what, v) in [
+            ("filter min_tokens", f.min_tokens),
+            ("filter max_tokens", f.max_tokens),
+        ] {
+            if let Some(v) = v {
+                limits::tokens(what, v).map_err(|r| ("filter", r))?;
+            }
+        }
     }
     Ok(())
 }
