@@ -142,8 +142,9 @@ fn too_large(what: &str, value: String, max: String) -> Rule {
 }
 
 /// A number as people read it: `1e300` rather than its 301 digits.
-fn show(x: f64) -> String {
-    if x.is_finite() && x.abs() >= 1e15 {
+/// A number as a message shows it: with an exponent where it is huge or tiny.
+pub fn show(x: f64) -> String {
+    if x.is_finite() && (x.abs() >= 1e15 || (x != 0.0 && x.abs() < 1e-6)) {
         format!("{x:e}")
     } else {
         x.to_string()

@@ -76,12 +76,29 @@ impl Secrets {
         }
     }
 
-    /// The password of a URL's userinfo, and the Basic credential it becomes.
+    /// A URL's credentials: its userinfo (the password, or the user where
+    /// there is no password: a token), the Basic credential it becomes, and
+    /// query values named like a credential (`?api_key=…`).
     pub fn add_url(&mut self, url: &str) {
-        if let Some((user, pass, raw)) = userinfo(url) {
-            self.add(&raw);
-            self.add(&pass);
+        let Some(parsed) = reqwest::Url::parse(url.trim()).ok().or_else(|| {
+            // Whatever the parser refuses is still hidden by its shape.
+            let (u, p) = userinfo(url)?;
+            reqwest::Url::parse(&format!("http://{u}:{p}@h")).ok()
+        }) else {
+            return;
+        };
+        let (user, pass) = (parsed.username(), parsed.password().unwrap_or_default());
+        let secret = if pass.is_empty() { user } else { pass };
+        if !secret.is_empty() {
+            self.add(secret);
+            self.add(&percent_decode(secret));
+            let (user, pass) = (percent_decode(user), percent_decode(pass));
             self.add(&base64_encode(format!("{user}:{pass}").as_bytes()));
+        }
+        for (name, value) in parsed.query_pairs() {
+            if secret_name(&name) {
+                self.add(&value);
+            }
         }
     }
 
@@ -95,8 +112,15 @@ impl Secrets {
 
     /// `text` with every known secret and every secret-shaped span hidden.
     pub fn scrub(&self, text: &mut String) {
+        self.scrub_as(text, HIDDEN);
+    }
+
+    /// As [`Secrets::scrub`], a known secret's value replaced by `with`.
+    fn scrub_as(&self, text: &mut String, with: &str) {
         for v in &self.values {
-            key(text, v);
+            if text.contains(v.as_str()) {
+                *text = text.replace(v.as_str(), with);
+            }
         }
         if let std::borrow::Cow::Owned(s) = shapes(text) {
             *text = s;
@@ -120,7 +144,9 @@ pub fn source<'a>(
     for value in words(&argv).1 {
         secrets.add(&value);
     }
-    secrets.scrub(&mut out);
+    // `***` where a whole YAML value was would read as an alias, and the
+    // copy would no longer load: the placeholder keeps it a plain string.
+    secrets.scrub_as(&mut out, REDACTED);
     out
 }
 
@@ -141,22 +167,22 @@ pub fn secret_name(name: &str) -> bool {
     .any(|w| n.contains(w))
 }
 
-/// Replace every occurrence of `key` in `text` with `***`.
-pub fn key(text: &mut String, key: &str) {
-    if !key.is_empty() && text.contains(key) {
-        *text = text.replace(key, HIDDEN);
-    }
-}
-
 /// `url` as it may be stored or printed: a userinfo password hidden.
 pub fn url(url: &str) -> String {
-    shapes(url).into_owned()
+    let mut secrets = Secrets::default();
+    secrets.add_url(url);
+    let mut out = url.to_string();
+    secrets.scrub(&mut out);
+    out
 }
 
 /// Secret-shaped spans of `text` hidden whatever their value: URL userinfo
 /// passwords and `Basic`/`Bearer` credentials.
 pub fn shapes(text: &str) -> std::borrow::Cow<'_, str> {
     let mut out = userinfo_hidden(text);
+    if let Some(hidden) = query_hidden(&out) {
+        out = hidden.into();
+    }
     for scheme in ["Basic ", "Bearer "] {
         if out.contains(scheme) {
             out = credential_hidden(&out, scheme).into();
@@ -209,14 +235,18 @@ fn userinfo_hidden(text: &str) -> std::borrow::Cow<'_, str> {
         out.push_str(&rest[..start]);
         let tail = &rest[start..];
         let auth = &tail[..authority_end(tail)];
-        match auth
-            .rfind('@')
-            .and_then(|a| Some((a, auth[..a].find(':')?)))
-        {
-            Some((a, colon)) if &auth[colon + 1..a] != HIDDEN => {
-                out.push_str(&auth[..=colon]);
+        // `user:password@` hides the password; `token@`, with no password,
+        // is a credential whole (as a Basic user or an API token).
+        let at = auth.rfind('@');
+        let secret = at.map(|a| match auth[..a].find(':') {
+            Some(colon) => (colon + 1, a),
+            None => (0, a),
+        });
+        match secret {
+            Some((from, to)) if &auth[from..to] != HIDDEN && from < to => {
+                out.push_str(&auth[..from]);
                 out.push_str(HIDDEN);
-                out.push_str(&auth[a..]);
+                out.push_str(&auth[to..]);
                 changed = true;
             }
             _ => out.push_str(auth),
@@ -230,13 +260,48 @@ fn userinfo_hidden(text: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
-/// The user and password of a URL's userinfo, percent-decoded, and the
-/// password as written.
-fn userinfo(url: &str) -> Option<(String, String, String)> {
+/// The user and password of a URL's userinfo as written.
+fn userinfo(url: &str) -> Option<(&str, &str)> {
     let tail = &url[url.find("://")? + 3..];
     let auth = &tail[..authority_end(tail)];
-    let (user, pass) = auth[..auth.rfind('@')?].split_once(':')?;
-    Some((percent_decode(user), percent_decode(pass), pass.to_string()))
+    auth[..auth.rfind('@')?].split_once(':')
+}
+
+/// Query values named like a credential (`?api_key=…&token=…`) as `***`;
+/// `None` where there is none.
+fn query_hidden(text: &str) -> Option<String> {
+    if !text.contains('=') {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut rest = text;
+    while let Some(at) = rest.find(['?', '&']) {
+        out.push_str(&rest[..=at]);
+        let tail = &rest[at + 1..];
+        let name_end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "_-.".contains(c)))
+            .unwrap_or(tail.len());
+        let (name, after) = tail.split_at(name_end);
+        out.push_str(name);
+        rest = after;
+        let Some(value) = after.strip_prefix('=') else {
+            continue;
+        };
+        let end = value
+            .find(|c: char| "&#\"'<>".contains(c) || c.is_whitespace())
+            .unwrap_or(value.len());
+        out.push('=');
+        if secret_name(name) && end > 0 && &value[..end] != HIDDEN {
+            out.push_str(HIDDEN);
+            changed = true;
+        } else {
+            out.push_str(&value[..end]);
+        }
+        rest = &value[end..];
+    }
+    out.push_str(rest);
+    changed.then_some(out)
 }
 
 /// A launch command as it may be stored or printed: the values of flags and
@@ -319,7 +384,9 @@ mod tests {
     #[test]
     fn the_key_goes_before_the_cut() {
         let mut s = format!("{}sk-secret-123 echoed", "x".repeat(8));
-        key(&mut s, "sk-secret-123");
+        let mut secrets = Secrets::default();
+        secrets.add("sk-secret-123");
+        secrets.scrub(&mut s);
         truncate(&mut s, 10);
         assert_eq!(s, "xxxxxxxx**…");
         let mut t = "ünïcödé".to_string();
@@ -337,14 +404,48 @@ mod tests {
     #[test]
     fn a_url_keeps_its_user_and_loses_its_password() {
         assert_eq!(url("http://bob:p%40ss@h:8/v1"), "http://bob:***@h:8/v1");
-        assert_eq!(url("http://bob@h/v1"), "http://bob@h/v1");
+        // A user with no password is a token (Basic user, or an API key).
+        assert_eq!(url("http://sk-live-TOKEN99@h/v1"), "http://***@h/v1");
         assert_eq!(url("http://h/v1?a=b@c"), "http://h/v1?a=b@c");
+        // What a URL parser takes, the redactor does: a space in the password.
+        assert_eq!(url("http://u:pass word99@h:9/v1"), "http://u:***@h:9/v1");
+        assert_eq!(
+            url("http://u:secretpw99@h:99999/v1"),
+            "http://u:***@h:99999/v1"
+        );
+        // Query values named like a credential, others kept.
+        assert_eq!(
+            url("http://h/v1?api-version=2&api_key=QS77&token=t0k"),
+            "http://h/v1?api-version=2&api_key=***&token=***"
+        );
         let mut t = "error sending request for url (http://u:pw1234@[::1]:9/v1/completions)".into();
         Secrets::default().scrub(&mut t);
         assert_eq!(
             t,
             "error sending request for url (http://u:***@[::1]:9/v1/completions)"
         );
+    }
+
+    #[test]
+    fn a_query_key_echoed_in_any_text_is_hidden_by_value_too() {
+        let s = Secrets::of_client("http://h/v1?api_key=QUERYSECRET77", [], None);
+        let mut t = "bad key QUERYSECRET77 at /v1/completions?api_key=QUERYSECRET77".to_string();
+        s.scrub(&mut t);
+        assert_eq!(t, "bad key *** at /v1/completions?api_key=***");
+    }
+
+    #[test]
+    fn an_experiment_copy_stays_yaml_where_a_whole_value_is_hidden() {
+        let text = "target:\n  headers: {X-Api-Key: abcdef123}\n  server:\n    env:\n      HF_TOKEN: hf-xyz-123\n";
+        let named = [("X-Api-Key", "abcdef123"), ("HF_TOKEN", "hf-xyz-123")]
+            .map(|(k, v)| (k.to_string(), v.to_string()));
+        let copy = source(text, None, named.iter().map(|(k, v)| (k, v)), None);
+        assert_eq!(
+            copy,
+            "target:\n  headers: {X-Api-Key: <redacted>}\n  server:\n    env:\n      HF_TOKEN: <redacted>\n"
+        );
+        let parsed: serde_yaml::Value = serde_yaml::from_str(&copy).unwrap();
+        assert_eq!(parsed["target"]["server"]["env"]["HF_TOKEN"], "<redacted>");
     }
 
     #[test]
@@ -432,7 +533,7 @@ mod tests {
         let yaml = format!("command: \"{cmd}\"\nkeep: sec-11");
         assert_eq!(
             source(&yaml, None, [], Some(cmd)),
-            "command: \"env SECRET=*** sh -c 'srv --api-key ***'\"\nkeep: sec-11"
+            "command: \"env SECRET=<redacted> sh -c 'srv --api-key <redacted>'\"\nkeep: sec-11"
         );
     }
 

@@ -638,3 +638,34 @@ proptest! {
         }
     }
 }
+
+/// A counted open loop at a slow rate spans the requests over the rate:
+/// a schedule longer than the duration limit is refused like a trace's.
+#[test]
+fn a_slow_open_loop_is_a_span_like_any_other() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (rate, words) in [
+        (
+            "1e-300",
+            "the trial's schedule (8 requests at 1e-300 req/s)",
+        ),
+        (
+            "0.000001",
+            "the trial's schedule (8 requests at 0.000001 req/s)",
+        ),
+    ] {
+        let exp = common::experiment(
+            tmp.path(),
+            "e.yaml",
+            &format!("{HEAD}load: poisson\nbaseline: {{rate: {rate}}}\ntrial: {{requests: 8}}\n"),
+        );
+        refused(&exp, &["e.yaml:", words, "(30days)"]);
+    }
+    // A schedule within the limit is taken.
+    let exp = common::experiment(
+        tmp.path(),
+        "e.yaml",
+        &format!("{HEAD}load: poisson\nbaseline: {{rate: 0.5}}\ntrial: {{requests: 8}}\nwarmup: {{requests: 0}}\n"),
+    );
+    bin().arg("validate").arg(&exp).assert().success();
+}

@@ -336,7 +336,12 @@ fn load_settings_that_contradict_each_other_exit_2() {
         (
             "burst",
             "load: {kind: gamma, burstiness: 0}\nbaseline: {rate: 5}",
-            "burstiness must be a number > 0",
+            "burstiness 0 is outside 0.01 to 10000",
+        ),
+        (
+            "burst-tiny",
+            "load: {kind: gamma, burstiness: 1e-300}\nbaseline: {rate: 5}",
+            "burstiness 1e-300 is outside 0.01 to 10000",
         ),
         (
             "ramp-nofrom",

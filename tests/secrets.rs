@@ -156,6 +156,9 @@ fn run_keeps_secrets(
             for s in secrets {
                 assert!(!text.contains(s), "output {i} shows {s}: {text}");
             }
+            // What was hidden leaves the kept experiment a working one:
+            // its SLOs and expectations still judge the run.
+            assert!(!text.contains("unusable"), "output {i}: {text}");
         }
     }
     let all = files(&dir);
@@ -222,7 +225,7 @@ fn a_url_password_and_its_basic_echo_appear_nowhere() {
     let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
     assert!(manifest.contains("http://bob:***@127.0.0.1"), "{manifest}");
     let copy = std::fs::read_to_string(dir.join("experiment.yaml")).unwrap();
-    assert!(copy.contains("bob:***@"), "{copy}");
+    assert!(copy.contains("bob:<redacted>@"), "{copy}");
     let errors = errors(&dir);
     assert!(
         !errors.is_empty()
@@ -231,6 +234,26 @@ fn a_url_password_and_its_basic_echo_appear_nowhere() {
                 .all(|e| e.contains("401") && e.contains("Basic ***")),
         "{errors:?}"
     );
+}
+
+#[test]
+fn a_token_as_the_url_user_and_a_query_key_appear_nowhere() {
+    const TOKEN: &str = "sk-live-usertoken-99";
+    const QUERY: &str = "querysecret-77a1";
+    const SPACED: &str = "pass word-5c2e";
+    let port = echo_server();
+    let out = tempfile::tempdir().unwrap();
+    for (name, url) in [
+        ("usertoken", format!("http://{TOKEN}@127.0.0.1:{port}/v1")),
+        (
+            "querykey",
+            format!("http://127.0.0.1:{port}/v1?api_key={QUERY}"),
+        ),
+        ("spaced", format!("http://u:{SPACED}@127.0.0.1:{port}/v1")),
+    ] {
+        let exp = echo_experiment(out.path(), name, &url, "");
+        run_keeps_secrets(out.path(), name, &exp, &[], &[TOKEN, QUERY, SPACED]);
+    }
 }
 
 #[test]
@@ -346,7 +369,7 @@ fn launch_command_secrets_in_every_spelling_appear_nowhere() {
     let dir = run_keeps_secrets(out.path(), "launch", &exp, &[], &[ENV, SH_FLAG, SH_EQ, HF]);
     let copy = std::fs::read_to_string(dir.join("experiment.yaml")).unwrap();
     assert!(
-        copy.contains("HF_TOKEN: ***") && copy.contains("plain-visible"),
+        copy.contains("HF_TOKEN: <redacted>") && copy.contains("plain-visible"),
         "{copy}"
     );
     let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap();

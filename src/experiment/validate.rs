@@ -96,7 +96,7 @@ impl Validator<'_> {
                 // checked per configuration once rendered.
                 if let Some(url) = url.as_ref().filter(|u| !u.contains("{{") && !u.contains("{%")) {
                     let parsed = reqwest::Url::parse(url).map_err(|e| {
-                        self.err(&["target", "base_url"], format!("invalid base_url '{url}': {e}"))
+                        self.err(&["target", "base_url"], format!("invalid base_url '{}': {e}", crate::redact::url(url)))
                     })?;
                     if !matches!(parsed.scheme(), "http" | "https") {
                         return Err(self.err(
@@ -261,6 +261,19 @@ fn builtin_value(name: &str, value: &Level, e: &super::Experiment) -> Result<(),
                 if let Some(d) = duration {
                     let scheduled = r * d.0.as_secs_f64();
                     limits::at_most("rate × trial duration", scheduled, limits::MAX_SCHEDULED)?;
+                }
+                // A counted trial at a slow rate is a long one: its
+                // schedule spans the requests over the rate.
+                for (what, n) in [
+                    ("trial", e.trial.requests),
+                    ("warmup", Some(e.warmup.requests)),
+                ] {
+                    let n = f64::from(n.unwrap_or(0));
+                    let what = format!(
+                        "the {what}'s schedule ({n} requests at {} req/s)",
+                        limits::show(r)
+                    );
+                    limits::span(&what, n / r)?;
                 }
                 Ok(())
             }

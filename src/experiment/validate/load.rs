@@ -31,8 +31,18 @@ impl Validator<'_> {
                      (load.max_in_flight caps the requests in flight)",
                 ));
             }
-            if !(e.load.burstiness() > 0.0 && e.load.burstiness().is_finite()) {
-                return Err(self.err(&["load", "burstiness"], "burstiness must be a number > 0"));
+            // Below 0.01 (CV 10) gamma gaps are almost all zero and a rare
+            // one is long enough to stall the trial; above 10⁴ they are
+            // constant gaps to within 1 %.
+            let b = e.load.burstiness();
+            if !(0.01..=1e4).contains(&b) {
+                return Err(self.err(
+                    &["load", "burstiness"],
+                    format!(
+                        "burstiness {} is outside 0.01 to 10000 (the gaps' CV is 1/√burstiness: 10 to 0.01)",
+                        crate::limits::show(b)
+                    ),
+                ));
             }
             if e.load.max_in_flight() == Some(0) {
                 return Err(self.broke(
