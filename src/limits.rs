@@ -111,6 +111,19 @@ pub fn text(what: &str, bytes: usize) -> Result<usize, Rule> {
     Ok(bytes)
 }
 
+/// A file read whole (an experiment, a prompt set): at most [`MAX_TEXT`]
+/// bytes by its size on disk, checked before a byte of it is read.
+pub fn small_file(what: &str, path: &std::path::Path) -> Result<(), Rule> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() > MAX_TEXT as u64 => Err(too_large(
+            &format!("{what} of"),
+            format!("{} bytes", m.len()),
+            format!("{MAX_TEXT} bytes"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Seconds as a duration a clock can sleep for, whatever the number: the
 /// run's arithmetic on trace times saturates where `validate` already
 /// refused, instead of panicking in `Duration::from_secs_f64`.

@@ -669,3 +669,30 @@ fn a_slow_open_loop_is_a_span_like_any_other() {
     );
     bin().arg("validate").arg(&exp).assert().success();
 }
+
+/// An experiment file or a prompt set is read whole: one past the text
+/// limit is refused by its size, before it is read.
+#[test]
+fn input_files_past_the_text_limit_are_refused_before_they_are_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let big = tmp.path().join("big.yaml");
+    let file = std::fs::File::create(&big).unwrap();
+    // Sparse: 65 MiB on disk by its length, nothing written.
+    file.set_len(65 << 20).unwrap();
+    refused(
+        &big,
+        &[
+            "big.yaml:",
+            "the experiment file of 68157440 bytes is more than",
+        ],
+    );
+    let exp = common::experiment(
+        tmp.path(),
+        "e.yaml",
+        &format!(
+            "name: lim\ntarget: {{builtin: sim, model: m}}\nprompts: {}\ntrial: {{requests: 2}}\n",
+            big.display()
+        ),
+    );
+    refused(&exp, &["the prompt set of 68157440 bytes is more than"]);
+}

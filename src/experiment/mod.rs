@@ -50,6 +50,8 @@ impl LoadedExperiment {
 
 /// Read, parse and validate an experiment file and the prompt set it names.
 pub fn load(path: &Path) -> Result<LoadedExperiment, InputError> {
+    crate::limits::small_file("the experiment file", path)
+        .map_err(|rule| InputError::in_file(path, rule.to_string()))?;
     let source = std::fs::read_to_string(path)
         .map_err(|e| InputError::in_file(path, format!("cannot read experiment file: {e}")))?;
     load_str(path, source)

@@ -32,6 +32,8 @@ pub struct PromptSet {
 pub const DEFAULT_FILLER: &str = include_str!("../../prompts/filler.txt");
 
 pub fn load(path: &Path) -> Result<PromptSet, InputError> {
+    crate::limits::small_file("the prompt set", path)
+        .map_err(|rule| InputError::in_file(path, rule.to_string()))?;
     let text = std::fs::read_to_string(path)
         .map_err(|e| InputError::new(format!("cannot read prompt set {}: {e}", path.display())))?;
     let set: PromptSet = crate::yaml::parse(path, &text)?;

@@ -90,8 +90,10 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
         writer: &mut writer,
         in_flight: &in_flight,
     };
+    // The stop branch first: its first poll installs the handlers, before
+    // any work (a signal then is a stop, never the default death).
     let outcome = tokio::select! {
-        r = trials.run(&done, opts) => r,
+        biased;
         why = stop_signal() => {
             let trial = in_flight.lock().ok().and_then(|t| t.clone());
             let what = match trial {
@@ -101,6 +103,7 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
             interrupted = Some(what.clone());
             Err(anyhow::anyhow!(what))
         }
+        r = trials.run(&done, opts) => r,
     };
     session.stop();
     finish(l, &mut writer, &session, outcome, interrupted)?;
