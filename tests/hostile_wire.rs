@@ -212,34 +212,13 @@ async fn an_ipv6_literal_is_reached() {
 /// `INFER_BENCH_CLIENT=reqwest`.
 #[test]
 fn on_the_reqwest_path_too() {
-    if std::env::var_os("INFER_BENCH_CLIENT").is_some() {
-        return;
-    }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["reqwest::", "--ignored", "--test-threads=4"])
-        .env("INFER_BENCH_CLIENT", "reqwest")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{text}");
-    assert!(text.contains("test result: ok. 7 passed"), "{text}");
+    server::reqwest_cases_pass(7);
 }
 
 mod reqwest {
     use super::*;
 
-    /// Whether this is the child `on_the_reqwest_path_too` started.
-    fn on_reqwest() -> bool {
-        let set = std::env::var("INFER_BENCH_CLIENT").is_ok_and(|v| v == "reqwest");
-        if !set {
-            eprintln!("skipped: run by on_the_reqwest_path_too");
-        }
-        set
-    }
+    use super::server::on_reqwest;
 
     macro_rules! on_reqwest {
         ($($name:ident => $body:expr;)*) => {$(

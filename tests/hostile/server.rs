@@ -35,6 +35,41 @@ pub fn client(url: String, timeout: Duration) -> infer_bench::client::Client {
     .unwrap()
 }
 
+/// Runs this test binary's `reqwest::` cases again in a child process with
+/// `INFER_BENCH_CLIENT=reqwest` (the transport is chosen once per process),
+/// and holds that all `cases` passed.
+#[allow(dead_code)] // each test crate uses its own parts of this file
+pub fn reqwest_cases_pass(cases: usize) {
+    if std::env::var_os("INFER_BENCH_CLIENT").is_some() {
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["reqwest::", "--ignored", "--test-threads=4"])
+        .env("INFER_BENCH_CLIENT", "reqwest")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("test result: ok. {cases} passed")),
+        "{text}"
+    );
+}
+
+/// Whether this process is the child [`reqwest_cases_pass`] started.
+#[allow(dead_code)]
+pub fn on_reqwest() -> bool {
+    let set = std::env::var("INFER_BENCH_CLIENT").is_ok_and(|v| v == "reqwest");
+    if !set {
+        eprintln!("skipped: run by on_the_reqwest_path_too");
+    }
+    set
+}
+
 /// A three-token completion request.
 pub fn request() -> infer_bench::client::GenRequest {
     infer_bench::client::GenRequest {
