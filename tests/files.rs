@@ -182,20 +182,27 @@ fn a_resume_refuses_a_link_in_place_of_any_log() {
     assert_no_temporaries(&dir, &[]);
 }
 
-#[test]
-fn a_resume_refuses_a_dataset_changed_since_the_run_started() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("chats.json");
+/// A finished run under `dir` of a workload read from a dataset file of its
+/// own: the file, the experiment and the run folder.
+fn dataset_run(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let data = dir.join("chats.json");
     std::fs::copy(common::repo().join("data/sharegpt-sample.json"), &data).unwrap();
     let exp = experiment(
-        tmp.path(),
+        dir,
         "data.yaml",
         "name: data\ntarget: {builtin: sim, model: m, api: chat, sim: {jitter: 0}}\nprompts: {prompts}\n\
          workloads:\n  chats: {dataset: chats.json, format: sharegpt, output_tokens: from_dataset}\n\
          baseline: {workload: chats, concurrency: 1}\nrepetitions: 2\nwarmup: {requests: 0}\ntrial: {requests: 2}\n",
     );
-    run(tmp.path(), &exp, &[], 0);
-    let dir = single_run(tmp.path(), "data");
+    run(dir, &exp, &[], 0);
+    let run_dir = single_run(dir, "data");
+    (data, exp, run_dir)
+}
+
+#[test]
+fn a_resume_refuses_a_dataset_changed_since_the_run_started() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, exp, dir) = dataset_run(tmp.path());
     let manifest = infer_bench::results::read_run(&dir).unwrap().manifest;
     let bytes = std::fs::read(&data).unwrap();
     assert_eq!(manifest.data_files.len(), 1, "{:?}", manifest.data_files);
@@ -228,17 +235,7 @@ fn a_resume_refuses_a_dataset_changed_since_the_run_started() {
 #[test]
 fn reproduce_names_a_dataset_changed_since_the_run_and_refuses_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("chats.json");
-    std::fs::copy(common::repo().join("data/sharegpt-sample.json"), &data).unwrap();
-    let exp = experiment(
-        tmp.path(),
-        "data.yaml",
-        "name: data\ntarget: {builtin: sim, model: m, api: chat, sim: {jitter: 0}}\nprompts: {prompts}\n\
-         workloads:\n  chats: {dataset: chats.json, format: sharegpt, output_tokens: from_dataset}\n\
-         baseline: {workload: chats, concurrency: 1}\nrepetitions: 2\nwarmup: {requests: 0}\ntrial: {requests: 2}\n",
-    );
-    run(tmp.path(), &exp, &[], 0);
-    let dir = single_run(tmp.path(), "data");
+    let (data, _, dir) = dataset_run(tmp.path());
     let old = infer_bench::results::sha256_hex(&std::fs::read(&data).unwrap());
     let again = tmp.path().join("again");
     let reproduce = |extra: &[&str], code: i32| -> String {

@@ -4,6 +4,7 @@
 //! and the servers. Every piece of text that came from the experiment or a
 //! server goes through [`escape`].
 
+mod axis;
 pub mod charts;
 pub mod compare;
 pub mod history;
