@@ -1,4 +1,5 @@
-//! Signals once the trials are over, and trials that fail every request.
+//! Signals while a trial is prepared and once the trials are over, and
+//! trials that fail every request.
 //!
 //! SIGINT and SIGTERM stop the report phase of `run`, and `report` and
 //! `compare`, promptly: exit 1 as an interrupted run exits, the manifest
@@ -217,6 +218,48 @@ fn sigterm_stops_report_and_compare_with_nothing_half_written() {
         assert_eq!(status_of(&dir), (Status::Complete, 2), "{name}");
     }
     assert_reportable(&dir);
+}
+
+/// A trial of millions of requests spends seconds composing them before the
+/// first is sent, without awaiting anything (once minutes, every prompt
+/// rendered up to 20 times). A signal then stops the run as it does
+/// mid-trial: promptly, exit 1, the manifest `interrupted`.
+#[test]
+fn sigterm_while_a_huge_trial_is_prepared_stops_the_run_promptly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        tmp.path(),
+        "huge.yaml",
+        "name: huge\ntarget: {builtin: sim, model: m}\nprompts: {prompts}\n\
+         baseline: {concurrency: 4, output_tokens: 2}\nwarmup: {requests: 0}\ntrial: {requests: 3000000}\n",
+    );
+    let out = tmp.path().join("results");
+    let child = spawn(&[
+        "run".as_ref(),
+        exp.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let manifest = loop {
+        let found = std::fs::read_dir(out.join("huge"))
+            .ok()
+            .and_then(|mut d| d.next());
+        if let Some(run) = found {
+            break run.unwrap().path();
+        }
+        assert!(Instant::now() < deadline, "no run folder");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Well inside the preparation, which takes tens of seconds here.
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = Instant::now();
+    signal(&child, libc::SIGTERM);
+    let (code, stderr, took) = finish(child, sent);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(took < PROMPTLY, "stopped after {took:?}");
+    assert!(stderr.contains("interrupted (SIGTERM)"), "{stderr}");
+    assert_eq!(status_of(&manifest), (Status::Interrupted, 0), "{stderr}");
 }
 
 /// A port nothing listens on: bound, then let go.

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{bin, repo, run, single_run};
+use common::{bin, experiment, repo, run, single_run};
 use infer_bench::results::read_run;
 use infer_bench::workload::trace;
 
@@ -271,4 +271,52 @@ fn mooncake_blocks_are_shared_exactly_where_ids_are() {
         assert!(r.ok(), "{r:?}");
         assert_eq!(r.prompt_tokens, Some(rows[r.request].input_tokens));
     }
+}
+
+/// Common random numbers: within a block every configuration asks for the
+/// same lengths, request by request, so a prefill-bound server's answer to
+/// the factor is not mixed with a luckier length draw; the next block draws
+/// afresh.
+#[test]
+fn configurations_in_one_block_get_the_same_draws() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        tmp.path(),
+        "crn.yaml",
+        "name: crn\nseed: 5\ntarget: {builtin: sim, model: m, sim: {jitter: 0}}\nprompts: {prompts}\n\
+         workloads:\n  chat:\n    input_tokens: {dist: lognormal, mean: 120, sd: 60, min: 16, max: 512}\n    \
+         output_tokens: {dist: uniform, min: 1, max: 12}\n\
+         baseline: {workload: chat, concurrency: 1}\nfactors:\n  concurrency: [1, 2, 3]\n\
+         repetitions: 2\norder: randomized\nwarmup: {requests: 1}\ntrial: {requests: 10}\n",
+    );
+    run(tmp.path(), &exp, &[], 0);
+    let run = read_run(&single_run(tmp.path(), "crn")).unwrap();
+    type Draws = Vec<(Option<u64>, Option<u64>)>;
+    let mut by_trial: std::collections::BTreeMap<(u32, usize), Vec<_>> = Default::default();
+    for r in &run.records {
+        let asked = (r.requested_input_tokens, r.requested_output_tokens);
+        by_trial
+            .entry((r.repetition, r.config))
+            .or_default()
+            .push((r.request, asked));
+    }
+    let draws = |rep: u32| -> Vec<Draws> {
+        let mut out = Vec::new();
+        for ((r, _), reqs) in &by_trial {
+            if *r == rep {
+                let mut reqs = reqs.clone();
+                reqs.sort();
+                out.push(reqs.into_iter().map(|(_, a)| a).collect());
+            }
+        }
+        out
+    };
+    for rep in 0..2 {
+        let d = draws(rep);
+        assert_eq!(d.len(), 3, "three configurations in block {rep}");
+        assert!(d.iter().all(|x| x == &d[0]), "block {rep}: {d:?}");
+        let distinct: std::collections::BTreeSet<_> = d[0].iter().collect();
+        assert!(distinct.len() > 5, "drawn, not constant: {:?}", d[0]);
+    }
+    assert_ne!(draws(0)[0], draws(1)[0], "each block draws afresh");
 }

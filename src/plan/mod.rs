@@ -22,6 +22,19 @@ pub struct Trial {
     pub repetition: u32,
 }
 
+impl Trial {
+    /// What seeds the trial's draws (lengths, dataset rows, prompts and
+    /// their order, filler, arrival times): its block, not its position.
+    /// Every configuration in a block gets the same draws (common random
+    /// numbers), so configurations differ only by their factor, and a
+    /// length draw is never confounded with it. Cache-busting tags stay
+    /// per trial: a prompt cached by one configuration must not flatter
+    /// the next.
+    pub fn draws(&self) -> usize {
+        self.repetition as usize
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub seed: u64,

@@ -91,21 +91,19 @@ impl PromptSet {
         n: usize,
         seed: u64,
     ) -> Result<Vec<String>, String> {
-        let mut rng = StdRng::seed_from_u64(seed);
-        let mut seen = HashSet::new();
-        let mut out = Vec::with_capacity(n);
-        // Rejection sampling for distinct texts; a small set repeats after
-        // a bounded number of tries rather than loop forever.
-        let max_tries = 20 * n + 100;
-        let mut tries = 0;
-        while out.len() < n {
-            let text = self.render_one(factors, &mut rng)?;
-            tries += 1;
-            if seen.insert(text.clone()) || tries > max_tries {
-                out.push(text);
-            }
+        self.draws(factors, seed).take(n).collect()
+    }
+
+    /// Rendered prompts drawn with `seed`, one at a time, so a caller
+    /// rendering millions can pause between them.
+    pub fn draws<'a>(&'a self, factors: &'a Context, seed: u64) -> Draws<'a> {
+        Draws {
+            set: self,
+            factors,
+            rng: StdRng::seed_from_u64(seed),
+            seen: HashSet::new(),
+            exhausted: false,
         }
-        Ok(out)
     }
 
     fn render_one(&self, factors: &Context, rng: &mut StdRng) -> Result<String, String> {
@@ -117,6 +115,50 @@ impl PromptSet {
         }
         template::render(t, &ctx)
     }
+}
+
+/// Draws of distinct prompts by rejection sampling. A set whose
+/// combinations are used up shows it by a run of repeats; from then on
+/// texts repeat, so a small set costs one render per prompt, not many.
+pub struct Draws<'a> {
+    set: &'a PromptSet,
+    factors: &'a Context,
+    rng: StdRng,
+    /// Hashes of the texts drawn so far (not the texts: a trial may hold
+    /// millions).
+    seen: HashSet<u64>,
+    exhausted: bool,
+}
+
+/// Repeats in a row that mean the set has no new text left: a text still
+/// unused that one draw in a hundred renders is missed this many times in a
+/// row with a chance of 0.99^1024, about 1 in 30 000. Paid once per trial.
+const REPEATS_WHEN_EXHAUSTED: usize = 1024;
+
+impl Iterator for Draws<'_> {
+    type Item = Result<String, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        for _ in 0..REPEATS_WHEN_EXHAUSTED {
+            let text = match self.set.render_one(self.factors, &mut self.rng) {
+                Ok(t) => t,
+                Err(e) => return Some(Err(e)),
+            };
+            if self.exhausted || self.seen.insert(hash_of(&text)) {
+                return Some(Ok(text));
+            }
+        }
+        self.exhausted = true;
+        self.seen = HashSet::new();
+        self.next()
+    }
+}
+
+fn hash_of(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
 }
 
 #[cfg(test)]
@@ -146,5 +188,20 @@ mod tests {
     fn small_sets_repeat_instead_of_hanging() {
         let s: PromptSet = serde_yaml::from_str("templates: ['hi']").unwrap();
         assert_eq!(s.render_many(&Context::new(), 5, 1).unwrap(), vec!["hi"; 5]);
+    }
+
+    #[test]
+    fn a_used_up_set_costs_one_render_per_prompt() {
+        // 16 texts; a million prompts once cost 20 million renders.
+        let s = set();
+        let started = std::time::Instant::now();
+        let many = s.render_many(&Context::new(), 200_000, 3).unwrap();
+        let distinct: HashSet<_> = many.iter().collect();
+        assert_eq!(distinct.len(), 12, "every text of the set is used");
+        assert!(
+            many[..12].iter().collect::<HashSet<_>>().len() == 12,
+            "distinct first"
+        );
+        assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
     }
 }

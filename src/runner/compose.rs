@@ -37,7 +37,7 @@ pub(super) struct Composer<'a> {
 }
 
 impl<'a> Composer<'a> {
-    pub(super) fn new(
+    pub(super) async fn new(
         l: &'a LoadedExperiment,
         client: &'a Client,
         config: &'a Configuration,
@@ -47,11 +47,12 @@ impl<'a> Composer<'a> {
     ) -> anyhow::Result<Self> {
         let e = &l.experiment;
         let n = shapes.warmup.len() + shapes.measured.len();
-        let seed = e.seed ^ (trial.index as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F);
-        let bodies = l
-            .prompts
-            .render_many(ctx, n, seed)
-            .map_err(|m| anyhow::anyhow!("{}: {m}", l.prompts_path.display()))?;
+        let seed = e.seed ^ (trial.draws() as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F);
+        let mut bodies = Vec::with_capacity(n);
+        for (i, body) in l.prompts.draws(ctx, seed).take(n).enumerate() {
+            bodies.push(body.map_err(|m| anyhow::anyhow!("{}: {m}", l.prompts_path.display()))?);
+            pause_now_and_then(i).await;
+        }
         Ok(Composer {
             l,
             client,
@@ -87,6 +88,7 @@ impl<'a> Composer<'a> {
         let mut out = Vec::with_capacity(shapes.len());
         for (k, shape) in shapes.iter().enumerate() {
             out.push(self.one(template, shape, first + k).await?);
+            pause_now_and_then(k).await;
         }
         if batch > 1 {
             out = out
@@ -163,7 +165,12 @@ impl<'a> Composer<'a> {
         let Some(n) = n else {
             return Ok(format!("{head}{body}"));
         };
-        let filler = rotated(&self.filler, self.l.experiment.seed, self.trial.index, salt);
+        let filler = rotated(
+            &self.filler,
+            self.l.experiment.seed,
+            self.trial.draws(),
+            salt,
+        );
         // A single chat prompt's length is of the whole templated conversation.
         let filled = match (self.l.experiment.target.api, self.sessions) {
             (Api::Chat, false) => fill_to(&self.chat, head, body, &filler, n as usize).await,
@@ -188,7 +195,7 @@ impl<'a> Composer<'a> {
         let filler = rotated(
             &self.filler,
             e.seed ^ PREFIX_SALT,
-            self.trial.index,
+            self.trial.draws(),
             u64::from(g),
         );
         let text = fill_to(self.client, &tag, "", &filler, tokens as usize)
@@ -221,7 +228,8 @@ impl<'a> Composer<'a> {
             for id in &ids[..full] {
                 if !self.blocks.contains_key(id) {
                     let tag = cache_buster(e.seed ^ BLOCK_SALT, self.trial.index, *id as usize);
-                    let filler = rotated(&self.filler, e.seed ^ BLOCK_SALT, self.trial.index, *id);
+                    let filler =
+                        rotated(&self.filler, e.seed ^ BLOCK_SALT, self.trial.draws(), *id);
                     let text = fill_to(self.client, &tag, "", &filler, size as usize)
                         .await
                         .with_context(|| format!("building block {id} of {size} tokens"))?
@@ -231,7 +239,7 @@ impl<'a> Composer<'a> {
                 prefix.push_str(&self.blocks[id]);
             }
             prefix.push_str(head);
-            let filler = rotated(&self.filler, e.seed, self.trial.index, i as u64);
+            let filler = rotated(&self.filler, e.seed, self.trial.draws(), i as u64);
             match fill_to(self.client, &prefix, "", &filler, n as usize).await {
                 Ok(f) => return Ok(f.text),
                 // Blocks joined can count a token more than apart: one fewer.
@@ -286,6 +294,15 @@ impl<'a> Composer<'a> {
 }
 
 /// The filler words from a seeded place of their own.
+/// A trial of millions of requests takes a while to compose without
+/// awaiting anything; yielding now and then lets the run's select hear a
+/// signal meanwhile.
+async fn pause_now_and_then(i: usize) {
+    if i % 1024 == 1023 {
+        tokio::task::yield_now().await;
+    }
+}
+
 fn rotated<'w>(filler: &[&'w str], seed: u64, trial: usize, salt: u64) -> Vec<&'w str> {
     if filler.is_empty() {
         return Vec::new();

@@ -41,20 +41,50 @@ pub struct RunOptions {
 type InFlight = std::sync::Arc<std::sync::Mutex<Option<String>>>;
 
 /// Ctrl-C or SIGTERM (what `kill`, systemd and Slurm send first), as the
-/// words an interruption is reported with.
-pub async fn stop_signal() -> &'static str {
+/// words an interruption is reported with. The handlers are installed when
+/// this is called, not when the future is first polled: from then on a
+/// signal is a stop, never the default death.
+pub fn stop_signal() -> impl std::future::Future<Output = &'static str> + Send + 'static {
     #[cfg(unix)]
-    {
+    let streams = {
         use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+        signal(SignalKind::interrupt()).and_then(|i| Ok((i, signal(SignalKind::terminate())?)))
+    };
+    async move {
+        #[cfg(unix)]
+        if let Ok((mut int, mut term)) = streams {
             return tokio::select! {
-                _ = tokio::signal::ctrl_c() => "interrupted (Ctrl-C)",
+                _ = int.recv() => "interrupted (Ctrl-C)",
                 _ = term.recv() => "interrupted (SIGTERM)",
             };
         }
+        let _ = tokio::signal::ctrl_c().await;
+        "interrupted (Ctrl-C)"
     }
-    let _ = tokio::signal::ctrl_c().await;
-    "interrupted (Ctrl-C)"
+}
+
+/// The stop signal, awaited by a task of its own on a runtime worker. The
+/// thread running the trials may be busy for minutes without awaiting
+/// anything (a trial of millions of prompts to render); the worker still
+/// hears the signal, and the preparation's yields let [`run`]'s select act
+/// on it.
+fn watch_for_stop() -> (
+    tokio::task::JoinHandle<()>,
+    impl std::future::Future<Output = &'static str>,
+) {
+    let (tx, mut rx) = tokio::sync::watch::channel(None);
+    let signal = stop_signal();
+    let task = tokio::spawn(async move {
+        let _ = tx.send(Some(signal.await));
+    });
+    let stopped = async move {
+        match rx.wait_for(Option::is_some).await.map(|w| *w) {
+            Ok(Some(why)) => why,
+            // The watcher is gone only when the run is over.
+            _ => std::future::pending().await,
+        }
+    };
+    (task, stopped)
 }
 
 /// Run the experiment; returns the run folder. Records of finished trials
@@ -62,6 +92,8 @@ pub async fn stop_signal() -> &'static str {
 /// way out (end, error, Ctrl-C, SIGTERM). A trial in flight when a signal
 /// comes is abandoned: its records are not written, and a resume runs it again.
 pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<PathBuf> {
+    // Before any work: a signal from here on is a stop, never the default death.
+    let (watcher, stopped) = watch_for_stop();
     let plan = plan::expand(&l.experiment);
     // Sockets for the most requests in flight at once, checked before any
     // run folder exists.
@@ -90,11 +122,11 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
         writer: &mut writer,
         in_flight: &in_flight,
     };
-    // The stop branch first: its first poll installs the handlers, before
-    // any work (a signal then is a stop, never the default death).
+    // The stop branch first, so a preparation that yields after a signal
+    // is stopped at its next yield.
     let outcome = tokio::select! {
         biased;
-        why = stop_signal() => {
+        why = stopped => {
             let trial = in_flight.lock().ok().and_then(|t| t.clone());
             let what = match trial {
                 Some(t) => format!("{why}: trial {t} was abandoned (its records are not kept; a resume runs it again)"),
@@ -105,6 +137,7 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
         }
         r = trials.run(&done, opts) => r,
     };
+    watcher.abort();
     session.stop();
     finish(l, &mut writer, &session, outcome, interrupted)?;
     Ok(dir)

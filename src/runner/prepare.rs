@@ -54,7 +54,7 @@ pub async fn prepare(
     let requests = e.trial.requests.map(|n| n as usize);
     let ask = Ask {
         seed: e.seed,
-        trial: trial.index,
+        trial: trial.draws(),
         warmup: e.warmup.requests as usize * batch,
         requests: requests.unwrap_or(DURATION_POOL) * batch,
         counted: requests.is_some(),
@@ -68,7 +68,7 @@ pub async fn prepare(
         params,
         ..GenRequest::default()
     };
-    let mut composer = Composer::new(l, client, config, trial, &ctx, &shapes)?;
+    let mut composer = Composer::new(l, client, config, trial, &ctx, &shapes).await?;
     let warmup = composer
         .requests(&template, &shapes.warmup, 0, batch)
         .await?;
