@@ -222,8 +222,17 @@ fn credential_hidden(text: &str, scheme: &str) -> String {
 /// variables named like a credential (`--api-key X`, `--hf-token=X`,
 /// `SECRET=X`) hidden, inside a word that holds several (`sh -c "… --api-key X"`) too.
 pub fn command(argv: &[String]) -> String {
-    let (out, _) = words(argv);
-    shlex::try_join(out.iter().map(String::as_str)).unwrap_or_else(|_| out.join(" "))
+    let (out, hidden) = words(argv);
+    let mut text =
+        shlex::try_join(out.iter().map(String::as_str)).unwrap_or_else(|_| out.join(" "));
+    // A hidden value said again elsewhere (`echo $TOKEN`-like scripts, a
+    // second flag) is hidden there too.
+    let mut known = Secrets::default();
+    for value in &hidden {
+        known.add(value);
+    }
+    known.scrub_as(&mut text, REDACTED);
+    text
 }
 
 /// The words redacted, and the values hidden (so a text quoting the
@@ -236,14 +245,16 @@ fn words(argv: &[String]) -> (Vec<String>, Vec<String>) {
         // A flag's value never starts a new long flag: `--api-key --host`
         // lacks the value, and `--host` is shown.
         if std::mem::take(&mut hide_next) && !arg.starts_with("--") {
-            out.push(REDACTED.to_string());
-            hidden.push(arg.clone());
+            let (value, end) = shell_end(arg);
+            out.push(format!("{REDACTED}{end}"));
+            hidden.push(value.to_string());
         } else if arg.contains(char::is_whitespace) {
             let (word, inside) = inner(arg);
             out.push(word);
             hidden.extend(inside);
         } else if let Some((name, value)) = arg.split_once('=').filter(|(n, _)| secret_name(n)) {
-            out.push(format!("{name}={REDACTED}"));
+            let (value, end) = shell_end(value);
+            out.push(format!("{name}={REDACTED}{end}"));
             hidden.push(value.to_string());
         } else {
             hide_next = arg.starts_with('-') && secret_name(arg);
@@ -251,6 +262,13 @@ fn words(argv: &[String]) -> (Vec<String>, Vec<String>) {
         }
     }
     (out, hidden)
+}
+
+/// A word of a shell script split as the shell does not: `KEY;` is the
+/// value `KEY` and the operator `;`.
+fn shell_end(word: &str) -> (&str, &str) {
+    let value = word.trim_end_matches([';', '&', '|', ')']);
+    (value, &word[value.len()..])
 }
 
 /// One word holding several (a shell string, or a flag and its value
@@ -430,6 +448,11 @@ mod tests {
             r(&["sh", "-c", "SECRET=s6 exec srv --api-key s7 --token=s8 --host 0.0.0.0"]),
             "sh -c 'SECRET=<redacted> exec srv --api-key <redacted> --token=<redacted> --host 0.0.0.0'"
         );
+        // A hidden value said again, bare, is hidden there too.
+        assert_eq!(
+            r(&["sh", "-c", "srv --api-key sk-1234; echo sk-1234 >&2"]),
+            "sh -c 'srv --api-key <redacted>; echo <redacted> >&2'"
+        );
         // A key flag with no value does not hide the next flag.
         assert_eq!(
             r(&["srv", "--api-key", "--host", "h"]),
@@ -447,7 +470,7 @@ mod tests {
         let yaml = format!("command: \"{cmd}\"\nkeep: sec-11");
         assert_eq!(
             source(&yaml, None, [], Some(cmd)),
-            "command: \"env SECRET=<redacted> sh -c 'srv --api-key <redacted>'\"\nkeep: sec-11"
+            "command: \"env SECRET=<redacted> sh -c 'srv --api-key <redacted>;'\"\nkeep: sec-11"
         );
     }
 

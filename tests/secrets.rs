@@ -355,7 +355,7 @@ fn launch_command_secrets_in_every_spelling_appear_nowhere() {
     let out = tempfile::tempdir().unwrap();
     let bin = assert_cmd::cargo::cargo_bin("infer-bench");
     let command = format!(
-        "/usr/bin/env LAUNCH_SECRET={ENV} sh -c 'true --api-key {SH_FLAG} --hf-token={SH_EQ} --host 127.0.0.1; exec {} sim --port {{{{ port }}}} --jitter 0'",
+        "/usr/bin/env LAUNCH_SECRET={ENV} sh -c 'true --api-key {SH_FLAG} --hf-token={SH_EQ} --host 127.0.0.1; echo args --api-key {SH_FLAG} $LAUNCH_SECRET; echo env HF_TOKEN=$HF_TOKEN {SH_EQ} >&2; exec {} sim --port {{{{ port }}}} --jitter 0'",
         bin.display()
     );
     let exp = experiment(
@@ -372,6 +372,10 @@ fn launch_command_secrets_in_every_spelling_appear_nowhere() {
         copy.contains("HF_TOKEN: <redacted>") && copy.contains("plain-visible"),
         "{copy}"
     );
+    // The server printed them all; its log keeps the lines, not the secrets.
+    let log = std::fs::read_to_string(dir.join("server-00.log")).unwrap();
+    assert!(log.contains("args --api-key *** ***\n"), "{log}");
+    assert!(log.contains("env HF_TOKEN=*** ***\n"), "{log}");
     let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
     // The redacted command still says what ran: `--host` is shown.
     assert!(

@@ -4,11 +4,12 @@
 //! Ctrl-C, by dropping the manager).
 
 mod fingerprint;
+mod log;
 mod process;
 
 use fingerprint::{kept, ANSWER_CAP, MODELS_FIELDS, PROPS_FIELDS};
 pub use fingerprint::{model_file, redact, Fingerprint, ModelFile};
-pub use process::{free_port, log_tail, ServerProcess};
+pub use process::{free_port, ServerProcess};
 
 use crate::endpoint::{endpoint, Under};
 use crate::experiment::ServerSpec;
@@ -220,6 +221,7 @@ impl ServerManager {
             &env,
             &self.run_dir.join(log_name),
             self.spec.stop_grace.0,
+            &self.secrets,
         )
     }
 
@@ -308,7 +310,7 @@ impl ServerManager {
         let status = r.process.exited()?;
         Some(format!(
             "the server exited ({status}); its log ends:\n{}",
-            log_tail(&r.process.log, 15, &self.secrets)
+            r.process.tail(&self.secrets)
         ))
     }
 }

@@ -1,6 +1,7 @@
 //! One launched server process: spawn in its own process group, wait until
 //! it answers, stop it (TERM to the group, KILL after a grace period).
 
+use super::log::{LogCopy, LOG_CAP};
 use crate::redact::Secrets;
 use crate::side_request::{self, Bounds};
 use anyhow::Context as _;
@@ -25,17 +26,23 @@ pub struct ServerProcess {
     child: Child,
     pub pid: u32,
     pub log: PathBuf,
+    copy: LogCopy,
     grace: Duration,
     exit: Option<String>,
 }
 
+/// How long the log's copy may take to catch up once the server is gone.
+const LOG_CATCH_UP: Duration = Duration::from_secs(2);
+
 impl ServerProcess {
-    /// Start `argv` with stdout and stderr going to `log`.
+    /// Start `argv` with stdout and stderr copied to `log`, scrubbed of
+    /// `secrets`.
     pub fn spawn(
         argv: &[String],
         env: &[(String, String)],
         log: &Path,
         grace: Duration,
+        secrets: &Secrets,
     ) -> anyhow::Result<Self> {
         let (program, args) = argv.split_first().context("the server command is empty")?;
         // A new file only: a link planted at the log's name is never
@@ -45,13 +52,12 @@ impl ServerProcess {
             .create_new(true)
             .open(log)
             .with_context(|| format!("creating {}", log.display()))?;
-        let err = out.try_clone()?;
         let mut cmd = Command::new(program);
         cmd.args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err);
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         // Its own process group: stopping it reaches the workers it forks
         // (vLLM does), and a Ctrl-C in our terminal reaches it only through us.
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
@@ -68,13 +74,21 @@ impl ServerProcess {
                 Ok(())
             });
         }
-        let child = cmd
+        let mut child = cmd
             .spawn()
             .with_context(|| format!("starting server '{program}'"))?;
+        let mut streams: Vec<Box<dyn std::io::Read + Send>> = Vec::new();
+        if let Some(o) = child.stdout.take() {
+            streams.push(Box::new(o));
+        }
+        if let Some(e) = child.stderr.take() {
+            streams.push(Box::new(e));
+        }
         Ok(Self {
             pid: child.id(),
             child,
             log: log.to_path_buf(),
+            copy: LogCopy::start(out, streams, secrets.clone(), LOG_CAP),
             grace,
             exit: None,
         })
@@ -104,7 +118,7 @@ impl ServerProcess {
             if let Some(status) = self.exited() {
                 anyhow::bail!(
                     "the server exited ({status}) before it was ready; its log ends:\n{}",
-                    log_tail(&self.log, 15, secrets)
+                    self.tail(secrets)
                 );
             }
             let last = match side_request::get(http, url, PROBE).await {
@@ -119,7 +133,7 @@ impl ServerProcess {
                     "the server did not answer {} within {}s (last probe: {last}); its log ends:\n{}",
                     crate::redact::url(url),
                     timeout.as_secs(),
-                    log_tail(&self.log, 15, secrets)
+                    self.tail(secrets)
                 );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -145,7 +159,17 @@ impl ServerProcess {
             let _ = self.child.wait();
             self.exit = Some(format!("killed after {}s grace", self.grace.as_secs_f64()));
         }
+        self.copy.finish(LOG_CATCH_UP);
         self.exit.clone().unwrap_or_default()
+    }
+
+    /// The last lines of the log, once what the server printed before it
+    /// ended is in it.
+    pub fn tail(&mut self, secrets: &Secrets) -> String {
+        if self.exited().is_some() {
+            self.copy.finish(LOG_CATCH_UP);
+        }
+        log_tail(&self.log, 15, secrets)
     }
 }
 
