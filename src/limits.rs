@@ -31,6 +31,13 @@ pub const MAX_TOKENS: u64 = 10_000_000;
 /// a server command): a prompt of `MAX_TOKENS` tokens fits several times.
 pub const MAX_TEXT: usize = 64 << 20;
 
+/// Bytes of one JSON text a run folder holds: a line of `requests.jsonl`
+/// (the longest a run writes: 4 Mi inter-token gaps, about 80 MB), of
+/// `plan.jsonl` or `monitor.jsonl`, or a whole `manifest.json`. Read back,
+/// anything longer is not what infer-bench wrote, and is refused before
+/// it is held in memory.
+pub const MAX_JSON_TEXT: usize = 128 << 20;
+
 /// `what` is at most `max`, or the rule that says so.
 pub fn at_most<T: PartialOrd + std::fmt::Display>(what: &str, n: T, max: T) -> Result<(), Rule> {
     if n > max {

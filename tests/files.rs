@@ -275,3 +275,53 @@ fn reproduce_names_a_dataset_changed_since_the_run_and_refuses_it() {
     );
     assert_eq!(runs(), 2);
 }
+
+/// The largest resident set of any child this test process has waited for.
+fn children_peak_rss_mb() -> f64 {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
+    u.ru_maxrss as f64 / 1024.0
+}
+
+/// A JSON text past the cap in any file of a run folder (a planted or
+/// corrupt line of a gigabyte once took `report` past 5 GB) is refused by
+/// the file's name and line, before it is held in memory.
+#[test]
+fn a_run_file_with_a_line_past_the_cap_is_refused_by_name_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = finished_run(tmp.path(), "huge-line");
+    let cap = 128usize << 20;
+    let huge = format!("{{\"trial\":0,\"x\":\"{}\"}}\n", "y".repeat(cap + 1024));
+    for (name, at_line) in [
+        ("requests.jsonl", true),
+        ("plan.jsonl", true),
+        ("monitor.jsonl", true),
+        ("done.jsonl", true),
+        ("manifest.json", false),
+    ] {
+        let path = dir.join(name);
+        let kept = std::fs::read(&path).unwrap();
+        let mut planted = if at_line { kept.clone() } else { Vec::new() };
+        planted.extend_from_slice(huge.as_bytes());
+        std::fs::write(&path, &planted).unwrap();
+        let out = bin().arg("report").arg(&dir).assert().code(2);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        let said = match at_line {
+            true => "is longer than 134217728 bytes",
+            false => "is larger than 134217728 bytes",
+        };
+        assert!(
+            stderr.contains(name) && stderr.contains(said),
+            "{name}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+        std::fs::write(&path, &kept).unwrap();
+    }
+    assert!(
+        children_peak_rss_mb() < 768.0,
+        "{} MB",
+        children_peak_rss_mb()
+    );
+    bin().arg("report").arg(&dir).assert().success();
+}

@@ -22,7 +22,7 @@ fn load_runs(dir: &Path) -> anyhow::Result<Vec<HistoryRun>> {
         if !manifest_path.is_file() {
             continue;
         }
-        let text = std::fs::read_to_string(&manifest_path)?;
+        let text = infer_bench::results::read_document(&manifest_path)?;
         let manifest: Manifest = serde_json::from_str(&text)
             .with_context(|| format!("{}: not a run manifest", manifest_path.display()))?;
         let trials_path = path.join(TRIALS);

@@ -98,6 +98,8 @@ fn again(run: &Path, o: &ReproduceOptions) -> anyhow::Result<()> {
             original_path.display(),
             copy.display()
         );
+        infer_bench::experiment::limits::small_file("the experiment copy", &copy)
+            .map_err(|r| InputError::in_file(&copy, r.to_string()))?;
         let text = std::fs::read_to_string(&copy)?;
         let mut e = infer_bench::experiment::parse(&copy, &text)?;
         e.prompts = m.prompts.copy.clone();
@@ -275,6 +277,8 @@ fn verdict_table(rows: &[Comparison], d: Decision, a: &str, b: &str) -> String {
 fn published(path: &Path, table: &Path, o: &ReproduceOptions) -> anyhow::Result<()> {
     let loaded = infer_bench::experiment::load(path)?;
     let d = decision_of(&loaded, o)?;
+    infer_bench::experiment::limits::small_file("a published table", table)
+        .map_err(|r| InputError::in_file(table, r.to_string()))?;
     let text = std::fs::read_to_string(table)
         .map_err(|e| InputError::in_file(table, format!("cannot read: {e}")))?;
     let rows = infer_bench::analysis::published::parse(&text)

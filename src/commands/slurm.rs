@@ -195,7 +195,7 @@ fn shard_runs(
     let mut out = Vec::new();
     for entry in std::fs::read_dir(folder)?.flatten() {
         let manifest = entry.path().join(infer_bench::results::MANIFEST);
-        let Ok(text) = std::fs::read_to_string(&manifest) else {
+        let Ok(text) = infer_bench::results::read_document(&manifest) else {
             continue;
         };
         let Ok(m) = serde_json::from_str::<infer_bench::results::Manifest>(&text) else {

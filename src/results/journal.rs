@@ -9,6 +9,7 @@
 
 use super::Record;
 use crate::error::InputError;
+use crate::limits::MAX_JSON_TEXT;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
@@ -57,6 +58,9 @@ impl Journal {
             }
             let mut rest = &block[..got];
             while let Some(nl) = memchr::memchr(b'\n', rest) {
+                if carry.len() + nl > MAX_JSON_TEXT {
+                    return Err(super::lines::too_long(path, Some(line_no + 1)));
+                }
                 let line: &[u8] = if carry.is_empty() {
                     &rest[..nl]
                 } else {
@@ -77,6 +81,9 @@ impl Journal {
                 offset += len;
                 carry.clear();
                 rest = &rest[nl + 1..];
+            }
+            if carry.len() + rest.len() > MAX_JSON_TEXT {
+                return Err(super::lines::too_long(path, Some(line_no + 1)));
             }
             carry.extend_from_slice(rest);
         }
@@ -145,6 +152,11 @@ impl Journal {
                     file.read_exact_at(&mut buf, at)?;
                     if at + want as u64 == seg.end || memchr::memchr(b'\n', &buf).is_some() {
                         break buf;
+                    }
+                    // The index held every line to the cap; a longer one
+                    // now is a journal changed since.
+                    if want > MAX_JSON_TEXT {
+                        return Err(super::lines::too_long(&self.path, Some(line)));
                     }
                     want = ((seg.end - at) as usize).min(want * 2);
                 };

@@ -4,6 +4,7 @@ pub mod environment;
 mod files;
 mod frame;
 pub mod journal;
+pub(crate) mod lines;
 mod manifest;
 mod merge;
 mod reader;
@@ -13,6 +14,7 @@ mod tally;
 use crate::record::Record;
 pub use files::{append_log, write_file, write_with, Staged};
 pub use frame::{level_columns, requests_columns, requests_frame};
+pub use lines::read_document;
 pub use manifest::{
     now_rfc3339, sha256_hex, DataFile, FailedTrial, Host, Manifest, Overrides, RepetitionsStop,
     Status, Tool,

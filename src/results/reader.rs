@@ -5,7 +5,6 @@ use super::run_dir::{PlanLine, DONE_LOG, MANIFEST, MONITOR_LOG, PLAN, REQUESTS_L
 use super::Record;
 use crate::error::InputError;
 use crate::plan::{Configuration, Trial};
-use anyhow::Context as _;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -54,8 +53,8 @@ pub fn open_run(dir: &Path) -> anyhow::Result<RunData> {
     if !manifest_path.is_file() {
         return Err(InputError::in_file(dir, "not a run folder: no manifest.json").into());
     }
-    let mut manifest: Manifest = serde_json::from_str(&std::fs::read_to_string(&manifest_path)?)
-        .map_err(|e| {
+    let mut manifest: Manifest =
+        serde_json::from_str(&super::lines::read_document(&manifest_path)?).map_err(|e| {
             InputError::in_file(&manifest_path, e.to_string()).at(Some((e.line(), e.column())))
         })?;
     // A folder written before URLs were redacted is shown redacted.
@@ -104,61 +103,10 @@ pub fn open_run(dir: &Path) -> anyhow::Result<RunData> {
     })
 }
 
-/// Parse a JSON-lines file, read as bytes: a kill or a full disk can cut the
-/// last line anywhere, inside a UTF-8 character too. Only that last,
-/// unterminated line may be bad (it is dropped, with a warning); a bad line
-/// elsewhere is corruption and an error that names it.
 fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<(Vec<T>, bool)> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let (out, torn) = parse_jsonl(&bytes).map_err(|(line, column, e)| {
-        InputError::in_file(path, format!("corrupt record: {e}")).at(Some((line, column)))
-    })?;
+    let (out, torn) = super::lines::json_lines(path)?;
     if torn {
         super::journal::warn_torn(path);
     }
     Ok((out, torn))
-}
-
-/// The lines of a JSON-lines buffer and whether a torn last line was
-/// dropped; `Err((line, column, why))` for a bad line before the last.
-fn parse_jsonl<T: serde::de::DeserializeOwned>(
-    bytes: &[u8],
-) -> Result<(Vec<T>, bool), (usize, usize, String)> {
-    let terminated = bytes.ends_with(b"\n");
-    let lines: Vec<(usize, &[u8])> = bytes
-        .split(|b| *b == b'\n')
-        .enumerate()
-        .filter(|(_, l)| !l.trim_ascii().is_empty())
-        .collect();
-    let mut out = Vec::with_capacity(lines.len());
-    let mut torn = false;
-    for (k, (i, line)) in lines.iter().enumerate() {
-        match serde_json::from_slice(line) {
-            Ok(v) => out.push(v),
-            Err(_) if k + 1 == lines.len() && !terminated => torn = true,
-            Err(e) => return Err((i + 1, e.column(), e.to_string())),
-        }
-    }
-    Ok((out, torn))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_line_torn_inside_a_character_is_dropped_and_the_rest_kept() {
-        let mut log = b"{\"a\":\"\xc3\xa9t\xc3\xa9\"}\n{\"a\":\"b\"}\n".to_vec();
-        log.extend_from_slice(b"{\"a\":\"\xc3"); // cut inside `é`
-        let (lines, torn) = parse_jsonl::<serde_json::Value>(&log).unwrap();
-        assert!(torn);
-        assert_eq!(lines.len(), 2);
-        assert_eq!(lines[0]["a"], "été");
-
-        let bad = b"{\"a\":1}\n{\"a\n{\"a\":2}\n";
-        let err = parse_jsonl::<serde_json::Value>(bad).unwrap_err();
-        assert_eq!(err.0, 2, "the corrupt line is named");
-        let (lines, torn) = parse_jsonl::<serde_json::Value>(b"{\"a\":1}\n").unwrap();
-        assert_eq!((lines.len(), torn), (1, false));
-    }
 }

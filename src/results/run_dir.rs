@@ -319,12 +319,18 @@ pub fn data_files(loaded: &LoadedExperiment) -> anyhow::Result<Vec<super::manife
 /// The trials `done.jsonl` lists (a torn last line is a trial not done).
 pub fn read_done(dir: &Path) -> anyhow::Result<std::collections::BTreeSet<usize>> {
     let path = dir.join(DONE_LOG);
-    let bytes = std::fs::read(&path).unwrap_or_default();
-    Ok(bytes
-        .split(|b| *b == b'\n')
-        .filter_map(|l| serde_json::from_slice::<DoneLine>(l).ok())
-        .map(|d| d.trial)
-        .collect())
+    let mut done = std::collections::BTreeSet::new();
+    if !path.is_file() {
+        return Ok(done);
+    }
+    // A line that does not parse (cut by a kill) marks no trial done.
+    super::lines::for_each_line(&path, |_, line, _| {
+        if let Ok(d) = serde_json::from_slice::<DoneLine>(line) {
+            done.insert(d.trial);
+        }
+        Ok(())
+    })?;
+    Ok(done)
 }
 
 /// `20261127T231117Z-3fa2`: sortable by start time; the tag is random.

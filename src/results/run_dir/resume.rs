@@ -125,24 +125,26 @@ fn keep_done(dir: &Path, name: &str, done: &BTreeSet<usize>) -> anyhow::Result<u
         trial: usize,
     }
     let path = dir.join(name);
-    // As bytes: a line torn inside a UTF-8 character must not
-    // make the whole log unreadable.
-    let bytes = std::fs::read(&path).unwrap_or_default();
-    let mut kept = Vec::new();
+    // Synced before the rename: the log a resume trusts must not come back
+    // empty after a crash. Line by line, as bytes: a line torn inside a
+    // UTF-8 character is dropped, and a log of millions is never held whole.
+    let (staged, file) = crate::results::Staged::new(&path)?;
+    let mut out = std::io::BufWriter::new(file);
     let mut n = 0;
-    for line in bytes.split(|b| *b == b'\n') {
+    let kept = |_, line: &[u8], _| {
         if let Ok(t) = serde_json::from_slice::<TrialOf>(line) {
             if done.contains(&t.trial) {
-                kept.extend_from_slice(line);
-                kept.push(b'\n');
+                std::io::Write::write_all(&mut out, line)?;
+                std::io::Write::write_all(&mut out, b"\n")?;
                 n += 1;
             }
         }
+        Ok(())
+    };
+    if path.is_file() {
+        crate::results::lines::for_each_line(&path, kept)?;
     }
-    // Synced before the rename: the log a resume trusts must not come back
-    // empty after a crash.
-    let (staged, mut file) = crate::results::Staged::new(&path)?;
-    std::io::Write::write_all(&mut file, &kept)?;
+    let file = out.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
     staged.commit()?;
     Ok(n)
