@@ -410,6 +410,10 @@ fn compare_labels_do_not_overlap_and_no_axis_of_a_non_negative_metric_goes_below
             && report.contains("Others at baseline: deployment=replica-set-alpha-in-region-one."),
         "the slices say what they hold fixed"
     );
+    assert!(report.contains(
+        "Each chart varies its own factor, the others at baseline: \
+         deployment=replica-set-alpha-in-region-one, concurrency=1."
+    ));
     let page = out.path().join("cmp.html");
     bin()
         .arg("compare")

@@ -135,8 +135,9 @@ pub fn factor_charts(input: &ReportInput) -> Vec<Section> {
             let title = format!("Effect of {factor}");
             let held = held_at_baseline(configs, &factor);
             let mut s = charts_section(SectionId::Factor(factor), &title, figures);
-            if let Some(held) = held {
-                let note = Prose::note(vec![Span::Text(format!("Others at baseline: {held}."))]);
+            if !held.is_empty() {
+                let words = format!("Others at baseline: {}.", held.join(", "));
+                let note = Prose::note(vec![Span::Text(words)]);
                 s.blocks.insert(0, (Media::PAGE, Block::Prose(note)));
             }
             s
@@ -144,18 +145,19 @@ pub fn factor_charts(input: &ReportInput) -> Vec<Section> {
         .collect()
 }
 
-/// The factors other than `factor` at their baseline levels (`slots=1,
-/// ctx=2048`), in the baseline's order; `None` where no other factor varies.
-fn held_at_baseline(configs: &[crate::experiment::Configuration], factor: &str) -> Option<String> {
-    let baseline = configs.first()?;
+/// The factors other than `factor` at their baseline levels (`slots=1`,
+/// `ctx=2048`), in the baseline's order (`""`: every factor).
+fn held_at_baseline(configs: &[crate::experiment::Configuration], factor: &str) -> Vec<String> {
+    let Some(baseline) = configs.first() else {
+        return Vec::new();
+    };
     let varied = |name: &str| configs.iter().any(|c| c.factors.iter().any(|f| f == name));
-    let held: Vec<String> = baseline
+    baseline
         .values
         .iter()
         .filter(|(name, _)| name.as_str() != factor && varied(name))
         .map(|(name, level)| format!("{name}={level}"))
-        .collect();
-    (!held.is_empty()).then(|| held.join(", "))
+        .collect()
 }
 
 /// A factorial run's interaction plots, at the head of its effects.
@@ -184,20 +186,33 @@ pub fn service_charts(input: &ReportInput, section: &mut Section) {
 pub fn load_charts(input: &ReportInput) -> Vec<Section> {
     let configs = &input.run.configurations;
     let mut out = Vec::new();
+    // These charts are slices through the baseline too, one factor each.
+    let held = held_at_baseline(configs, "");
+    let with_held = |mut s: Section| {
+        if held.len() > 1 {
+            let words = format!(
+                "Each chart varies its own factor, the others at baseline: {}.",
+                held.join(", ")
+            );
+            let note = Prose::note(vec![Span::Text(words)]);
+            s.blocks.insert(0, (Media::PAGE, Block::Prose(note)));
+        }
+        s
+    };
     let load = charts::load_figures(configs, input.estimates);
     if !load.is_empty() {
-        out.push(charts_section(
+        out.push(with_held(charts_section(
             SectionId::Load,
             "Throughput and latency under load",
             load,
-        ));
+        )));
     }
     if let Some(f) = charts::input_length_figure(configs, input.estimates) {
-        out.push(charts_section(
+        out.push(with_held(charts_section(
             SectionId::InputLength,
             "TTFT vs input length",
             vec![f],
-        ));
+        )));
     }
     let distributions = vec![
         charts::distribution_figure(configs, input.digest, "TTFT", |c| &c.ttft_ecdf),
@@ -380,13 +395,14 @@ mod tests {
         ];
         // concurrency is a constant, not a factor: not named.
         assert_eq!(
-            held_at_baseline(&configs, "quant").as_deref(),
-            Some("slots=1, ctx=2048")
+            held_at_baseline(&configs, "quant").join(", "),
+            "slots=1, ctx=2048"
         );
         assert_eq!(
-            held_at_baseline(&configs, "ctx").as_deref(),
-            Some("quant=q4_K_M, slots=1")
+            held_at_baseline(&configs, "ctx").join(", "),
+            "quant=q4_K_M, slots=1"
         );
-        assert_eq!(held_at_baseline(&configs[..2], "quant"), None);
+        assert!(held_at_baseline(&configs[..2], "quant").is_empty());
+        assert_eq!(held_at_baseline(&configs, "").len(), 3);
     }
 }
