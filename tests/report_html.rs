@@ -297,3 +297,154 @@ fn the_design_box_names_the_design_and_the_protocol_the_run_followed() {
         );
     }
 }
+
+/// Each chart's title and the values of its y axis's ticks, read from the SVG.
+fn y_axes(html: &str) -> Vec<(String, Vec<f64>)> {
+    html.split("<svg")
+        .skip(1)
+        .map(|svg| {
+            let svg = &svg[..svg.find("</svg>").unwrap()];
+            let title = svg
+                .split("<title>")
+                .nth(1)
+                .unwrap()
+                .split("</title>")
+                .next();
+            let ticks = svg
+                .split("<text class=\"tick\"")
+                .skip(1)
+                // The y axis's ticks end at the axis; the x axis's are centred or turned.
+                .filter(|t| {
+                    let head = &t[..t.find('>').unwrap()];
+                    head.contains("text-anchor=\"end\"") && !head.contains("transform")
+                })
+                .map(|t| {
+                    let text = &t[t.find('>').unwrap() + 1..t.find("</text>").unwrap()];
+                    text.replace('−', "-").parse::<f64>().unwrap()
+                })
+                .collect();
+            (title.unwrap().to_string(), ticks)
+        })
+        .collect()
+}
+
+/// The boxes of every chart's x-axis labels as the browser lays them out:
+/// a copy of the page that measures them (the page itself runs no script)
+/// and writes them into the DOM it dumps. Per chart, (left, top, right, bottom).
+fn label_boxes(chromium: &Path, page: &Path) -> Vec<Vec<[f64; 4]>> {
+    let html = std::fs::read_to_string(page).unwrap();
+    let csp_at = html
+        .find("<meta http-equiv=\"Content-Security-Policy\"")
+        .unwrap();
+    let csp_end = csp_at + html[csp_at..].find('>').unwrap() + 1;
+    let script = "<script>\
+        const out = [...document.querySelectorAll('svg.chart')].map(svg => \
+          [...svg.querySelectorAll('text.tick')].filter(t => \
+            t.getAttribute('text-anchor') === 'middle' || t.hasAttribute('transform')) \
+          .map(t => { const b = t.getBoundingClientRect(); \
+            return [b.left, b.top, b.right, b.bottom].map(v => v.toFixed(2)).join(','); }).join(';'));\
+        const pre = document.createElement('pre'); pre.id = 'boxes'; \
+        pre.textContent = out.join('|'); document.body.appendChild(pre);\
+        </script>";
+    let measured = format!("{}{}", &html[..csp_at], &html[csp_end..])
+        .replace("</body>", &format!("{script}</body>"));
+    let copy = page.with_extension("measured.html");
+    std::fs::write(&copy, measured).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let dom = headless(chromium, profile.path())
+        .args(["--window-size=1280,2400", "--dump-dom"])
+        .arg(format!("file://{}", copy.display()))
+        .stderr(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(dom.status.success());
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    let boxes = dom
+        .split("<pre id=\"boxes\">")
+        .nth(1)
+        .and_then(|b| b.split("</pre>").next())
+        .unwrap_or_else(|| {
+            panic!(
+                "the measuring script ran: {}",
+                &dom[dom.len().saturating_sub(500)..]
+            )
+        });
+    boxes
+        .split('|')
+        .map(|chart| {
+            chart
+                .split(';')
+                .filter(|b| !b.is_empty())
+                .map(|b| {
+                    let v: Vec<f64> = b.split(',').map(|v| v.parse().unwrap()).collect();
+                    [v[0], v[1], v[2], v[3]]
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn compare_labels_do_not_overlap_and_no_axis_of_a_non_negative_metric_goes_below_zero() {
+    let out = tempfile::tempdir().unwrap();
+    let exp = experiment(
+        out.path(),
+        "long.yaml",
+        "name: long\nseed: 5\ntarget: {builtin: sim, model: \"m-{{ deployment }}\"}\nprompts: \"{prompts}\"\n\
+         baseline: {deployment: replica-set-alpha-in-region-one, concurrency: 1, input_tokens: 20, output_tokens: 4}\n\
+         factors:\n  deployment: [replica-set-alpha-in-region-one, replica-set-bravo-in-region-two, replica-set-charlie-in-region-three]\n  \
+         concurrency: [1, 2]\nrepetitions: 2\nwarmup: {requests: 0}\ntrial: {requests: 3}\n",
+    );
+    for _ in 0..2 {
+        run(out.path(), &exp, &[], 0);
+    }
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(out.path().join("long"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    runs.sort();
+    // An OFAT slice says where it holds the other factors.
+    let report = std::fs::read_to_string(runs[0].join("report.html")).unwrap();
+    assert!(
+        report.contains("Others at baseline: concurrency=1.")
+            && report.contains("Others at baseline: deployment=replica-set-alpha-in-region-one."),
+        "the slices say what they hold fixed"
+    );
+    assert!(report.contains(
+        "Each chart varies its own factor, the others at baseline: \
+         deployment=replica-set-alpha-in-region-one, concurrency=1."
+    ));
+    let page = out.path().join("cmp.html");
+    bin()
+        .arg("compare")
+        .args(&runs)
+        .arg("--html")
+        .arg(&page)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("rotate(-90 "), "long labels are turned");
+
+    for (title, ticks) in y_axes(&html).iter().chain(&y_axes(&report)) {
+        assert!(ticks.len() > 1, "{title}: an axis with ticks");
+        // A relative change may fall; every other metric charted here cannot.
+        if !title.starts_with("Change in") {
+            let lowest = ticks.iter().copied().fold(f64::INFINITY, f64::min);
+            assert!(lowest >= 0.0, "{title}: the axis goes to {lowest}");
+        }
+    }
+
+    let Some(chromium) = chromium() else { return };
+    let charts = label_boxes(&chromium, &page);
+    assert!(charts.len() >= 4, "{} charts measured", charts.len());
+    for (i, boxes) in charts.iter().enumerate() {
+        assert_eq!(boxes.len(), 4, "chart {i}: one label per configuration");
+        for (k, a) in boxes.iter().enumerate() {
+            assert!(a[2] > a[0] && a[3] > a[1], "chart {i}: a label is drawn");
+            for b in &boxes[k + 1..] {
+                let apart = a[2] <= b[0] || b[2] <= a[0] || a[3] <= b[1] || b[3] <= a[1];
+                assert!(apart, "chart {i}: labels {a:?} and {b:?} overlap");
+            }
+        }
+    }
+}

@@ -125,14 +125,38 @@ fn charts_section(id: SectionId, title: &str, figures: Vec<charts::Figure>) -> S
     Section::new(id, Title::page(title)).with(Media::PAGE, Block::Figures(figures))
 }
 
-/// Per factor, its effect on the headline metrics.
+/// Per factor, its effect on the headline metrics: a slice through the
+/// baseline, so it says where the other factors are held.
 pub fn factor_charts(input: &ReportInput) -> Vec<Section> {
-    charts::factor_figures(&input.run.configurations, input.estimates)
+    let configs = &input.run.configurations;
+    charts::factor_figures(configs, input.estimates)
         .into_iter()
         .map(|(factor, figures)| {
             let title = format!("Effect of {factor}");
-            charts_section(SectionId::Factor(factor), &title, figures)
+            let held = held_at_baseline(configs, &factor);
+            let mut s = charts_section(SectionId::Factor(factor), &title, figures);
+            if !held.is_empty() {
+                let words = format!("Others at baseline: {}.", held.join(", "));
+                let note = Prose::note(vec![Span::Text(words)]);
+                s.blocks.insert(0, (Media::PAGE, Block::Prose(note)));
+            }
+            s
         })
+        .collect()
+}
+
+/// The factors other than `factor` at their baseline levels (`slots=1`,
+/// `ctx=2048`), in the baseline's order (`""`: every factor).
+fn held_at_baseline(configs: &[crate::experiment::Configuration], factor: &str) -> Vec<String> {
+    let Some(baseline) = configs.first() else {
+        return Vec::new();
+    };
+    let varied = |name: &str| configs.iter().any(|c| c.factors.iter().any(|f| f == name));
+    baseline
+        .values
+        .iter()
+        .filter(|(name, _)| name.as_str() != factor && varied(name))
+        .map(|(name, level)| format!("{name}={level}"))
         .collect()
 }
 
@@ -162,20 +186,33 @@ pub fn service_charts(input: &ReportInput, section: &mut Section) {
 pub fn load_charts(input: &ReportInput) -> Vec<Section> {
     let configs = &input.run.configurations;
     let mut out = Vec::new();
+    // These charts are slices through the baseline too, one factor each.
+    let held = held_at_baseline(configs, "");
+    let with_held = |mut s: Section| {
+        if held.len() > 1 {
+            let words = format!(
+                "Each chart varies its own factor, the others at baseline: {}.",
+                held.join(", ")
+            );
+            let note = Prose::note(vec![Span::Text(words)]);
+            s.blocks.insert(0, (Media::PAGE, Block::Prose(note)));
+        }
+        s
+    };
     let load = charts::load_figures(configs, input.estimates);
     if !load.is_empty() {
-        out.push(charts_section(
+        out.push(with_held(charts_section(
             SectionId::Load,
             "Throughput and latency under load",
             load,
-        ));
+        )));
     }
     if let Some(f) = charts::input_length_figure(configs, input.estimates) {
-        out.push(charts_section(
+        out.push(with_held(charts_section(
             SectionId::InputLength,
             "TTFT vs input length",
             vec![f],
-        ));
+        )));
     }
     let distributions = vec![
         charts::distribution_figure(configs, input.digest, "TTFT", |c| &c.ttft_ecdf),
@@ -321,4 +358,51 @@ pub fn definitions() -> Vec<(&'static str, Vec<Span>)> {
             ],
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::held_at_baseline;
+    use crate::experiment::Configuration;
+    use crate::level::Level;
+
+    fn config(factors: &[&str], values: &[(&str, Level)]) -> Configuration {
+        Configuration {
+            index: 0,
+            label: String::new(),
+            factors: factors.iter().map(|f| f.to_string()).collect(),
+            level: None,
+            values: values
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_slice_names_the_other_factors_at_their_baseline_levels() {
+        let base = [
+            ("quant", Level::Str("q4_K_M".into())),
+            ("concurrency", Level::Int(1)),
+            ("slots", Level::Int(1)),
+            ("ctx", Level::Int(2048)),
+        ];
+        let configs = vec![
+            config(&[], &base),
+            config(&["quant"], &base),
+            config(&["slots"], &base),
+            config(&["ctx"], &base),
+        ];
+        // concurrency is a constant, not a factor: not named.
+        assert_eq!(
+            held_at_baseline(&configs, "quant").join(", "),
+            "slots=1, ctx=2048"
+        );
+        assert_eq!(
+            held_at_baseline(&configs, "ctx").join(", "),
+            "quant=q4_K_M, slots=1"
+        );
+        assert!(held_at_baseline(&configs[..2], "quant").is_empty());
+        assert_eq!(held_at_baseline(&configs, "").len(), 3);
+    }
 }

@@ -14,6 +14,12 @@ const TOP: f64 = 16.0;
 const BOTTOM: f64 = 46.0;
 /// Series styles the CSS defines; further series reuse them in turn.
 pub const PALETTE: usize = 8;
+/// A tick label's width per character, estimated on the safe side: the
+/// page's 11 px sans-serif runs about 6 px a character.
+const TICK_CHAR_PX: f64 = 6.5;
+/// A category label turned on its side is cut to this many characters
+/// (its whole text in its tooltip), so the chart stays a chart.
+const LONGEST_LABEL: usize = 40;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum XAxis {
@@ -203,7 +209,8 @@ impl Chart {
         let mut s = String::new();
         let _ = write!(
             s,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img"><title>{}</title>"#,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {WIDTH} {}" role="img"><title>{}</title>"#,
+            self.height(),
             escape(&self.title)
         );
         self.axes(&mut s, &f);
@@ -220,6 +227,27 @@ impl Chart {
         }
         s.push_str("</svg>");
         s
+    }
+
+    /// How far below the axis category labels reach when they are turned on
+    /// their side: where they would not fit side by side (long factor levels
+    /// in a comparison); `None` where they do and are written level.
+    fn turned_labels(&self) -> Option<f64> {
+        let XAxis::Categories(names) = &self.x else {
+            return None;
+        };
+        let slot = (WIDTH - RIGHT - LEFT) / names.len().max(1) as f64;
+        let longest = names.iter().map(|n| n.chars().count()).max()?;
+        let widest = longest as f64 * TICK_CHAR_PX;
+        (widest > slot - 6.0).then(|| longest.min(LONGEST_LABEL) as f64 * TICK_CHAR_PX)
+    }
+
+    /// The chart's height: taller by the labels turned on their side.
+    fn height(&self) -> f64 {
+        HEIGHT
+            + self
+                .turned_labels()
+                .map_or(0.0, |depth| (depth - 14.0).max(0.0))
     }
 
     fn axes(&self, s: &mut String, f: &Frame) {
@@ -276,8 +304,13 @@ impl Chart {
                 }
             }
         };
+        let turned = self.turned_labels().is_some();
         for (v, label) in xticks {
             let x = f.px(v);
+            if turned {
+                turned_label(s, x, y0, &label);
+                continue;
+            }
             let _ = write!(
                 s,
                 r#"<line class="tickmark" x1="{x:.1}" x2="{x:.1}" y1="{y0}" y2="{:.1}"/><text class="tick" x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
@@ -290,12 +323,39 @@ impl Chart {
             s,
             r#"<line class="axis" x1="{x0}" x2="{x1}" y1="{y0}" y2="{y0}"/><line class="axis" x1="{x0}" x2="{x0}" y1="{y0}" y2="{y1}"/><text class="label" x="{:.1}" y="{:.1}" text-anchor="middle">{}</text><text class="label" transform="translate(14 {:.1}) rotate(-90)" text-anchor="middle">{}</text>"#,
             (x0 + x1) / 2.0,
-            HEIGHT - 8.0,
+            self.height() - 8.0,
             escape(&self.x_label),
             (y0 + y1) / 2.0,
             escape(&self.y_label)
         );
     }
+}
+
+/// A category's label read upwards from below its tick mark, so long labels
+/// stand side by side without overlapping; cut in the middle past
+/// [`LONGEST_LABEL`] characters, with the whole label as its tooltip.
+fn turned_label(s: &mut String, x: f64, y0: f64, label: &str) {
+    let (x, y) = (x + 4.0, y0 + 8.0);
+    let chars: Vec<char> = label.chars().collect();
+    let shown: String = if chars.len() > LONGEST_LABEL {
+        // Levels tend to differ at their ends: keep the factor's name and
+        // the level's tail, cut the middle.
+        let head = LONGEST_LABEL / 3;
+        let tail = LONGEST_LABEL - head - 1;
+        let (start, end) = (&chars[..head], &chars[chars.len() - tail..]);
+        format!("{}…{}", String::from_iter(start), String::from_iter(end))
+    } else {
+        label.to_string()
+    };
+    let _ = write!(
+        s,
+        r#"<line class="tickmark" x1="{:.1}" x2="{:.1}" y1="{y0}" y2="{:.1}"/><text class="tick" x="{x:.1}" y="{y:.1}" text-anchor="end" transform="rotate(-90 {x:.1} {y:.1})"><title>{}</title>{}</text>"#,
+        x - 4.0,
+        x - 4.0,
+        y0 + 4.0,
+        escape(label),
+        escape(&shown)
+    );
 }
 
 fn draw_series(s: &mut String, f: &Frame, series: &Series, style: usize) {
@@ -455,6 +515,29 @@ mod tests {
             assert!((LEFT..=WIDTH - RIGHT).contains(&x), "{x}");
             assert!((TOP..=HEIGHT - BOTTOM).contains(&y), "{y}");
         }
+    }
+
+    #[test]
+    fn long_category_labels_turn_on_their_side_and_the_chart_grows() {
+        let chart = |names: Vec<String>| Chart {
+            title: "t".into(),
+            x_label: "configuration".into(),
+            y_label: "y".into(),
+            x: XAxis::Categories(names),
+            series: vec![],
+            y_from_zero: true,
+        };
+        let short = chart(vec!["baseline".into(), "concurrency=4".into()]).to_svg();
+        assert!(short.contains("viewBox=\"0 0 520 300\"") && !short.contains("rotate(-90 "));
+        let long: Vec<String> = (0..5)
+            .map(|i| format!("quant=q4_K_M,n_parallel={i},ctx=2048,flash_attn=on"))
+            .collect();
+        let svg = chart(long).to_svg();
+        assert_eq!(svg.matches("transform=\"rotate(-90 ").count(), 5, "{svg}");
+        // 40 characters of 6.5 px below the axis, less the 14 px there was.
+        assert!(svg.contains("viewBox=\"0 0 520 546\""), "{svg}");
+        assert!(svg.contains("<title>quant=q4_K_M,n_parallel=0,ctx=2048,flash_attn=on</title>quant=q4_K_M,…l=0,ctx=2048,flash_attn=on</text>"));
+        assert!(svg.contains("y=\"538.0\" text-anchor=\"middle\">configuration</text>"));
     }
 
     #[test]
