@@ -213,3 +213,28 @@ fn a_server_that_dies_mid_trial_is_relaunched_and_the_run_goes_on() {
     assert!(failed.iter().all(|r| r.trial == 1));
     assert!(stdout.contains("trial 1 (baseline) failed"), "{stdout}");
 }
+
+/// `{{ experiment_dir }}` in a server command is the experiment's folder
+/// even when the file is named without one (once an empty string, so
+/// `{{ experiment_dir }}/model.gguf` became `/model.gguf`).
+#[test]
+fn experiment_dir_is_the_working_folder_for_a_bare_file_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = assert_cmd::cargo::cargo_bin("infer-bench");
+    experiment(
+        tmp.path(),
+        "bare.yaml",
+        &format!(
+            "name: bare\ntarget:\n  model: m\n  server:\n    command: \"sh -c 'test -f {{{{ experiment_dir }}}}/bare.yaml && exec {} sim --port {{{{ port }}}} --jitter 0'\"\n    ready: /health\n\
+             prompts: {{prompts}}\nbaseline: {{concurrency: 1, output_tokens: 2}}\nrepetitions: 1\nwarmup: {{requests: 0}}\ntrial: {{requests: 2}}\n",
+            sim.display()
+        ),
+    );
+    common::bin()
+        .current_dir(tmp.path())
+        .args(["run", "bare.yaml", "--out", "results"])
+        .assert()
+        .success();
+    let run = read_run(&single_run(&tmp.path().join("results"), "bare")).unwrap();
+    assert_eq!(run.records.len(), 2);
+}

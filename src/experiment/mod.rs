@@ -37,6 +37,17 @@ pub struct LoadedExperiment {
 }
 
 impl LoadedExperiment {
+    /// The folder the experiment file is in, absolute: what its relative
+    /// paths and `{{ experiment_dir }}` mean (the working folder for a file
+    /// named without one, never an empty path).
+    pub fn dir(&self) -> PathBuf {
+        let dir = match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
+    }
+
     /// The workload of a configuration: its `workload` level, or the only
     /// one declared; none where the experiment declares none.
     pub fn workload_of(&self, config: &Configuration) -> Option<&crate::workload::Workload> {

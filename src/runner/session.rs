@@ -46,9 +46,8 @@ impl Session {
                     .context("starting the built-in sim")?,
             ),
             (None, Some(server), url) => {
-                let dir = l.path.parent().unwrap_or_else(|| Path::new("."));
                 let manager =
-                    ServerManager::new(server.clone(), url.clone(), dir, run_dir, secrets(l))?;
+                    ServerManager::new(server.clone(), url.clone(), &l.dir(), run_dir, secrets(l))?;
                 Backend::Launched(Box::new(manager))
             }
             (None, None, Some(url)) => Backend::Fixed(url.clone()),
