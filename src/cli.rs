@@ -73,6 +73,12 @@ pub enum Command {
     /// Measure the harness's own error and overhead against a sim with fixed,
     /// known TTFT and ITL run in a separate process.
     Calibrate(infer_bench::calibrate::CalibrateArgs),
+    /// Write a commented starter experiment, its prompt set and the schema
+    /// into DIR (default: here); then `infer-bench run experiment.yaml`.
+    Init {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Print the JSON Schema of experiment files (or of summary.json).
     Schema {
         /// The schema of summary.json instead.

@@ -2,6 +2,7 @@
 
 mod compare;
 mod history;
+mod init;
 mod merge;
 pub mod output;
 mod reach;
@@ -76,6 +77,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
             },
         ),
         Command::Calibrate(args) => infer_bench::calibrate::calibrate(&args),
+        Command::Init { dir } => init::init(&dir),
         Command::Schema { summary } => {
             if summary {
                 outln!("{}", infer_bench::report::json::summary_schema())?;
