@@ -1,12 +1,15 @@
 //! Samplers that run beside a trial: the launched server's memory and CPU
-//! (/proc), GPU memory and utilisation (NVML, where a driver exists), and
-//! Prometheus series from the server's `/metrics`.
+//! (/proc), GPU memory and utilisation (NVML, where a driver exists),
+//! Prometheus series from the server's `/metrics`, and the host's own noise
+//! (other processes' CPU, load average, steal).
 
 mod gpu;
+pub mod host;
 mod metrics;
 mod process;
 
 pub use gpu::{Gpu, GpuReader, GpuReading};
+pub use host::{HostNoise, HostScope};
 pub use metrics::{parse as parse_metrics, MAX_SERIES_PER_SAMPLE};
 pub use process::{
     cpu_s_of, group_usage, own_cpu_s, own_peak_rss_bytes, reset_own_peak_rss, GroupUsage,
@@ -44,6 +47,8 @@ pub struct Targets {
     pub interval: Duration,
     /// What series names are scrubbed of before they are kept.
     pub secrets: Arc<crate::redact::Secrets>,
+    /// The host's noise, apart from the server's and our own CPU.
+    pub host: Option<HostScope>,
 }
 
 /// One `/metrics` read: within the sampling interval's order, and
@@ -57,6 +62,8 @@ const SCRAPE: Bounds = Bounds {
 /// each, not at every reading.
 static WARNED_SERIES: AtomicBool = AtomicBool::new(false);
 static WARNED_PAGE: AtomicBool = AtomicBool::new(false);
+/// Whether the run was told that the host's noise cannot be read.
+static WARNED_HOST: AtomicBool = AtomicBool::new(false);
 
 fn warn_once(flag: &AtomicBool, message: impl FnOnce() -> String) {
     if !flag.swap(true, Ordering::Relaxed) {
@@ -66,7 +73,7 @@ fn warn_once(flag: &AtomicBool, message: impl FnOnce() -> String) {
 
 impl Targets {
     pub fn is_empty(&self) -> bool {
-        self.pgid.is_none() && self.gpu.is_none() && self.metrics.is_none()
+        self.pgid.is_none() && self.gpu.is_none() && self.metrics.is_none() && self.host.is_none()
     }
 }
 
@@ -81,7 +88,9 @@ pub async fn during<F: Future>(
     }
     let (stop, stopped) = watch::channel(false);
     crate::tls::install_provider();
-    let sampler = tokio::spawn(sample(targets, trial, stopped));
+    // The host's first reading is taken before the work starts.
+    let host = targets.host.and_then(host::HostWatch::start);
+    let sampler = tokio::spawn(sample(targets, trial, host, stopped));
     let out = work.await;
     let _ = stop.send(true);
     let samples = sampler.await.unwrap_or_default();
@@ -89,7 +98,12 @@ pub async fn during<F: Future>(
 }
 
 /// Read every target each `interval` until `stopped` changes.
-async fn sample(targets: Targets, trial: usize, mut stopped: watch::Receiver<bool>) -> Vec<Sample> {
+async fn sample(
+    targets: Targets,
+    trial: usize,
+    mut host: Option<host::HostWatch>,
+    mut stopped: watch::Receiver<bool>,
+) -> Vec<Sample> {
     let http = reqwest::Client::new();
     let start = Instant::now();
     let mut rec = Recorder {
@@ -115,6 +129,17 @@ async fn sample(targets: Targets, trial: usize, mut stopped: watch::Receiver<boo
         tokio::select! {
             _ = tokio::time::sleep(targets.interval) => {}
             _ = stopped.changed() => break,
+        }
+        if let Some(h) = &mut host {
+            h.tick();
+        }
+    }
+    // One summary per trial, not a reading per interval: other processes'
+    // CPU comes from the counters' difference over the whole trial.
+    let t_s = start.elapsed().as_secs_f64();
+    if let Some(noise) = host.and_then(host::HostWatch::finish) {
+        for (name, value) in noise.named() {
+            rec.push(t_s, "host", name.into(), value);
         }
     }
     rec.samples
