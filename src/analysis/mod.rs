@@ -8,6 +8,7 @@ pub mod expect;
 mod host;
 mod itl;
 mod memory;
+pub mod planning;
 pub mod published;
 mod rows;
 pub mod service;
