@@ -42,13 +42,16 @@ pub struct Detectable {
     /// Relative change, and the configuration it is for.
     pub change: f64,
     pub config: String,
+    /// The run did not measure `config`: taken as noisy as the baseline.
+    pub assumed: bool,
 }
 
 /// The planned comparisons' sensitivity per metric, from `trials` (a
 /// trials.parquet) of a run with the same configurations: each configuration
 /// in `others` against `baseline`, `n` trials each, at `alpha(metric)`.
 /// With no other configuration, the baseline against one as noisy as
-/// itself. A configuration the run did not measure is left out.
+/// itself; a configuration the run did not measure (a pilot of the baseline
+/// alone) is taken as noisy as the baseline, and marked so.
 pub fn detectable_changes(
     trials: &DataFrame,
     metrics: &[&'static str],
@@ -74,16 +77,18 @@ pub fn detectable_changes(
         let worst = against
             .iter()
             .filter_map(|c| {
-                let sd_a = sample_sd(values.get(c)?)?;
+                let measured = values.get(c).and_then(|v| sample_sd(v));
+                let sd_a = measured.unwrap_or(sd_b);
                 let d = detectable_change(mean_b, sd_a, sd_b, n, alpha(metric), super::compare::POWER)?;
-                Some((d, c))
+                Some((d, c, measured.is_none()))
             })
             .max_by(|x, y| x.0.total_cmp(&y.0));
-        if let Some((change, config)) = worst {
+        if let Some((change, config, assumed)) = worst {
             out.push(Detectable {
                 metric,
                 change,
                 config: config.clone(),
+                assumed,
             });
         }
     }
@@ -203,9 +208,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(d.len(), 1);
-        assert_eq!(d[0].config, "c=2");
+        assert_eq!((d[0].config.as_str(), d[0].assumed), ("c=2", false));
         let want = detectable_change(100.0, 60.0, 10.0, 4, 0.05, 0.8).unwrap();
         assert_eq!(d[0].change, want);
+        // Unmeasured alone: as noisy as the baseline.
+        let pilot =
+            detectable_changes(&trials(), &["ttft_p50_ms"], "baseline", &["c=9".into()], 4, |_| 0.05)
+                .unwrap();
+        assert_eq!((pilot[0].config.as_str(), pilot[0].assumed), ("c=9", true));
         // Alone, the baseline against one as noisy as itself.
         let alone =
             detectable_changes(&trials(), &["ttft_p50_ms"], "baseline", &[], 4, |_| 0.05).unwrap();
