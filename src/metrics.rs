@@ -283,7 +283,10 @@ pub fn host_markdown_table() -> String {
     let mut out =
         String::from("| column (`trials.parquet`) | unit | per trial |\n| --- | --- | --- |\n");
     for m in HOST {
-        out.push_str(&format!("| `{}` | {} | {} |\n", m.column, m.unit, m.definition));
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            m.column, m.unit, m.definition
+        ));
     }
     out
 }

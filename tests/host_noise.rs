@@ -111,7 +111,10 @@ fn a_busy_process_of_our_own_is_warned_of_and_a_quiet_host_is_not() {
         let warned = md.contains(WARNED) || stderr.contains(LINE);
         let after = host_busy_share(Duration::from_secs(1));
         if warned && after > max / 2.0 {
-            eprintln!("the host grew busy during the no-warning half ({:.0}%); not judged", after * 100.0);
+            eprintln!(
+                "the host grew busy during the no-warning half ({:.0}%); not judged",
+                after * 100.0
+            );
         } else {
             assert!(!warned, "a quiet host warned:\n{stderr}\n{md}");
         }
@@ -122,7 +125,10 @@ fn a_busy_process_of_our_own_is_warned_of_and_a_quiet_host_is_not() {
     std::thread::sleep(Duration::from_millis(300));
     let (stderr, md) = one_trial(tmp.path(), "busy", max);
     drop(spinner);
-    assert!(stderr.contains(LINE), "no warning in the progress line:\n{stderr}");
+    assert!(
+        stderr.contains(LINE),
+        "no warning in the progress line:\n{stderr}"
+    );
     assert!(md.contains(WARNED), "no warning in report.md:\n{md}");
     assert!(
         md.contains("processes other than the server and infer-bench"),

@@ -409,7 +409,10 @@ fn a_previous_run_informs_the_estimate_and_the_detectable_change() {
         warned.contains("warning:        output tok/s: only a change of"),
         "{warned}"
     );
-    assert!(warned.contains("over stats.max_detectable_change 0.0 %"), "{warned}");
+    assert!(
+        warned.contains("over stats.max_detectable_change 0.0 %"),
+        "{warned}"
+    );
     // The file changed since the run: still found, and said so.
     let changed = validate(&[]);
     assert!(changed.contains("earlier version of the file"), "{changed}");

@@ -73,13 +73,18 @@ pub fn detectable_changes(
             continue;
         };
         let alone = [baseline.to_string()];
-        let against = if others.is_empty() { &alone[..] } else { others };
+        let against = if others.is_empty() {
+            &alone[..]
+        } else {
+            others
+        };
         let worst = against
             .iter()
             .filter_map(|c| {
                 let measured = values.get(c).and_then(|v| sample_sd(v));
                 let sd_a = measured.unwrap_or(sd_b);
-                let d = detectable_change(mean_b, sd_a, sd_b, n, alpha(metric), super::compare::POWER)?;
+                let d =
+                    detectable_change(mean_b, sd_a, sd_b, n, alpha(metric), super::compare::POWER)?;
                 Some((d, c, measured.is_none()))
             })
             .max_by(|x, y| x.0.total_cmp(&y.0));
@@ -212,9 +217,15 @@ mod tests {
         let want = detectable_change(100.0, 60.0, 10.0, 4, 0.05, 0.8).unwrap();
         assert_eq!(d[0].change, want);
         // Unmeasured alone: as noisy as the baseline.
-        let pilot =
-            detectable_changes(&trials(), &["ttft_p50_ms"], "baseline", &["c=9".into()], 4, |_| 0.05)
-                .unwrap();
+        let pilot = detectable_changes(
+            &trials(),
+            &["ttft_p50_ms"],
+            "baseline",
+            &["c=9".into()],
+            4,
+            |_| 0.05,
+        )
+        .unwrap();
         assert_eq!((pilot[0].config.as_str(), pilot[0].assumed), ("c=9", true));
         // Alone, the baseline against one as noisy as itself.
         let alone =

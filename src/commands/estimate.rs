@@ -113,7 +113,6 @@ fn pace_of(
     }
 }
 
-
 /// Which of the previous run's figures the estimate rests on.
 fn measured_basis(p: &Pilot, plan: &plan::Plan) -> String {
     let s = &p.speeds;

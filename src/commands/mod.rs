@@ -1,6 +1,7 @@
 //! One function per subcommand: the glue between the CLI and the library.
 
 mod compare;
+mod estimate;
 mod history;
 mod merge;
 pub mod output;
@@ -9,7 +10,6 @@ mod reproduce;
 mod signals;
 mod sim;
 mod slurm;
-mod estimate;
 mod validate;
 
 use crate::cli::Command;
@@ -23,9 +23,11 @@ use std::path::Path;
 pub fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Run(args) => run_command(args),
-        Command::Validate { experiment, from, out } => {
-            validate::validate(&experiment, from.as_deref(), &out)
-        }
+        Command::Validate {
+            experiment,
+            from,
+            out,
+        } => validate::validate(&experiment, from.as_deref(), &out),
         Command::Plan {
             experiment,
             json,

@@ -142,7 +142,10 @@ fn previous_run(loaded: &LoadedExperiment, out: &Path) -> Option<Pilot> {
     match pilot_at(&dir, found.into()) {
         Ok(p) => Some(p),
         Err(e) => {
-            note!("warning: the previous run {} is not read: {e:#}", dir.display());
+            note!(
+                "warning: the previous run {} is not read: {e:#}",
+                dir.display()
+            );
             None
         }
     }

@@ -22,6 +22,10 @@ pub const STEAL_SHARE: &str = "host_steal_share";
 /// built in), 0 where the server is not ours to see and is counted in.
 pub const SERVER_APART: &str = "host_server_apart";
 
+/// The shortest trial given a figure: the kernel's counters tick 100 times
+/// a second, so a shorter window measures the ticks more than the work.
+pub const MIN_WINDOW_S: f64 = 1.0;
+
 /// Whose CPU time is not "other work".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct HostScope {
@@ -168,10 +172,14 @@ impl HostWatch {
         }
     }
 
-    /// The trial's summary, from the last reading against the first.
+    /// The trial's summary, from the last reading against the first; none
+    /// for a trial shorter than [`MIN_WINDOW_S`].
     pub fn finish(mut self) -> Option<HostNoise> {
         self.tick();
         let end = read(self.scope)?;
+        if end.at.duration_since(self.start.at).as_secs_f64() < MIN_WINDOW_S {
+            return None;
+        }
         Some(summarise(
             &self.start,
             &end,
@@ -278,6 +286,7 @@ mod tests {
         let Some(w) = HostWatch::start(HostScope::default()) else {
             return; // not Linux: said once, nothing measured
         };
+        std::thread::sleep(std::time::Duration::from_secs_f64(MIN_WINDOW_S));
         let n = w.finish().expect("a second reading");
         assert!(n.other_cpu_cores >= 0.0 && (0.0..=1.0).contains(&n.other_cpu_share));
         assert!(n.load_avg >= 0.0);

@@ -72,8 +72,10 @@ fn warn_once(flag: &AtomicBool, message: impl FnOnce() -> String) {
 }
 
 impl Targets {
-    pub fn is_empty(&self) -> bool {
-        self.pgid.is_none() && self.gpu.is_none() && self.metrics.is_none() && self.host.is_none()
+    /// Nothing to sample as the trial runs (the host, if asked, is read at
+    /// both ends).
+    fn only_host(&self) -> bool {
+        self.pgid.is_none() && self.gpu.is_none() && self.metrics.is_none()
     }
 }
 
@@ -83,13 +85,19 @@ pub async fn during<F: Future>(
     trial: usize,
     work: F,
 ) -> (F::Output, Vec<Sample>) {
-    if targets.is_empty() {
-        return (work.await, Vec::new());
+    // The host's first reading is taken before the work starts.
+    let host = targets.host.and_then(host::HostWatch::start);
+    if targets.only_host() {
+        // Nothing to read as the trial runs: no sampler task, no timer
+        // beside the work; the host's counters are read at both ends.
+        let start = Instant::now();
+        let out = work.await;
+        let mut rec = Recorder::new(trial);
+        rec.host(start.elapsed().as_secs_f64(), host);
+        return (out, rec.samples);
     }
     let (stop, stopped) = watch::channel(false);
     crate::tls::install_provider();
-    // The host's first reading is taken before the work starts.
-    let host = targets.host.and_then(host::HostWatch::start);
     let sampler = tokio::spawn(sample(targets, trial, host, stopped));
     let out = work.await;
     let _ = stop.send(true);
@@ -106,11 +114,7 @@ async fn sample(
 ) -> Vec<Sample> {
     let http = reqwest::Client::new();
     let start = Instant::now();
-    let mut rec = Recorder {
-        trial,
-        samples: Vec::new(),
-        last_cpu: None,
-    };
+    let mut rec = Recorder::new(trial);
     loop {
         let t_s = start.elapsed().as_secs_f64();
         let usage = targets.pgid.and_then(group_usage);
@@ -134,14 +138,7 @@ async fn sample(
             h.tick();
         }
     }
-    // One summary per trial, not a reading per interval: other processes'
-    // CPU comes from the counters' difference over the whole trial.
-    let t_s = start.elapsed().as_secs_f64();
-    if let Some(noise) = host.and_then(host::HostWatch::finish) {
-        for (name, value) in noise.named() {
-            rec.push(t_s, "host", name.into(), value);
-        }
-    }
+    rec.host(start.elapsed().as_secs_f64(), host);
     rec.samples
 }
 
@@ -169,6 +166,24 @@ struct Recorder {
 }
 
 impl Recorder {
+    fn new(trial: usize) -> Recorder {
+        Recorder {
+            trial,
+            samples: Vec::new(),
+            last_cpu: None,
+        }
+    }
+
+    /// One summary per trial, not a reading per interval: other processes'
+    /// CPU comes from the counters' difference over the whole trial.
+    fn host(&mut self, t_s: f64, watch: Option<host::HostWatch>) {
+        if let Some(noise) = watch.and_then(host::HostWatch::finish) {
+            for (name, value) in noise.named() {
+                self.push(t_s, "host", name.into(), value);
+            }
+        }
+    }
+
     fn push(&mut self, t_s: f64, source: &str, name: String, value: f64) {
         self.samples.push(Sample {
             trial: self.trial,
@@ -341,11 +356,7 @@ mod tests {
 
     #[test]
     fn a_reading_keeps_at_most_the_capped_series_scrubbed() {
-        let mut rec = Recorder {
-            trial: 3,
-            samples: Vec::new(),
-            last_cpu: None,
-        };
+        let mut rec = Recorder::new(3);
         let mut page = String::from("vllm:echo{key=\"sk-metrics-secret\"} 1\n");
         for i in 0..1000 {
             page.push_str(&format!("vllm:s{{i=\"{i}\"}} 2\n"));
@@ -359,6 +370,24 @@ mod tests {
         assert_eq!(rec.samples[0].name, "vllm:echo{key=\"***\"}");
         assert_eq!(rec.samples[199].name, "vllm:s{i=\"198\"}");
         assert!(WARNED_SERIES.load(Ordering::Relaxed));
+    }
+
+    #[tokio::test]
+    async fn the_host_alone_is_one_summary_per_trial_and_none_for_a_short_one() {
+        let targets = Targets {
+            host: Some(HostScope::default()),
+            ..Targets::default()
+        };
+        let (_, short) = during(targets.clone(), 1, async {}).await;
+        assert!(short.is_empty(), "{short:?}");
+        let long = Duration::from_secs_f64(host::MIN_WINDOW_S + 0.1);
+        let (_, samples) = during(targets, 2, tokio::time::sleep(long)).await;
+        if std::path::Path::new("/proc/stat").exists() {
+            let names: Vec<&str> = samples.iter().map(|s| s.name.as_str()).collect();
+            assert_eq!(names.len(), 5, "{samples:?}");
+            assert!(names.contains(&host::OTHER_CPU_SHARE), "{names:?}");
+            assert!(samples.iter().all(|s| s.trial == 2 && s.source == "host"));
+        }
     }
 
     #[tokio::test]

@@ -136,7 +136,7 @@ pub fn warnings(input: &ReportInput) -> Vec<Warning> {
 fn busy_host(input: &ReportInput) -> Option<Warning> {
     let max = input
         .spec
-        .map_or_else(|| crate::experiment::StatsSpec::default(), |e| e.stats)
+        .map_or_else(crate::experiment::StatsSpec::default, |e| e.stats)
         .max_other_cpu_share;
     // One summary per trial: a handful of samples, gathered once.
     let mut host: std::collections::HashMap<(usize, &str), f64> = Default::default();
