@@ -99,7 +99,12 @@ impl Progress {
 pub fn host_note(noise: Option<&crate::monitor::HostNoise>, max: f64) -> String {
     match noise {
         Some(n) if n.other_cpu_share > max => format!(
-            " — host busy: other processes used {:.0}% of the cores ({:.1} cores, load {:.1}; over {:.0}%)",
+            " — host busy: other processes{} used {:.0}% of the cores ({:.1} cores, load {:.1}; over {:.0}%)",
+            if n.server_apart {
+                ""
+            } else {
+                " (an external server's own included)"
+            },
             n.other_cpu_share * 100.0,
             n.other_cpu_cores,
             n.load_avg,
@@ -138,6 +143,11 @@ mod tests {
             " — host busy: other processes used 50% of the cores (1.0 cores, load 2.5; over 25%)"
         );
         assert_eq!(host_note(Some(&noise), 0.5), "");
+        let external = crate::monitor::HostNoise {
+            server_apart: false,
+            ..noise
+        };
+        assert!(host_note(Some(&external), 0.25).contains("an external server's own included"));
         assert_eq!(host_note(None, 0.25), "");
     }
 }
