@@ -19,7 +19,17 @@ pub enum Command {
     /// Plan and run an experiment, then analyse it and print the summary.
     Run(RunArgs),
     /// Load and check an experiment; print the plan's size and a duration estimate.
-    Validate { experiment: PathBuf },
+    Validate {
+        experiment: PathBuf,
+        /// A run folder to plan from (a pilot) instead of the newest run of
+        /// the experiment under --out.
+        #[arg(long, value_name = "RUN")]
+        from: Option<PathBuf>,
+        /// The results folder `run --out` writes to, searched for the
+        /// experiment's newest run.
+        #[arg(long, default_value = "results")]
+        out: PathBuf,
+    },
     /// Print the trials in execution order.
     Plan {
         experiment: PathBuf,

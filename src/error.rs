@@ -147,6 +147,10 @@ pub enum StatsRule {
     Equivalence(f64),
     #[error("threshold must be a relative change ≥ 0, e.g. 0.02")]
     Threshold(f64),
+    #[error("max_other_cpu_share must be a share of the cores above 0 and at most 1, e.g. 0.25")]
+    OtherCpuShare(f64),
+    #[error("max_detectable_change must be a relative change above 0, e.g. 0.2 for 20 %")]
+    DetectableChange(f64),
 }
 
 /// An expectation or comparison failed: exit code 3.

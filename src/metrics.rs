@@ -244,6 +244,53 @@ pub const DIAGNOSTICS: &[Metric] = &[
     ),
 ];
 
+/// The host's own noise during each trial (`src/monitor/host.rs`): kept in
+/// `trials.parquet` beside the metrics so a comparison can be checked
+/// against it; neither summarised nor tested.
+pub const HOST: &[Metric] = &[
+    metric(
+        "host_other_cpu_cores",
+        "other CPU cores",
+        "cores",
+        ERRORS,
+        "cores' worth of CPU used on the host by processes other than the server and infer-bench (an external server's own CPU, if on this host, counts in)",
+    ),
+    metric(
+        "host_other_cpu_share",
+        "other CPU share",
+        "share",
+        ERRORS,
+        "the same over the host's cores",
+    ),
+    metric(
+        "host_load_avg",
+        "load average",
+        "processes",
+        ERRORS,
+        "mean of the 1-minute load average read during the trial",
+    ),
+    metric(
+        "host_steal_share",
+        "CPU steal",
+        "share",
+        ERRORS,
+        "CPU time taken by the hypervisor / all CPU time",
+    ),
+];
+
+/// The host table for the README.
+pub fn host_markdown_table() -> String {
+    let mut out =
+        String::from("| column (`trials.parquet`) | unit | per trial |\n| --- | --- | --- |\n");
+    for m in HOST {
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            m.column, m.unit, m.definition
+        ));
+    }
+    out
+}
+
 /// Every metric summarised across trials (`<column>_mean`, `<column>_sd`
 /// in summary.csv, and one entry each in summary.json's configurations):
 /// the headline metrics, then the diagnostics.
@@ -331,6 +378,19 @@ mod tests {
             "diagnostics are not tested"
         );
         assert_eq!(label("no_such_metric"), "no_such_metric");
+    }
+
+    #[test]
+    fn the_readme_host_table_is_the_registry() {
+        let readme = include_str!("../README.md");
+        assert!(
+            readme.contains(&host_markdown_table()),
+            "README.md's host table differs from src/metrics.rs; paste:\n{}",
+            host_markdown_table()
+        );
+        for m in HOST {
+            assert!(by_column(m.column).is_none(), "host figures are not tested");
+        }
     }
 
     /// The README shows the catalogue; this keeps the two the same.

@@ -354,3 +354,80 @@ fn plan_json_and_plan_jsonl_are_one_shape() {
         assert_eq!(&s, p);
     }
 }
+
+/// With a run of the experiment in --out, `validate` estimates from its
+/// measured speeds and states what the planned repetitions could detect;
+/// before it, that it cannot yet.
+#[test]
+fn a_previous_run_informs_the_estimate_and_the_detectable_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("results");
+    let path = experiment(dir.path(), "x.yaml", GOOD);
+    let validate = |extra: &[&std::ffi::OsStr]| {
+        let a = bin()
+            .arg("validate")
+            .arg("--out")
+            .arg(&out)
+            .args(extra)
+            .arg(&path)
+            .assert()
+            .success();
+        String::from_utf8_lossy(&a.get_output().stdout).to_string()
+    };
+    let before = validate(&[]);
+    assert!(before.contains("from the sim's latency model"), "{before}");
+    assert!(
+        before.contains("detectable:     cannot be stated yet: no previous run"),
+        "{before}"
+    );
+
+    common::run(&out, &path, &[], 0);
+    let run = common::single_run(&out, "t");
+    let id = run.file_name().unwrap().to_string_lossy().to_string();
+    let after = validate(&[]);
+    assert!(
+        after.contains("(the newest run of this experiment file)"),
+        "{after}"
+    );
+    assert!(
+        after.contains(&format!("from run {id}'s measured speeds")),
+        "{after}"
+    );
+    assert!(!after.contains("a guess until a first run"), "{after}");
+    assert!(
+        after.contains("with 3 repetitions") && after.contains("α / m = 0.05 /"),
+        "{after}"
+    );
+    assert!(after.contains("output tok/s"), "{after}");
+
+    // A bound no run can meet: each metric is warned of, with the way out.
+    let strict = GOOD.to_string() + "stats: {max_detectable_change: 0.000001}\n";
+    experiment(dir.path(), "x.yaml", &strict);
+    let warned = validate(&[std::ffi::OsStr::new("--from"), run.as_os_str()]);
+    assert!(warned.contains("(given with --from)"), "{warned}");
+    assert!(
+        warned.contains("warning:        output tok/s: only a change of"),
+        "{warned}"
+    );
+    assert!(
+        warned.contains("over stats.max_detectable_change 0.0 %"),
+        "{warned}"
+    );
+    // The file changed since the run: still found, and said so.
+    let changed = validate(&[]);
+    assert!(changed.contains("earlier version of the file"), "{changed}");
+}
+
+#[test]
+fn from_a_folder_that_is_no_run_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = experiment(dir.path(), "x.yaml", GOOD);
+    bin()
+        .arg("validate")
+        .arg("--from")
+        .arg(dir.path())
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(contains("not a run folder"));
+}

@@ -5,8 +5,10 @@ pub mod anova;
 pub mod between_runs;
 pub mod compare;
 pub mod expect;
+mod host;
 mod itl;
 mod memory;
+pub mod planning;
 pub mod published;
 mod rows;
 pub mod service;
@@ -19,6 +21,7 @@ mod trials;
 pub mod verdict;
 pub mod welch;
 
+pub use host::host_by_trial;
 pub use itl::itl_by;
 pub use memory::{memory_by_trial, monitor_frame};
 pub use rows::{Across, ConfigSummary, MeanSd, Percentiles};
@@ -68,6 +71,12 @@ pub fn with_memory(
         .lazy()
         .join(
             memory_by_trial(monitor)?.lazy(),
+            [col("trial")],
+            [col("trial")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(
+            host_by_trial(monitor)?.lazy(),
             [col("trial")],
             [col("trial")],
             JoinArgs::new(JoinType::Left),

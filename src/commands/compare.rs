@@ -82,6 +82,7 @@ pub(super) fn check_decision(d: Decision) -> anyhow::Result<()> {
         threshold: d.threshold,
         equivalence: d.equivalence,
         family: d.family,
+        ..Default::default()
     };
     infer_bench::experiment::validate::stats(&spec).map_err(|_| {
         InputError::new(

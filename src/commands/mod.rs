@@ -1,6 +1,7 @@
 //! One function per subcommand: the glue between the CLI and the library.
 
 mod compare;
+mod estimate;
 mod history;
 mod init;
 mod merge;
@@ -10,24 +11,24 @@ mod reproduce;
 mod signals;
 mod sim;
 mod slurm;
+mod validate;
 
 use crate::cli::Command;
-use infer_bench::experiment::{self, LoadedExperiment};
-use infer_bench::load;
+use infer_bench::experiment;
 use infer_bench::plan;
 use infer_bench::report::Format;
 use infer_bench::runner::{self, RunOptions};
 use output::{note, out, outln};
 use std::path::Path;
-use std::time::Duration;
-
-/// A factorial plan with more configurations than this gets a warning.
-const LARGE_FACTORIAL: usize = 24;
 
 pub fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Run(args) => run_command(args),
-        Command::Validate { experiment } => validate(&experiment),
+        Command::Validate {
+            experiment,
+            from,
+            out,
+        } => validate::validate(&experiment, from.as_deref(), &out),
         Command::Plan {
             experiment,
             json,
@@ -229,163 +230,6 @@ fn run(
         .into());
     }
     Ok(printed?)
-}
-
-fn validate(path: &Path) -> anyhow::Result<()> {
-    let loaded = experiment::load(path)?;
-    reach::check_input_lengths(&loaded)?;
-    let plan = plan::expand(&loaded.experiment);
-    let e = &loaded.experiment;
-    let per_trial = e.trial.requests.map(|n| n as usize);
-    let requests = per_trial.map(|n| n * plan.trials.len());
-    outln!("{}: ok", path.display())?;
-    outln!("  configurations: {}", plan.configurations.len())?;
-    outln!(
-        "  trials:         {} ({} repetitions)",
-        plan.trials.len(),
-        e.repetitions
-    )?;
-    if e.design == experiment::Design::Factorial {
-        let mut ofat = e.clone();
-        ofat.design = experiment::Design::Ofat;
-        let n_ofat = plan::configurations(&ofat).len();
-        let blocks = e.repetitions.blocks() as usize;
-        outln!(
-            "  design:         factorial, every combination: {} configurations, {} trials (one factor at a time: {n_ofat} configurations, {} trials)",
-            plan.configurations.len(),
-            plan.trials.len(),
-            n_ofat * blocks
-        )?;
-        if plan.configurations.len() > LARGE_FACTORIAL {
-            note!(
-                "warning: the factorial plan has {} configurations ({} trials), {:.1}× the one-factor-at-a-time plan's {n_ofat}; fewer levels per factor, or `design: ofat` where interactions do not matter, would shorten it",
-                plan.configurations.len(),
-                plan.trials.len(),
-                plan.configurations.len() as f64 / n_ofat as f64
-            );
-        }
-    }
-    match requests {
-        Some(n) => outln!(
-            "  requests:       {n} measured + {} warm-up",
-            e.warmup.requests as usize * plan.trials.len()
-        ),
-        None => outln!("  requests:       as many as fit each trial's duration"),
-    }?;
-    let (estimate, basis) = estimate_duration(&loaded, &plan);
-    let key = e
-        .target
-        .api_key_env
-        .iter()
-        .map(|v| (v, "target.api_key_env"));
-    let headers = e
-        .target
-        .headers_env
-        .values()
-        .map(|v| (v, "target.headers_env"));
-    for (var, field) in key.chain(headers) {
-        if std::env::var_os(var).is_none() {
-            outln!("  warning:        {var} ({field}) is not set; `run` will refuse to start")?;
-        }
-    }
-    outln!(
-        "  estimate:       {} ({basis})",
-        humantime::format_duration(round_secs(estimate))
-    )?;
-    Ok(())
-}
-
-fn round_secs(d: Duration) -> Duration {
-    Duration::from_secs(d.as_secs_f64().ceil() as u64)
-}
-
-/// A rough duration: the sim's own latency model for `builtin: sim`, or an
-/// assumed 50 tokens/s per stream and 1000 prompt tokens/s for real servers,
-/// each trial's time taken from its load model (`load::trial_seconds`).
-fn estimate_duration(l: &LoadedExperiment, plan: &plan::Plan) -> (Duration, &'static str) {
-    let e = &l.experiment;
-    let sim = e
-        .target
-        .builtin
-        .map(|_| e.target.sim.clone().unwrap_or_default());
-    let mut total = 0.0;
-    for trial in &plan.trials {
-        let c = plan.config_of(trial);
-        let pace = pace_of(l, c, sim.as_ref());
-        let model = load::LoadModel::of(l, c);
-        let warm_up = load::LoadModel::Closed {
-            concurrency: c.concurrency(),
-            stagger: Duration::ZERO,
-        };
-        let warm = Some(e.warmup.requests as usize);
-        total += load::trial_seconds(&warm_up, warm, None, pace, None);
-        let (requests, span) = match l.workload_of(c).and_then(|w| w.trace.as_ref()) {
-            Some(rows) => {
-                // A count takes the trace's first rows, as the trial will.
-                let limit = e.trial.requests.map(|n| n as usize * c.batch_size());
-                let rows = &rows[..limit.map_or(rows.len(), |n| n.min(rows.len()))];
-                trace_size(rows, e.trial.duration.map(|d| d.0))
-            }
-            None => (e.trial.requests.map(|n| n as usize), None),
-        };
-        total += load::trial_seconds(&model, requests, e.trial.duration.map(|d| d.0), pace, span);
-    }
-    let basis = if sim.is_some() {
-        "from the sim's latency model"
-    } else {
-        "assuming ~50 output tok/s per stream; a guess until a first run"
-    };
-    // Saturating: a sum of estimates must not panic `validate` (each
-    // quantity is limited, but their product over a plan is not).
-    (
-        Duration::try_from_secs_f64(total).unwrap_or(Duration::MAX),
-        basis,
-    )
-}
-
-/// A trace's requests within the trial's duration, and the last one's arrival.
-fn trace_size(
-    rows: &[infer_bench::workload::TraceRow],
-    duration: Option<Duration>,
-) -> (Option<usize>, Option<f64>) {
-    let end = duration.map_or(f64::INFINITY, |d| d.as_secs_f64());
-    let within: Vec<f64> = rows.iter().map(|r| r.at_s).filter(|at| *at < end).collect();
-    (Some(within.len()), within.last().copied())
-}
-
-/// One request's time alone, from the lengths the configuration (or its
-/// workload) asks for, and the server's slots where the sim says.
-fn pace_of(
-    l: &LoadedExperiment,
-    c: &plan::Configuration,
-    sim: Option<&infer_bench::sim::SimModel>,
-) -> load::Pace {
-    let typical = l
-        .workload_of(c)
-        .map(|w| w.spec.typical())
-        .unwrap_or_default();
-    let input = c
-        .input_tokens()
-        .map(|v| v as f64)
-        .or(typical.input_tokens)
-        .unwrap_or(100.0);
-    let output = c
-        .output_tokens()
-        .map(|v| v as f64)
-        .or(typical.output_tokens)
-        .unwrap_or(runner::DEFAULT_MAX_TOKENS as f64);
-    let request_s = match sim {
-        Some(m) => {
-            let active = (c.concurrency() as f64).min(m.slots as f64) as usize;
-            (m.prefill_ms(input as usize, 1.0) + (output - 1.0).max(0.0) * m.gap_ms(active, 1.0))
-                / 1000.0
-        }
-        None => input / 1000.0 + output / 50.0,
-    } + typical.think_s;
-    load::Pace {
-        request_s,
-        server_slots: sim.map(|m| m.slots as f64),
-    }
 }
 
 fn print_plan(path: &Path, json: bool, shards: Option<usize>) -> anyhow::Result<()> {

@@ -55,6 +55,14 @@ pub struct StatsSpec {
     pub equivalence: f64,
     /// Which p-values Holm adjusts together.
     pub family: Family,
+    /// Share of the host's cores (0.25 = a quarter) that other processes
+    /// may use during a trial before the progress line and the report warn
+    /// that the host was busy.
+    pub max_other_cpu_share: f64,
+    /// `validate` warns when the smallest change a headline metric could
+    /// show with the planned repetitions (from a previous run's trials)
+    /// exceeds this relative size (0.2 = 20 %).
+    pub max_detectable_change: f64,
 }
 
 impl Default for StatsSpec {
@@ -64,6 +72,8 @@ impl Default for StatsSpec {
             threshold: 0.02,
             equivalence: 0.05,
             family: Family::Run,
+            max_other_cpu_share: 0.25,
+            max_detectable_change: 0.20,
         }
     }
 }

@@ -1,12 +1,15 @@
 //! Samplers that run beside a trial: the launched server's memory and CPU
-//! (/proc), GPU memory and utilisation (NVML, where a driver exists), and
-//! Prometheus series from the server's `/metrics`.
+//! (/proc), GPU memory and utilisation (NVML, where a driver exists),
+//! Prometheus series from the server's `/metrics`, and the host's own noise
+//! (other processes' CPU, load average, steal).
 
 mod gpu;
+pub mod host;
 mod metrics;
 mod process;
 
 pub use gpu::{Gpu, GpuReader, GpuReading};
+pub use host::{HostNoise, HostScope};
 pub use metrics::{parse as parse_metrics, MAX_SERIES_PER_SAMPLE};
 pub use process::{
     cpu_s_of, group_usage, own_cpu_s, own_peak_rss_bytes, reset_own_peak_rss, GroupUsage,
@@ -44,6 +47,8 @@ pub struct Targets {
     pub interval: Duration,
     /// What series names are scrubbed of before they are kept.
     pub secrets: Arc<crate::redact::Secrets>,
+    /// The host's noise, apart from the server's and our own CPU.
+    pub host: Option<HostScope>,
 }
 
 /// One `/metrics` read: within the sampling interval's order, and
@@ -57,6 +62,8 @@ const SCRAPE: Bounds = Bounds {
 /// each, not at every reading.
 static WARNED_SERIES: AtomicBool = AtomicBool::new(false);
 static WARNED_PAGE: AtomicBool = AtomicBool::new(false);
+/// Whether the run was told that the host's noise cannot be read.
+static WARNED_HOST: AtomicBool = AtomicBool::new(false);
 
 fn warn_once(flag: &AtomicBool, message: impl FnOnce() -> String) {
     if !flag.swap(true, Ordering::Relaxed) {
@@ -65,7 +72,9 @@ fn warn_once(flag: &AtomicBool, message: impl FnOnce() -> String) {
 }
 
 impl Targets {
-    pub fn is_empty(&self) -> bool {
+    /// Nothing to sample as the trial runs (the host, if asked, is read at
+    /// both ends).
+    fn only_host(&self) -> bool {
         self.pgid.is_none() && self.gpu.is_none() && self.metrics.is_none()
     }
 }
@@ -76,12 +85,20 @@ pub async fn during<F: Future>(
     trial: usize,
     work: F,
 ) -> (F::Output, Vec<Sample>) {
-    if targets.is_empty() {
-        return (work.await, Vec::new());
+    // The host's first reading is taken before the work starts.
+    let host = targets.host.and_then(host::HostWatch::start);
+    if targets.only_host() {
+        // Nothing to read as the trial runs: no sampler task, no timer
+        // beside the work; the host's counters are read at both ends.
+        let start = Instant::now();
+        let out = work.await;
+        let mut rec = Recorder::new(trial);
+        rec.host(start.elapsed().as_secs_f64(), host);
+        return (out, rec.samples);
     }
     let (stop, stopped) = watch::channel(false);
     crate::tls::install_provider();
-    let sampler = tokio::spawn(sample(targets, trial, stopped));
+    let sampler = tokio::spawn(sample(targets, trial, host, stopped));
     let out = work.await;
     let _ = stop.send(true);
     let samples = sampler.await.unwrap_or_default();
@@ -89,14 +106,15 @@ pub async fn during<F: Future>(
 }
 
 /// Read every target each `interval` until `stopped` changes.
-async fn sample(targets: Targets, trial: usize, mut stopped: watch::Receiver<bool>) -> Vec<Sample> {
+async fn sample(
+    targets: Targets,
+    trial: usize,
+    mut host: Option<host::HostWatch>,
+    mut stopped: watch::Receiver<bool>,
+) -> Vec<Sample> {
     let http = reqwest::Client::new();
     let start = Instant::now();
-    let mut rec = Recorder {
-        trial,
-        samples: Vec::new(),
-        last_cpu: None,
-    };
+    let mut rec = Recorder::new(trial);
     loop {
         let t_s = start.elapsed().as_secs_f64();
         let usage = targets.pgid.and_then(group_usage);
@@ -116,7 +134,11 @@ async fn sample(targets: Targets, trial: usize, mut stopped: watch::Receiver<boo
             _ = tokio::time::sleep(targets.interval) => {}
             _ = stopped.changed() => break,
         }
+        if let Some(h) = &mut host {
+            h.tick();
+        }
     }
+    rec.host(start.elapsed().as_secs_f64(), host);
     rec.samples
 }
 
@@ -144,6 +166,24 @@ struct Recorder {
 }
 
 impl Recorder {
+    fn new(trial: usize) -> Recorder {
+        Recorder {
+            trial,
+            samples: Vec::new(),
+            last_cpu: None,
+        }
+    }
+
+    /// One summary per trial, not a reading per interval: other processes'
+    /// CPU comes from the counters' difference over the whole trial.
+    fn host(&mut self, t_s: f64, watch: Option<host::HostWatch>) {
+        if let Some(noise) = watch.and_then(host::HostWatch::finish) {
+            for (name, value) in noise.named() {
+                self.push(t_s, "host", name.into(), value);
+            }
+        }
+    }
+
     fn push(&mut self, t_s: f64, source: &str, name: String, value: f64) {
         self.samples.push(Sample {
             trial: self.trial,
@@ -316,11 +356,7 @@ mod tests {
 
     #[test]
     fn a_reading_keeps_at_most_the_capped_series_scrubbed() {
-        let mut rec = Recorder {
-            trial: 3,
-            samples: Vec::new(),
-            last_cpu: None,
-        };
+        let mut rec = Recorder::new(3);
         let mut page = String::from("vllm:echo{key=\"sk-metrics-secret\"} 1\n");
         for i in 0..1000 {
             page.push_str(&format!("vllm:s{{i=\"{i}\"}} 2\n"));
@@ -334,6 +370,24 @@ mod tests {
         assert_eq!(rec.samples[0].name, "vllm:echo{key=\"***\"}");
         assert_eq!(rec.samples[199].name, "vllm:s{i=\"198\"}");
         assert!(WARNED_SERIES.load(Ordering::Relaxed));
+    }
+
+    #[tokio::test]
+    async fn the_host_alone_is_one_summary_per_trial_and_none_for_a_short_one() {
+        let targets = Targets {
+            host: Some(HostScope::default()),
+            ..Targets::default()
+        };
+        let (_, short) = during(targets.clone(), 1, async {}).await;
+        assert!(short.is_empty(), "{short:?}");
+        let long = Duration::from_secs_f64(host::MIN_WINDOW_S + 0.1);
+        let (_, samples) = during(targets, 2, tokio::time::sleep(long)).await;
+        if std::path::Path::new("/proc/stat").exists() {
+            let names: Vec<&str> = samples.iter().map(|s| s.name.as_str()).collect();
+            assert_eq!(names.len(), 5, "{samples:?}");
+            assert!(names.contains(&host::OTHER_CPU_SHARE), "{names:?}");
+            assert!(samples.iter().all(|s| s.trial == 2 && s.source == "host"));
+        }
     }
 
     #[tokio::test]

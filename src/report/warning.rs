@@ -28,6 +28,14 @@ pub enum Warning {
     NotBelieved { requests: usize, first: String },
     /// The last line of requests.jsonl was cut off and left out.
     TornLog,
+    /// Trials during which other processes held more than `max` of the
+    /// host's cores: (trial, configuration, share).
+    BusyHost {
+        trials: Vec<(usize, String, f64)>,
+        max: f64,
+        /// The server's own CPU was told apart (launched or built in).
+        server_apart: bool,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -63,6 +71,27 @@ impl fmt::Display for Warning {
             Warning::TornLog => f.write_str(
                 "the last line of requests.jsonl was cut off (a kill or a full disk) and is left out",
             ),
+            Warning::BusyHost {
+                trials,
+                max,
+                server_apart,
+            } => {
+                let listed: Vec<String> = trials
+                    .iter()
+                    .map(|(t, c, share)| format!("{t} ({c}, {:.0}%)", share * 100.0))
+                    .collect();
+                let who = if *server_apart {
+                    "processes other than the server and infer-bench"
+                } else {
+                    "processes other than infer-bench (the server is not ours to tell apart and counts in)"
+                };
+                write!(
+                    f,
+                    "the host was busy: {who} used more than {:.0}% of its cores (stats.max_other_cpu_share) during trial(s) {}; those trials' figures may be slowed by the other work (`host_other_cpu_share` in trials.parquet)",
+                    max * 100.0,
+                    listed.join(", ")
+                )
+            }
         }
     }
 }
@@ -99,7 +128,43 @@ pub fn warnings(input: &ReportInput) -> Vec<Warning> {
         });
     }
     out.extend(of_records(input.digest));
+    out.extend(busy_host(input));
     out
+}
+
+/// Trials whose host noise passed the experiment's `max_other_cpu_share`.
+fn busy_host(input: &ReportInput) -> Option<Warning> {
+    let max = input
+        .spec
+        .map_or_else(crate::experiment::StatsSpec::default, |e| e.stats)
+        .max_other_cpu_share;
+    // One summary per trial: a handful of samples, gathered once.
+    let mut host: std::collections::HashMap<(usize, &str), f64> = Default::default();
+    for s in input.run.samples.iter().filter(|s| s.source == "host") {
+        host.insert((s.trial, s.name.as_str()), s.value);
+    }
+    let mut trials = Vec::new();
+    let mut server_apart = true;
+    for t in &input.run.trials {
+        let of = |name: &str| host.get(&(t.index, name)).copied();
+        let Some(noise) = crate::monitor::HostNoise::from_named(of) else {
+            continue;
+        };
+        if noise.other_cpu_share > max {
+            let config = input
+                .run
+                .configurations
+                .get(t.config)
+                .map_or_else(String::new, |c| c.label.clone());
+            trials.push((t.index, config, noise.other_cpu_share));
+            server_apart &= noise.server_apart;
+        }
+    }
+    (!trials.is_empty()).then_some(Warning::BusyHost {
+        trials,
+        max,
+        server_apart,
+    })
 }
 
 /// What the records say about the server's conduct beyond the failures.

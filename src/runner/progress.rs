@@ -94,6 +94,26 @@ impl Progress {
     }
 }
 
+/// The trial line's warning when other work held more than `max` of the
+/// host's cores during the trial; nothing otherwise.
+pub fn host_note(noise: Option<&crate::monitor::HostNoise>, max: f64) -> String {
+    match noise {
+        Some(n) if n.other_cpu_share > max => format!(
+            " — host busy: other processes{} used {:.0}% of the cores ({:.1} cores, load {:.1}; over {:.0}%)",
+            if n.server_apart {
+                ""
+            } else {
+                " (an external server's own included)"
+            },
+            n.other_cpu_share * 100.0,
+            n.other_cpu_cores,
+            n.load_avg,
+            max * 100.0
+        ),
+        _ => String::new(),
+    }
+}
+
 impl Drop for Progress {
     fn drop(&mut self) {
         if let Some(t) = self.ticker.take() {
@@ -102,5 +122,32 @@ impl Drop for Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_warns_only_past_the_share() {
+        let noise = crate::monitor::HostNoise {
+            other_cpu_cores: 1.0,
+            other_cpu_share: 0.5,
+            load_avg: 2.5,
+            steal_share: 0.0,
+            server_apart: true,
+        };
+        assert_eq!(
+            host_note(Some(&noise), 0.25),
+            " — host busy: other processes used 50% of the cores (1.0 cores, load 2.5; over 25%)"
+        );
+        assert_eq!(host_note(Some(&noise), 0.5), "");
+        let external = crate::monitor::HostNoise {
+            server_apart: false,
+            ..noise
+        };
+        assert!(host_note(Some(&external), 0.25).contains("an external server's own included"));
+        assert_eq!(host_note(None, 0.25), "");
     }
 }

@@ -118,10 +118,19 @@ impl Session {
                 .clone()
                 .map(|g| g as Arc<dyn crate::monitor::GpuReader>),
             interval: Duration::from_millis(250),
+            // The built-in sim runs in this process, so it is apart as ours.
+            host: Some(crate::monitor::HostScope {
+                server_pgid: None,
+                server_apart: !matches!(self.backend, Backend::Fixed(_)),
+            }),
             ..Targets::default()
         };
         if let Backend::Launched(m) = &self.backend {
             targets.pgid = m.pid();
+            targets.host = Some(crate::monitor::HostScope {
+                server_pgid: m.pid(),
+                server_apart: true,
+            });
             let metrics =
                 crate::endpoint::endpoint(base_url, crate::endpoint::Under::Root, "/metrics");
             targets.metrics = Some((metrics, self.metric_prefixes.clone()));

@@ -18,6 +18,8 @@ pub(super) struct TrialRun {
     pub(super) tally: Tally,
     /// The open loop's rate, where it is one.
     pub(super) rate: Option<f64>,
+    /// The host's own noise during the trial, where /proc tells it.
+    pub(super) host: Option<monitor::HostNoise>,
 }
 
 /// Run `trial` on `conn` and mark it done in `writer` once each request it
@@ -85,9 +87,16 @@ pub(super) async fn run_one_trial(
         );
     }
     writer.trial_done(trial.index, tally.records, &samples)?;
+    let host = monitor::HostNoise::from_named(|name| {
+        samples
+            .iter()
+            .find(|s| s.source == "host" && s.name == name)
+            .map(|s| s.value)
+    });
     Ok(TrialRun {
         tally,
         rate: model.rate(),
+        host,
     })
 }
 

@@ -110,6 +110,8 @@ impl Trials<'_> {
         if let Some(rate) = ran.rate {
             line.push_str(&schedule_note(&ran.tally, rate));
         }
+        let max_other = self.l.experiment.stats.max_other_cpu_share;
+        line.push_str(&progress::host_note(ran.host.as_ref(), max_other));
         progress.trial_done(&line);
         self.check_error_rate(trial, config, &ran.tally)?;
         self.check_alive(trial, config, progress, state)

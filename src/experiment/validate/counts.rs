@@ -19,6 +19,12 @@ pub fn stats(s: &StatsSpec) -> Result<(), StatsRule> {
     if !(s.threshold >= 0.0 && s.threshold.is_finite()) {
         return Err(StatsRule::Threshold(s.threshold));
     }
+    if !(s.max_other_cpu_share > 0.0 && s.max_other_cpu_share <= 1.0) {
+        return Err(StatsRule::OtherCpuShare(s.max_other_cpu_share));
+    }
+    if !(s.max_detectable_change > 0.0 && s.max_detectable_change.is_finite()) {
+        return Err(StatsRule::DetectableChange(s.max_detectable_change));
+    }
     Ok(())
 }
 
@@ -40,6 +46,8 @@ impl Validator<'_> {
                 StatsRule::Alpha(_) => "alpha",
                 StatsRule::Equivalence(_) => "equivalence",
                 StatsRule::Threshold(_) => "threshold",
+                StatsRule::OtherCpuShare(_) => "max_other_cpu_share",
+                StatsRule::DetectableChange(_) => "max_detectable_change",
             };
             self.broke(&["stats", key], rule)
         })?;
