@@ -172,7 +172,8 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         let p = e.unwrap().path();
         if p.is_dir() {
             out.extend(walk(&p));
-        } else if p.extension().is_some_and(|x| x == "yaml") {
+        } else if p.extension().is_some_and(|x| x == "yaml") && !p.ends_with("prompts.yaml") {
+            // The starter's prompt set lives beside its experiment.
             out.push(p);
         }
     }
