@@ -6,6 +6,7 @@ pub mod between_runs;
 pub mod compare;
 pub mod expect;
 mod itl;
+pub mod judge;
 mod memory;
 pub mod published;
 mod rows;
@@ -19,7 +20,7 @@ mod trials;
 pub mod verdict;
 pub mod welch;
 
-pub use itl::itl_by;
+pub use itl::{itl_by, itl_quantiles_by};
 pub use memory::{memory_by_trial, monitor_frame};
 pub use rows::{Across, ConfigSummary, MeanSd, Percentiles};
 pub use summary::{config_summary, pooled_by_config};
@@ -74,6 +75,7 @@ pub fn with_memory(
         )
         .collect()?;
     let trials = service::with_cost(trials, configs, terms.cost.as_ref())?;
+    let trials = judge::with_trial_judgements(trials, &terms.slo)?;
     with_levels(trials, configs)
 }
 
@@ -141,7 +143,7 @@ pub fn analyse_parts(
 ) -> PolarsResult<Analysis> {
     let trials = with_memory(parts.trials, monitor, configs, terms)?;
     let summary = in_plan_order(config_summary(&parts.pooled, &trials)?, configs)?;
-    let mut rows = rows::typed_rows(&summary, &terms.slo)?;
+    let mut rows = rows::typed_rows(&summary, &trials, &terms.slo)?;
     let order = |label: &str| {
         configs
             .iter()
