@@ -33,15 +33,16 @@ pub struct ObjectiveJudgement {
     /// `min_attainment` (every per-request objective at once).
     pub key: String,
     pub kind: ObjectiveKind,
-    /// In words: `TTFT p95 ≤ 500 ms`, `TTFT ≤ 500 ms per request`.
+    /// In words: `TTFT p95 ≤ 500 ms`, `TTFT ≤ 500 ms` (per request: its kind says).
     pub label: String,
     /// The configuration's figure: a share of requests (0–1), or ms.
     pub value: Option<f64>,
     /// The limit in ms (percentile), or the share to reach (the others).
     pub threshold: f64,
-    /// How far inside the threshold: `(threshold − value) / threshold` for
-    /// a percentile, `value − threshold` for a share; negative when missed,
-    /// absent without a value.
+    /// How far inside the threshold, 0 at it and negative when missed:
+    /// `(threshold − value) / threshold` for a percentile (1: no latency at
+    /// all), `(value − threshold) / (1 − threshold)` for a share (1: every
+    /// request within); absent without a value.
     pub margin: Option<f64>,
     pub met: bool,
 }
@@ -166,6 +167,17 @@ fn mean_of(trials: &DataFrame, column: &str) -> Option<f64> {
     c.f64().ok()?.mean()
 }
 
+/// A share's margin on the same scale as a latency's: 0 at the threshold,
+/// 1 with every request within, negative below (where every request must
+/// be within, the shortfall itself).
+fn share_margin(value: f64, min: f64) -> f64 {
+    if min < 1.0 {
+        (value - min) / (1.0 - min)
+    } else {
+        value - min
+    }
+}
+
 fn share_objective(
     key: &str,
     kind: ObjectiveKind,
@@ -179,7 +191,7 @@ fn share_objective(
         label,
         value,
         threshold: min,
-        margin: value.map(|v| v - min),
+        margin: value.map(|v| share_margin(v, min)),
         met: value.is_some_and(|v| v >= min),
     }
 }
@@ -193,11 +205,10 @@ pub fn judge(trials: &DataFrame, slo: &Slo) -> Judgement {
         .into_iter()
         .map(|(key, words, _)| {
             let value = mean_of(trials, &attainment_column(key));
-            let label = format!("{words} per request");
             share_objective(
                 key,
                 ObjectiveKind::PerRequest,
-                label,
+                words,
                 value,
                 slo.min_attainment,
             )
@@ -220,7 +231,7 @@ pub fn judge(trials: &DataFrame, slo: &Slo) -> Judgement {
     for o in slo.percentile_objectives() {
         let value = mean_of(trials, &o.column());
         objectives.push(ObjectiveJudgement {
-            label: format!("{} p{} ≤ {} ms", o.metric.label(), o.percent, o.limit_ms),
+            label: percentile_words(&o),
             key: o.key,
             kind: ObjectiveKind::Percentile,
             value,
@@ -235,6 +246,15 @@ pub fn judge(trials: &DataFrame, slo: &Slo) -> Judgement {
         objectives,
         meets,
         binding,
+    }
+}
+
+/// `TTFT p95 ≤ 500 ms`; the older objectives in the seconds they are written in.
+fn percentile_words(o: &PercentileObjective) -> String {
+    let (metric, p) = (o.metric.label(), o.percent);
+    match o.key.ends_with("_latency_s") {
+        true => format!("{metric} p{p} ≤ {} s", o.limit_ms / 1000.0),
+        false => format!("{metric} p{p} ≤ {} ms", o.limit_ms),
     }
 }
 

@@ -59,6 +59,9 @@ fn per_request_objectives_have_their_own_attainment() {
     let ttft = j.get("ttft_ms").unwrap();
     assert_eq!(ttft.value, Some(0.75));
     assert!(!ttft.met, "75 % < 90 %");
+    // 15 points short of 90 %, on a scale where the last 10 points are 1.
+    assert!((ttft.margin.unwrap() + 1.5).abs() < 1e-12);
+    assert_eq!(j.get("e2e_ms").unwrap().margin, Some(1.0));
     assert_eq!(j.get("e2e_ms").unwrap().value, Some(1.0));
     assert_eq!(j.get("min_attainment").unwrap().value, Some(0.75));
     // The single objective that fails binds, not the joint attainment.

@@ -190,4 +190,4 @@ fn in_plan_order(summary: DataFrame, configs: &[Configuration]) -> PolarsResult<
 #[cfg(test)]
 mod decision_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

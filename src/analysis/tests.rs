@@ -5,7 +5,7 @@ use crate::plan::Configuration;
 use crate::record::{Record, RequestStatus, TokensSource};
 use crate::results::requests_frame;
 
-pub(super) fn config(index: usize, label: &str, conc: i64) -> Configuration {
+pub(crate) fn config(index: usize, label: &str, conc: i64) -> Configuration {
     let mut values = indexmap::IndexMap::new();
     values.insert("concurrency".to_string(), Level::Int(conc));
     Configuration {
@@ -20,7 +20,7 @@ pub(super) fn config(index: usize, label: &str, conc: i64) -> Configuration {
     }
 }
 
-pub(super) fn record(
+pub(crate) fn record(
     trial: usize,
     config: usize,
     request: usize,

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 /// than 10 output tokens per second per request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
+#[schemars(extend("additionalProperties" = false))]
 pub struct Slo {
     /// Per request: time to first token at most this.
     pub ttft_ms: Option<f64>,
@@ -225,8 +226,10 @@ impl SloChange {
                 format!("--slo {pair}: '{v}' is not a number (or null to turn {key} off)")
             })?),
         };
-        Slo::default().set(key, value)?;
-        Ok(SloChange::Set(key.to_string(), value))
+        let change = SloChange::Set(key.to_string(), value);
+        // Checked alone here, so a fault is told before the run is read.
+        apply_changes(&Slo::default(), std::slice::from_ref(&change))?;
+        Ok(change)
     }
 }
 
@@ -258,7 +261,7 @@ impl JsonSchema for PercentileKeys {
             "type": "object",
             "patternProperties": {
                 "^(ttft|tpot|itl|e2e)_p[0-9]+(\\.[0-9]+)?_ms$": {
-                    "description": "Per configuration: this percentile (50 to 99.9) of the latency, in ms, at most this (pooled over the trials as their mean)",
+                    "description": "Per configuration: this percentile (50 to 99.9) of the latency, in ms, at most this (each trial's percentile over its successful requests, averaged over the trials)",
                     "type": "number",
                     "exclusiveMinimum": 0
                 }

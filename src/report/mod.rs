@@ -32,7 +32,7 @@ pub use pipeline::{
     ReportOutput, Stopped,
 };
 pub use sections::build_document;
-pub use service::{rate_summary, service_table, slo_words};
+pub use service::{rate_summary, service_table, service_table_of, slo_words};
 pub use significance::{
     between_runs_lines, effects_table, expectation_lines, p_value, pct, sensitivity_line,
     significance_table,
