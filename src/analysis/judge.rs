@@ -51,7 +51,7 @@ pub struct ObjectiveJudgement {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct Judgement {
     /// The per-request objectives, their joint attainment, then the
-    /// percentile ones, in the order [`objectives`] gives.
+    /// percentile ones (the older E2E ones first, then by key).
     pub objectives: Vec<ObjectiveJudgement>,
     /// Every objective met; absent where there was nothing to judge.
     pub meets: Option<bool>,
@@ -258,7 +258,8 @@ fn percentile_words(o: &PercentileObjective) -> String {
     }
 }
 
-/// The missed objective furthest outside (a missing value first), else the
+/// The missed objective furthest outside (one with a value before one
+/// without), else the
 /// one with the least margin; the joint attainment only where no single
 /// objective is missed or it is the only one.
 fn binding(objectives: &[ObjectiveJudgement]) -> Option<&ObjectiveJudgement> {
@@ -280,7 +281,9 @@ fn binding(objectives: &[ObjectiveJudgement]) -> Option<&ObjectiveJudgement> {
 fn least_margin<'a>(
     it: impl Iterator<Item = &'a ObjectiveJudgement>,
 ) -> Option<&'a ObjectiveJudgement> {
-    let key = |o: &ObjectiveJudgement| o.margin.unwrap_or(f64::NEG_INFINITY);
+    // Without a value (no successful request) an objective says least: it
+    // binds only where nothing measured does.
+    let key = |o: &ObjectiveJudgement| o.margin.unwrap_or(f64::INFINITY);
     it.min_by(|a, b| key(a).total_cmp(&key(b)))
 }
 
