@@ -102,3 +102,55 @@ fn a_bad_slo_argument_exits_2_and_says_what_was_expected() {
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("bad.yaml:2:1"), "{stderr}");
 }
+
+/// The mean over a configuration's trials of a trials.parquet column.
+fn trial_mean(dir: &std::path::Path, config: &str, column: &str) -> f64 {
+    use polars::prelude::*;
+    let trials =
+        infer_bench::results::read_parquet(&dir.join(infer_bench::results::TRIALS)).unwrap();
+    let rows = trials
+        .lazy()
+        .filter(col("config").eq(lit(config)))
+        .select([col(column).mean()])
+        .collect()
+        .unwrap();
+    let v = rows.column(column).unwrap().f64().unwrap().get(0);
+    v.unwrap_or_else(|| panic!("{column} of {config}"))
+}
+
+#[test]
+fn ttft_splits_into_prefill_and_queueing_where_the_server_reports_prompt_time() {
+    let out = tempfile::tempdir().unwrap();
+    // One slot: at concurrency 3 each request waits for the two ahead of it.
+    let exp = experiment(
+        out.path(),
+        "split.yaml",
+        "name: split\ntarget: {builtin: sim, model: m, sim: {slots: 1, jitter: 0}}\nprompts: {prompts}\n\
+         baseline: {concurrency: 1, input_tokens: 20, output_tokens: 8}\nfactors: {concurrency: [1, 3]}\n\
+         repetitions: 2\nwarmup: {requests: 0}\ntrial: {requests: 6}\n",
+    );
+    run(out.path(), &exp, &[], 0);
+    let dir = single_run(out.path(), "split");
+    let prefill = trial_mean(&dir, "baseline", "server_prefill_p50_ms");
+    let alone = trial_mean(&dir, "baseline", "queueing_p50_ms");
+    let crowded = trial_mean(&dir, "concurrency=3", "queueing_p50_ms");
+    let ttft = trial_mean(&dir, "baseline", "ttft_p50_ms");
+    assert!(
+        prefill > 0.0 && prefill <= ttft,
+        "prefill {prefill}, TTFT {ttft}"
+    );
+    // Alone, TTFT is the prefill and the network; crowded, a slot's wait.
+    assert!(alone < 0.5 * ttft, "queueing alone {alone} of TTFT {ttft}");
+    assert!(
+        crowded > alone + prefill,
+        "crowded {crowded}, alone {alone}"
+    );
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    for h in [
+        "| TTFT p50 ms |",
+        "| prefill p50 ms |",
+        "| queueing p50 ms |",
+    ] {
+        assert!(md.contains(h), "{h} in the Service levels table:\n{md}");
+    }
+}

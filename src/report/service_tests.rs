@@ -12,6 +12,10 @@ use crate::report::document::{Block, Document, Media, Section, SectionId, Title}
 /// Two configurations, two trials of four requests each. TTFTs 40, 80, 120,
 /// 160 ms (+40 at concurrency 2); the server reports 30 ms of prompt time.
 fn records(open_loop: bool) -> Vec<Record> {
+    records_reporting(open_loop, Some(30.0))
+}
+
+fn records_reporting(open_loop: bool, prompt_ms: Option<f64>) -> Vec<Record> {
     let mut out = Vec::new();
     for (c, extra) in [(0, 0.0), (1, 40.0)] {
         for rep in 0..2 {
@@ -20,7 +24,7 @@ fn records(open_loop: bool) -> Vec<Record> {
                 let ttft = 40.0 * (i + 1) as f64 + extra;
                 let mut r = record(trial, c, i, i as f64 * 0.5, ttft, ttft + 300.0, 11);
                 r.repetition = rep as u32;
-                r.server_prompt_ms = Some(30.0);
+                r.server_prompt_ms = prompt_ms;
                 if open_loop {
                     r.scheduled_s = Some(i as f64 * 0.5);
                     r.queue_ms = Some(2.0);
@@ -47,8 +51,12 @@ fn slo() -> Slo {
 }
 
 fn rendered(open_loop: bool) -> [String; 3] {
+    rendered_from(records(open_loop))
+}
+
+fn rendered_from(records: Vec<Record>) -> [String; 3] {
     let configs = [config(0, "baseline", 1), config(1, "concurrency=2", 2)];
-    let requests = crate::results::requests_frame(&records(open_loop), &configs).unwrap();
+    let requests = crate::results::requests_frame(&records, &configs).unwrap();
     let terms = ServiceTerms {
         slo: slo(),
         cost: None,
@@ -132,5 +140,20 @@ fn the_binding_objective_and_the_split_are_shown() {
         .unwrap();
     for h in ["prefill p50 ms", "queueing p50 ms", "TTFT p95 ≤ 190 ms"] {
         assert!(header.contains(h), "{h} in {header}");
+    }
+}
+
+#[test]
+fn without_the_servers_prompt_time_the_split_is_absent_not_zero() {
+    let configs = [config(0, "baseline", 1), config(1, "concurrency=2", 2)];
+    let records = records_reporting(false, None);
+    let requests = crate::results::requests_frame(&records, &configs).unwrap();
+    let trials = crate::analysis::trial_metrics(&requests, &slo()).unwrap();
+    let queueing = trials.column("queueing_p50_ms").unwrap();
+    assert_eq!(queueing.null_count(), trials.height(), "null, not 0");
+    let [terminal, markdown, html] = rendered_from(records);
+    for text in [terminal, markdown, html] {
+        assert!(!text.contains("prefill p50 ms"), "{text}");
+        assert!(!text.contains("queueing"), "{text}");
     }
 }
