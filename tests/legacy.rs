@@ -3,7 +3,8 @@
 //! tests/fixtures/legacy-79ffba7 with what that build printed and wrote):
 //! they report and compare as they did then, resume, and reproduce. The
 //! expected Service levels table is today's (its columns grew per-objective
-//! figures and the binding objective with issue 28); its verdicts are then's.
+//! figures and the binding objective with issue 28), and estimates.csv ends
+//! with rows for the objectives' attainment (issue 28); its verdicts are then's.
 
 mod common;
 

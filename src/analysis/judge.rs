@@ -302,6 +302,53 @@ pub fn with_trial_judgements(trials: DataFrame, slo: &Slo) -> PolarsResult<DataF
     Ok(trials)
 }
 
+/// The `trials.parquet` columns an [`Slo`] is judged on that the metric
+/// registry does not already estimate: each per-request objective's
+/// attainment and each percentile objective's column.
+pub fn objective_columns(slo: &Slo) -> Vec<String> {
+    let mut out: Vec<String> = request_checks(slo)
+        .into_iter()
+        .map(|(key, _, _)| attainment_column(key))
+        .collect();
+    for o in slo.percentile_objectives() {
+        let c = o.column();
+        if crate::metrics::by_column(&c).is_none() && !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Per configuration, the mean and interval across trials of each column
+/// the SLO is judged on ([`objective_columns`]), for `estimates.csv` beside
+/// the registry's metrics (untested against the baseline, so without a
+/// detectable change).
+pub fn objective_estimates(
+    trials: &DataFrame,
+    configs: &[crate::plan::Configuration],
+    slo: &Slo,
+) -> PolarsResult<Vec<super::compare::ConfigEstimate>> {
+    let mut out = Vec::new();
+    for column in objective_columns(slo) {
+        if trials.column(&column).is_err() {
+            continue;
+        }
+        let values = super::compare::values_by_config(trials, &column)?;
+        for c in configs {
+            let estimate = values.get(&c.label).and_then(|v| super::welch::estimate(v));
+            if let Some(estimate) = estimate {
+                out.push(super::compare::ConfigEstimate {
+                    config: c.label.clone(),
+                    metric: column.clone(),
+                    estimate,
+                    mde_rel_80: None,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 #[path = "judge_tests.rs"]
 mod tests;

@@ -120,3 +120,32 @@ fn each_trial_is_judged_in_trials_parquet() {
     let binding = trials.column("slo_binding").unwrap().str().unwrap().get(0);
     assert_eq!(binding, Some("ttft_p95_ms"));
 }
+
+#[test]
+fn the_objectives_are_estimated_beside_the_metrics() {
+    let s = slo(&[
+        ("ttft_ms", Some(150.0)),
+        ("ttft_p90_ms", Some(1.0)),
+        ("e2e_p95_ms", Some(1.0)),
+    ]);
+    // e2e_p95_ms is a registry metric, estimated already.
+    assert_eq!(
+        objective_columns(&s),
+        ["slo_ttft_ms_attainment", "ttft_p90_ms"]
+    );
+    let configs = [config(0, "baseline", 1)];
+    let records: Vec<_> = (1..=20)
+        .map(|i| record(0, 0, i, i as f64, 10.0 * i as f64, 1000.0, 4))
+        .collect();
+    let requests = requests_frame(&records, &configs).unwrap();
+    let trials = crate::analysis::trial_metrics(&requests, &s).unwrap();
+    let e = objective_estimates(&trials, &configs, &s).unwrap();
+    let got: Vec<(&str, f64)> = e
+        .iter()
+        .map(|e| (e.metric.as_str(), e.estimate.mean))
+        .collect();
+    assert_eq!(
+        got,
+        [("slo_ttft_ms_attainment", 0.75), ("ttft_p90_ms", 181.0)]
+    );
+}

@@ -152,8 +152,10 @@ pub fn analyse_parts(
     };
     rows.sort_by_key(|r| order(&r.config));
     let comparisons = compare::against_baseline(&trials, configs, decision)?;
+    let mut estimates = compare::estimates(&trials, configs, decision, &comparisons)?;
+    estimates.extend(judge::objective_estimates(&trials, configs, &terms.slo)?);
     Ok(Analysis {
-        estimates: compare::estimates(&trials, configs, decision, &comparisons)?,
+        estimates,
         comparisons,
         trials,
         summary,
