@@ -14,25 +14,13 @@ pub struct ServiceTerms {
     pub cost: Option<Cost>,
 }
 
-/// Per request: it succeeded and met every per-request objective. A request
-/// with one output token has no TPOT, and passes the objectives on it.
+/// Per request: it succeeded and met every per-request objective (each as
+/// [`super::judge::request_checks`] defines it). A request with one output
+/// token has no TPOT, and passes the objectives on it.
 pub fn slo_ok(slo: &Slo) -> Expr {
-    let mut e = col("ok");
-    if let Some(t) = slo.ttft_ms {
-        e = e.and(col("ttft_ms").lt_eq(lit(t)).fill_null(lit(false)));
-    }
-    if let Some(t) = slo.e2e_ms {
-        e = e.and(col("e2e_ms").lt_eq(lit(t)).fill_null(lit(false)));
-    }
-    // A minimum decoding speed is a maximum TPOT: 1000 / tok/s ms per token.
-    let tpot_limit = match (slo.tpot_ms, slo.min_output_tok_s.map(|r| 1000.0 / r)) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    if let Some(t) = tpot_limit {
-        e = e.and(col("tpot_ms").lt_eq(lit(t)).fill_null(lit(true)));
-    }
-    e
+    super::judge::request_checks(slo)
+        .into_iter()
+        .fold(col("ok"), |all, (_, _, check)| all.and(check))
 }
 
 /// `usd_per_hour`, `usd_per_1m_output_tokens` and `usd_per_1m_tokens` per
