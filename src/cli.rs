@@ -58,6 +58,11 @@ pub enum Command {
         /// Formats: table, md, csv, json, html (csv, md and html are always written).
         #[arg(long, value_delimiter = ',', default_value = "table")]
         format: Vec<infer_bench::report::Format>,
+        /// Judge the run against other SLOs, without rerunning it: a YAML
+        /// file holding an SLO block, or KEY=VALUE for one objective
+        /// (`ttft_p95_ms=500`, `p50_latency_s=null`); repeatable, in order.
+        #[arg(long, value_name = "FILE|KEY=VALUE")]
+        slo: Vec<String>,
     },
     /// Compare the same configurations in two runs (B against A) with Welch tests.
     Compare(CompareArgs),

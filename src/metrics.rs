@@ -242,6 +242,20 @@ pub const DIAGNOSTICS: &[Metric] = &[
         LATENCY,
         "open loop: 99th percentile of the client's own lateness, `queue_ms − wait_ms`",
     ),
+    metric(
+        "server_prefill_p50_ms",
+        "prefill p50 ms",
+        "ms",
+        LATENCY,
+        "median of the server's own prompt time (llama.cpp `timings.prompt_ms`); absent where the server does not report it",
+    ),
+    metric(
+        "queueing_p50_ms",
+        "queueing p50 ms",
+        "ms",
+        LATENCY,
+        "median of TTFT − that prompt time, at least 0: waiting for a slot, the network and the first decode step",
+    ),
 ];
 
 /// The host's own noise during each trial (`src/monitor/host.rs`): kept in

@@ -333,7 +333,8 @@ fn records_reach_the_log_before_their_trial_ends() {
 /// A run folder written before requests had a status (`"ok": bool`, a
 /// cancelled request told by its reason), kept as a fixture with what that
 /// version reported of it: read back today, it reports the same, with its
-/// cut-off requests still cancelled, not failed.
+/// cut-off requests still cancelled, not failed. (Its Service levels table
+/// is today's: per-objective columns and the binding objective, issue 28.)
 #[test]
 fn a_run_folder_from_before_statuses_reports_as_it_did() {
     let fixture = common::repo().join("tests/fixtures/run-before-status");

@@ -38,9 +38,27 @@ pub(crate) fn select_percentiles(values: &mut [f64], qs: &[f64]) -> Vec<Option<f
         .collect()
 }
 
+/// The percentiles every ITL table holds, by their columns.
+const STANDARD: [(f64, &str); 3] = [
+    (0.5, "itl_p50_ms"),
+    (0.95, "itl_p95_ms"),
+    (0.99, "itl_p99_ms"),
+];
+
 /// One row per value of `key` (in first-seen order): `key`, `itl_p50_ms`,
 /// `itl_p95_ms`, `itl_p99_ms`.
 pub fn itl_by(requests: &DataFrame, key: &str) -> PolarsResult<DataFrame> {
+    let qs: Vec<(f64, String)> = STANDARD.iter().map(|(q, c)| (*q, c.to_string())).collect();
+    itl_quantiles_by(requests, key, &qs)
+}
+
+/// One row per value of `key` (in first-seen order): `key`, then one column
+/// per `(quantile, column)` asked for (an SLO's `itl_p99.9_ms`, say).
+pub fn itl_quantiles_by(
+    requests: &DataFrame,
+    key: &str,
+    qs: &[(f64, String)],
+) -> PolarsResult<DataFrame> {
     let keys = requests.column(key)?;
     let key_text = keys.cast(&DataType::String)?;
     let key_text = key_text.str()?.rechunk();
@@ -65,26 +83,18 @@ pub fn itl_by(requests: &DataFrame, key: &str) -> PolarsResult<DataFrame> {
         }
     }
     let first_rows: Vec<IdxSize> = groups.values().map(|(at, _)| *at as IdxSize).collect();
-    let mut p = [Vec::new(), Vec::new(), Vec::new()];
+    let quantiles: Vec<f64> = qs.iter().map(|(q, _)| *q).collect();
+    let mut p = vec![Vec::new(); qs.len()];
     for (_, (_, gaps)) in groups.iter_mut() {
-        for (column, value) in p
-            .iter_mut()
-            .zip(select_percentiles(gaps, &[0.5, 0.95, 0.99]))
-        {
+        for (column, value) in p.iter_mut().zip(select_percentiles(gaps, &quantiles)) {
             column.push(value);
         }
     }
-    let [p50, p95, p99] = p;
-    let key_column = keys.take_slice(&first_rows)?;
-    DataFrame::new(
-        first_rows.len(),
-        vec![
-            key_column,
-            Column::new("itl_p50_ms".into(), p50),
-            Column::new("itl_p95_ms".into(), p95),
-            Column::new("itl_p99_ms".into(), p99),
-        ],
-    )
+    let mut columns = vec![keys.take_slice(&first_rows)?];
+    for ((_, name), values) in qs.iter().zip(p) {
+        columns.push(Column::new(name.as_str().into(), values));
+    }
+    DataFrame::new(first_rows.len(), columns)
 }
 
 #[cfg(test)]

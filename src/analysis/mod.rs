@@ -7,6 +7,7 @@ pub mod compare;
 pub mod expect;
 mod host;
 mod itl;
+pub mod judge;
 mod memory;
 pub mod planning;
 pub mod published;
@@ -22,7 +23,7 @@ pub mod verdict;
 pub mod welch;
 
 pub use host::host_by_trial;
-pub use itl::itl_by;
+pub use itl::{itl_by, itl_quantiles_by};
 pub use memory::{memory_by_trial, monitor_frame};
 pub use rows::{Across, ConfigSummary, MeanSd, Percentiles};
 pub use summary::{config_summary, pooled_by_config};
@@ -83,6 +84,7 @@ pub fn with_memory(
         )
         .collect()?;
     let trials = service::with_cost(trials, configs, terms.cost.as_ref())?;
+    let trials = judge::with_trial_judgements(trials, &terms.slo)?;
     with_levels(trials, configs)
 }
 
@@ -150,7 +152,7 @@ pub fn analyse_parts(
 ) -> PolarsResult<Analysis> {
     let trials = with_memory(parts.trials, monitor, configs, terms)?;
     let summary = in_plan_order(config_summary(&parts.pooled, &trials)?, configs)?;
-    let mut rows = rows::typed_rows(&summary, &terms.slo)?;
+    let mut rows = rows::typed_rows(&summary, &trials, &terms.slo)?;
     let order = |label: &str| {
         configs
             .iter()
@@ -159,8 +161,10 @@ pub fn analyse_parts(
     };
     rows.sort_by_key(|r| order(&r.config));
     let comparisons = compare::against_baseline(&trials, configs, decision)?;
+    let mut estimates = compare::estimates(&trials, configs, decision, &comparisons)?;
+    estimates.extend(judge::objective_estimates(&trials, configs, &terms.slo)?);
     Ok(Analysis {
-        estimates: compare::estimates(&trials, configs, decision, &comparisons)?,
+        estimates,
         comparisons,
         trials,
         summary,
@@ -197,4 +201,4 @@ fn in_plan_order(summary: DataFrame, configs: &[Configuration]) -> PolarsResult<
 #[cfg(test)]
 mod decision_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

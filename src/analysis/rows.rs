@@ -3,7 +3,8 @@
 //! (`metrics::summarised`), read back by its column names, so a metric
 //! added there reaches every row without a field of its own here.
 
-use super::service::{self, SloVerdict};
+use super::judge::{self, Judgement};
+use super::service::SloVerdict;
 use crate::experiment::Slo;
 use polars::prelude::*;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
@@ -103,6 +104,8 @@ pub struct ConfigSummary {
     pub memory_kind: Option<&'static str>,
     /// The percentile SLOs and the attainment, judged.
     pub slo: SloVerdict,
+    /// Every objective judged, with its margin and the binding one.
+    pub judgement: Judgement,
     /// Every summarised metric (output tok/s, TTFT p50, error rate, SLO
     /// attainment, goodput, cost, an open loop's send rate and lag, …).
     #[serde(flatten)]
@@ -171,7 +174,20 @@ impl Columns<'_> {
     }
 }
 
-pub(super) fn typed_rows(df: &DataFrame, slo: &Slo) -> PolarsResult<Vec<ConfigSummary>> {
+/// One configuration's trials.
+fn trials_of(trials: &DataFrame, config: &str) -> PolarsResult<DataFrame> {
+    trials
+        .clone()
+        .lazy()
+        .filter(col("config").eq(lit(config)))
+        .collect()
+}
+
+pub(super) fn typed_rows(
+    df: &DataFrame,
+    trial_rows: &DataFrame,
+    slo: &Slo,
+) -> PolarsResult<Vec<ConfigSummary>> {
     let c = Columns(df);
     let (config, factor, level) = (c.s("config")?, c.s("factor")?, c.s("level")?);
     let (trials, requests, ok) = (
@@ -189,9 +205,13 @@ pub(super) fn typed_rows(df: &DataFrame, slo: &Slo) -> PolarsResult<Vec<ConfigSu
     let (rss, gpu) = (c.f("peak_rss_mb")?, c.f("peak_gpu_memory_mb")?);
     let gpu_server = c.f("peak_gpu_server_mb")?;
     let across = c.across()?;
+    let judged = config
+        .iter()
+        .map(|c| Ok(judge::judge(&trials_of(trial_rows, c)?, slo)))
+        .collect::<PolarsResult<Vec<Judgement>>>()?;
     Ok((0..df.height())
         .map(|i| {
-            let attainment = across[i].get("slo_attainment").mean;
+            let judgement = judged[i].clone();
             ConfigSummary {
                 config: config[i].clone(),
                 factor: factor[i].clone(),
@@ -211,7 +231,8 @@ pub(super) fn typed_rows(df: &DataFrame, slo: &Slo) -> PolarsResult<Vec<ConfigSu
                 requested_output_tokens: rout[i],
                 peak_memory_mb: gpu_server[i].or(gpu[i]).or(rss[i]),
                 memory_kind: memory_kind(gpu_server[i], gpu[i], rss[i]),
-                slo: service::verdict(slo, e2e[i].p50, e2e[i].p95, attainment),
+                slo: SloVerdict::of(&judgement),
+                judgement,
                 across: across[i].clone(),
             }
         })

@@ -2,6 +2,7 @@
 //! (goodput counts them), which configurations meet the percentile ones, and
 //! what a million tokens cost at the serving machine's hourly price.
 
+use super::judge::Judgement;
 use crate::experiment::{Cost, Slo};
 use crate::plan::Configuration;
 use polars::prelude::*;
@@ -13,25 +14,13 @@ pub struct ServiceTerms {
     pub cost: Option<Cost>,
 }
 
-/// Per request: it succeeded and met every per-request objective. A request
-/// with one output token has no TPOT, and passes the objectives on it.
+/// Per request: it succeeded and met every per-request objective (each as
+/// [`super::judge::request_checks`] defines it). A request with one output
+/// token has no TPOT, and passes the objectives on it.
 pub fn slo_ok(slo: &Slo) -> Expr {
-    let mut e = col("ok");
-    if let Some(t) = slo.ttft_ms {
-        e = e.and(col("ttft_ms").lt_eq(lit(t)).fill_null(lit(false)));
-    }
-    if let Some(t) = slo.e2e_ms {
-        e = e.and(col("e2e_ms").lt_eq(lit(t)).fill_null(lit(false)));
-    }
-    // A minimum decoding speed is a maximum TPOT: 1000 / tok/s ms per token.
-    let tpot_limit = match (slo.tpot_ms, slo.min_output_tok_s.map(|r| 1000.0 / r)) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    if let Some(t) = tpot_limit {
-        e = e.and(col("tpot_ms").lt_eq(lit(t)).fill_null(lit(true)));
-    }
-    e
+    super::judge::request_checks(slo)
+        .into_iter()
+        .fold(col("ok"), |all, (_, _, check)| all.and(check))
 }
 
 /// `usd_per_hour`, `usd_per_1m_output_tokens` and `usd_per_1m_tokens` per
@@ -66,39 +55,27 @@ pub fn with_cost(
         .collect()
 }
 
-/// Whether a configuration meets its percentile objectives and enough of its
-/// requests meet the per-request ones; `None` where nothing could be judged.
-pub fn verdict(
-    slo: &Slo,
-    e2e_p50_ms: Option<f64>,
-    e2e_p95_ms: Option<f64>,
-    attainment: Option<f64>,
-) -> SloVerdict {
-    let check = |limit_s: Option<f64>, value_ms: Option<f64>| match (limit_s, value_ms) {
-        (Some(l), Some(v)) => Some(v <= l * 1000.0),
-        (Some(_), None) => Some(false),
-        (None, _) => None,
-    };
-    let p50 = check(slo.p50_latency_s, e2e_p50_ms);
-    let p95 = check(slo.p95_latency_s, e2e_p95_ms);
-    let enough = attainment.map(|a| a >= slo.min_attainment);
-    let all = [p50, p95, enough];
-    let meets = if all.iter().all(Option::is_none) {
-        None
-    } else {
-        Some(all.iter().all(|c| c != &Some(false)))
-    };
-    SloVerdict { p50, p95, meets }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct SloVerdict {
-    /// Pooled E2E p50 within `p50_latency_s`.
+    /// E2E p50 (the mean of the trials' medians) within `p50_latency_s`.
     pub p50: Option<bool>,
-    /// Pooled E2E p95 within `p95_latency_s`.
+    /// E2E p95 (the mean of the trials' p95s) within `p95_latency_s`.
     pub p95: Option<bool>,
     /// Both, and the mean attainment at least `min_attainment`.
     pub meets: Option<bool>,
+}
+
+impl SloVerdict {
+    /// The older summary of a [`Judgement`]: its E2E p50 and p95 objectives
+    /// and whether every objective holds.
+    pub fn of(j: &Judgement) -> SloVerdict {
+        let met = |key: &str| j.get(key).map(|o| o.met);
+        SloVerdict {
+            p50: met("p50_latency_s"),
+            p95: met("p95_latency_s"),
+            meets: j.meets,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -151,29 +128,5 @@ mod tests {
             got,
             [Some(true), Some(true), Some(true), Some(false), Some(true)]
         );
-    }
-
-    #[test]
-    fn verdicts_need_every_objective() {
-        let slo = Slo::default(); // p50 3 s, p95 10 s, 95 % attainment
-        assert_eq!(
-            verdict(&slo, Some(2000.0), Some(9000.0), Some(0.97)).meets,
-            Some(true)
-        );
-        assert_eq!(
-            verdict(&slo, Some(3500.0), Some(9000.0), Some(0.97)).p50,
-            Some(false)
-        );
-        assert_eq!(
-            verdict(&slo, Some(2000.0), Some(9000.0), Some(0.90)).meets,
-            Some(false)
-        );
-        let off = Slo {
-            p50_latency_s: None,
-            p95_latency_s: None,
-            min_attainment: 0.0,
-            ..Slo::default()
-        };
-        assert_eq!(verdict(&off, None, None, None).meets, None);
     }
 }

@@ -295,13 +295,20 @@ impl Streaming {
         let itl = &mut self.pooled[c.config].itl;
         let p = itl.percentiles(c.itl_from..itl.len(), &QS)?;
         let value = |v: Option<f64>| v.map_or_else(|| lit(NULL).cast(DataType::Float64), lit);
+        let mut columns = vec![
+            value(p[0]).alias("itl_p50_ms"),
+            value(p[1]).alias("itl_p95_ms"),
+            value(p[2]).alias("itl_p99_ms"),
+        ];
+        let extra = super::judge::itl_quantiles(&self.slo);
+        let qs: Vec<f64> = extra.iter().map(|(q, _)| *q).collect();
+        let more = itl.percentiles(c.itl_from..itl.len(), &qs)?;
+        for ((_, name), v) in extra.iter().zip(more) {
+            columns.push(value(v).alias(name.as_str()));
+        }
         let row = super::trials::trial_aggregates(&frame, &self.slo)?
             .lazy()
-            .with_columns([
-                value(p[0]).alias("itl_p50_ms"),
-                value(p[1]).alias("itl_p95_ms"),
-                value(p[2]).alias("itl_p99_ms"),
-            ])
+            .with_columns(columns)
             .collect()?;
         self.rows.push(row);
         Ok(())

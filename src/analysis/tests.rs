@@ -5,7 +5,7 @@ use crate::plan::Configuration;
 use crate::record::{Record, RequestStatus, TokensSource};
 use crate::results::requests_frame;
 
-pub(super) fn config(index: usize, label: &str, conc: i64) -> Configuration {
+pub(crate) fn config(index: usize, label: &str, conc: i64) -> Configuration {
     let mut values = indexmap::IndexMap::new();
     values.insert("concurrency".to_string(), Level::Int(conc));
     Configuration {
@@ -20,7 +20,7 @@ pub(super) fn config(index: usize, label: &str, conc: i64) -> Configuration {
     }
 }
 
-fn record(
+pub(crate) fn record(
     trial: usize,
     config: usize,
     request: usize,
@@ -317,6 +317,11 @@ fn the_streamed_analysis_equals_the_analysis_in_memory() {
         slo: Slo {
             ttft_ms: Some(30.0),
             e2e_ms: Some(400.0),
+            // Percentiles the standard columns lack, ITL's from the gaps.
+            percentiles: [("itl_p99.9_ms", 5.0), ("ttft_p90_ms", 40.0)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
             ..Default::default()
         },
         cost: None,
@@ -326,7 +331,7 @@ fn the_streamed_analysis_equals_the_analysis_in_memory() {
     let in_memory = analyse(&whole, &monitor, &configs, Default::default(), &terms).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let mut s = stream::Streaming::new(&configs, terms.slo, dir.path()).unwrap();
+    let mut s = stream::Streaming::new(&configs, terms.slo.clone(), dir.path()).unwrap();
     // Chunks smaller than a trial, as the report reads them.
     for trial in records.chunk_by(|a, b| a.trial == b.trial) {
         for chunk in trial.chunks(256) {
@@ -338,6 +343,9 @@ fn the_streamed_analysis_equals_the_analysis_in_memory() {
     let streamed = analyse_parts(parts, &monitor, &configs, Default::default(), &terms).unwrap();
 
     assert_frames_match(&in_memory.trials, &streamed.trials, "trials");
+    for c in ["itl_p99.9_ms", "ttft_p90_ms", "slo_ttft_ms_attainment"] {
+        assert!(streamed.trials.column(c).is_ok(), "{c} in the trials");
+    }
     assert_frames_match(&in_memory.summary, &streamed.summary, "summary");
     assert_eq!(in_memory.rows, streamed.rows);
     assert_eq!(digest.requests, records.len());

@@ -92,15 +92,43 @@ pub(crate) fn server_split() -> Vec<Expr> {
     ]
 }
 
+/// The part of TTFT outside the server's own prompt time, at least 0, where
+/// the server reports that time (llama.cpp): waiting for a slot, the network
+/// both ways, and the first decode step (the server's prompt time ends
+/// before the first token is sampled). Its median over successful requests.
+fn queueing_p50() -> Expr {
+    let outside = col("ttft_ms") - col("server_prompt_ms");
+    when(outside.clone().lt(lit(0.0)))
+        .then(lit(0.0))
+        .otherwise(outside)
+        .filter(col("ok"))
+        .quantile(lit(0.5), QuantileMethod::Linear)
+        .alias("queueing_p50_ms")
+}
+
 /// One row per trial: latency percentiles over its successful requests,
 /// throughput over its wall time (first send → last completion), error rate,
 /// the share of requests that met the SLOs and goodput (those per second),
 /// and in an open loop the achieved send rate and the client's send lag.
 pub fn trial_metrics(requests: &DataFrame, slo: &Slo) -> PolarsResult<DataFrame> {
+    let mut itl = super::itl::itl_by(requests, "trial")?;
+    let extra = super::judge::itl_quantiles(slo);
+    if !extra.is_empty() {
+        let more = super::itl::itl_quantiles_by(requests, "trial", &extra)?;
+        itl = itl
+            .lazy()
+            .join(
+                more.lazy(),
+                [col("trial")],
+                [col("trial")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .collect()?;
+    }
     trial_aggregates(requests, slo)?
         .lazy()
         .join(
-            super::itl::itl_by(requests, "trial")?.lazy(),
+            itl.lazy(),
             [col("trial")],
             [col("trial")],
             JoinArgs::new(JoinType::Left),
@@ -155,6 +183,8 @@ pub(crate) fn trial_aggregates(requests: &DataFrame, slo: &Slo) -> PolarsResult<
     aggs.extend(percentiles("tpot", "ms"));
     aggs.extend(token_columns());
     aggs.extend(server_split());
+    aggs.push(queueing_p50());
+    aggs.extend(super::judge::trial_aggregations(slo));
 
     requests
         .clone()

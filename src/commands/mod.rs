@@ -43,13 +43,18 @@ pub fn dispatch(command: Command) -> anyhow::Result<()> {
         }
         Command::Merge { runs, out } => merge::merge(&runs, out.as_deref()),
         Command::Slurm(crate::cli::SlurmCommand::Submit(args)) => slurm::submit(&args),
-        Command::Report { run, format } => {
+        Command::Report { run, format, slo } => {
+            let changes = slo
+                .iter()
+                .map(|a| infer_bench::experiment::slo_change(a))
+                .collect::<Result<Vec<_>, _>>()?;
             let after = format!(
                 "stopped before the report was written whole; files finished stay, no half-written one does; `infer-bench report {}` writes it",
                 run.display()
             );
-            let output =
-                signals::until_signal(&after, || infer_bench::report::report_dir(&run, &format))?;
+            let output = signals::until_signal(&after, || {
+                infer_bench::report::report_dir_against(&run, &format, &changes)
+            })?;
             out!("{}", output.terminal)?;
             Ok(())
         }

@@ -6,6 +6,8 @@ mod repetitions;
 
 pub mod limits;
 pub(crate) mod sim_spec;
+mod slo;
+mod slo_file;
 mod spec;
 mod stats_spec;
 pub mod validate;
@@ -16,8 +18,14 @@ pub use crate::yaml::locate_key;
 pub(crate) use configuration::{configurations, Configuration};
 pub use kept::kept_copy;
 pub use repetitions::{Adaptive, Repetitions, Until};
+pub use slo::{
+    apply_changes, parse_percentile_key, percentile_column, Latency, PercentileObjective, Slo,
+    SloChange, PERCENTILES,
+};
+pub use slo_file::slo_change;
 pub use spec::*;
 pub use stats_spec::{Expectation, ExpectedChange, Family, StatsSpec};
+pub use validate::{check_slo, check_slo_located};
 
 use crate::error::InputError;
 use crate::prompts::PromptSet;

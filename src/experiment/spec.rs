@@ -2,6 +2,7 @@
 //! generated from these types (`infer-bench schema`).
 
 use super::sim_spec::SimModel;
+use super::slo::Slo;
 use super::stats_spec::{Expectation, StatsSpec};
 use crate::duration::HumanDuration;
 use crate::level::Level;
@@ -286,44 +287,6 @@ impl LoadSpec {
         match self {
             LoadSpec::Kind(_) => None,
             LoadSpec::Detailed(d) => Some(d),
-        }
-    }
-}
-
-/// Service-level objectives. Defaults are the seed's interactive targets:
-/// TTFT under 500 ms, median latency under 3 s, P95 under 10 s, and more
-/// than 10 output tokens per second per request.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct Slo {
-    /// Per request: time to first token at most this.
-    pub ttft_ms: Option<f64>,
-    /// Per request: time per output token after the first at most this.
-    pub tpot_ms: Option<f64>,
-    /// Per request: end-to-end latency at most this.
-    pub e2e_ms: Option<f64>,
-    /// Per request: at least this many output tokens per second while
-    /// decoding (1000 / TPOT).
-    pub min_output_tok_s: Option<f64>,
-    /// Per configuration: median end-to-end latency at most this.
-    pub p50_latency_s: Option<f64>,
-    /// Per configuration: 95th percentile end-to-end latency at most this.
-    pub p95_latency_s: Option<f64>,
-    /// Share of requests that must meet every per-request objective for a
-    /// configuration to meet its SLOs (with the percentile objectives).
-    pub min_attainment: f64,
-}
-
-impl Default for Slo {
-    fn default() -> Self {
-        Slo {
-            ttft_ms: Some(500.0),
-            tpot_ms: None,
-            e2e_ms: None,
-            min_output_tok_s: Some(10.0),
-            p50_latency_s: Some(3.0),
-            p95_latency_s: Some(10.0),
-            min_attainment: 0.95,
         }
     }
 }

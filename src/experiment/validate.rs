@@ -13,11 +13,13 @@ use crate::error::{InputError, Rule};
 mod command;
 mod counts;
 mod load;
+mod slo;
 mod templates;
 mod workloads;
 
 pub use command::{input_lengths, open_files, open_files_for, overrides, sharded_run, shards};
 pub use counts::{metric, stats};
+pub use slo::{slo as check_slo, slo_located as check_slo_located};
 pub(super) use workloads::read_workloads;
 
 /// The checks of a loaded experiment, in the order its faults are told;

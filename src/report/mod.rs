@@ -27,9 +27,12 @@ use document::Document;
 use polars::prelude::DataFrame;
 
 pub use cells::{format_num, HEADERS};
-pub use pipeline::{analyse_run, report_dir, request_stop, trial_table, ReportOutput, Stopped};
+pub use pipeline::{
+    analyse_run, analyse_run_against, report_dir, report_dir_against, request_stop, trial_table,
+    ReportOutput, Stopped,
+};
 pub use sections::build_document;
-pub use service::{rate_summary, service_table, slo_words};
+pub use service::{rate_summary, service_table, service_table_of, slo_words};
 pub use significance::{
     between_runs_lines, effects_table, expectation_lines, p_value, pct, sensitivity_line,
     significance_table,
@@ -45,6 +48,10 @@ pub struct ReportInput<'a> {
     pub run: &'a RunData,
     /// The experiment as the run folder keeps it (absent if its copy is gone).
     pub spec: Option<&'a Experiment>,
+    /// The SLOs the run is judged against: the experiment's, or those
+    /// `report --slo` gave (then `slo_given` says so).
+    pub slo: &'a crate::experiment::Slo,
+    pub slo_given: bool,
     pub rows: &'a [ConfigSummary],
     pub summary: &'a DataFrame,
     pub comparisons: &'a [Comparison],

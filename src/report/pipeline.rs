@@ -4,7 +4,7 @@
 
 use super::{build_document, Format, ReportInput};
 use crate::analysis;
-use crate::experiment::Experiment;
+use crate::experiment::{Experiment, SloChange};
 use crate::record::Record;
 use crate::results::journal::Journal;
 use crate::results::{self, RunData, MONITOR, REQUESTS, TRIALS};
@@ -78,7 +78,8 @@ fn stream(
         "{}: the run has no records yet",
         run.dir.display()
     );
-    let mut analysis = analysis::stream::Streaming::new(&run.configurations, terms.slo, &run.dir)?;
+    let mut analysis =
+        analysis::stream::Streaming::new(&run.configurations, terms.slo.clone(), &run.dir)?;
     // requests.parquet is derived from the journal: written again only
     // where the journal (or the list of finished trials) is newer.
     let parquet = parquet.filter(|p| {
@@ -176,7 +177,7 @@ fn write_parquet<'scope>(
 /// The SLOs and price the experiment declared (the defaults where its copy is gone).
 fn terms(e: &Experiment) -> analysis::ServiceTerms {
     analysis::ServiceTerms {
-        slo: e.slo,
+        slo: e.slo.clone(),
         cost: e.cost.clone(),
     }
 }
@@ -188,8 +189,18 @@ fn experiment_of(run: &RunData) -> Option<Experiment> {
 
 /// Re-analyse `dir` and write its tables and reports.
 pub fn report_dir(dir: &Path, formats: &[Format]) -> anyhow::Result<ReportOutput> {
+    report_dir_against(dir, formats, &[])
+}
+
+/// Re-analyse `dir` judged against its experiment's SLOs with `changes`
+/// made (`report --slo`): the records are read, never rewritten.
+pub fn report_dir_against(
+    dir: &Path,
+    formats: &[Format],
+    changes: &[SloChange],
+) -> anyhow::Result<ReportOutput> {
     let run = results::open_run(dir)?;
-    analyse_run(&run, formats)
+    analyse_run_against(&run, formats, changes)
 }
 
 /// The files written into the run folder, in the order written.
@@ -211,6 +222,15 @@ impl Written {
 /// Build `requests.parquet`, `trials.parquet`, `summary.csv` and the
 /// requested report files from the durable request log.
 pub fn analyse_run(run: &RunData, formats: &[Format]) -> anyhow::Result<ReportOutput> {
+    analyse_run_against(run, formats, &[])
+}
+
+/// [`analyse_run`], judged against the experiment's SLOs with `changes` made.
+pub fn analyse_run_against(
+    run: &RunData,
+    formats: &[Format],
+    changes: &[SloChange],
+) -> anyhow::Result<ReportOutput> {
     let journal = run.journal()?.ok_or_else(|| {
         anyhow::anyhow!(
             "{}: a reference run kept without its requests.jsonl cannot be reported again; compare or reproduce it",
@@ -221,7 +241,11 @@ pub fn analyse_run(run: &RunData, formats: &[Format]) -> anyhow::Result<ReportOu
     let spec = experiment_of(run);
     let stats = spec.as_ref().map(|e| e.stats).unwrap_or_default();
     let decision = analysis::compare::Decision::from(stats);
-    let terms = spec.as_ref().map(terms).unwrap_or_default();
+    let mut terms = spec.as_ref().map(terms).unwrap_or_default();
+    if !changes.is_empty() {
+        terms.slo = crate::experiment::apply_changes(&terms.slo, changes)
+            .map_err(crate::error::InputError::new)?;
+    }
     let (parts, digest) = stream(run, &journal, &terms, Some(&run.dir.join(REQUESTS)))?;
     checkpoint()?;
     let mut monitor = analysis::monitor_frame(&run.samples)?;
@@ -244,6 +268,8 @@ pub fn analyse_run(run: &RunData, formats: &[Format]) -> anyhow::Result<ReportOu
     let input = ReportInput {
         run,
         spec: spec.as_ref(),
+        slo: &terms.slo,
+        slo_given: !changes.is_empty(),
         rows: &a.rows,
         summary: &a.summary,
         comparisons: &a.comparisons,

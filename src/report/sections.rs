@@ -80,7 +80,10 @@ fn summary(input: &ReportInput, warned: &[String]) -> Section {
 }
 
 fn service(input: &ReportInput) -> Section {
-    let slo = slo_words(&input.spec.map(|e| e.slo).unwrap_or_default());
+    let mut slo = slo_words(input.slo);
+    if input.slo_given {
+        slo = format!("as given to report --slo, not the experiment's: {slo}");
+    }
     let title = Title {
         terminal: Some(format!("Service levels ({slo})")),
         markdown: Some("Service levels".into()),

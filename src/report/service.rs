@@ -4,6 +4,8 @@
 use super::cells::format_num;
 use super::document::Table;
 use super::ReportInput;
+use crate::analysis::compare::ConfigEstimate;
+use crate::analysis::judge::{ObjectiveJudgement, ObjectiveKind};
 use crate::analysis::verdict::Tone;
 use crate::analysis::{ConfigSummary, MeanSd};
 use crate::experiment::Slo;
@@ -54,6 +56,16 @@ pub fn slo_words(slo: &Slo) -> String {
     if let Some(v) = slo.p95_latency_s {
         pct.push(format!("E2E p95 ≤ {v} s"));
     }
+    for o in slo.percentile_objectives() {
+        if !o.key.ends_with("_latency_s") {
+            pct.push(format!(
+                "{} p{} ≤ {} ms",
+                o.metric.label(),
+                o.percent,
+                o.limit_ms
+            ));
+        }
+    }
     if !pct.is_empty() {
         s.push_str(&format!("; per configuration {}", pct.join(", ")));
     }
@@ -64,9 +76,8 @@ pub fn slo_words(slo: &Slo) -> String {
     s
 }
 
-fn cost_cell(input: &ReportInput, config: &str, metric: &str) -> String {
-    let Some(e) = input
-        .estimates
+fn cost_cell(estimates: &[ConfigEstimate], config: &str, metric: &str) -> String {
+    let Some(e) = estimates
         .iter()
         .find(|e| e.config == config && e.metric == metric)
     else {
@@ -85,60 +96,126 @@ fn cost_cell(input: &ReportInput, config: &str, metric: &str) -> String {
 
 /// A column of the service table: its header, its rank (0: always shown; a
 /// narrow terminal leaves out the highest first) and its cell for a row.
-type Column<'a> = (&'static str, u8, Box<dyn Fn(&ConfigSummary) -> String + 'a>);
+type Column<'a> = (String, u8, Box<dyn Fn(&ConfigSummary) -> String + 'a>);
+
+fn column<'a>(
+    header: impl Into<String>,
+    rank: u8,
+    cell: impl Fn(&ConfigSummary) -> String + 'a,
+) -> Column<'a> {
+    (header.into(), rank, Box::new(cell))
+}
+
+/// An objective's figure: a share of requests, or a latency in ms.
+fn objective_cell(o: Option<&ObjectiveJudgement>) -> String {
+    match o {
+        Some(o) if o.kind == ObjectiveKind::Percentile => format_num(o.value),
+        Some(o) => share(MeanSd {
+            mean: o.value,
+            sd: None,
+        }),
+        None => "–".into(),
+    }
+}
+
+/// One column per objective the rows were judged on (the joint attainment
+/// is `SLO met`), headed by its words: `TTFT p95 ≤ 500 ms` holds the
+/// configuration's TTFT p95, `TTFT ≤ 500 ms met` the share of requests within.
+fn objective_columns<'a>(rows: &[ConfigSummary]) -> Vec<Column<'a>> {
+    let Some(first) = rows.first() else {
+        return Vec::new();
+    };
+    first
+        .judgement
+        .objectives
+        .iter()
+        .filter(|o| o.kind != ObjectiveKind::Attainment)
+        .map(|o| {
+            let key = o.key.clone();
+            let header = match o.kind {
+                ObjectiveKind::Percentile => o.label.clone(),
+                _ => format!("{} met", o.label),
+            };
+            column(header, 2, move |r: &ConfigSummary| {
+                objective_cell(r.judgement.get(&key))
+            })
+        })
+        .collect()
+}
+
+/// TTFT beside its split, where the server reports its prompt time.
+fn split_columns<'a>(rows: &[ConfigSummary]) -> Vec<Column<'a>> {
+    let reported = rows
+        .iter()
+        .any(|r| r.metric("server_prefill_p50_ms").mean.is_some());
+    if !reported {
+        return Vec::new();
+    }
+    vec![
+        column("TTFT p50 ms", 2, |r: &ConfigSummary| {
+            mean_sd(r.metric("ttft_p50_ms"))
+        }),
+        column("prefill p50 ms", 2, |r: &ConfigSummary| {
+            mean_sd(r.metric("server_prefill_p50_ms"))
+        }),
+        column("queueing p50 ms", 2, |r: &ConfigSummary| {
+            mean_sd(r.metric("queueing_p50_ms"))
+        }),
+    ]
+}
+
+/// The binding objective in words, and whether it holds.
+fn binding_cell(r: &ConfigSummary) -> String {
+    match r.judgement.binding() {
+        Some(o) if o.met => o.label.clone(),
+        Some(o) => format!("{} (missed)", o.label),
+        None => "–".into(),
+    }
+}
 
 /// One row per configuration, toned by whether it meets the SLOs; open-loop
 /// and cost columns only where a row has them, the verdict last. Each column
 /// is declared with its header, so a cell cannot land under another's.
 pub fn service_table(input: &ReportInput) -> Table {
-    let rows = input.rows;
+    service_table_of(input.rows, input.estimates)
+}
+
+/// [`service_table`] from its parts: the rows (judged) and the estimates
+/// (for the cost intervals).
+pub fn service_table_of(rows: &[ConfigSummary], estimates: &[ConfigEstimate]) -> Table {
+    let any = |m: &str| rows.iter().any(|r| r.metric(m).mean.is_some());
     let mut columns: Vec<Column> = vec![
-        ("configuration", 0, Box::new(|r| r.config.clone())),
-        (
-            "SLO met",
-            0,
-            Box::new(|r| share(r.metric("slo_attainment"))),
-        ),
-        (
-            "goodput req/s",
-            1,
-            Box::new(|r| mean_sd(r.metric("goodput_rps"))),
-        ),
-        ("E2E p50 ok", 2, Box::new(|r| yes_no(r.slo.p50))),
-        ("E2E p95 ok", 2, Box::new(|r| yes_no(r.slo.p95))),
+        column("configuration", 0, |r: &ConfigSummary| r.config.clone()),
+        column("SLO met", 0, |r: &ConfigSummary| {
+            share(r.metric("slo_attainment"))
+        }),
     ];
-    if rows
-        .iter()
-        .any(|r| r.metric("achieved_rate_rps").mean.is_some())
-    {
-        columns.push((
-            "sent req/s",
-            1,
-            Box::new(|r| mean_sd(r.metric("achieved_rate_rps"))),
-        ));
-        columns.push((
-            "send lag p99 ms",
-            3,
-            Box::new(|r| mean_sd(r.metric("send_lag_p99_ms"))),
-        ));
+    columns.extend(objective_columns(rows));
+    columns.push(column("goodput req/s", 1, |r: &ConfigSummary| {
+        mean_sd(r.metric("goodput_rps"))
+    }));
+    columns.extend(split_columns(rows));
+    if any("achieved_rate_rps") {
+        columns.push(column("sent req/s", 1, |r: &ConfigSummary| {
+            mean_sd(r.metric("achieved_rate_rps"))
+        }));
+        columns.push(column("send lag p99 ms", 3, |r: &ConfigSummary| {
+            mean_sd(r.metric("send_lag_p99_ms"))
+        }));
     }
-    if rows
-        .iter()
-        .any(|r| r.metric("usd_per_1m_output_tokens").mean.is_some())
-    {
-        columns.push((
-            "$/1M output tok [95% CI]",
-            1,
-            Box::new(|r| cost_cell(input, &r.config, "usd_per_1m_output_tokens")),
-        ));
-        columns.push((
-            "$/1M tokens [95% CI]",
-            2,
-            Box::new(|r| cost_cell(input, &r.config, "usd_per_1m_tokens")),
-        ));
+    if any("usd_per_1m_output_tokens") {
+        columns.push(column("$/1M output tok [95% CI]", 1, move |r| {
+            cost_cell(estimates, &r.config, "usd_per_1m_output_tokens")
+        }));
+        columns.push(column("$/1M tokens [95% CI]", 2, move |r| {
+            cost_cell(estimates, &r.config, "usd_per_1m_tokens")
+        }));
     }
-    columns.push(("meets SLOs", 0, Box::new(|r| yes_no(r.slo.meets))));
-    let header = columns.iter().map(|(h, _, _)| h.to_string()).collect();
+    columns.push(column("binding objective", 1, binding_cell));
+    columns.push(column("meets SLOs", 0, |r: &ConfigSummary| {
+        yes_no(r.slo.meets)
+    }));
+    let header = columns.iter().map(|(h, _, _)| h.clone()).collect();
     let optional = super::document::by_rank(columns.iter().map(|c| c.1));
     let rows = rows
         .iter()
@@ -206,3 +283,7 @@ pub fn rate_summary(input: &ReportInput) -> Option<String> {
     }
     Some(line)
 }
+
+#[cfg(test)]
+#[path = "service_tests.rs"]
+mod tests;

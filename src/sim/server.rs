@@ -365,6 +365,7 @@ fn jobs(
                 speed: speed_of(&req.model),
                 rng,
                 arrived,
+                prompt_ms: 0.0,
             }
         })
         .collect()

@@ -28,6 +28,9 @@ pub(super) struct Job {
     pub(super) speed: f64,
     pub(super) rng: StdRng,
     pub(super) arrived: Instant,
+    /// Its prefill, once run: what it reports as llama.cpp's
+    /// `timings.prompt_ms` (the wait for a slot not included).
+    pub(super) prompt_ms: f64,
 }
 
 /// Every sequence of a request at once (each takes a slot, as a batching
@@ -61,11 +64,15 @@ pub(super) async fn serve(
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
     });
+    // As llama.cpp does: the server's own prompt time, which lets the
+    // reports split TTFT into prefill and queueing.
+    let timings = json!({"prompt_n": first.prompt_tokens, "prompt_ms": first.prompt_ms});
     let mut v = envelope(first);
     if stream {
         if include_usage {
             v["choices"] = json!([]);
             v["usage"] = usage;
+            v["timings"] = timings;
             let _ = tx.send((Ok(sse(&v)), false)).await;
         }
         let _ = tx
@@ -88,6 +95,7 @@ pub(super) async fn serve(
             })
             .collect();
         v["usage"] = usage;
+        v["timings"] = timings;
         let _ = tx.send((Ok(Bytes::from(v.to_string())), true)).await;
     }
 }
@@ -110,7 +118,8 @@ async fn run(s: Arc<Shared>, mut job: Job, tx: mpsc::Sender<Piece>, stream: bool
         },
     };
     let m = &s.model;
-    at += ms(m.prefill_ms(job.prompt_tokens, job.speed) * m.noise(&mut job.rng));
+    job.prompt_ms = m.prefill_ms(job.prompt_tokens, job.speed) * m.noise(&mut job.rng);
+    at += ms(job.prompt_ms);
     let mut text = String::new();
     let mut decoding = false;
     let content = ContentChunk::new(&job);
@@ -267,6 +276,7 @@ mod tests {
             speed: 1.0,
             rng: StdRng::seed_from_u64(0),
             arrived: Instant::now(),
+            prompt_ms: 0.0,
         }
     }
 

@@ -133,22 +133,7 @@ impl Validator<'_> {
 
     pub(super) fn slo(&self) -> Result<(), InputError> {
         let e = &self.l.experiment;
-        let s = &e.slo;
-        for (name, v) in [
-            ("ttft_ms", s.ttft_ms),
-            ("tpot_ms", s.tpot_ms),
-            ("e2e_ms", s.e2e_ms),
-            ("min_output_tok_s", s.min_output_tok_s),
-            ("p50_latency_s", s.p50_latency_s),
-            ("p95_latency_s", s.p95_latency_s),
-        ] {
-            if v.is_some_and(|v| !(v > 0.0 && v.is_finite())) {
-                return Err(self.err(
-                    &["slo", name],
-                    format!("{name} must be a number > 0 (or null for none)"),
-                ));
-            }
-        }
+        super::slo::slo_located(&e.slo, &self.l.path, &self.l.source, &["slo"])?;
         if e.trial
             .max_error_rate
             .is_some_and(|r| !(0.0..=1.0).contains(&r))
@@ -156,12 +141,6 @@ impl Validator<'_> {
             return Err(self.err(
                 &["trial", "max_error_rate"],
                 "max_error_rate must lie between 0 and 1",
-            ));
-        }
-        if !(0.0..=1.0).contains(&s.min_attainment) {
-            return Err(self.err(
-                &["slo", "min_attainment"],
-                "min_attainment must lie between 0 and 1",
             ));
         }
         Ok(())
