@@ -143,11 +143,11 @@ impl CapacitySpec {
                 ),
             ));
         }
-        if !(1..=100).contains(&self.trials_per_probe) {
+        if !(2..=100).contains(&self.trials_per_probe) {
             return Some((
                 "trials_per_probe",
                 format!(
-                    "trials_per_probe must be 1 to 100, got {}",
+                    "trials_per_probe must be 2 to 100 (the interval resamples trials within each probe), got {}",
                     self.trials_per_probe
                 ),
             ));
