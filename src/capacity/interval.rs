@@ -1,14 +1,18 @@
-//! The interval on a capacity: a bootstrap over trials. Each replicate
-//! resamples, within every probe, as many trials as it has (with
-//! replacement), refits the monotone curves over all probes and takes
-//! their crossing; the interval is the replicates' percentiles at
-//! (1 − confidence)/2 and (1 + confidence)/2.
+//! The interval on a capacity: a residual bootstrap over trials. Each
+//! replicate gives every probe as many trials as it has, each its probe's
+//! mean plus a residual drawn with replacement from the probe's
+//! neighbourhood (its own and its nearest probes' residuals), refits the
+//! monotone curves over all probes and takes their crossing; the interval
+//! is the replicates' percentiles at (1 − confidence)/2 and
+//! (1 + confidence)/2.
 //!
-//! A probe holds few trials (2 by default), and resampling n values
-//! shrinks their variance by (n − 1)/n; each resampled trial's deviation
-//! from its probe's mean is scaled by √(n/(n − 1)) to undo it (the
-//! small-sample correction of Davison & Hinkley, *Bootstrap Methods and
-//! their Application*, 1997, §3.2.1, eq. 3.13).
+//! Why the neighbourhood: a probe holds few trials (2 by default), and an
+//! attainment's spread is lopsided (most trials meet the SLO, a few miss it
+//! badly), so a probe's own trials often agree by chance and would lend it
+//! no spread at all. Residuals are scaled by √(m/(m − g)) (m trials about
+//! g means) so that their variance is unbiased (Davison & Hinkley,
+//! *Bootstrap Methods and their Application*, 1997, §3.3, eq. 3.13's
+//! leverage correction in its one-way form).
 
 use super::{fit, Probe};
 use rand::rngs::StdRng;
@@ -29,7 +33,10 @@ pub struct Interval {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimate {
     pub fit: fit::Fit,
+    /// The interval reported: the percentiles moved out to probed loads.
     pub interval: Interval,
+    /// The replicates' percentiles themselves: where the next probes help.
+    pub percentile: Interval,
     pub replicates: Vec<f64>,
 }
 
@@ -49,24 +56,95 @@ fn percentiles(mut values: Vec<f64>, confidence: f64) -> Interval {
     }
 }
 
-/// One probe's trials resampled with the small-sample correction.
-fn resample(p: &Probe, rng: &mut StdRng) -> Probe {
-    let n = p.trials.len();
-    if n < 2 {
-        return p.clone();
-    }
-    let k = p.trials[0].len();
-    let mean: Vec<f64> = (0..k)
-        .map(|j| p.trials.iter().map(|t| t[j]).sum::<f64>() / n as f64)
-        .collect();
-    let scale = (n as f64 / (n as f64 - 1.0)).sqrt();
-    let trials = (0..n)
-        .map(|_| {
-            let t = &p.trials[rng.random_range(0..n)];
-            (0..k).map(|j| mean[j] + scale * (t[j] - mean[j])).collect()
+/// Probes whose residuals a probe borrows: itself and its nearest in
+/// log-load, so that a probe whose few trials agree by chance still varies
+/// as its neighbourhood does.
+const NEIGHBOURS: usize = 4;
+
+fn means(p: &Probe) -> Vec<f64> {
+    let n = p.trials.len() as f64;
+    let k = p.trials.first().map_or(0, Vec::len);
+    (0..k)
+        .map(|j| p.trials.iter().map(|t| t[j]).sum::<f64>() / n)
+        .collect()
+}
+
+/// Each probe's pool: the residuals (trial − its probe's mean) of the
+/// `NEIGHBOURS` probes nearest in log-load, scaled by √(m / (m − g)) for
+/// the g means estimated from their m trials, so the pool's variance is
+/// unbiased.
+fn pools(probes: &[Probe]) -> Vec<Vec<Vec<f64>>> {
+    let centred: Vec<Vec<Vec<f64>>> = probes
+        .iter()
+        .map(|p| {
+            let mean = means(p);
+            let residual = |t: &Vec<f64>| t.iter().zip(&mean).map(|(x, m)| x - m).collect();
+            p.trials.iter().map(residual).collect()
         })
         .collect();
-    Probe::new(p.load, trials)
+    probes
+        .iter()
+        .map(|p| {
+            let mut near: Vec<usize> = (0..probes.len()).collect();
+            near.sort_by(|&a, &b| {
+                let d = |i: usize| (probes[i].load.ln() - p.load.ln()).abs();
+                d(a).total_cmp(&d(b))
+            });
+            near.truncate(NEIGHBOURS);
+            let m: usize = near.iter().map(|&i| centred[i].len()).sum();
+            let g = near.iter().filter(|&&i| !centred[i].is_empty()).count();
+            let scale = if m > g {
+                (m as f64 / (m - g) as f64).sqrt()
+            } else {
+                0.0
+            };
+            near.iter()
+                .flat_map(|&i| centred[i].iter())
+                .map(|r| r.iter().map(|x| x * scale).collect())
+                .collect()
+        })
+        .collect()
+}
+
+/// One replicate: each probe's trials are its mean plus residuals drawn
+/// from its pool.
+fn resample(probes: &[Probe], pools: &[Vec<Vec<f64>>], rng: &mut StdRng) -> Vec<Probe> {
+    probes
+        .iter()
+        .zip(pools)
+        .map(|(p, pool)| {
+            if pool.is_empty() {
+                return p.clone();
+            }
+            let mean = means(p);
+            let trials = (0..p.trials.len())
+                .map(|_| {
+                    let r = &pool[rng.random_range(0..pool.len())];
+                    mean.iter().zip(r).map(|(m, x)| m + x).collect()
+                })
+                .collect();
+            Probe::new(p.load, trials)
+        })
+        .collect()
+}
+
+/// The interval's ends moved out to the nearest probed loads: between
+/// two probes the fit is a straight line whose error no resampling of
+/// the trials shows, so an end is only as fine as the probes there.
+fn outward(probes: &[Probe], i: Interval) -> Interval {
+    let loads = || probes.iter().map(|p| p.load);
+    // A crossing at a probe comes back from log-load a hair off it.
+    let near = 1e-9;
+    let low = loads()
+        .filter(|&l| l <= i.low * (1.0 + near))
+        .fold(f64::NAN, f64::max);
+    let high = loads()
+        .filter(|&l| l >= i.high * (1.0 - near))
+        .fold(f64::NAN, f64::min);
+    Interval {
+        low: if low.is_nan() { i.low } else { low },
+        high: if high.is_nan() { i.high } else { high },
+    }
 }
 
 /// The capacity over `probes` with its `confidence` interval, from
@@ -79,16 +157,18 @@ pub fn bootstrap(
 ) -> Option<Estimate> {
     let point = fit::fit(probes, objectives)?;
     let mut rng = StdRng::seed_from_u64(seed);
+    let pools = pools(probes);
     let replicates: Vec<f64> = (0..REPLICATES)
         .map(|_| {
-            let again: Vec<Probe> = probes.iter().map(|p| resample(p, &mut rng)).collect();
+            let again = resample(probes, &pools, &mut rng);
             fit::fit(&again, objectives).map_or(point.capacity, |f| f.capacity)
         })
         .collect();
-    let interval = percentiles(replicates.clone(), confidence);
+    let percentile = percentiles(replicates.clone(), confidence);
     Some(Estimate {
         fit: point,
-        interval,
+        interval: outward(probes, percentile),
+        percentile,
         replicates,
     })
 }
@@ -126,7 +206,17 @@ mod tests {
             Probe::new(16.0, vec![vec![-0.1], vec![-0.1]]),
         ];
         let e = bootstrap(&exact, 1, 0.95, 1).unwrap();
-        assert!((e.interval.low - 8.0).abs() < 1e-9 && (e.interval.high - 8.0).abs() < 1e-9);
+        assert!((e.fit.capacity - 8.0).abs() < 1e-9);
+        // Every replicate says 8, but between two probes the interval is
+        // only as fine as the probes.
+        assert_eq!((e.interval.low, e.interval.high), (4.0, 16.0));
+        let close = [
+            exact[0].clone(),
+            Probe::new(8.0, vec![vec![0.0], vec![0.0]]),
+            exact[1].clone(),
+        ];
+        let e = bootstrap(&close, 1, 0.95, 1).unwrap();
+        assert_eq!((e.interval.low, e.interval.high), (8.0, 8.0));
         let noisy = [
             Probe::new(4.0, vec![vec![0.2], vec![0.0]]),
             Probe::new(16.0, vec![vec![-0.2], vec![0.0]]),

@@ -71,6 +71,18 @@ pub fn non_monotone(probes: &[Probe]) -> bool {
     })
 }
 
+/// The probed loads either side of `x`: the highest at or below it and
+/// the lowest above it (`x` itself where there is none).
+fn gap_around(probes: &[Probe], x: f64) -> (f64, f64) {
+    let loads = || probes.iter().map(|p| p.load);
+    let below = loads().filter(|&l| l <= x).fold(f64::NAN, f64::max);
+    let above = loads().filter(|&l| l > x).fold(f64::NAN, f64::min);
+    (
+        if below.is_nan() { x } else { below },
+        if above.is_nan() { x } else { above },
+    )
+}
+
 /// The next step of a search, given its probes so far and their estimate.
 pub fn next(spec: &CapacitySpec, probes: &[Probe], estimate: Option<&Estimate>) -> Next {
     let Some(e) = estimate else {
@@ -96,9 +108,13 @@ pub fn next(spec: &CapacitySpec, probes: &[Probe], estimate: Option<&Estimate>) 
         return Next::Probe(load_of(spec, highest * GROWTH));
     }
     let half = (e.interval.high - e.interval.low) / 2.0;
-    let resolved =
-        spec.factor == CapacityFactor::Concurrency && e.interval.high - e.interval.low < 1.0;
-    if half <= spec.precision * e.fit.capacity || resolved {
+    let (below, above) = gap_around(probes, e.fit.capacity);
+    // Between two probes the fit is a straight line, whose error the
+    // bootstrap cannot see: the probes either side must be as close as
+    // the precision asked before the interval is believed.
+    let bracketed = above - below <= spec.precision * e.fit.capacity;
+    let resolved = spec.factor == CapacityFactor::Concurrency && above - below <= 1.0;
+    if half <= spec.precision * e.fit.capacity && (bracketed || resolved) {
         return Next::Stop(Stop::Precision);
     }
     let gap = |x: f64| {
@@ -107,7 +123,7 @@ pub fn next(spec: &CapacitySpec, probes: &[Probe], estimate: Option<&Estimate>) 
             .map(|p| (p.load.ln() - x.ln()).abs())
             .fold(f64::MAX, f64::min)
     };
-    let (x, lo, hi) = (e.fit.capacity, e.interval.low, e.interval.high);
+    let (x, lo, hi) = (e.fit.capacity, e.percentile.low, e.percentile.high);
     // Midways too: where the ends are probed already, the gaps inside.
     let candidates = [x, lo, hi, (lo * x).sqrt(), (x * hi).sqrt()].map(|x| load_of(spec, x));
     let best = candidates
@@ -122,7 +138,7 @@ mod tests {
     use crate::capacity::bootstrap;
 
     fn spec() -> CapacitySpec {
-        serde_json::from_str(r#"{"factor":"rate","min":1,"max":100,"max_probes":12}"#).unwrap()
+        serde_json::from_str(r#"{"factor":"rate","min":1,"max":100,"max_probes":20}"#).unwrap()
     }
 
     /// A server whose margin falls linearly in log-load through zero at 10.
@@ -148,7 +164,13 @@ mod tests {
         let loads: Vec<f64> = probes.iter().map(|p| p.load).collect();
         assert_eq!(&loads[..4], &[1.0, 3.0, 9.0, 27.0]);
         let e = bootstrap(&probes, 1, 0.95, 7).unwrap();
-        assert_eq!(why, Stop::Precision, "{loads:?} {:?} {:?}", e.interval, e.fit);
+        assert_eq!(
+            why,
+            Stop::Precision,
+            "{loads:?} {:?} {:?}",
+            e.interval,
+            e.fit
+        );
         let e = bootstrap(&probes, 1, 0.95, 7).unwrap();
         assert!((e.fit.capacity - 10.0).abs() < 0.5, "{e:?}");
     }
