@@ -1,5 +1,6 @@
 //! One function per subcommand: the glue between the CLI and the library.
 
+mod capacity;
 mod compare;
 mod history;
 mod merge;
@@ -232,6 +233,11 @@ fn run(
 fn validate(path: &Path) -> anyhow::Result<()> {
     let loaded = experiment::load(path)?;
     reach::check_input_lengths(&loaded)?;
+    if let Some(c) = loaded.experiment.capacity.as_ref() {
+        // A search decides its trials as it goes: say the search instead.
+        outln!("{}: ok", path.display())?;
+        return capacity::describe(&loaded, c);
+    }
     let plan = plan::expand(&loaded.experiment);
     let e = &loaded.experiment;
     let per_trial = e.trial.requests.map(|n| n as usize);
@@ -388,6 +394,14 @@ fn pace_of(
 
 fn print_plan(path: &Path, json: bool, shards: Option<usize>) -> anyhow::Result<()> {
     let loaded = experiment::load(path)?;
+    if let Some(c) = loaded.experiment.capacity.as_ref() {
+        // (No trial list, in JSON or text: none is fixed before the run.)
+        outln!(
+            "{}: the trials of a capacity search are decided as it goes",
+            path.display()
+        )?;
+        return capacity::describe(&loaded, c);
+    }
     let plan = plan::expand(&loaded.experiment);
     // Each trial's shard, where the plan is split.
     let mut shard_of = vec![None; plan.trials.len()];
