@@ -134,3 +134,43 @@ fn the_interval_covers_an_m_d_c_queues_capacity() {
         "estimates more than 10% from {truth}: {far:?}"
     );
 }
+
+mod common;
+
+use common::{bin, experiment};
+use predicates::str::contains;
+
+const SEARCH: &str =
+    "name: c\ntarget: {builtin: sim, model: m}\nprompts: {prompts}\nload: poisson\n\
+design: capacity\ncapacity: {factor: rate, min: 2, max: 64, max_probes: 10}\n\
+baseline: {output_tokens: 8}\nfactors: {output_tokens: [8, 16]}\ntrial: {requests: 20}\n\
+slo: {ttft_ms: 100, min_attainment: 0.9}\n";
+
+#[test]
+fn validate_says_what_the_search_will_do_and_run_refuses_it_for_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = experiment(dir.path(), "c.yaml", SEARCH);
+    bin()
+        .arg("validate")
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(contains(
+            "each of 2 configurations searches rate from 2 to 64 req/s",
+        ))
+        .stdout(contains(
+            "objective:      TTFT ≤ 100 ms, ≥ 10 tok/s decoding for 90 % of requests",
+        ))
+        .stdout(contains("at most 40 (20 per configuration)"))
+        .stdout(contains("every probe at 2 req/s"));
+    bin()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(contains("cannot run its search yet"));
+    // Refused before any run folder exists.
+    assert!(!dir.path().join("c").exists());
+}

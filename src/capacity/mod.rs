@@ -13,16 +13,20 @@
 //! - [`search`]: bracket, then probe where the interval shrinks most; why it
 //!   stopped.
 //! - [`saturation`]: an open loop's growing queue within a trial.
+//! - [`outcome`]: a finished search as `capacity.csv`'s row and the
+//!   terminal's line, with the difference from the baseline.
 
 pub mod fit;
 pub mod interval;
 pub mod judge;
+pub mod outcome;
 pub mod saturation;
 pub mod search;
 
 pub use fit::{fit, Fit};
 pub use interval::{bootstrap, difference, Estimate, Interval};
 pub use judge::{margins, objectives, Objective, TrialMeasure};
+pub use outcome::{against_baseline, Outcome};
 pub use saturation::{queue_growth, SATURATION_RATIO};
 pub use search::{next, Next, Stop};
 
