@@ -6,6 +6,8 @@
 //!
 //! - [`judge`]: a trial's measurements → its margin on each objective (the
 //!   one adapter to the SLO verdict).
+//! - [`measure`]: each trial's measurements from the trial table and its
+//!   records.
 //! - [`fit`]: the monotone fit of margin against load over all probes, and
 //!   its zero crossing.
 //! - [`interval`]: the bootstrap over trials within probes, for the
@@ -19,6 +21,7 @@
 pub mod fit;
 pub mod interval;
 pub mod judge;
+pub mod measure;
 pub mod outcome;
 pub mod saturation;
 pub mod search;
