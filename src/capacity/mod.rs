@@ -14,10 +14,13 @@
 //!   capacity and for a difference of two capacities.
 //! - [`search`]: bracket, then probe where the interval shrinks most; why it
 //!   stopped.
+//! - [`driver`]: one configuration's search as a value the runner steps
+//!   through, and resumes from recorded probes.
 //! - [`saturation`]: an open loop's growing queue within a trial.
 //! - [`outcome`]: a finished search as `capacity.csv`'s row and the
 //!   terminal's line, with the difference from the baseline.
 
+pub mod driver;
 pub mod fit;
 pub mod interval;
 pub mod judge;
@@ -26,6 +29,7 @@ pub mod outcome;
 pub mod saturation;
 pub mod search;
 
+pub use driver::Search;
 pub use fit::{fit, Fit};
 pub use interval::{bootstrap, difference, Estimate, Interval};
 pub use judge::{margins, objectives, Objective, TrialMeasure};

@@ -46,13 +46,29 @@ impl Outcome {
         }
     }
 
+    /// The capacity and its interval as said: a concurrency is the highest
+    /// whole number within the SLOs (the next one fails).
+    pub fn reported(&self) -> (f64, Interval) {
+        let i = self.estimate.interval;
+        let x = self.estimate.fit.capacity;
+        match self.factor {
+            CapacityFactor::Rate => (x, i),
+            CapacityFactor::Concurrency => (
+                x.floor(),
+                Interval {
+                    low: i.low.floor(),
+                    high: i.high.floor(),
+                },
+            ),
+        }
+    }
+
     /// The terminal's line: "sustains 32.1 req/s [30.8, 33.2] within the
     /// SLOs; binding: TTFT ≤ 150 ms for 95 % of requests", with the
     /// search's stop where it was not the precision.
     pub fn line(&self) -> String {
         let n = |x: f64| format!("{x:.1}");
-        let Interval { low, high } = self.estimate.interval;
-        let x = self.estimate.fit.capacity;
+        let (x, Interval { low, high }) = self.reported();
         let unit = self.factor.unit();
         let head = match self.stop {
             Stop::AboveMax => format!(
@@ -60,6 +76,10 @@ impl Outcome {
                 n(x)
             ),
             Stop::BelowMin => format!("fails the SLOs at its lowest load, {} {unit}", n(x)),
+            _ if self.factor == CapacityFactor::Concurrency => format!(
+                "sustains {x} {unit} [{low}, {high}] within the SLOs ({} fails)",
+                x + 1.0
+            ),
             _ => format!(
                 "sustains {} {unit} [{}, {}] within the SLOs",
                 n(x),
@@ -113,9 +133,9 @@ pub fn frame(outcomes: &[Outcome]) -> PolarsResult<DataFrame> {
     df![
         "configuration" => text(&|o| o.configuration.clone()),
         "factor" => text(&|o| o.factor.name().to_string()),
-        "capacity" => num(&|o| o.estimate.fit.capacity),
-        "ci_low" => num(&|o| o.estimate.interval.low),
-        "ci_high" => num(&|o| o.estimate.interval.high),
+        "capacity" => num(&|o| o.reported().0),
+        "ci_low" => num(&|o| o.reported().1.low),
+        "ci_high" => num(&|o| o.reported().1.high),
         "confidence" => num(&|o| o.confidence),
         "binding_slo" => text(&|o| o.binding.says.clone()),
         "probes" => outcomes.iter().map(|o| o.probes as u32).collect::<Vec<u32>>(),
