@@ -25,6 +25,7 @@
 
 pub mod analysis;
 pub mod calibrate;
+pub mod capacity;
 pub mod client;
 mod clock;
 mod duration;

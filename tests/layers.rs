@@ -29,6 +29,7 @@ const LAYERS: &[&[&str]] = &[
     &["load"],
     &["results"],
     &["analysis"],
+    &["capacity"],
     &["report"],
     &["runner"],
     &["calibrate"],

@@ -1,5 +1,6 @@
 //! One function per subcommand: the glue between the CLI and the library.
 
+mod capacity;
 mod compare;
 mod estimate;
 mod history;
@@ -239,6 +240,14 @@ fn run(
 
 fn print_plan(path: &Path, json: bool, shards: Option<usize>) -> anyhow::Result<()> {
     let loaded = experiment::load(path)?;
+    if let Some(c) = loaded.experiment.capacity.as_ref() {
+        // (No trial list, in JSON or text: none is fixed before the run.)
+        outln!(
+            "{}: the trials of a capacity search are decided as it goes",
+            path.display()
+        )?;
+        return capacity::describe(&loaded, c);
+    }
     let plan = plan::expand(&loaded.experiment);
     // Each trial's shard, where the plan is split.
     let mut shard_of = vec![None; plan.trials.len()];

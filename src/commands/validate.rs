@@ -34,6 +34,11 @@ pub(super) struct Pilot {
 pub(super) fn validate(path: &Path, from: Option<&Path>, out: &Path) -> anyhow::Result<()> {
     let loaded = experiment::load(path)?;
     reach::check_input_lengths(&loaded)?;
+    if let Some(c) = loaded.experiment.capacity.as_ref() {
+        // A search decides its trials as it goes: say the search instead.
+        outln!("{}: ok", path.display())?;
+        return super::capacity::describe(&loaded, c);
+    }
     let plan = plan::expand(&loaded.experiment);
     print_counts(path, &loaded, &plan)?;
     let pilot = match from {
@@ -110,7 +115,7 @@ fn print_env_warnings(loaded: &LoadedExperiment) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn round_secs(d: Duration) -> Duration {
+pub(super) fn round_secs(d: Duration) -> Duration {
     Duration::from_secs(d.as_secs_f64().ceil() as u64)
 }
 

@@ -105,9 +105,9 @@ fn baseline(e: &Experiment) -> Configuration {
 }
 
 pub fn configurations(e: &Experiment) -> Vec<Configuration> {
-    match e.design {
-        super::Design::Ofat => one_at_a_time(e),
-        super::Design::Factorial => factorial(e),
+    match e.arrangement() {
+        super::Arrangement::Ofat => one_at_a_time(e),
+        super::Arrangement::Factorial => factorial(e),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Experiment files: typed spec, loading with located errors, validation.
 
+mod capacity_spec;
 pub(crate) mod configuration;
 mod kept;
 mod repetitions;
@@ -15,6 +16,7 @@ pub mod validate;
 pub use crate::duration::HumanDuration;
 pub use crate::level::Level;
 pub use crate::yaml::locate_key;
+pub use capacity_spec::{Arrangement, CapacityFactor, CapacitySpec, MAX_PROBES};
 pub(crate) use configuration::{configurations, Configuration};
 pub use kept::kept_copy;
 pub use repetitions::{Adaptive, Repetitions, Until};

@@ -56,6 +56,10 @@ pub struct Experiment {
     /// interactions can be estimated (`effects.csv`).
     #[serde(default)]
     pub design: Design,
+    /// With `design: capacity`: the load factor searched, its bounds, and
+    /// the precision and budget of each configuration's search.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<super::capacity_spec::CapacitySpec>,
     /// Blocks of the plan, each holding every configuration once: a number,
     /// or `{min, max, until: {rel_ci, metrics}}` to add blocks until every
     /// configuration's 95 % CI is that narrow.
@@ -100,6 +104,9 @@ pub enum Design {
     #[default]
     Ofat,
     Factorial,
+    /// Each configuration (formed by the other factors) gets a search for
+    /// the highest load at which every SLO holds; see `capacity:`.
+    Capacity,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -10,6 +10,7 @@ use super::limits;
 use super::{locate_key, Level, LoadedExperiment};
 use crate::error::{InputError, Rule};
 
+mod capacity;
 mod command;
 mod counts;
 mod load;
@@ -31,6 +32,7 @@ pub fn validate(l: &LoadedExperiment) -> Result<(), InputError> {
     v.counts()?;
     v.factors()?;
     v.builtin_values()?;
+    v.capacity()?;
     v.load()?;
     v.workloads()?;
     v.slo()?;

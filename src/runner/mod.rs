@@ -92,6 +92,15 @@ fn watch_for_stop() -> (
 /// way out (end, error, Ctrl-C, SIGTERM). A trial in flight when a signal
 /// comes is abandoned: its records are not written, and a resume runs it again.
 pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<PathBuf> {
+    if l.experiment.design == crate::experiment::Design::Capacity {
+        // Refused before any run folder exists: a fixed plan would run
+        // trials without the searched load.
+        return Err(crate::error::InputError::in_file(
+            &l.path,
+            "design: capacity is validated and planned, but this build cannot run its search yet; `infer-bench validate` says what it would do",
+        )
+        .into());
+    }
     // Before any work: a signal from here on is a stop, never the default death.
     let (watcher, stopped) = watch_for_stop();
     let plan = plan::expand(&l.experiment);

@@ -91,9 +91,15 @@ pub fn open_files_for(in_flight: u64, soft: u64, hard: u64) -> Result<(), Rule> 
 }
 
 fn most_in_flight(e: &Experiment) -> u64 {
-    match e.load.max_in_flight() {
-        Some(cap) => u64::from(cap),
-        None => crate::experiment::configurations(e)
+    let searched = e.capacity.as_ref().filter(|c| {
+        e.design == crate::experiment::Design::Capacity
+            && c.factor == crate::experiment::CapacityFactor::Concurrency
+    });
+    match (e.load.max_in_flight(), searched) {
+        (Some(cap), _) => u64::from(cap),
+        // The search offers at most its max.
+        (None, Some(c)) => c.max as u64,
+        (None, None) => crate::experiment::configurations(e)
             .iter()
             .map(|c| c.concurrency() as u64)
             .max()

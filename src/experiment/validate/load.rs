@@ -9,7 +9,14 @@ impl Validator<'_> {
     pub(super) fn load(&self) -> Result<(), InputError> {
         let e = &self.l.experiment;
         let kind = e.load.kind();
-        let has = |name: &str| e.baseline.contains_key(name) || e.factors.contains_key(name);
+        // A capacity search sets its factor on every probe.
+        let searched = |name: &str| {
+            e.design == crate::experiment::Design::Capacity
+                && e.capacity.as_ref().is_some_and(|c| c.factor.name() == name)
+        };
+        let has = |name: &str| {
+            e.baseline.contains_key(name) || e.factors.contains_key(name) || searched(name)
+        };
         let section = |name: &str| {
             if e.factors.contains_key(name) {
                 "factors"

@@ -106,6 +106,7 @@ pub fn design(input: &ReportInput) -> Option<Section> {
     let factors_title = match e.design {
         crate::experiment::Design::Ofat => "Factors, one at a time",
         crate::experiment::Design::Factorial => "Factors, every combination (factorial)",
+        crate::experiment::Design::Capacity => "Factors, each configuration's capacity searched",
     };
     let groups = vec![
         ("Baseline".into(), baseline),
