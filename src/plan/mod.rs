@@ -23,13 +23,13 @@ pub struct Trial {
 }
 
 impl Trial {
-    /// What seeds the trial's draws (lengths, dataset rows, prompts and
-    /// their order, filler, arrival times): its block, not its position.
-    /// Every configuration in a block gets the same draws (common random
-    /// numbers), so configurations differ only by their factor, and a
-    /// length draw is never confounded with it. Cache-busting tags stay
-    /// per trial: a prompt cached by one configuration must not flatter
-    /// the next.
+    /// What seeds the trial's draws (lengths, dataset rows and their order,
+    /// arrival times): its block, not its position. Every configuration in
+    /// a block gets the same draws (common random numbers), so they differ
+    /// by their factor and a length draw is never confounded with it. The
+    /// texts (rendered prompts, filler, cache-busting tags) stay the
+    /// trial's own: one configuration's prompt must never be a cached prefix
+    /// of the next one's.
     pub fn draws(&self) -> usize {
         self.repetition as usize
     }

@@ -47,7 +47,10 @@ impl<'a> Composer<'a> {
     ) -> anyhow::Result<Self> {
         let e = &l.experiment;
         let n = shapes.warmup.len() + shapes.measured.len();
-        let seed = e.seed ^ (trial.draws() as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F);
+        // Texts are the trial's own, unlike its lengths (`Trial::draws`): a
+        // text one configuration sent must not be a cached prefix of the
+        // next one's, cache or no cache-busting tag.
+        let seed = e.seed ^ (trial.index as u64 + 1).wrapping_mul(0xA076_1D64_78BD_642F);
         let mut bodies = Vec::with_capacity(n);
         for (i, body) in l.prompts.draws(ctx, seed).take(n).enumerate() {
             bodies.push(body.map_err(|m| anyhow::anyhow!("{}: {m}", l.prompts_path.display()))?);
@@ -168,7 +171,7 @@ impl<'a> Composer<'a> {
         let filler = rotated(
             &self.filler,
             self.l.experiment.seed,
-            self.trial.draws(),
+            self.trial.index,
             salt,
         );
         // A single chat prompt's length is of the whole templated conversation.
@@ -195,7 +198,7 @@ impl<'a> Composer<'a> {
         let filler = rotated(
             &self.filler,
             e.seed ^ PREFIX_SALT,
-            self.trial.draws(),
+            self.trial.index,
             u64::from(g),
         );
         let text = fill_to(self.client, &tag, "", &filler, tokens as usize)
@@ -229,7 +232,7 @@ impl<'a> Composer<'a> {
                 if !self.blocks.contains_key(id) {
                     let tag = cache_buster(e.seed ^ BLOCK_SALT, self.trial.index, *id as usize);
                     let filler =
-                        rotated(&self.filler, e.seed ^ BLOCK_SALT, self.trial.draws(), *id);
+                        rotated(&self.filler, e.seed ^ BLOCK_SALT, self.trial.index, *id);
                     let text = fill_to(self.client, &tag, "", &filler, size as usize)
                         .await
                         .with_context(|| format!("building block {id} of {size} tokens"))?
@@ -239,7 +242,7 @@ impl<'a> Composer<'a> {
                 prefix.push_str(&self.blocks[id]);
             }
             prefix.push_str(head);
-            let filler = rotated(&self.filler, e.seed, self.trial.draws(), i as u64);
+            let filler = rotated(&self.filler, e.seed, self.trial.index, i as u64);
             match fill_to(self.client, &prefix, "", &filler, n as usize).await {
                 Ok(f) => return Ok(f.text),
                 // Blocks joined can count a token more than apart: one fewer.
