@@ -168,12 +168,7 @@ impl<'a> Composer<'a> {
         let Some(n) = n else {
             return Ok(format!("{head}{body}"));
         };
-        let filler = rotated(
-            &self.filler,
-            self.l.experiment.seed,
-            self.trial.index,
-            salt,
-        );
+        let filler = rotated(&self.filler, self.l.experiment.seed, self.trial.index, salt);
         // A single chat prompt's length is of the whole templated conversation.
         let filled = match (self.l.experiment.target.api, self.sessions) {
             (Api::Chat, false) => fill_to(&self.chat, head, body, &filler, n as usize).await,
@@ -231,8 +226,7 @@ impl<'a> Composer<'a> {
             for id in &ids[..full] {
                 if !self.blocks.contains_key(id) {
                     let tag = cache_buster(e.seed ^ BLOCK_SALT, self.trial.index, *id as usize);
-                    let filler =
-                        rotated(&self.filler, e.seed ^ BLOCK_SALT, self.trial.index, *id);
+                    let filler = rotated(&self.filler, e.seed ^ BLOCK_SALT, self.trial.index, *id);
                     let text = fill_to(self.client, &tag, "", &filler, size as usize)
                         .await
                         .with_context(|| format!("building block {id} of {size} tokens"))?
