@@ -434,6 +434,26 @@ fn metrics_echoing_secrets_are_stored_scrubbed() {
     ran.keeps_no_secret();
 }
 
+#[test]
+fn a_server_asking_for_its_key_everywhere_gets_it_on_every_side_channel() {
+    // /props, /v1/models and /metrics answer 401 without the key, as
+    // llama.cpp's `--api-key` does: they once went without it.
+    let h = Hostile::start();
+    let ran = launched(&h, "side-needs-key", "", "trial: {duration: 1s}\n");
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let fingerprint = ran.fingerprint();
+    assert_eq!(
+        fingerprint["props"]["build_info"], "b-hostile",
+        "{fingerprint}"
+    );
+    assert!(fingerprint["models"].is_object(), "{fingerprint}");
+    assert!(!ran.stderr.contains("goes without it"), "{}", ran.stderr);
+    assert!(monitor_rows(&ran)
+        .iter()
+        .any(|r| r["name"] == "llamacpp:requests_processing"));
+    ran.keeps_no_secret();
+}
+
 // ---- readiness ----
 
 #[test]

@@ -62,20 +62,14 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client for side requests with this one's headers and credentials.
+    pub fn side_http(&self) -> anyhow::Result<reqwest::Client> {
+        side_client(&self.config)
+    }
+
     pub fn new(config: ClientConfig) -> anyhow::Result<Self> {
         crate::tls::install_provider();
-        let mut headers = HeaderMap::new();
-        let secret = config.secret_headers.iter().map(|h| (h, true));
-        for ((k, v), sensitive) in config.headers.iter().map(|h| (h, false)).chain(secret) {
-            let mut value = HeaderValue::from_str(v)
-                .with_context(|| format!("invalid value for header '{k}'"))?;
-            value.set_sensitive(sensitive);
-            headers.insert(
-                HeaderName::from_bytes(k.as_bytes())
-                    .with_context(|| format!("invalid header name '{k}'"))?,
-                value,
-            );
-        }
+        let headers = target_headers(&config)?;
         let all_headers: Vec<(String, String)> = config
             .headers
             .iter()
@@ -83,12 +77,6 @@ impl Client {
             .cloned()
             .collect();
         let authorization = authorization(&config);
-        if let Some(auth) = &authorization {
-            let mut value =
-                HeaderValue::from_str(auth).context("invalid API key or URL credentials")?;
-            value.set_sensitive(true);
-            headers.insert(AUTHORIZATION, value);
-        }
         // A redirect is recorded with its target, not followed: the
         // benchmark measures the server it was pointed at.
         let builder = || {
@@ -377,6 +365,42 @@ fn clean(o: &mut Outcome, secrets: &crate::redact::Secrets) {
 /// else a `target.headers` entry of that name, as written; else the base
 /// URL's userinfo as Basic credentials (RFC 7617), taken out of every URL.
 /// An explicit credential beats one folded into the URL.
+/// The headers every request to the target carries: the experiment's
+/// headers, the secret ones, and the credentials (API key or the URL's).
+pub fn target_headers(config: &ClientConfig) -> anyhow::Result<HeaderMap> {
+    let mut headers = HeaderMap::new();
+    let secret = config.secret_headers.iter().map(|h| (h, true));
+    for ((k, v), sensitive) in config.headers.iter().map(|h| (h, false)).chain(secret) {
+        let mut value =
+            HeaderValue::from_str(v).with_context(|| format!("invalid value for header '{k}'"))?;
+        value.set_sensitive(sensitive);
+        headers.insert(
+            HeaderName::from_bytes(k.as_bytes())
+                .with_context(|| format!("invalid header name '{k}'"))?,
+            value,
+        );
+    }
+    if let Some(auth) = authorization(config) {
+        let mut value =
+            HeaderValue::from_str(&auth).context("invalid API key or URL credentials")?;
+        value.set_sensitive(true);
+        headers.insert(AUTHORIZATION, value);
+    }
+    Ok(headers)
+}
+
+/// A client for the target's side requests (`/props`, `/metrics`, readiness
+/// probes): the generation's headers and credentials, so a server that
+/// asks for its key everywhere (llama.cpp's `--api-key`) answers them too.
+pub fn side_client(config: &ClientConfig) -> anyhow::Result<reqwest::Client> {
+    crate::tls::install_provider();
+    reqwest::Client::builder()
+        .default_headers(target_headers(config)?)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("building the HTTP client")
+}
+
 fn authorization(config: &ClientConfig) -> Option<String> {
     if let Some(key) = &config.api_key {
         return Some(format!("Bearer {key}"));

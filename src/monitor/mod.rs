@@ -42,6 +42,8 @@ pub struct Targets {
     /// Process group of the launched server.
     pub pgid: Option<u32>,
     pub gpu: Option<Arc<dyn GpuReader>>,
+    /// What `/metrics` is read with: the target's headers and credentials.
+    pub http: Option<reqwest::Client>,
     /// `http://host:port/metrics` and the series prefixes to keep.
     pub metrics: Option<(String, Vec<String>)>,
     pub interval: Duration,
@@ -112,7 +114,7 @@ async fn sample(
     mut host: Option<host::HostWatch>,
     mut stopped: watch::Receiver<bool>,
 ) -> Vec<Sample> {
-    let http = reqwest::Client::new();
+    let http = targets.http.clone().unwrap_or_default();
     let start = Instant::now();
     let mut rec = Recorder::new(trial);
     loop {

@@ -46,8 +46,20 @@ impl Session {
                     .context("starting the built-in sim")?,
             ),
             (None, Some(server), url) => {
-                let manager =
-                    ServerManager::new(server.clone(), url.clone(), &l.dir(), run_dir, secrets(l))?;
+                // The launched server's side requests carry the client's
+                // credentials (its URL is not known until it is launched).
+                let side = crate::client::side_client(&client_config(
+                    l,
+                    url.as_deref().unwrap_or_default(),
+                )?)?;
+                let manager = ServerManager::new(
+                    server.clone(),
+                    url.clone(),
+                    &l.dir(),
+                    run_dir,
+                    secrets(l),
+                    side,
+                )?;
                 Backend::Launched(Box::new(manager))
             }
             (None, None, Some(url)) => Backend::Fixed(url.clone()),
@@ -134,6 +146,7 @@ impl Session {
             let metrics =
                 crate::endpoint::endpoint(base_url, crate::endpoint::Under::Root, "/metrics");
             targets.metrics = Some((metrics, self.metric_prefixes.clone()));
+            targets.http = self.client.as_ref().and_then(|(_, c)| c.side_http().ok());
             targets.secrets = Arc::new(m.secrets().clone());
         }
         targets
@@ -210,6 +223,11 @@ fn secrets(l: &LoadedExperiment) -> crate::redact::Secrets {
 }
 
 fn client_for(l: &LoadedExperiment, base_url: &str) -> anyhow::Result<Client> {
+    Client::new(client_config(l, base_url)?)
+}
+
+/// What a client of the target needs: its URL, headers and credentials.
+fn client_config(l: &LoadedExperiment, base_url: &str) -> anyhow::Result<ClientConfig> {
     let t = &l.experiment.target;
     let api_key = match &t.api_key_env {
         Some(var) => Some(from_env(l, var, &["target", "api_key_env"])?),
@@ -225,7 +243,7 @@ fn client_for(l: &LoadedExperiment, base_url: &str) -> anyhow::Result<Client> {
             ))
         })
         .collect::<anyhow::Result<_>>()?;
-    Client::new(ClientConfig {
+    Ok(ClientConfig {
         base_url: base_url.to_string(),
         api: t.api,
         headers: t

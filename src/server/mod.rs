@@ -75,14 +75,14 @@ impl ServerManager {
         experiment_dir: &Path,
         run_dir: &Path,
         secrets: Secrets,
+        http: reqwest::Client,
     ) -> anyhow::Result<Self> {
-        crate::tls::install_provider();
         Ok(Self {
             spec,
             base_url_template: base_url.unwrap_or_else(|| "http://127.0.0.1:{{ port }}/v1".into()),
             experiment_dir: experiment_dir.to_path_buf(),
             run_dir: run_dir.to_path_buf(),
-            http: reqwest::Client::builder().build()?,
+            http,
             current: None,
             launches: Vec::new(),
             hashed: HashMap::new(),

@@ -29,6 +29,7 @@ const MODES: &[&str] = &[
     "metrics-echo-key",
     "health-silent",
     "health-huge",
+    "side-needs-key",
 ];
 
 /// 1.5 GB: what a broken `/tokenize` once sent.
@@ -45,7 +46,13 @@ pub fn serve(behaviour: &str, req: &Request, conn: &mut Conn) -> std::io::Result
         .unwrap_or_default()
         .trim_start_matches('/');
     let out = &mut *conn.out;
+    // As llama.cpp's `--api-key`: every endpoint but the health check asks for it.
+    let keyed = req.header("authorization") == Some(format!("Bearer {KEY}").as_str());
     let next = match (behaviour, endpoint) {
+        ("side-needs-key", e) if e != "health" && !keyed => {
+            out.write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")?;
+            Ok(Next::Serve)
+        }
         ("tokenize-silent", "tokenize")
         | ("props-silent", "props")
         | ("health-silent", "health") => silent(),
