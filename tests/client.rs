@@ -191,12 +191,33 @@ async fn timings_follow_event_arrival_and_usage_wins_over_event_count() {
 #[tokio::test]
 async fn without_usage_tokens_are_counted_from_events_and_flagged() {
     let o = outcome(vec![
-                ("data: {\"choices\":[{\"text\":\"a\"}]}\n\ndata: {\"choices\":[{\"text\":\"b\"}]}\n\n", 0),
+                ("data: {\"choices\":[{\"text\":\"a\"}]}\n\ndata: {\"choices\":[{\"text\":\"b\",\"finish_reason\":\"length\"}]}\n\n", 0),
                 ("data: [DONE]\n\n", 0),
             ], Duration::from_secs(5)).await;
     assert!(o.ok());
     assert_eq!(o.completion_tokens, Some(2));
     assert_eq!(o.tokens_source, TokensSource::Events);
+}
+
+/// llama-cpp-python ends a stream that a newer request interrupts with
+/// `[DONE]` and no finish_reason: a failure with that reason, never an ok
+/// record with fewer tokens.
+#[tokio::test]
+async fn a_stream_cut_short_without_a_finish_reason_fails() {
+    let o = outcome(vec![
+                ("data: {\"choices\":[{\"text\":\"a\",\"finish_reason\":null}]}\n\ndata: {\"choices\":[{\"text\":\"b\",\"finish_reason\":null}]}\n\n", 0),
+                ("data: [DONE]\n\n", 0),
+            ], Duration::from_secs(5)).await;
+    assert!(!o.ok());
+    assert_eq!(
+        o.error.as_deref(),
+        Some("the answer ended without a finish_reason after 2 content events: cut short")
+    );
+    assert_eq!(
+        o.completion_tokens,
+        Some(2),
+        "what did arrive is still counted"
+    );
 }
 
 #[tokio::test]

@@ -440,7 +440,11 @@ fn two_model_families_in_one_randomized_run() {
     assert_eq!(run.records.len(), 2 * 3 * 4);
     for r in &run.records {
         assert!(r.ok(), "{r:?}");
-        assert_eq!(r.prompt_tokens, Some(64), "exact input on each tokenizer: {r:?}");
+        assert_eq!(
+            r.prompt_tokens,
+            Some(64),
+            "exact input on each tokenizer: {r:?}"
+        );
         assert_eq!(r.completion_tokens, Some(16), "{r:?}");
     }
     let hashes: std::collections::BTreeSet<_> = run
@@ -454,5 +458,8 @@ fn two_model_families_in_one_randomized_run() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     let expectation = &summary["expectations"][0];
     assert_ne!(expectation["outcome"], "refuted", "{expectation}");
-    assert!(expectation["rel_diff"].as_f64().unwrap() > 0.0, "{expectation}");
+    assert!(
+        expectation["rel_diff"].as_f64().unwrap() > 0.0,
+        "{expectation}"
+    );
 }

@@ -298,6 +298,17 @@ impl Timing {
             self.outcome.error = Some(why);
             return;
         }
+        // Every OpenAI-style answer says why it ended. Without a reason the
+        // stream was cut short (llama-cpp-python ends a stream a newer
+        // request interrupts with `[DONE]` alone): fewer tokens than asked,
+        // never an ok record.
+        if self.outcome.finish_reason.is_none() {
+            self.outcome.error = Some(format!(
+                "the answer ended without a finish_reason after {} content events: cut short",
+                self.content_events
+            ));
+            return;
+        }
         self.outcome.status = RequestStatus::Ok;
     }
 
