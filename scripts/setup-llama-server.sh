@@ -94,7 +94,30 @@ launcher "$LAUNCHER" "$DIR/venv"
 launcher "$DIR/bin/llama-server-$XLLAMACPP_VERSION" "$DIR/venv"
 launcher "$DIR/bin/llama-server-$PREVIOUS_VERSION" "$DIR/venv-previous"
 
+# A second engine: llama-cpp-python's OpenAI server. PyPI has only its source:
+# the first install compiles llama.cpp (about 8-13 minutes on two cores); pip
+# caches the wheel it builds, so later installs take seconds.
+LCP_VERSION=0.3.36
+if [ ! -x "$DIR/venv-lcp/bin/python" ]; then
+  "$PY" -m venv "$DIR/venv-lcp"
+fi
+if ! "$DIR/venv-lcp/bin/python" - <<PYEOF 2>/dev/null
+import importlib.metadata as m
+assert m.version("llama-cpp-python") == "$LCP_VERSION"
+import llama_cpp.server
+PYEOF
+then
+  lcp_start=$(date +%s)
+  CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
+    "$DIR/venv-lcp/bin/pip" install --quiet --disable-pip-version-check "llama-cpp-python[server]==$LCP_VERSION"
+  echo "llama-cpp-python $LCP_VERSION: installed in $(( $(date +%s) - lcp_start ))s"
+fi
+{ echo '#!/bin/sh'; echo "exec \"$(pwd)/$DIR/venv-lcp/bin/python\" -m llama_cpp.server \"\$@\""; } > "$DIR/bin/llama-cpp-python-server.part"
+chmod +x "$DIR/bin/llama-cpp-python-server.part"
+mv "$DIR/bin/llama-cpp-python-server.part" "$DIR/bin/llama-cpp-python-server"
+
 echo "llama.cpp server (xllamacpp $XLLAMACPP_VERSION): $LAUNCHER"
+echo "  llama-cpp-python $LCP_VERSION's server: $DIR/bin/llama-cpp-python-server"
 echo "  and the previous release (xllamacpp $PREVIOUS_VERSION): $DIR/bin/llama-server-$PREVIOUS_VERSION"
 for f in "$DIR"/models/*.gguf; do
   printf '  %-40s %6s MB\n' "$f" "$(( $(stat -c %s "$f") / 1000000 ))"

@@ -463,3 +463,74 @@ fn two_model_families_in_one_randomized_run() {
         "{expectation}"
     );
 }
+
+/// llama.cpp's server against llama-cpp-python's, one model file, one
+/// randomized run: every request served by both; llama-cpp-python's streams
+/// carry no usage, so its output tokens are its events (one token each:
+/// 16 asked, 16 counted), flagged; Welch's and TOST's verdicts for each.
+#[test]
+fn two_engines_on_one_model_in_one_randomized_run() {
+    let Some(root) = llama_root() else { return };
+    assert!(
+        root.join("bin/llama-cpp-python-server").is_file(),
+        "scripts/setup-llama-server.sh installs llama-cpp-python's server"
+    );
+    let _one = one_server_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = llama_experiment(tmp.path(), "two-engines.yaml", |t| t);
+    run(tmp.path(), &exp, &[], 0);
+    let dir = single_run(tmp.path(), "llama-cpp-two-engines");
+    let run = read_run(&dir).unwrap();
+    assert_eq!(run.records.len(), 2 * 3 * 4);
+    for r in &run.records {
+        assert!(r.ok(), "{r:?}");
+        let python = run.configurations[r.config].label == "engine=llama-cpp-python";
+        let source = match python {
+            true => infer_bench::record::TokensSource::Events,
+            false => infer_bench::record::TokensSource::Usage,
+        };
+        assert_eq!(r.tokens_source, source, "{r:?}");
+        assert!(r.completion_tokens.is_some_and(|n| n <= 16), "{r:?}");
+    }
+    let stats = std::fs::read_to_string(dir.join("stats.csv")).unwrap();
+    assert!(
+        stats
+            .lines()
+            .any(|l| l.starts_with("tpot_mean_ms,engine,llama-cpp-python,")),
+        "{stats}"
+    );
+}
+
+/// llama-cpp-python's default (`--interrupt_requests true`): a second
+/// request cuts the stream in flight short, ending it with `[DONE]` and no
+/// finish_reason. Those are failures with that reason, never ok records
+/// with fewer tokens, and every planned request is still one record.
+#[test]
+fn streams_llama_cpp_python_cuts_short_are_failures() {
+    let Some(_root) = llama_root() else { return };
+    let _one = one_server_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = llama_experiment(tmp.path(), "two-engines.yaml", |t| {
+        t.replace(" --interrupt_requests False", "")
+            .replace(
+                "baseline: {engine: llama.cpp, concurrency: 1, input_tokens: 64, output_tokens: 16}",
+                "baseline: {engine: llama-cpp-python, concurrency: 2, input_tokens: 64, output_tokens: 48}",
+            )
+            .replace("  engine: [llama.cpp, llama-cpp-python]\n", "  concurrency: [2]\n")
+    });
+    run(
+        tmp.path(),
+        &exp,
+        &["--repetitions", "1", "--requests", "8"],
+        0,
+    );
+    let run = read_run(&single_run(tmp.path(), "llama-cpp-two-engines")).unwrap();
+    assert_eq!(run.records.len(), 8, "every request one record");
+    let cut: Vec<_> = run.records.iter().filter(|r| !r.ok()).collect();
+    assert!(!cut.is_empty(), "two at once: one is interrupted");
+    for r in cut {
+        let why = r.error.as_deref().unwrap_or_default();
+        assert!(why.contains("without a finish_reason"), "{r:?}");
+        assert!(r.completion_tokens.is_some_and(|n| n < 48), "{r:?}");
+    }
+}

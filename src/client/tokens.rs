@@ -21,6 +21,7 @@ impl Client {
             "content": text,          // llama.cpp
             "add_special": true,      // llama.cpp: count BOS as usage does
             "prompt": text,           // vLLM
+            "input": text,            // llama-cpp-python (/extras/tokenize/count)
             "model": self.config.model,
         });
         let url = &self.tokenize_url;

@@ -152,7 +152,8 @@ pub struct Target {
     #[serde(default = "default_timeout")]
     pub timeout: HumanDuration,
     /// Path (from the server root) of the tokenize endpoint used to fill prompts
-    /// to an exact `input_tokens` (llama.cpp and vLLM: `/tokenize`).
+    /// to an exact `input_tokens` (llama.cpp and vLLM: `/tokenize`;
+    /// llama-cpp-python: `/extras/tokenize/count`); a template over the factors.
     #[serde(default = "default_tokenize")]
     pub tokenize: String,
     /// With `output_tokens` set, send `ignore_eos: true` and `min_tokens` so the

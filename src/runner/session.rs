@@ -107,11 +107,19 @@ impl Session {
                 (url, restarted)
             }
         };
+        // The tokenize path may name a factor too: two engines keep their
+        // tokenizers at different paths.
+        let ctx = crate::prompts::template::factor_context(&config.values);
+        let tokenize = crate::prompts::template::render(&l.experiment.target.tokenize, &ctx)
+            .map_err(anyhow::Error::msg)?;
+        let key = format!("{base_url} {tokenize}");
         let client = match &self.client {
-            Some((url, c)) if *url == base_url => c.clone(),
+            Some((k, c)) if *k == key => c.clone(),
             _ => {
-                let c = Arc::new(client_for(l, &base_url)?);
-                self.client = Some((base_url.clone(), c.clone()));
+                let mut config = client_config(l, &base_url)?;
+                config.tokenize_path = tokenize;
+                let c = Arc::new(Client::new(config)?);
+                self.client = Some((key, c.clone()));
                 c
             }
         };
@@ -220,10 +228,6 @@ fn secrets(l: &LoadedExperiment) -> crate::redact::Secrets {
         s.add_header(name, value);
     }
     s
-}
-
-fn client_for(l: &LoadedExperiment, base_url: &str) -> anyhow::Result<Client> {
-    Client::new(client_config(l, base_url)?)
 }
 
 /// What a client of the target needs: its URL, headers and credentials.
