@@ -211,7 +211,7 @@ async fn a_stream_cut_short_without_a_finish_reason_fails() {
     assert!(!o.ok());
     assert_eq!(
         o.error.as_deref(),
-        Some("the answer ended without a finish_reason after 2 content events: cut short")
+        Some("the answer ended without a finish_reason or usage after 2 content events: cut short")
     );
     assert_eq!(
         o.completion_tokens,

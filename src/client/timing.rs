@@ -298,13 +298,15 @@ impl Timing {
             self.outcome.error = Some(why);
             return;
         }
-        // Every OpenAI-style answer says why it ended. Without a reason the
-        // stream was cut short (llama-cpp-python ends a stream a newer
-        // request interrupts with `[DONE]` alone): fewer tokens than asked,
-        // never an ok record.
-        if self.outcome.finish_reason.is_none() {
+        // An answer says why it ended, or at least how many tokens it gave
+        // (the usage comes last). With neither, the stream was cut short
+        // (llama-cpp-python ends a stream a newer request interrupts with
+        // `[DONE]` alone): fewer tokens than asked, never an ok record.
+        if self.outcome.finish_reason.is_none()
+            && self.outcome.tokens_source == TokensSource::Events
+        {
             self.outcome.error = Some(format!(
-                "the answer ended without a finish_reason after {} content events: cut short",
+                "the answer ended without a finish_reason or usage after {} content events: cut short",
                 self.content_events
             ));
             return;
