@@ -1,0 +1,107 @@
+//! A capacity search run end to end on the built-in sim: two
+//! configurations, each searched probe by probe over a fast sim (two slots,
+//! no contention, no jitter, short replies, short trials), with every
+//! probe's trials in the plan and every planned request one record.
+
+mod common;
+
+use common::{experiment, run, single_run};
+use std::collections::BTreeMap;
+
+const SEARCH: &str = "name: c\n\
+target: {builtin: sim, model: m, sim: {slots: 2, ttft_base_ms: 10, prefill_ms_per_token: 0, decode_ms_per_token: 10, contention: 0, jitter: 0}}\n\
+prompts: {prompts}\nload: poisson\ndesign: capacity\n\
+capacity: {factor: rate, min: 8, max: 48, precision: 0.1, max_probes: 5, trials_per_probe: 2}\n\
+baseline: {input_tokens: 32, output_tokens: 8}\nfactors: {output_tokens: [8, 16]}\n\
+trial: {requests: 16}\nslo: {ttft_ms: 100, min_attainment: 0.8}\n";
+
+const COLUMNS: [&str; 13] = [
+    "configuration",
+    "factor",
+    "capacity",
+    "ci_low",
+    "ci_high",
+    "confidence",
+    "binding_slo",
+    "probes",
+    "trials",
+    "status",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+];
+
+/// A CSV line's fields (a quoted field may hold commas).
+fn fields(line: &str) -> Vec<String> {
+    let (mut out, mut field, mut quoted) = (Vec::new(), String::new(), false);
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut field)),
+            c => field.push(c),
+        }
+    }
+    out.push(field);
+    out
+}
+
+#[test]
+fn a_capacity_search_runs_on_the_sim_and_says_each_configurations_capacity() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = experiment(dir.path(), "c.yaml", SEARCH);
+    let (stdout, stderr) = run(dir.path(), &path, &[], 0);
+    let folder = single_run(dir.path(), "c");
+
+    let csv = std::fs::read_to_string(folder.join("capacity.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(fields(lines.next().unwrap()), COLUMNS, "{csv}");
+    let rows: Vec<BTreeMap<&str, String>> = lines
+        .map(|l| COLUMNS.iter().copied().zip(fields(l)).collect())
+        .collect();
+    let names: Vec<&str> = rows.iter().map(|r| r["configuration"].as_str()).collect();
+    assert_eq!(names, ["baseline", "output_tokens=16"], "{csv}");
+    let num = |r: &BTreeMap<&str, String>, c: &str| r[c].parse::<f64>().unwrap();
+    for r in &rows {
+        let (x, lo, hi) = (num(r, "capacity"), num(r, "ci_low"), num(r, "ci_high"));
+        assert!((8.0..=48.0).contains(&x), "{csv}");
+        assert!(lo <= x && x <= hi, "{csv}");
+        assert_eq!(r["factor"], "rate");
+        assert_eq!(r["binding_slo"], "TTFT ≤ 100 ms, ≥ 10 tok/s decoding for 80 % of requests");
+        assert_eq!(num(r, "trials"), 2.0 * num(r, "probes"), "{csv}");
+        let line = format!("{}: ", r["configuration"]);
+        assert!(
+            stdout.lines().any(|l| l.starts_with(&line) && l.contains(" req/s ")),
+            "no terminal line for {line} in {stdout}\n{stderr}"
+        );
+    }
+    // Only the other configuration is held against the baseline.
+    assert_eq!(rows[0]["diff"], "");
+    let (d, lo, hi) = (
+        num(&rows[1], "diff"),
+        num(&rows[1], "diff_ci_low"),
+        num(&rows[1], "diff_ci_high"),
+    );
+    assert!(lo <= d && d <= hi, "{csv}");
+
+    // Every trial run is in the plan, and each planned request one record.
+    let data = infer_bench::results::read_run(&folder).unwrap();
+    let probes: f64 = rows.iter().map(|r| num(r, "trials")).sum();
+    assert_eq!(data.trials.len(), probes as usize);
+    assert_eq!(data.manifest.trials_planned, data.trials.len());
+    assert_eq!(data.manifest.trials_done, data.trials.len());
+    assert_eq!(data.done.as_ref().map(|d| d.len()), Some(data.trials.len()));
+    for t in &data.trials {
+        let n = data.records.iter().filter(|r| r.trial == t.index).count();
+        assert_eq!(n, 16, "trial {} has {n} records", t.index);
+        let label = &data.configurations[t.config].label;
+        assert!(label.contains(", rate="), "{label}");
+    }
+    assert_eq!(data.manifest.requests_recorded, 16 * data.trials.len());
+
+    // A resume would have to re-feed the recorded probes: refused, and
+    // the folder left as it was.
+    let folder_arg = folder.display().to_string();
+    let (_, stderr) = run(dir.path(), &path, &["--resume", &folder_arg], 2);
+    assert!(stderr.contains("--resume of a capacity search"), "{stderr}");
+    assert_eq!(infer_bench::results::read_run(&folder).unwrap().trials.len(), data.trials.len());
+}
