@@ -80,7 +80,7 @@ impl Searches<'_> {
         let objectives = capacity::objectives(&e.slo, open);
         // Seeded per configuration, so each search's bootstrap repeats.
         let seed = e.seed.wrapping_add(config.index as u64);
-        let mut search = Search::new(spec.clone(), objectives, seed);
+        let mut search = Search::new(spec.clone(), objectives.clone(), seed);
         while let Next::Probe(x) = search.next() {
             let (load, trials) = plan_probe(plan, spec, config, x);
             let lines: Vec<PlanLine> = trials
@@ -102,7 +102,8 @@ impl Searches<'_> {
                 };
                 run.one(trial, progress, state).await?;
             }
-            search.add(load, margins(self.l, &self.writer.dir, &trials, open)?);
+            let margins = margins(self.l, &self.writer.dir, &trials, &objectives)?;
+            search.add(load, margins);
         }
         search.outcome(&config.label).ok_or_else(|| {
             anyhow::anyhow!(
@@ -175,10 +176,11 @@ fn margins(
     l: &LoadedExperiment,
     dir: &Path,
     trials: &[Trial],
-    open: bool,
+    objectives: &[capacity::Objective],
 ) -> anyhow::Result<Vec<Vec<f64>>> {
+    let open = l.experiment.load.kind().is_open();
     let run = crate::results::open_run(dir)?;
-    let measured = measure::measures(&super::trial_table(&run)?)?;
+    let measured = measure::measures(&super::trial_table(&run)?, &l.experiment.slo)?;
     let journal = run.journal()?;
     trials
         .iter()
@@ -188,7 +190,7 @@ fn margins(
             let mut m = measured
                 .iter()
                 .find(|(i, _)| *i == t.index as u64)
-                .map(|(_, m)| *m)
+                .map(|(_, m)| m.clone())
                 .unwrap_or_default();
             if let (true, Some(j)) = (open, &journal) {
                 let mut records = Vec::new();
@@ -198,7 +200,7 @@ fn margins(
                 })?;
                 m.queue_growth = measure::growth_of(&records);
             }
-            Ok(capacity::margins(&l.experiment.slo, &m, open))
+            Ok(capacity::margins(&m, objectives))
         })
         .collect()
 }
