@@ -253,10 +253,20 @@ fn finish(
         let note = manifest.as_ref().err().map(unsaved).unwrap_or_default();
         // (A fault of the experiment is printed as itself, located, without
         // this: a resume would fail the same way.)
+        // A capacity search cannot be resumed yet (see `refuse_for_capacity`).
+        let next = match l.experiment.design {
+            crate::experiment::Design::Capacity => format!(
+                "`infer-bench run {}` searches again (a capacity search is not resumed yet)",
+                l.path.display()
+            ),
+            _ => format!(
+                "`infer-bench run {} --resume {}` finishes it",
+                l.path.display(),
+                dir.display()
+            ),
+        };
         return Err(e.context(format!(
-            "run folder {} keeps the finished trials{note}; `infer-bench run {} --resume {}` finishes it",
-            dir.display(),
-            l.path.display(),
+            "run folder {} keeps the finished trials{note}; {next}",
             dir.display()
         )));
     }
