@@ -171,7 +171,9 @@ fn validate_says_what_the_search_will_do_and_run_refuses_to_shard_it() {
         .args(["--shard", "0/2"])
         .assert()
         .code(2)
-        .stderr(contains("--shard of a capacity search is not supported yet"));
+        .stderr(contains(
+            "--shard of a capacity search is not supported yet",
+        ));
     // Refused before any run folder exists.
     assert!(!dir.path().join("c").exists());
 }

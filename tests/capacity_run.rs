@@ -76,7 +76,9 @@ fn a_capacity_search_runs_on_the_sim_and_says_each_configurations_capacity() {
         assert_eq!(num(r, "trials"), 2.0 * num(r, "probes"), "{csv}");
         let line = format!("{}: ", r["configuration"]);
         assert!(
-            stdout.lines().any(|l| l.starts_with(&line) && l.contains(" req/s ")),
+            stdout
+                .lines()
+                .any(|l| l.starts_with(&line) && l.contains(" req/s ")),
             "no terminal line for {line} in {stdout}\n{stderr}"
         );
     }
@@ -109,5 +111,11 @@ fn a_capacity_search_runs_on_the_sim_and_says_each_configurations_capacity() {
     let folder_arg = folder.display().to_string();
     let (_, stderr) = run(dir.path(), &path, &["--resume", &folder_arg], 2);
     assert!(stderr.contains("--resume of a capacity search"), "{stderr}");
-    assert_eq!(infer_bench::results::read_run(&folder).unwrap().trials.len(), data.trials.len());
+    assert_eq!(
+        infer_bench::results::read_run(&folder)
+            .unwrap()
+            .trials
+            .len(),
+        data.trials.len()
+    );
 }

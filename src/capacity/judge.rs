@@ -154,7 +154,10 @@ mod tests {
         m.queue_growth = Some(1.0);
         let got = margins(&m, &all);
         let at = |k: &str| got[keys.iter().position(|x| *x == k).unwrap()];
-        assert!((at("min_attainment") - 0.4).abs() < 1e-9, "{keys:?} {got:?}");
+        assert!(
+            (at("min_attainment") - 0.4).abs() < 1e-9,
+            "{keys:?} {got:?}"
+        );
         assert!((at("p50_latency_s") - 0.5).abs() < 1e-9, "{keys:?} {got:?}");
         assert!((at("p95_latency_s") + 0.2).abs() < 1e-9, "{keys:?} {got:?}");
         assert!((at(STABLE_QUEUE) - 0.5).abs() < 1e-9, "{got:?}");

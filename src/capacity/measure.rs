@@ -50,7 +50,11 @@ mod tests {
         let joint = |m: &TrialMeasure| m.judgement.get("min_attainment").and_then(|o| o.value);
         assert_eq!(joint(&got[0].1), Some(0.97));
         assert_eq!(joint(&got[1].1), None);
-        let p95 = got[1].1.judgement.get("p95_latency_s").and_then(|o| o.value);
+        let p95 = got[1]
+            .1
+            .judgement
+            .get("p95_latency_s")
+            .and_then(|o| o.value);
         assert_eq!(p95, Some(2500.0));
     }
 }

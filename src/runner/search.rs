@@ -34,7 +34,11 @@ pub(super) struct Searches<'a> {
 impl Searches<'_> {
     /// Each configuration's search to its end, then `capacity.csv` and one
     /// line per configuration on stdout.
-    pub(super) async fn run(mut self, spec: &CapacitySpec, opts: &RunOptions) -> anyhow::Result<()> {
+    pub(super) async fn run(
+        mut self,
+        spec: &CapacitySpec,
+        opts: &RunOptions,
+    ) -> anyhow::Result<()> {
         let e = &self.l.experiment;
         let base = crate::plan::configurations(e);
         let per_trial = e.trial.requests.map(|n| n as usize);
@@ -234,7 +238,10 @@ mod tests {
         assert_eq!(c.label, "output_tokens=32, rate=14.29");
         assert_eq!(c.factors, ["output_tokens", "rate"]);
         let (_, more) = plan_probe(&mut plan, &spec, &base, 70.0);
-        assert_eq!((more[0].index, more[0].config, more[1].repetition), (2, 1, 1));
+        assert_eq!(
+            (more[0].index, more[0].config, more[1].repetition),
+            (2, 1, 1)
+        );
         assert_eq!(plan.configurations[1].values["rate"], Level::Float(64.0));
     }
 }
