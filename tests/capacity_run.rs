@@ -106,16 +106,42 @@ fn a_capacity_search_runs_on_the_sim_and_says_each_configurations_capacity() {
     }
     assert_eq!(data.manifest.requests_recorded, 16 * data.trials.len());
 
-    // A resume would have to re-feed the recorded probes: refused, and
-    // the folder left as it was.
+    // A search killed in its last probes is resumed: the probes before
+    // are re-fed, the trial cut off runs again, and the search goes on
+    // (here the last probe's plan is cut short too, as a kill can).
+    let keep = |name: &str, n: usize| {
+        let text = std::fs::read_to_string(folder.join(name)).unwrap();
+        let kept: String = text.lines().take(n).map(|l| format!("{l}\n")).collect();
+        std::fs::write(folder.join(name), kept).unwrap();
+    };
+    let plan_before = std::fs::read_to_string(folder.join("plan.jsonl")).unwrap();
+    let planned = plan_before.lines().count();
+    keep("plan.jsonl", planned - 3);
+    keep("done.jsonl", planned - 4);
+    std::fs::remove_file(folder.join("capacity.csv")).unwrap();
     let folder_arg = folder.display().to_string();
-    let (_, stderr) = run(dir.path(), &path, &["--resume", &folder_arg], 2);
-    assert!(stderr.contains("--resume of a capacity search"), "{stderr}");
-    assert_eq!(
-        infer_bench::results::read_run(&folder)
-            .unwrap()
-            .trials
-            .len(),
-        data.trials.len()
-    );
+    let (stdout, stderr) = run(dir.path(), &path, &["--resume", &folder_arg], 0);
+    let again = infer_bench::results::read_run(&folder).unwrap();
+    let plan_after = std::fs::read_to_string(folder.join("plan.jsonl")).unwrap();
+    let first: Vec<&str> = plan_before.lines().take(planned - 3).collect();
+    let kept: Vec<&str> = plan_after.lines().take(planned - 3).collect();
+    assert_eq!(kept, first);
+    assert_eq!(again.manifest.trials_planned, again.trials.len());
+    assert_eq!(again.manifest.trials_done, again.trials.len(), "{stderr}");
+    for t in &again.trials {
+        let n = again.records.iter().filter(|r| r.trial == t.index).count();
+        assert_eq!(n, 16, "trial {} has {n} records after the resume", t.index);
+    }
+    // The trials done before the kill were re-fed, not run again.
+    let sent = |d: &infer_bench::results::RunData| -> Vec<f64> {
+        d.records
+            .iter()
+            .filter(|r| r.trial == 0)
+            .map(|r| r.sent_s)
+            .collect()
+    };
+    assert_eq!(sent(&again), sent(&data));
+    let csv = std::fs::read_to_string(folder.join("capacity.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(stdout.contains("output_tokens=16: "), "{stdout}");
 }

@@ -167,6 +167,13 @@ impl RunWriter {
         self.write_manifest()
     }
 
+    /// The trials planned so far, as `plan.jsonl` holds them (a resumed
+    /// search's, whose manifest a kill may have left behind its plan).
+    pub fn set_trials_planned(&mut self, trials: usize) -> anyhow::Result<()> {
+        self.manifest.trials_planned = trials;
+        self.write_manifest()
+    }
+
     /// Trials decided as the run goes (a capacity search's probes): each
     /// appended to `plan.jsonl`, and counted as planned, before it runs.
     pub fn extend_plan(&mut self, lines: &[PlanLine]) -> anyhow::Result<()> {

@@ -102,13 +102,16 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
     // Before any work: a signal from here on is a stop, never the default death.
     let (watcher, stopped) = watch_for_stop();
     // A capacity search's trials join the plan as it decides them.
-    let plan = match capacity {
-        Some(_) => Plan {
+    // A resumed one starts from the trials it recorded, which the search
+    // asks for again as it is re-fed their probes.
+    let plan = match (capacity, &opts.resume) {
+        (Some(_), Some(dir)) => search::recorded_plan(l, dir)?,
+        (Some(_), None) => Plan {
             seed: l.experiment.seed,
             configurations: Vec::new(),
             trials: Vec::new(),
         },
-        None => plan::expand(&l.experiment),
+        (None, _) => plan::expand(&l.experiment),
     };
     // Sockets for the most requests in flight at once, checked before any
     // run folder exists.
@@ -139,7 +142,7 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
                     writer: &mut writer,
                     in_flight: &in_flight,
                 };
-                searches.run(spec, opts).await
+                searches.run(spec, &plan, &done, opts).await
             }
             None => {
                 let trials = trials::Trials {
@@ -175,15 +178,12 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
 }
 
 /// What a capacity search cannot do yet, refused before any run folder
-/// exists: its trials are decided as it goes, so a resume would have to
-/// re-feed the recorded probes, and a shard would have to take whole
-/// configurations.
+/// exists: a shard would have to take whole configurations.
 fn refuse_for_capacity(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<()> {
-    let what = match (&opts.resume, &opts.shard) {
-        (Some(_), _) => "--resume of a capacity search is not supported yet: its probes are decided as it goes; start the run again",
-        (None, Some(_)) => "--shard of a capacity search is not supported yet: run it whole",
-        (None, None) => return Ok(()),
-    };
+    if opts.shard.is_none() {
+        return Ok(());
+    }
+    let what = "--shard of a capacity search is not supported yet: run it whole";
     Err(crate::error::InputError::in_file(&l.path, what).into())
 }
 
@@ -253,18 +253,11 @@ fn finish(
         let note = manifest.as_ref().err().map(unsaved).unwrap_or_default();
         // (A fault of the experiment is printed as itself, located, without
         // this: a resume would fail the same way.)
-        // A capacity search cannot be resumed yet (see `refuse_for_capacity`).
-        let next = match l.experiment.design {
-            crate::experiment::Design::Capacity => format!(
-                "`infer-bench run {}` searches again (a capacity search is not resumed yet)",
-                l.path.display()
-            ),
-            _ => format!(
-                "`infer-bench run {} --resume {}` finishes it",
-                l.path.display(),
-                dir.display()
-            ),
-        };
+        let next = format!(
+            "`infer-bench run {} --resume {}` finishes it",
+            l.path.display(),
+            dir.display()
+        );
         return Err(e.context(format!(
             "run folder {} keeps the finished trials{note}; {next}",
             dir.display()

@@ -13,6 +13,7 @@ use crate::experiment::{CapacityFactor, CapacitySpec, LoadedExperiment};
 use crate::level::Level;
 use crate::plan::{Configuration, Plan, Trial, BASELINE};
 use crate::results::{PlanLine, RunWriter};
+use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::Path;
 
@@ -34,9 +35,13 @@ pub(super) struct Searches<'a> {
 impl Searches<'_> {
     /// Each configuration's search to its end, then `capacity.csv` and one
     /// line per configuration on stdout.
+    /// `recorded`: the trials of a resumed run, re-fed to the searches in
+    /// the order they ran (those in `done` are not run again).
     pub(super) async fn run(
         mut self,
         spec: &CapacitySpec,
+        recorded: &Plan,
+        done: &BTreeSet<usize>,
         opts: &RunOptions,
     ) -> anyhow::Result<()> {
         let e = &self.l.experiment;
@@ -49,14 +54,29 @@ impl Searches<'_> {
             configurations: Vec::new(),
             trials: Vec::new(),
         };
+        self.writer.set_trials_planned(recorded.trials.len())?;
         let mut state = State::default();
         let mut outcomes = Vec::new();
         for config in &base {
             let outcome = self
-                .search(spec, config, &mut plan, &mut progress, &mut state)
+                .search(
+                    spec,
+                    config,
+                    &mut plan,
+                    (recorded, done),
+                    &mut progress,
+                    &mut state,
+                )
                 .await?;
             progress.note(&format!("          {}", outcome.line()));
             outcomes.push(outcome);
+        }
+        if recorded.trials.len() > plan.trials.len() {
+            anyhow::bail!(
+                "the run folder holds {} planned trials, but its searches asked for {}: the run is not this experiment's search, expected a run folder of it",
+                recorded.trials.len(),
+                plan.trials.len()
+            );
         }
         capacity::against_baseline(&mut outcomes, BASELINE);
         let mut frame = capacity::outcome::frame(&outcomes)?;
@@ -76,6 +96,7 @@ impl Searches<'_> {
         spec: &CapacitySpec,
         config: &Configuration,
         plan: &mut Plan,
+        (recorded, done): (&Plan, &BTreeSet<usize>),
         progress: &mut Progress,
         state: &mut State,
     ) -> anyhow::Result<Outcome> {
@@ -95,8 +116,11 @@ impl Searches<'_> {
                     shard: None,
                 })
                 .collect();
-            self.writer.extend_plan(&lines)?;
-            for trial in &trials {
+            let new = unrecorded(recorded, lines)?;
+            if !new.is_empty() {
+                self.writer.extend_plan(&new)?;
+            }
+            for trial in trials.iter().filter(|t| !done.contains(&t.index)) {
                 let mut run = Trials {
                     l: self.l,
                     plan: &*plan,
@@ -116,6 +140,38 @@ impl Searches<'_> {
             )
         })
     }
+}
+
+/// The trials a resumed run recorded: its plan as `plan.jsonl` holds it.
+pub(super) fn recorded_plan(l: &LoadedExperiment, dir: &Path) -> anyhow::Result<Plan> {
+    let run = crate::results::open_run(dir)?;
+    Ok(Plan {
+        seed: l.experiment.seed,
+        configurations: run.configurations,
+        trials: run.trials,
+    })
+}
+
+/// The probe's trials a resumed run has not recorded yet (all of them in
+/// a run not resumed): what `plan.jsonl` still needs. A recorded trial
+/// other than the one the re-fed search asks for is a different search.
+fn unrecorded(recorded: &Plan, lines: Vec<PlanLine>) -> anyhow::Result<Vec<PlanLine>> {
+    let (known, new): (Vec<PlanLine>, Vec<PlanLine>) = lines
+        .into_iter()
+        .partition(|l| l.trial.index < recorded.trials.len());
+    for line in &known {
+        let t = &line.trial;
+        let same = recorded.trials.get(t.index) == Some(t)
+            && recorded.configurations.get(t.config) == Some(&line.configuration);
+        if !same {
+            anyhow::bail!(
+                "trial {} of the run folder is not the one its search asks for again ({}): the run is not this experiment's search, expected a run folder of it",
+                t.index,
+                line.configuration.label
+            );
+        }
+    }
+    Ok(new)
 }
 
 /// A probe at `x` as a configuration of its own (the searched factor set
