@@ -18,8 +18,8 @@
 //! What runs: the search's pure core (`infer_bench::capacity`) against
 //! trial outcomes drawn from that queue (3 trials per probe, at most 20
 //! probes, 5 % precision), over `SEEDS` fixed seeds — no sim
-//! server, so it runs in seconds. (The runner does not drive a search yet,
-//! so no seed runs end-to-end on the sim.) Each seed's interval must cover
+//! server, so it runs in seconds (tests/capacity_run.rs runs a search end
+//! to end on the sim). Each seed's interval must cover
 //! the truth in at least 95 % of seeds less a binomial tolerance (the
 //! one-sided 99 % lower bound 0.95 − 2.326·√(0.95·0.05/SEEDS)), and every
 //! estimate lie within 10 % of the truth. (At this commit: 92 of 100
@@ -147,7 +147,7 @@ baseline: {output_tokens: 8}\nfactors: {output_tokens: [8, 16]}\ntrial: {request
 slo: {ttft_ms: 100, min_attainment: 0.9}\n";
 
 #[test]
-fn validate_says_what_the_search_will_do_and_run_refuses_it_for_now() {
+fn validate_says_what_the_search_will_do_and_run_refuses_to_shard_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = experiment(dir.path(), "c.yaml", SEARCH);
     bin()
@@ -168,9 +168,12 @@ fn validate_says_what_the_search_will_do_and_run_refuses_it_for_now() {
         .arg(&path)
         .arg("--out")
         .arg(dir.path())
+        .args(["--shard", "0/2"])
         .assert()
         .code(2)
-        .stderr(contains("cannot run its search yet"));
+        .stderr(contains(
+            "--shard of a capacity search is not supported yet",
+        ));
     // Refused before any run folder exists.
     assert!(!dir.path().join("c").exists());
 }

@@ -1,52 +1,80 @@
 //! A trial's margin on each objective: how far inside (≥ 0) or outside
-//! (< 0) the SLO it is, on a scale that crosses zero exactly where the
-//! run's SLO verdict turns. The verdict itself comes from
-//! `analysis::service::verdict` through [`verdict_of`], the one place a
-//! capacity search asks whether a trial meets its SLOs.
+//! (< 0) the SLO it is. Every SLO objective is judged by
+//! `analysis::judge::judge` on the trial's row of the trial table, the one
+//! judgement the reports use too; the search adds its own for an open
+//! loop, a queue that does not grow.
 
-use crate::analysis::service::SloVerdict;
+use crate::analysis::judge::{judge, Judgement, ObjectiveKind};
 use crate::experiment::Slo;
+use polars::prelude::*;
+
+/// The key of the search's own objective for an open loop.
+pub const STABLE_QUEUE: &str = "stable_queue";
 
 /// An objective of the search, as the result names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Objective {
-    /// Short key: `attainment`, `p50_latency`, `p95_latency`, `stable_queue`.
-    pub key: &'static str,
+    /// As [`Judgement`]'s objectives key it (`ttft_ms`, `min_attainment`,
+    /// `ttft_p95_ms`, ...), or [`STABLE_QUEUE`].
+    pub key: String,
     /// What it asks, in words ("TTFT ≤ 250 ms for 95 % of requests").
     pub says: String,
 }
 
 /// What one trial measured that the SLOs judge.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrialMeasure {
-    /// Share of requests meeting every per-request objective.
-    pub attainment: Option<f64>,
-    pub e2e_p50_ms: Option<f64>,
-    pub e2e_p95_ms: Option<f64>,
+    /// The trial's row of the trial table, judged alone.
+    pub judgement: Judgement,
     /// Open loop: how much the queue grew over the trial
     /// ([`super::queue_growth`]).
     pub queue_growth: Option<f64>,
 }
 
-/// The one adapter to the SLO verdict: where the SLOs' judging changes,
-/// only this changes.
-pub fn verdict_of(slo: &Slo, m: &TrialMeasure) -> SloVerdict {
-    let check = |limit_s: Option<f64>, value_ms: Option<f64>| match (limit_s, value_ms) {
-        (Some(l), Some(v)) => Some(v <= l * 1000.0),
-        (Some(_), None) => Some(false),
-        (None, _) => None,
-    };
-    let p50 = check(slo.p50_latency_s, m.e2e_p50_ms);
-    let p95 = check(slo.p95_latency_s, m.e2e_p95_ms);
-    let enough = m.attainment.map(|a| a >= slo.min_attainment);
-    let all = [p50, p95, enough];
-    let meets = match all.iter().all(Option::is_none) {
-        true => None,
-        false => Some(all.iter().all(|c| c != &Some(false))),
-    };
-    SloVerdict { p50, p95, meets }
+impl TrialMeasure {
+    /// A trial's row (a one-row trial table) judged against `slo`.
+    pub fn of_row(row: &DataFrame, slo: &Slo) -> Self {
+        TrialMeasure {
+            judgement: judge(row, slo),
+            queue_growth: None,
+        }
+    }
 }
 
+/// The objectives a search fits, in the order of [`margins`]: each
+/// objective `judge` judges, then for an open loop the stable queue.
+pub fn objectives(slo: &Slo, open_loop: bool) -> Vec<Objective> {
+    // A row with the joint attainment holds every objective `judge` knows
+    // of (those without a value among them): their keys and words.
+    let template = df!["slo_attainment" => [1.0f64]].unwrap_or_default();
+    let judged = judge(&template, slo);
+    let show = crate::limits::show;
+    let share = show(slo.min_attainment * 100.0);
+    let mut out: Vec<Objective> = judged
+        .objectives
+        .iter()
+        .map(|o| Objective {
+            key: o.key.clone(),
+            says: match o.kind {
+                ObjectiveKind::PerRequest => format!("{} for {share} % of requests", o.label),
+                ObjectiveKind::Attainment => per_request(slo),
+                ObjectiveKind::Percentile => o.label.clone(),
+            },
+        })
+        .collect();
+    if open_loop {
+        out.push(Objective {
+            key: STABLE_QUEUE.into(),
+            says: format!(
+                "no growing queue (late sojourns < {}× early ones)",
+                show(super::SATURATION_RATIO)
+            ),
+        });
+    }
+    out
+}
+
+/// Every per-request objective at once, in words.
 fn per_request(slo: &Slo) -> String {
     let show = crate::limits::show;
     let mut parts = Vec::new();
@@ -74,69 +102,32 @@ fn per_request(slo: &Slo) -> String {
     )
 }
 
-/// The objectives a search fits, in the order of [`margins`].
-pub fn objectives(slo: &Slo, open_loop: bool) -> Vec<Objective> {
-    let show = crate::limits::show;
-    let mut out = vec![Objective {
-        key: "attainment",
-        says: per_request(slo),
-    }];
-    if let Some(l) = slo.p50_latency_s {
-        out.push(Objective {
-            key: "p50_latency",
-            says: format!("median latency ≤ {} s", show(l)),
-        });
-    }
-    if let Some(l) = slo.p95_latency_s {
-        out.push(Objective {
-            key: "p95_latency",
-            says: format!("p95 latency ≤ {} s", show(l)),
-        });
-    }
-    if open_loop {
-        out.push(Objective {
-            key: "stable_queue",
-            says: format!(
-                "no growing queue (late sojourns < {}× early ones)",
-                show(super::SATURATION_RATIO)
-            ),
-        });
-    }
-    out
-}
-
-/// A trial's margins, one per objective: attainment − min_attainment for
-/// the per-request objectives, (threshold − value) / threshold for a
-/// percentile one, 1 − growth / ratio for the queue. A value the trial
-/// lacks fails its objective (−1), as the verdict fails it.
-pub fn margins(slo: &Slo, m: &TrialMeasure, open_loop: bool) -> Vec<f64> {
-    let v = verdict_of(slo, m);
-    let relative = |limit_s: f64, value_ms: Option<f64>| {
-        value_ms.map_or(-1.0, |x| (limit_s * 1000.0 - x) / (limit_s * 1000.0))
-    };
-    let mut out = vec![m.attainment.map_or(-1.0, |a| a - slo.min_attainment)];
-    if let Some(l) = slo.p50_latency_s {
-        out.push(agree(relative(l, m.e2e_p50_ms), v.p50));
-    }
-    if let Some(l) = slo.p95_latency_s {
-        out.push(agree(relative(l, m.e2e_p95_ms), v.p95));
-    }
-    if open_loop {
-        out.push(
-            m.queue_growth
+/// A trial's margins, one per objective in `objectives`' order: the
+/// judgement's margin on each SLO objective, 1 − growth / ratio for the
+/// queue. An objective the trial has no value for fails (−1), as the
+/// judgement fails it.
+pub fn margins(m: &TrialMeasure, objectives: &[Objective]) -> Vec<f64> {
+    objectives
+        .iter()
+        .map(|o| match o.key.as_str() {
+            STABLE_QUEUE => m
+                .queue_growth
                 .map_or(1.0, |g| 1.0 - g / super::SATURATION_RATIO),
-        );
-    }
-    out
+            key => m
+                .judgement
+                .get(key)
+                .map_or(-1.0, |j| agree(j.margin.unwrap_or(-1.0), j.met)),
+        })
+        .collect()
 }
 
 /// A margin whose sign the verdict decides where the two could part (a
 /// value exactly at its limit, rounding).
-fn agree(margin: f64, holds: Option<bool>) -> f64 {
-    match holds {
-        Some(true) => margin.max(0.0),
-        Some(false) if margin >= 0.0 => -f64::EPSILON,
-        _ => margin,
+fn agree(margin: f64, met: bool) -> f64 {
+    match met {
+        true => margin.max(0.0),
+        false if margin >= 0.0 => -f64::EPSILON,
+        false => margin,
     }
 }
 
@@ -145,31 +136,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn margins_cross_zero_where_the_verdict_turns() {
+    fn margins_come_from_the_judgement_of_the_trials_row() {
         let slo = Slo::default(); // TTFT 500 ms, ≥ 10 tok/s, p50 3 s, p95 10 s, 95 %
-        let m = TrialMeasure {
-            attainment: Some(0.97),
-            e2e_p50_ms: Some(1500.0),
-            e2e_p95_ms: Some(12_000.0),
-            queue_growth: Some(1.0),
-        };
-        let got = margins(&slo, &m, true);
-        let want = [0.02, 0.5, -0.2, 0.5];
-        for (g, w) in got.iter().zip(want) {
-            assert!((g - w).abs() < 1e-12, "{got:?}");
-        }
-        assert_eq!(verdict_of(&slo, &m).meets, Some(false));
-        let keys: Vec<&str> = objectives(&slo, true).iter().map(|o| o.key).collect();
-        assert_eq!(
-            keys,
-            ["attainment", "p50_latency", "p95_latency", "stable_queue"]
+        let row = df![
+            "slo_attainment" => [0.97],
+            "slo_ttft_ms_attainment" => [0.99],
+            "slo_min_output_tok_s_attainment" => [0.97],
+            "e2e_p50_ms" => [1500.0],
+            "e2e_p95_ms" => [12_000.0],
+        ]
+        .unwrap();
+        let all = objectives(&slo, true);
+        let keys: Vec<&str> = all.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(keys.last(), Some(&STABLE_QUEUE));
+        assert!(keys.contains(&"min_attainment"), "{keys:?}");
+        let mut m = TrialMeasure::of_row(&row, &slo);
+        m.queue_growth = Some(1.0);
+        let got = margins(&m, &all);
+        let at = |k: &str| got[keys.iter().position(|x| *x == k).unwrap()];
+        assert!(
+            (at("min_attainment") - 0.4).abs() < 1e-9,
+            "{keys:?} {got:?}"
         );
+        assert!((at("p50_latency_s") - 0.5).abs() < 1e-9, "{keys:?} {got:?}");
+        assert!((at("p95_latency_s") + 0.2).abs() < 1e-9, "{keys:?} {got:?}");
+        assert!((at(STABLE_QUEUE) - 0.5).abs() < 1e-9, "{got:?}");
+        let joint = &all[keys.iter().position(|x| *x == "min_attainment").unwrap()];
         assert_eq!(
-            objectives(&slo, false)[0].says,
+            joint.says,
             "TTFT ≤ 500 ms, ≥ 10 tok/s decoding for 95 % of requests"
         );
         // Missing measurements fail their objectives.
-        let none = margins(&slo, &TrialMeasure::default(), false);
+        let none = margins(&TrialMeasure::default(), &objectives(&slo, false));
         assert!(none.iter().all(|&x| x < 0.0), "{none:?}");
     }
 }

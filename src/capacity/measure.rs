@@ -1,39 +1,21 @@
 //! What the SLOs judge of each trial, read from what a run already derives:
-//! the trial table's attainment and latency percentiles (as trials.parquet
-//! holds them) and, for an open loop, the queue's growth from the records.
+//! each trial's row of the trial table (as trials.parquet holds it), judged and, for an open loop, the queue's growth from the records.
 
 use super::{queue_growth, TrialMeasure};
+use crate::experiment::Slo;
 use crate::record::Record;
 use polars::prelude::*;
 
 /// Each trial's measure, by its execution index, from the trial table
-/// (`trial`, `slo_attainment`, `e2e_p50_ms`, `e2e_p95_ms`); the queue
-/// growth is left for [`growth_of`].
-pub fn measures(trials: &DataFrame) -> PolarsResult<Vec<(u64, TrialMeasure)>> {
-    let float = |name: &str| -> PolarsResult<Vec<Option<f64>>> {
-        let c = trials.column(name)?.cast(&DataType::Float64)?;
-        let ca = c.f64()?;
-        Ok((0..ca.len()).map(|i| ca.get(i)).collect())
-    };
+/// (its `trial` column, and whatever `slo` is judged on): each row judged
+/// alone. The queue growth is left for [`growth_of`].
+pub fn measures(trials: &DataFrame, slo: &Slo) -> PolarsResult<Vec<(u64, TrialMeasure)>> {
     let index = trials.column("trial")?.cast(&DataType::UInt64)?;
     let index = index.u64()?;
-    let index: Vec<Option<u64>> = (0..index.len()).map(|i| index.get(i)).collect();
-    let (a, p50, p95) = (
-        float("slo_attainment")?,
-        float("e2e_p50_ms")?,
-        float("e2e_p95_ms")?,
-    );
-    Ok(index
-        .iter()
-        .enumerate()
-        .filter_map(|(i, t)| {
-            let m = TrialMeasure {
-                attainment: a[i],
-                e2e_p50_ms: p50[i],
-                e2e_p95_ms: p95[i],
-                queue_growth: None,
-            };
-            t.map(|t| (t, m))
+    Ok((0..trials.height())
+        .filter_map(|i| {
+            let row = trials.slice(i as i64, 1);
+            index.get(i).map(|t| (t, TrialMeasure::of_row(&row, slo)))
         })
         .collect())
 }
@@ -62,11 +44,17 @@ mod tests {
             "e2e_p95_ms" => [1500.0, 2500.0],
         ]
         .unwrap();
-        let got = measures(&table).unwrap();
+        let got = measures(&table, &Slo::default()).unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].0, 3);
-        assert_eq!(got[0].1.attainment, Some(0.97));
-        assert_eq!(got[1].1.attainment, None);
-        assert_eq!(got[1].1.e2e_p95_ms, Some(2500.0));
+        let joint = |m: &TrialMeasure| m.judgement.get("min_attainment").and_then(|o| o.value);
+        assert_eq!(joint(&got[0].1), Some(0.97));
+        assert_eq!(joint(&got[1].1), None);
+        let p95 = got[1]
+            .1
+            .judgement
+            .get("p95_latency_s")
+            .and_then(|o| o.value);
+        assert_eq!(p95, Some(2500.0));
     }
 }

@@ -160,7 +160,7 @@ mod tests {
         ];
         let e = bootstrap(&probes, 1, 0.95, 3).unwrap();
         let says = Objective {
-            key: "attainment",
+            key: "attainment".into(),
             says: "TTFT ≤ 150 ms for 95 % of requests".into(),
         };
         Outcome::new(

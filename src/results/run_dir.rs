@@ -167,6 +167,27 @@ impl RunWriter {
         self.write_manifest()
     }
 
+    /// The trials planned so far, as `plan.jsonl` holds them (a resumed
+    /// search's, whose manifest a kill may have left behind its plan).
+    pub fn set_trials_planned(&mut self, trials: usize) -> anyhow::Result<()> {
+        self.manifest.trials_planned = trials;
+        self.write_manifest()
+    }
+
+    /// Trials decided as the run goes (a capacity search's probes): each
+    /// appended to `plan.jsonl`, and counted as planned, before it runs.
+    pub fn extend_plan(&mut self, lines: &[PlanLine]) -> anyhow::Result<()> {
+        let mut file = append(&self.dir.join(PLAN))?;
+        for line in lines {
+            let mut text = serde_json::to_vec(line)?;
+            text.push(b'\n');
+            file.write_all(&text)?;
+        }
+        file.sync_data().context("syncing plan.jsonl")?;
+        self.manifest.trials_planned += lines.len();
+        self.write_manifest()
+    }
+
     /// Append one record to the log as it comes (buffered: a trial's records
     /// become durable together, in [`RunWriter::trial_done`]).
     pub fn record(&mut self, r: &Record) -> anyhow::Result<()> {

@@ -6,12 +6,14 @@ mod compose;
 mod limits;
 mod prepare;
 mod progress;
+mod search;
 mod session;
 mod trial;
 mod trials;
 
 pub use limits::raise_open_files;
 pub use prepare::DEFAULT_MAX_TOKENS;
+pub use search::CAPACITY_CSV;
 
 use crate::experiment::{validate, LoadedExperiment};
 use crate::monitor::Gpu;
@@ -92,18 +94,25 @@ fn watch_for_stop() -> (
 /// way out (end, error, Ctrl-C, SIGTERM). A trial in flight when a signal
 /// comes is abandoned: its records are not written, and a resume runs it again.
 pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<PathBuf> {
-    if l.experiment.design == crate::experiment::Design::Capacity {
-        // Refused before any run folder exists: a fixed plan would run
-        // trials without the searched load.
-        return Err(crate::error::InputError::in_file(
-            &l.path,
-            "design: capacity is validated and planned, but this build cannot run its search yet; `infer-bench validate` says what it would do",
-        )
-        .into());
+    let capacity = l.experiment.capacity.as_ref();
+    let capacity = capacity.filter(|_| l.experiment.design == crate::experiment::Design::Capacity);
+    if capacity.is_some() {
+        refuse_for_capacity(l, opts)?;
     }
     // Before any work: a signal from here on is a stop, never the default death.
     let (watcher, stopped) = watch_for_stop();
-    let plan = plan::expand(&l.experiment);
+    // A capacity search's trials join the plan as it decides them.
+    // A resumed one starts from the trials it recorded, which the search
+    // asks for again as it is re-fed their probes.
+    let plan = match (capacity, &opts.resume) {
+        (Some(_), Some(dir)) => search::recorded_plan(l, dir)?,
+        (Some(_), None) => Plan {
+            seed: l.experiment.seed,
+            configurations: Vec::new(),
+            trials: Vec::new(),
+        },
+        (None, _) => plan::expand(&l.experiment),
+    };
     // Sockets for the most requests in flight at once, checked before any
     // run folder exists.
     if let Some((soft, hard)) = limits::raise_open_files() {
@@ -124,12 +133,28 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
     let mut session = Session::start(l, &dir, gpu)?;
     let in_flight: InFlight = Default::default();
     let mut interrupted = None;
-    let trials = trials::Trials {
-        l,
-        plan: &plan,
-        session: &mut session,
-        writer: &mut writer,
-        in_flight: &in_flight,
+    let work = async {
+        match capacity {
+            Some(spec) => {
+                let searches = search::Searches {
+                    l,
+                    session: &mut session,
+                    writer: &mut writer,
+                    in_flight: &in_flight,
+                };
+                searches.run(spec, &plan, &done, opts).await
+            }
+            None => {
+                let trials = trials::Trials {
+                    l,
+                    plan: &plan,
+                    session: &mut session,
+                    writer: &mut writer,
+                    in_flight: &in_flight,
+                };
+                trials.run(&done, opts).await
+            }
+        }
     };
     // The stop branch first, so a preparation that yields after a signal
     // is stopped at its next yield.
@@ -144,12 +169,22 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
             interrupted = Some(what.clone());
             Err(anyhow::anyhow!(what))
         }
-        r = trials.run(&done, opts) => r,
+        r = work => r,
     };
     watcher.abort();
     session.stop();
     finish(l, &mut writer, &session, outcome, interrupted)?;
     Ok(dir)
+}
+
+/// What a capacity search cannot do yet, refused before any run folder
+/// exists: a shard would have to take whole configurations.
+fn refuse_for_capacity(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<()> {
+    if opts.shard.is_none() {
+        return Ok(());
+    }
+    let what = "--shard of a capacity search is not supported yet: run it whole";
+    Err(crate::error::InputError::in_file(&l.path, what).into())
 }
 
 /// A new run folder, or the one resumed, and the trials it need not run:
@@ -218,10 +253,13 @@ fn finish(
         let note = manifest.as_ref().err().map(unsaved).unwrap_or_default();
         // (A fault of the experiment is printed as itself, located, without
         // this: a resume would fail the same way.)
-        return Err(e.context(format!(
-            "run folder {} keeps the finished trials{note}; `infer-bench run {} --resume {}` finishes it",
-            dir.display(),
+        let next = format!(
+            "`infer-bench run {} --resume {}` finishes it",
             l.path.display(),
+            dir.display()
+        );
+        return Err(e.context(format!(
+            "run folder {} keeps the finished trials{note}; {next}",
             dir.display()
         )));
     }

@@ -75,7 +75,7 @@ impl Trials<'_> {
         Ok(true)
     }
 
-    async fn one(
+    pub(super) async fn one(
         &mut self,
         trial: &Trial,
         progress: &mut progress::Progress,
@@ -197,7 +197,7 @@ impl Trials<'_> {
 
 /// What carries from one trial to the next.
 #[derive(Default)]
-struct State {
+pub(super) struct State {
     /// The target the manifest names, rewritten when it changes.
     target_url: String,
     /// Trials in a row whose launched server died.

@@ -1,0 +1,147 @@
+//! A capacity search run end to end on the built-in sim: two
+//! configurations, each searched probe by probe over a fast sim (two slots,
+//! no contention, no jitter, short replies, short trials), with every
+//! probe's trials in the plan and every planned request one record.
+
+mod common;
+
+use common::{experiment, run, single_run};
+use std::collections::BTreeMap;
+
+const SEARCH: &str = "name: c\n\
+target: {builtin: sim, model: m, sim: {slots: 2, ttft_base_ms: 10, prefill_ms_per_token: 0, decode_ms_per_token: 10, contention: 0, jitter: 0}}\n\
+prompts: {prompts}\nload: poisson\ndesign: capacity\n\
+capacity: {factor: rate, min: 8, max: 48, precision: 0.1, max_probes: 5, trials_per_probe: 2}\n\
+baseline: {input_tokens: 32, output_tokens: 8}\nfactors: {output_tokens: [8, 16]}\n\
+trial: {requests: 16}\nslo: {ttft_ms: 100, min_attainment: 0.8}\n";
+
+const COLUMNS: [&str; 13] = [
+    "configuration",
+    "factor",
+    "capacity",
+    "ci_low",
+    "ci_high",
+    "confidence",
+    "binding_slo",
+    "probes",
+    "trials",
+    "status",
+    "diff",
+    "diff_ci_low",
+    "diff_ci_high",
+];
+
+/// A CSV line's fields (a quoted field may hold commas).
+fn fields(line: &str) -> Vec<String> {
+    let (mut out, mut field, mut quoted) = (Vec::new(), String::new(), false);
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut field)),
+            c => field.push(c),
+        }
+    }
+    out.push(field);
+    out
+}
+
+#[test]
+fn a_capacity_search_runs_on_the_sim_and_says_each_configurations_capacity() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = experiment(dir.path(), "c.yaml", SEARCH);
+    let (stdout, stderr) = run(dir.path(), &path, &[], 0);
+    let folder = single_run(dir.path(), "c");
+
+    let csv = std::fs::read_to_string(folder.join("capacity.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(fields(lines.next().unwrap()), COLUMNS, "{csv}");
+    let rows: Vec<BTreeMap<&str, String>> = lines
+        .map(|l| COLUMNS.iter().copied().zip(fields(l)).collect())
+        .collect();
+    let names: Vec<&str> = rows.iter().map(|r| r["configuration"].as_str()).collect();
+    assert_eq!(names, ["baseline", "output_tokens=16"], "{csv}");
+    let num = |r: &BTreeMap<&str, String>, c: &str| r[c].parse::<f64>().unwrap();
+    for r in &rows {
+        let (x, lo, hi) = (num(r, "capacity"), num(r, "ci_low"), num(r, "ci_high"));
+        assert!((8.0..=48.0).contains(&x), "{csv}");
+        assert!(lo <= x && x <= hi, "{csv}");
+        assert_eq!(r["factor"], "rate");
+        // The TTFT objective binds (alone, or as the joint attainment where
+        // the two tie): decoding is far faster than 10 tok/s here.
+        assert!(
+            r["binding_slo"].starts_with("TTFT ≤ 100 ms")
+                && r["binding_slo"].ends_with("for 80 % of requests"),
+            "{csv}"
+        );
+        assert_eq!(num(r, "trials"), 2.0 * num(r, "probes"), "{csv}");
+        let line = format!("{}: ", r["configuration"]);
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(&line) && l.contains(" req/s ")),
+            "no terminal line for {line} in {stdout}\n{stderr}"
+        );
+    }
+    // Only the other configuration is held against the baseline.
+    assert_eq!(rows[0]["diff"], "");
+    let (d, lo, hi) = (
+        num(&rows[1], "diff"),
+        num(&rows[1], "diff_ci_low"),
+        num(&rows[1], "diff_ci_high"),
+    );
+    assert!(lo <= d && d <= hi, "{csv}");
+
+    // Every trial run is in the plan, and each planned request one record.
+    let data = infer_bench::results::read_run(&folder).unwrap();
+    let probes: f64 = rows.iter().map(|r| num(r, "trials")).sum();
+    assert_eq!(data.trials.len(), probes as usize);
+    assert_eq!(data.manifest.trials_planned, data.trials.len());
+    assert_eq!(data.manifest.trials_done, data.trials.len());
+    assert_eq!(data.done.as_ref().map(|d| d.len()), Some(data.trials.len()));
+    for t in &data.trials {
+        let n = data.records.iter().filter(|r| r.trial == t.index).count();
+        assert_eq!(n, 16, "trial {} has {n} records", t.index);
+        let label = &data.configurations[t.config].label;
+        assert!(label.contains(", rate="), "{label}");
+    }
+    assert_eq!(data.manifest.requests_recorded, 16 * data.trials.len());
+
+    // A search killed in its last probes is resumed: the probes before
+    // are re-fed, the trial cut off runs again, and the search goes on
+    // (here the last probe's plan is cut short too, as a kill can).
+    let keep = |name: &str, n: usize| {
+        let text = std::fs::read_to_string(folder.join(name)).unwrap();
+        let kept: String = text.lines().take(n).map(|l| format!("{l}\n")).collect();
+        std::fs::write(folder.join(name), kept).unwrap();
+    };
+    let plan_before = std::fs::read_to_string(folder.join("plan.jsonl")).unwrap();
+    let planned = plan_before.lines().count();
+    keep("plan.jsonl", planned - 3);
+    keep("done.jsonl", planned - 4);
+    std::fs::remove_file(folder.join("capacity.csv")).unwrap();
+    let folder_arg = folder.display().to_string();
+    let (stdout, stderr) = run(dir.path(), &path, &["--resume", &folder_arg], 0);
+    let again = infer_bench::results::read_run(&folder).unwrap();
+    let plan_after = std::fs::read_to_string(folder.join("plan.jsonl")).unwrap();
+    let first: Vec<&str> = plan_before.lines().take(planned - 3).collect();
+    let kept: Vec<&str> = plan_after.lines().take(planned - 3).collect();
+    assert_eq!(kept, first);
+    assert_eq!(again.manifest.trials_planned, again.trials.len());
+    assert_eq!(again.manifest.trials_done, again.trials.len(), "{stderr}");
+    for t in &again.trials {
+        let n = again.records.iter().filter(|r| r.trial == t.index).count();
+        assert_eq!(n, 16, "trial {} has {n} records after the resume", t.index);
+    }
+    // The trials done before the kill were re-fed, not run again.
+    let sent = |d: &infer_bench::results::RunData| -> Vec<f64> {
+        d.records
+            .iter()
+            .filter(|r| r.trial == 0)
+            .map(|r| r.sent_s)
+            .collect()
+    };
+    assert_eq!(sent(&again), sent(&data));
+    let csv = std::fs::read_to_string(folder.join("capacity.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(stdout.contains("output_tokens=16: "), "{stdout}");
+}
