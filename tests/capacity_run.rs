@@ -132,6 +132,23 @@ fn a_capacity_search_runs_on_the_sim_and_says_each_configurations_capacity() {
         let n = again.records.iter().filter(|r| r.trial == t.index).count();
         assert_eq!(n, 16, "trial {} has {n} records after the resume", t.index);
     }
+    // summary.json holds the same rows.
+    common::bin()
+        .args(["report", "--format", "json"])
+        .arg(&folder)
+        .assert()
+        .success();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("summary.json")).unwrap())
+            .unwrap();
+    let rows = summary["capacity"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{summary}");
+    assert_eq!(rows[1]["configuration"], "output_tokens=16");
+    assert!(
+        rows[1]["diff"].is_f64() && rows[0]["diff"].is_null(),
+        "{summary}"
+    );
+
     // The trials done before the kill were re-fed, not run again.
     let sent = |d: &infer_bench::results::RunData| -> Vec<f64> {
         d.records

@@ -36,6 +36,95 @@ pub struct Summary<'a> {
     pub expectations: &'a [crate::analysis::expect::Checked],
     /// Per configuration: lengths asked and served, and conversations by turn.
     pub traffic: Vec<Traffic<'a>>,
+    /// A capacity search's result, as `capacity.csv` has it: one row per
+    /// configuration. Absent for any other design.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity: Vec<CapacityRow>,
+}
+
+/// One configuration's capacity under the SLOs, with its interval, and
+/// for a non-baseline configuration its difference from the baseline's.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct CapacityRow {
+    /// As `configurations`' labels: `baseline`, `slots=2`, ...
+    pub configuration: String,
+    /// `rate` or `concurrency`.
+    pub factor: String,
+    pub capacity: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub confidence: Option<f64>,
+    /// What the binding objective asks, in words.
+    pub binding_slo: String,
+    pub probes: Option<u32>,
+    pub trials: Option<u32>,
+    /// Why the search stopped: precision, budget, above_max, below_min, non_monotone.
+    pub status: String,
+    pub diff: Option<f64>,
+    pub diff_ci_low: Option<f64>,
+    pub diff_ci_high: Option<f64>,
+}
+
+/// `capacity.csv`'s rows, where the run folder has one.
+fn capacity_rows(dir: &std::path::Path) -> anyhow::Result<Vec<CapacityRow>> {
+    use polars::prelude::*;
+    let path = dir.join(crate::results::CAPACITY);
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let df = CsvReadOptions::default()
+        .with_has_header(true)
+        .try_into_reader_with_file_path(Some(path))?
+        .finish()?;
+    let text = |name: &str| -> anyhow::Result<Vec<String>> {
+        let c = df.column(name)?.cast(&DataType::String)?;
+        let c = c.str()?;
+        Ok((0..c.len())
+            .map(|i| c.get(i).unwrap_or_default().to_string())
+            .collect())
+    };
+    let num = |name: &str| -> anyhow::Result<Vec<Option<f64>>> {
+        let c = df.column(name)?.cast(&DataType::Float64)?;
+        let c = c.f64()?;
+        Ok((0..c.len()).map(|i| c.get(i)).collect())
+    };
+    let (names, factor, binding, status) = (
+        text("configuration")?,
+        text("factor")?,
+        text("binding_slo")?,
+        text("status")?,
+    );
+    let nums: Vec<Vec<Option<f64>>> = [
+        "capacity",
+        "ci_low",
+        "ci_high",
+        "confidence",
+        "probes",
+        "trials",
+        "diff",
+        "diff_ci_low",
+        "diff_ci_high",
+    ]
+    .iter()
+    .map(|c| num(c))
+    .collect::<anyhow::Result<_>>()?;
+    Ok((0..df.height())
+        .map(|i| CapacityRow {
+            configuration: names[i].clone(),
+            factor: factor[i].clone(),
+            capacity: nums[0][i],
+            ci_low: nums[1][i],
+            ci_high: nums[2][i],
+            confidence: nums[3][i],
+            binding_slo: binding[i].clone(),
+            probes: nums[4][i].map(|x| x as u32),
+            trials: nums[5][i].map(|x| x as u32),
+            status: status[i].clone(),
+            diff: nums[6][i],
+            diff_ci_low: nums[7][i],
+            diff_ci_high: nums[8][i],
+        })
+        .collect())
 }
 
 #[derive(serde::Serialize, schemars::JsonSchema)]
@@ -92,6 +181,7 @@ impl Exporter for Json {
                     turns: &d.turns,
                 })
                 .collect(),
+            capacity: capacity_rows(&input.run.dir)?,
         };
         Ok(serde_json::to_string_pretty(&doc)? + "\n")
     }

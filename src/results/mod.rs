@@ -22,7 +22,8 @@ pub use manifest::{
 pub use merge::merge_runs;
 pub use reader::{open_run, read_run, RunData};
 pub use run_dir::{
-    data_files, PlanLine, RunWriter, DONE_LOG, MANIFEST, MONITOR, REQUESTS, REQUESTS_LOG, TRIALS,
+    data_files, PlanLine, RunWriter, CAPACITY, DONE_LOG, MANIFEST, MONITOR, REQUESTS, REQUESTS_LOG,
+    TRIALS,
 };
 pub use tally::{Sketch, Tally};
 

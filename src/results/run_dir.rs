@@ -28,6 +28,8 @@ pub const DONE_LOG: &str = "done.jsonl";
 pub const MONITOR: &str = "monitor.parquet";
 pub const REQUESTS: &str = "requests.parquet";
 pub const TRIALS: &str = "trials.parquet";
+/// A capacity search's result, one row per configuration.
+pub const CAPACITY: &str = "capacity.csv";
 pub const EXPERIMENT_COPY: &str = "experiment.yaml";
 pub const PROMPTS_COPY: &str = "prompts.yaml";
 

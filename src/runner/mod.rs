@@ -13,7 +13,6 @@ mod trials;
 
 pub use limits::raise_open_files;
 pub use prepare::DEFAULT_MAX_TOKENS;
-pub use search::CAPACITY_CSV;
 
 use crate::experiment::{validate, LoadedExperiment};
 use crate::monitor::Gpu;

@@ -17,9 +17,6 @@ use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::Path;
 
-/// The file the searches' results go to, one row per configuration.
-pub const CAPACITY_CSV: &str = "capacity.csv";
-
 /// Significant digits a probed rate is rounded to: the load run, its
 /// label and what the search is fed are then the same number.
 const RATE_DIGITS: i32 = 4;
@@ -80,7 +77,7 @@ impl Searches<'_> {
         }
         capacity::against_baseline(&mut outcomes, BASELINE);
         let mut frame = capacity::outcome::frame(&outcomes)?;
-        crate::results::write_csv(&mut frame, &self.writer.dir.join(CAPACITY_CSV))?;
+        crate::results::write_csv(&mut frame, &self.writer.dir.join(crate::results::CAPACITY))?;
         // The run's answer, said before the report: a closed stdout must
         // not fail a run whose trials are all recorded.
         let mut out = std::io::stdout().lock();
