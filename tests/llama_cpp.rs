@@ -534,3 +534,34 @@ fn streams_llama_cpp_python_cuts_short_are_failures() {
         assert!(r.completion_tokens.is_some_and(|n| n < 48), "{r:?}");
     }
 }
+
+/// A capacity search on the real server: how many requests in flight
+/// llama.cpp sustains within a TTFT p95 objective with one slot and with
+/// four, each with its interval, and the difference with its own; every
+/// probe's trials in the plan, every planned request one record.
+#[test]
+fn a_capacity_search_on_a_real_llama_cpp_server() {
+    let Some(_root) = llama_root() else { return };
+    let _one = one_server_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = llama_experiment(tmp.path(), "capacity.yaml", |t| t);
+    let (stdout, _) = run(tmp.path(), &exp, &[], 0);
+    let dir = single_run(tmp.path(), "llama-cpp-capacity");
+    let csv = std::fs::read_to_string(dir.join("capacity.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    for row in &rows {
+        let num = |i: usize| row[i].parse::<f64>().unwrap_or(f64::NAN);
+        let (capacity, low, high) = (num(2), num(3), num(4));
+        assert!((1.0..=16.0).contains(&capacity), "{csv}");
+        assert!(low <= capacity && capacity <= high, "{csv}");
+        // Which objective binds moves with a busy host; one is named.
+        assert!(!row[6].is_empty(), "the binding objective named: {csv}");
+    }
+    assert!(rows[1][10].parse::<f64>().is_ok(), "the difference from the baseline: {csv}");
+    assert_eq!(stdout.matches(": sustains ").count(), 2, "{stdout}");
+    let run = read_run(&dir).unwrap();
+    assert_eq!(run.manifest.trials_done, run.trials.len());
+    assert_eq!(run.records.len(), run.trials.len() * 8);
+    assert!(run.records.iter().all(|r| r.ok()));
+}
