@@ -548,7 +548,11 @@ fn a_capacity_search_on_a_real_llama_cpp_server() {
     let (stdout, _) = run(tmp.path(), &exp, &[], 0);
     let dir = single_run(tmp.path(), "llama-cpp-capacity");
     let csv = std::fs::read_to_string(dir.join("capacity.csv")).unwrap();
-    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
     assert_eq!(rows.len(), 2, "{csv}");
     for row in &rows {
         let num = |i: usize| row[i].parse::<f64>().unwrap_or(f64::NAN);
@@ -558,7 +562,10 @@ fn a_capacity_search_on_a_real_llama_cpp_server() {
         // Which objective binds moves with a busy host; one is named.
         assert!(!row[6].is_empty(), "the binding objective named: {csv}");
     }
-    assert!(rows[1][10].parse::<f64>().is_ok(), "the difference from the baseline: {csv}");
+    assert!(
+        rows[1][10].parse::<f64>().is_ok(),
+        "the difference from the baseline: {csv}"
+    );
     assert_eq!(stdout.matches(": sustains ").count(), 2, "{stdout}");
     let run = read_run(&dir).unwrap();
     assert_eq!(run.manifest.trials_done, run.trials.len());
