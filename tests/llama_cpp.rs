@@ -572,3 +572,31 @@ fn a_capacity_search_on_a_real_llama_cpp_server() {
     assert_eq!(run.records.len(), run.trials.len() * 8);
     assert!(run.records.iter().all(|r| r.ok()));
 }
+
+/// The capacity of each engine on one model file: how many requests in
+/// flight each sustains within the SLOs, with intervals and the difference.
+#[test]
+fn the_capacity_of_each_engine() {
+    let Some(_root) = llama_root() else { return };
+    let _one = one_server_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = llama_experiment(tmp.path(), "engine-capacity.yaml", |t| t);
+    let (stdout, _) = run(tmp.path(), &exp, &[], 0);
+    let dir = single_run(tmp.path(), "llama-cpp-engine-capacity");
+    let csv = std::fs::read_to_string(dir.join("capacity.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    assert_eq!(rows[1][0], "engine=llama-cpp-python", "{csv}");
+    for row in &rows {
+        let num = |i: usize| row[i].parse::<f64>().unwrap_or(f64::NAN);
+        assert!((1.0..=8.0).contains(&num(2)), "{csv}");
+        assert!(num(3) <= num(2) && num(2) <= num(4), "{csv}");
+    }
+    assert_eq!(stdout.matches(": sustains ").count(), 2, "{stdout}");
+    let run = read_run(&dir).unwrap();
+    assert_eq!(run.records.len(), run.trials.len() * 8);
+}
