@@ -7,6 +7,15 @@ mod common;
 
 use common::{bin, experiment, run, single_run};
 
+/// These tests judge timings measured on the sim, and each runs the sim at
+/// full speed: two at once on a 2-core machine make each other's noise (a
+/// published table once came out inconclusive only in the full suite). They
+/// take turns.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn verdicts(dir: &std::path::Path, metric: &str) -> Vec<String> {
     let csv = std::fs::read_to_string(dir.join("stats.csv")).unwrap();
     let mut lines = csv.lines();
@@ -22,6 +31,7 @@ fn verdicts(dir: &std::path::Path, metric: &str) -> Vec<String> {
 
 #[test]
 fn a_known_speed_up_is_significant_in_the_right_direction() {
+    let _turn = one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let exp = experiment(
         tmp.path(),
@@ -55,6 +65,7 @@ fn binomial_bound(n: u64, p: f64) -> u64 {
 
 #[test]
 fn a_a_runs_keep_false_verdicts_within_alpha_and_tost_calls_them_equivalent() {
+    let _turn = one_at_a_time();
     // An A/A experiment: `tag` only changes a body field the sim ignores.
     // Across 60 seeds, the share of runs with any false "significant"
     // verdict (any metric: Holm's family is the whole run) stays within
@@ -173,6 +184,7 @@ fn small_run(dir: &std::path::Path, file: &str, name: &str, model: &str) -> std:
 
 #[test]
 fn compare_finds_a_regression_and_gates_on_it() {
+    let _turn = one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let a = small_run(tmp.path(), "a.yaml", "gate", "sim@1x");
     let b = small_run(tmp.path(), "b.yaml", "gate", "sim@0.5x");
@@ -244,6 +256,7 @@ fn compare_finds_a_regression_and_gates_on_it() {
 
 #[test]
 fn reproduce_runs_the_recorded_experiment_again_and_tests_equivalence() {
+    let _turn = one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let a = small_run(tmp.path(), "r.yaml", "again", "sim@1x");
     let out = bin()
@@ -322,6 +335,7 @@ fn reproduce_runs_the_recorded_experiment_again_and_tests_equivalence() {
 
 #[test]
 fn reproduce_holds_a_run_against_a_published_table() {
+    let _turn = one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let a = small_run(tmp.path(), "p.yaml", "pub", "sim@1x");
     // The published table: this run's own estimates (mean, sd, n) for
@@ -406,6 +420,7 @@ fn reproduce_holds_a_run_against_a_published_table() {
 
 #[test]
 fn a_refuted_expectation_fails_run_check_with_exit_3() {
+    let _turn = one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let text = "name: hyp\ntarget: {builtin: sim, model: m}\nprompts: {prompts}\n\
          baseline: {concurrency: 1, output_tokens: 8}\nfactors:\n  concurrency: [1, 4]\nrepetitions: 3\nwarmup: {requests: 1}\ntrial: {requests: 4}\n\
@@ -436,6 +451,7 @@ fn a_refuted_expectation_fails_run_check_with_exit_3() {
 
 #[test]
 fn a_factorial_run_finds_the_interaction_of_speed_and_concurrency() {
+    let _turn = one_at_a_time();
     // Throughput grows with speed × concurrency, not speed + concurrency:
     // an interaction the one-factor-at-a-time design could not show.
     let tmp = tempfile::tempdir().unwrap();
@@ -496,6 +512,7 @@ fn a_factorial_run_finds_the_interaction_of_speed_and_concurrency() {
 
 #[test]
 fn adaptive_repetitions_stop_when_precise_enough_or_at_max() {
+    let _turn = one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let text = |rel: &str| {
         format!(
@@ -555,6 +572,7 @@ fn adaptive_repetitions_stop_when_precise_enough_or_at_max() {
 
 #[test]
 fn the_committed_reference_run_still_reproduces() {
+    let _turn = one_at_a_time();
     // results/reference/quickstart holds no request log: the reproduction
     // compares with its trials.parquet, whatever this machine measures.
     let tmp = tempfile::tempdir().unwrap();
