@@ -106,6 +106,28 @@ fn a_capacity_search_runs_on_the_sim_and_says_each_configurations_capacity() {
     }
     assert_eq!(data.manifest.requests_recorded, 16 * data.trials.len());
 
+    // The run folder alone gives the same searches again: what report,
+    // merge, compare and reproduce read is what the run said.
+    let experiment =
+        infer_bench::experiment::kept_copy(&folder.join(&data.manifest.experiment.copy)).unwrap();
+    let replayed = infer_bench::report::searches::replay(&data, &experiment).unwrap();
+    assert_eq!(replayed.len(), rows.len());
+    for (r, row) in replayed.iter().zip(&rows) {
+        let o = r.outcome.as_ref().expect("a finished search");
+        assert_eq!(o.configuration, row["configuration"]);
+        let (x, i) = o.reported();
+        for (got, col) in [(x, "capacity"), (i.low, "ci_low"), (i.high, "ci_high")] {
+            assert!((got - num(row, col)).abs() < 1e-9, "{col}: {got} in {csv}");
+        }
+        assert_eq!(o.stop.as_str(), row["status"]);
+        assert_eq!(o.probes, num(row, "probes") as usize);
+        let diff = o.diff.map(|d| d.0);
+        assert_eq!(
+            diff.map(|d| (d * 1e6).round()),
+            row["diff"].parse::<f64>().ok().map(|d| (d * 1e6).round())
+        );
+    }
+
     // A search killed in its last probes is resumed: the probes before
     // are re-fed, the trial cut off runs again, and the search goes on
     // (here the last probe's plan is cut short too, as a kill can).

@@ -10,6 +10,7 @@ pub mod html;
 pub mod json;
 mod markdown;
 mod pipeline;
+pub mod searches;
 mod sections;
 pub(crate) mod service;
 pub(crate) mod significance;

@@ -8,7 +8,7 @@ use super::progress::Progress;
 use super::session::Session;
 use super::trials::{State, Trials};
 use super::{InFlight, RunOptions};
-use crate::capacity::{self, measure, Next, Outcome, Search};
+use crate::capacity::{self, Next, Outcome, Search};
 use crate::experiment::{CapacityFactor, CapacitySpec, LoadedExperiment};
 use crate::level::Level;
 use crate::plan::{Configuration, Plan, Trial, BASELINE};
@@ -102,7 +102,7 @@ impl Searches<'_> {
         let objectives = capacity::objectives(&e.slo, open);
         // Seeded per configuration, so each search's bootstrap repeats.
         let seed = e.seed.wrapping_add(config.index as u64);
-        let mut search = Search::new(spec.clone(), objectives.clone(), seed);
+        let mut search = Search::new(spec.clone(), objectives, seed);
         while let Next::Probe(x) = search.next() {
             let (load, trials) = plan_probe(plan, spec, config, x);
             let lines: Vec<PlanLine> = trials
@@ -127,7 +127,7 @@ impl Searches<'_> {
                 };
                 run.one(trial, progress, state).await?;
             }
-            let margins = margins(self.l, &self.writer.dir, &trials, &objectives)?;
+            let margins = margins(self.l, &self.writer.dir, &trials)?;
             search.add(load, margins);
         }
         search.outcome(&config.label).ok_or_else(|| {
@@ -226,40 +226,12 @@ fn load_level(spec: &CapacitySpec, x: f64) -> (f64, Level) {
     }
 }
 
-/// Each trial's margin on every objective, from the trial table as the
-/// report derives it and, for an open loop, the queue's growth in its
-/// records.
-fn margins(
-    l: &LoadedExperiment,
-    dir: &Path,
-    trials: &[Trial],
-    objectives: &[capacity::Objective],
-) -> anyhow::Result<Vec<Vec<f64>>> {
-    let open = l.experiment.load.kind().is_open();
+/// Each trial's margin on every objective, judged as a report judges it.
+fn margins(l: &LoadedExperiment, dir: &Path, trials: &[Trial]) -> anyhow::Result<Vec<Vec<f64>>> {
     let run = crate::results::open_run(dir)?;
-    let measured = measure::measures(&super::trial_table(&run)?, &l.experiment.slo)?;
-    let journal = run.journal()?;
-    trials
-        .iter()
-        .map(|t| {
-            // A trial missing from the table measured nothing: every
-            // objective fails, as the verdict fails it.
-            let mut m = measured
-                .iter()
-                .find(|(i, _)| *i == t.index as u64)
-                .map(|(_, m)| m.clone())
-                .unwrap_or_default();
-            if let (true, Some(j)) = (open, &journal) {
-                let mut records = Vec::new();
-                j.for_each_chunk(t.index, 1 << 12, |mut chunk| {
-                    records.append(&mut chunk);
-                    Ok(())
-                })?;
-                m.queue_growth = measure::growth_of(&records);
-            }
-            Ok(capacity::margins(&m, objectives))
-        })
-        .collect()
+    let indices: Vec<usize> = trials.iter().map(|t| t.index).collect();
+    let margins = crate::report::searches::trial_margins(&run, &l.experiment, &indices)?;
+    Ok(margins.into_iter().map(|(_, m)| m).collect())
 }
 
 #[cfg(test)]
