@@ -115,6 +115,17 @@ fi
 { echo '#!/bin/sh'; echo "exec \"$(pwd)/$DIR/venv-lcp/bin/python\" -m llama_cpp.server \"\$@\""; } > "$DIR/bin/llama-cpp-python-server.part"
 chmod +x "$DIR/bin/llama-cpp-python-server.part"
 mv "$DIR/bin/llama-cpp-python-server.part" "$DIR/bin/llama-cpp-python-server"
+# llama-cpp-python serves its own version (/openapi.json) but not the
+# llama.cpp it bundles: this prints both, for `server.version_command`.
+cat > "$DIR/bin/llama-cpp-python-version.part" <<PY
+#!$(pwd)/$DIR/venv-lcp/bin/python
+import ctypes, pathlib, llama_cpp
+ggml = ctypes.CDLL(str(pathlib.Path(llama_cpp.__file__).parent / "lib" / "libggml-base.so"))
+ggml.ggml_commit.restype = ggml.ggml_version.restype = ctypes.c_char_p
+print(f"llama-cpp-python {llama_cpp.__version__}, bundling llama.cpp {ggml.ggml_commit().decode()} (ggml {ggml.ggml_version().decode()})")
+PY
+chmod +x "$DIR/bin/llama-cpp-python-version.part"
+mv "$DIR/bin/llama-cpp-python-version.part" "$DIR/bin/llama-cpp-python-version"
 
 echo "llama.cpp server (xllamacpp $XLLAMACPP_VERSION): $LAUNCHER"
 echo "  llama-cpp-python $LCP_VERSION's server: $DIR/bin/llama-cpp-python-server"

@@ -138,13 +138,16 @@ pub fn source<'a>(
     text: &str,
     base_url: Option<&str>,
     named: impl IntoIterator<Item = (&'a String, &'a String)>,
-    command: Option<&str>,
+    api_key: Option<&str>,
+    commands: impl IntoIterator<Item = &'a str>,
 ) -> String {
     let mut out = text.to_string();
-    let mut secrets = Secrets::of_client(base_url.unwrap_or_default(), named, None);
-    let argv = command.and_then(shlex::split).unwrap_or_default();
-    for value in words(&argv).1 {
-        secrets.add(&value);
+    let mut secrets = Secrets::of_client(base_url.unwrap_or_default(), named, api_key);
+    for command in commands {
+        let argv = shlex::split(command).unwrap_or_default();
+        for value in words(&argv).1 {
+            secrets.add(&value);
+        }
     }
     // `***` where a whole YAML value was would read as an alias, and the
     // copy would no longer load: the placeholder keeps it a plain string.
@@ -371,7 +374,7 @@ mod tests {
         let text = "target:\n  headers: {X-Api-Key: abcdef123}\n  server:\n    env:\n      HF_TOKEN: hf-xyz-123\n";
         let named = [("X-Api-Key", "abcdef123"), ("HF_TOKEN", "hf-xyz-123")]
             .map(|(k, v)| (k.to_string(), v.to_string()));
-        let copy = source(text, None, named.iter().map(|(k, v)| (k, v)), None);
+        let copy = source(text, None, named.iter().map(|(k, v)| (k, v)), None, []);
         assert_eq!(
             copy,
             "target:\n  headers: {X-Api-Key: <redacted>}\n  server:\n    env:\n      HF_TOKEN: <redacted>\n"
@@ -469,7 +472,7 @@ mod tests {
         let cmd = "env SECRET=sec-9 sh -c 'srv --api-key sec-10;'";
         let yaml = format!("command: \"{cmd}\"\nkeep: sec-11");
         assert_eq!(
-            source(&yaml, None, [], Some(cmd)),
+            source(&yaml, None, [], None, [cmd]),
             "command: \"env SECRET=<redacted> sh -c 'srv --api-key <redacted>;'\"\nkeep: sec-11"
         );
     }

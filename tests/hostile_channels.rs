@@ -287,6 +287,67 @@ fn a_long_props_keeps_the_fields_read_and_a_cut_excerpt() {
 }
 
 #[test]
+fn an_openapi_without_end_is_not_kept() {
+    let h = Hostile::start();
+    let ran = launched(&h, "openapi-huge", "", THREE);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let want = format!(
+        "warning: GET http://127.0.0.1:{}/openapi-huge/openapi.json: the answer passed the cap of 4194304 bytes (",
+        h.port
+    );
+    assert_eq!(ran.said(&want), 1, "{}", ran.stderr);
+    let f = ran.fingerprint();
+    assert!(f.get("engine").is_none(), "{f}");
+    assert_eq!(f["models"]["data"][0]["id"], "hostile-model");
+}
+
+/// The engine's name and version (`/openapi.json`) and what the version
+/// command prints are channels too: cut to a line, and scrubbed.
+#[test]
+fn the_engines_name_and_version_command_keep_no_secret_and_stay_bounded() {
+    let h = Hostile::start();
+    let endless =
+        format!("    version_command: \"sh -c 'while :; do echo {LAUNCH_SECRET} {KEY}; done'\"\n");
+    let ran = launched(&h, "openapi-echo-key", &endless, THREE);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert!(ran.took < Duration::from_secs(40), "took {:?}", ran.took);
+    let f = ran.fingerprint();
+    assert_eq!(f["engine"]["version"], "1.0 ***", "{f}");
+    let title = f["engine"]["title"].as_str().unwrap();
+    assert!(
+        title.starts_with("*** engine ttt") && title.chars().count() == 201,
+        "{title}"
+    );
+    let version = f["version"].as_str().unwrap();
+    assert!(version.starts_with("*** ***\n*** ***"), "{version}");
+    assert!(version.chars().count() <= 501, "{}", version.len());
+    ran.keeps_no_secret();
+    // A secret on the version command's own line is hidden wherever it
+    // goes: its output, and the experiment's copy.
+    let token = "version-secret-91ab";
+    let keyed = format!("    version_command: \"sh -c 'echo v $2' x --token {token}\"\n");
+    let ran = launched(&h, "launched", &keyed, THREE);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert_eq!(ran.fingerprint()["version"], "v ***");
+    for entry in std::fs::read_dir(ran.dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        assert!(!text.contains(token), "{} holds {token}", path.display());
+    }
+    // A version command that fails is said, and the run goes on.
+    let failing = "    version_command: \"sh -c 'exit 4'\"\n";
+    let ran = launched(&h, "launched", failing, THREE);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert_eq!(
+        ran.said("it exited with exit status: 4; the fingerprint goes without it"),
+        1,
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.fingerprint().get("version").is_none());
+}
+
+#[test]
 fn a_long_props_still_holds_the_slot_check() {
     let h = Hostile::start();
     let ran = launched(

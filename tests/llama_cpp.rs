@@ -492,6 +492,30 @@ fn two_engines_on_one_model_in_one_randomized_run() {
         assert_eq!(r.tokens_source, source, "{r:?}");
         assert!(r.completion_tokens.is_some_and(|n| n <= 16), "{r:?}");
     }
+    // Each engine's fingerprint: its name and version, and the llama.cpp
+    // it runs.
+    let build = |engine: &str| {
+        let launch = run.manifest.servers.iter().find(|s| {
+            s.configurations.iter().any(|c| {
+                c.ends_with(&format!("engine={engine}"))
+                    || (engine == "llama.cpp" && c == "baseline")
+            })
+        });
+        launch
+            .and_then(|s| s.fingerprint.build())
+            .unwrap_or_default()
+    };
+    let python = build("llama-cpp-python");
+    assert!(
+        python.contains("llama.cpp Python API 0.3.36")
+            && python.contains("llama-cpp-python 0.3.36, bundling llama.cpp "),
+        "{python}"
+    );
+    let llama = build("llama.cpp");
+    assert!(
+        llama.starts_with('b') && llama.contains("; xllamacpp "),
+        "{llama}"
+    );
     let stats = std::fs::read_to_string(dir.join("stats.csv")).unwrap();
     assert!(
         stats

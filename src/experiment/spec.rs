@@ -396,6 +396,12 @@ pub struct ServerSpec {
     /// Prometheus series sampled from `/metrics` during trials, by name prefix.
     #[serde(default = "default_metric_prefixes")]
     pub metrics: Vec<String>,
+    /// A command (a template, like `command`) that prints the engine's
+    /// version, run once per launch and kept in the manifest: for what the
+    /// server does not say itself (the llama.cpp that llama-cpp-python
+    /// bundles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_command: Option<String>,
 }
 
 fn default_ready() -> String {

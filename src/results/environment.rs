@@ -65,10 +65,7 @@ fn servers(servers: &[Launch]) -> Vec<Item> {
             .unwrap_or_default()
             .to_string()
     }));
-    let build = joined(servers.iter().filter_map(|s| {
-        let props = s.fingerprint.props.as_ref()?;
-        props.get("build_info")?.as_str().map(str::to_string)
-    }));
+    let build = joined(servers.iter().filter_map(|s| s.fingerprint.build()));
     let slots = joined(servers.iter().filter_map(|s| {
         let (ctx, n) = s.fingerprint.slot_context()?;
         Some(format!("{n} slots × {ctx} tokens"))

@@ -83,6 +83,13 @@ impl RunWriter {
     ) -> anyhow::Result<Self> {
         let e = &loaded.experiment;
         let (run_id, dir) = new_run_dir(&out.join(&e.name))?;
+        // The key a run reads from the environment is hidden in the copy
+        // too, should the file spell it out anywhere.
+        let api_key = e
+            .target
+            .api_key_env
+            .as_ref()
+            .and_then(|v| std::env::var(v).ok());
 
         super::write_file(
             &dir.join(EXPERIMENT_COPY),
@@ -90,7 +97,8 @@ impl RunWriter {
                 &loaded.source,
                 e.target.base_url.as_deref(),
                 e.target.headers.iter().chain(server_env(e)),
-                e.target.server.as_ref().map(|s| s.command.as_str()),
+                api_key.as_deref(),
+                server_commands(e),
             ),
         )?;
         let prompts_text = std::fs::read(&loaded.prompts_path)
@@ -384,6 +392,15 @@ pub(super) fn new_run_dir(parent: &Path) -> anyhow::Result<(String, PathBuf)> {
 /// The launched server's environment, where the experiment has one.
 fn server_env(e: &crate::experiment::Experiment) -> impl Iterator<Item = (&String, &String)> {
     e.target.server.iter().flat_map(|s| s.env.iter())
+}
+
+/// Every command the run launches: the server's and its version command.
+fn server_commands(e: &crate::experiment::Experiment) -> impl Iterator<Item = &str> {
+    e.target
+        .server
+        .iter()
+        .flat_map(|s| std::iter::once(&s.command).chain(&s.version_command))
+        .map(String::as_str)
 }
 
 #[cfg(test)]

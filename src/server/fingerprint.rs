@@ -13,6 +13,14 @@ pub struct Fingerprint {
     pub models: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_file: Option<ModelFile>,
+    /// The engine's name and version as its `/openapi.json` says them
+    /// (`info.title`, `info.version`: FastAPI servers, llama-cpp-python's
+    /// and vLLM's, serve it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<serde_json::Value>,
+    /// What `server.version_command` printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -23,6 +31,27 @@ pub struct ModelFile {
 }
 
 impl Fingerprint {
+    /// The engine in a few words: llama.cpp's build, or the name and
+    /// version its `/openapi.json` gives, and what its version command
+    /// printed.
+    pub fn build(&self) -> Option<String> {
+        let props = self
+            .props
+            .as_ref()
+            .and_then(|p| p.get("build_info")?.as_str());
+        let engine = self.engine.as_ref().map(|e| {
+            let part = |k: &str| e.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+            format!("{} {}", part("title"), part("version"))
+                .trim()
+                .to_string()
+        });
+        let said: Vec<String> = [props.map(str::to_string), engine, self.version.clone()]
+            .into_iter()
+            .flatten()
+            .collect();
+        (!said.is_empty()).then(|| said.join("; "))
+    }
+
     /// Context per slot and slot count from llama.cpp's `/props`.
     pub fn slot_context(&self) -> Option<(u64, u64)> {
         let props = self.props.as_ref()?;
@@ -56,6 +85,27 @@ pub const PROPS_FIELDS: &[&str] = &[
 ];
 /// What the reports read of `/v1/models`.
 pub const MODELS_FIELDS: &[&str] = &["/data/0/id"];
+
+/// An `/openapi.json` answer's name and version (`info.title`,
+/// `info.version`), scrubbed and cut to a line each; none without either.
+pub fn engine_of(
+    openapi: &serde_json::Value,
+    secrets: &crate::redact::Secrets,
+) -> Option<serde_json::Value> {
+    let mut out = serde_json::Map::new();
+    for key in ["title", "version"] {
+        if let Some(s) = openapi
+            .pointer(&format!("/info/{key}"))
+            .and_then(|v| v.as_str())
+        {
+            let mut s = s.to_string();
+            secrets.scrub(&mut s);
+            crate::redact::truncate(&mut s, FIELD_CHARS);
+            out.insert(key.into(), serde_json::Value::String(s));
+        }
+    }
+    (!out.is_empty()).then_some(serde_json::Value::Object(out))
+}
 
 /// A server's answer as the manifest keeps it: every string scrubbed of
 /// `secrets`; whole when short, else `fields` (JSON pointers) and an
@@ -201,6 +251,35 @@ mod tests {
                 "total_slots": 4,
             })
         );
+    }
+
+    #[test]
+    fn an_engine_says_its_name_and_version_from_openapi_and_its_version_command() {
+        let openapi = serde_json::json!({
+            "openapi": "3.1.0",
+            "info": {"title": "🦙 llama.cpp Python API", "version": "0.3.36 sk-launch-0123"},
+            "paths": {"/v1/completions": {}},
+        });
+        let f = Fingerprint {
+            engine: engine_of(&openapi, &secrets()),
+            version: Some("llama-cpp-python 0.3.36, bundling llama.cpp 0c1e570".into()),
+            ..Fingerprint::default()
+        };
+        assert_eq!(
+            f.engine,
+            Some(serde_json::json!({"title": "🦙 llama.cpp Python API", "version": "0.3.36 ***"}))
+        );
+        assert_eq!(
+            f.build().as_deref(),
+            Some("🦙 llama.cpp Python API 0.3.36 ***; llama-cpp-python 0.3.36, bundling llama.cpp 0c1e570")
+        );
+        assert_eq!(engine_of(&serde_json::json!({"info": 3}), &secrets()), None);
+        let llama = Fingerprint {
+            props: Some(serde_json::json!({"build_info": "b6000-abc"})),
+            ..Fingerprint::default()
+        };
+        assert_eq!(llama.build().as_deref(), Some("b6000-abc"));
+        assert_eq!(Fingerprint::default().build(), None);
     }
 
     #[test]

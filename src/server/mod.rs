@@ -6,6 +6,7 @@
 mod fingerprint;
 mod log;
 mod process;
+mod version;
 
 use fingerprint::{kept, ANSWER_CAP, MODELS_FIELDS, PROPS_FIELDS};
 pub use fingerprint::{model_file, redact, Fingerprint, ModelFile};
@@ -238,10 +239,15 @@ impl ServerManager {
         let models = self
             .get_json(&endpoint(base_url, Under::Base, "/models"))
             .await;
+        let openapi = self
+            .get_json(&endpoint(base_url, Under::Root, "/openapi.json"))
+            .await;
         let mut fingerprint = Fingerprint {
             props: props.map(|v| kept(v, PROPS_FIELDS, &self.secrets)),
             models: models.map(|v| kept(v, MODELS_FIELDS, &self.secrets)),
             model_file: None,
+            engine: openapi.and_then(|v| fingerprint::engine_of(&v, &self.secrets)),
+            version: self.version(ctx).await?,
         };
         if let Some(t) = &self.spec.model_path {
             let path = PathBuf::from(render(ctx, t)?);
@@ -256,6 +262,32 @@ impl ServerManager {
             });
         }
         Ok(fingerprint)
+    }
+
+    /// What `server.version_command` prints; a warning where it fails.
+    async fn version(&mut self, ctx: &template::Context) -> anyhow::Result<Option<String>> {
+        let Some(t) = &self.spec.version_command else {
+            return Ok(None);
+        };
+        let command = render(ctx, t)?;
+        let argv = shlex::split(&command).with_context(|| {
+            format!(
+                "cannot split the version command: {}",
+                redact(std::slice::from_ref(&command))
+            )
+        })?;
+        self.secrets.add_command(&argv);
+        let env: Vec<(String, String)> = self.spec.env.clone().into_iter().collect();
+        match version::version_of(&argv, &env, &self.secrets, version::VERSION_TIMEOUT).await {
+            Ok(v) => Ok(Some(v)),
+            Err(why) => {
+                crate::error::warn(format!(
+                    "warning: server.version_command ({}): {why}; the fingerprint goes without it",
+                    redact(&argv)
+                ));
+                Ok(None)
+            }
+        }
     }
 
     /// A JSON answer for the fingerprint; none where the server has no such

@@ -30,6 +30,8 @@ const MODES: &[&str] = &[
     "health-silent",
     "health-huge",
     "side-needs-key",
+    "openapi-huge",
+    "openapi-echo-key",
 ];
 
 /// 1.5 GB: what a broken `/tokenize` once sent.
@@ -64,6 +66,8 @@ pub fn serve(behaviour: &str, req: &Request, conn: &mut Conn) -> std::io::Result
         ("models-huge", "v1/models") => endless(out, "{\"data\":[", b"{\"id\":\"m\"},", None),
         ("metrics-huge", "metrics") => endless(out, "", b"llamacpp:x 1\n", None),
         ("health-huge", "health") => endless(out, "", b"ok ok ok ", None),
+        ("openapi-huge", "openapi.json") => endless(out, "{\"info\":{\"title\":\"", b"x", None),
+        ("openapi-echo-key", "openapi.json") => json(out, &echo_openapi()),
         ("props-big", "props") => json(out, &big_props()),
         ("models-big", "v1/models") => json(out, &big_models()),
         ("props-echo-key", "props") => json(out, &echo_props()),
@@ -174,6 +178,17 @@ fn big_models() -> String {
 }
 
 /// `/props` echoing what it was launched with.
+/// A FastAPI-like `/openapi.json` whose name and version hold the key and
+/// the launch secret, and whose name runs on.
+fn echo_openapi() -> String {
+    serde_json::json!({
+        "openapi": "3.1.0",
+        "info": {"title": format!("{KEY} engine {}", "t".repeat(5000)), "version": format!("1.0 {LAUNCH_SECRET}")},
+        "paths": {},
+    })
+    .to_string()
+}
+
 fn echo_props() -> String {
     serde_json::json!({
         "build_info": format!("b-echo {KEY}"),

@@ -46,13 +46,8 @@ pub fn fingerprint(m: &Manifest) -> String {
             &file.sha256[..file.sha256.len().min(12)]
         ));
     }
-    if let Some(build) = f
-        .props
-        .as_ref()
-        .and_then(|p| p.get("build_info"))
-        .and_then(|b| b.as_str())
-    {
-        parts.push(build.to_string());
+    if let Some(build) = f.build() {
+        parts.push(build);
     }
     if parts.is_empty() {
         if let Some(id) = f
