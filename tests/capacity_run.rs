@@ -131,9 +131,13 @@ fn a_capacity_search_runs_on_the_sim_and_says_each_configurations_capacity() {
     // A search killed in its last probes is resumed: the probes before
     // are re-fed, the trial cut off runs again, and the search goes on
     // (here the last probe's plan is cut short too, as a kill can).
+    // Each file ends in the torn first half of its next line, as a kill
+    // mid-write leaves it: the resume must not append after it.
     let keep = |name: &str, n: usize| {
         let text = std::fs::read_to_string(folder.join(name)).unwrap();
-        let kept: String = text.lines().take(n).map(|l| format!("{l}\n")).collect();
+        let mut kept: String = text.lines().take(n).map(|l| format!("{l}\n")).collect();
+        let next = text.lines().nth(n).unwrap();
+        kept.push_str(&next[..next.len() / 2]);
         std::fs::write(folder.join(name), kept).unwrap();
     };
     let plan_before = std::fs::read_to_string(folder.join("plan.jsonl")).unwrap();

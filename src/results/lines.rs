@@ -100,9 +100,67 @@ pub(super) fn json_lines<T: serde::de::DeserializeOwned>(
     Ok((out, torn))
 }
 
+/// Cut a JSON-lines file that a resume appends to back to its last whole
+/// line: a line torn by a kill would otherwise run into the first line
+/// appended after it, and the file would be corrupt in its middle.
+pub(super) fn end_at_last_line(path: &Path) -> anyhow::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    let Ok(mut file) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+    else {
+        return Ok(());
+    };
+    let len = file.metadata()?.len();
+    // Back from the end a block at a time, to the last newline.
+    let mut end = len;
+    let mut block = vec![0u8; 64 << 10];
+    while end > 0 {
+        let start = end.saturating_sub(block.len() as u64);
+        let buf = &mut block[..(end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(buf)?;
+        if let Some(i) = buf.iter().rposition(|&b| b == b'\n') {
+            end = start + i as u64 + 1;
+            break;
+        }
+        end = start;
+    }
+    if end < len {
+        file.set_len(end)
+            .with_context(|| format!("cutting the torn last line of {}", path.display()))?;
+        file.sync_all()?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_torn_last_line_is_cut_and_whole_lines_kept() {
+        for (bytes, kept) in [
+            (
+                &b"{\"a\":1}\n{\"a\":2}\n{\"a\""[..],
+                &b"{\"a\":1}\n{\"a\":2}\n"[..],
+            ),
+            (b"{\"a\":1}\n", b"{\"a\":1}\n"),
+            (b"{\"a\":1", b""),
+            (b"", b""),
+        ] {
+            let (_dir, path) = file(bytes);
+            end_at_last_line(&path).unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), kept);
+        }
+        // A torn line longer than the block read back at once.
+        let mut long = b"{\"a\":1}\n".to_vec();
+        long.extend(std::iter::repeat_n(b'x', 200_000));
+        let (_dir, path) = file(&long);
+        end_at_last_line(&path).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"a\":1}\n");
+    }
 
     fn file(bytes: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();

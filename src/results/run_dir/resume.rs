@@ -1,7 +1,7 @@
 //! Reopening an interrupted run folder to finish it: only with the inputs
 //! and plan it started with, and only the finished trials' records kept.
 
-use super::{append, read_done, RunWriter, DONE_LOG, LOG_BUFFER, MONITOR_LOG, REQUESTS_LOG};
+use super::{append, read_done, RunWriter, DONE_LOG, LOG_BUFFER, MONITOR_LOG, PLAN, REQUESTS_LOG};
 use crate::error::InputError;
 use crate::experiment::LoadedExperiment;
 use crate::plan::Plan;
@@ -22,7 +22,7 @@ impl RunWriter {
         loaded: &LoadedExperiment,
         plan: &Plan,
     ) -> anyhow::Result<(Self, BTreeSet<usize>)> {
-        for log in [REQUESTS_LOG, MONITOR_LOG, DONE_LOG] {
+        for log in [REQUESTS_LOG, MONITOR_LOG, DONE_LOG, PLAN] {
             refuse_link(&dir.join(log))?;
         }
         let data = crate::results::open_run(dir)?;
@@ -40,6 +40,10 @@ impl RunWriter {
             .into());
         }
         let done = read_done(dir)?;
+        // The logs a resume appends to without rewriting them.
+        for log in [DONE_LOG, PLAN] {
+            crate::results::lines::end_at_last_line(&dir.join(log))?;
+        }
         let records = keep_done(dir, REQUESTS_LOG, &done)?;
         keep_done(dir, MONITOR_LOG, &done)?;
         manifest.status = Status::Running;
