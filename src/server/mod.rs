@@ -144,14 +144,7 @@ impl ServerManager {
             None => free_port()?,
         };
         let ctx = self.context(config, Some(port));
-        let command = render(&ctx, &self.spec.command)?;
-        let argv = shlex::split(&command).with_context(|| {
-            format!(
-                "cannot split the server command: {}",
-                redact(std::slice::from_ref(&command))
-            )
-        })?;
-        self.secrets.add_command(&argv);
+        let argv = self.argv(&ctx, &self.spec.command.clone(), "server command")?;
         let base_url = render(&ctx, &self.base_url_template)?;
         let index = self.launches.len();
         let log_name = self.unused_log_name(index);
@@ -269,14 +262,7 @@ impl ServerManager {
         let Some(t) = &self.spec.version_command else {
             return Ok(None);
         };
-        let command = render(ctx, t)?;
-        let argv = shlex::split(&command).with_context(|| {
-            format!(
-                "cannot split the version command: {}",
-                redact(std::slice::from_ref(&command))
-            )
-        })?;
-        self.secrets.add_command(&argv);
+        let argv = self.argv(ctx, &t.clone(), "version command")?;
         let env: Vec<(String, String)> = self.spec.env.clone().into_iter().collect();
         match version::version_of(&argv, &env, &self.secrets, version::VERSION_TIMEOUT).await {
             Ok(v) => Ok(Some(v)),
@@ -344,6 +330,27 @@ impl ServerManager {
             "the server exited ({status}); its log ends:\n{}",
             r.process.tail(&self.secrets)
         ))
+    }
+}
+
+impl ServerManager {
+    /// A command template rendered and split into words as a shell would;
+    /// its secrets join those every output is scrubbed of.
+    fn argv(
+        &mut self,
+        ctx: &template::Context,
+        t: &str,
+        what: &str,
+    ) -> anyhow::Result<Vec<String>> {
+        let command = render(ctx, t)?;
+        let argv = shlex::split(&command).with_context(|| {
+            format!(
+                "cannot split the {what}: {}",
+                redact(std::slice::from_ref(&command))
+            )
+        })?;
+        self.secrets.add_command(&argv);
+        Ok(argv)
     }
 }
 
