@@ -66,8 +66,8 @@ fn a_capacity_search_runs_on_the_sim_and_says_each_configurations_capacity() {
         assert!((8.0..=48.0).contains(&x), "{csv}");
         assert!(lo <= x && x <= hi, "{csv}");
         assert_eq!(r["factor"], "rate");
-        // The TTFT objective binds (alone, or as the joint attainment where
-        // the two tie): decoding is far faster than 10 tok/s here.
+        // The TTFT objective binds: decoding is far faster than 10 tok/s
+        // here.
         assert!(
             r["binding_slo"].starts_with("TTFT ≤ 100 ms")
                 && r["binding_slo"].ends_with("for 80 % of requests"),
