@@ -91,6 +91,8 @@ pub fn format_num(v: Option<f64>) -> String {
     match v {
         None => "–".into(),
         Some(x) if !x.is_finite() => "–".into(),
+        // An F of 10^60 (a residual of zero) is not sixty digits wide.
+        Some(x) if x.abs() >= 1e7 => format!("{x:.2e}"),
         Some(x) if x.abs() >= 100.0 => format!("{x:.0}"),
         Some(x) if x.abs() >= 10.0 => format!("{x:.1}"),
         Some(x) => format!("{x:.2}"),
@@ -163,6 +165,8 @@ mod tests {
         assert_eq!(format_num(Some(1.2345)), "1.23");
         assert_eq!(format_num(None), "–");
         assert_eq!(format_num(Some(f64::NAN)), "–");
+        assert_eq!(format_num(Some(9_999_999.0)), "9999999");
+        assert_eq!(format_num(Some(3.1e60)), "3.10e60");
     }
 
     #[test]
