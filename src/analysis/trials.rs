@@ -141,6 +141,26 @@ pub fn trial_metrics(requests: &DataFrame, slo: &Slo) -> PolarsResult<DataFrame>
 /// gap lists (see [`trial_metrics`] and the streamed analysis). It reads the
 /// request columns the registry marks analysed ([`crate::record::ANALYSED`]).
 pub(crate) fn trial_aggregates(requests: &DataFrame, slo: &Slo) -> PolarsResult<DataFrame> {
+    requests
+        .clone()
+        .lazy()
+        .with_column(slo_ok(slo).alias("slo_ok"))
+        .group_by_stable([
+            col("trial"),
+            col("config"),
+            col("factor"),
+            col("level"),
+            col("repetition"),
+        ])
+        .agg(aggregations(slo))
+        .with_column((col("last_end_s") - col("first_send_s")).alias("wall_s"))
+        .with_columns(rates())
+        .sort(["trial"], SortMultipleOptions::default())
+        .collect()
+}
+
+/// What each trial's requests sum up to, before the rates over its wall time.
+fn aggregations(slo: &Slo) -> Vec<Expr> {
     let lag = || col("queue_ms") - col("wait_ms").fill_null(lit(0.0));
     let mut aggs = vec![
         len().cast(DataType::UInt32).alias("requests"),
@@ -185,39 +205,28 @@ pub(crate) fn trial_aggregates(requests: &DataFrame, slo: &Slo) -> PolarsResult<
     aggs.extend(server_split());
     aggs.push(queueing_p50());
     aggs.extend(super::judge::trial_aggregations(slo));
+    aggs
+}
 
-    requests
-        .clone()
-        .lazy()
-        .with_column(slo_ok(slo).alias("slo_ok"))
-        .group_by_stable([
-            col("trial"),
-            col("config"),
-            col("factor"),
-            col("level"),
-            col("repetition"),
-        ])
-        .agg(aggs)
-        .with_column((col("last_end_s") - col("first_send_s")).alias("wall_s"))
-        .with_columns([
-            (col("output_tokens").cast(DataType::Float64) / col("wall_s")).alias("output_tok_s"),
-            (col("ok_requests").cast(DataType::Float64) / col("wall_s")).alias("requests_per_s"),
-            (lit(1.0)
-                - col("ok_requests").cast(DataType::Float64)
-                    / (col("requests") - col("cancelled")).cast(DataType::Float64))
-            .alias("error_rate"),
-            (col("slo_met").cast(DataType::Float64) / col("requests").cast(DataType::Float64))
-                .alias("slo_attainment"),
-            (col("slo_met").cast(DataType::Float64) / col("wall_s")).alias("goodput_rps"),
-            // Sends per second between the first and the last send (open loop only).
-            when(col("scheduled").gt(lit(1)))
-                .then(
-                    (col("requests").cast(DataType::Float64) - lit(1.0))
-                        / (col("last_send_s") - col("first_send_s")),
-                )
-                .otherwise(lit(NULL).cast(DataType::Float64))
-                .alias("achieved_rate_rps"),
-        ])
-        .sort(["trial"], SortMultipleOptions::default())
-        .collect()
+/// A trial's rates over its wall time, and its shares.
+fn rates() -> [Expr; 6] {
+    [
+        (col("output_tokens").cast(DataType::Float64) / col("wall_s")).alias("output_tok_s"),
+        (col("ok_requests").cast(DataType::Float64) / col("wall_s")).alias("requests_per_s"),
+        (lit(1.0)
+            - col("ok_requests").cast(DataType::Float64)
+                / (col("requests") - col("cancelled")).cast(DataType::Float64))
+        .alias("error_rate"),
+        (col("slo_met").cast(DataType::Float64) / col("requests").cast(DataType::Float64))
+            .alias("slo_attainment"),
+        (col("slo_met").cast(DataType::Float64) / col("wall_s")).alias("goodput_rps"),
+        // Sends per second between the first and the last send (open loop only).
+        when(col("scheduled").gt(lit(1)))
+            .then(
+                (col("requests").cast(DataType::Float64) - lit(1.0))
+                    / (col("last_send_s") - col("first_send_s")),
+            )
+            .otherwise(lit(NULL).cast(DataType::Float64))
+            .alias("achieved_rate_rps"),
+    ]
 }
