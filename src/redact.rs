@@ -138,11 +138,14 @@ pub fn source<'a>(
     text: &str,
     base_url: Option<&str>,
     named: impl IntoIterator<Item = (&'a String, &'a String)>,
-    api_key: Option<&str>,
+    values: &[String],
     commands: impl IntoIterator<Item = &'a str>,
 ) -> String {
     let mut out = text.to_string();
-    let mut secrets = Secrets::of_client(base_url.unwrap_or_default(), named, api_key);
+    let mut secrets = Secrets::of_client(base_url.unwrap_or_default(), named, None);
+    for v in values {
+        secrets.add(v);
+    }
     for command in commands {
         let argv = shlex::split(command).unwrap_or_default();
         for value in words(&argv).1 {
@@ -374,7 +377,7 @@ mod tests {
         let text = "target:\n  headers: {X-Api-Key: abcdef123}\n  server:\n    env:\n      HF_TOKEN: hf-xyz-123\n";
         let named = [("X-Api-Key", "abcdef123"), ("HF_TOKEN", "hf-xyz-123")]
             .map(|(k, v)| (k.to_string(), v.to_string()));
-        let copy = source(text, None, named.iter().map(|(k, v)| (k, v)), None, []);
+        let copy = source(text, None, named.iter().map(|(k, v)| (k, v)), &[], []);
         assert_eq!(
             copy,
             "target:\n  headers: {X-Api-Key: <redacted>}\n  server:\n    env:\n      HF_TOKEN: <redacted>\n"
@@ -472,7 +475,7 @@ mod tests {
         let cmd = "env SECRET=sec-9 sh -c 'srv --api-key sec-10;'";
         let yaml = format!("command: \"{cmd}\"\nkeep: sec-11");
         assert_eq!(
-            source(&yaml, None, [], None, [cmd]),
+            source(&yaml, None, [], &[], [cmd]),
             "command: \"env SECRET=<redacted> sh -c 'srv --api-key <redacted>;'\"\nkeep: sec-11"
         );
     }

@@ -163,6 +163,19 @@ pub struct Target {
     pub exact_output: bool,
 }
 
+impl Target {
+    /// The credentials the run reads from its environment (`api_key_env`,
+    /// `headers_env`), as set now: hidden wherever the run writes or
+    /// prints. A variable not set has nothing to hide.
+    pub fn env_secrets(&self) -> Vec<String> {
+        self.api_key_env
+            .iter()
+            .chain(self.headers_env.values())
+            .filter_map(|var| std::env::var(var).ok())
+            .collect()
+    }
+}
+
 fn default_timeout() -> HumanDuration {
     HumanDuration(std::time::Duration::from_secs(600))
 }

@@ -83,13 +83,9 @@ impl RunWriter {
     ) -> anyhow::Result<Self> {
         let e = &loaded.experiment;
         let (run_id, dir) = new_run_dir(&out.join(&e.name))?;
-        // The key a run reads from the environment is hidden in the copy
-        // too, should the file spell it out anywhere.
-        let api_key = e
-            .target
-            .api_key_env
-            .as_ref()
-            .and_then(|v| std::env::var(v).ok());
+        // The credentials a run reads from its environment are hidden in
+        // the copy too, should the file spell one out anywhere.
+        let from_env = e.target.env_secrets();
 
         super::write_file(
             &dir.join(EXPERIMENT_COPY),
@@ -97,7 +93,7 @@ impl RunWriter {
                 &loaded.source,
                 e.target.base_url.as_deref(),
                 e.target.headers.iter().chain(server_env(e)),
-                api_key.as_deref(),
+                &from_env,
                 server_commands(e),
             ),
         )?;

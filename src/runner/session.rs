@@ -213,17 +213,20 @@ fn check_slot_context(
     Ok(())
 }
 
-/// What a launched server's answers, log and metrics are scrubbed of: the
-/// client's key, URL password and credential headers, and the server's own
-/// environment values named like credentials.
+/// What a launched server's answers, log, metrics and version are scrubbed
+/// of: the client's credentials (key, URL password, credential headers,
+/// those read from the environment) and the server's own environment
+/// values named like credentials.
 fn secrets(l: &LoadedExperiment) -> crate::redact::Secrets {
     let t = &l.experiment.target;
-    let key = t.api_key_env.as_ref().and_then(|v| std::env::var(v).ok());
     let mut s = crate::redact::Secrets::of_client(
         t.base_url.as_deref().unwrap_or_default(),
         t.headers.iter(),
-        key.as_deref(),
+        None,
     );
+    for value in t.env_secrets() {
+        s.add(&value);
+    }
     for (name, value) in t.server.iter().flat_map(|s| &s.env) {
         s.add_header(name, value);
     }

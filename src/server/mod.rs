@@ -145,6 +145,12 @@ impl ServerManager {
         };
         let ctx = self.context(config, Some(port));
         let argv = self.argv(&ctx, &self.spec.command.clone(), "server command")?;
+        // Split before the server starts: its secrets are then hidden in the
+        // server's log from its first line.
+        let version_argv = match self.spec.version_command.clone() {
+            Some(t) => Some(self.argv(&ctx, &t, "version command")?),
+            None => None,
+        };
         let base_url = render(&ctx, &self.base_url_template)?;
         let index = self.launches.len();
         let log_name = self.unused_log_name(index);
@@ -165,7 +171,10 @@ impl ServerManager {
                     redact(&argv)
                 )
             })?;
-        let fingerprint = self.read_fingerprint(&ctx, &base_url).await?;
+        let mut fingerprint = self.read_fingerprint(&ctx, &base_url).await?;
+        if let Some(v) = version_argv {
+            fingerprint.version = self.version(&v).await;
+        }
         self.launches.push(Launch {
             index,
             command: redact(&argv),
@@ -240,7 +249,7 @@ impl ServerManager {
             models: models.map(|v| kept(v, MODELS_FIELDS, &self.secrets)),
             model_file: None,
             engine: openapi.and_then(|v| fingerprint::engine_of(&v, &self.secrets)),
-            version: self.version(ctx).await?,
+            version: None,
         };
         if let Some(t) = &self.spec.model_path {
             let path = PathBuf::from(render(ctx, t)?);
@@ -258,20 +267,18 @@ impl ServerManager {
     }
 
     /// What `server.version_command` prints; a warning where it fails.
-    async fn version(&mut self, ctx: &template::Context) -> anyhow::Result<Option<String>> {
-        let Some(t) = &self.spec.version_command else {
-            return Ok(None);
-        };
-        let argv = self.argv(ctx, &t.clone(), "version command")?;
+    async fn version(&self, argv: &[String]) -> Option<String> {
         let env: Vec<(String, String)> = self.spec.env.clone().into_iter().collect();
-        match version::version_of(&argv, &env, &self.secrets, version::VERSION_TIMEOUT).await {
-            Ok(v) => Ok(Some(v)),
+        match version::version_of(argv, &env, &self.secrets, version::VERSION_TIMEOUT).await {
+            Ok(v) => Some(v),
             Err(why) => {
-                crate::error::warn(format!(
+                let mut said = format!(
                     "warning: server.version_command ({}): {why}; the fingerprint goes without it",
-                    redact(&argv)
-                ));
-                Ok(None)
+                    redact(argv)
+                );
+                self.secrets.scrub(&mut said);
+                crate::error::warn(said);
+                None
             }
         }
     }

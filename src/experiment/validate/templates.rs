@@ -71,6 +71,9 @@ impl Validator<'_> {
         }
         if let Some(server) = &t.server {
             out.push((vec!["target", "server", "command"], server.command.clone()));
+            if let Some(v) = &server.version_command {
+                out.push((vec!["target", "server", "version_command"], v.clone()));
+            }
             if let Some(m) = &server.model_path {
                 out.push((vec!["target", "server", "model_path"], m.clone()));
             }
@@ -101,6 +104,16 @@ impl Validator<'_> {
                         format!("template error for configuration {}: {m}", config.label),
                     )
                 })?;
+                let command = matches!(path.last(), Some(&"command" | &"version_command"));
+                if command && shlex::split(&rendered).is_none_or(|w| w.is_empty()) {
+                    return Err(self.err(
+                        &path,
+                        format!(
+                            "renders to a command that cannot be split into words for configuration {} (an unclosed quote?), expected a command line",
+                            config.label
+                        ),
+                    ));
+                }
                 if path.get(1) == Some(&"base_url") {
                     let ok = reqwest::Url::parse(&rendered)
                         .is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
