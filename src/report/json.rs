@@ -65,66 +65,32 @@ pub struct CapacityRow {
     pub diff_ci_high: Option<f64>,
 }
 
-/// `capacity.csv`'s rows, where the run folder has one.
-fn capacity_rows(dir: &std::path::Path) -> anyhow::Result<Vec<CapacityRow>> {
-    use polars::prelude::*;
-    let path = dir.join(crate::results::CAPACITY);
-    if !path.is_file() {
-        return Ok(Vec::new());
-    }
-    let df = CsvReadOptions::default()
-        .with_has_header(true)
-        .try_into_reader_with_file_path(Some(path))?
-        .finish()?;
-    let text = |name: &str| -> anyhow::Result<Vec<String>> {
-        let c = df.column(name)?.cast(&DataType::String)?;
-        let c = c.str()?;
-        Ok((0..c.len())
-            .map(|i| c.get(i).unwrap_or_default().to_string())
-            .collect())
-    };
-    let num = |name: &str| -> anyhow::Result<Vec<Option<f64>>> {
-        let c = df.column(name)?.cast(&DataType::Float64)?;
-        let c = c.f64()?;
-        Ok((0..c.len()).map(|i| c.get(i)).collect())
-    };
-    let (names, factor, binding, status) = (
-        text("configuration")?,
-        text("factor")?,
-        text("binding_slo")?,
-        text("status")?,
-    );
-    let nums: Vec<Vec<Option<f64>>> = [
-        "capacity",
-        "ci_low",
-        "ci_high",
-        "confidence",
-        "probes",
-        "trials",
-        "diff",
-        "diff_ci_low",
-        "diff_ci_high",
-    ]
-    .iter()
-    .map(|c| num(c))
-    .collect::<anyhow::Result<_>>()?;
-    Ok((0..df.height())
-        .map(|i| CapacityRow {
-            configuration: names[i].clone(),
-            factor: factor[i].clone(),
-            capacity: nums[0][i],
-            ci_low: nums[1][i],
-            ci_high: nums[2][i],
-            confidence: nums[3][i],
-            binding_slo: binding[i].clone(),
-            probes: nums[4][i].map(|x| x as u32),
-            trials: nums[5][i].map(|x| x as u32),
-            status: status[i].clone(),
-            diff: nums[6][i],
-            diff_ci_low: nums[7][i],
-            diff_ci_high: nums[8][i],
+/// Each finished search's row, as `capacity.csv` has it: from the searches
+/// replayed from the run folder, the one place a capacity is computed.
+fn capacity_rows(searches: &[super::searches::Replayed]) -> Vec<CapacityRow> {
+    searches
+        .iter()
+        .filter_map(|r| r.outcome.as_ref())
+        .map(|o| {
+            let (x, i) = o.reported();
+            let diff = |f: fn(&(f64, crate::capacity::Interval)) -> f64| o.diff.as_ref().map(f);
+            CapacityRow {
+                configuration: o.configuration.clone(),
+                factor: o.factor.name().to_string(),
+                capacity: Some(x),
+                ci_low: Some(i.low),
+                ci_high: Some(i.high),
+                confidence: Some(o.confidence),
+                binding_slo: o.binding.says.clone(),
+                probes: Some(o.probes as u32),
+                trials: Some(o.trials as u32),
+                status: o.stop.as_str().to_string(),
+                diff: diff(|d| d.0),
+                diff_ci_low: diff(|d| d.1.low),
+                diff_ci_high: diff(|d| d.1.high),
+            }
         })
-        .collect())
+        .collect()
 }
 
 #[derive(serde::Serialize, schemars::JsonSchema)]
@@ -181,7 +147,7 @@ impl Exporter for Json {
                     turns: &d.turns,
                 })
                 .collect(),
-            capacity: capacity_rows(&input.run.dir)?,
+            capacity: capacity_rows(input.searches),
         };
         Ok(serde_json::to_string_pretty(&doc)? + "\n")
     }

@@ -67,6 +67,13 @@ pub enum Shape {
     Step,
     /// Markers alone (estimates that no line should join), with error bars.
     Points,
+    /// A shaded band through each point's interval (a fitted curve's
+    /// bootstrap band), without markers.
+    Band,
+    /// A vertical line at each point's x with its interval read on the x
+    /// axis and shaded across the plot (a capacity and its interval); its
+    /// y is not drawn and takes no part in the y axis.
+    Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -170,7 +177,11 @@ impl Chart {
         let (x, log_x) = match &self.x {
             XAxis::Categories(names) => ((-0.5, names.len() as f64 - 0.5), false),
             XAxis::Numeric { log } => {
-                let xs = points().map(|p| p.x);
+                let spans = self.series.iter().filter(|s| s.shape == Shape::Span);
+                let span_ends = spans
+                    .flat_map(|s| s.points.iter())
+                    .flat_map(|p| p.interval.map(|(a, b)| [a, b]).unwrap_or([p.x, p.x]));
+                let xs = points().map(|p| p.x).chain(span_ends);
                 let lo = xs.clone().fold(f64::INFINITY, f64::min);
                 let hi = xs.fold(f64::NEG_INFINITY, f64::max);
                 let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
@@ -183,10 +194,15 @@ impl Chart {
                 }
             }
         };
-        let ys = points().flat_map(|p| {
-            let (a, b) = p.interval.unwrap_or((p.y, p.y));
-            [p.y, a, b]
-        });
+        let ys = self
+            .series
+            .iter()
+            .filter(|s| s.shape != Shape::Span)
+            .flat_map(|s| s.points.iter())
+            .flat_map(|p| {
+                let (a, b) = p.interval.unwrap_or((p.y, p.y));
+                [p.y, a, b]
+            });
         let mut lo = ys.clone().fold(f64::INFINITY, f64::min);
         let mut hi = ys.fold(f64::NEG_INFINITY, f64::max);
         if !lo.is_finite() {
@@ -279,9 +295,11 @@ impl Chart {
                 .map(|(i, n)| (i as f64, n.clone()))
                 .collect(),
             XAxis::Numeric { .. } => {
+                // A span's x is an estimate, not a level measured.
                 let mut xs: Vec<f64> = self
                     .series
                     .iter()
+                    .filter(|s| s.shape != Shape::Span)
                     .flat_map(|s| s.points.iter().map(|p| p.x))
                     .collect();
                 xs.sort_by(f64::total_cmp);
@@ -375,6 +393,8 @@ fn draw_series(s: &mut String, f: &Frame, series: &Series, style: usize) {
     let mut d = String::new();
     match series.shape {
         Shape::Points => {}
+        Shape::Band => band_path(&mut d, f, &series.points),
+        Shape::Span => spans(s, f, &series.points),
         Shape::Line => {
             for (i, (x, y)) in pts.iter().enumerate() {
                 let _ = write!(d, "{}{x:.1},{y:.1}", if i == 0 { "M" } else { "L" });
@@ -392,9 +412,15 @@ fn draw_series(s: &mut String, f: &Frame, series: &Series, style: usize) {
         }
     }
     if !d.is_empty() {
-        let _ = write!(s, r#"<path class="line" d="{d}"/>"#);
+        // The band's look is inline, so the stylesheet of every other page
+        // stays as it was.
+        let (class, style) = match series.shape {
+            Shape::Band => ("band", r#" style="fill:var(--c);stroke:none;opacity:.2""#),
+            _ => ("line", ""),
+        };
+        let _ = write!(s, r#"<path class="{class}"{style} d="{d}"/>"#);
     }
-    if series.shape != Shape::Step {
+    if matches!(series.shape, Shape::Line | Shape::Points) {
         for (p, (x, y)) in series.points.iter().zip(&pts) {
             // An interval shorter than the marker would only blur it.
             if let Some((lo, hi)) = p
@@ -435,6 +461,39 @@ fn draw_series(s: &mut String, f: &Frame, series: &Series, style: usize) {
         }
     }
     s.push_str("</g>");
+}
+
+/// The outline of a band: along the lows, back along the highs.
+fn band_path(d: &mut String, f: &Frame, points: &[Point]) {
+    let lows = points.iter().map(|p| (p.x, p.interval.map_or(p.y, |i| i.0)));
+    let highs = points.iter().rev().map(|p| (p.x, p.interval.map_or(p.y, |i| i.1)));
+    for (i, (x, y)) in lows.chain(highs).enumerate() {
+        let (x, y) = (f.px(x), f.py(y));
+        let _ = write!(d, "{}{x:.1},{y:.1}", if i == 0 { "M" } else { "L" });
+    }
+    d.push('Z');
+}
+
+/// Each point's interval on the x axis shaded over the plot's height, and
+/// a line at its x.
+fn spans(s: &mut String, f: &Frame, points: &[Point]) {
+    let (top, bottom) = (TOP, HEIGHT - BOTTOM);
+    for p in points {
+        if let Some((lo, hi)) = p.interval {
+            let (a, b) = (f.px(lo), f.px(hi));
+            let _ = write!(
+                s,
+                r#"<rect class="span" style="fill:var(--c);opacity:.14" x="{a:.1}" y="{top}" width="{:.1}" height="{:.1}"/>"#,
+                (b - a).max(0.0),
+                bottom - top
+            );
+        }
+        let x = f.px(p.x);
+        let _ = write!(
+            s,
+            r#"<line class="cap" style="stroke:var(--c);stroke-width:2;stroke-dasharray:6 3" x1="{x:.1}" x2="{x:.1}" y1="{top}" y2="{bottom}"/>"#
+        );
+    }
 }
 
 #[cfg(test)]
