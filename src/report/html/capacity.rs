@@ -166,3 +166,7 @@ pub fn throughput_figure(r: &Replayed, estimates: &[ConfigEstimate], slo: &Slo) 
         ),
     }
 }
+
+#[cfg(test)]
+#[path = "capacity_tests.rs"]
+mod tests;

@@ -305,8 +305,21 @@ impl Chart {
                 xs.sort_by(f64::total_cmp);
                 xs.dedup();
                 if xs.len() <= 8 && self.series.iter().all(|s| s.shape != Shape::Step) {
-                    // Few levels: label exactly the levels measured.
-                    xs.iter().map(|x| (*x, level_label(*x))).collect()
+                    // Few levels: label exactly the levels measured, but
+                    // none over the last one labelled (a search's probes
+                    // crowd near its capacity).
+                    let mut kept: Vec<(f64, String)> = Vec::new();
+                    for x in xs {
+                        let label = level_label(x);
+                        let clear = kept.last().is_none_or(|(last, text)| {
+                            let room = (text.chars().count() + label.chars().count()) as f64;
+                            f.px(x) - f.px(*last) >= room * TICK_CHAR_PX / 2.0 + 4.0
+                        });
+                        if clear {
+                            kept.push((x, label));
+                        }
+                    }
+                    kept
                 } else if f.log_x {
                     let (a, b) = (f.x.0.log10().ceil() as i32, f.x.1.log10().floor() as i32);
                     (a..=b)
