@@ -72,8 +72,15 @@ fn summary(input: &ReportInput, warned: &[String]) -> Section {
         align: Align::LabelThenNumbers,
         optional: super::cells::optional(),
     };
-    let mut s = Section::new(SectionId::Summary, Title::page("Summary"))
-        .with(Media::ALL, Block::Table(table));
+    // Under a capacity run's section the table needs a heading of its own.
+    let title = match input.searches.is_empty() {
+        true => Title::page("Summary"),
+        false => Title {
+            terminal: Some("Summary, a row per probe".into()),
+            ..Title::same("Summary")
+        },
+    };
+    let mut s = Section::new(SectionId::Summary, title).with(Media::ALL, Block::Table(table));
     if !warned.is_empty() {
         s.push(Media::PAGE, Block::Warnings(warned.to_vec()));
     }
