@@ -330,11 +330,19 @@ fn capacity_tables_put_the_search_first_and_test_no_probe_against_another() {
     );
     let first = r.md.lines().find(|l| l.starts_with("## "));
     assert_eq!(first, Some("## Capacity under the SLOs"), "{}", r.md);
-    assert!(r.terminal.contains("\nCapacity under the SLOs:\n"), "{}", r.terminal);
+    assert!(
+        r.terminal.contains("\nCapacity under the SLOs:\n"),
+        "{}",
+        r.terminal
+    );
     // The probes differ in load by design: no Welch test between them in
     // any format, and the sensitivity those tests would give neither.
     assert!(!r.md.contains("## Against the baseline"), "{}", r.md);
-    assert!(!r.terminal.contains("Against the baseline"), "{}", r.terminal);
+    assert!(
+        !r.terminal.contains("Against the baseline"),
+        "{}",
+        r.terminal
+    );
     assert!(!r.html.contains("<section id=\"significance\">"));
     for text in [&r.md, &r.terminal, &r.html] {
         assert!(!text.contains("Sensitivity:") && !text.contains("Welch at α"));

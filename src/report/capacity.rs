@@ -43,12 +43,18 @@ pub fn section(input: &ReportInput) -> Option<Section> {
             Span::Own(".".into()),
         ])),
     );
-    s.push(Media::ALL, Block::Table(capacity_table(input.searches, spec.confidence)));
+    s.push(
+        Media::ALL,
+        Block::Table(capacity_table(input.searches, spec.confidence)),
+    );
     s.push(
         Media::MARKDOWN | Media::PAGE,
         Block::Prose(Prose::note(vec![Span::Own(PROBES_NOTE.into())])),
     );
-    s.push(Media::ALL, Block::Table(probe_table(input, &first.objectives)));
+    s.push(
+        Media::ALL,
+        Block::Table(probe_table(input, &first.objectives)),
+    );
     super::html::sections::capacity_charts(input, &mut s);
     s.push(
         Media::ALL,
@@ -90,7 +96,13 @@ fn capacity_row(r: &Replayed, o: Option<&Outcome>) -> (Vec<String>, Option<Tone>
         let mut cells = vec![r.configuration.clone()];
         cells.extend(strings(&["–", "–", "–", "not finished"]));
         cells.push(r.probes.len().to_string());
-        cells.push(r.probes.iter().map(|p| p.trials.len()).sum::<usize>().to_string());
+        cells.push(
+            r.probes
+                .iter()
+                .map(|p| p.trials.len())
+                .sum::<usize>()
+                .to_string(),
+        );
         cells.extend(strings(&["–", "–"]));
         return (cells, None);
     };
@@ -173,7 +185,11 @@ pub fn short(o: &Objective) -> String {
 /// latency: its own percentile, or TTFT p95 for the per-request shares and
 /// the queue.
 pub fn latency_column(slo: &Slo, key: &str) -> String {
-    if let Some(o) = slo.percentile_objectives().into_iter().find(|o| o.key == key) {
+    if let Some(o) = slo
+        .percentile_objectives()
+        .into_iter()
+        .find(|o| o.key == key)
+    {
         return o.column();
     }
     match key {
@@ -215,6 +231,21 @@ pub fn load_words(x: f64) -> String {
     }
 }
 
+/// A probe's trials that held every objective, and each objective's mean
+/// margin over its trials (of `k`).
+pub fn judged(p: &ProbeTrials, k: usize) -> (usize, Vec<f64>) {
+    let n = p.trials.len().max(1) as f64;
+    let met = p
+        .trials
+        .iter()
+        .filter(|(_, m)| m.iter().all(|&x| x >= 0.0))
+        .count();
+    let means = (0..k)
+        .map(|j| p.trials.iter().map(|(_, m)| m[j]).sum::<f64>() / n)
+        .collect();
+    (met, means)
+}
+
 /// Every probe, under its configuration and by load: its trials, how many
 /// met every objective, each objective's mean margin, the throughput it
 /// achieved and its latency.
@@ -239,14 +270,7 @@ pub fn probe_table(input: &ReportInput, objectives: &[Objective]) -> Table {
         probes.sort_by(|a, b| a.load.total_cmp(&b.load));
         for p in probes {
             let n = p.trials.len();
-            let met = p
-                .trials
-                .iter()
-                .filter(|(_, m)| m.iter().all(|&x| x >= 0.0))
-                .count();
-            let means: Vec<f64> = (0..objectives.len())
-                .map(|j| p.trials.iter().map(|(_, m)| m[j]).sum::<f64>() / n.max(1) as f64)
-                .collect();
+            let (met, means) = judged(p, objectives.len());
             let mut cells = vec![
                 r.configuration.clone(),
                 load_words(p.load),

@@ -40,6 +40,36 @@ pub struct Summary<'a> {
     /// configuration. Absent for any other design.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capacity: Vec<CapacityRow>,
+    /// A capacity search's probes, each configuration's by load, as the
+    /// report's table has them. Absent for any other design.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_probes: Vec<ProbeRow>,
+}
+
+/// One probe of a capacity search: one load, tried as one or more trials.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct ProbeRow {
+    /// The configuration searched, as `capacity`'s rows name it.
+    pub configuration: String,
+    /// The probe's own label, as `configurations`' labels (`baseline, rate=12`).
+    pub probe: String,
+    /// The load offered: req/s (rate) or requests in flight (concurrency).
+    pub load: f64,
+    pub trials: u32,
+    /// The trials that held every objective.
+    pub met: u32,
+    /// Each objective's mean margin over the probe's trials: ≥ 0 holds.
+    pub margins: Vec<ProbeMargin>,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct ProbeMargin {
+    /// As the experiment's `slo:` keys it (`ttft_ms`, `p95_latency_s`,
+    /// `min_attainment`), or `stable_queue`.
+    pub objective: String,
+    /// What it asks, in words.
+    pub says: String,
+    pub mean: f64,
 }
 
 /// One configuration's capacity under the SLOs, with its interval, and
@@ -91,6 +121,36 @@ fn capacity_rows(searches: &[super::searches::Replayed]) -> Vec<CapacityRow> {
             }
         })
         .collect()
+}
+
+/// Every search's probes, each configuration's by load.
+fn probe_rows(searches: &[super::searches::Replayed]) -> Vec<ProbeRow> {
+    let mut out = Vec::new();
+    for r in searches {
+        let mut probes: Vec<_> = r.probes.iter().collect();
+        probes.sort_by(|a, b| a.load.total_cmp(&b.load));
+        for p in probes {
+            let (met, means) = super::capacity::judged(p, r.objectives.len());
+            out.push(ProbeRow {
+                configuration: r.configuration.clone(),
+                probe: p.label.clone(),
+                load: p.load,
+                trials: p.trials.len() as u32,
+                met: met as u32,
+                margins: r
+                    .objectives
+                    .iter()
+                    .zip(means)
+                    .map(|(o, mean)| ProbeMargin {
+                        objective: o.key.clone(),
+                        says: o.says.clone(),
+                        mean,
+                    })
+                    .collect(),
+            });
+        }
+    }
+    out
 }
 
 #[derive(serde::Serialize, schemars::JsonSchema)]
@@ -148,6 +208,7 @@ impl Exporter for Json {
                 })
                 .collect(),
             capacity: capacity_rows(input.searches),
+            capacity_probes: probe_rows(input.searches),
         };
         Ok(serde_json::to_string_pretty(&doc)? + "\n")
     }

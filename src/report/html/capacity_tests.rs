@@ -50,14 +50,20 @@ fn attrs(tag: &str) -> HashMap<String, String> {
     for part in tag.split("\" ").map(str::trim) {
         if let Some((k, v)) = part.split_once("=\"") {
             let k = k.rsplit(' ').next().unwrap_or(k);
-            out.insert(k.to_string(), v.trim_end_matches(['"', '/', '>']).to_string());
+            out.insert(
+                k.to_string(),
+                v.trim_end_matches(['"', '/', '>']).to_string(),
+            );
         }
     }
     out
 }
 
-/// Each series group's title and its elements (tag name, attributes).
-fn groups(svg: &str) -> Vec<(String, Vec<(String, HashMap<String, String>)>)> {
+/// An element: its tag's name and attributes.
+type Element = (String, HashMap<String, String>);
+
+/// Each series group's title and its elements.
+fn groups(svg: &str) -> Vec<(String, Vec<Element>)> {
     svg.split("<g class=\"series")
         .skip(1)
         .map(|g| {
@@ -164,14 +170,20 @@ fn the_margin_chart_holds_every_trial_the_curve_its_band_and_the_interval() {
         .collect();
     assert_eq!(dots.len(), want.len());
     for (got, want) in dots.iter().zip(&want) {
-        assert!(close(got.0, want.0, 0.01) && (got.1 - want.1).abs() < 0.01, "{got:?} {want:?}");
+        assert!(
+            close(got.0, want.0, 0.01) && (got.1 - want.1).abs() < 0.01,
+            "{got:?} {want:?}"
+        );
     }
 
     // The curve runs through the fit at each distinct load.
     let curve = &o.estimate.fit.curves[0];
     let path = |i: usize, class: &str| {
         let (_, els) = &g[i];
-        let (_, p) = els.iter().find(|(n, e)| n == "path" && e["class"] == class).unwrap();
+        let (_, p) = els
+            .iter()
+            .find(|(n, e)| n == "path" && e["class"] == class)
+            .unwrap();
         vertices(&p["d"])
             .into_iter()
             .map(|(x, y)| (x_of(x), y_of(y)))
@@ -180,7 +192,10 @@ fn the_margin_chart_holds_every_trial_the_curve_its_band_and_the_interval() {
     let line = path(1, "line");
     assert_eq!(line.len(), curve.len());
     for ((x, y), (load, m)) in line.iter().zip(curve) {
-        assert!(close(*x, *load, 0.01) && (y - m).abs() < 0.01, "{line:?} {curve:?}");
+        assert!(
+            close(*x, *load, 0.01) && (y - m).abs() < 0.01,
+            "{line:?} {curve:?}"
+        );
     }
 
     // The band: along the lows, back along the highs, around the curve.
@@ -192,14 +207,24 @@ fn the_margin_chart_holds_every_trial_the_curve_its_band_and_the_interval() {
         assert!(close(low.0, *load, 0.01) && close(high.0, *load, 0.01));
         assert!(low.1 <= m + 0.01 && m - 0.01 <= high.1, "{band:?}");
     }
-    assert!(band.iter().take(n).zip(band.iter().rev()).any(|(l, h)| h.1 - l.1 > 0.05));
+    assert!(band
+        .iter()
+        .take(n)
+        .zip(band.iter().rev())
+        .any(|(l, h)| h.1 - l.1 > 0.05));
 
     // The capacity at its line, its interval shaded.
     let (x, i) = o.reported();
     let (_, span) = &g[3];
     let (_, rect) = span.iter().find(|(n, _)| n == "rect").unwrap();
-    let (lo, hi) = (x_of(num(rect, "x")), x_of(num(rect, "x") + num(rect, "width")));
-    assert!(close(lo, i.low, 0.01) && close(hi, i.high, 0.01), "{lo} {hi} {i:?}");
+    let (lo, hi) = (
+        x_of(num(rect, "x")),
+        x_of(num(rect, "x") + num(rect, "width")),
+    );
+    assert!(
+        close(lo, i.low, 0.01) && close(hi, i.high, 0.01),
+        "{lo} {hi} {i:?}"
+    );
     let (_, cap) = span.iter().find(|(n, _)| n == "line").unwrap();
     assert!(close(x_of(num(cap, "x1")), x, 0.01), "{x}");
     assert!(i.low <= x && x <= i.high && i.low < i.high, "{i:?}");

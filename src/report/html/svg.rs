@@ -478,8 +478,13 @@ fn draw_series(s: &mut String, f: &Frame, series: &Series, style: usize) {
 
 /// The outline of a band: along the lows, back along the highs.
 fn band_path(d: &mut String, f: &Frame, points: &[Point]) {
-    let lows = points.iter().map(|p| (p.x, p.interval.map_or(p.y, |i| i.0)));
-    let highs = points.iter().rev().map(|p| (p.x, p.interval.map_or(p.y, |i| i.1)));
+    let lows = points
+        .iter()
+        .map(|p| (p.x, p.interval.map_or(p.y, |i| i.0)));
+    let highs = points
+        .iter()
+        .rev()
+        .map(|p| (p.x, p.interval.map_or(p.y, |i| i.1)));
     for (i, (x, y)) in lows.chain(highs).enumerate() {
         let (x, y) = (f.px(x), f.py(y));
         let _ = write!(d, "{}{x:.1},{y:.1}", if i == 0 { "M" } else { "L" });
