@@ -462,7 +462,18 @@ fn draw_series(s: &mut String, f: &Frame, series: &Series, style: usize) {
                 s,
                 r#"<circle class="mark" cx="{x:.1}" cy="{y:.1}" r="7.5"/>"#
             );
-            if !label.is_empty() {
+            // A label that would run off the chart's right edge ends at
+            // its point instead (its 10 px text runs about 6 px a character).
+            let overflows = x + 9.0 + label.chars().count() as f64 * 6.0 > WIDTH;
+            if !label.is_empty() && overflows {
+                let _ = write!(
+                    s,
+                    r#"<text class="marklabel" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+                    x - 9.0,
+                    (y - 9.0).max(TOP + 8.0),
+                    escape(label)
+                );
+            } else if !label.is_empty() {
                 let _ = write!(
                     s,
                     r#"<text class="marklabel" x="{:.1}" y="{:.1}">{}</text>"#,
