@@ -22,7 +22,7 @@ pub fn section(input: &ReportInput) -> Option<Section> {
         let line = match &r.outcome {
             Some(o) => o.line(),
             None => format!(
-                "{}: the search did not finish ({} probes ran); run it again",
+                "{}: the search did not finish ({} probes ran); run --resume continues it",
                 r.configuration,
                 r.probes.len()
             ),
@@ -43,6 +43,17 @@ pub fn section(input: &ReportInput) -> Option<Section> {
             Span::Own(".".into()),
         ])),
     );
+    if input.slo_given {
+        // The search placed its probes by the experiment's SLOs: judged by
+        // others, its capacity would be another search's.
+        s.push(
+            Media::ALL,
+            Block::Prose(Prose::note(vec![Span::Own(
+                "The searches are judged against the experiment's own SLOs, as they ran; report --slo judges the tables below."
+                    .into(),
+            )])),
+        );
+    }
     s.push(
         Media::ALL,
         Block::Table(capacity_table(input.searches, spec.confidence)),
@@ -146,7 +157,7 @@ pub fn capacity_table(searches: &[Replayed], confidence: f64) -> Table {
         .map_or("", |o| o.factor.unit());
     let ci = format!("{}% CI", crate::limits::show(confidence * 100.0));
     let header = vec![
-        format!("configuration"),
+        "configuration".into(),
         format!("capacity {unit}").trim_end().to_string(),
         ci.clone(),
         "binding objective".into(),
