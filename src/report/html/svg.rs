@@ -305,21 +305,7 @@ impl Chart {
                 xs.sort_by(f64::total_cmp);
                 xs.dedup();
                 if xs.len() <= 8 && self.series.iter().all(|s| s.shape != Shape::Step) {
-                    // Few levels: label exactly the levels measured, but
-                    // none over the last one labelled (a search's probes
-                    // crowd near its capacity).
-                    let mut kept: Vec<(f64, String)> = Vec::new();
-                    for x in xs {
-                        let label = level_label(x);
-                        let clear = kept.last().is_none_or(|(last, text)| {
-                            let room = (text.chars().count() + label.chars().count()) as f64;
-                            f.px(x) - f.px(*last) >= room * TICK_CHAR_PX / 2.0 + 4.0
-                        });
-                        if clear {
-                            kept.push((x, label));
-                        }
-                    }
-                    kept
+                    level_ticks(f, xs)
                 } else if f.log_x {
                     let (a, b) = (f.x.0.log10().ceil() as i32, f.x.1.log10().floor() as i32);
                     (a..=b)
@@ -360,6 +346,23 @@ impl Chart {
             escape(&self.y_label)
         );
     }
+}
+
+/// Few levels: each measured level labelled exactly, but none over the
+/// last one labelled (a capacity search's probes crowd near its capacity).
+fn level_ticks(f: &Frame, xs: Vec<f64>) -> Vec<(f64, String)> {
+    let mut kept: Vec<(f64, String)> = Vec::new();
+    for x in xs {
+        let label = level_label(x);
+        let clear = kept.last().is_none_or(|(last, text)| {
+            let room = (text.chars().count() + label.chars().count()) as f64;
+            f.px(x) - f.px(*last) >= room * TICK_CHAR_PX / 2.0 + 4.0
+        });
+        if clear {
+            kept.push((x, label));
+        }
+    }
+    kept
 }
 
 /// A category's label read upwards from below its tick mark, so long labels
@@ -462,29 +465,34 @@ fn draw_series(s: &mut String, f: &Frame, series: &Series, style: usize) {
                 s,
                 r#"<circle class="mark" cx="{x:.1}" cy="{y:.1}" r="7.5"/>"#
             );
-            // A label that would run off the chart's right edge ends at
-            // its point instead (its 10 px text runs about 6 px a character).
-            let overflows = x + 9.0 + label.chars().count() as f64 * 6.0 > WIDTH;
-            if !label.is_empty() && overflows {
-                let _ = write!(
-                    s,
-                    r#"<text class="marklabel" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
-                    x - 9.0,
-                    (y - 9.0).max(TOP + 8.0),
-                    escape(label)
-                );
-            } else if !label.is_empty() {
-                let _ = write!(
-                    s,
-                    r#"<text class="marklabel" x="{:.1}" y="{:.1}">{}</text>"#,
-                    x + 9.0,
-                    (y - 9.0).max(TOP + 8.0),
-                    escape(label)
-                );
+            if !label.is_empty() {
+                mark_label(s, *x, *y, label);
             }
         }
     }
     s.push_str("</g>");
+}
+
+/// A ringed point's label, above and right of it; one that would run off
+/// the chart's right edge ends at its point instead (the 10 px text runs
+/// about 6 px a character).
+fn mark_label(s: &mut String, x: f64, y: f64, label: &str) {
+    let y = (y - 9.0).max(TOP + 8.0);
+    let _ = if x + 9.0 + label.chars().count() as f64 * 6.0 > WIDTH {
+        write!(
+            s,
+            r#"<text class="marklabel" x="{:.1}" y="{y:.1}" text-anchor="end">{}</text>"#,
+            x - 9.0,
+            escape(label)
+        )
+    } else {
+        write!(
+            s,
+            r#"<text class="marklabel" x="{:.1}" y="{y:.1}">{}</text>"#,
+            x + 9.0,
+            escape(label)
+        )
+    };
 }
 
 /// The outline of a band: along the lows, back along the highs.
