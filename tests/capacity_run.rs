@@ -174,6 +174,25 @@ fn a_capacity_search_runs_on_the_sim_and_says_each_configurations_capacity() {
         rows[1]["diff"].is_f64() && rows[0]["diff"].is_null(),
         "{summary}"
     );
+    // Rebuilt from the folder, not read from capacity.csv, they are its
+    // numbers (to serde_json's best-effort parsing of the last digit).
+    let csv_after = std::fs::read_to_string(folder.join("capacity.csv")).unwrap();
+    for (line, row) in csv_after.lines().skip(1).zip(rows) {
+        let f = fields(line);
+        for (i, col) in [(2, "capacity"), (3, "ci_low"), (4, "ci_high"), (10, "diff")] {
+            let (csv, json) = (f[i].parse::<f64>().ok(), row[col].as_f64());
+            let same = match (csv, json) {
+                (Some(a), Some(b)) => (a - b).abs() <= 1e-12 * a.abs(),
+                (a, b) => a == b,
+            };
+            assert!(same, "{col}: {csv_after}\n{rows:?}");
+        }
+    }
+    // And every probe, each configuration's by load.
+    let probes = summary["capacity_probes"].as_array().unwrap();
+    let searched: u64 = rows.iter().map(|r| r["probes"].as_u64().unwrap()).sum();
+    assert_eq!(probes.len() as u64, searched, "{summary}");
+    assert!(probes.iter().all(|p| p["trials"] == 2), "{summary}");
 
     // The trials done before the kill were re-fed, not run again.
     let sent = |d: &infer_bench::results::RunData| -> Vec<f64> {

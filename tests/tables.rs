@@ -166,6 +166,7 @@ fn same_cells(
             .filter(|c| !c.is_empty())
             .collect()
     };
+    let mut seen: Vec<&str> = Vec::new();
     for ((heading, t), (_, m)) in terminal.iter().zip(md) {
         let from_md: Vec<Vec<String>> = m
             .iter()
@@ -180,9 +181,13 @@ fn same_cells(
             .map(|(_, l)| split(l, "  "))
             .collect();
         assert_eq!(from_terminal, from_md, "{heading}: terminal and report.md");
+        // A section may hold several tables: the page's in the same order.
+        let nth = seen.iter().filter(|h| **h == heading).count();
+        seen.push(heading);
         let (_, p) = page
             .iter()
-            .find(|(h, _)| h.starts_with(heading.as_str()))
+            .filter(|(h, _)| h.starts_with(heading.as_str()))
+            .nth(nth)
             .unwrap_or_else(|| panic!("{heading} on the page"));
         let from_page: Vec<Vec<String>> = p
             .iter()
@@ -212,9 +217,16 @@ fn listed(tables: &[(String, Vec<String>)]) -> String {
         .join("\n")
 }
 
+/// A report in each format: the terminal's, report.md and report.html.
+struct Reports {
+    terminal: String,
+    md: String,
+    html: String,
+}
+
 /// Run `text` (an experiment named `name`) on the sim with fixed times,
 /// report it and snapshot its tables in every format as `tables__KIND_*`.
-fn snapshot_tables(kind: &str, name: &str, text: &str) {
+fn snapshot_tables(kind: &str, name: &str, text: &str) -> Reports {
     let tmp = tempfile::tempdir().unwrap();
     let exp = experiment(tmp.path(), "x.yaml", text);
     run(tmp.path(), &exp, &[], 0);
@@ -227,13 +239,18 @@ fn snapshot_tables(kind: &str, name: &str, text: &str) {
     let terminal = terminal_tables(&out.terminal, &md_tables);
     let page = page_tables(&html);
     assert!(
-        page.iter().any(|(h, _)| h == "Summary") && md_tables[0].0 == "Summary",
+        page.iter().any(|(h, _)| h == "Summary") && md_tables.iter().any(|(h, _)| h == "Summary"),
         "every format has the summary table"
     );
     same_cells(&terminal, &md_tables, &page);
     insta::assert_snapshot!(format!("{kind}_terminal"), listed(&terminal));
     insta::assert_snapshot!(format!("{kind}_markdown"), listed(&md_tables));
     insta::assert_snapshot!(format!("{kind}_page"), listed(&page));
+    Reports {
+        terminal: out.terminal,
+        md,
+        html,
+    }
 }
 
 const HEAD: &str = "seed: 3\ntarget: {builtin: sim, model: sim-q4_K_M}\nprompts: {prompts}\n\
@@ -292,4 +309,43 @@ fn sessions_tables() {
         )
         .replace("sim-q4_K_M}", "sim-q4_K_M, api: chat}"),
     );
+}
+
+#[test]
+fn capacity_tables_put_the_search_first_and_test_no_probe_against_another() {
+    // Objectives the sim meets at every load, live and with the times
+    // fixed, so the search's path is the bracket alone (1, 3, 9 in flight)
+    // whatever the host: the tables are the same every run.
+    let r = snapshot_tables(
+        "capacity",
+        "tables-capacity",
+        &format!(
+            "name: tables-capacity\n{HEAD}design: capacity\n\
+             capacity: {{factor: concurrency, min: 1, max: 9, max_probes: 4, trials_per_probe: 2}}\n\
+             baseline: {{input_tokens: 32, output_tokens: 8}}\nfactors: {{output_tokens: [8, 16]}}\n\
+             trial: {{requests: 4}}\n\
+             slo: {{ttft_ms: 1000, min_output_tok_s: 1, p50_latency_s: 1, p95_latency_s: 2}}\n"
+        )
+        .replace("sim-q4_K_M}", "sim-q4_K_M, sim: {decode_ms_per_token: 2}}"),
+    );
+    let first = r.md.lines().find(|l| l.starts_with("## "));
+    assert_eq!(first, Some("## Capacity under the SLOs"), "{}", r.md);
+    assert!(
+        r.terminal.contains("\nCapacity under the SLOs:\n"),
+        "{}",
+        r.terminal
+    );
+    // The probes differ in load by design: no Welch test between them in
+    // any format, and the sensitivity those tests would give neither.
+    assert!(!r.md.contains("## Against the baseline"), "{}", r.md);
+    assert!(
+        !r.terminal.contains("Against the baseline"),
+        "{}",
+        r.terminal
+    );
+    assert!(!r.html.contains("<section id=\"significance\">"));
+    for text in [&r.md, &r.terminal, &r.html] {
+        assert!(!text.contains("Sensitivity:") && !text.contains("Welch at α"));
+        assert!(text.contains("Welch tests between them are left out"));
+    }
 }

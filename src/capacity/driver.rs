@@ -45,6 +45,17 @@ impl Search {
         &self.probes
     }
 
+    /// What the search was asked: its confidence, bounds and budget.
+    pub fn spec(&self) -> &CapacitySpec {
+        &self.spec
+    }
+
+    /// The seed of its bootstrap: a band drawn from it resamples as the
+    /// interval did.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
     /// The finished search of `configuration`; `None` before its first
     /// probe, or while it would still probe.
     pub fn outcome(&self, configuration: &str) -> Option<Outcome> {

@@ -47,7 +47,7 @@ fn quantile(sorted: &[f64], p: f64) -> f64 {
     sorted[lo] + (h - h.floor()) * (sorted[hi] - sorted[lo])
 }
 
-fn percentiles(mut values: Vec<f64>, confidence: f64) -> Interval {
+pub(super) fn percentiles(mut values: Vec<f64>, confidence: f64) -> Interval {
     values.sort_by(f64::total_cmp);
     let tail = (1.0 - confidence) / 2.0;
     Interval {
@@ -73,7 +73,7 @@ fn means(p: &Probe) -> Vec<f64> {
 /// `NEIGHBOURS` probes nearest in log-load, scaled by √(m / (m − g)) for
 /// the g means estimated from their m trials, so the pool's variance is
 /// unbiased.
-fn pools(probes: &[Probe]) -> Vec<Vec<Vec<f64>>> {
+pub(super) fn pools(probes: &[Probe]) -> Vec<Vec<Vec<f64>>> {
     let centred: Vec<Vec<Vec<f64>>> = probes
         .iter()
         .map(|p| {
@@ -108,7 +108,7 @@ fn pools(probes: &[Probe]) -> Vec<Vec<Vec<f64>>> {
 
 /// One replicate: each probe's trials are its mean plus residuals drawn
 /// from its pool.
-fn resample(probes: &[Probe], pools: &[Vec<Vec<f64>>], rng: &mut StdRng) -> Vec<Probe> {
+pub(super) fn resample(probes: &[Probe], pools: &[Vec<Vec<f64>>], rng: &mut StdRng) -> Vec<Probe> {
     probes
         .iter()
         .zip(pools)

@@ -12,6 +12,8 @@
 //!   its zero crossing.
 //! - [`interval`]: the bootstrap over trials within probes, for the
 //!   capacity and for a difference of two capacities.
+//! - [`band`]: the same bootstrap's pointwise band around a fitted margin
+//!   curve, for the report's chart.
 //! - [`search`]: bracket, then probe where the interval shrinks most; why it
 //!   stopped.
 //! - [`driver`]: one configuration's search as a value the runner steps
@@ -20,6 +22,7 @@
 //! - [`outcome`]: a finished search as `capacity.csv`'s row and the
 //!   terminal's line, with the difference from the baseline.
 
+pub mod band;
 pub mod driver;
 pub mod fit;
 pub mod interval;

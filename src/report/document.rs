@@ -77,6 +77,8 @@ pub struct Document {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SectionId {
     Design,
+    /// A capacity run's searches: capacities, probes and their charts.
+    Capacity,
     Summary,
     /// The charts of one factor's levels.
     Factor(String),
@@ -99,6 +101,7 @@ impl SectionId {
     pub fn anchor(&self) -> String {
         match self {
             SectionId::Design => "design".into(),
+            SectionId::Capacity => "capacity".into(),
             SectionId::Summary => "summary".into(),
             SectionId::Factor(f) => format!("factor-{f}"),
             SectionId::Service => "slo".into(),

@@ -40,6 +40,36 @@ pub struct Summary<'a> {
     /// configuration. Absent for any other design.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capacity: Vec<CapacityRow>,
+    /// A capacity search's probes, each configuration's by load, as the
+    /// report's table has them. Absent for any other design.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_probes: Vec<ProbeRow>,
+}
+
+/// One probe of a capacity search: one load, tried as one or more trials.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct ProbeRow {
+    /// The configuration searched, as `capacity`'s rows name it.
+    pub configuration: String,
+    /// The probe's own label, as `configurations`' labels (`baseline, rate=12`).
+    pub probe: String,
+    /// The load offered: req/s (rate) or requests in flight (concurrency).
+    pub load: f64,
+    pub trials: u32,
+    /// The trials that held every objective.
+    pub met: u32,
+    /// Each objective's mean margin over the probe's trials: ≥ 0 holds.
+    pub margins: Vec<ProbeMargin>,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct ProbeMargin {
+    /// As the experiment's `slo:` keys it (`ttft_ms`, `p95_latency_s`,
+    /// `min_attainment`), or `stable_queue`.
+    pub objective: String,
+    /// What it asks, in words.
+    pub says: String,
+    pub mean: f64,
 }
 
 /// One configuration's capacity under the SLOs, with its interval, and
@@ -65,66 +95,62 @@ pub struct CapacityRow {
     pub diff_ci_high: Option<f64>,
 }
 
-/// `capacity.csv`'s rows, where the run folder has one.
-fn capacity_rows(dir: &std::path::Path) -> anyhow::Result<Vec<CapacityRow>> {
-    use polars::prelude::*;
-    let path = dir.join(crate::results::CAPACITY);
-    if !path.is_file() {
-        return Ok(Vec::new());
-    }
-    let df = CsvReadOptions::default()
-        .with_has_header(true)
-        .try_into_reader_with_file_path(Some(path))?
-        .finish()?;
-    let text = |name: &str| -> anyhow::Result<Vec<String>> {
-        let c = df.column(name)?.cast(&DataType::String)?;
-        let c = c.str()?;
-        Ok((0..c.len())
-            .map(|i| c.get(i).unwrap_or_default().to_string())
-            .collect())
-    };
-    let num = |name: &str| -> anyhow::Result<Vec<Option<f64>>> {
-        let c = df.column(name)?.cast(&DataType::Float64)?;
-        let c = c.f64()?;
-        Ok((0..c.len()).map(|i| c.get(i)).collect())
-    };
-    let (names, factor, binding, status) = (
-        text("configuration")?,
-        text("factor")?,
-        text("binding_slo")?,
-        text("status")?,
-    );
-    let nums: Vec<Vec<Option<f64>>> = [
-        "capacity",
-        "ci_low",
-        "ci_high",
-        "confidence",
-        "probes",
-        "trials",
-        "diff",
-        "diff_ci_low",
-        "diff_ci_high",
-    ]
-    .iter()
-    .map(|c| num(c))
-    .collect::<anyhow::Result<_>>()?;
-    Ok((0..df.height())
-        .map(|i| CapacityRow {
-            configuration: names[i].clone(),
-            factor: factor[i].clone(),
-            capacity: nums[0][i],
-            ci_low: nums[1][i],
-            ci_high: nums[2][i],
-            confidence: nums[3][i],
-            binding_slo: binding[i].clone(),
-            probes: nums[4][i].map(|x| x as u32),
-            trials: nums[5][i].map(|x| x as u32),
-            status: status[i].clone(),
-            diff: nums[6][i],
-            diff_ci_low: nums[7][i],
-            diff_ci_high: nums[8][i],
+/// Each finished search's row, as `capacity.csv` has it: from the searches
+/// replayed from the run folder, the one place a capacity is computed.
+fn capacity_rows(searches: &[super::searches::Replayed]) -> Vec<CapacityRow> {
+    searches
+        .iter()
+        .filter_map(|r| r.outcome.as_ref())
+        .map(|o| {
+            let (x, i) = o.reported();
+            let diff = |f: fn(&(f64, crate::capacity::Interval)) -> f64| o.diff.as_ref().map(f);
+            CapacityRow {
+                configuration: o.configuration.clone(),
+                factor: o.factor.name().to_string(),
+                capacity: Some(x),
+                ci_low: Some(i.low),
+                ci_high: Some(i.high),
+                confidence: Some(o.confidence),
+                binding_slo: o.binding.says.clone(),
+                probes: Some(o.probes as u32),
+                trials: Some(o.trials as u32),
+                status: o.stop.as_str().to_string(),
+                diff: diff(|d| d.0),
+                diff_ci_low: diff(|d| d.1.low),
+                diff_ci_high: diff(|d| d.1.high),
+            }
         })
-        .collect())
+        .collect()
+}
+
+/// Every search's probes, each configuration's by load.
+fn probe_rows(searches: &[super::searches::Replayed]) -> Vec<ProbeRow> {
+    let mut out = Vec::new();
+    for r in searches {
+        let mut probes: Vec<_> = r.probes.iter().collect();
+        probes.sort_by(|a, b| a.load.total_cmp(&b.load));
+        for p in probes {
+            let (met, means) = super::capacity::judged(p, r.objectives.len());
+            out.push(ProbeRow {
+                configuration: r.configuration.clone(),
+                probe: p.label.clone(),
+                load: p.load,
+                trials: p.trials.len() as u32,
+                met: met as u32,
+                margins: r
+                    .objectives
+                    .iter()
+                    .zip(means)
+                    .map(|(o, mean)| ProbeMargin {
+                        objective: o.key.clone(),
+                        says: o.says.clone(),
+                        mean,
+                    })
+                    .collect(),
+            });
+        }
+    }
+    out
 }
 
 #[derive(serde::Serialize, schemars::JsonSchema)]
@@ -181,7 +207,8 @@ impl Exporter for Json {
                     turns: &d.turns,
                 })
                 .collect(),
-            capacity: capacity_rows(&input.run.dir)?,
+            capacity: capacity_rows(input.searches),
+            capacity_probes: probe_rows(input.searches),
         };
         Ok(serde_json::to_string_pretty(&doc)? + "\n")
     }

@@ -3,6 +3,7 @@
 //! ([`document`], [`build_document`]), and one trait with one file per format that
 //! renders it. Reports only format what `analysis` computed.
 
+pub mod capacity;
 mod cells;
 mod csv;
 pub mod document;
@@ -63,6 +64,9 @@ pub struct ReportInput<'a> {
     pub effects: &'a [(String, crate::analysis::anova::Term)],
     /// Failures, warnings and distributions, gathered as the records streamed by.
     pub digest: &'a crate::analysis::stream::Digest,
+    /// A capacity run's searches, one per configuration, rebuilt from the
+    /// folder ([`searches::replay`]); empty for any other design.
+    pub searches: &'a [searches::Replayed],
 }
 
 impl ReportInput<'_> {

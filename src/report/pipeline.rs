@@ -265,6 +265,14 @@ pub fn analyse_run_against(
     let mut stats = analysis::compare::comparisons_frame(&a.comparisons)?;
     results::write_csv(&mut stats, &written.path("stats.csv")?)?;
     let effects = effects(run, spec.as_ref(), &a.trials, &mut written)?;
+    let searches = match &spec {
+        // Judged as the search was, against the experiment's own SLOs:
+        // `report --slo` judges the table's rows, not the search.
+        Some(e) if changes.is_empty() => super::searches::replay_on(run, e, &a.trials)?,
+        Some(e) => super::searches::replay(run, e)?,
+        None => Vec::new(),
+    };
+    by_search(&mut a.rows, &searches);
     let input = ReportInput {
         run,
         spec: spec.as_ref(),
@@ -278,6 +286,7 @@ pub fn analyse_run_against(
         expectations: &checked,
         effects: &effects,
         digest: &digest,
+        searches: &searches,
     };
     let terminal = write_reports(&input, formats, &mut written)?;
     let refuted = checked
@@ -289,6 +298,29 @@ pub fn analyse_run_against(
         refuted,
         written: written.paths,
     })
+}
+
+/// A capacity run's probes grouped under their configuration, by load
+/// (they ran in the order the searches chose); other runs as planned.
+fn by_search(rows: &mut [analysis::ConfigSummary], searches: &[super::searches::Replayed]) {
+    if searches.is_empty() {
+        return;
+    }
+    let mut order: Vec<(usize, f64, &str)> = Vec::new();
+    for (i, r) in searches.iter().enumerate() {
+        order.extend(r.probes.iter().map(|p| (i, p.load, p.label.as_str())));
+    }
+    let key = |label: &str| {
+        order
+            .iter()
+            .find(|o| o.2 == label)
+            .map_or((usize::MAX, f64::INFINITY), |o| (o.0, o.1))
+    };
+    // Stable: rows no search knows go last, in plan order.
+    rows.sort_by(|a, b| {
+        let (ka, kb) = (key(&a.config), key(&b.config));
+        ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
+    });
 }
 
 /// A factorial run's type-II ANOVA, into `effects.csv`: interactions need

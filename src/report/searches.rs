@@ -39,6 +39,24 @@ pub struct ProbeTrials {
 /// non-baseline outcome's difference from the baseline's; empty for a run
 /// whose experiment is not `design: capacity`.
 pub fn replay(run: &RunData, e: &Experiment) -> anyhow::Result<Vec<Replayed>> {
+    if !is_search(e) {
+        return Ok(Vec::new());
+    }
+    replay_on(run, e, &super::trial_table(run)?)
+}
+
+fn is_search(e: &Experiment) -> bool {
+    e.design == Design::Capacity && e.capacity.is_some()
+}
+
+/// [`replay`] from the run's trial table already computed (the report
+/// has it: the journal is not read through twice), judged against `e`'s
+/// SLOs.
+pub fn replay_on(
+    run: &RunData,
+    e: &Experiment,
+    table: &polars::prelude::DataFrame,
+) -> anyhow::Result<Vec<Replayed>> {
     let (Design::Capacity, Some(spec)) = (&e.design, &e.capacity) else {
         return Ok(Vec::new());
     };
@@ -52,7 +70,7 @@ pub fn replay(run: &RunData, e: &Experiment) -> anyhow::Result<Vec<Replayed>> {
         .map(|t| t.index)
         .filter(|i| run.done.as_ref().is_none_or(|d| d.contains(i)))
         .collect();
-    let margins = trial_margins(run, e, &measured)?;
+    let margins = margins_on(run, e, table, &measured)?;
     let mut out: Vec<Replayed> = configurations(e)
         .iter()
         .map(|base| replay_one(run, e, spec, base, &objectives, &margins))
@@ -131,9 +149,19 @@ pub fn trial_margins(
     e: &Experiment,
     trials: &[usize],
 ) -> anyhow::Result<Vec<(usize, Vec<f64>)>> {
+    margins_on(run, e, &super::trial_table(run)?, trials)
+}
+
+/// [`trial_margins`] from the run's trial table.
+fn margins_on(
+    run: &RunData,
+    e: &Experiment,
+    table: &polars::prelude::DataFrame,
+    trials: &[usize],
+) -> anyhow::Result<Vec<(usize, Vec<f64>)>> {
     let open = e.load.kind().is_open();
     let objectives = capacity::objectives(&e.slo, open);
-    let measured = measure::measures(&super::trial_table(run)?, &e.slo)?;
+    let measured = measure::measures(table, &e.slo)?;
     let journal = run.journal()?;
     trials
         .iter()

@@ -18,12 +18,19 @@ pub fn build_document(input: &ReportInput) -> Document {
     let warned: Vec<String> = warnings(input).iter().map(ToString::to_string).collect();
     let mut sections = Vec::new();
     sections.extend(page::design(input));
+    sections.extend(super::capacity::section(input));
     sections.push(summary(input, &warned));
-    sections.extend(page::factor_charts(input));
+    // A capacity run's probes are no factor's levels: its own charts
+    // replace the factor and load charts.
+    let searched = !input.searches.is_empty();
+    if !searched {
+        sections.extend(page::factor_charts(input));
+    }
     sections.push(service(input));
     sections.push(significance(input));
     sections.push(effects(input));
-    sections.extend(page::load_charts(input));
+    let load = page::load_charts(input).into_iter();
+    sections.extend(load.filter(|s| !searched || s.id != SectionId::Load));
     sections.extend(traffic(input));
     sections.push(expectations(input));
     sections.push(page::errors(input));
@@ -65,8 +72,15 @@ fn summary(input: &ReportInput, warned: &[String]) -> Section {
         align: Align::LabelThenNumbers,
         optional: super::cells::optional(),
     };
-    let mut s = Section::new(SectionId::Summary, Title::page("Summary"))
-        .with(Media::ALL, Block::Table(table));
+    // Under a capacity run's section the table needs a heading of its own.
+    let title = match input.searches.is_empty() {
+        true => Title::page("Summary"),
+        false => Title {
+            terminal: Some("Summary, a row per probe".into()),
+            ..Title::same("Summary")
+        },
+    };
+    let mut s = Section::new(SectionId::Summary, title).with(Media::ALL, Block::Table(table));
     if !warned.is_empty() {
         s.push(Media::PAGE, Block::Warnings(warned.to_vec()));
     }
@@ -103,7 +117,9 @@ fn service(input: &ReportInput) -> Section {
             ])),
         )
         .with(Media::ALL, Block::Table(service_table(input)));
-    if let Some(line) = rate_summary(input) {
+    // A capacity run says its highest rate in its own section, with an
+    // interval, rather than the best of the probes.
+    if let Some(line) = rate_summary(input).filter(|_| input.searches.is_empty()) {
         s.push(
             Media::MARKDOWN,
             Block::Prose(Prose::new(vec![text(&line), own(".")])),
@@ -113,7 +129,9 @@ fn service(input: &ReportInput) -> Section {
             Block::Prose(Prose::new(vec![Span::Strong(line)])),
         );
     }
-    page::service_charts(input, &mut s);
+    if input.searches.is_empty() {
+        page::service_charts(input, &mut s);
+    }
     if input
         .rows
         .iter()
@@ -134,6 +152,11 @@ fn service(input: &ReportInput) -> Section {
 /// Welch + Holm against the baseline with TOST beside it, then how small a
 /// change the run could have seen and why its repetitions stopped.
 fn significance(input: &ReportInput) -> Section {
+    // Between a capacity run's probes, which differ in load by design, a
+    // test says nothing: its section says so and compares capacities.
+    if !input.searches.is_empty() {
+        return Section::new(SectionId::Significance, Title::default());
+    }
     let table = significance_table(input);
     let d = input.decision;
     let mut s = if table.is_empty() {

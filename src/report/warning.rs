@@ -117,7 +117,9 @@ pub fn warnings(input: &ReportInput) -> Vec<Warning> {
             });
         }
     }
-    if !few.is_empty() {
+    // A search's probes are few trials each by design: its fit pools them
+    // over every probe, and its interval says how wide that leaves it.
+    if !few.is_empty() && input.searches.is_empty() {
         out.insert(0, Warning::FewTrials(few));
     }
     for f in &input.run.manifest.failed_trials {

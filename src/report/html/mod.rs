@@ -5,6 +5,7 @@
 //! server goes through [`escape`].
 
 mod axis;
+mod capacity;
 pub mod charts;
 pub mod compare;
 pub mod history;
@@ -94,21 +95,23 @@ pub fn render(doc: &Document) -> String {
 fn place(id: &SectionId) -> u8 {
     match id {
         SectionId::Design => 0,
-        SectionId::Summary => 1,
-        SectionId::Factor(_) => 2,
-        SectionId::Effects => 3,
-        SectionId::Load => 4,
-        SectionId::InputLength => 5,
-        SectionId::Distributions => 6,
-        SectionId::Lengths => 7,
-        SectionId::Turns => 8,
-        SectionId::Service => 9,
-        SectionId::Significance => 10,
-        SectionId::Expectations => 11,
-        SectionId::Errors => 12,
-        SectionId::Servers => 13,
-        SectionId::Warnings => 14,
-        SectionId::Definitions => 15,
+        // A capacity run's answer, before its probes' tables.
+        SectionId::Capacity => 1,
+        SectionId::Summary => 2,
+        SectionId::Factor(_) => 3,
+        SectionId::Effects => 4,
+        SectionId::Load => 5,
+        SectionId::InputLength => 6,
+        SectionId::Distributions => 7,
+        SectionId::Lengths => 8,
+        SectionId::Turns => 9,
+        SectionId::Service => 10,
+        SectionId::Significance => 11,
+        SectionId::Expectations => 12,
+        SectionId::Errors => 13,
+        SectionId::Servers => 14,
+        SectionId::Warnings => 15,
+        SectionId::Definitions => 16,
     }
 }
 

@@ -174,6 +174,23 @@ pub fn interaction_charts(input: &ReportInput, section: &mut Section) {
     }
 }
 
+/// A capacity run's charts, per configuration: the margins and their fit,
+/// and throughput against latency across its probes.
+pub fn capacity_charts(input: &ReportInput, section: &mut Section) {
+    let mut figures = Vec::new();
+    for r in input.searches {
+        figures.extend(super::capacity::margin_figure(r));
+        figures.push(super::capacity::throughput_figure(
+            r,
+            input.estimates,
+            input.slo,
+        ));
+    }
+    if !figures.is_empty() {
+        section.push(Media::PAGE, Block::Figures(figures));
+    }
+}
+
 /// Goodput and cost against the configurations, under the service levels.
 pub fn service_charts(input: &ReportInput, section: &mut Section) {
     let figures = charts::service_figures(&input.run.configurations, input.estimates);

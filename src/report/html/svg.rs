@@ -67,6 +67,13 @@ pub enum Shape {
     Step,
     /// Markers alone (estimates that no line should join), with error bars.
     Points,
+    /// A shaded band through each point's interval (a fitted curve's
+    /// bootstrap band), without markers.
+    Band,
+    /// A vertical line at each point's x with its interval read on the x
+    /// axis and shaded across the plot (a capacity and its interval); its
+    /// y is not drawn and takes no part in the y axis.
+    Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -170,7 +177,11 @@ impl Chart {
         let (x, log_x) = match &self.x {
             XAxis::Categories(names) => ((-0.5, names.len() as f64 - 0.5), false),
             XAxis::Numeric { log } => {
-                let xs = points().map(|p| p.x);
+                let spans = self.series.iter().filter(|s| s.shape == Shape::Span);
+                let span_ends = spans
+                    .flat_map(|s| s.points.iter())
+                    .flat_map(|p| p.interval.map(|(a, b)| [a, b]).unwrap_or([p.x, p.x]));
+                let xs = points().map(|p| p.x).chain(span_ends);
                 let lo = xs.clone().fold(f64::INFINITY, f64::min);
                 let hi = xs.fold(f64::NEG_INFINITY, f64::max);
                 let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
@@ -183,10 +194,15 @@ impl Chart {
                 }
             }
         };
-        let ys = points().flat_map(|p| {
-            let (a, b) = p.interval.unwrap_or((p.y, p.y));
-            [p.y, a, b]
-        });
+        let ys = self
+            .series
+            .iter()
+            .filter(|s| s.shape != Shape::Span)
+            .flat_map(|s| s.points.iter())
+            .flat_map(|p| {
+                let (a, b) = p.interval.unwrap_or((p.y, p.y));
+                [p.y, a, b]
+            });
         let mut lo = ys.clone().fold(f64::INFINITY, f64::min);
         let mut hi = ys.fold(f64::NEG_INFINITY, f64::max);
         if !lo.is_finite() {
@@ -279,16 +295,17 @@ impl Chart {
                 .map(|(i, n)| (i as f64, n.clone()))
                 .collect(),
             XAxis::Numeric { .. } => {
+                // A span's x is an estimate, not a level measured.
                 let mut xs: Vec<f64> = self
                     .series
                     .iter()
+                    .filter(|s| s.shape != Shape::Span)
                     .flat_map(|s| s.points.iter().map(|p| p.x))
                     .collect();
                 xs.sort_by(f64::total_cmp);
                 xs.dedup();
                 if xs.len() <= 8 && self.series.iter().all(|s| s.shape != Shape::Step) {
-                    // Few levels: label exactly the levels measured.
-                    xs.iter().map(|x| (*x, level_label(*x))).collect()
+                    level_ticks(f, xs)
                 } else if f.log_x {
                     let (a, b) = (f.x.0.log10().ceil() as i32, f.x.1.log10().floor() as i32);
                     (a..=b)
@@ -329,6 +346,23 @@ impl Chart {
             escape(&self.y_label)
         );
     }
+}
+
+/// Few levels: each measured level labelled exactly, but none over the
+/// last one labelled (a capacity search's probes crowd near its capacity).
+fn level_ticks(f: &Frame, xs: Vec<f64>) -> Vec<(f64, String)> {
+    let mut kept: Vec<(f64, String)> = Vec::new();
+    for x in xs {
+        let label = level_label(x);
+        let clear = kept.last().is_none_or(|(last, text)| {
+            let room = (text.chars().count() + label.chars().count()) as f64;
+            f.px(x) - f.px(*last) >= room * TICK_CHAR_PX / 2.0 + 4.0
+        });
+        if clear {
+            kept.push((x, label));
+        }
+    }
+    kept
 }
 
 /// A category's label read upwards from below its tick mark, so long labels
@@ -375,6 +409,8 @@ fn draw_series(s: &mut String, f: &Frame, series: &Series, style: usize) {
     let mut d = String::new();
     match series.shape {
         Shape::Points => {}
+        Shape::Band => band_path(&mut d, f, &series.points),
+        Shape::Span => spans(s, f, &series.points),
         Shape::Line => {
             for (i, (x, y)) in pts.iter().enumerate() {
                 let _ = write!(d, "{}{x:.1},{y:.1}", if i == 0 { "M" } else { "L" });
@@ -392,9 +428,15 @@ fn draw_series(s: &mut String, f: &Frame, series: &Series, style: usize) {
         }
     }
     if !d.is_empty() {
-        let _ = write!(s, r#"<path class="line" d="{d}"/>"#);
+        // The band's look is inline, so the stylesheet of every other page
+        // stays as it was.
+        let (class, style) = match series.shape {
+            Shape::Band => ("band", r#" style="fill:var(--c);stroke:none;opacity:.2""#),
+            _ => ("line", ""),
+        };
+        let _ = write!(s, r#"<path class="{class}"{style} d="{d}"/>"#);
     }
-    if series.shape != Shape::Step {
+    if matches!(series.shape, Shape::Line | Shape::Points) {
         for (p, (x, y)) in series.points.iter().zip(&pts) {
             // An interval shorter than the marker would only blur it.
             if let Some((lo, hi)) = p
@@ -424,17 +466,71 @@ fn draw_series(s: &mut String, f: &Frame, series: &Series, style: usize) {
                 r#"<circle class="mark" cx="{x:.1}" cy="{y:.1}" r="7.5"/>"#
             );
             if !label.is_empty() {
-                let _ = write!(
-                    s,
-                    r#"<text class="marklabel" x="{:.1}" y="{:.1}">{}</text>"#,
-                    x + 9.0,
-                    (y - 9.0).max(TOP + 8.0),
-                    escape(label)
-                );
+                mark_label(s, *x, *y, label);
             }
         }
     }
     s.push_str("</g>");
+}
+
+/// A ringed point's label, above and right of it; one that would run off
+/// the chart's right edge ends at its point instead (the 10 px text runs
+/// about 6 px a character).
+fn mark_label(s: &mut String, x: f64, y: f64, label: &str) {
+    let y = (y - 9.0).max(TOP + 8.0);
+    let _ = if x + 9.0 + label.chars().count() as f64 * 6.0 > WIDTH {
+        write!(
+            s,
+            r#"<text class="marklabel" x="{:.1}" y="{y:.1}" text-anchor="end">{}</text>"#,
+            x - 9.0,
+            escape(label)
+        )
+    } else {
+        write!(
+            s,
+            r#"<text class="marklabel" x="{:.1}" y="{y:.1}">{}</text>"#,
+            x + 9.0,
+            escape(label)
+        )
+    };
+}
+
+/// The outline of a band: along the lows, back along the highs.
+fn band_path(d: &mut String, f: &Frame, points: &[Point]) {
+    let lows = points
+        .iter()
+        .map(|p| (p.x, p.interval.map_or(p.y, |i| i.0)));
+    let highs = points
+        .iter()
+        .rev()
+        .map(|p| (p.x, p.interval.map_or(p.y, |i| i.1)));
+    for (i, (x, y)) in lows.chain(highs).enumerate() {
+        let (x, y) = (f.px(x), f.py(y));
+        let _ = write!(d, "{}{x:.1},{y:.1}", if i == 0 { "M" } else { "L" });
+    }
+    d.push('Z');
+}
+
+/// Each point's interval on the x axis shaded over the plot's height, and
+/// a line at its x.
+fn spans(s: &mut String, f: &Frame, points: &[Point]) {
+    let (top, bottom) = (TOP, HEIGHT - BOTTOM);
+    for p in points {
+        if let Some((lo, hi)) = p.interval {
+            let (a, b) = (f.px(lo), f.px(hi));
+            let _ = write!(
+                s,
+                r#"<rect class="span" style="fill:var(--c);opacity:.14" x="{a:.1}" y="{top}" width="{:.1}" height="{:.1}"/>"#,
+                (b - a).max(0.0),
+                bottom - top
+            );
+        }
+        let x = f.px(p.x);
+        let _ = write!(
+            s,
+            r#"<line class="cap" style="stroke:var(--c);stroke-width:2;stroke-dasharray:6 3" x1="{x:.1}" x2="{x:.1}" y1="{top}" y2="{bottom}"/>"#
+        );
+    }
 }
 
 #[cfg(test)]

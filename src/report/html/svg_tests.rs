@@ -124,3 +124,36 @@ fn log_axes_space_powers_evenly() {
     let (a, b, c) = (f.px(1.0), f.px(10.0), f.px(100.0));
     assert!(((b - a) - (c - b)).abs() < 1e-9);
 }
+
+#[test]
+fn crowded_levels_keep_the_labels_that_fit_and_edge_labels_turn_back() {
+    let points = [10.0, 10.2, 10.4, 50.0].map(|x| Point::new(x, x));
+    let chart = Chart {
+        title: "t".into(),
+        x_label: "x".into(),
+        y_label: "y".into(),
+        x: XAxis::Numeric { log: false },
+        series: vec![Series {
+            name: "s".into(),
+            points: points.to_vec(),
+            shape: Shape::Points,
+            marked: Some((3, "a label too long for the edge".into())),
+        }],
+        y_from_zero: true,
+    };
+    let svg = chart.to_svg();
+    let x_labels: Vec<&str> = svg
+        .split("<text class=\"tick\"")
+        .skip(1)
+        .filter(|t| t[..t.find('>').unwrap()].contains("middle"))
+        .map(|t| &t[t.find('>').unwrap() + 1..t.find("</text>").unwrap()])
+        .collect();
+    // 10.2 and 10.4 would sit on 10's label: left out, their dots kept.
+    assert_eq!(x_labels, ["10", "50"], "{svg}");
+    assert_eq!(svg.matches("<circle class=\"dot\"").count(), 4);
+    // The rightmost point's label ends at it rather than past the edge.
+    assert!(
+        svg.contains("text-anchor=\"end\">a label too long for the edge</text>"),
+        "{svg}"
+    );
+}
