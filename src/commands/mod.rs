@@ -1,5 +1,6 @@
 //! One function per subcommand: the glue between the CLI and the library.
 
+mod capacities;
 mod capacity;
 mod compare;
 mod estimate;
