@@ -23,6 +23,21 @@ pub(super) fn outcomes(run: &RunData) -> anyhow::Result<Vec<Outcome>> {
     Ok(replayed.into_iter().filter_map(|r| r.outcome).collect())
 }
 
+/// A merged capacity search's `capacity.csv`, from its searches replayed
+/// over every shard's probes (the difference from the baseline needs the
+/// baseline's search, which another shard ran); returns each
+/// configuration's line, none for a run that is not a capacity search.
+pub(super) fn rewrite_csv(dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let run = infer_bench::results::open_run(dir)?;
+    let outcomes = outcomes(&run)?;
+    if outcomes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut frame = infer_bench::capacity::outcome::frame(&outcomes)?;
+    infer_bench::results::write_csv(&mut frame, &dir.join(infer_bench::results::CAPACITY))?;
+    Ok(outcomes.iter().map(Outcome::line).collect())
+}
+
 /// Each configuration searched in both runs, B against A; empty where
 /// either run is not a capacity search.
 pub(super) fn changes(a: &RunData, b: &RunData) -> anyhow::Result<Vec<Change>> {
