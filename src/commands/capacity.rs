@@ -49,6 +49,10 @@ pub(super) fn describe(l: &LoadedExperiment, c: &CapacitySpec) -> anyhow::Result
     for o in &objectives {
         outln!("  objective:      {}", o.says)?;
     }
+    outln!(
+        "  shards:         `run --shard I/N` searches the configurations numbered I, I + N, ... (whole searches, one node each; N at most {}); `merge` joins them",
+        configurations.len()
+    )?;
     let worst = worst_case(l, c);
     let worst_plan = plan::expand(&worst.experiment);
     outln!(
