@@ -81,15 +81,24 @@ fn compare_and_reproduce_hold_capacities_with_the_interval_of_their_difference()
     assert!(0.0 < lo && lo <= hi, "{stdout}");
     assert!(stderr.contains("capacities: "), "{stderr}");
     let table = std::fs::read_to_string(dir.path().join("cmp-capacity.csv")).unwrap();
-    assert!(table.starts_with("configuration,factor,capacity_a,"), "{table}");
-    assert!(table.lines().nth(1).unwrap().ends_with(",higher"), "{table}");
+    assert!(
+        table.starts_with("configuration,factor,capacity_a,"),
+        "{table}"
+    );
+    assert!(
+        table.lines().nth(1).unwrap().ends_with(",higher"),
+        "{table}"
+    );
     let page = std::fs::read_dir(&four)
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| p.to_string_lossy().contains("compare-"))
         .unwrap();
     let html = std::fs::read_to_string(page).unwrap();
-    assert!(html.contains("B − A") && html.contains(">higher<"), "no capacity section");
+    assert!(
+        html.contains("B − A") && html.contains(">higher<"),
+        "no capacity section"
+    );
 
     // Two against four is a regression where asked.
     let (_, stderr) = compare(&four, &two, &["--fail-on-regression"], 3);

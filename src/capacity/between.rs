@@ -82,7 +82,8 @@ const PAIRING_SEED: u64 = 0x5eed_ca9a;
 /// makes the pairing independent of how each was drawn.
 fn unpaired(b: &Estimate) -> Estimate {
     let mut b = b.clone();
-    b.replicates.shuffle(&mut StdRng::seed_from_u64(PAIRING_SEED));
+    b.replicates
+        .shuffle(&mut StdRng::seed_from_u64(PAIRING_SEED));
     b
 }
 
@@ -227,7 +228,7 @@ mod tests {
         assert_eq!(same.reproduction(0.0001, 0.05), Reproduction::Inconclusive);
         let far = &changes(&[outcome(10.0, 1)], &[outcome(40.0, 2)])[0];
         assert_eq!(far.reproduction(0.1, 0.05), Reproduction::NotReproduced);
-        let (header, rows) = lines(&[same.clone()]);
+        let (header, rows) = lines(std::slice::from_ref(same));
         assert_eq!(header.len(), rows[0].len());
     }
 }

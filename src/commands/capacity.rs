@@ -69,3 +69,20 @@ pub(super) fn describe(l: &LoadedExperiment, c: &CapacitySpec) -> anyhow::Result
     )?;
     Ok(())
 }
+
+/// `plan --shards N` of a capacity design: the configurations each shard
+/// searches (configuration c on shard c mod N).
+pub(super) fn shards(l: &LoadedExperiment, count: usize) -> anyhow::Result<()> {
+    let configurations = plan::configurations(&l.experiment);
+    for index in 0..count {
+        let mine = plan::Shard { index, count }
+            .searches(configurations.len())
+            .map_err(|m| infer_bench::error::InputError::in_file(&l.path, m))?;
+        let labels: Vec<&str> = mine
+            .iter()
+            .map(|&c| configurations[c].label.as_str())
+            .collect();
+        outln!("  shard {index}/{count}:      {}", labels.join(", "))?;
+    }
+    Ok(())
+}

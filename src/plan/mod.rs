@@ -135,7 +135,9 @@ impl Shard {
                 self.count
             ));
         }
-        Ok((0..count).filter(|c| c % self.count == self.index).collect())
+        Ok((0..count)
+            .filter(|c| c % self.count == self.index)
+            .collect())
     }
 }
 

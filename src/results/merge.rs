@@ -49,7 +49,8 @@ pub fn merge_runs(dirs: &[PathBuf], out: Option<&Path>) -> anyhow::Result<PathBu
         write_lines(&dir.join(PLAN), text)?;
         (lines.len(), offsets)
     } else {
-        let bytes = std::fs::read(first.dir.join(PLAN)).with_context(|| format!("copying {PLAN}"))?;
+        let bytes =
+            std::fs::read(first.dir.join(PLAN)).with_context(|| format!("copying {PLAN}"))?;
         super::write_file(&dir.join(PLAN), bytes)?;
         (first.trials.len(), vec![0; runs.len()])
     };

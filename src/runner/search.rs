@@ -149,7 +149,10 @@ fn shard_searches(
         return Ok(all);
     };
     let mine = shard.searches(all.len()).map_err(anyhow::Error::msg)?;
-    Ok(all.into_iter().filter(|c| mine.contains(&c.index)).collect())
+    Ok(all
+        .into_iter()
+        .filter(|c| mine.contains(&c.index))
+        .collect())
 }
 
 /// The trials a resumed run recorded: its plan as `plan.jsonl` holds it.
