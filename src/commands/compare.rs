@@ -3,7 +3,7 @@
 use super::output::{note, out};
 use infer_bench::analysis::between_runs::{compare_runs, is_regression, tally, RunTrials};
 use infer_bench::analysis::compare::{Comparison, Decision};
-use infer_bench::capacity::between::Verdict;
+use infer_bench::capacity::between::{Change, Verdict};
 use infer_bench::error::{InputError, RegressionError};
 use infer_bench::report::html::compare::Side;
 use infer_bench::report::trial_table;
@@ -54,15 +54,7 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Com
         super::capacities::render(&capacities)
     );
     if let Some(path) = &o.csv {
-        let mut frame = infer_bench::analysis::between_runs::frame(&rows)?;
-        infer_bench::results::write_csv(&mut frame, path)?;
-        note!("comparisons: {}", path.display());
-        if !capacities.is_empty() {
-            let path = capacity_csv(path);
-            let mut frame = super::capacities::frame(&capacities)?;
-            infer_bench::results::write_csv(&mut frame, &path)?;
-            note!("capacities: {}", path.display());
-        }
+        write_csvs(path, &rows, &capacities)?;
     }
     let page = infer_bench::report::html::compare::compare_page(
         &Side {
@@ -83,26 +75,53 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Com
         .unwrap_or_else(|| b.join(format!("compare-{}.html", ra.manifest.run_id)));
     infer_bench::results::write_file(&html, page)?;
     note!("report: {}", html.display());
+    if o.fail_on_regression {
+        regressions(&rows, &capacities, (a, b))?;
+    }
+    printed?;
+    Ok(rows)
+}
+
+/// `--csv PATH`: the Welch rows there, the capacities beside it.
+fn write_csvs(path: &Path, rows: &[Comparison], capacities: &[Change]) -> anyhow::Result<()> {
+    let mut frame = infer_bench::analysis::between_runs::frame(rows)?;
+    infer_bench::results::write_csv(&mut frame, path)?;
+    note!("comparisons: {}", path.display());
+    if !capacities.is_empty() {
+        let path = capacity_csv(path);
+        let mut frame = super::capacities::frame(capacities)?;
+        infer_bench::results::write_csv(&mut frame, &path)?;
+        note!("capacities: {}", path.display());
+    }
+    Ok(())
+}
+
+/// A regression (exit 3): a Welch row slower or less, or a capacity
+/// whose interval of B − A lies wholly below 0.
+fn regressions(
+    rows: &[Comparison],
+    capacities: &[Change],
+    (a, b): (&Path, &Path),
+) -> anyhow::Result<()> {
     let lower = capacities
         .iter()
         .filter(|c| c.verdict == Verdict::Lower)
         .count();
-    if o.fail_on_regression && (rows.iter().any(is_regression) || lower > 0) {
-        return Err(RegressionError(format!(
-            "{}{} in {} against {}",
-            tally(&rows),
-            match lower {
-                0 => String::new(),
-                1 => "; 1 capacity lower".to_string(),
-                n => format!("; {n} capacities lower"),
-            },
-            b.display(),
-            a.display()
-        ))
-        .into());
+    if !rows.iter().any(is_regression) && lower == 0 {
+        return Ok(());
     }
-    printed?;
-    Ok(rows)
+    Err(RegressionError(format!(
+        "{}{} in {} against {}",
+        tally(rows),
+        match lower {
+            0 => String::new(),
+            1 => "; 1 capacity lower".to_string(),
+            n => format!("; {n} capacities lower"),
+        },
+        b.display(),
+        a.display()
+    ))
+    .into())
 }
 
 /// The flags' statistics, held to the rule of an experiment's `stats:`.
