@@ -168,12 +168,10 @@ fn validate_says_what_the_search_will_do_and_run_refuses_to_shard_it() {
         .arg(&path)
         .arg("--out")
         .arg(dir.path())
-        .args(["--shard", "0/2"])
+        .args(["--shard", "0/3"])
         .assert()
         .code(2)
-        .stderr(contains(
-            "--shard of a capacity search is not supported yet",
-        ));
+        .stderr(contains("expected at most 2 shards"));
     // Refused before any run folder exists.
     assert!(!dir.path().join("c").exists());
 }

@@ -19,10 +19,13 @@
 //! - [`driver`]: one configuration's search as a value the runner steps
 //!   through, and resumes from recorded probes.
 //! - [`saturation`]: an open loop's growing queue within a trial.
+//! - [`between`]: a configuration's capacity in two runs, and B − A with
+//!   its interval (`compare`, `reproduce`).
 //! - [`outcome`]: a finished search as `capacity.csv`'s row and the
 //!   terminal's line, with the difference from the baseline.
 
 pub mod band;
+pub mod between;
 pub mod driver;
 pub mod fit;
 pub mod interval;

@@ -49,6 +49,10 @@ pub(super) fn describe(l: &LoadedExperiment, c: &CapacitySpec) -> anyhow::Result
     for o in &objectives {
         outln!("  objective:      {}", o.says)?;
     }
+    outln!(
+        "  shards:         `run --shard I/N` searches the configurations numbered I, I + N, ... (whole searches, one node each; N at most {}); `merge` joins them",
+        configurations.len()
+    )?;
     let worst = worst_case(l, c);
     let worst_plan = plan::expand(&worst.experiment);
     outln!(
@@ -63,5 +67,22 @@ pub(super) fn describe(l: &LoadedExperiment, c: &CapacitySpec) -> anyhow::Result
         show(c.min),
         c.factor.unit()
     )?;
+    Ok(())
+}
+
+/// `plan --shards N` of a capacity design: the configurations each shard
+/// searches (configuration c on shard c mod N).
+pub(super) fn shards(l: &LoadedExperiment, count: usize) -> anyhow::Result<()> {
+    let configurations = plan::configurations(&l.experiment);
+    for index in 0..count {
+        let mine = plan::Shard { index, count }
+            .searches(configurations.len())
+            .map_err(|m| infer_bench::error::InputError::in_file(&l.path, m))?;
+        let labels: Vec<&str> = mine
+            .iter()
+            .map(|&c| configurations[c].label.as_str())
+            .collect();
+        outln!("  shard {index}/{count}:      {}", labels.join(", "))?;
+    }
     Ok(())
 }

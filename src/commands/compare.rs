@@ -3,6 +3,7 @@
 use super::output::{note, out};
 use infer_bench::analysis::between_runs::{compare_runs, is_regression, tally, RunTrials};
 use infer_bench::analysis::compare::{Comparison, Decision};
+use infer_bench::capacity::between::{Change, Verdict};
 use infer_bench::error::{InputError, RegressionError};
 use infer_bench::report::html::compare::Side;
 use infer_bench::report::trial_table;
@@ -36,13 +37,24 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Com
         .into());
     }
     let (ta, tb) = (trial_table(&ra)?, trial_table(&rb)?);
-    let rows = compare_tables(&ra, &ta, &rb, &tb, &o.metrics, o.decision)?;
+    let capacities = super::capacities::changes(&ra, &rb)?;
+    // Two capacity searches rarely probe the same loads: their capacities
+    // are the comparison, and probes in common only add to it.
+    let rows = compare_tables(
+        (&ra, &ta),
+        (&rb, &tb),
+        &o.metrics,
+        o.decision,
+        !capacities.is_empty(),
+    )?;
     // The page and the verdict still follow a stdout that failed.
-    let printed = out!("{}", render(&ra, &rb, &rows, o.decision));
+    let printed = out!(
+        "{}{}",
+        render(&ra, &rb, &rows, o.decision),
+        super::capacities::render(&capacities)
+    );
     if let Some(path) = &o.csv {
-        let mut frame = infer_bench::analysis::between_runs::frame(&rows)?;
-        infer_bench::results::write_csv(&mut frame, path)?;
-        note!("comparisons: {}", path.display());
+        write_csvs(path, &rows, &capacities)?;
     }
     let page = infer_bench::report::html::compare::compare_page(
         &Side {
@@ -54,6 +66,7 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Com
             trials: &tb,
         },
         &rows,
+        &capacities,
         o.decision,
     )?;
     let html = o
@@ -62,17 +75,53 @@ pub fn compare(a: &Path, b: &Path, o: &CompareOptions) -> anyhow::Result<Vec<Com
         .unwrap_or_else(|| b.join(format!("compare-{}.html", ra.manifest.run_id)));
     infer_bench::results::write_file(&html, page)?;
     note!("report: {}", html.display());
-    if o.fail_on_regression && rows.iter().any(is_regression) {
-        return Err(RegressionError(format!(
-            "{} in {} against {}",
-            tally(&rows),
-            b.display(),
-            a.display()
-        ))
-        .into());
+    if o.fail_on_regression {
+        regressions(&rows, &capacities, (a, b))?;
     }
     printed?;
     Ok(rows)
+}
+
+/// `--csv PATH`: the Welch rows there, the capacities beside it.
+fn write_csvs(path: &Path, rows: &[Comparison], capacities: &[Change]) -> anyhow::Result<()> {
+    let mut frame = infer_bench::analysis::between_runs::frame(rows)?;
+    infer_bench::results::write_csv(&mut frame, path)?;
+    note!("comparisons: {}", path.display());
+    if !capacities.is_empty() {
+        let path = capacity_csv(path);
+        let mut frame = super::capacities::frame(capacities)?;
+        infer_bench::results::write_csv(&mut frame, &path)?;
+        note!("capacities: {}", path.display());
+    }
+    Ok(())
+}
+
+/// A regression (exit 3): a Welch row slower or less, or a capacity
+/// whose interval of B − A lies wholly below 0.
+fn regressions(
+    rows: &[Comparison],
+    capacities: &[Change],
+    (a, b): (&Path, &Path),
+) -> anyhow::Result<()> {
+    let lower = capacities
+        .iter()
+        .filter(|c| c.verdict == Verdict::Lower)
+        .count();
+    if !rows.iter().any(is_regression) && lower == 0 {
+        return Ok(());
+    }
+    Err(RegressionError(format!(
+        "{}{} in {} against {}",
+        tally(rows),
+        match lower {
+            0 => String::new(),
+            1 => "; 1 capacity lower".to_string(),
+            n => format!("; {n} capacities lower"),
+        },
+        b.display(),
+        a.display()
+    ))
+    .into())
 }
 
 /// The flags' statistics, held to the rule of an experiment's `stats:`.
@@ -99,16 +148,25 @@ pub(super) fn compare_loaded(
     d: Decision,
 ) -> anyhow::Result<Vec<Comparison>> {
     let (ta, tb) = (trial_table(a)?, trial_table(b)?);
-    compare_tables(a, &ta, b, &tb, metrics, d)
+    let capacities = !super::capacities::outcomes(a)?.is_empty();
+    compare_tables((a, &ta), (b, &tb), metrics, d, capacities)
 }
 
+/// `compare --csv PATH`'s capacities: beside PATH, `-capacity` added to its stem.
+fn capacity_csv(path: &Path) -> std::path::PathBuf {
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!("{stem}-capacity.csv"))
+}
+
+/// The Welch rows of the configurations both runs hold; none is an error
+/// unless `capacities` (the runs are capacity searches, compared by their
+/// capacities).
 fn compare_tables(
-    a: &RunData,
-    ta: &DataFrame,
-    b: &RunData,
-    tb: &DataFrame,
+    (a, ta): (&RunData, &DataFrame),
+    (b, tb): (&RunData, &DataFrame),
     metrics: &[String],
     d: Decision,
+    capacities: bool,
 ) -> anyhow::Result<Vec<Comparison>> {
     let rows = compare_runs(
         &RunTrials {
@@ -122,7 +180,7 @@ fn compare_tables(
         metrics,
         d,
     )?;
-    if rows.is_empty() {
+    if rows.is_empty() && !capacities {
         let why = infer_bench::analysis::between_runs::differing_levels(
             &a.configurations,
             &b.configurations,
@@ -149,6 +207,10 @@ fn render(a: &RunData, b: &RunData, rows: &[Comparison], d: Decision) -> String 
         d.equivalence * 100.0,
         d.alpha,
     );
+    if rows.is_empty() {
+        out.push_str("(no configuration was run at the same load in both)\n");
+        return out;
+    }
     let (header, table) = infer_bench::report::between_runs_lines(rows);
     out.push_str(&aligned(&header, &table));
     out.push_str(&format!("\n{}\n", tally(rows)));

@@ -1,5 +1,6 @@
 //! One function per subcommand: the glue between the CLI and the library.
 
+mod capacities;
 mod capacity;
 mod compare;
 mod estimate;
@@ -246,7 +247,11 @@ fn print_plan(path: &Path, json: bool, shards: Option<usize>) -> anyhow::Result<
             "{}: the trials of a capacity search are decided as it goes",
             path.display()
         )?;
-        return capacity::describe(&loaded, c);
+        capacity::describe(&loaded, c)?;
+        return match shards {
+            Some(n) => capacity::shards(&loaded, n),
+            None => Ok(()),
+        };
     }
     let plan = plan::expand(&loaded.experiment);
     // Each trial's shard, where the plan is split.

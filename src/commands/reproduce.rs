@@ -7,6 +7,7 @@ use super::compare::{check_decision, compare_loaded};
 use super::output::{note, out};
 use infer_bench::analysis::compare::{Comparison, Decision};
 use infer_bench::analysis::verdict::Equivalence;
+use infer_bench::capacity::between::{Change, Reproduction};
 use infer_bench::error::InputError;
 use infer_bench::experiment::LoadedExperiment;
 use infer_bench::report::{aligned, format_num, p_value, pct};
@@ -116,6 +117,7 @@ fn again(run: &Path, o: &ReproduceOptions) -> anyhow::Result<()> {
     let d = decision_of(&loaded, o)?;
     let now = run_and_read(&loaded, o, m.overrides, m.shard)?;
     let rows = compare_loaded(&original, &now, &[], d)?;
+    let capacities = super::capacities::changes(&original, &now)?;
     let mut out = format!(
         "recorded: {} ({})\nnow:      {} ({})\n",
         original.dir.display(),
@@ -124,10 +126,79 @@ fn again(run: &Path, o: &ReproduceOptions) -> anyhow::Result<()> {
         now.manifest.run_id
     );
     out.push_str(&environment_lines(&original, &now));
-    out.push_str(&verdict_table(&rows, d, "recorded", "now"));
+    if !rows.is_empty() || capacities.is_empty() {
+        out.push_str(&verdict_table(&rows, d, "recorded", "now"));
+    }
+    out.push_str(&capacity_table(&capacities, d));
     let printed = out!("{out}");
-    gate(&rows, o, &original.dir)?;
+    let missed = capacities
+        .iter()
+        .filter(|c| c.reproduction(d.equivalence, d.alpha) == Reproduction::NotReproduced)
+        .count();
+    gate(&rows, (missed, capacities.len()), o, &original.dir)?;
     Ok(printed?)
+}
+
+/// Each configuration's capacity now against the recorded one: B − A with
+/// its bootstrap interval, reproduced where the 1 − 2α interval lies
+/// within ±margin of the recorded capacity (TOST's rule, on the
+/// bootstrap's percentile interval), not reproduced where the 1 − α
+/// interval lies wholly outside it.
+fn capacity_table(changes: &[Change], d: Decision) -> String {
+    let Some(first) = changes.first() else {
+        return String::new();
+    };
+    // As percentages, without the float's last-digit noise.
+    let pc = |x: f64| (x * 1e4).round() / 1e2;
+    let ci = format!("{}% CI", pc(1.0 - 2.0 * d.alpha));
+    let header = [
+        "configuration",
+        "unit",
+        "recorded",
+        "now",
+        "now − recorded",
+        &ci,
+        "margin",
+        "verdict",
+    ]
+    .map(String::from)
+    .to_vec();
+    let n = |x: f64| format!("{x:.1}");
+    let table: Vec<Vec<String>> = changes
+        .iter()
+        .map(|c| {
+            let i = c.interval_at(1.0 - 2.0 * d.alpha);
+            let m = d.equivalence * c.a.0.abs();
+            vec![
+                c.configuration.clone(),
+                c.factor.unit().to_string(),
+                format!("{} [{}, {}]", n(c.a.0), n(c.a.1.low), n(c.a.1.high)),
+                format!("{} [{}, {}]", n(c.b.0), n(c.b.1.low), n(c.b.1.high)),
+                format!("{:+.1}", c.diff),
+                format!("[{:+.1}, {:+.1}]", i.low, i.high),
+                format!("±{}", n(m)),
+                c.reproduction(d.equivalence, d.alpha).as_str().to_string(),
+            ]
+        })
+        .collect();
+    let count = |r: Reproduction| {
+        changes
+            .iter()
+            .filter(|c| c.reproduction(d.equivalence, d.alpha) == r)
+            .count()
+    };
+    format!(
+        "\nCapacity per configuration ({}% intervals on each run's): reproduced when the {}% bootstrap interval of now − recorded lies within ±{}% of the recorded capacity, not reproduced when the {}% interval lies wholly outside it.\n\n{}\ncapacities reproduced: {} · not reproduced: {} · inconclusive: {} (of {})\n",
+        pc(first.confidence),
+        pc(1.0 - 2.0 * d.alpha),
+        pc(d.equivalence),
+        pc(1.0 - d.alpha),
+        aligned(&header, &table),
+        count(Reproduction::Reproduced),
+        count(Reproduction::NotReproduced),
+        count(Reproduction::Inconclusive),
+        changes.len()
+    )
 }
 
 /// The datasets and traces the run read, held against the files the
@@ -189,16 +260,23 @@ fn check_data_files(
     .into())
 }
 
-/// With --fail-on-difference, rows shown different end the command with exit 3.
-fn gate(rows: &[Comparison], o: &ReproduceOptions, against: &Path) -> anyhow::Result<()> {
+/// With --fail-on-difference, rows (and capacities: how many not
+/// reproduced, of how many) shown different end the command with exit 3.
+fn gate(
+    rows: &[Comparison],
+    (missed, capacities): (usize, usize),
+    o: &ReproduceOptions,
+    against: &Path,
+) -> anyhow::Result<()> {
     let different = rows
         .iter()
         .filter(|c| reproduction(c) == "not reproduced")
-        .count();
+        .count()
+        + missed;
     if o.fail_on_difference && different > 0 {
         return Err(infer_bench::error::RegressionError(format!(
             "{different} of {} results did not reproduce {}",
-            rows.len(),
+            rows.len() + capacities,
             against.display()
         ))
         .into());
@@ -321,6 +399,6 @@ fn published(path: &Path, table: &Path, o: &ReproduceOptions) -> anyhow::Result<
     }
     out.push_str(&verdict_table(&compared, d, "published", "now"));
     let printed = out!("{out}");
-    gate(&compared, o, table)?;
+    gate(&compared, (0, 0), o, table)?;
     Ok(printed?)
 }

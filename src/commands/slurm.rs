@@ -83,14 +83,20 @@ pub fn submit(o: &Submit) -> anyhow::Result<()> {
     if o.shards == 0 {
         return Err(InputError::new("--shards must be at least 1").into());
     }
-    let plan = plan::expand(&loaded.experiment);
-    // Every shard must be valid before anything is submitted.
-    Shard {
+    // Every shard must be valid before anything is submitted: whole
+    // repetition blocks of a fixed plan, or whole configurations of a
+    // capacity search (each node searches its own).
+    let shard = Shard {
         index: 0,
         count: o.shards,
-    }
-    .trials(&plan)
-    .map_err(|m| InputError::in_file(&o.experiment, m))?;
+    };
+    let e = &loaded.experiment;
+    let valid = if e.design == infer_bench::experiment::Design::Capacity {
+        shard.searches(plan::configurations(e).len()).map(|_| ())
+    } else {
+        shard.trials(&plan::expand(e)).map(|_| ())
+    };
+    valid.map_err(|m| InputError::in_file(&o.experiment, m))?;
     let name = &loaded.experiment.name;
     let (exe, exp, out) = (
         std::env::current_exe()?,

@@ -123,6 +123,24 @@ impl Shard {
     }
 }
 
+impl Shard {
+    /// A capacity search's configurations of this shard, of `count` (as
+    /// [`configurations`] numbers them): configuration c goes to shard
+    /// c mod N. A search decides its probes from the ones before, so a
+    /// shard takes whole configurations and each node searches its own.
+    pub fn searches(&self, count: usize) -> Result<Vec<usize>, String> {
+        if self.count > count {
+            return Err(format!(
+                "{} shards of a capacity search of {count} configurations: each shard searches whole configurations, expected at most {count} shards",
+                self.count
+            ));
+        }
+        Ok((0..count)
+            .filter(|c| c % self.count == self.index)
+            .collect())
+    }
+}
+
 impl std::fmt::Display for Shard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.index, self.count)

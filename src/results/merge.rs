@@ -1,6 +1,7 @@
 //! Joining the run folders of one experiment's shards into one run folder
 //! that `report`, `compare` and `reproduce` treat like any other.
 
+mod searches;
 mod shards;
 
 use super::journal::Journal;
@@ -22,20 +23,39 @@ fn refuse(dir: &Path, message: String) -> anyhow::Error {
 
 /// Merge the shards into `out` (or a new run folder beside them); returns it.
 pub fn merge_runs(dirs: &[PathBuf], out: Option<&Path>) -> anyhow::Result<PathBuf> {
-    let runs: Vec<RunData> = dirs
+    let mut runs: Vec<RunData> = dirs
         .iter()
         .map(|d| open_run(d))
         .collect::<anyhow::Result<_>>()?;
-    shards::check(&runs)?;
+    let searched = runs.first().is_some_and(searches::is_search);
+    shards::check(&runs, searched)?;
+    // A capacity search's shards each planned their own searches: their
+    // plans are joined in shard order, trials renumbered on.
+    if searched {
+        runs.sort_by_key(|r| r.manifest.shard.map_or(0, |s| s.index));
+    }
     let first = &runs[0];
     let (run_id, dir) = output_dir(first, out)?;
-    for f in [EXPERIMENT_COPY, PROMPTS_COPY, PLAN] {
+    for f in [EXPERIMENT_COPY, PROMPTS_COPY] {
         let bytes = std::fs::read(first.dir.join(f)).with_context(|| format!("copying {f}"))?;
         super::write_file(&dir.join(f), bytes)?;
     }
-    let per_trial = merge_requests(&runs, &dir)?;
-    merge_monitor(&runs, &dir)?;
-    let trials = first.trials.len();
+    let (trials, offsets) = if searched {
+        let (lines, offsets) = searches::joined_plan(&runs);
+        let text = lines
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()?;
+        write_lines(&dir.join(PLAN), text)?;
+        (lines.len(), offsets)
+    } else {
+        let bytes =
+            std::fs::read(first.dir.join(PLAN)).with_context(|| format!("copying {PLAN}"))?;
+        super::write_file(&dir.join(PLAN), bytes)?;
+        (first.trials.len(), vec![0; runs.len()])
+    };
+    let per_trial = merge_requests(&runs, &offsets, &dir)?;
+    merge_monitor(&runs, &offsets, &dir)?;
     write_done(&dir, trials, &per_trial)?;
     let recorded: usize = per_trial.values().sum();
     let m = merged_manifest(&runs, run_id, trials, recorded);
@@ -72,9 +92,14 @@ fn write_lines(path: &Path, lines: Vec<String>) -> anyhow::Result<()> {
     })
 }
 
-/// Write every shard's records to the merged requests log in trial order;
-/// returns how many records each trial has.
-fn merge_requests(runs: &[RunData], dir: &Path) -> anyhow::Result<BTreeMap<usize, usize>> {
+/// Write every shard's records to the merged requests log in trial order,
+/// each shard's trials moved on by its offset; returns how many records
+/// each trial has.
+fn merge_requests(
+    runs: &[RunData],
+    offsets: &[usize],
+    dir: &Path,
+) -> anyhow::Result<BTreeMap<usize, usize>> {
     // Records a trial at a time, in trial order: a merge of millions of
     // records holds a chunk of them, not the run.
     let journals: Vec<Journal> = runs
@@ -89,17 +114,19 @@ fn merge_requests(runs: &[RunData], dir: &Path) -> anyhow::Result<BTreeMap<usize
         })
         .collect::<anyhow::Result<_>>()?;
     let mut per_trial: BTreeMap<usize, usize> = Default::default();
-    let mut order: Vec<(usize, &Journal)> = journals
+    let mut order: Vec<(usize, usize, &Journal)> = journals
         .iter()
-        .flat_map(|j| j.trials().map(move |t| (t, j)))
+        .zip(offsets)
+        .flat_map(|(j, &off)| j.trials().map(move |t| (t + off, t, j)))
         .collect();
-    order.sort_by_key(|(t, _)| *t);
+    order.sort_by_key(|(t, _, _)| *t);
     super::write_with(&dir.join(REQUESTS_LOG), |log| {
-        for (trial, journal) in order {
-            journal.for_each_chunk(trial, 1 << 14, |chunk| {
+        for (trial, own, journal) in order {
+            journal.for_each_chunk(own, 1 << 14, |chunk| {
                 *per_trial.entry(trial).or_default() += chunk.len();
-                for r in &chunk {
-                    super::write_record(&mut *log, r)?;
+                for r in chunk {
+                    let r = crate::record::Record { trial, ..r };
+                    super::write_record(&mut *log, &r)?;
                 }
                 Ok(())
             })?;
@@ -109,9 +136,19 @@ fn merge_requests(runs: &[RunData], dir: &Path) -> anyhow::Result<BTreeMap<usize
     Ok(per_trial)
 }
 
-/// Every shard's monitor samples, ordered by trial and time.
-fn merge_monitor(runs: &[RunData], dir: &Path) -> anyhow::Result<()> {
-    let mut samples: Vec<&crate::monitor::Sample> = runs.iter().flat_map(|r| &r.samples).collect();
+/// Every shard's monitor samples, ordered by trial and time, each shard's
+/// trials moved on by its offset.
+fn merge_monitor(runs: &[RunData], offsets: &[usize], dir: &Path) -> anyhow::Result<()> {
+    let mut samples: Vec<crate::monitor::Sample> = runs
+        .iter()
+        .zip(offsets)
+        .flat_map(|(r, &off)| {
+            r.samples.iter().map(move |s| crate::monitor::Sample {
+                trial: s.trial + off,
+                ..s.clone()
+            })
+        })
+        .collect();
     samples.sort_by(|a, b| {
         (a.trial, a.t_s)
             .partial_cmp(&(b.trial, b.t_s))

@@ -95,8 +95,11 @@ fn watch_for_stop() -> (
 pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<PathBuf> {
     let capacity = l.experiment.capacity.as_ref();
     let capacity = capacity.filter(|_| l.experiment.design == crate::experiment::Design::Capacity);
-    if capacity.is_some() {
-        refuse_for_capacity(l, opts)?;
+    if let (Some(_), Some(shard)) = (capacity, opts.shard) {
+        let count = plan::configurations(&l.experiment).len();
+        shard
+            .searches(count)
+            .map_err(|m| crate::error::InputError::in_file(&l.path, m))?;
     }
     // Before any work: a signal from here on is a stop, never the default death.
     let (watcher, stopped) = watch_for_stop();
@@ -176,16 +179,6 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
     Ok(dir)
 }
 
-/// What a capacity search cannot do yet, refused before any run folder
-/// exists: a shard would have to take whole configurations.
-fn refuse_for_capacity(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<()> {
-    if opts.shard.is_none() {
-        return Ok(());
-    }
-    let what = "--shard of a capacity search is not supported yet: run it whole";
-    Err(crate::error::InputError::in_file(&l.path, what).into())
-}
-
 /// A new run folder, or the one resumed, and the trials it need not run:
 /// those done, and a shard's the other shards'.
 fn open_folder(
@@ -193,7 +186,12 @@ fn open_folder(
     opts: &RunOptions,
     plan: &Plan,
 ) -> anyhow::Result<(RunWriter, std::collections::BTreeSet<usize>)> {
+    // A capacity shard's plan holds its own searches' trials alone.
+    let searched = l.experiment.design == crate::experiment::Design::Capacity;
     let shard_of = |shard: plan::Shard| -> anyhow::Result<Vec<usize>> {
+        if searched {
+            return Ok(plan.trials.iter().map(|t| t.index).collect());
+        }
         Ok(shard
             .trials(plan)
             .map_err(|m| crate::error::InputError::in_file(&l.path, m))?)

@@ -42,7 +42,7 @@ impl Searches<'_> {
         opts: &RunOptions,
     ) -> anyhow::Result<()> {
         let e = &self.l.experiment;
-        let base = crate::plan::configurations(e);
+        let base = shard_searches(crate::plan::configurations(e), self.writer.shard())?;
         let per_trial = e.trial.requests.map(|n| n as usize);
         let most = base.len() * spec.max_trials() as usize;
         let mut progress = Progress::new(opts.progress, most, per_trial);
@@ -137,6 +137,22 @@ impl Searches<'_> {
             )
         })
     }
+}
+
+/// The configurations this run searches: all of them, or a shard's
+/// (configuration c on shard c mod N, each searched whole by one node).
+fn shard_searches(
+    all: Vec<Configuration>,
+    shard: Option<crate::plan::Shard>,
+) -> anyhow::Result<Vec<Configuration>> {
+    let Some(shard) = shard else {
+        return Ok(all);
+    };
+    let mine = shard.searches(all.len()).map_err(anyhow::Error::msg)?;
+    Ok(all
+        .into_iter()
+        .filter(|c| mine.contains(&c.index))
+        .collect())
 }
 
 /// The trials a resumed run recorded: its plan as `plan.jsonl` holds it.

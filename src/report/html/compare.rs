@@ -7,6 +7,7 @@ use super::{escape, figure_grid, table, Page};
 use crate::analysis::between_runs::{config_key, tally};
 use crate::analysis::compare::{tone, values_by_config, Comparison, Decision};
 use crate::analysis::welch::estimate;
+use crate::capacity::between::{Change, Verdict};
 use crate::metrics::label as metric_label;
 use crate::results::RunData;
 use polars::prelude::DataFrame;
@@ -141,10 +142,40 @@ fn change_figure(metric: &str, family: &[&Comparison]) -> Figure {
     }
 }
 
+/// Each configuration's capacity in A and B, and B − A with its interval
+/// and verdict: a section of its own where both runs are capacity searches.
+fn capacities_section(page: &mut Page, changes: &[Change]) {
+    let Some(first) = changes.first() else {
+        return;
+    };
+    let (header, lines) = crate::capacity::between::lines(changes);
+    let body: Vec<(Vec<String>, Option<&str>)> = lines
+        .into_iter()
+        .zip(changes)
+        .map(|(line, c)| {
+            let class = match c.verdict {
+                Verdict::Higher => Some("better"),
+                Verdict::Lower => Some("worse"),
+                Verdict::NoDifference => None,
+            };
+            (line, class)
+        })
+        .collect();
+    let html = format!(
+        "<p>Each run's capacity within the SLOs with its {0} % interval, and B − A with its {0} % \
+         bootstrap interval (the two runs' replicates paired at random: the runs are independent). \
+         Higher or lower where that interval excludes 0.</p>{1}",
+        (first.confidence * 1e4).round() / 1e2,
+        table(&header, &body)
+    );
+    page.section("capacity", "Capacity", &html);
+}
+
 pub fn compare_page(
     a: &Side,
     b: &Side,
     rows: &[Comparison],
+    capacities: &[Change],
     d: Decision,
 ) -> anyhow::Result<String> {
     let mut page = Page::new(&format!(
@@ -187,6 +218,7 @@ pub fn compare_page(
         )
     );
     page.section("runs", "The two runs", &runs_html);
+    capacities_section(&mut page, capacities);
     page.section("charts", "Changes", &figure_grid(&figures(a, b, rows)?));
 
     let (header, lines) = crate::report::between_runs_lines(rows);

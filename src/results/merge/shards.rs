@@ -7,8 +7,9 @@ use crate::plan::Shard;
 use crate::results::RunData;
 use std::path::Path;
 
-/// Check that `runs` are every shard of one plan, once, each complete.
-pub(super) fn check(runs: &[RunData]) -> anyhow::Result<usize> {
+/// Check that `runs` are every shard of one plan, once, each complete;
+/// `searched`: shards of a capacity search, each with a plan of its own.
+pub(super) fn check(runs: &[RunData], searched: bool) -> anyhow::Result<usize> {
     let first = &runs[0];
     let Some(s0) = first.manifest.shard else {
         return Err(refuse(
@@ -20,16 +21,21 @@ pub(super) fn check(runs: &[RunData]) -> anyhow::Result<usize> {
     let plan0 = serde_json::to_value((&first.trials, &first.configurations))?.to_string();
     let mut seen: Vec<Option<&Path>> = vec![None; s0.count];
     for r in runs {
-        same_run(first, &plan0, r)?;
+        same_run(first, (&plan0, !searched), r)?;
         let s = one_of(r, s0, &mut seen)?;
-        complete(r, s)?;
+        if searched {
+            searched_whole(r, s)?;
+        } else {
+            complete(r, s)?;
+        }
     }
     all_present(&seen, s0.count)?;
     Ok(s0.count)
 }
 
-/// The experiment, prompts, seed and plan of `r` are those of `first`.
-fn same_run(first: &RunData, plan0: &str, r: &RunData) -> anyhow::Result<()> {
+/// The experiment, prompts, seed and (where `same_plan`) plan of `r` are
+/// those of `first`.
+fn same_run(first: &RunData, (plan0, same_plan): (&str, bool), r: &RunData) -> anyhow::Result<()> {
     let (m, m0) = (&r.manifest, &first.manifest);
     let same = |what: &str, a: &str, b: &str| -> anyhow::Result<()> {
         if a != b {
@@ -50,6 +56,9 @@ fn same_run(first: &RunData, plan0: &str, r: &RunData) -> anyhow::Result<()> {
     )?;
     same("the prompt set", &m.prompts.sha256, &m0.prompts.sha256)?;
     same("the seed", &m.seed.to_string(), &m0.seed.to_string())?;
+    if !same_plan {
+        return Ok(());
+    }
     same(
         "the plan",
         &serde_json::to_value((&r.trials, &r.configurations))?.to_string(),
@@ -104,6 +113,26 @@ fn complete(r: &RunData, s: Shard) -> anyhow::Result<()> {
             format!(
                 "shard {s} is incomplete: {missing} of its {} trials not done (status {:?}); `infer-bench run EXP --resume {}` finishes it",
                 mine.len(),
+                m.status,
+                r.dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A capacity shard's searches all ended: the run complete (a search cut
+/// off between probes has every planned trial done, but not its answer)
+/// and every trial of its plan done.
+fn searched_whole(r: &RunData, s: Shard) -> anyhow::Result<()> {
+    let m = &r.manifest;
+    let done = crate::results::run_dir::read_done(&r.dir)?;
+    let missing = r.trials.iter().filter(|t| !done.contains(&t.index)).count();
+    if m.status != crate::results::Status::Complete || missing > 0 {
+        return Err(refuse(
+            &r.dir,
+            format!(
+                "shard {s} of the capacity search is incomplete (status {:?}, {missing} planned trials not done); `infer-bench run EXP --resume {}` finishes it",
                 m.status,
                 r.dir.display()
             ),
