@@ -66,11 +66,13 @@ fn a_capacity_search_runs_on_the_sim_and_says_each_configurations_capacity() {
         assert!((8.0..=48.0).contains(&x), "{csv}");
         assert!(lo <= x && x <= hi, "{csv}");
         assert_eq!(r["factor"], "rate");
-        // The TTFT objective binds: decoding is far faster than 10 tok/s
-        // here.
+        // The TTFT objective binds (decoding is far faster than 10 tok/s
+        // here), or on a busy host the open loop's queue, which then grows
+        // before TTFT fails: nothing else is asked.
+        let binding = &r["binding_slo"];
         assert!(
-            r["binding_slo"].starts_with("TTFT ≤ 100 ms")
-                && r["binding_slo"].ends_with("for 80 % of requests"),
+            binding == "TTFT ≤ 100 ms for 80 % of requests"
+                || binding.starts_with("no growing queue"),
             "{csv}"
         );
         assert_eq!(num(r, "trials"), 2.0 * num(r, "probes"), "{csv}");
@@ -145,6 +147,16 @@ fn a_capacity_search_runs_on_the_sim_and_says_each_configurations_capacity() {
     keep("plan.jsonl", planned - 3);
     keep("done.jsonl", planned - 4);
     std::fs::remove_file(folder.join("capacity.csv")).unwrap();
+    // Read as it stands, the last search is not an answer yet: its last
+    // probe is cut short, and the probes before it are all it has.
+    let cut = infer_bench::results::read_run(&folder).unwrap();
+    let partial = infer_bench::report::searches::replay(&cut, &experiment).unwrap();
+    assert!(partial[0].outcome.is_some());
+    assert!(partial[1].outcome.is_none(), "{:?}", partial[1].outcome);
+    assert!(partial[1].probes.len() < replayed[1].probes.len());
+    for (p, q) in partial[1].probes.iter().zip(&replayed[1].probes) {
+        assert_eq!(p, q, "a whole probe replays as it ran");
+    }
     let folder_arg = folder.display().to_string();
     let (stdout, stderr) = run(dir.path(), &path, &["--resume", &folder_arg], 0);
     let again = infer_bench::results::read_run(&folder).unwrap();

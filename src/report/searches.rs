@@ -96,7 +96,9 @@ fn replay_one(
     margins: &[(usize, Vec<f64>)],
 ) -> Replayed {
     let name = spec.factor.name();
-    let mut probes: Vec<ProbeTrials> = Vec::new();
+    // Keyed by the probe's own configuration, not its label: a search may
+    // probe one load twice, as two probes.
+    let mut probes: Vec<(usize, ProbeTrials, bool)> = Vec::new();
     for t in &run.trials {
         let Some(c) = run.configurations.get(t.config) else {
             continue;
@@ -108,18 +110,33 @@ fn replay_one(
         if values != base.values {
             continue;
         }
-        let Some((_, m)) = margins.iter().find(|(i, _)| *i == t.index) else {
-            continue;
+        let m = margins.iter().find(|(i, _)| *i == t.index);
+        let at = match probes.iter().position(|p| p.0 == t.config) {
+            Some(at) => at,
+            None => {
+                let trials = Vec::new();
+                let label = c.label.clone();
+                probes.push((
+                    t.config,
+                    ProbeTrials {
+                        load,
+                        label,
+                        trials,
+                    },
+                    true,
+                ));
+                probes.len() - 1
+            }
         };
-        match probes.iter_mut().find(|p| p.label == c.label) {
-            Some(p) => p.trials.push((t.index, m.clone())),
-            None => probes.push(ProbeTrials {
-                load,
-                label: c.label.clone(),
-                trials: vec![(t.index, m.clone())],
-            }),
+        match m {
+            Some((_, m)) => probes[at].1.trials.push((t.index, m.clone())),
+            None => probes[at].2 = false,
         }
     }
+    // The search goes as far as its last whole probe: one cut short by a
+    // stop is measured again on resume, and is not an answer yet.
+    let whole = probes.iter().position(|p| !p.2).unwrap_or(probes.len());
+    let probes: Vec<ProbeTrials> = probes.into_iter().take(whole).map(|p| p.1).collect();
     // Seeded per configuration as the runner seeds it, so the replayed
     // bootstrap is the one the run reported.
     let seed = e.seed.wrapping_add(base.index as u64);
