@@ -50,9 +50,17 @@ pub fn objectives(slo: &Slo, open_loop: bool) -> Vec<Objective> {
     let judged = judge(&template, slo);
     let show = crate::limits::show;
     let share = show(slo.min_attainment * 100.0);
+    // With one per-request objective the joint attainment is that
+    // objective again: one curve, not two that tie for binding.
+    let per_request_objectives = judged
+        .objectives
+        .iter()
+        .filter(|o| o.kind == ObjectiveKind::PerRequest)
+        .count();
     let mut out: Vec<Objective> = judged
         .objectives
         .iter()
+        .filter(|o| !(per_request_objectives == 1 && o.kind == ObjectiveKind::Attainment))
         .map(|o| Objective {
             key: o.key.clone(),
             says: match o.kind {
@@ -62,10 +70,6 @@ pub fn objectives(slo: &Slo, open_loop: bool) -> Vec<Objective> {
             },
         })
         .collect();
-    // With one per-request objective the joint attainment says the same
-    // thing: one curve, not two that tie for binding.
-    let mut said = std::collections::HashSet::new();
-    out.retain(|o| said.insert(o.says.clone()));
     if open_loop {
         out.push(Objective {
             key: STABLE_QUEUE.into(),
@@ -184,6 +188,16 @@ mod tests {
             .map(|o| o.says)
             .collect();
         assert_eq!(says, ["TTFT ≤ 100 ms for 80 % of requests"]);
+        // Whatever the objective: a rate, a latency.
+        for (rate, e2e) in [(Some(10.0), None), (None, Some(2000.0))] {
+            let one = Slo {
+                ttft_ms: None,
+                min_output_tok_s: rate,
+                e2e_ms: e2e,
+                ..one.clone()
+            };
+            assert_eq!(objectives(&one, false).len(), 1, "{one:?}");
+        }
         // Missing measurements fail their objectives.
         let none = margins(&TrialMeasure::default(), &objectives(&slo, false));
         assert!(none.iter().all(|&x| x < 0.0), "{none:?}");

@@ -73,10 +73,7 @@ fn servers(servers: &[Launch]) -> Vec<Item> {
     let models = joined(servers.iter().filter_map(|s| {
         let f = s.fingerprint.model_file.as_ref()?;
         let name = std::path::Path::new(&f.path).file_name()?.to_string_lossy();
-        Some(format!(
-            "{name} sha256 {}",
-            &f.sha256[..f.sha256.len().min(12)]
-        ))
+        Some(format!("{name} sha256 {}", f.sha256_prefix(12)))
     }));
     vec![
         item("server program", program),

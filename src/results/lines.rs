@@ -100,20 +100,56 @@ pub(super) fn json_lines<T: serde::de::DeserializeOwned>(
     Ok((out, torn))
 }
 
-/// Cut a JSON-lines file that a resume appends to back to its last whole
-/// line: a line torn by a kill would otherwise run into the first line
-/// appended after it, and the file would be corrupt in its middle.
+/// End a JSON-lines file that a resume appends to with a whole line, as
+/// [`json_lines`] read it: a last line without its newline that parses is
+/// a record (it gets its newline); one that does not is torn by a kill and
+/// is cut. Either way the first line appended after it stays a line of its
+/// own instead of running into it.
 pub(super) fn end_at_last_line(path: &Path) -> anyhow::Result<()> {
-    use std::io::{Seek, SeekFrom};
-    let Ok(mut file) = std::fs::OpenOptions::new()
+    use std::io::{Seek, SeekFrom, Write as _};
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    if !meta.is_file() {
+        return Err(
+            InputError::in_file(path, "is not a regular file, expected the run's own log").into(),
+        );
+    }
+    let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open(path)
-    else {
+        .with_context(|| format!("opening {}", path.display()))?;
+    let len = meta.len();
+    let start = last_line_start(&mut file, len)?;
+    if start == len {
         return Ok(());
-    };
-    let len = file.metadata()?.len();
-    // Back from the end a block at a time, to the last newline.
+    }
+    // A last line longer than the cap was never read as a record.
+    let mut tail = Vec::new();
+    if len - start <= MAX_JSON_TEXT as u64 {
+        file.seek(SeekFrom::Start(start))?;
+        (&mut file).take(len - start).read_to_end(&mut tail)?;
+    }
+    let whole = !tail.trim_ascii().is_empty()
+        && serde_json::from_slice::<serde::de::IgnoredAny>(&tail).is_ok();
+    if whole {
+        file.seek(SeekFrom::End(0))?;
+        file.write_all(b"\n")?;
+    } else {
+        file.set_len(start)
+            .with_context(|| format!("cutting the torn last line of {}", path.display()))?;
+    }
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Where the last line of a file of `len` bytes starts: just past its last
+/// newline, read back from the end a block at a time.
+fn last_line_start(file: &mut std::fs::File, len: u64) -> std::io::Result<u64> {
+    use std::io::{Seek, SeekFrom};
     let mut end = len;
     let mut block = vec![0u8; 64 << 10];
     while end > 0 {
@@ -122,17 +158,11 @@ pub(super) fn end_at_last_line(path: &Path) -> anyhow::Result<()> {
         file.seek(SeekFrom::Start(start))?;
         file.read_exact(buf)?;
         if let Some(i) = buf.iter().rposition(|&b| b == b'\n') {
-            end = start + i as u64 + 1;
-            break;
+            return Ok(start + i as u64 + 1);
         }
         end = start;
     }
-    if end < len {
-        file.set_len(end)
-            .with_context(|| format!("cutting the torn last line of {}", path.display()))?;
-        file.sync_all()?;
-    }
-    Ok(())
+    Ok(0)
 }
 
 #[cfg(test)]
@@ -148,6 +178,9 @@ mod tests {
             ),
             (b"{\"a\":1}\n", b"{\"a\":1}\n"),
             (b"{\"a\":1", b""),
+            // Whole but for its newline: a record, kept.
+            (b"{\"a\":1}\n{\"a\":2}", b"{\"a\":1}\n{\"a\":2}\n"),
+            (b"{\"a\":1}\n  ", b"{\"a\":1}\n"),
             (b"", b""),
         ] {
             let (_dir, path) = file(bytes);

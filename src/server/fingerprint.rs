@@ -30,6 +30,14 @@ pub struct ModelFile {
     pub sha256: String,
 }
 
+impl ModelFile {
+    /// The hash's first `n` characters, as reports show it (a manifest
+    /// edited by hand may hold any text there: cut by characters).
+    pub fn sha256_prefix(&self, n: usize) -> String {
+        self.sha256.chars().take(n).collect()
+    }
+}
+
 impl Fingerprint {
     /// The engine in a few words: llama.cpp's build, or the name and
     /// version its `/openapi.json` gives, and what its version command

@@ -41,10 +41,7 @@ pub fn fingerprint(m: &Manifest) -> String {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        parts.push(format!(
-            "{name} {}",
-            &file.sha256[..file.sha256.len().min(12)]
-        ));
+        parts.push(format!("{name} {}", file.sha256_prefix(12)));
     }
     if let Some(build) = f.build() {
         parts.push(build);

@@ -318,14 +318,7 @@ pub fn servers(input: &ReportInput) -> Option<Section> {
                 .fingerprint
                 .model_file
                 .as_ref()
-                .map(|f| {
-                    format!(
-                        "{} ({} B, sha256 {})",
-                        f.path,
-                        f.bytes,
-                        &f.sha256[..f.sha256.len().min(16)]
-                    )
-                })
+                .map(|f| format!("{} ({} B, sha256 {})", f.path, f.bytes, f.sha256_prefix(16)))
                 .unwrap_or_else(|| "–".into());
             vec![
                 l.index.to_string(),
