@@ -17,12 +17,12 @@
 //! What runs: the search's pure core (`infer_bench::capacity`) against
 //! trial outcomes drawn from that queue (3 trials per probe, at most 20
 //! probes, 5 % precision), over `SEEDS` fixed seeds — no sim
-//! server, so it runs in seconds (tests/capacity_run.rs runs a search end
-//! to end on the sim). Each seed's interval must cover
+//! server (tests/capacity_sim.rs holds the whole run against such a queue
+//! on the sim). Each seed's interval must cover
 //! the truth in at least 95 % of seeds less a binomial tolerance (the
 //! one-sided 99 % lower bound 0.95 − 2.326·√(0.95·0.05/SEEDS)), and every
-//! estimate lie within 10 % of the truth. (At this commit: 92 of 100
-//! cover, against a floor of 0.899.) About two minutes in a debug build.
+//! estimate lie within 10 % of the truth. (At this commit: 94 of 100
+//! cover, against a floor of 0.899.) About a minute in a debug build.
 
 mod common;
 
@@ -58,7 +58,9 @@ fn search(seed: u64) -> (f64, f64, f64, Stop) {
         match next(&spec, &probes, e.as_ref()) {
             Next::Probe(rate) => {
                 let trials = (0..spec.trials_per_probe)
-                    .map(|_| vec![QUEUE.attainment(&QUEUE.unit_gaps(&mut rng), rate) - MIN_ATTAINMENT])
+                    .map(|_| {
+                        vec![QUEUE.attainment(&QUEUE.unit_gaps(&mut rng), rate) - MIN_ATTAINMENT]
+                    })
                     .collect();
                 probes.push(Probe::new(rate, trials));
             }

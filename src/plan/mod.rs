@@ -39,8 +39,9 @@ impl Trial {
     /// over the draws, not a difference between probes, and with repetition
     /// k shared by every probe a search saw only `trials_per_probe` arrival
     /// sequences, whose luck moved every probe alike where the interval
-    /// takes trials as independent (tests/capacity_sim.rs: coverage fell
-    /// far below nominal).
+    /// takes trials as independent (the 95 % interval covered an M/D/8
+    /// queue's capacity in 147 of 200 seeds so, 188 with each trial's own
+    /// draws; the README's capacity section).
     pub fn draws_in(&self, design: Design) -> usize {
         match design {
             Design::Capacity => self.index,

@@ -47,15 +47,23 @@ impl Mdc {
 
     /// Share of one trial's requests whose TTFT meets the limit at `rate`.
     pub fn attainment(&self, gaps: &[f64], rate: f64) -> f64 {
+        self.attainment_with(gaps, &[], rate)
+    }
+
+    /// As [`Mdc::attainment`], request i's TTFT longer by `extra_s[i]`
+    /// (none where `extra_s` is empty): what the client and the host add.
+    pub fn attainment_with(&self, gaps: &[f64], extra_s: &[f64], rate: f64) -> f64 {
         let mut t = 0.0;
         let arrivals = gaps.iter().map(|g| {
             t += g / rate;
             t
         });
+        let extra = |i: usize| extra_s.get(i).copied().unwrap_or(0.0);
         let met = self
             .waits(arrivals)
             .iter()
-            .filter(|&&w| w + self.prefill_s <= self.ttft_limit_s)
+            .enumerate()
+            .filter(|&(i, &w)| w + self.prefill_s + extra(i) <= self.ttft_limit_s)
             .count();
         met as f64 / gaps.len() as f64
     }
@@ -65,10 +73,40 @@ impl Mdc {
     /// over such trials estimates; a short trial's attainment is higher
     /// than the steady state's), by bisection in log-rate over `trials`
     /// trials with common random numbers drawn from `seed`.
-    pub fn capacity(&self, share: f64, trials: usize, seed: u64, (lo, hi): (f64, f64)) -> f64 {
+    pub fn capacity(&self, share: f64, trials: usize, seed: u64, bounds: (f64, f64)) -> f64 {
+        self.capacity_with(share, trials, seed, bounds, &[])
+    }
+
+    /// As [`Mdc::capacity`], each request's TTFT longer by an overhead
+    /// drawn (with replacement) from `overheads_s`.
+    pub fn capacity_with(
+        &self,
+        share: f64,
+        trials: usize,
+        seed: u64,
+        (lo, hi): (f64, f64),
+        overheads_s: &[f64],
+    ) -> f64 {
         let mut rng = StdRng::seed_from_u64(seed);
-        let all: Vec<Vec<f64>> = (0..trials).map(|_| self.unit_gaps(&mut rng)).collect();
-        let mean = |rate: f64| all.iter().map(|g| self.attainment(g, rate)).sum::<f64>() / trials as f64;
+        let draws: Vec<(Vec<f64>, Vec<f64>)> = (0..trials)
+            .map(|_| {
+                let gaps = self.unit_gaps(&mut rng);
+                let extra = match overheads_s.len() {
+                    0 => Vec::new(),
+                    n => (0..self.requests)
+                        .map(|_| overheads_s[rng.random_range(0..n)])
+                        .collect(),
+                };
+                (gaps, extra)
+            })
+            .collect();
+        let mean = |rate: f64| {
+            let sum: f64 = draws
+                .iter()
+                .map(|(g, x)| self.attainment_with(g, x, rate))
+                .sum();
+            sum / trials as f64
+        };
         let (mut lo, mut hi) = (lo, hi);
         for _ in 0..40 {
             let mid = (lo * hi).sqrt();
