@@ -1,16 +1,15 @@
 //! Coverage of the capacity interval against an independent truth.
 //!
-//! The server is an M/D/c queue: Poisson arrivals, `SLOTS` slots, every
-//! request holding a slot for `SERVICE_S` (no contention, no jitter, fixed
+//! The server is an M/D/c queue (`QUEUE`): Poisson arrivals, 4 slots,
+//! every request holding a slot for 100 ms (no contention, no jitter, fixed
 //! lengths: the built-in sim's model with `contention: 0, jitter: 0`). A
-//! request's TTFT is its wait for a slot plus `PREFILL_S`; the objective is
-//! TTFT ≤ `TTFT_LIMIT_S` for 95 % of requests. The queue is simulated here
-//! with its own few lines (Lindley's recursion for c servers, as Kiefer and
-//! Wolfowitz wrote it: each arrival takes the slot that frees first), not
-//! the sim's code.
+//! request's TTFT is its wait for a slot plus 10 ms; the objective is
+//! TTFT ≤ 60 ms for 95 % of requests. The queue is simulated with its own
+//! few lines (tests/common/queue.rs: Lindley's recursion for c servers, as
+//! Kiefer and Wolfowitz wrote it), not the sim's code.
 //!
 //! Truth: the rate at which a trial's expected attainment is 95 %, each
-//! trial `REQUESTS` requests from an empty queue (the quantity a search
+//! trial 1500 requests from an empty queue (the quantity a search
 //! over such trials estimates; a short trial's attainment is higher than
 //! the steady state's, which the README's limits say), found by bisection
 //! over 2000 trials with common random numbers.
@@ -18,69 +17,33 @@
 //! What runs: the search's pure core (`infer_bench::capacity`) against
 //! trial outcomes drawn from that queue (3 trials per probe, at most 20
 //! probes, 5 % precision), over `SEEDS` fixed seeds — no sim
-//! server, so it runs in seconds (tests/capacity_run.rs runs a search end
-//! to end on the sim). Each seed's interval must cover
+//! server (tests/capacity_sim.rs holds the whole run against such a queue
+//! on the sim). Each seed's interval must cover
 //! the truth in at least 95 % of seeds less a binomial tolerance (the
 //! one-sided 99 % lower bound 0.95 − 2.326·√(0.95·0.05/SEEDS)), and every
-//! estimate lie within 10 % of the truth. (At this commit: 92 of 100
-//! cover, against a floor of 0.899.) About two minutes in a debug build.
+//! estimate lie within 10 % of the truth. (At this commit: 94 of 100
+//! cover, against a floor of 0.899.) About a minute in a debug build.
 
+mod common;
+
+use common::queue::{coverage_floor, Mdc};
 use infer_bench::capacity::{bootstrap, next, Next, Probe, Stop};
 use infer_bench::experiment::CapacitySpec;
 use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 
-const SLOTS: usize = 4;
-const SERVICE_S: f64 = 0.1;
-const PREFILL_S: f64 = 0.01;
-const TTFT_LIMIT_S: f64 = 0.06;
+const QUEUE: Mdc = Mdc {
+    slots: 4,
+    service_s: 0.1,
+    prefill_s: 0.01,
+    ttft_limit_s: 0.06,
+    requests: 1500,
+};
 const MIN_ATTAINMENT: f64 = 0.95;
-const REQUESTS: usize = 1500;
 const SEEDS: u64 = 100;
 
-/// Unit-rate exponential gaps: arrivals at rate λ are their sums over λ.
-fn unit_gaps(rng: &mut StdRng) -> Vec<f64> {
-    (0..REQUESTS)
-        .map(|_| -(1.0 - rng.random_range(0.0..1.0f64)).ln())
-        .collect()
-}
-
-/// Share of one trial's requests whose TTFT meets the limit at `rate`.
-fn attainment(gaps: &[f64], rate: f64) -> f64 {
-    let mut free = [0.0f64; SLOTS];
-    let mut t = 0.0;
-    let mut met = 0usize;
-    for g in gaps {
-        t += g / rate;
-        let (slot, at) = free
-            .iter()
-            .copied()
-            .enumerate()
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .unwrap();
-        let wait = (at - t).max(0.0);
-        free[slot] = t + wait + SERVICE_S;
-        if wait + PREFILL_S <= TTFT_LIMIT_S {
-            met += 1;
-        }
-    }
-    met as f64 / gaps.len() as f64
-}
-
 fn truth() -> f64 {
-    let mut rng = StdRng::seed_from_u64(1_000_003);
-    let trials: Vec<Vec<f64>> = (0..2000).map(|_| unit_gaps(&mut rng)).collect();
-    let mean = |rate: f64| trials.iter().map(|g| attainment(g, rate)).sum::<f64>() / 2000.0;
-    let (mut lo, mut hi) = (1.0f64, 200.0f64);
-    for _ in 0..40 {
-        let mid = (lo * hi).sqrt();
-        if mean(mid) >= MIN_ATTAINMENT {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    (lo * hi).sqrt()
+    QUEUE.capacity(MIN_ATTAINMENT, 2000, 1_000_003, (1.0, 200.0))
 }
 
 fn search(seed: u64) -> (f64, f64, f64, Stop) {
@@ -95,7 +58,9 @@ fn search(seed: u64) -> (f64, f64, f64, Stop) {
         match next(&spec, &probes, e.as_ref()) {
             Next::Probe(rate) => {
                 let trials = (0..spec.trials_per_probe)
-                    .map(|_| vec![attainment(&unit_gaps(&mut rng), rate) - MIN_ATTAINMENT])
+                    .map(|_| {
+                        vec![QUEUE.attainment(&QUEUE.unit_gaps(&mut rng), rate) - MIN_ATTAINMENT]
+                    })
                     .collect();
                 probes.push(Probe::new(rate, trials));
             }
@@ -125,7 +90,7 @@ fn the_interval_covers_an_m_d_c_queues_capacity() {
         }
     }
     let n = SEEDS as f64;
-    let floor = MIN_ATTAINMENT - 2.326 * (0.95 * 0.05 / n).sqrt();
+    let floor = coverage_floor(0.95, SEEDS as usize);
     let share = covered as f64 / n;
     eprintln!("truth {truth:.3} req/s, coverage {share} (floor {floor:.3}), misses {misses:?}");
     assert!(share >= floor, "coverage {share} < {floor}: {misses:?}");
@@ -134,8 +99,6 @@ fn the_interval_covers_an_m_d_c_queues_capacity() {
         "estimates more than 10% from {truth}: {far:?}"
     );
 }
-
-mod common;
 
 use common::{bin, experiment};
 use predicates::str::contains;

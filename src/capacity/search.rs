@@ -1,8 +1,9 @@
 //! Where to probe next, and when to stop. First the bracket: from `min`,
 //! the load triples (up to `max`) until an objective fails. Then each probe
 //! goes where the interval is least informed: of the estimate, the
-//! interval's two ends and the midways between them (in log-load), the one
-//! farthest from every load probed so far — a probe there splits the
+//! interval's two ends, the midways between them and the middle of the
+//! probes either side of the estimate (in log-load), the one farthest from
+//! every load probed so far — a probe there splits the
 //! widest gap that the interval still spans. The search stops when the interval's half-width is within
 //! `precision` of the estimate, on the budget, when the capacity lies
 //! beyond `max` or below `min`, or when the response is not monotone.
@@ -125,7 +126,13 @@ pub fn next(spec: &CapacitySpec, probes: &[Probe], estimate: Option<&Estimate>) 
     };
     let (x, lo, hi) = (e.fit.capacity, e.percentile.low, e.percentile.high);
     // Midways too: where the ends are probed already, the gaps inside.
-    let candidates = [x, lo, hi, (lo * x).sqrt(), (x * hi).sqrt()].map(|x| load_of(spec, x));
+    // And the middle of the probes either side of the estimate: a probe
+    // that holds beside one far beyond capacity (the bracket's last, its
+    // attainment near 0) puts the crossing, and every replicate's, just
+    // above the one that holds, and without it the search crept up from
+    // there a few per cent a probe (tests/capacity_sim.rs).
+    let split = (below * above).sqrt();
+    let candidates = [x, lo, hi, (lo * x).sqrt(), (x * hi).sqrt(), split].map(|x| load_of(spec, x));
     let best = candidates
         .into_iter()
         .fold(candidates[0], |b, x| if gap(x) > gap(b) { x } else { b });

@@ -54,7 +54,7 @@ pub async fn prepare(
     let requests = e.trial.requests.map(|n| n as usize);
     let ask = Ask {
         seed: e.seed,
-        trial: trial.draws(),
+        trial: trial.draws_in(e.design),
         warmup: e.warmup.requests as usize * batch,
         requests: requests.unwrap_or(DURATION_POOL) * batch,
         counted: requests.is_some(),

@@ -189,8 +189,9 @@ fn unrecorded(recorded: &Plan, lines: Vec<PlanLine>) -> anyhow::Result<Vec<PlanL
 
 /// A probe at `x` as a configuration of its own (the searched factor set
 /// to the load) and `trials_per_probe` trials of it, added to `plan`.
-/// Repetition k of every probe draws alike (common random numbers), so
-/// probes differ by their load alone.
+/// Each trial draws its own arrivals and lengths (`Trial::draws_in`): the
+/// interval takes a probe's trials, and different probes' trials, as
+/// independent.
 fn plan_probe(
     plan: &mut Plan,
     spec: &CapacitySpec,

@@ -47,7 +47,7 @@ pub(super) async fn run_one_trial(
         batch: config.batch_size(),
     };
     let model = LoadModel::of(l, config);
-    let seed = load::arrivals::trial_seed(e.seed, trial.draws());
+    let seed = load::arrivals::trial_seed(e.seed, trial.draws_in(e.design));
     // The load sends each record down `tx` as its request ends; they go
     // to the log at once, and only a bounded tally stays in memory.
     let (tx, rx) = tokio::sync::mpsc::channel::<Record>(4096);

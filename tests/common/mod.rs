@@ -154,3 +154,4 @@ impl Drop for SimProcess {
         let _ = self.child.wait();
     }
 }
+pub mod queue;

@@ -1,0 +1,127 @@
+//! An M/D/c queue in a few lines, the independent truth the capacity
+//! tests hold the search against: Poisson arrivals, `slots` servers, every
+//! request holding a slot for `service_s`; a request's TTFT is its wait
+//! for a slot plus `prefill_s`. Lindley's recursion for c servers, as
+//! Kiefer and Wolfowitz wrote it: each arrival takes the slot that frees
+//! first. Not the sim's code, so the sim is checked, not echoed.
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Mdc {
+    pub slots: usize,
+    pub service_s: f64,
+    pub prefill_s: f64,
+    pub ttft_limit_s: f64,
+    /// Requests in one trial, from an empty queue.
+    pub requests: usize,
+}
+
+impl Mdc {
+    /// Unit-rate exponential gaps: arrivals at rate λ are their sums over λ.
+    pub fn unit_gaps(&self, rng: &mut StdRng) -> Vec<f64> {
+        (0..self.requests)
+            .map(|_| -(1.0 - rng.random_range(0.0..1.0f64)).ln())
+            .collect()
+    }
+
+    /// Each request's wait for a slot, arrivals at `arrivals_s` (ascending).
+    pub fn waits(&self, arrivals_s: impl IntoIterator<Item = f64>) -> Vec<f64> {
+        let mut free = vec![0.0f64; self.slots];
+        arrivals_s
+            .into_iter()
+            .map(|t| {
+                let (slot, at) = free
+                    .iter()
+                    .copied()
+                    .enumerate()
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                    .expect("at least one slot");
+                let wait = (at - t).max(0.0);
+                free[slot] = t + wait + self.service_s;
+                wait
+            })
+            .collect()
+    }
+
+    /// Share of one trial's requests whose TTFT meets the limit at `rate`.
+    pub fn attainment(&self, gaps: &[f64], rate: f64) -> f64 {
+        self.attainment_with(gaps, &[], rate)
+    }
+
+    /// As [`Mdc::attainment`], request i's TTFT longer by `extra_s[i]`
+    /// (none where `extra_s` is empty): what the client and the host add.
+    pub fn attainment_with(&self, gaps: &[f64], extra_s: &[f64], rate: f64) -> f64 {
+        let mut t = 0.0;
+        let arrivals = gaps.iter().map(|g| {
+            t += g / rate;
+            t
+        });
+        let extra = |i: usize| extra_s.get(i).copied().unwrap_or(0.0);
+        let met = self
+            .waits(arrivals)
+            .iter()
+            .enumerate()
+            .filter(|&(i, &w)| w + self.prefill_s + extra(i) <= self.ttft_limit_s)
+            .count();
+        met as f64 / gaps.len() as f64
+    }
+
+    /// The rate at which a trial's expected attainment is `share`: each
+    /// trial `requests` requests from an empty queue (the quantity a search
+    /// over such trials estimates; a short trial's attainment is higher
+    /// than the steady state's), by bisection in log-rate over `trials`
+    /// trials with common random numbers drawn from `seed`.
+    pub fn capacity(&self, share: f64, trials: usize, seed: u64, bounds: (f64, f64)) -> f64 {
+        self.capacity_with(share, trials, seed, bounds, &[])
+    }
+
+    /// As [`Mdc::capacity`], each request's TTFT longer by an overhead
+    /// drawn (with replacement) from `overheads_s`.
+    pub fn capacity_with(
+        &self,
+        share: f64,
+        trials: usize,
+        seed: u64,
+        (lo, hi): (f64, f64),
+        overheads_s: &[f64],
+    ) -> f64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let draws: Vec<(Vec<f64>, Vec<f64>)> = (0..trials)
+            .map(|_| {
+                let gaps = self.unit_gaps(&mut rng);
+                let extra = match overheads_s.len() {
+                    0 => Vec::new(),
+                    n => (0..self.requests)
+                        .map(|_| overheads_s[rng.random_range(0..n)])
+                        .collect(),
+                };
+                (gaps, extra)
+            })
+            .collect();
+        let mean = |rate: f64| {
+            let sum: f64 = draws
+                .iter()
+                .map(|(g, x)| self.attainment_with(g, x, rate))
+                .sum();
+            sum / trials as f64
+        };
+        let (mut lo, mut hi) = (lo, hi);
+        for _ in 0..40 {
+            let mid = (lo * hi).sqrt();
+            if mean(mid) >= share {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        (lo * hi).sqrt()
+    }
+}
+
+/// The one-sided 99 % binomial floor on a coverage of `nominal` over `n`
+/// seeds (normal approximation): below it, the interval under-covers.
+pub fn coverage_floor(nominal: f64, n: usize) -> f64 {
+    nominal - 2.326 * (nominal * (1.0 - nominal) / n as f64).sqrt()
+}
