@@ -20,9 +20,9 @@
 //! server (tests/capacity_sim.rs holds the whole run against such a queue
 //! on the sim). Each seed's interval must cover
 //! the truth in at least 95 % of seeds less a binomial tolerance (the
-//! one-sided 99 % lower bound 0.95 − 2.326·√(0.95·0.05/SEEDS)), and every
+//! one-sided 99 % exact binomial floor: 89 of 100), and every
 //! estimate lie within 10 % of the truth. (At this commit: 94 of 100
-//! cover, against a floor of 0.899.) About a minute in a debug build.
+//! cover, against a floor of 0.89.) About a minute in a debug build.
 
 mod common;
 

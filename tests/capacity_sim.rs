@@ -22,7 +22,7 @@
 //!
 //! The checks: the interval covers the truth in at least 95 % of seeds
 //! less a binomial tolerance (the one-sided 99 % lower bound
-//! 0.95 − 2.326·√(0.95·0.05/20) = 0.837), and every estimate lies within
+//! the exact one-sided 99 % binomial floor: 16 of 20), and every estimate lies within
 //! 10 % of the truth.
 //!
 //! Measured (2026-12-07, a 2-core host shared with four other builds,
@@ -40,7 +40,8 @@
 //! requests. 11 minutes in a debug build (33 s a seed: 18 s of trials, the
 //! rest the runner's per-trial preparation and per-probe analysis), so it
 //! is ignored by `cargo test`; run it with
-//! `cargo test --test capacity_sim -- --ignored --nocapture`.
+//! `cargo test --test capacity_sim -- --ignored --nocapture`. CI runs the
+//! same check over 4 seeds with a bound the trial size can keep (35 %).
 
 mod common;
 
@@ -156,10 +157,28 @@ fn search(seed: u64) -> Searched {
     }
 }
 
+/// In CI: four seeds (about two minutes), each interval checked against
+/// the truth with the floor for four (2 of 4), and every estimate within
+/// 35 % of it: what 16 trials of 150 requests can promise (rms 12.7 %
+/// over 20 seeds), and enough to catch a search that measures the wrong
+/// thing (a load not applied, a unit off, the wrong objective).
+#[test]
+fn the_interval_covers_an_m_d_c_sims_capacity_end_to_end_in_ci() {
+    check(4, 0.35);
+}
+
+/// The issue's bar: 20 seeds, every estimate within 10 %. Fails at this
+/// trial size (see the file's doc), and takes 11 minutes.
 #[test]
 #[ignore = "11 minutes on 2 cores, and its 10 % check fails at this size: see the file's doc"]
 fn the_interval_covers_an_m_d_c_sims_capacity_end_to_end() {
-    let runs: Vec<Searched> = (0..SEEDS)
+    check(SEEDS, 0.10);
+}
+
+/// `seeds` searches; coverage at least its binomial floor, and every
+/// estimate within `within` (relative) of the truth.
+fn check(seeds: u64, within: f64) {
+    let runs: Vec<Searched> = (0..seeds)
         .map(|seed| {
             let r = search(seed);
             eprintln!(
@@ -190,23 +209,23 @@ fn the_interval_covers_an_m_d_c_sims_capacity_end_to_end() {
     let misses: Vec<u64> = runs.iter().filter(|r| !covers(r)).map(|r| r.seed).collect();
     let far: Vec<(u64, f64)> = runs
         .iter()
-        .filter(|r| (r.capacity - truth).abs() > 0.1 * truth)
+        .filter(|r| (r.capacity - truth).abs() > within * truth)
         .map(|r| (r.seed, r.capacity))
         .collect();
-    let floor = coverage_floor(CONFIDENCE, SEEDS as usize);
+    let floor = coverage_floor(CONFIDENCE, seeds as usize);
     let errors: Vec<f64> = runs.iter().map(|r| r.capacity / truth - 1.0).collect();
     let bias = errors.iter().sum::<f64>() / errors.len() as f64;
     let rms = (errors.iter().map(|e| e * e).sum::<f64>() / errors.len() as f64).sqrt();
     eprintln!(
         "truth {truth:.2} req/s (without overhead {bare:.2}, with the median's {median:.2}); \
-coverage {covered}/{SEEDS} (floor {floor:.3}), misses {misses:?}; error: mean {bias:+.3}, rms {rms:.3}; beyond 10 %: {far:?}"
+coverage {covered}/{seeds} (floor {floor:.3}), misses {misses:?}; error: mean {bias:+.3}, rms {rms:.3}; beyond {within}: {far:?}"
     );
     assert!(
-        covered as f64 / SEEDS as f64 >= floor,
-        "coverage {covered}/{SEEDS} < {floor:.3}: misses {misses:?}"
+        covered as f64 / seeds as f64 >= floor,
+        "coverage {covered}/{seeds} < {floor:.3}: misses {misses:?}"
     );
     assert!(
         far.is_empty(),
-        "estimates more than 10 % from {truth:.2}: {far:?}"
+        "estimates more than {within} from {truth:.2}: {far:?}"
     );
 }

@@ -121,7 +121,26 @@ impl Mdc {
 }
 
 /// The one-sided 99 % binomial floor on a coverage of `nominal` over `n`
-/// seeds (normal approximation): below it, the interval under-covers.
+/// seeds, as a share: the largest k/n with P(X < k) ≤ 0.01 for X ~
+/// Binomial(n, nominal), exact (a normal approximation is off at a few
+/// seeds). Below it, the interval under-covers.
 pub fn coverage_floor(nominal: f64, n: usize) -> f64 {
-    nominal - 2.326 * (nominal * (1.0 - nominal) / n as f64).sqrt()
+    let pmf = |i: usize| {
+        let ln_choose: f64 = (1..=i).map(|j| ((n - i + j) as f64 / j as f64).ln()).sum();
+        (ln_choose + i as f64 * nominal.ln() + (n - i) as f64 * (1.0 - nominal).ln()).exp()
+    };
+    let mut below = 0.0; // P(X < k)
+    let mut k = 0;
+    while k < n && below + pmf(k) <= 0.01 {
+        below += pmf(k);
+        k += 1;
+    }
+    k as f64 / n as f64
+}
+
+#[test]
+fn the_floor_is_the_exact_binomial_one() {
+    assert_eq!(coverage_floor(0.95, 4), 2.0 / 4.0);
+    assert_eq!(coverage_floor(0.95, 20), 16.0 / 20.0);
+    assert_eq!(coverage_floor(0.95, 100), 89.0 / 100.0);
 }
