@@ -103,18 +103,7 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
     }
     // Before any work: a signal from here on is a stop, never the default death.
     let (watcher, stopped) = watch_for_stop();
-    // A capacity search's trials join the plan as it decides them.
-    // A resumed one starts from the trials it recorded, which the search
-    // asks for again as it is re-fed their probes.
-    let plan = match (capacity, &opts.resume) {
-        (Some(_), Some(dir)) => search::recorded_plan(l, dir)?,
-        (Some(_), None) => Plan {
-            seed: l.experiment.seed,
-            configurations: Vec::new(),
-            trials: Vec::new(),
-        },
-        (None, _) => plan::expand(&l.experiment),
-    };
+    let plan = starting_plan(l, capacity.is_some(), opts)?;
     // Sockets for the most requests in flight at once, checked before any
     // run folder exists.
     if let Some((soft, hard)) = limits::raise_open_files() {
@@ -122,16 +111,7 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
     }
     let (mut writer, done) = open_folder(l, opts, &plan)?;
     let dir = writer.dir.clone();
-    let gpu = match Gpu::init() {
-        Ok(g) => {
-            writer.set_gpu(g.describe())?;
-            Some(Arc::new(g))
-        }
-        Err(why) => {
-            writer.set_gpu(why)?;
-            None
-        }
-    };
+    let gpu = gpu(&mut writer)?;
     let mut session = Session::start(l, &dir, gpu)?;
     let in_flight: InFlight = Default::default();
     let mut interrupted = None;
@@ -177,6 +157,35 @@ pub async fn run(l: &LoadedExperiment, opts: &RunOptions) -> anyhow::Result<Path
     session.stop();
     finish(l, &mut writer, &session, outcome, interrupted)?;
     Ok(dir)
+}
+
+/// The plan a run starts from. A capacity search's trials join it as the
+/// search decides them; a resumed one starts from the trials it recorded,
+/// which the search asks for again as it is re-fed their probes.
+fn starting_plan(l: &LoadedExperiment, search: bool, opts: &RunOptions) -> anyhow::Result<Plan> {
+    Ok(match (search, &opts.resume) {
+        (true, Some(dir)) => search::recorded_plan(l, dir)?,
+        (true, None) => Plan {
+            seed: l.experiment.seed,
+            configurations: Vec::new(),
+            trials: Vec::new(),
+        },
+        (false, _) => plan::expand(&l.experiment),
+    })
+}
+
+/// The GPUs NVML sees, described in the manifest, or why there are none.
+fn gpu(writer: &mut RunWriter) -> anyhow::Result<Option<Arc<Gpu>>> {
+    Ok(match Gpu::init() {
+        Ok(g) => {
+            writer.set_gpu(g.describe())?;
+            Some(Arc::new(g))
+        }
+        Err(why) => {
+            writer.set_gpu(why)?;
+            None
+        }
+    })
 }
 
 /// A new run folder, or the one resumed, and the trials it need not run:
