@@ -17,6 +17,10 @@ use std::time::{Duration, Instant};
 /// only through the server's private module.
 const LAUNCH_SECRET: &str = "launch-secret-7f3a9c";
 
+/// A credential header's value the run reads from its environment
+/// (`target.headers_env`).
+const HEADER_SECRET: &str = "header-secret-5d2e";
+
 /// One finished `infer-bench run`.
 struct Ran {
     code: Option<i32>,
@@ -82,6 +86,7 @@ fn run(name: &str, url: &str, target: &str, rest: &str) -> Ran {
         .arg(out.path())
         .arg(&exp)
         .env("HOSTILE_KEY", KEY)
+        .env("HOSTILE_HEADER", HEADER_SECRET)
         .timeout(Duration::from_secs(120))
         .output()
         .unwrap();
@@ -333,6 +338,19 @@ fn the_engines_name_and_version_command_keep_no_secret_and_stay_bounded() {
         let path = entry.unwrap().path();
         let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
         assert!(!text.contains(token), "{} holds {token}", path.display());
+    }
+    // A credential read from the environment for a header is hidden from
+    // the server's channels too: here the version command prints it (its
+    // environment is the run's).
+    let target = "  headers_env: {X-Proxy-Token: HOSTILE_HEADER}\n";
+    let printing = "    version_command: \"sh -c 'echo v $HOSTILE_HEADER'\"\n";
+    let ran = launched(&h, "launched", &format!("{printing}{target}"), THREE);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert_eq!(ran.fingerprint()["version"], "v ***");
+    for entry in std::fs::read_dir(ran.dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+        assert!(!text.contains(HEADER_SECRET), "{} holds it", path.display());
     }
     // A version command that fails is said, and the run goes on.
     let failing = "    version_command: \"sh -c 'exit 4'\"\n";

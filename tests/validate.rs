@@ -114,6 +114,32 @@ fn undefined_template_variables_are_caught_before_running() {
     );
 }
 
+/// Every command a run launches is rendered and split before it runs: a
+/// typo, or an unclosed quote, is an error at its line.
+#[test]
+fn launched_commands_are_rendered_and_split_before_running() {
+    let launched = |command: &str, version: &str| {
+        GOOD.replace(
+            "target: {builtin: sim, model: m}",
+            &format!(
+                "target:\n  model: m\n  server:\n    command: \"{command}\"\n    version_command: \"{version}\""
+            ),
+        )
+    };
+    check(
+        &launched("srv --port {{ port }}", "{{ enigne }}/bin/v --version"),
+        &["x.yaml:6:", "undefined variable 'enigne'"],
+    );
+    check(
+        &launched("srv --port {{ port }}", "v --name 'open"),
+        &["x.yaml:6:", "cannot be split into words"],
+    );
+    check(
+        &launched("srv 'open --port {{ port }}", "v --version"),
+        &["x.yaml:5:", "cannot be split into words"],
+    );
+}
+
 #[test]
 fn missing_files_are_named() {
     check(
