@@ -67,7 +67,12 @@ impl Outcome {
     /// SLOs; binding: TTFT ≤ 150 ms for 95 % of requests", with the
     /// search's stop where it was not the precision.
     pub fn line(&self) -> String {
-        let n = |x: f64| format!("{x:.1}");
+        // A concurrency is whole: said as one.
+        let concurrency = self.factor == CapacityFactor::Concurrency;
+        let n = |x: f64| match concurrency {
+            true => format!("{x}"),
+            false => format!("{x:.1}"),
+        };
         let (x, Interval { low, high }) = self.reported();
         let unit = self.factor.unit();
         let head = match self.stop {
@@ -208,5 +213,15 @@ mod tests {
             "{}",
             all[1].line()
         );
+        // A concurrency is said whole, at the search's max too.
+        let mut most = outcome("baseline", 16.0);
+        most.factor = CapacityFactor::Concurrency;
+        most.stop = Stop::AboveMax;
+        let line = most.line();
+        assert!(
+            line.contains("sustains at least ") && line.contains(" in flight (the search's max)"),
+            "{line}"
+        );
+        assert!(!line.contains(".0 in flight"), "{line}");
     }
 }
