@@ -111,7 +111,9 @@ impl Outcome {
 }
 
 /// Each non-baseline outcome's difference from the baseline's capacity,
-/// with its interval (a bootstrap of the difference).
+/// with its interval (a bootstrap of the difference). A capacity beyond
+/// the search's range (at least `max`, below `min`) is a bound, not a
+/// value: the interval of a difference it enters is open on that side.
 pub fn against_baseline(outcomes: &mut [Outcome], baseline: &str) {
     let Some(base) = outcomes
         .iter()
@@ -121,7 +123,16 @@ pub fn against_baseline(outcomes: &mut [Outcome], baseline: &str) {
         return;
     };
     for o in outcomes.iter_mut().filter(|o| o.configuration != baseline) {
-        o.diff = Some(difference(&base.estimate, &o.estimate, o.confidence));
+        let (d, mut i) = difference(&base.estimate, &o.estimate, o.confidence);
+        // This one higher than found, or the baseline lower: the
+        // difference may be larger; and the other way round.
+        if o.stop == Stop::AboveMax || base.stop == Stop::BelowMin {
+            i.high = f64::INFINITY;
+        }
+        if o.stop == Stop::BelowMin || base.stop == Stop::AboveMax {
+            i.low = f64::NEG_INFINITY;
+        }
+        o.diff = Some((d, i));
     }
 }
 
@@ -212,6 +223,21 @@ mod tests {
             all[1].line().contains("against the baseline"),
             "{}",
             all[1].line()
+        );
+        // A capacity at the search's max is a bound: its difference's
+        // interval is open above.
+        let mut open = [outcome("baseline", 10.0), outcome("slots=8", 20.0)];
+        open[1].stop = Stop::AboveMax;
+        against_baseline(&mut open, "baseline");
+        let (d, i) = open[1].diff.unwrap();
+        assert!(
+            i.high == f64::INFINITY && i.low <= d && i.low > 0.0,
+            "{i:?}"
+        );
+        assert!(
+            open[1].line().ends_with(", +inf] against the baseline"),
+            "{}",
+            open[1].line()
         );
         // A concurrency is said whole, at the search's max too.
         let mut most = outcome("baseline", 16.0);
