@@ -2,7 +2,8 @@
 //! B's, and B − A with its interval, from the two searches' bootstrap
 //! replicates.
 
-use super::{difference, Estimate, Interval, Outcome};
+use super::outcome::open_at_bounds;
+use super::{difference, Estimate, Interval, Outcome, Stop};
 use crate::experiment::CapacityFactor;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -65,6 +66,8 @@ pub struct Change {
     pub verdict: Verdict,
     a_estimate: Estimate,
     b_estimate: Estimate,
+    /// Why each search stopped: a capacity beyond its range is a bound.
+    stops: (Stop, Stop),
 }
 
 /// Seed of the shuffle that pairs B's replicates with A's: fixed, so a
@@ -91,7 +94,8 @@ impl Change {
     /// B − A's interval at another confidence (1 − 2α for an equivalence
     /// test), from the same replicates.
     pub fn interval_at(&self, confidence: f64) -> Interval {
-        difference(&self.a_estimate, &self.b_estimate, confidence).1
+        let i = difference(&self.a_estimate, &self.b_estimate, confidence).1;
+        open_at_bounds(i, self.stops.1, self.stops.0)
     }
 
     /// Reproduced where the 1 − 2α interval of B − A lies within
@@ -126,6 +130,7 @@ pub fn changes(a: &[Outcome], b: &[Outcome]) -> Vec<Change> {
 fn change(a: &Outcome, b: &Outcome) -> Change {
     let b_estimate = unpaired(&b.estimate);
     let (diff, interval) = difference(&a.estimate, &b_estimate, a.confidence);
+    let interval = open_at_bounds(interval, b.stop, a.stop);
     let verdict = if interval.low > 0.0 {
         Verdict::Higher
     } else if interval.high < 0.0 {
@@ -144,6 +149,7 @@ fn change(a: &Outcome, b: &Outcome) -> Change {
         verdict,
         a_estimate: a.estimate.clone(),
         b_estimate,
+        stops: (a.stop, b.stop),
     }
 }
 
@@ -230,5 +236,13 @@ mod tests {
         assert_eq!(far.reproduction(0.1, 0.05), Reproduction::NotReproduced);
         let (header, rows) = lines(std::slice::from_ref(same));
         assert_eq!(header.len(), rows[0].len());
+        // B at its search's max: B − A is a bound, its interval open above,
+        // and never "reproduced".
+        let mut at_max = outcome(10.0, 1);
+        at_max.stop = Stop::AboveMax;
+        let bound = &changes(&[outcome(10.0, 1)], &[at_max])[0];
+        assert_eq!(bound.interval.high, f64::INFINITY);
+        assert_eq!(bound.verdict, Verdict::NoDifference);
+        assert_ne!(bound.reproduction(0.5, 0.05), Reproduction::Reproduced);
     }
 }

@@ -123,17 +123,23 @@ pub fn against_baseline(outcomes: &mut [Outcome], baseline: &str) {
         return;
     };
     for o in outcomes.iter_mut().filter(|o| o.configuration != baseline) {
-        let (d, mut i) = difference(&base.estimate, &o.estimate, o.confidence);
-        // This one higher than found, or the baseline lower: the
-        // difference may be larger; and the other way round.
-        if o.stop == Stop::AboveMax || base.stop == Stop::BelowMin {
-            i.high = f64::INFINITY;
-        }
-        if o.stop == Stop::BelowMin || base.stop == Stop::AboveMax {
-            i.low = f64::NEG_INFINITY;
-        }
-        o.diff = Some((d, i));
+        let (d, i) = difference(&base.estimate, &o.estimate, o.confidence);
+        o.diff = Some((d, open_at_bounds(i, o.stop, base.stop)));
     }
+}
+
+/// The interval of a difference `minuend − subtrahend` of two searches'
+/// capacities, opened on the side a bound leaves unknown: the minuend at
+/// least `max` (or the subtrahend below `min`), the difference may be
+/// larger; the other way round, smaller.
+pub fn open_at_bounds(mut i: Interval, minuend: Stop, subtrahend: Stop) -> Interval {
+    if minuend == Stop::AboveMax || subtrahend == Stop::BelowMin {
+        i.high = f64::INFINITY;
+    }
+    if minuend == Stop::BelowMin || subtrahend == Stop::AboveMax {
+        i.low = f64::NEG_INFINITY;
+    }
+    i
 }
 
 /// `capacity.csv`: one row per configuration.
