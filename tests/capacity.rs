@@ -110,7 +110,7 @@ baseline: {output_tokens: 8}\nfactors: {output_tokens: [8, 16]}\ntrial: {request
 slo: {ttft_ms: 100, min_attainment: 0.9}\n";
 
 #[test]
-fn validate_says_what_the_search_will_do_and_run_refuses_to_shard_it() {
+fn validate_says_what_the_search_will_do_and_run_refuses_more_shards_than_configurations() {
     let dir = tempfile::tempdir().unwrap();
     let path = experiment(dir.path(), "c.yaml", SEARCH);
     bin()

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{experiment, run, single_run};
+use common::{csv_fields as fields, experiment, run, single_run};
 use std::collections::BTreeMap;
 
 const SEARCH: &str = "name: c\n\
@@ -30,20 +30,6 @@ const COLUMNS: [&str; 13] = [
     "diff_ci_low",
     "diff_ci_high",
 ];
-
-/// A CSV line's fields (a quoted field may hold commas).
-fn fields(line: &str) -> Vec<String> {
-    let (mut out, mut field, mut quoted) = (Vec::new(), String::new(), false);
-    for c in line.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(std::mem::take(&mut field)),
-            c => field.push(c),
-        }
-    }
-    out.push(field);
-    out
-}
 
 #[test]
 fn a_capacity_search_runs_on_the_sim_and_says_each_configurations_capacity() {

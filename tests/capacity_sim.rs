@@ -46,7 +46,7 @@
 mod common;
 
 use common::queue::{coverage_floor, Mdc};
-use common::{experiment, run, single_run};
+use common::{csv_fields as fields, experiment, run, single_run};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -83,20 +83,6 @@ baseline: {{input_tokens: 32, output_tokens: {OUTPUT_TOKENS}}}\n\
 warmup: {{requests: 1}}\ntrial: {{requests: {REQUESTS}}}\n\
 slo: {{ttft_ms: {TTFT_LIMIT_MS}, min_attainment: 0.95, min_output_tok_s: null, p50_latency_s: null, p95_latency_s: null}}\n"
     )
-}
-
-/// A CSV line's fields (a quoted field may hold commas).
-fn fields(line: &str) -> Vec<String> {
-    let (mut out, mut field, mut quoted) = (Vec::new(), String::new(), false);
-    for c in line.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(std::mem::take(&mut field)),
-            c => field.push(c),
-        }
-    }
-    out.push(field);
-    out
 }
 
 struct Searched {

@@ -155,3 +155,17 @@ impl Drop for SimProcess {
     }
 }
 pub mod queue;
+
+/// A CSV line's fields (a quoted field may hold commas).
+pub fn csv_fields(line: &str) -> Vec<String> {
+    let (mut out, mut field, mut quoted) = (Vec::new(), String::new(), false);
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut field)),
+            c => field.push(c),
+        }
+    }
+    out.push(field);
+    out
+}
