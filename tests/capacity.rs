@@ -138,3 +138,11 @@ fn validate_says_what_the_search_will_do_and_run_refuses_more_shards_than_config
     // Refused before any run folder exists.
     assert!(!dir.path().join("c").exists());
 }
+
+/// The floor the coverage tests hold to (tests/common/queue.rs).
+#[test]
+fn the_coverage_floor_is_the_exact_binomial_one() {
+    assert_eq!(coverage_floor(0.95, 4), 2.0 / 4.0);
+    assert_eq!(coverage_floor(0.95, 20), 16.0 / 20.0);
+    assert_eq!(coverage_floor(0.95, 100), 89.0 / 100.0);
+}

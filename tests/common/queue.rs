@@ -137,10 +137,3 @@ pub fn coverage_floor(nominal: f64, n: usize) -> f64 {
     }
     k as f64 / n as f64
 }
-
-#[test]
-fn the_floor_is_the_exact_binomial_one() {
-    assert_eq!(coverage_floor(0.95, 4), 2.0 / 4.0);
-    assert_eq!(coverage_floor(0.95, 20), 16.0 / 20.0);
-    assert_eq!(coverage_floor(0.95, 100), 89.0 / 100.0);
-}
