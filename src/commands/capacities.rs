@@ -33,8 +33,7 @@ pub(super) fn rewrite_csv(dir: &std::path::Path) -> anyhow::Result<Vec<String>> 
     if outcomes.is_empty() {
         return Ok(Vec::new());
     }
-    let mut frame = infer_bench::capacity::outcome::frame(&outcomes)?;
-    infer_bench::results::write_csv(&mut frame, &dir.join(infer_bench::results::CAPACITY))?;
+    infer_bench::report::searches::write_capacities(dir, &outcomes)?;
     Ok(outcomes.iter().map(Outcome::line).collect())
 }
 

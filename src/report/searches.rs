@@ -200,3 +200,10 @@ fn margins_on(
         })
         .collect()
 }
+
+/// Write `capacity.csv` into run folder `dir`: one row per finished search
+/// (the runner's, and a merged run's replayed over every shard).
+pub fn write_capacities(dir: &std::path::Path, outcomes: &[Outcome]) -> anyhow::Result<()> {
+    let mut frame = capacity::outcome::frame(outcomes)?;
+    crate::results::write_csv(&mut frame, &dir.join(crate::results::CAPACITY))
+}

@@ -76,8 +76,7 @@ impl Searches<'_> {
             );
         }
         capacity::against_baseline(&mut outcomes, BASELINE);
-        let mut frame = capacity::outcome::frame(&outcomes)?;
-        crate::results::write_csv(&mut frame, &self.writer.dir.join(crate::results::CAPACITY))?;
+        crate::report::searches::write_capacities(&self.writer.dir, &outcomes)?;
         // The run's answer, said before the report: a closed stdout must
         // not fail a run whose trials are all recorded.
         let mut out = std::io::stdout().lock();
