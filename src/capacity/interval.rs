@@ -1,7 +1,8 @@
 //! The interval on a capacity: a residual bootstrap over trials. Each
 //! replicate gives every probe as many trials as it has, each its probe's
 //! mean plus a residual drawn with replacement from the probe's
-//! neighbourhood (its own and its nearest probes' residuals), refits the
+//! neighbourhood (its own and its nearest probes' residuals, never less
+//! spread than its own), refits the
 //! monotone curves over all probes and takes their crossing; the interval
 //! is the replicates' percentiles at (1 − confidence)/2 and
 //! (1 + confidence)/2.
@@ -14,6 +15,7 @@
 //! *Bootstrap Methods and their Application*, 1997, §3.3, eq. 3.13's
 //! leverage correction in its one-way form).
 
+use super::search::GROWTH;
 use super::{fit, Probe};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -84,7 +86,8 @@ pub(super) fn pools(probes: &[Probe]) -> Vec<Vec<Vec<f64>>> {
         .collect();
     probes
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(k, p)| {
             let mut near: Vec<usize> = (0..probes.len()).collect();
             near.sort_by(|&a, &b| {
                 let d = |i: usize| (probes[i].load.ln() - p.load.ln()).abs();
@@ -98,12 +101,36 @@ pub(super) fn pools(probes: &[Probe]) -> Vec<Vec<Vec<f64>>> {
             } else {
                 0.0
             };
-            near.iter()
+            let pool: Vec<Vec<f64>> = near
+                .iter()
                 .flat_map(|&i| centred[i].iter())
                 .map(|r| r.iter().map(|x| x * scale).collect())
-                .collect()
+                .collect();
+            floored(pool, &centred[k])
         })
         .collect()
+}
+
+/// The pool lends a probe spread, never takes away its own: per objective,
+/// where the probe's own trials vary more than the pool does (its
+/// neighbours all held at the objective's ceiling, say, with no spread
+/// at all), the pool is widened to the probe's own unbiased variance.
+fn floored(mut pool: Vec<Vec<f64>>, own: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let objectives = pool.first().map_or(0, Vec::len);
+    if own.len() < 2 {
+        return pool;
+    }
+    for j in 0..objectives {
+        let mean_square =
+            |rs: &mut dyn Iterator<Item = f64>, dof: f64| rs.map(|x| x * x).sum::<f64>() / dof;
+        let own_var = mean_square(&mut own.iter().map(|r| r[j]), (own.len() - 1) as f64);
+        let pool_var = mean_square(&mut pool.iter().map(|r| r[j]), pool.len() as f64);
+        if own_var > pool_var && pool_var > 0.0 {
+            let widen = (own_var / pool_var).sqrt();
+            pool.iter_mut().for_each(|r| r[j] *= widen);
+        }
+    }
+    pool
 }
 
 /// One replicate: each probe's trials are its mean plus residuals drawn
@@ -158,10 +185,28 @@ pub fn bootstrap(
     let point = fit::fit(probes, objectives)?;
     let mut rng = StdRng::seed_from_u64(seed);
     let pools = pools(probes);
+    let loads = || probes.iter().map(|p| p.load);
+    let (lowest, highest) = (
+        loads().fold(f64::MAX, f64::min),
+        loads().fold(f64::MIN, f64::max),
+    );
+    // A replicate in which every objective holds at every probed load puts
+    // the capacity somewhere above the highest, not at it: at the load the
+    // bracket would try next. Taken as the highest load itself, a failing
+    // top probe that failed by chance capped every replicate there, and
+    // the interval claimed a precision the data do not have (its upper
+    // end at that probe, the truth above it; tests/capacity_sim.rs).
+    // Where the point itself lies beyond the probes, the search says so.
+    let bracketed = !point.above && !point.below;
     let replicates: Vec<f64> = (0..REPLICATES)
         .map(|_| {
             let again = resample(probes, &pools, &mut rng);
-            fit::fit(&again, objectives).map_or(point.capacity, |f| f.capacity)
+            match fit::fit(&again, objectives) {
+                Some(f) if f.above && bracketed => highest * GROWTH,
+                Some(f) if f.below && bracketed => lowest / GROWTH,
+                Some(f) => f.capacity,
+                None => point.capacity,
+            }
         })
         .collect();
     let percentile = percentiles(replicates.clone(), confidence);
@@ -197,6 +242,34 @@ mod tests {
         // numpy.quantile([1, 2, 3, 4], 0.25) = 1.75 (linear, the default).
         assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0], 0.25), 1.75);
         assert_eq!(quantile(&[5.0], 0.9), 5.0);
+    }
+
+    #[test]
+    fn a_top_probe_that_failed_by_chance_leaves_the_interval_open_above_it() {
+        // 16 fails on its mean (−0.005) with trials either side of zero:
+        // replicates in which it holds put the capacity beyond it (48,
+        // the bracket's next step), not at 16.
+        let probes = [
+            Probe::new(4.0, vec![vec![0.1], vec![0.1]]),
+            Probe::new(16.0, vec![vec![-0.05], vec![0.04]]),
+        ];
+        let e = bootstrap(&probes, 1, 0.95, 1).unwrap();
+        assert!(e.fit.capacity < 16.0 && !e.fit.above, "{:?}", e.fit);
+        assert_eq!(e.interval.high, 48.0, "{:?}", e.interval);
+    }
+
+    #[test]
+    fn a_pool_lends_a_probe_spread_but_never_takes_its_own() {
+        // Own residuals ±0.5 (unbiased variance 0.5); the neighbours held
+        // at the ceiling lend little (pool variance 0.005): widened ×10.
+        let own = [vec![0.5], vec![-0.5]];
+        let pool = vec![vec![0.0], vec![0.0], vec![0.1], vec![-0.1]];
+        let widened = floored(pool.clone(), &own);
+        let var = widened.iter().map(|r| r[0] * r[0]).sum::<f64>() / 4.0;
+        assert!((var - 0.5).abs() < 1e-12, "{widened:?}");
+        // A pool that varies more than the probe is left as it is.
+        let calm = [vec![0.01], vec![-0.01]];
+        assert_eq!(floored(pool.clone(), &calm), pool);
     }
 
     #[test]

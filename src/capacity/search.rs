@@ -12,7 +12,7 @@ use super::{Estimate, Probe};
 use crate::experiment::{CapacityFactor, CapacitySpec};
 
 /// The bracket's step: each load three times the last.
-const GROWTH: f64 = 3.0;
+pub(crate) const GROWTH: f64 = 3.0;
 
 /// Why a search ended; said in the result, never silent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

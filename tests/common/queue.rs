@@ -47,18 +47,23 @@ impl Mdc {
 
     /// Share of one trial's requests whose TTFT meets the limit at `rate`.
     pub fn attainment(&self, gaps: &[f64], rate: f64) -> f64 {
-        self.attainment_with(gaps, &[], rate)
+        self.attainment_with(gaps, None, rate)
     }
 
-    /// As [`Mdc::attainment`], request i's TTFT longer by `extra_s[i]`
-    /// (none where `extra_s` is empty): what the client and the host add.
-    pub fn attainment_with(&self, gaps: &[f64], extra_s: &[f64], rate: f64) -> f64 {
+    /// As [`Mdc::attainment`], each request's TTFT longer by an overhead
+    /// (`draws`: the overheads, and one uniform draw per request).
+    pub fn attainment_with(
+        &self,
+        gaps: &[f64],
+        draws: Option<(&Overheads, &[f64])>,
+        rate: f64,
+    ) -> f64 {
         let mut t = 0.0;
         let arrivals = gaps.iter().map(|g| {
             t += g / rate;
             t
         });
-        let extra = |i: usize| extra_s.get(i).copied().unwrap_or(0.0);
+        let extra = |i: usize| draws.map_or(0.0, |(o, u)| o.draw(u[i]));
         let met = self
             .waits(arrivals)
             .iter()
@@ -74,41 +79,42 @@ impl Mdc {
     /// than the steady state's), by bisection in log-rate over `trials`
     /// trials with common random numbers drawn from `seed`.
     pub fn capacity(&self, share: f64, trials: usize, seed: u64, bounds: (f64, f64)) -> f64 {
-        self.capacity_with(share, trials, seed, bounds, &[])
+        self.capacity_with(share, trials, seed, bounds, None)
     }
 
     /// As [`Mdc::capacity`], each request's TTFT longer by an overhead
-    /// drawn (with replacement) from `overheads_s`.
+    /// drawn from `overheads`.
     pub fn capacity_with(
         &self,
         share: f64,
         trials: usize,
         seed: u64,
         (lo, hi): (f64, f64),
-        overheads_s: &[f64],
+        overheads: Option<&Overheads>,
     ) -> f64 {
         let mut rng = StdRng::seed_from_u64(seed);
         let draws: Vec<(Vec<f64>, Vec<f64>)> = (0..trials)
             .map(|_| {
                 let gaps = self.unit_gaps(&mut rng);
-                let extra = match overheads_s.len() {
-                    0 => Vec::new(),
-                    n => (0..self.requests)
-                        .map(|_| overheads_s[rng.random_range(0..n)])
+                let uniforms = match overheads {
+                    None => Vec::new(),
+                    Some(_) => (0..self.requests)
+                        .map(|_| rng.random_range(0.0..1.0))
                         .collect(),
                 };
-                (gaps, extra)
+                (gaps, uniforms)
             })
             .collect();
         let mean = |rate: f64| {
             let sum: f64 = draws
                 .iter()
-                .map(|(g, x)| self.attainment_with(g, x, rate))
+                .map(|(g, u)| self.attainment_with(g, overheads.map(|o| (o, &u[..])), rate))
                 .sum();
             sum / trials as f64
         };
         let (mut lo, mut hi) = (lo, hi);
-        for _ in 0..40 {
+        // To a ten-thousandth: well inside the Monte Carlo error of the mean.
+        while hi / lo > 1.0001 {
             let mid = (lo * hi).sqrt();
             if mean(mid) >= share {
                 lo = mid;
@@ -117,6 +123,18 @@ impl Mdc {
             }
         }
         (lo * hi).sqrt()
+    }
+}
+
+/// What a real run adds to a request's TTFT beyond the queue's account of
+/// it (the HTTP round trip, the client's and the host's own delays), as
+/// measured; each simulated request draws one.
+pub struct Overheads(pub Vec<f64>);
+
+impl Overheads {
+    /// The overhead chosen by `u` in [0, 1).
+    pub fn draw(&self, u: f64) -> f64 {
+        self.0[((u * self.0.len() as f64) as usize).min(self.0.len() - 1)]
     }
 }
 
