@@ -150,7 +150,7 @@ fn search(seed: u64) -> Searched {
     }
 }
 
-/// In CI: four seeds (about two and a half minutes), each interval
+/// In CI: four seeds (about three minutes), each interval
 /// checked against the truth with the floor for four (2 of 4), and every
 /// estimate within 10 % of it.
 #[test]
