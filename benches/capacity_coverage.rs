@@ -15,11 +15,8 @@
 #[path = "../tests/common/queue.rs"]
 mod queue;
 
-use infer_bench::capacity::{bootstrap, next, Next, Probe};
 use infer_bench::experiment::CapacitySpec;
 use queue::Mdc;
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 
 const SHARE: f64 = 0.95;
 
@@ -96,33 +93,6 @@ struct Tally {
     seconds: f64,
 }
 
-/// One search: its estimate, interval and the seconds its trials offered.
-fn search(d: &Design, spec: &CapacitySpec, seed: u64) -> (f64, f64, f64, f64) {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut probes: Vec<Probe> = Vec::new();
-    let mut seconds = 0.0;
-    loop {
-        let e = bootstrap(&probes, 1, spec.confidence, seed);
-        match next(spec, &probes, e.as_ref()) {
-            Next::Probe(rate) => {
-                let trials = (0..spec.trials_per_probe)
-                    .map(|_| {
-                        seconds += d.queue.requests as f64 / rate;
-                        let share = d.queue.attainment(&d.queue.unit_gaps(&mut rng), rate);
-                        // The runner's margin: (share − min) / (1 − min).
-                        vec![(share - SHARE) / (1.0 - SHARE)]
-                    })
-                    .collect();
-                probes.push(Probe::new(rate, trials));
-            }
-            Next::Stop(_) => {
-                let e = e.expect("a search that probed");
-                return (e.fit.capacity, e.interval.low, e.interval.high, seconds);
-            }
-        }
-    }
-}
-
 fn main() {
     let seeds: u64 = std::env::var("SEEDS").map_or(100, |s| s.parse().expect("SEEDS: a count"));
     println!("| design | truth req/s | covered | rms error | worst | beyond 10 % | trial seconds per search |");
@@ -142,7 +112,9 @@ fn main() {
             seconds: 0.0,
         };
         for seed in 0..seeds {
-            let (x, low, high, seconds) = search(&d, &spec, seed);
+            let s = d.queue.search(&spec, SHARE, seed);
+            let (x, i) = (s.estimate.fit.capacity, s.estimate.interval);
+            let (low, high, seconds) = (i.low, i.high, s.seconds);
             let error = x / truth - 1.0;
             t.covered += usize::from(low <= truth && truth <= high);
             t.beyond_10 += usize::from(error.abs() > 0.1);

@@ -27,10 +27,8 @@
 mod common;
 
 use common::queue::{coverage_floor, Mdc};
-use infer_bench::capacity::{bootstrap, next, Next, Probe, Stop};
+use infer_bench::capacity::Stop;
 use infer_bench::experiment::CapacitySpec;
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 
 const QUEUE: Mdc = Mdc {
     slots: 4,
@@ -51,25 +49,9 @@ fn search(seed: u64) -> (f64, f64, f64, Stop) {
         r#"{"factor":"rate","min":1,"max":200,"max_probes":20,"trials_per_probe":3,"precision":0.05}"#,
     )
     .unwrap();
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut probes: Vec<Probe> = Vec::new();
-    loop {
-        let e = bootstrap(&probes, 1, spec.confidence, seed);
-        match next(&spec, &probes, e.as_ref()) {
-            Next::Probe(rate) => {
-                let trials = (0..spec.trials_per_probe)
-                    .map(|_| {
-                        vec![QUEUE.attainment(&QUEUE.unit_gaps(&mut rng), rate) - MIN_ATTAINMENT]
-                    })
-                    .collect();
-                probes.push(Probe::new(rate, trials));
-            }
-            Next::Stop(why) => {
-                let e = e.unwrap();
-                return (e.fit.capacity, e.interval.low, e.interval.high, why);
-            }
-        }
-    }
+    let s = QUEUE.search(&spec, MIN_ATTAINMENT, seed);
+    let e = s.estimate;
+    (e.fit.capacity, e.interval.low, e.interval.high, s.stop)
 }
 
 #[test]

@@ -120,11 +120,14 @@ fn floored(mut pool: Vec<Vec<f64>>, own: &[Vec<f64>]) -> Vec<Vec<f64>> {
     if own.len() < 2 {
         return pool;
     }
+    // Residuals are centred: their mean square over the degrees of
+    // freedom is the variance (the pool's is already unbiased by scale).
+    let mean_square = |rs: &[Vec<f64>], j: usize, dof: usize| {
+        rs.iter().map(|r| r[j] * r[j]).sum::<f64>() / dof as f64
+    };
     for j in 0..objectives {
-        let mean_square =
-            |rs: &mut dyn Iterator<Item = f64>, dof: f64| rs.map(|x| x * x).sum::<f64>() / dof;
-        let own_var = mean_square(&mut own.iter().map(|r| r[j]), (own.len() - 1) as f64);
-        let pool_var = mean_square(&mut pool.iter().map(|r| r[j]), pool.len() as f64);
+        let own_var = mean_square(own, j, own.len() - 1);
+        let pool_var = mean_square(&pool, j, pool.len());
         if own_var > pool_var && pool_var > 0.0 {
             let widen = (own_var / pool_var).sqrt();
             pool.iter_mut().for_each(|r| r[j] *= widen);

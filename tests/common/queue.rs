@@ -5,6 +5,8 @@
 //! Kiefer and Wolfowitz wrote it: each arrival takes the slot that frees
 //! first. Not the sim's code, so the sim is checked, not echoed.
 
+use infer_bench::capacity::{bootstrap, next, Estimate, Next, Probe, Stop};
+use infer_bench::experiment::CapacitySpec;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -123,6 +125,47 @@ impl Mdc {
             }
         }
         (lo * hi).sqrt()
+    }
+}
+
+/// What one search of the capacity core gives against this queue's trials,
+/// each trial's margin its attainment less `share`.
+pub struct Searched {
+    pub estimate: Estimate,
+    pub stop: Stop,
+    /// Seconds of load its trials offered (requests / rate, summed).
+    pub seconds: f64,
+}
+
+impl Mdc {
+    /// One search of the core (`bootstrap`, `next`) against trials drawn
+    /// from this queue from `seed`, as the runner would run it.
+    pub fn search(&self, spec: &CapacitySpec, share: f64, seed: u64) -> Searched {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut probes: Vec<Probe> = Vec::new();
+        let mut seconds = 0.0;
+        loop {
+            let e = bootstrap(&probes, 1, spec.confidence, seed);
+            match next(spec, &probes, e.as_ref()) {
+                Next::Probe(rate) => {
+                    let trials = (0..spec.trials_per_probe)
+                        .map(|_| {
+                            seconds += self.requests as f64 / rate;
+                            vec![self.attainment(&self.unit_gaps(&mut rng), rate) - share]
+                        })
+                        .collect();
+                    probes.push(Probe::new(rate, trials));
+                }
+                Next::Stop(stop) => {
+                    let estimate = e.expect("a search that probed");
+                    return Searched {
+                        estimate,
+                        stop,
+                        seconds,
+                    };
+                }
+            }
+        }
     }
 }
 
